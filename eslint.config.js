@@ -1,0 +1,44 @@
+// Lint rules, including the import direction of DESIGN.md: domain <- store <- adapters <- root.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Relative imports may leave the folder only towards the sibling folders named in `allowed`. */
+const only = (allowed, message) => ({
+  'no-restricted-imports': [
+    'error',
+    { patterns: [{ regex: `^\\.\\./(?!(${allowed.join('|')})/)`, message }] },
+  ],
+});
+const forbid = (groups, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'data/', 'web/dist/', 'test/artifacts/', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', NodeJS: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-control-regex': 'off',
+    },
+  },
+  { files: ['server/domain/**'], rules: forbid(['../**'], 'the domain imports nothing outside server/domain') },
+  { files: ['server/store/**'], rules: only(['domain'], 'the store imports only the domain') },
+  { files: ['server/media/**'], rules: only(['domain'], 'media imports only the domain') },
+  { files: ['server/config/**'], rules: only(['domain'], 'config imports only the domain') },
+  {
+    files: ['server/http/**'],
+    rules: forbid(['../cli/**', '../demo/**', '../server.ts', '../../imap/**', '../../exchange/**'], 'adapters import domain and store, never other adapters or the root'),
+  },
+  {
+    files: ['imap/**'],
+    rules: forbid(['../server/http/**', '../server/cli/**', '../server/server.ts', '../exchange/**'], 'adapters import domain and store, never other adapters or the root'),
+  },
+  {
+    files: ['exchange/**'],
+    rules: forbid(['../server/http/**', '../server/cli/**', '../server/server.ts', '../imap/**'], 'adapters import domain and store, never other adapters or the root'),
+  },
+);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives as real programs, when missing, and says so.
+# Needs root or sudo for apt-get; without either it names what is missing and fails.
+set -euo pipefail
+
+# command -> Debian package
+declare -A tools=(
+  [sox]=sox
+  [soxi]=sox
+  [espeak-ng]=espeak-ng
+  [openssl]=openssl
+  [curl]=curl
+)
+
+missing=()
+for cmd in "${!tools[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+echo "Installing Debian packages the tests need: $packages"
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+  sudo="sudo"
+else
+  echo "Cannot install $packages: run as root or install them (apt-get install $packages)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
+echo "Installed: $packages"

@@ -1,0 +1,51 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { createContext } from '../../context.ts';
+import { DEMO_GROUP, DEMO_MAILBOXES, seedDemo } from '../../demo/demo-data.ts';
+import { createLogger } from '../../log.ts';
+import { startServer } from '../../server.ts';
+import { configPath, globals, print } from '../common.ts';
+import { initDataDir } from './init.ts';
+import { serveUntilSignal } from './serve.ts';
+
+/** Ports an ordinary user may bind: standard ones below 1024 are moved up. */
+const DEMO_PORTS: Record<string, number> = { 'imap.port': 1143, 'imap.tlsPort': 1993, 'smtp.port': 2525, 'http.port': 8443, 'sip.port': 5060 };
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('create demo mailboxes and spoken messages (in ./data unless --dir), then serve on unprivileged ports')
+    .option('--dir <dir>', 'data folder for the demo')
+    .option('--no-serve', 'only create the demo data')
+    .action(async (o: { dir?: string; serve: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const file = o.dir ? join(resolve(o.dir), 'voicegate.yaml') : configPath(g);
+      await initDataDir(file);
+      const base = loadConfig(file, g.set);
+      const portSets = Object.entries(DEMO_PORTS)
+        .filter(([key]) => {
+          const [section, field] = key.split('.') as [keyof typeof base.config, string];
+          return ((base.config[section] as Record<string, unknown>)[field] as number) < 1024;
+        })
+        .map(([key, port]) => `${key}=${port}`);
+      const loaded = loadConfig(file, [...portSets, ...g.set]);
+      const seedCtx = createContext(loaded, createLogger('warn'));
+      try {
+        await seedDemo(seedCtx);
+      } finally {
+        await seedCtx.close();
+      }
+      print(`Demo data in ${loaded.dataDir}`);
+      print('Mailboxes (name / extension / code):');
+      for (const m of DEMO_MAILBOXES) print(`  ${m.name.padEnd(8)} ${m.extension}  ${m.code}   ${m.fullName}, ${m.timeZone}`);
+      print(`  ${DEMO_GROUP.name.padEnd(8)} ${DEMO_GROUP.extension}  ${DEMO_GROUP.code}   hunt group of ${DEMO_GROUP.members.join(', ')}`);
+      print(`List messages:  npx voicegate --config ${file} messages alice`);
+      print(`Leave one:      npx voicegate --config ${file} deposit 201 some.wav --from 5551234`);
+      if (!o.serve) return;
+      const log = createLogger(loaded.config.log.level);
+      const server = await startServer(loaded, log);
+      print(`Serving: ${server.urls.http}/healthz  (Ctrl-C to stop)`);
+      await serveUntilSignal(server, log);
+    });
+}

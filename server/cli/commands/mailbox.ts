@@ -1,0 +1,170 @@
+import { Option, type Command } from 'commander';
+import { VoicegateError } from '../../domain/errors.ts';
+import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
+import { collect, print, printJson, printTable, withContext } from '../common.ts';
+
+function mailboxRow(m: Mailbox): string[] {
+  return [m.name, m.extension ?? '', m.kind, m.fullName, m.email ?? '', m.emailMode, m.timeZone, m.umsAccess ? 'yes' : 'no'];
+}
+
+function parseBreakouts(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const [key, number] = v.split('=');
+    if (!key || number === undefined) throw new VoicegateError('INVALID_INPUT', `--breakout "${v}": expected KEY=NUMBER, e.g. 0=200`);
+    out[key] = number;
+  }
+  return out;
+}
+
+async function readStdinLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+interface SetOptions {
+  name?: string;
+  extension?: string;
+  fullName?: string;
+  email?: string;
+  emailMode?: string;
+  tz?: string;
+  locale?: string;
+  ums?: boolean;
+  trusted?: string[];
+  breakout?: string[];
+  broadcast?: boolean;
+}
+
+function changesFrom(o: SetOptions): MailboxChanges {
+  const c: MailboxChanges = {};
+  if (o.name !== undefined) c.name = o.name;
+  if (o.extension !== undefined) c.extension = o.extension;
+  if (o.fullName !== undefined) c.fullName = o.fullName;
+  if (o.email !== undefined) c.email = o.email;
+  if (o.emailMode !== undefined) c.emailMode = o.emailMode as MailboxChanges['emailMode'];
+  if (o.tz !== undefined) c.timeZone = o.tz;
+  if (o.locale !== undefined) c.locale = o.locale;
+  if (o.ums !== undefined) c.umsAccess = o.ums;
+  if (o.trusted !== undefined) c.trustedNumbers = o.trusted.flatMap((t) => t.split(',')).filter(Boolean);
+  if (o.breakout !== undefined) c.breakouts = parseBreakouts(o.breakout);
+  if (o.broadcast !== undefined) c.broadcast = o.broadcast;
+  return c;
+}
+
+export function registerMailbox(program: Command): void {
+  const mailbox = program.command('mailbox').description('manage mailboxes (named by name or extension)');
+
+  mailbox
+    .command('add <name>')
+    .description('add a user mailbox, or a hunt group with --group')
+    .option('--extension <n>', 'extension number')
+    .requiredOption('--code <code>', 'voicemail code (digits)')
+    .option('--full-name <text>', 'full name')
+    .option('--email <addr>', 'e-mail address')
+    .option('--tz <zone>', 'time zone, e.g. Europe/Paris')
+    .option('--locale <locale>', 'language, e.g. en-US')
+    .option('--no-ums', 'no access from mail clients and the web')
+    .option('--group', 'a hunt group')
+    .option('--no-broadcast', 'hunt group: keep messages in the group instead of copying them to each member')
+    .action(async (name: string, o: SetOptions & { code: string; group?: boolean }, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const m = await ctx.mailboxes.add(
+          { ...changesFrom(o), name, kind: o.group ? 'group' : 'user', broadcast: o.group ? o.broadcast : undefined },
+          o.code,
+        );
+        print(`added ${m.kind === 'group' ? 'hunt group' : 'mailbox'} ${m.name}${m.extension ? ` (extension ${m.extension})` : ''}`);
+      });
+    });
+
+  mailbox
+    .command('list')
+    .description('list mailboxes')
+    .option('--json', 'as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const list = await ctx.mailboxes.list();
+        if (o.json) return printJson(list);
+        printTable(['NAME', 'EXT', 'KIND', 'FULL NAME', 'E-MAIL', 'MODE', 'TIME ZONE', 'UMS'], list.map(mailboxRow));
+      });
+    });
+
+  mailbox
+    .command('show <mailbox>')
+    .description('show one mailbox')
+    .option('--json', 'as JSON')
+    .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const { codeHash: _c, failedLogins, lockedUntil, ...m } = await ctx.mailboxes.resolve(ref);
+        const members = m.kind === 'group' ? (await ctx.mailboxes.groupMembers(ref)).map((x) => x.name) : undefined;
+        const shown = { ...m, members, failedLogins, lockedUntil: lockedUntil && lockedUntil > Date.now() ? new Date(lockedUntil).toISOString() : null };
+        if (o.json) return printJson(shown);
+        for (const [k, v] of Object.entries(shown)) {
+          if (v !== undefined) print(`${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`);
+        }
+      });
+    });
+
+  mailbox
+    .command('set <mailbox>')
+    .description('change mailbox settings')
+    .option('--name <name>', 'new name')
+    .option('--extension <n>', 'extension ("" for none)')
+    .option('--full-name <text>', 'full name')
+    .option('--email <addr>', 'e-mail address ("" for none)')
+    .addOption(new Option('--email-mode <mode>', 'what is sent by e-mail').choices(['off', 'copy', 'forward', 'alert', 'exchange']))
+    .option('--tz <zone>', 'time zone')
+    .option('--locale <locale>', 'language')
+    .option('--ums', 'allow access from mail clients and the web')
+    .option('--no-ums', 'deny access from mail clients and the web')
+    .option('--trusted <numbers>', 'trusted caller numbers, comma-separated ("" for none)', collect, undefined as unknown as string[])
+    .option('--breakout <key=number>', 'breakout number for key 0, 2 or 3 (repeatable)', collect, undefined as unknown as string[])
+    .option('--broadcast', 'hunt group: copy messages to each member')
+    .option('--no-broadcast', 'hunt group: keep messages in the group')
+    .action(async (ref: string, o: SetOptions, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const changes = changesFrom(o);
+        if (Object.keys(changes).length === 0) throw new VoicegateError('INVALID_INPUT', 'nothing to change; see voicegate mailbox set --help');
+        const m = await ctx.mailboxes.update(ref, changes);
+        print(`updated mailbox ${m.name}`);
+      });
+    });
+
+  mailbox
+    .command('set-code <mailbox> [code]')
+    .description('set a new voicemail code (read from standard input when not given)')
+    .action(async (ref: string, code: string | undefined, _o: unknown, cmd: Command) => {
+      const newCode = code ?? (await readStdinLine());
+      await withContext(cmd, async (ctx) => {
+        await ctx.mailboxes.setCode(ref, newCode);
+        print(`code changed for ${ref}`);
+      });
+    });
+
+  mailbox
+    .command('remove <mailbox>')
+    .description('remove a mailbox with its messages and greetings')
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        await ctx.mailboxes.remove(ref);
+        print(`removed mailbox ${ref}`);
+      });
+    });
+}
+
+export function registerGroup(program: Command): void {
+  const group = program.command('group').description('manage hunt groups');
+  group
+    .command('members <group> [members...]')
+    .description('show the members of a hunt group, or set them when members are given')
+    .option('--json', 'as JSON')
+    .option('--clear', 'remove every member')
+    .action(async (ref: string, members: string[], o: { json?: boolean; clear?: boolean }, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const list = members.length > 0 || o.clear ? await ctx.mailboxes.setGroupMembers(ref, members) : await ctx.mailboxes.groupMembers(ref);
+        if (o.json) return printJson(list);
+        printTable(['NAME', 'EXT', 'FULL NAME'], list.map((m) => [m.name, m.extension ?? '', m.fullName]));
+      });
+    });
+}

@@ -1,0 +1,92 @@
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
+
+/** The config file's schema: it validates the YAML, fills defaults and gives the types. */
+const Listener = <T extends TProperties>(port: number, extra: T) =>
+  Type.Object(
+    {
+      host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+      port: Type.Integer({ default: port, minimum: 0, maximum: 65535 }),
+      ...extra,
+    },
+    { additionalProperties: false, default: {} },
+  );
+
+const Hours = (def: number) => Type.Number({ default: def, minimum: 0 });
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        name: Type.String({ default: 'voicegate', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+        domain: Type.String({ default: 'voicegate.local', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),
+        role: Type.Union(
+          [Type.Literal('standalone'), Type.Literal('central'), Type.Literal('backup'), Type.Literal('distributed')],
+          { default: 'standalone' },
+        ),
+        dataDir: Type.String({ default: '.', minLength: 1 }),
+        locale: Type.String({ default: 'en-US', pattern: '^[a-z]{2,3}(-[A-Z]{2})?$' }),
+        timeZone: Type.String({ default: 'UTC', minLength: 1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tls: Type.Object(
+      {
+        cert: Type.String({ default: 'tls/cert.pem', minLength: 1 }),
+        key: Type.String({ default: 'tls/key.pem', minLength: 1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Listener(8443, {
+      tls: Type.Boolean({ default: true }),
+      sessionSecret: Type.String({ default: '' }),
+    }),
+    imap: Listener(143, {
+      tlsPort: Type.Integer({ default: 993, minimum: 0, maximum: 65535 }),
+      allowPlaintextAuth: Type.Boolean({ default: false }),
+    }),
+    sip: Listener(5060, {}),
+    smtp: Listener(25, {}),
+    policy: Type.Object(
+      {
+        minMessageSeconds: Type.Number({ default: 1, minimum: 0, maximum: 60 }),
+        maxMessageSeconds: Type.Number({ default: 120, minimum: 1, maximum: 3600 }),
+        minCodeLength: Type.Integer({ default: 4, minimum: 0, maximum: 15 }),
+        lockout: Type.Object(
+          {
+            failures: Type.Integer({ default: 5, minimum: 0, maximum: 100 }),
+            minutes: Type.Number({ default: 15, minimum: 0 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    housekeeping: Type.Object(
+      {
+        intervalMinutes: Type.Number({ default: 60, minimum: 1 }),
+        deleteAfterHours: Type.Object(
+          { new: Hours(0), unopened: Hours(0), old: Hours(720), saved: Hours(0) },
+          { additionalProperties: false, default: {} },
+        ),
+        purgeDeletedAfterHours: Hours(168),
+        playbackOrder: Type.Union([Type.Literal('fifo'), Type.Literal('lifo')], { default: 'fifo' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Keys whose values never leave the process (config print, logs). */
+export const SECRET_KEY = /(password|secret|token|passphrase)/i;

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+
+/** The commented `voicegate.yaml` that `voicegate init` writes. Every key shows its default. */
+export function configTemplate(opts: { sessionSecret?: string } = {}): string {
+  const secret = opts.sessionSecret ?? randomBytes(32).toString('base64url');
+  return `# Voicegate configuration. Every key is optional; the values shown are the defaults.
+# Relative paths are relative to server.dataDir, which is relative to this file.
+# Any key can be overridden at start-up: voicegate serve --set http.port=8080
+
+server:
+  name: voicegate            # this server's name, recorded on each message it stores
+  domain: voicegate.local    # mail domain: the SMTP listener accepts mail only for it
+  role: standalone           # standalone | central | backup | distributed
+  dataDir: .                 # the store (voicegate.db) and audio/ live here
+  locale: en-US              # default language of new mailboxes
+  timeZone: UTC              # default time zone of new mailboxes (IANA name)
+
+tls:                         # certificate for HTTPS, IMAPS and STARTTLS (init makes a self-signed one)
+  cert: tls/cert.pem
+  key: tls/key.pem
+
+# Listen addresses. 127.0.0.1 serves this machine only; use 0.0.0.0 or :: to serve the network.
+http:
+  host: 127.0.0.1
+  port: 8443
+  tls: true                  # HTTPS with the certificate above; false for plain HTTP behind a proxy
+  sessionSecret: ${secret}   # signs web sessions; keep it secret
+imap:
+  host: 127.0.0.1
+  port: 143                  # STARTTLS
+  tlsPort: 993               # implicit TLS
+  allowPlaintextAuth: false  # allow LOGIN before STARTTLS (only for loopback tests)
+sip:
+  host: 127.0.0.1
+  port: 5060
+smtp:
+  host: 127.0.0.1
+  port: 25
+
+policy:
+  minMessageSeconds: 1       # shorter recordings are discarded
+  maxMessageSeconds: 120     # at most 3600
+  minCodeLength: 4           # 0 to 15 digits
+  lockout:
+    failures: 5              # wrong codes in a row, over every channel, before the mailbox locks
+    minutes: 15
+
+housekeeping:
+  intervalMinutes: 60
+  deleteAfterHours:          # per category, hours in that state before deletion; 0 = never
+    new: 0
+    unopened: 0
+    old: 720
+    saved: 0
+  purgeDeletedAfterHours: 168   # deleted messages are purged after this; 0 = never
+  playbackOrder: fifo        # fifo (oldest first) | lifo
+
+log:
+  level: info                # fatal | error | warn | info | debug | trace | silent
+`;
+}

@@ -1,0 +1,19 @@
+import type { AudioInspector, AudioStore, DomainLogger, VoicemailStore } from './ports.ts';
+import type { HousekeepingRules, PlaybackOrder, Policy } from './policy.ts';
+import type { ScryptCost } from './code-hash.ts';
+
+/** Everything the domain services use, wired once by the composition root. */
+export interface DomainDeps {
+  store: VoicemailStore;
+  audio: AudioStore;
+  inspectAudio: AudioInspector;
+  policy: Policy;
+  housekeeping: HousekeepingRules;
+  playbackOrder: PlaybackOrder;
+  /** This server's name, recorded as each message's origin. */
+  serverName: string;
+  defaults: { locale: string; timeZone: string };
+  log: DomainLogger;
+  now?: () => number;
+  scryptCost?: ScryptCost;
+}

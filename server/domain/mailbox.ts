@@ -1,0 +1,150 @@
+import { VoicegateError } from './errors.ts';
+
+export const MAILBOX_KINDS = ['user', 'group'] as const;
+export type MailboxKind = (typeof MAILBOX_KINDS)[number];
+
+export const EMAIL_MODES = ['off', 'copy', 'forward', 'alert', 'exchange'] as const;
+export type EmailMode = (typeof EMAIL_MODES)[number];
+
+export const GREETING_KINDS = ['unavailable', 'busy', 'temporary', 'name'] as const;
+export type GreetingKind = (typeof GREETING_KINDS)[number];
+
+/** Keys a caller may press during the greeting to be transferred elsewhere. */
+export const BREAKOUT_KEYS = ['0', '2', '3'] as const;
+export type BreakoutKey = (typeof BREAKOUT_KEYS)[number];
+
+export interface Mailbox {
+  id: number;
+  kind: MailboxKind;
+  /** Unique, case-sensitive, trailing spaces removed. */
+  name: string;
+  extension: string | null;
+  fullName: string;
+  email: string | null;
+  emailMode: EmailMode;
+  /** Access to the mailbox from IMAP and the web (unified messaging). */
+  umsAccess: boolean;
+  locale: string;
+  timeZone: string;
+  trustedNumbers: string[];
+  breakouts: Partial<Record<BreakoutKey, string>>;
+  /** Hunt groups only: copy each message to every member and remove it from the group. */
+  broadcast: boolean;
+  createdAt: number;
+}
+
+/** A mailbox as stored, with what the domain needs for authentication. */
+export interface MailboxRecord extends Mailbox {
+  codeHash: string;
+  failedLogins: number;
+  lockedUntil: number | null;
+}
+
+export interface MailboxInput {
+  kind?: MailboxKind;
+  name: string;
+  extension?: string | null;
+  fullName?: string;
+  email?: string | null;
+  emailMode?: EmailMode;
+  umsAccess?: boolean;
+  locale?: string;
+  timeZone?: string;
+  trustedNumbers?: string[];
+  breakouts?: Partial<Record<BreakoutKey, string>>;
+  broadcast?: boolean;
+}
+
+export type MailboxChanges = Partial<Omit<MailboxInput, 'kind'>>;
+
+/** Names are case-sensitive; only trailing spaces are removed. */
+export function normalizeName(raw: string): string {
+  const name = raw.replace(/ +$/, '');
+  if (name.length === 0) throw new VoicegateError('INVALID_INPUT', 'mailbox name is empty');
+  if (name.length > 64) throw new VoicegateError('INVALID_INPUT', 'mailbox name is longer than 64 characters');
+  // Names appear in IMAP user names, mail addresses and SIP URIs: keep them printable.
+  if (/[\u0000-\u001f\u007f@]/.test(name) || name.startsWith(' ')) {
+    throw new VoicegateError('INVALID_INPUT', `mailbox name "${name}" has a leading space, "@" or a control character`);
+  }
+  return name;
+}
+
+export function normalizeExtension(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined || raw === '') return null;
+  const ext = raw.trim();
+  if (!/^[0-9*#]{1,20}$/.test(ext)) {
+    throw new VoicegateError('INVALID_INPUT', `extension "${raw}" must be 1 to 20 digits`);
+  }
+  return ext;
+}
+
+export function normalizePhoneNumber(raw: string): string {
+  const n = raw.trim();
+  if (!/^\+?[0-9*#]{1,32}$/.test(n)) {
+    throw new VoicegateError('INVALID_INPUT', `"${raw}" is not a phone number (digits, optional leading +)`);
+  }
+  return n;
+}
+
+export function normalizeEmail(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined || raw === '') return null;
+  const email = raw.trim();
+  // Deliberately loose: the mail server is the judge; this only catches obvious mistakes.
+  if (!/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(email)) {
+    throw new VoicegateError('INVALID_INPUT', `"${raw}" is not an e-mail address`);
+  }
+  return email;
+}
+
+export function validateTimeZone(zone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new VoicegateError('INVALID_INPUT', `"${zone}" is not a known time zone (e.g. Europe/Paris)`);
+  }
+  return zone;
+}
+
+export function validateLocale(locale: string): string {
+  if (!/^[a-z]{2,3}(-[A-Z]{2})?$/.test(locale)) {
+    throw new VoicegateError('INVALID_INPUT', `"${locale}" is not a locale (e.g. en-US, fr)`);
+  }
+  return locale;
+}
+
+export function oneOf<T extends string>(values: readonly T[], value: string, what: string): T {
+  if (!(values as readonly string[]).includes(value)) {
+    throw new VoicegateError('INVALID_INPUT', `${what} must be one of ${values.join(', ')} (got "${value}")`);
+  }
+  return value as T;
+}
+
+/** Validates and normalizes every field present in `input`; absent fields stay absent. */
+export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
+  const out: MailboxChanges = {};
+  if (input.name !== undefined) out.name = normalizeName(input.name);
+  if (input.extension !== undefined) out.extension = normalizeExtension(input.extension);
+  if (input.fullName !== undefined) out.fullName = input.fullName.trim().slice(0, 128);
+  if (input.email !== undefined) out.email = normalizeEmail(input.email);
+  if (input.emailMode !== undefined) out.emailMode = oneOf(EMAIL_MODES, input.emailMode, 'e-mail mode');
+  if (input.umsAccess !== undefined) out.umsAccess = input.umsAccess;
+  if (input.locale !== undefined) out.locale = validateLocale(input.locale);
+  if (input.timeZone !== undefined) out.timeZone = validateTimeZone(input.timeZone);
+  if (input.trustedNumbers !== undefined) out.trustedNumbers = input.trustedNumbers.map(normalizePhoneNumber);
+  if (input.breakouts !== undefined) {
+    const b: Partial<Record<BreakoutKey, string>> = {};
+    for (const [key, number] of Object.entries(input.breakouts)) {
+      if (number === undefined || number === '') continue;
+      b[oneOf(BREAKOUT_KEYS, key, 'breakout key')] = normalizePhoneNumber(number);
+    }
+    out.breakouts = b;
+  }
+  if (input.broadcast !== undefined) out.broadcast = input.broadcast;
+  return out;
+}
+
+export function checkEmailMode(mailbox: Pick<Mailbox, 'email' | 'emailMode'>): void {
+  if (mailbox.emailMode !== 'off' && !mailbox.email) {
+    throw new VoicegateError('INVALID_INPUT', `e-mail mode "${mailbox.emailMode}" needs an e-mail address`);
+  }
+}

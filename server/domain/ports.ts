@@ -1,0 +1,92 @@
+/**
+ * What the domain needs from the outside world, as interfaces. The store (store/) implements
+ * them; tests may pass fakes. Every method is async so that a networked back end (PostgreSQL)
+ * can implement the same interface.
+ */
+import type { Change, Greeting, Message, NewMessage, AudioRef } from './message.ts';
+import type { GreetingKind, MailboxChanges, MailboxKind, MailboxRecord } from './mailbox.ts';
+import type { MessageState, StatePair } from './message-state.ts';
+
+export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
+  kind: MailboxKind;
+  name: string;
+  codeHash: string;
+}
+
+export interface MessageFilter {
+  states?: readonly MessageState[];
+}
+
+export interface MailboxStore {
+  createMailbox(input: NewMailbox): Promise<MailboxRecord>;
+  updateMailbox(id: number, changes: MailboxChanges): Promise<MailboxRecord>;
+  setCodeHash(id: number, codeHash: string): Promise<void>;
+  setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void>;
+  /** Removes the mailbox with its messages and greetings; returns audio keys no longer used. */
+  removeMailbox(id: number): Promise<string[]>;
+  getMailbox(id: number): Promise<MailboxRecord | null>;
+  /** By exact (case-sensitive) name first, then by extension. */
+  findMailbox(nameOrExtension: string): Promise<MailboxRecord | null>;
+  listMailboxes(): Promise<MailboxRecord[]>;
+  setGroupMembers(groupId: number, memberIds: number[]): Promise<void>;
+  groupMembers(groupId: number): Promise<number[]>;
+}
+
+export interface MessageStore {
+  /** Adds all or none, in one transaction; each gets a journal entry. */
+  addMessages(messages: NewMessage[], at: number): Promise<Message[]>;
+  getMessage(id: string): Promise<Message | null>;
+  listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
+  /** Compare-and-set: applies `to` only if the message is still in `from`; else returns null. */
+  setState(id: string, from: StatePair, to: StatePair, at: number): Promise<Message | null>;
+  /** Removes the messages; returns audio keys no longer used by any message or greeting. */
+  purgeMessages(ids: string[], at: number): Promise<string[]>;
+  /** Every message's id, state and state time, for housekeeping. */
+  messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]>;
+}
+
+export interface GreetingStore {
+  /** Sets the greeting; returns the audio key it replaced if no longer used. */
+  setGreeting(mailboxId: number, kind: GreetingKind, audio: AudioRef, at: number): Promise<string[]>;
+  listGreetings(mailboxId: number): Promise<Greeting[]>;
+  removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]>;
+}
+
+export interface ChangeFeed {
+  /** Calls `listener` for every change committed after subscribing, by any process, in order. */
+  subscribe(listener: (change: Change) => void): () => void;
+}
+
+export interface JournalStore {
+  changesSince(mailboxId: number, modseq: number): Promise<Change[]>;
+  highestModseq(mailboxId: number): Promise<number>;
+  /** Drops journal entries older than `before`, keeping each mailbox's newest. */
+  pruneJournal(before: number): Promise<number>;
+  readonly feed: ChangeFeed;
+}
+
+export interface VoicemailStore extends MailboxStore, MessageStore, GreetingStore, JournalStore {
+  close(): Promise<void>;
+}
+
+/** Durable audio: `put` returns only once the bytes are on disk. */
+export interface AudioStore {
+  put(bytes: Uint8Array): Promise<string>;
+  read(key: string): Promise<Buffer>;
+  /** A local file path for streaming (HTTP Range, RTP playback). */
+  path(key: string): string;
+  remove(keys: string[]): Promise<void>;
+}
+
+export interface AudioInfo {
+  format: string;
+  durationMs: number;
+}
+
+/** Inspects audio a channel hands in; throws BAD_AUDIO naming what is wrong. */
+export type AudioInspector = (bytes: Uint8Array) => AudioInfo;
+
+export interface DomainLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}

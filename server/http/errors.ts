@@ -1,0 +1,34 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isVoicegateError, type ErrorCode } from '../domain/errors.ts';
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  INVALID_INPUT: 400,
+  INVALID_STATE: 409,
+  FORBIDDEN: 403,
+  AUTH_FAILED: 401,
+  LOCKED: 423,
+  TOO_SHORT: 422,
+  TOO_LONG: 413,
+  BAD_AUDIO: 415,
+  STORAGE_FULL: 507,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** One error handler: domain codes map to statuses; 5xx details go to the log, never to the client. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isVoicegateError(err)) {
+      const status = HTTP_STATUS[err.code];
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      return reply.status(status).send({ error: err.code, message: status >= 500 ? 'internal error' : err.message });
+    }
+    if (err.validation) return reply.status(400).send({ error: 'INVALID_INPUT', message: err.message });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.status(status).send({ error: status >= 500 ? 'INTERNAL' : 'INVALID_INPUT', message: status >= 500 ? 'internal error' : err.message });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: 'no such resource' }));
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { VoicegateError } from '../domain/errors.ts';
+import type { AudioStore } from '../domain/ports.ts';
+
+function fsyncDir(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function storageError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
+    return new VoicegateError('STORAGE_FULL', 'no space left to store the audio', { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Audio as files under `<root>/<2 hex>/<uuid>.wav`, written atomically: a temporary file in
+ * `<root>/tmp`, fsync, rename into place, fsync of the folder. A crash leaves either the whole
+ * file or only a temporary file, which `sweep` removes.
+ */
+export class AudioFiles implements AudioStore {
+  readonly root: string;
+  readonly #tmp: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.#tmp = join(root, 'tmp');
+    mkdirSync(this.#tmp, { recursive: true });
+  }
+
+  path(key: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(key)) throw new VoicegateError('INVALID_INPUT', `bad audio key "${key}"`);
+    return join(this.root, key.slice(0, 2), `${key}.wav`);
+  }
+
+  async put(bytes: Uint8Array): Promise<string> {
+    const key = randomUUID();
+    const tmp = join(this.#tmp, `${key}.tmp`);
+    const final = this.path(key);
+    try {
+      const fh = await open(tmp, 'wx', 0o640);
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const folder = dirname(final);
+      const made = await mkdir(folder, { recursive: true });
+      if (made) fsyncDir(this.root);
+      await rename(tmp, final);
+      fsyncDir(folder);
+      return key;
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw storageError(err);
+    }
+  }
+
+  async read(key: string): Promise<Buffer> {
+    try {
+      return await readFile(this.path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VoicegateError('NOT_FOUND', 'audio is missing');
+      throw err;
+    }
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    for (const key of keys) await rm(this.path(key), { force: true });
+  }
+
+  /**
+   * Removes what a crash can leave: temporary files, and audio no record refers to (stored just
+   * before a crash, before its record was committed). Only files older than `graceMs` are touched,
+   * so a deposit in progress in another process is left alone.
+   */
+  sweep(isReferenced: (key: string) => boolean, graceMs = 10 * 60_000, now = Date.now()): number {
+    let removed = 0;
+    const old = (path: string): boolean => now - statSync(path).mtimeMs > graceMs;
+    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const folder = join(this.root, entry.name);
+      for (const file of readdirSync(folder)) {
+        const path = join(folder, file);
+        const key = file.replace(/\.(wav|tmp)$/, '');
+        const stray = entry.name === 'tmp' ? true : !isReferenced(key);
+        if (stray && old(path)) {
+          rmSync(path);
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,83 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { Change } from '../domain/message.ts';
+import type { ChangeFeed } from '../domain/ports.ts';
+import { rowToChange, type ChangeRow } from './rows.ts';
+
+/**
+ * The change feed reads the journal table, so changes committed by this process and by any
+ * other (the CLI while the server runs) reach subscribers the same way and in journal order.
+ * Local commits call `poke()`; other processes' commits are noticed by polling SQLite's
+ * `data_version`, which changes only when another connection has committed: a cheap check.
+ */
+export class JournalFeed implements ChangeFeed {
+  readonly #db: DatabaseSync;
+  readonly #intervalMs: number;
+  readonly #onError: (err: unknown) => void;
+  readonly #listeners = new Set<(change: Change) => void>();
+  readonly #since: StatementSync;
+  readonly #dataVersion: StatementSync;
+  #lastSeq = 0;
+  #lastDataVersion = -1;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(db: DatabaseSync, opts: { intervalMs?: number; onError?: (err: unknown) => void } = {}) {
+    this.#db = db;
+    this.#intervalMs = opts.intervalMs ?? 100;
+    this.#onError = opts.onError ?? (() => {});
+    this.#since = db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT 1000');
+    this.#dataVersion = db.prepare('PRAGMA data_version');
+  }
+
+  subscribe(listener: (change: Change) => void): () => void {
+    if (this.#listeners.size === 0) this.#start();
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.stop();
+    };
+  }
+
+  /** Delivers whatever was committed since the last delivery. */
+  poke(): void {
+    if (this.#listeners.size === 0 || !this.#db.isOpen) return;
+    try {
+      for (;;) {
+        const rows = this.#since.all(this.#lastSeq) as unknown as ChangeRow[];
+        for (const row of rows) {
+          const change = rowToChange(row);
+          this.#lastSeq = change.seq;
+          for (const listener of this.#listeners) {
+            try {
+              listener(change);
+            } catch (err) {
+              this.#onError(err);
+            }
+          }
+        }
+        if (rows.length < 1000) break;
+      }
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #start(): void {
+    const row = this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM journal').get() as { seq: number };
+    this.#lastSeq = Number(row.seq);
+    this.#timer = setInterval(() => this.#check(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  #check(): void {
+    if (!this.#db.isOpen) return;
+    const version = Number((this.#dataVersion.get() as { data_version: number }).data_version);
+    if (version === this.#lastDataVersion) return;
+    this.#lastDataVersion = version;
+    this.poke();
+  }
+}

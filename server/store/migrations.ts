@@ -1,0 +1,105 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { VoicegateError } from '../domain/errors.ts';
+
+/**
+ * Versioned schema migrations, applied in order inside one transaction each. The version is kept
+ * in SQLite's user_version. Never edit a released migration: add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: mailboxes, groups, messages, greetings, the change journal
+  `
+  CREATE TABLE mailbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+    name TEXT NOT NULL UNIQUE,
+    extension TEXT UNIQUE,
+    full_name TEXT NOT NULL DEFAULT '',
+    code_hash TEXT NOT NULL,
+    email TEXT,
+    email_mode TEXT NOT NULL DEFAULT 'off',
+    ums_access INTEGER NOT NULL DEFAULT 1,
+    locale TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    trusted_numbers TEXT NOT NULL DEFAULT '[]',
+    breakouts TEXT NOT NULL DEFAULT '{}',
+    broadcast INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER,
+    modseq INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE group_member (
+    group_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    PRIMARY KEY (group_id, member_id)
+  ) STRICT;
+  CREATE TABLE message (
+    id TEXT PRIMARY KEY,
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('message', 'recording')),
+    caller_number TEXT,
+    caller_name TEXT,
+    received_at INTEGER NOT NULL,
+    audio_key TEXT NOT NULL,
+    audio_format TEXT NOT NULL,
+    audio_bytes INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('new', 'unopened', 'old', 'saved', 'deleted')),
+    deleted_from TEXT,
+    state_changed_at INTEGER NOT NULL,
+    priority TEXT NOT NULL DEFAULT 'normal',
+    private INTEGER NOT NULL DEFAULT 0,
+    origin_server TEXT NOT NULL,
+    forwarded_from TEXT,
+    modseq INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX message_by_mailbox ON message (mailbox_id, received_at);
+  CREATE INDEX message_by_audio ON message (audio_key);
+  CREATE TABLE greeting (
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    audio_key TEXT NOT NULL,
+    audio_format TEXT NOT NULL,
+    audio_bytes INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, kind)
+  ) STRICT;
+  CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    mailbox_id INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    message_id TEXT,
+    state TEXT,
+    at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX journal_by_mailbox ON journal (mailbox_id, modseq);
+  `,
+];
+
+export function schemaVersion(db: DatabaseSync): number {
+  return Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+}
+
+export function migrate(db: DatabaseSync, migrations: readonly string[] = MIGRATIONS): number {
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new VoicegateError(
+      'INVALID_STATE',
+      `the store's schema is version ${current}, newer than this Voicegate knows (${migrations.length}); upgrade Voicegate`,
+    );
+  }
+  for (let v = current; v < migrations.length; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(migrations[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+  return migrations.length;
+}

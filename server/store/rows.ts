@@ -1,0 +1,127 @@
+import type { MailboxRecord } from '../domain/mailbox.ts';
+import type { Change, Greeting, Message } from '../domain/message.ts';
+
+/** SQLite rows and their mapping to domain objects: the one place that knows column names. */
+export interface MailboxRow {
+  id: number;
+  kind: string;
+  name: string;
+  extension: string | null;
+  full_name: string;
+  code_hash: string;
+  email: string | null;
+  email_mode: string;
+  ums_access: number;
+  locale: string;
+  time_zone: string;
+  trusted_numbers: string;
+  breakouts: string;
+  broadcast: number;
+  failed_logins: number;
+  locked_until: number | null;
+  created_at: number;
+}
+
+export function rowToMailbox(r: MailboxRow): MailboxRecord {
+  return {
+    id: r.id,
+    kind: r.kind as MailboxRecord['kind'],
+    name: r.name,
+    extension: r.extension,
+    fullName: r.full_name,
+    email: r.email,
+    emailMode: r.email_mode as MailboxRecord['emailMode'],
+    umsAccess: r.ums_access === 1,
+    locale: r.locale,
+    timeZone: r.time_zone,
+    trustedNumbers: JSON.parse(r.trusted_numbers) as string[],
+    breakouts: JSON.parse(r.breakouts) as MailboxRecord['breakouts'],
+    broadcast: r.broadcast === 1,
+    createdAt: r.created_at,
+    codeHash: r.code_hash,
+    failedLogins: r.failed_logins,
+    lockedUntil: r.locked_until,
+  };
+}
+
+export interface MessageRow {
+  id: string;
+  mailbox_id: number;
+  kind: string;
+  caller_number: string | null;
+  caller_name: string | null;
+  received_at: number;
+  audio_key: string;
+  audio_format: string;
+  audio_bytes: number;
+  duration_ms: number;
+  state: string;
+  deleted_from: string | null;
+  state_changed_at: number;
+  priority: string;
+  private: number;
+  origin_server: string;
+  forwarded_from: string | null;
+  modseq: number;
+}
+
+export function rowToMessage(r: MessageRow): Message {
+  return {
+    id: r.id,
+    mailboxId: r.mailbox_id,
+    kind: r.kind as Message['kind'],
+    callerNumber: r.caller_number,
+    callerName: r.caller_name,
+    receivedAt: r.received_at,
+    audio: { key: r.audio_key, format: r.audio_format, bytes: r.audio_bytes, durationMs: r.duration_ms },
+    state: r.state as Message['state'],
+    deletedFrom: r.deleted_from as Message['deletedFrom'],
+    stateChangedAt: r.state_changed_at,
+    priority: r.priority as Message['priority'],
+    private: r.private === 1,
+    originServer: r.origin_server,
+    forwardedFrom: r.forwarded_from,
+    modseq: r.modseq,
+  };
+}
+
+export interface GreetingRow {
+  mailbox_id: number;
+  kind: string;
+  audio_key: string;
+  audio_format: string;
+  audio_bytes: number;
+  duration_ms: number;
+  updated_at: number;
+}
+
+export function rowToGreeting(r: GreetingRow): Greeting {
+  return {
+    mailboxId: r.mailbox_id,
+    kind: r.kind as Greeting['kind'],
+    audio: { key: r.audio_key, format: r.audio_format, bytes: r.audio_bytes, durationMs: r.duration_ms },
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface ChangeRow {
+  seq: number;
+  mailbox_id: number;
+  modseq: number;
+  kind: string;
+  message_id: string | null;
+  state: string | null;
+  at: number;
+}
+
+export function rowToChange(r: ChangeRow): Change {
+  return {
+    seq: r.seq,
+    mailboxId: r.mailbox_id,
+    modseq: r.modseq,
+    kind: r.kind as Change['kind'],
+    messageId: r.message_id,
+    state: r.state as Change['state'],
+    at: r.at,
+  };
+}

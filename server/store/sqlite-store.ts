@@ -1,0 +1,334 @@
+import { DatabaseSync } from 'node:sqlite';
+import { VoicegateError } from '../domain/errors.ts';
+import type { GreetingKind, MailboxChanges, MailboxRecord } from '../domain/mailbox.ts';
+import type { AudioRef, Change, Greeting, Message, NewMessage } from '../domain/message.ts';
+import type { MessageState, StatePair } from '../domain/message-state.ts';
+import type { MessageFilter, NewMailbox, VoicemailStore } from '../domain/ports.ts';
+import { JournalFeed } from './change-feed.ts';
+import { migrate } from './migrations.ts';
+import {
+  rowToChange,
+  rowToGreeting,
+  rowToMailbox,
+  rowToMessage,
+  type ChangeRow,
+  type GreetingRow,
+  type MailboxRow,
+  type MessageRow,
+} from './rows.ts';
+
+type SqlValue = string | number | null;
+
+const MAILBOX_COLUMNS: Record<keyof MailboxChanges, [string, (v: never) => SqlValue]> = {
+  name: ['name', (v: string) => v],
+  extension: ['extension', (v: string | null) => v],
+  fullName: ['full_name', (v: string) => v],
+  email: ['email', (v: string | null) => v],
+  emailMode: ['email_mode', (v: string) => v],
+  umsAccess: ['ums_access', (v: boolean) => (v ? 1 : 0)],
+  locale: ['locale', (v: string) => v],
+  timeZone: ['time_zone', (v: string) => v],
+  trustedNumbers: ['trusted_numbers', (v: string[]) => JSON.stringify(v)],
+  breakouts: ['breakouts', (v: object) => JSON.stringify(v)],
+  broadcast: ['broadcast', (v: boolean) => (v ? 1 : 0)],
+};
+
+/** Maps SQLite's errors to the domain's: a full disk, a unique key already taken. */
+function storeError(err: unknown): unknown {
+  const e = err as { errcode?: number; message?: string };
+  if (e.errcode === 13 || /database or disk is full/i.test(e.message ?? '')) {
+    return new VoicegateError('STORAGE_FULL', 'no space left in the store', { cause: err });
+  }
+  const unique = /UNIQUE constraint failed: mailbox\.(\w+)/.exec(e.message ?? '');
+  if (unique) return new VoicegateError('ALREADY_EXISTS', `a mailbox with this ${unique[1]} already exists`);
+  if (e.errcode === 5) return new VoicegateError('UNAVAILABLE', 'the store is busy; try again', { cause: err });
+  return err;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so that every commit is
+ * on disk before the call returns (nothing is acknowledged before it is durable).
+ */
+export class SqliteStore implements VoicemailStore {
+  readonly db: DatabaseSync;
+  readonly feed: JournalFeed;
+
+  constructor(path: string, opts: { feedIntervalMs?: number; onFeedError?: (err: unknown) => void } = {}) {
+    this.db = new DatabaseSync(path, { timeout: 5000 });
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+    migrate(this.db);
+    this.feed = new JournalFeed(this.db, { intervalMs: opts.feedIntervalMs, onError: opts.onFeedError });
+  }
+
+  /** Runs `fn` in one write transaction; journal entries written inside reach the feed after commit. */
+  #tx<T>(fn: () => T): T {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      throw storeError(err);
+    }
+    let result: T;
+    try {
+      result = fn();
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw storeError(err);
+    }
+    this.feed.poke();
+    return result;
+  }
+
+  #journal(mailboxId: number, kind: Change['kind'], messageId: string | null, state: MessageState | null, at: number): number {
+    const row = this.db.prepare('UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq').get(mailboxId) as
+      | { modseq: number }
+      | undefined;
+    const modseq = row?.modseq ?? 0;
+    this.db
+      .prepare('INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(mailboxId, modseq, kind, messageId, state, at);
+    return modseq;
+  }
+
+  #unusedAudio(keys: string[]): string[] {
+    const used = this.db.prepare(
+      'SELECT 1 FROM message WHERE audio_key = ? UNION ALL SELECT 1 FROM greeting WHERE audio_key = ? LIMIT 1',
+    );
+    return [...new Set(keys)].filter((k) => used.get(k, k) === undefined);
+  }
+
+  // Mailboxes
+
+  async createMailbox(m: NewMailbox): Promise<MailboxRecord> {
+    return this.#tx(() => {
+      const row = this.db
+        .prepare(
+          `INSERT INTO mailbox (kind, name, extension, full_name, code_hash, email, email_mode, ums_access, locale,
+             time_zone, trusted_numbers, breakouts, broadcast, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        )
+        .get(
+          m.kind, m.name, m.extension, m.fullName, m.codeHash, m.email, m.emailMode, m.umsAccess ? 1 : 0, m.locale,
+          m.timeZone, JSON.stringify(m.trustedNumbers), JSON.stringify(m.breakouts), m.broadcast ? 1 : 0, Date.now(),
+        ) as unknown as MailboxRow;
+      this.#journal(row.id, 'mailbox', null, null, Date.now());
+      return rowToMailbox(row);
+    });
+  }
+
+  async updateMailbox(id: number, changes: MailboxChanges): Promise<MailboxRecord> {
+    const sets: string[] = [];
+    const values: SqlValue[] = [];
+    for (const [key, value] of Object.entries(changes)) {
+      const column = MAILBOX_COLUMNS[key as keyof MailboxChanges];
+      if (!column || value === undefined) continue;
+      sets.push(`${column[0]} = ?`);
+      values.push(column[1](value as never));
+    }
+    return this.#tx(() => {
+      if (sets.length > 0) this.db.prepare(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+      this.#journal(id, 'mailbox', null, null, Date.now());
+      const row = this.db.prepare('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
+      if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
+      return rowToMailbox(row);
+    });
+  }
+
+  async setCodeHash(id: number, codeHash: string): Promise<void> {
+    this.#tx(() => this.db.prepare('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id));
+  }
+
+  async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
+    this.#tx(() => this.db.prepare('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(failures, lockedUntil, id));
+  }
+
+  async removeMailbox(id: number): Promise<string[]> {
+    return this.#tx(() => {
+      const keys = (
+        this.db
+          .prepare('SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?')
+          .all(id, id) as { audio_key: string }[]
+      ).map((r) => r.audio_key);
+      this.db.prepare('DELETE FROM mailbox WHERE id = ?').run(id);
+      this.db
+        .prepare("INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)")
+        .run(id, Date.now());
+      return this.#unusedAudio(keys);
+    });
+  }
+
+  async getMailbox(id: number): Promise<MailboxRecord | null> {
+    const row = this.db.prepare('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
+    return row ? rowToMailbox(row) : null;
+  }
+
+  async findMailbox(nameOrExtension: string): Promise<MailboxRecord | null> {
+    const row = (this.db.prepare('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
+      this.db.prepare('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as MailboxRow | undefined;
+    return row ? rowToMailbox(row) : null;
+  }
+
+  async listMailboxes(): Promise<MailboxRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name').all();
+    return (rows as unknown as MailboxRow[]).map(rowToMailbox);
+  }
+
+  async setGroupMembers(groupId: number, memberIds: number[]): Promise<void> {
+    this.#tx(() => {
+      this.db.prepare('DELETE FROM group_member WHERE group_id = ?').run(groupId);
+      const add = this.db.prepare('INSERT INTO group_member (group_id, member_id) VALUES (?, ?)');
+      for (const id of memberIds) add.run(groupId, id);
+      this.#journal(groupId, 'mailbox', null, null, Date.now());
+    });
+  }
+
+  async groupMembers(groupId: number): Promise<number[]> {
+    const rows = this.db.prepare('SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id').all(groupId);
+    return (rows as { member_id: number }[]).map((r) => r.member_id);
+  }
+
+  // Messages
+
+  async addMessages(messages: NewMessage[], at: number): Promise<Message[]> {
+    return this.#tx(() =>
+      messages.map((m) => {
+        const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at);
+        const row = this.db
+          .prepare(
+            `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
+               audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private, origin_server,
+               forwarded_from, modseq)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          )
+          .get(
+            m.id, m.mailboxId, m.kind, m.callerNumber, m.callerName, m.receivedAt, m.audio.key, m.audio.format,
+            m.audio.bytes, m.audio.durationMs, at, m.priority, m.private ? 1 : 0, m.originServer, m.forwardedFrom, modseq,
+          ) as unknown as MessageRow;
+        return rowToMessage(row);
+      }),
+    );
+  }
+
+  async getMessage(id: string): Promise<Message | null> {
+    const row = this.db.prepare('SELECT * FROM message WHERE id = ?').get(id) as unknown as MessageRow | undefined;
+    return row ? rowToMessage(row) : null;
+  }
+
+  async listMessages(mailboxId: number, filter: MessageFilter = {}): Promise<Message[]> {
+    const states = filter.states ?? ['new', 'unopened', 'old', 'saved', 'deleted'];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM message WHERE mailbox_id = ? AND state IN (${states.map(() => '?').join(',')})
+         ORDER BY received_at, id`,
+      )
+      .all(mailboxId, ...states);
+    return (rows as unknown as MessageRow[]).map(rowToMessage);
+  }
+
+  async setState(id: string, from: StatePair, to: StatePair, at: number): Promise<Message | null> {
+    return this.#tx(() => {
+      const current = this.db.prepare('SELECT mailbox_id, state, deleted_from FROM message WHERE id = ?').get(id) as
+        | { mailbox_id: number; state: string; deleted_from: string | null }
+        | undefined;
+      if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom) return null;
+      const modseq = this.#journal(current.mailbox_id, 'changed', id, to.state, at);
+      const row = this.db
+        .prepare('UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ? WHERE id = ? RETURNING *')
+        .get(to.state, to.deletedFrom, at, modseq, id) as unknown as MessageRow;
+      return rowToMessage(row);
+    });
+  }
+
+  async purgeMessages(ids: string[], at: number): Promise<string[]> {
+    return this.#tx(() => {
+      const keys: string[] = [];
+      for (const id of ids) {
+        const row = this.db.prepare('DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key').get(id) as
+          | { mailbox_id: number; audio_key: string }
+          | undefined;
+        if (!row) continue;
+        keys.push(row.audio_key);
+        this.#journal(row.mailbox_id, 'removed', id, null, at);
+      }
+      return this.#unusedAudio(keys);
+    });
+  }
+
+  async messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]> {
+    const rows = this.db.prepare('SELECT id, state, state_changed_at FROM message').all() as {
+      id: string;
+      state: MessageState;
+      state_changed_at: number;
+    }[];
+    return rows.map((r) => ({ id: r.id, state: r.state, stateChangedAt: r.state_changed_at }));
+  }
+
+  // Greetings
+
+  async setGreeting(mailboxId: number, kind: GreetingKind, audio: AudioRef, at: number): Promise<string[]> {
+    return this.#tx(() => {
+      const old = this.db.prepare('SELECT audio_key FROM greeting WHERE mailbox_id = ? AND kind = ?').get(mailboxId, kind) as
+        | { audio_key: string }
+        | undefined;
+      this.db
+        .prepare(
+          `INSERT INTO greeting (mailbox_id, kind, audio_key, audio_format, audio_bytes, duration_ms, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (mailbox_id, kind) DO UPDATE SET audio_key = excluded.audio_key, audio_format = excluded.audio_format,
+             audio_bytes = excluded.audio_bytes, duration_ms = excluded.duration_ms, updated_at = excluded.updated_at`,
+        )
+        .run(mailboxId, kind, audio.key, audio.format, audio.bytes, audio.durationMs, at);
+      this.#journal(mailboxId, 'mailbox', null, null, at);
+      return old ? this.#unusedAudio([old.audio_key]) : [];
+    });
+  }
+
+  async listGreetings(mailboxId: number): Promise<Greeting[]> {
+    const rows = this.db.prepare('SELECT * FROM greeting WHERE mailbox_id = ? ORDER BY kind').all(mailboxId);
+    return (rows as unknown as GreetingRow[]).map(rowToGreeting);
+  }
+
+  async removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]> {
+    return this.#tx(() => {
+      const row = this.db.prepare('DELETE FROM greeting WHERE mailbox_id = ? AND kind = ? RETURNING audio_key').get(mailboxId, kind) as
+        | { audio_key: string }
+        | undefined;
+      if (!row) throw new VoicegateError('NOT_FOUND', `no ${kind} greeting`);
+      this.#journal(mailboxId, 'mailbox', null, null, at);
+      return this.#unusedAudio([row.audio_key]);
+    });
+  }
+
+  // Journal
+
+  async changesSince(mailboxId: number, modseq: number): Promise<Change[]> {
+    const rows = this.db.prepare('SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq').all(mailboxId, modseq);
+    return (rows as unknown as ChangeRow[]).map(rowToChange);
+  }
+
+  async highestModseq(mailboxId: number): Promise<number> {
+    const row = this.db.prepare('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as { modseq: number } | undefined;
+    if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
+    return row.modseq;
+  }
+
+  async pruneJournal(before: number): Promise<number> {
+    return this.#tx(() => {
+      const result = this.db
+        .prepare('DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)')
+        .run(before);
+      return Number(result.changes);
+    });
+  }
+
+  /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */
+  referencedAudio(): Set<string> {
+    const rows = this.db.prepare('SELECT audio_key FROM message UNION SELECT audio_key FROM greeting').all() as { audio_key: string }[];
+    return new Set(rows.map((r) => r.audio_key));
+  }
+
+  async close(): Promise<void> {
+    this.feed.stop();
+    if (this.db.isOpen) this.db.close();
+  }
+}
