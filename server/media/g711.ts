@@ -1,6 +1,8 @@
 /**
  * ITU-T G.711 µ-law and A-law, following the Sun/CCITT reference code (g711.c) bit for bit, so
  * that what we decode matches sox, Asterisk and every phone. Samples are 16-bit linear.
+ * Encoding truncates to the law's 14/13-bit input as the reference and Asterisk do; sox rounds
+ * instead, so right at a decision threshold it may pick the neighbouring code.
  */
 
 const SIGN_BIT = 0x80;

@@ -20,10 +20,20 @@ export interface ToneOptions {
 
 function frameCount(seconds: number, sampleRate: number): number {
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) {
-    throw new VoicegateError('INVALID_INPUT', `tone length must be more than 0 and at most ${MAX_SECONDS} seconds`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `tone length must be more than 0 and at most ${MAX_SECONDS} seconds`,
+    );
   }
-  if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
-    throw new VoicegateError('INVALID_INPUT', `sample rate must be ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz`);
+  if (
+    !Number.isInteger(sampleRate) ||
+    sampleRate < MIN_SAMPLE_RATE ||
+    sampleRate > MAX_SAMPLE_RATE
+  ) {
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `sample rate must be ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz`,
+    );
   }
   return Math.max(1, Math.round(seconds * sampleRate));
 }
@@ -31,7 +41,10 @@ function frameCount(seconds: number, sampleRate: number): number {
 export function toneWav({ seconds, frequency = 440, sampleRate = 8000 }: ToneOptions): Uint8Array {
   const frames = frameCount(seconds, sampleRate);
   if (!Number.isFinite(frequency) || frequency <= 0 || frequency >= sampleRate / 2) {
-    throw new VoicegateError('INVALID_INPUT', `tone frequency must be above 0 and below ${sampleRate / 2} Hz`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `tone frequency must be above 0 and below ${sampleRate / 2} Hz`,
+    );
   }
   const fade = Math.min(Math.round(FADE_SECONDS * sampleRate), Math.floor(frames / 2));
   const samples = new Float64Array(frames);
@@ -40,10 +53,20 @@ export function toneWav({ seconds, frequency = 440, sampleRate = 8000 }: ToneOpt
     const gain = edge < fade ? edge / fade : 1;
     samples[i] = AMPLITUDE * gain * Math.sin((2 * Math.PI * frequency * i) / sampleRate);
   }
-  return encodeWav({ encoding: 'pcm16', sampleRate, channels: 1, data: fromPcm16(samples, 'pcm16') });
+  return encodeWav({
+    encoding: 'pcm16',
+    sampleRate,
+    channels: 1,
+    data: fromPcm16(samples, 'pcm16'),
+  });
 }
 
 export function silenceWav(seconds: number, sampleRate = 8000): Uint8Array {
   const frames = frameCount(seconds, sampleRate);
-  return encodeWav({ encoding: 'pcm16', sampleRate, channels: 1, data: new Uint8Array(frames * 2) });
+  return encodeWav({
+    encoding: 'pcm16',
+    sampleRate,
+    channels: 1,
+    data: new Uint8Array(frames * 2),
+  });
 }

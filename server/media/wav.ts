@@ -71,8 +71,14 @@ function checkShape(encoding: WavEncoding, sampleRate: number, channels: number)
   if (channels !== 1 && channels !== 2) {
     throw bad(`unsupported channel count: ${channels} (mono or stereo are supported)`);
   }
-  if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
-    throw bad(`unsupported sample rate: ${sampleRate} Hz (${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz are supported)`);
+  if (
+    !Number.isInteger(sampleRate) ||
+    sampleRate < MIN_SAMPLE_RATE ||
+    sampleRate > MAX_SAMPLE_RATE
+  ) {
+    throw bad(
+      `unsupported sample rate: ${sampleRate} Hz (${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz are supported)`,
+    );
   }
 }
 
@@ -85,7 +91,8 @@ function parseFmt(view: DataView, at: number, size: number): Omit<WavAudio, 'dat
   const bits = view.getUint16(at + 14, true);
   let where = `format ${tag}`;
   if (tag === WAVE_FORMAT_EXTENSIBLE) {
-    if (size < 40) throw bad(`malformed fmt chunk: WAVE_FORMAT_EXTENSIBLE needs 40 bytes, found ${size}`);
+    if (size < 40)
+      throw bad(`malformed fmt chunk: WAVE_FORMAT_EXTENSIBLE needs 40 bytes, found ${size}`);
     const guid = new Uint8Array(view.buffer, view.byteOffset + at + 24, 16);
     if (!SUBTYPE_TAIL.every((b, i) => guid[i + 2] === b)) {
       throw bad('unsupported WAV encoding: unknown WAVE_FORMAT_EXTENSIBLE sub-format');
@@ -96,11 +103,15 @@ function parseFmt(view: DataView, at: number, size: number): Omit<WavAudio, 'dat
   const encoding = FORMAT_TAGS[tag];
   if (!encoding) throw bad(`unsupported WAV encoding: ${formatName(tag)} (${where})`);
   if (bits !== BITS[encoding]) {
-    throw bad(`unsupported bit depth: ${bits}-bit ${ENCODING_LABEL[encoding]} (16-bit PCM, µ-law or A-law are supported)`);
+    throw bad(
+      `unsupported bit depth: ${bits}-bit ${ENCODING_LABEL[encoding]} (16-bit PCM, µ-law or A-law are supported)`,
+    );
   }
   checkShape(encoding, sampleRate, channels);
   if (blockAlign !== (channels * bits) / 8) {
-    throw bad(`malformed fmt chunk: block align ${blockAlign} does not fit ${channels} channel(s) of ${bits}-bit samples`);
+    throw bad(
+      `malformed fmt chunk: block align ${blockAlign} does not fit ${channels} channel(s) of ${bits}-bit samples`,
+    );
   }
   return { encoding, sampleRate, channels };
 }
@@ -113,7 +124,9 @@ function checkRiff(bytes: Uint8Array): void {
   if (riff !== 'RIFF') throw bad('not a WAV file (no RIFF header)');
   if (bytes.length < 12) throw bad('truncated WAV: the file ends inside the RIFF header');
   const form = fourcc(bytes, 8);
-  if (form !== 'WAVE') throw bad(`not a WAV file (a RIFF file of type ${shownId(form)}, not 'WAVE')`);
+  if (form !== 'WAVE') {
+    throw bad(`not a WAV file (a RIFF file of type ${shownId(form)}, not 'WAVE')`);
+  }
 }
 
 /** Reads a WAV file; the RIFF size is not checked, since many writers get it wrong harmlessly. */
@@ -140,7 +153,9 @@ export function parseWav(bytes: Uint8Array): Wav {
     } else if (size > present) {
       // Metadata cut short after the audio (a LIST appended by a tagger) loses nothing we need.
       if (data && fmt) break;
-      throw bad(`truncated WAV: ${shownId(id)} chunk declares ${size} bytes but ${present} are present`);
+      throw bad(
+        `truncated WAV: ${shownId(id)} chunk declares ${size} bytes but ${present} are present`,
+      );
     } else if (id === 'fmt ' && !fmt) {
       fmt = parseFmt(view, body, size);
     }
@@ -169,7 +184,9 @@ export function encodeWav(audio: WavAudio): Uint8Array {
   const bytesPerSample = BITS[encoding] / 8;
   const blockAlign = channels * bytesPerSample;
   if (data.length % blockAlign !== 0) {
-    throw bad(`sample data of ${data.length} bytes is not a whole number of ${blockAlign}-byte frames`);
+    throw bad(
+      `sample data of ${data.length} bytes is not a whole number of ${blockAlign}-byte frames`,
+    );
   }
   const g711 = encoding !== 'pcm16';
   const fmtSize = g711 ? 18 : 16;
@@ -178,7 +195,11 @@ export function encodeWav(audio: WavAudio): Uint8Array {
   const pad = data.length & 1;
   const out = new Uint8Array(header + data.length + pad);
   const view = new DataView(out.buffer);
-  const ascii = (at: number, text: string) => out.set(Array.from(text, (c) => c.charCodeAt(0)), at);
+  const ascii = (at: number, text: string) =>
+    out.set(
+      Array.from(text, (c) => c.charCodeAt(0)),
+      at,
+    );
   ascii(0, 'RIFF');
   view.setUint32(4, out.length - 8, true);
   ascii(8, 'WAVE');

@@ -25,7 +25,21 @@ const LAWS = [
 function soxRaw(input: Uint8Array, from: string[], to: string[]): Uint8Array {
   const name = `raw-${from.join('')}-${to.join('')}`;
   dir.write(`${name}.in`, input);
-  sox(['-D', '-t', 'raw', '-r', '8000', '-c', '1', ...from, dir.path(`${name}.in`), '-t', 'raw', ...to, dir.path(`${name}.out`)]);
+  sox([
+    '-D',
+    '-t',
+    'raw',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    ...from,
+    dir.path(`${name}.in`),
+    '-t',
+    'raw',
+    ...to,
+    dir.path(`${name}.out`),
+  ]);
   return dir.read(`${name}.out`);
 }
 
@@ -55,7 +69,12 @@ describe.each(LAWS)('$law agrees with sox', ({ soxEncoding, encode, decode }) =>
   // threshold the two may pick neighbouring codes; every such code must be the one we give for
   // an input less than one of those input steps away, and such samples must stay rare.
   it('encodes all 65536 16-bit values as sox does, within one input step at thresholds', () => {
-    const theirs = soxRaw(new Uint8Array(ALL_SAMPLES.buffer), PCM16, ['-e', soxEncoding, '-b', '8']);
+    const theirs = soxRaw(new Uint8Array(ALL_SAMPLES.buffer), PCM16, [
+      '-e',
+      soxEncoding,
+      '-b',
+      '8',
+    ]);
     const ours = encode(ALL_SAMPLES);
     const inputStep = soxEncoding === 'u-law' ? 4 : 8;
     const unexplained: number[] = [];
@@ -80,7 +99,8 @@ describe.each(LAWS)('$law round trip', ({ law, encode, decode, max }) => {
     for (let i = 0; i < ALL_SAMPLES.length; i++) {
       const x = ALL_SAMPLES[i]!;
       const err = Math.abs(back[i]! - x);
-      if (Math.abs(x) <= max && err > Math.max(16, Math.abs(x) / 16) && err > worst.err) Object.assign(worst, { x, err });
+      if (Math.abs(x) <= max && err > Math.max(16, Math.abs(x) / 16) && err > worst.err)
+        Object.assign(worst, { x, err });
     }
     expect(worst, `${law} error too large`).toEqual({ x: 0, err: 0 });
   });

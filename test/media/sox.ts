@@ -10,7 +10,9 @@ import { join } from 'node:path';
 function run(args: string[]): { stdout: Buffer; stderr: string } {
   const result = spawnSync('sox', args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error('sox is not installed: test/media needs the real sox binary (apt-get install sox)');
+    throw new Error(
+      'sox is not installed: test/media needs the real sox binary (apt-get install sox)',
+    );
   }
   if (result.error) throw result.error;
   const stderr = result.stderr.toString('utf8');

@@ -10,12 +10,12 @@ describe('toneWav', () => {
   it('is a mono 16-bit WAV that sox hears as a moderate 440 Hz tone of the asked length', () => {
     dir.write('tone.wav', toneWav({ seconds: 2 }));
     const path = dir.path('tone.wav');
-    expect([soxInfo(path, 'r'), soxInfo(path, 'c'), soxInfo(path, 'e'), soxInfo(path, 'b')]).toEqual([
-      '8000',
-      '1',
-      'Signed Integer PCM',
-      '16',
-    ]);
+    expect([
+      soxInfo(path, 'r'),
+      soxInfo(path, 'c'),
+      soxInfo(path, 'e'),
+      soxInfo(path, 'b'),
+    ]).toEqual(['8000', '1', 'Signed Integer PCM', '16']);
     const stat = soxStat(path);
     expect(stat['Length (seconds)']).toBe(2);
     expect(stat['Rough frequency']).toBeGreaterThan(430);
@@ -33,7 +33,12 @@ describe('toneWav', () => {
   });
 
   it('refuses lengths and frequencies that make no sense', () => {
-    for (const options of [{ seconds: 0 }, { seconds: -1 }, { seconds: NaN }, { seconds: 1, frequency: 5000 }]) {
+    for (const options of [
+      { seconds: 0 },
+      { seconds: -1 },
+      { seconds: NaN },
+      { seconds: 1, frequency: 5000 },
+    ]) {
       expect(() => toneWav(options), JSON.stringify(options)).toThrow(
         expect.objectContaining({ code: 'INVALID_INPUT' }),
       );

@@ -1,6 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { isVoicegateError } from '../../server/domain/errors.ts';
-import { encodeWav, inspectWav, parseWav, toPcm16, type WavEncoding } from '../../server/media/wav.ts';
+import {
+  encodeWav,
+  inspectWav,
+  parseWav,
+  toPcm16,
+  type WavEncoding,
+} from '../../server/media/wav.ts';
 import { scratch, sox, soxInfo, soxSamples } from './sox.ts';
 
 const dir = scratch();
@@ -10,16 +16,27 @@ const PCM = ['-e', 'signed-integer', '-b', '16'];
 const ULAW = ['-e', 'u-law', '-b', '8'];
 const ALAW = ['-e', 'a-law', '-b', '8'];
 
+const SOX_ENCODING: Record<WavEncoding, string[]> = { pcm16: PCM, mulaw: ULAW, alaw: ALAW };
+
 /** Files sox writes, one per case; all 1.5 s of 440 Hz. */
-const CASES: { name: string; options: string[]; encoding: WavEncoding; rate: number; channels: number; format: string }[] = [
-  { name: 'pcm16.wav', options: ['-r', '8000', '-c', '1', ...PCM], encoding: 'pcm16', rate: 8000, channels: 1, format: 'wav/pcm16/8000' },
-  { name: 'ulaw.wav', options: ['-r', '8000', '-c', '1', ...ULAW], encoding: 'mulaw', rate: 8000, channels: 1, format: 'wav/mulaw/8000' },
-  { name: 'alaw.wav', options: ['-r', '8000', '-c', '1', ...ALAW], encoding: 'alaw', rate: 8000, channels: 1, format: 'wav/alaw/8000' },
-  { name: 'wide.wav', options: ['-r', '16000', '-c', '1', ...PCM], encoding: 'pcm16', rate: 16000, channels: 1, format: 'wav/pcm16/16000' },
-  { name: 'stereo.wav', options: ['-r', '16000', '-c', '2', ...PCM], encoding: 'pcm16', rate: 16000, channels: 2, format: 'wav/pcm16/16000/2' },
-  { name: 'ulaw-stereo.wav', options: ['-r', '8000', '-c', '2', ...ULAW], encoding: 'mulaw', rate: 8000, channels: 2, format: 'wav/mulaw/8000/2' },
-  { name: 'hifi.wav', options: ['-r', '48000', '-c', '1', ...PCM], encoding: 'pcm16', rate: 48000, channels: 1, format: 'wav/pcm16/48000' },
-];
+const CASES = (
+  [
+    ['pcm16.wav', 'pcm16', 8000, 1, 'wav/pcm16/8000'],
+    ['ulaw.wav', 'mulaw', 8000, 1, 'wav/mulaw/8000'],
+    ['alaw.wav', 'alaw', 8000, 1, 'wav/alaw/8000'],
+    ['wide.wav', 'pcm16', 16000, 1, 'wav/pcm16/16000'],
+    ['stereo.wav', 'pcm16', 16000, 2, 'wav/pcm16/16000/2'],
+    ['ulaw-stereo.wav', 'mulaw', 8000, 2, 'wav/mulaw/8000/2'],
+    ['hifi.wav', 'pcm16', 48000, 1, 'wav/pcm16/48000'],
+  ] as const
+).map(([name, encoding, rate, channels, format]) => ({
+  name,
+  encoding,
+  rate,
+  channels,
+  format,
+  options: ['-r', String(rate), '-c', String(channels), ...SOX_ENCODING[encoding]],
+}));
 
 // Made on first use, not in beforeAll, so a missing sox fails every test instead of skipping them.
 const files = new Map<string, Uint8Array>();
@@ -56,9 +73,12 @@ function chunk(id: string, body: Uint8Array): Uint8Array {
 function chunksOf(bytes: Uint8Array): Map<string, Uint8Array> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Map<string, Uint8Array>();
-  for (let pos = 12; pos + 8 <= bytes.length; ) {
+  for (let pos = 12; pos + 8 <= bytes.length;) {
     const size = view.getUint32(pos + 4, true);
-    out.set(Buffer.from(bytes.subarray(pos, pos + 4)).toString('latin1'), bytes.subarray(pos, pos + 8 + size + (size & 1)));
+    out.set(
+      Buffer.from(bytes.subarray(pos, pos + 4)).toString('latin1'),
+      bytes.subarray(pos, pos + 8 + size + (size & 1)),
+    );
     pos += 8 + size + (size & 1);
   }
   return out;
@@ -103,16 +123,18 @@ describe('encodeWav', () => {
     { encoding: 'alaw', soxName: 'A-law', bits: '8' },
   ] as const)('writes $encoding that sox reads with the right rate, encoding and length', (c) => {
     const samples = 12001; // odd, so 8-bit data needs a pad byte
-    const data = new Uint8Array(c.encoding === 'pcm16' ? samples * 2 : samples).map((_, i) => (i * 37) & 0xff);
+    const data = new Uint8Array(c.encoding === 'pcm16' ? samples * 2 : samples).map(
+      (_, i) => (i * 37) & 0xff,
+    );
     const name = `ours-${c.encoding}.wav`;
     dir.write(name, encodeWav({ encoding: c.encoding, sampleRate: 8000, channels: 1, data }));
     const path = dir.path(name);
-    expect([soxInfo(path, 'r'), soxInfo(path, 'c'), soxInfo(path, 'e'), soxInfo(path, 'b')]).toEqual([
-      '8000',
-      '1',
-      c.soxName,
-      c.bits,
-    ]);
+    expect([
+      soxInfo(path, 'r'),
+      soxInfo(path, 'c'),
+      soxInfo(path, 'e'),
+      soxInfo(path, 'b'),
+    ]).toEqual(['8000', '1', c.soxName, c.bits]);
     expect(soxInfo(path, 's')).toBe(String(samples));
     expect(Number(soxInfo(path, 'D'))).toBeCloseTo(samples / 8000, 3);
     expect(Array.from(soxSamples(path))).toEqual(Array.from(toPcm16(parseWav(dir.read(name)))));
@@ -130,27 +152,37 @@ describe('chunk layout', () => {
   });
 
   it('tolerates a wrong RIFF size and trailing metadata cut short', () => {
-    const bytes = Buffer.concat([file('pcm16.wav'), Buffer.from('LIST\xff\x00\x00\x00INFO', 'latin1')]);
+    const bytes = Buffer.concat([
+      file('pcm16.wav'),
+      Buffer.from('LIST\xff\x00\x00\x00INFO', 'latin1'),
+    ]);
     bytes.writeUInt32LE(12345, 4);
     expect(parseWav(bytes).durationMs).toBe(1500);
   });
 
-  it.each([0, 0xffffffff, 0x7ffff000])('takes the bytes present when the data size is the streaming value %i', (size) => {
-    const bytes = Buffer.from(file('pcm16.wav'));
-    bytes.writeUInt32LE(size, 40);
-    expect(parseWav(bytes.subarray(0, 44 + 8000)).durationMs).toBe(500);
-  });
+  it.each([0, 0xffffffff, 0x7ffff000])(
+    'takes the bytes present when the data size is the streaming value %i',
+    (size) => {
+      const bytes = Buffer.from(file('pcm16.wav'));
+      bytes.writeUInt32LE(size, 40);
+      expect(parseWav(bytes.subarray(0, 44 + 8000)).durationMs).toBe(500);
+    },
+  );
 });
 
 describe('refusals name the problem', () => {
   it('a text file is not a WAV file', () => {
-    expect(refusal(Buffer.from('Hello, this is not audio.\n'))).toBe('not a WAV file (no RIFF header)');
+    expect(refusal(Buffer.from('Hello, this is not audio.\n'))).toBe(
+      'not a WAV file (no RIFF header)',
+    );
     expect(refusal(new Uint8Array())).toBe('not a WAV file (the file is empty)');
   });
 
   it('a file cut in the middle of its data is truncated', () => {
     const cut = file('pcm16.wav').subarray(0, 44 + 1200);
-    expect(refusal(cut)).toBe('truncated WAV: data chunk declares 24000 bytes but 1200 are present');
+    expect(refusal(cut)).toBe(
+      'truncated WAV: data chunk declares 24000 bytes but 1200 are present',
+    );
   });
 
   it('no data chunk, no fmt chunk', () => {
@@ -165,12 +197,36 @@ describe('refusals name the problem', () => {
   });
 
   it.each([
-    { what: 'float', options: ['-e', 'floating-point', '-b', '32'], message: 'unsupported WAV encoding: IEEE float (format 3)' },
-    { what: '24-bit', options: ['-e', 'signed-integer', '-b', '24'], message: 'unsupported bit depth: 24-bit PCM (16-bit PCM, µ-law or A-law are supported)' },
-    { what: '8-bit', options: ['-e', 'unsigned-integer', '-b', '8'], message: 'unsupported bit depth: 8-bit PCM (16-bit PCM, µ-law or A-law are supported)' },
-    { what: 'GSM', options: ['-t', 'wav', '-e', 'gsm-full-rate'], message: 'unsupported WAV encoding: GSM 6.10 (format 49)' },
-    { what: '96 kHz', options: ['-r', '96000', ...PCM], message: 'unsupported sample rate: 96000 Hz (8000 to 48000 Hz are supported)' },
-    { what: '4 channels', options: ['-c', '4', ...PCM], message: 'unsupported channel count: 4 (mono or stereo are supported)' },
+    {
+      what: 'float',
+      options: ['-e', 'floating-point', '-b', '32'],
+      message: 'unsupported WAV encoding: IEEE float (format 3)',
+    },
+    {
+      what: '24-bit',
+      options: ['-e', 'signed-integer', '-b', '24'],
+      message: 'unsupported bit depth: 24-bit PCM (16-bit PCM, µ-law or A-law are supported)',
+    },
+    {
+      what: '8-bit',
+      options: ['-e', 'unsigned-integer', '-b', '8'],
+      message: 'unsupported bit depth: 8-bit PCM (16-bit PCM, µ-law or A-law are supported)',
+    },
+    {
+      what: 'GSM',
+      options: ['-t', 'wav', '-e', 'gsm-full-rate'],
+      message: 'unsupported WAV encoding: GSM 6.10 (format 49)',
+    },
+    {
+      what: '96 kHz',
+      options: ['-r', '96000', ...PCM],
+      message: 'unsupported sample rate: 96000 Hz (8000 to 48000 Hz are supported)',
+    },
+    {
+      what: '4 channels',
+      options: ['-c', '4', ...PCM],
+      message: 'unsupported channel count: 4 (mono or stereo are supported)',
+    },
   ])('$what is refused', (c) => {
     const options = c.options.includes('-r') ? c.options : ['-r', '8000', ...c.options];
     expect(refusal(dir.synth(`refused-${c.what}.wav`, options, 0.1))).toBe(c.message);
