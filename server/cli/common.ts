@@ -51,6 +51,6 @@ export function printTable(headers: string[], rows: string[][]): void {
   for (const row of rows) print(line(row));
 }
 
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -2,9 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { createContext } from '../../context.ts';
-import { DEMO_GROUP, DEMO_MAILBOXES, seedDemo } from '../../demo/demo-data.ts';
 import { createLogger } from '../../log.ts';
-import { startServer } from '../../server.ts';
 import { configPath, globals, print } from '../common.ts';
 import { initDataDir } from './init.ts';
 import { serveUntilSignal } from './serve.ts';
@@ -30,6 +28,7 @@ export function registerDemo(program: Command): void {
         })
         .map(([key, port]) => `${key}=${port}`);
       const loaded = loadConfig(file, [...portSets, ...g.set]);
+      const { DEMO_GROUP, DEMO_MAILBOXES, seedDemo } = await import('../../demo/demo-data.ts');
       const seedCtx = createContext(loaded, createLogger('warn'));
       try {
         await seedDemo(seedCtx);
@@ -44,6 +43,7 @@ export function registerDemo(program: Command): void {
       print(`Leave one:      npx voicegate --config ${file} deposit 201 some.wav --from 5551234`);
       if (!o.serve) return;
       const log = createLogger(loaded.config.log.level);
+      const { startServer } = await import('../../server.ts');
       const server = await startServer(loaded, log);
       print(`Serving: ${server.urls.http}/healthz  (Ctrl-C to stop)`);
       await serveUntilSignal(server, log);

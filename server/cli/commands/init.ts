@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { configTemplate } from '../../config/template.ts';
-import { ensureSelfSignedCert } from '../../config/tls-cert.ts';
 import { VoicegateError } from '../../domain/errors.ts';
 import { configPath, globals, print } from '../common.ts';
 
@@ -17,6 +16,8 @@ export async function initDataDir(configFile: string): Promise<{ created: boolea
   }
   const loaded = loadConfig(configFile);
   mkdirSync(loaded.dataDir, { recursive: true });
+  // Loaded on demand: the certificate library is large and most commands never need it.
+  const { ensureSelfSignedCert } = await import('../../config/tls-cert.ts');
   const certCreated = await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, loaded.config.server.domain);
   return { created, certCreated };
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
-import { startServer } from '../../server.ts';
 import { load } from '../common.ts';
 
 /** Serves until SIGTERM or SIGINT, then closes listeners and the store cleanly. */
@@ -22,6 +21,7 @@ export function registerServe(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const loaded = load(cmd);
       const log = createLogger(loaded.config.log.level);
+      const { startServer } = await import('../../server.ts');
       const server = await startServer(loaded, log);
       await serveUntilSignal(server, log);
     });
