@@ -6,6 +6,16 @@ import { ensureSelfSignedCert } from './config/tls-cert.ts';
 import { startHousekeeping } from './housekeeping-scheduler.ts';
 import { buildApp } from './http/app.ts';
 import type { Logger } from './log.ts';
+import { VoicegateError } from './domain/errors.ts';
+
+/** A listener that cannot bind names the config keys to change. */
+function listenError(err: unknown, section: string, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new VoicegateError('UNAVAILABLE', `${host}:${port} is in use: set ${section}.port (or ${section}.host) to a free one`);
+  if (code === 'EACCES') return new VoicegateError('FORBIDDEN', `no permission to listen on ${host}:${port}: ports below 1024 need root; set ${section}.port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new VoicegateError('INVALID_INPUT', `${section}.host "${host}" is not an address of this machine`);
+  return err;
+}
 
 export interface RunningServer {
   context: Context;
@@ -39,7 +49,12 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       }
     },
   });
-  await http.listen({ host: config.http.host, port: config.http.port });
+  try {
+    await http.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await context.close();
+    throw listenError(err, 'http', config.http.host, config.http.port);
+  }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;

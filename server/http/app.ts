@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.ts';
 import { registerErrorHandler } from './errors.ts';
 import { healthRoutes, type HealthDeps } from './health-routes.ts';
@@ -12,7 +12,8 @@ export interface HttpDeps extends HealthDeps {
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ proto: 'http' }),
-    disableRequestLogging: true,
+    // Per-request lines would flood the log; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);

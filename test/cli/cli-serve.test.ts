@@ -1,0 +1,82 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.ts';
+
+const run = promisify(execFile);
+let dir: string;
+let cfg: string[];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'voicegate-serve-'));
+  cfg = ['--config', join(dir, 'voicegate.yaml')];
+  expect((await runCli(['init', '--dir', dir])).code).toBe(0);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Starts `voicegate serve` and resolves with its URL once it logs that it is serving. */
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let logs = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 15_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      logs += d.toString();
+      const line = logs.split('\n').find((l) => l.includes('"voicegate serving"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, url: (JSON.parse(line) as { url: string }).url, logs: () => logs });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${logs}`)));
+  });
+}
+
+async function curl(url: string): Promise<{ status: number; body: string }> {
+  const { stdout } = await run('curl', ['-sk', '--cacert', join(dir, 'tls/cert.pem'), '-w', '\n%{http_code}', url]);
+  const lines = stdout.split('\n');
+  return { status: Number(lines.pop()), body: lines.join('\n') };
+}
+
+describe('voicegate serve', () => {
+  it('serves health, readiness and version over HTTPS and stops cleanly on SIGTERM', async () => {
+    const server = await serve(['--set', 'http.port=0']);
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    // Verified against the certificate init made (no -k): TLS by default.
+    const { stdout } = await run('curl', ['-s', '--cacert', join(dir, 'tls/cert.pem'), `${server.url}/healthz`]);
+    expect(JSON.parse(stdout)).toEqual({ status: 'ok' });
+    expect(await curl(`${server.url}/readyz`)).toEqual({ status: 200, body: '{"status":"ready"}' });
+    const version = await curl(`${server.url}/api/version`);
+    expect(JSON.parse(version.body)).toMatchObject({ name: 'voicegate', version: '0.1.0' });
+    expect((await curl(`${server.url}/nothing-here`)).status).toBe(404);
+    // The CLI works on the same store while the server runs.
+    expect((await runCli([...cfg, 'mailbox', 'add', 'alice', '--code', '1234'])).code).toBe(0);
+    const exited = new Promise<number | null>((resolve) => server.child.on('exit', (code) => resolve(code)));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(server.logs()).toContain('"shutting down"');
+    expect(server.logs()).not.toMatch(/sessionSecret|BEGIN .*PRIVATE KEY/);
+  });
+
+  it('serves plain HTTP when http.tls is false', async () => {
+    const server = await serve(['--set', 'http.port=0', '--set', 'http.tls=false']);
+    expect(server.url).toMatch(/^http:\/\//);
+    const { stdout } = await run('curl', ['-s', `${server.url}/healthz`]);
+    expect(JSON.parse(stdout)).toEqual({ status: 'ok' });
+    server.child.kill('SIGTERM');
+  });
+
+  it('names the key to change when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const r = await runCli([...cfg, 'serve', '--set', `http.port=${port}`, '--set', 'log.level=silent']);
+    blocker.close();
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`voicegate: 127.0.0.1:${port} is in use: set http.port (or http.host) to a free one`);
+  });
+});
