@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { VoicegateError } from '../domain/errors.ts';
 import type { AudioStore } from '../domain/ports.ts';
@@ -42,7 +42,21 @@ export class AudioFiles implements AudioStore {
     return join(this.root, key.slice(0, 2), `${key}.wav`);
   }
 
+  /**
+   * Audio may not take the last bytes of the disk: the database needs room to record deletes
+   * and purges, which are how space is freed again.
+   */
+  async #checkRoom(size: number): Promise<void> {
+    const fs = await statfs(this.root);
+    const total = fs.blocks * fs.bsize;
+    const reserve = Math.min(16 * 1024 * 1024, Math.max(128 * 1024, total * 0.05));
+    if (fs.bavail * fs.bsize - size < reserve) {
+      throw new VoicegateError('STORAGE_FULL', 'no space left to store the audio');
+    }
+  }
+
   async put(bytes: Uint8Array): Promise<string> {
+    await this.#checkRoom(bytes.byteLength);
     const key = randomUUID();
     const tmp = join(this.#tmp, `${key}.tmp`);
     const final = this.path(key);
@@ -86,7 +100,11 @@ export class AudioFiles implements AudioStore {
    */
   sweep(isReferenced: (key: string) => boolean, graceMs = 10 * 60_000, now = Date.now()): number {
     let removed = 0;
-    const old = (path: string): boolean => now - statSync(path).mtimeMs > graceMs;
+    // Another process may rename or remove a file meanwhile: a vanished file is not an error.
+    const old = (path: string): boolean => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      return stat !== undefined && now - stat.mtimeMs > graceMs;
+    };
     for (const entry of readdirSync(this.root, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const folder = join(this.root, entry.name);
@@ -95,7 +113,7 @@ export class AudioFiles implements AudioStore {
         const key = file.replace(/\.(wav|tmp)$/, '');
         const stray = entry.name === 'tmp' ? true : !isReferenced(key);
         if (stray && old(path)) {
-          rmSync(path);
+          rmSync(path, { force: true });
           removed++;
         }
       }

@@ -97,7 +97,8 @@ export function migrate(db: DatabaseSync, migrations: readonly string[] = MIGRAT
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec('COMMIT');
     } catch (err) {
-      db.exec('ROLLBACK');
+      // SQLite may already have rolled back (disk full, I/O error): keep the real cause.
+      if (db.isTransaction) db.exec('ROLLBACK');
       throw err;
     }
   }

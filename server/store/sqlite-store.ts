@@ -55,8 +55,13 @@ export class SqliteStore implements VoicemailStore {
 
   constructor(path: string, opts: { feedIntervalMs?: number; onFeedError?: (err: unknown) => void } = {}) {
     this.db = new DatabaseSync(path, { timeout: 5000 });
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
-    migrate(this.db);
+    try {
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw storeError(err);
+    }
     this.feed = new JournalFeed(this.db, { intervalMs: opts.feedIntervalMs, onError: opts.onFeedError });
   }
 

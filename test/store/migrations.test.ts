@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isVoicegateError } from '../../server/domain/errors.ts';
+import { MIGRATIONS, migrate, schemaVersion } from '../../server/store/migrations.ts';
+import { SqliteStore } from '../../server/store/sqlite-store.ts';
+import { toneWav } from '../../server/media/tone.ts';
+import { runCli } from '../helpers/cli.ts';
+import { tempData, type TempData } from '../helpers/temp-data.ts';
+
+let data: TempData;
+let dbFile: string;
+const open: { close(): unknown }[] = [];
+
+beforeEach(() => {
+  data = tempData();
+  dbFile = join(data.dataDir, 'voicegate.db');
+});
+
+afterEach(() => {
+  for (const handle of open.splice(0)) handle.close();
+  data.remove();
+});
+
+function openDb(): DatabaseSync {
+  const db = new DatabaseSync(dbFile);
+  open.push(db);
+  return db;
+}
+
+function tables(db: DatabaseSync): string[] {
+  const rows = db
+    .prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .all();
+  return (rows as { name: string }[]).map((r) => r.name);
+}
+
+describe('schema migrations', () => {
+  it('bring a fresh store to the latest version', async () => {
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    expect(MIGRATIONS.length).toBeGreaterThan(0);
+    expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
+    expect(tables(store.db)).toEqual(['greeting', 'group_member', 'journal', 'mailbox', 'message']);
+    // Opening again finds nothing to do.
+    expect(migrate(store.db)).toBe(MIGRATIONS.length);
+    expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
+  });
+
+  it('apply only the migrations a store has not had, keeping its data', async () => {
+    const ctx = data.open();
+    const mailbox = await ctx.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
+    const [message] = await ctx.messages.deposit({
+      mailbox: 'alice',
+      audio: toneWav({ seconds: 2 }),
+    });
+    await ctx.close();
+
+    const next = [
+      ...MIGRATIONS,
+      `ALTER TABLE mailbox ADD COLUMN nickname TEXT;
+       CREATE TABLE migration_runs (n INTEGER NOT NULL) STRICT;
+       INSERT INTO migration_runs VALUES (1);`,
+    ];
+    const db = openDb();
+    expect(migrate(db, next)).toBe(next.length);
+    expect(schemaVersion(db)).toBe(next.length);
+    // Run again: already at the latest, so the new migration does not run a second time.
+    expect(migrate(db, next)).toBe(next.length);
+    expect(db.prepare('SELECT count(*) AS n FROM migration_runs').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT name, extension, nickname FROM mailbox').all()).toEqual([
+      { name: 'alice', extension: '201', nickname: null },
+    ]);
+    expect(db.prepare('SELECT id, mailbox_id FROM message').all()).toEqual([
+      { id: message!.id, mailbox_id: mailbox.id },
+    ]);
+  });
+
+  it('refuse a store made by a newer Voicegate, clearly', async () => {
+    const db = openDb();
+    migrate(db);
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length + 1}`);
+
+    let refusal: unknown;
+    try {
+      open.push(new SqliteStore(dbFile).db);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(
+      isVoicegateError(refusal, 'INVALID_STATE'),
+      `expected INVALID_STATE, got ${String(refusal)}`,
+    ).toBe(true);
+    expect((refusal as Error).message).toBe(
+      `the store's schema is version ${MIGRATIONS.length + 1}, newer than this Voicegate knows (${MIGRATIONS.length}); upgrade Voicegate`,
+    );
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length + 1);
+
+    // What an administrator sees from the CLI.
+    const result = await runCli(['--config', data.configFile, 'mailbox', 'list']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`voicegate: ${(refusal as Error).message}\n`);
+  });
+
+  it('roll a failing migration back whole', async () => {
+    const db = openDb();
+    migrate(db);
+    db.prepare(
+      "INSERT INTO journal (mailbox_id, modseq, kind, at) VALUES (1, 1, 'mailbox', 0)",
+    ).run();
+
+    const broken = [
+      ...MIGRATIONS,
+      `CREATE TABLE half_done (x INTEGER) STRICT;
+       DELETE FROM journal;
+       INSERT INTO no_such_table VALUES (1);`,
+    ];
+    expect(() => migrate(db, broken)).toThrow(/no such table: no_such_table/);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    expect(tables(db)).not.toContain('half_done');
+    expect(db.prepare('SELECT count(*) AS n FROM journal').get()).toEqual({ n: 1 });
+    expect(db.isTransaction).toBe(false);
+
+    // The store still opens and works at the old version.
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
+  });
+});
