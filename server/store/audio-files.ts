@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { VoicegateError } from '../domain/errors.ts';
 import type { AudioStore } from '../domain/ports.ts';
 
-function fsyncDir(path: string): void {
-  const fd = openSync(path, 'r');
+/** fsync of a folder, so a rename or a new entry in it survives a power loss. */
+async function fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -30,6 +31,8 @@ function storageError(err: unknown): unknown {
 export class AudioFiles implements AudioStore {
   readonly root: string;
   readonly #tmp: string;
+  /** Fan-out folders known to exist, so a deposit doesn't ask the disk each time. */
+  readonly #folders = new Set<string>();
 
   constructor(root: string) {
     this.root = root;
@@ -69,10 +72,13 @@ export class AudioFiles implements AudioStore {
         await fh.close();
       }
       const folder = dirname(final);
-      const made = await mkdir(folder, { recursive: true });
-      if (made) fsyncDir(this.root);
+      if (!this.#folders.has(folder)) {
+        const made = await mkdir(folder, { recursive: true });
+        if (made) await fsyncDir(this.root);
+        this.#folders.add(folder);
+      }
       await rename(tmp, final);
-      fsyncDir(folder);
+      await fsyncDir(folder);
       return key;
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});

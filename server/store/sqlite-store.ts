@@ -1,4 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { VoicegateError } from '../domain/errors.ts';
 import type { GreetingKind, MailboxChanges, MailboxRecord } from '../domain/mailbox.ts';
 import type { AudioRef, Change, Greeting, Message, NewMessage } from '../domain/message.ts';
@@ -52,6 +52,7 @@ function storeError(err: unknown): unknown {
 export class SqliteStore implements VoicemailStore {
   readonly db: DatabaseSync;
   readonly feed: JournalFeed;
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(path: string, opts: { feedIntervalMs?: number; onFeedError?: (err: unknown) => void } = {}) {
     this.db = new DatabaseSync(path, { timeout: 5000 });
@@ -63,6 +64,16 @@ export class SqliteStore implements VoicemailStore {
       throw storeError(err);
     }
     this.feed = new JournalFeed(this.db, { intervalMs: opts.feedIntervalMs, onError: opts.onFeedError });
+  }
+
+  /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
+  #sql(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Runs `fn` in one write transaction; journal entries written inside reach the feed after commit. */
@@ -85,7 +96,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   #journal(mailboxId: number, kind: Change['kind'], messageId: string | null, state: MessageState | null, at: number): number {
-    const row = this.db.prepare('UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq').get(mailboxId) as
+    const row = this.#sql('UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq').get(mailboxId) as
       | { modseq: number }
       | undefined;
     const modseq = row?.modseq ?? 0;
@@ -96,7 +107,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   #unusedAudio(keys: string[]): string[] {
-    const used = this.db.prepare(
+    const used = this.#sql(
       'SELECT 1 FROM message WHERE audio_key = ? UNION ALL SELECT 1 FROM greeting WHERE audio_key = ? LIMIT 1',
     );
     return [...new Set(keys)].filter((k) => used.get(k, k) === undefined);
@@ -131,20 +142,20 @@ export class SqliteStore implements VoicemailStore {
       values.push(column[1](value as never));
     }
     return this.#tx(() => {
-      if (sets.length > 0) this.db.prepare(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+      if (sets.length > 0) this.#sql(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
       this.#journal(id, 'mailbox', null, null, Date.now());
-      const row = this.db.prepare('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
+      const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
       if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
       return rowToMailbox(row);
     });
   }
 
   async setCodeHash(id: number, codeHash: string): Promise<void> {
-    this.#tx(() => this.db.prepare('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id));
+    this.#tx(() => this.#sql('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id));
   }
 
   async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
-    this.#tx(() => this.db.prepare('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(failures, lockedUntil, id));
+    this.#tx(() => this.#sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(failures, lockedUntil, id));
   }
 
   async removeMailbox(id: number): Promise<string[]> {
@@ -154,7 +165,7 @@ export class SqliteStore implements VoicemailStore {
           .prepare('SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?')
           .all(id, id) as { audio_key: string }[]
       ).map((r) => r.audio_key);
-      this.db.prepare('DELETE FROM mailbox WHERE id = ?').run(id);
+      this.#sql('DELETE FROM mailbox WHERE id = ?').run(id);
       this.db
         .prepare("INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)")
         .run(id, Date.now());
@@ -163,32 +174,32 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async getMailbox(id: number): Promise<MailboxRecord | null> {
-    const row = this.db.prepare('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
+    const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
     return row ? rowToMailbox(row) : null;
   }
 
   async findMailbox(nameOrExtension: string): Promise<MailboxRecord | null> {
-    const row = (this.db.prepare('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
-      this.db.prepare('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as MailboxRow | undefined;
+    const row = (this.#sql('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
+      this.#sql('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as MailboxRow | undefined;
     return row ? rowToMailbox(row) : null;
   }
 
   async listMailboxes(): Promise<MailboxRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name').all();
+    const rows = this.#sql('SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name').all();
     return (rows as unknown as MailboxRow[]).map(rowToMailbox);
   }
 
   async setGroupMembers(groupId: number, memberIds: number[]): Promise<void> {
     this.#tx(() => {
-      this.db.prepare('DELETE FROM group_member WHERE group_id = ?').run(groupId);
-      const add = this.db.prepare('INSERT INTO group_member (group_id, member_id) VALUES (?, ?)');
+      this.#sql('DELETE FROM group_member WHERE group_id = ?').run(groupId);
+      const add = this.#sql('INSERT INTO group_member (group_id, member_id) VALUES (?, ?)');
       for (const id of memberIds) add.run(groupId, id);
       this.#journal(groupId, 'mailbox', null, null, Date.now());
     });
   }
 
   async groupMembers(groupId: number): Promise<number[]> {
-    const rows = this.db.prepare('SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id').all(groupId);
+    const rows = this.#sql('SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id').all(groupId);
     return (rows as { member_id: number }[]).map((r) => r.member_id);
   }
 
@@ -215,7 +226,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async getMessage(id: string): Promise<Message | null> {
-    const row = this.db.prepare('SELECT * FROM message WHERE id = ?').get(id) as unknown as MessageRow | undefined;
+    const row = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as MessageRow | undefined;
     return row ? rowToMessage(row) : null;
   }
 
@@ -232,7 +243,7 @@ export class SqliteStore implements VoicemailStore {
 
   async setState(id: string, from: StatePair, to: StatePair, at: number): Promise<Message | null> {
     return this.#tx(() => {
-      const current = this.db.prepare('SELECT mailbox_id, state, deleted_from FROM message WHERE id = ?').get(id) as
+      const current = this.#sql('SELECT mailbox_id, state, deleted_from FROM message WHERE id = ?').get(id) as
         | { mailbox_id: number; state: string; deleted_from: string | null }
         | undefined;
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom) return null;
@@ -248,7 +259,7 @@ export class SqliteStore implements VoicemailStore {
     return this.#tx(() => {
       const keys: string[] = [];
       for (const id of ids) {
-        const row = this.db.prepare('DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key').get(id) as
+        const row = this.#sql('DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key').get(id) as
           | { mailbox_id: number; audio_key: string }
           | undefined;
         if (!row) continue;
@@ -260,7 +271,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]> {
-    const rows = this.db.prepare('SELECT id, state, state_changed_at FROM message').all() as {
+    const rows = this.#sql('SELECT id, state, state_changed_at FROM message').all() as {
       id: string;
       state: MessageState;
       state_changed_at: number;
@@ -272,7 +283,7 @@ export class SqliteStore implements VoicemailStore {
 
   async setGreeting(mailboxId: number, kind: GreetingKind, audio: AudioRef, at: number): Promise<string[]> {
     return this.#tx(() => {
-      const old = this.db.prepare('SELECT audio_key FROM greeting WHERE mailbox_id = ? AND kind = ?').get(mailboxId, kind) as
+      const old = this.#sql('SELECT audio_key FROM greeting WHERE mailbox_id = ? AND kind = ?').get(mailboxId, kind) as
         | { audio_key: string }
         | undefined;
       this.db
@@ -289,13 +300,13 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async listGreetings(mailboxId: number): Promise<Greeting[]> {
-    const rows = this.db.prepare('SELECT * FROM greeting WHERE mailbox_id = ? ORDER BY kind').all(mailboxId);
+    const rows = this.#sql('SELECT * FROM greeting WHERE mailbox_id = ? ORDER BY kind').all(mailboxId);
     return (rows as unknown as GreetingRow[]).map(rowToGreeting);
   }
 
   async removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]> {
     return this.#tx(() => {
-      const row = this.db.prepare('DELETE FROM greeting WHERE mailbox_id = ? AND kind = ? RETURNING audio_key').get(mailboxId, kind) as
+      const row = this.#sql('DELETE FROM greeting WHERE mailbox_id = ? AND kind = ? RETURNING audio_key').get(mailboxId, kind) as
         | { audio_key: string }
         | undefined;
       if (!row) throw new VoicegateError('NOT_FOUND', `no ${kind} greeting`);
@@ -307,12 +318,12 @@ export class SqliteStore implements VoicemailStore {
   // Journal
 
   async changesSince(mailboxId: number, modseq: number): Promise<Change[]> {
-    const rows = this.db.prepare('SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq').all(mailboxId, modseq);
+    const rows = this.#sql('SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq').all(mailboxId, modseq);
     return (rows as unknown as ChangeRow[]).map(rowToChange);
   }
 
   async highestModseq(mailboxId: number): Promise<number> {
-    const row = this.db.prepare('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as { modseq: number } | undefined;
+    const row = this.#sql('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as { modseq: number } | undefined;
     if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
     return row.modseq;
   }
@@ -328,7 +339,7 @@ export class SqliteStore implements VoicemailStore {
 
   /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */
   referencedAudio(): Set<string> {
-    const rows = this.db.prepare('SELECT audio_key FROM message UNION SELECT audio_key FROM greeting').all() as { audio_key: string }[];
+    const rows = this.#sql('SELECT audio_key FROM message UNION SELECT audio_key FROM greeting').all() as { audio_key: string }[];
     return new Set(rows.map((r) => r.audio_key));
   }
 
