@@ -1,0 +1,384 @@
+/**
+ * Deposits of 30-second voicemails made durable per second through the real domain path
+ * (MessageService.deposit on a context from createContext), with 1, 4 and 16 concurrent
+ * depositors, divided by the machine's own atomic-file-write rate on the same filesystem.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../../server/config/load.ts';
+import { createContext, type Context } from '../../server/context.ts';
+import { createLogger } from '../../server/log.ts';
+import { toneWav } from '../../server/media/tone.ts';
+import {
+  describeFilesystem,
+  filesystemOf,
+  fixed,
+  machine,
+  markdownTable,
+  mean,
+  PROJECT_DIR,
+  summarize,
+  textTable,
+  writeResult,
+  type BenchOptions,
+  type Benchmark,
+  type Rate,
+  type Table,
+} from './bench-kit.ts';
+import { measureFsync, prepareFanOut } from './fsync-yardstick.ts';
+
+const LEVELS = [1, 4, 16] as const;
+/** One SQLite page: about what a WAL commit appends (a deposit commits a few pages). */
+const BARE_BYTES = 4096;
+/** A small write + fsync is ~10x faster than an atomic 480 KB write, so allow more of them. */
+const BARE_OPS_FACTOR = 10;
+const WARM_UP_DEPOSITS = 4;
+
+interface DepositRun extends Rate {
+  /** Mean time in AudioFiles.put (temp file, fsync, rename, folder fsync). */
+  audioPutMs: number;
+  /** Mean time in SqliteStore.addMessages (one transaction, committed with synchronous=FULL). */
+  commitMs: number;
+  /** Share of wall time the main thread was busy (sync fsyncs and SQLite block it). */
+  eventLoopUtilization: number;
+  /** Process CPU (user + system, all threads) per deposit. */
+  cpuMsPerDeposit: number;
+}
+
+interface Level {
+  concurrency: number;
+  voicegate: DepositRun;
+  atomic: Rate;
+  bare: Rate;
+  /** Voicegate deposits/s ÷ yardstick atomic writes/s: the figure. */
+  ratio: number;
+  /** Voicegate deposits/s ÷ the best atomic writes/s seen at any concurrency. */
+  ratioToBest: number;
+  /** If a deposit cost exactly one atomic write plus one bare commit: bare/(atomic+bare). */
+  estimatedCeiling: number;
+}
+
+const benchmark: Benchmark = {
+  name: 'deposit',
+  title: 'Durable deposits of 30-second voicemails vs the disk’s own atomic-write rate',
+  run,
+};
+export default benchmark;
+
+/** A scratch folder under os.tmpdir() if that is on the project's disk, else inside the project. */
+function scratchRoot(): string {
+  const sameDisk = statSync(tmpdir()).dev === statSync(PROJECT_DIR).dev;
+  const parent = sameDisk ? tmpdir() : join(PROJECT_DIR, 'test', 'bench');
+  return mkdtempSync(join(parent, 'voicegate-bench-deposit-'));
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Deletes a step's files and commits the deletion before the next step is timed, so freeing
+ * (and, on a `discard` mount, trimming) hundreds of MB does not land in someone else's fsync.
+ */
+function removeStep(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  fsyncPath(dirname(dir));
+}
+
+/** Times each call of `obj[method]` into `into`; the object keeps working as before. */
+function timeMethod<T extends object, K extends keyof T>(obj: T, method: K, into: number[]): void {
+  const original = obj[method] as (...args: unknown[]) => Promise<unknown>;
+  const timed = async (...args: unknown[]): Promise<unknown> => {
+    const t0 = performance.now();
+    try {
+      return await original.apply(obj, args);
+    } finally {
+      into.push(performance.now() - t0);
+    }
+  };
+  obj[method] = timed as T[K];
+}
+
+async function openStore(dir: string, depositors: number): Promise<Context> {
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'voicegate.yaml');
+  writeFileSync(configFile, 'server:\n  dataDir: data\nlog:\n  level: silent\n');
+  const ctx = createContext(loadConfig(configFile), createLogger('silent'));
+  // A store in use already has its 256 fan-out folders; a brand-new one also fsyncs the audio
+  // root the first time it makes each, which would count against the first few hundred deposits.
+  prepareFanOut(ctx.audio.root);
+  fsyncPath(ctx.audio.root);
+  await Promise.all(
+    Array.from({ length: depositors }, (_, i) =>
+      ctx.mailboxes.add({ name: `bench${i}`, extension: String(200 + i) }, '13572468'),
+    ),
+  );
+  return ctx;
+}
+
+async function measureDeposits(
+  dir: string,
+  depositors: number,
+  audio: Uint8Array,
+  opts: BenchOptions,
+): Promise<DepositRun> {
+  const ctx = await openStore(dir, depositors);
+  try {
+    const deposit = (i: number): Promise<unknown> =>
+      ctx.messages.deposit({
+        mailbox: `bench${i}`,
+        audio,
+        callerNumber: '+15550100',
+        callerName: 'Bench',
+      });
+    for (let i = 0; i < WARM_UP_DEPOSITS; i++) await deposit(i % depositors);
+
+    const putMs: number[] = [];
+    const commitMs: number[] = [];
+    timeMethod(ctx.audio, 'put', putMs);
+    timeMethod(ctx.store, 'addMessages', commitMs);
+    const latencies: number[] = [];
+    let claimed = 0;
+    const elu0 = performance.eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    const deadline = start + opts.seconds * 1000;
+    await Promise.all(
+      Array.from({ length: depositors }, async (_, i) => {
+        while (performance.now() < deadline && claimed++ < opts.maxOps) {
+          const t0 = performance.now();
+          await deposit(i);
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    const elu = performance.eventLoopUtilization(elu0);
+    const cpu = process.cpuUsage(cpu0);
+
+    const stored = ctx.store.db.prepare('SELECT COUNT(*) AS n FROM message').get() as { n: number };
+    if (Number(stored.n) !== latencies.length + WARM_UP_DEPOSITS) {
+      throw new Error(
+        `expected ${latencies.length + WARM_UP_DEPOSITS} messages in the store, found ${stored.n}`,
+      );
+    }
+    return {
+      ...summarize([{ ops: latencies.length, seconds, latenciesMs: latencies }], audio.byteLength),
+      audioPutMs: mean(putMs),
+      commitMs: mean(commitMs),
+      eventLoopUtilization: elu.utilization,
+      cpuMsPerDeposit: (cpu.user + cpu.system) / 1000 / latencies.length,
+    };
+  } finally {
+    await ctx.close();
+  }
+}
+
+/**
+ * One concurrency level: bare fsyncs, then half the atomic yardstick, Voicegate, the other half
+ * (A-B-A), so slow drift in the disk's speed (common on VMs) weighs on both sides alike.
+ */
+async function measureLevel(
+  root: string,
+  n: number,
+  audio: Uint8Array,
+  opts: BenchOptions,
+): Promise<Omit<Level, 'ratioToBest'>> {
+  const half = { seconds: opts.seconds / 2, maxOps: Math.ceil(opts.maxOps / 2) };
+  const step = (name: string): string => join(root, `${name}-${n}`);
+  const fsyncStep = async (
+    mode: 'atomic' | 'bare',
+    name: string,
+    bytes: number,
+    bounds: BenchOptions,
+  ) => {
+    const sample = await measureFsync({ mode, dir: step(name), writers: n, bytes, ...bounds });
+    removeStep(step(name));
+    return sample;
+  };
+  const bareSample = await fsyncStep('bare', 'bare', BARE_BYTES, {
+    seconds: half.seconds,
+    maxOps: opts.maxOps * BARE_OPS_FACTOR,
+  });
+  const atomicA = await fsyncStep('atomic', 'atomic-a', audio.byteLength, half);
+  const voicegate = await measureDeposits(step('voicegate'), n, audio, opts);
+  removeStep(step('voicegate'));
+  const atomicB = await fsyncStep('atomic', 'atomic-b', audio.byteLength, half);
+  const atomic = summarize([atomicA, atomicB], audio.byteLength);
+  const bare = summarize([bareSample], BARE_BYTES);
+  return {
+    concurrency: n,
+    voicegate,
+    atomic,
+    bare,
+    ratio: voicegate.opsPerSecond / atomic.opsPerSecond,
+    estimatedCeiling: bare.opsPerSecond / (atomic.opsPerSecond + bare.opsPerSecond),
+  };
+}
+
+function resultTable(levels: Level[]): Table {
+  return {
+    head: [
+      'writers',
+      'VG deposits/s',
+      'VG MB/s',
+      'VG p50 ms',
+      'VG p99 ms',
+      'atomic writes/s',
+      'atomic p50/p99 ms',
+      'bare fsync/s',
+      'ratio',
+      'est. ceiling',
+      'ratio to best atomic',
+    ],
+    rows: levels.map((l) => [
+      String(l.concurrency),
+      fixed(l.voicegate.opsPerSecond),
+      fixed(l.voicegate.mbPerSecond),
+      fixed(l.voicegate.p50Ms),
+      fixed(l.voicegate.p99Ms),
+      fixed(l.atomic.opsPerSecond),
+      `${fixed(l.atomic.p50Ms)}/${fixed(l.atomic.p99Ms)}`,
+      fixed(l.bare.opsPerSecond, 0),
+      fixed(l.ratio, 2),
+      fixed(l.estimatedCeiling, 2),
+      fixed(l.ratioToBest, 2),
+    ]),
+  };
+}
+
+function timeTable(levels: Level[]): Table {
+  return {
+    head: [
+      'writers',
+      'deposits',
+      'seconds',
+      'audio put ms (mean)',
+      'SQLite commit ms (mean)',
+      'main thread busy',
+      'CPU ms/deposit',
+    ],
+    rows: levels.map((l) => [
+      String(l.concurrency),
+      String(l.voicegate.ops),
+      fixed(l.voicegate.seconds, 2),
+      fixed(l.voicegate.audioPutMs),
+      fixed(l.voicegate.commitMs, 2),
+      `${Math.round(l.voicegate.eventLoopUtilization * 100)}%`,
+      fixed(l.voicegate.cpuMsPerDeposit, 2),
+    ]),
+  };
+}
+
+function notes(opts: BenchOptions, fsText: string, bytes: number): string[] {
+  const pool = process.env.UV_THREADPOOL_SIZE ?? '4 (default)';
+  return [
+    `Filesystem: ${fsText}.`,
+    `Message: ${bytes} bytes (toneWav 30 s, 8 kHz 16-bit mono); MB = 10^6 bytes.`,
+    `Bounds per level: Voicegate ${opts.seconds} s or ${opts.maxOps} deposits, whichever first ` +
+      `(after ${WARM_UP_DEPOSITS} untimed ones); atomic yardstick the same, split in two halves run ` +
+      `before and after Voicegate (A-B-A, against drift); bare ${opts.seconds / 2} s or ` +
+      `${opts.maxOps * BARE_OPS_FACTOR} fsyncs.`,
+    'VG = ctx.messages.deposit() on a fresh store (its 256 audio fan-out folders made beforehand), ' +
+      'each depositor on its own mailbox, all in one Node process. p50/p99 are per deposit.',
+    'Yardstick: plain node:fs sync calls, one worker thread per writer, so N writers = N syscalls in ' +
+      'flight. (fs/promises would cap that at the libuv thread pool: ' +
+      `UV_THREADPOOL_SIZE = ${pool}.) atomic = write 480 KB to a temp file, fsync, rename into a ` +
+      'fan-out folder, fsync the folder; bare = 4 KB append + fsync.',
+    'ratio = VG deposits/s ÷ atomic writes/s at the same concurrency: the figure. Its ceiling is below 1: ' +
+      'a deposit is one atomic audio write plus one SQLite commit (WAL, synchronous=FULL), i.e. 3 fsyncs ' +
+      "(file, folder, WAL) against the yardstick's 2, plus a WAL checkpoint now and then. " +
+      'est. ceiling = bare/(atomic+bare): the ratio if a deposit cost exactly one atomic write plus one ' +
+      'bare commit. ratio to best atomic divides by the best atomic rate at any concurrency.',
+    "Voicegate's N depositors are not N writers: its file writes and fsyncs share the libuv pool " +
+      '(4 threads), and each SQLite commit (one WAL fsync per deposit) runs on the main thread (see "main thread busy").',
+  ];
+}
+
+async function run(opts: BenchOptions): Promise<void> {
+  const root = scratchRoot();
+  try {
+    const fs = filesystemOf(root);
+    const fsText = `${root} is ${describeFilesystem(fs)}`;
+    const audio = toneWav({ seconds: 30 });
+    console.log(`scratch: ${fsText}`);
+    // Untimed: the first second of writes on a VM disk is often slower than the rest.
+    await measureFsync({
+      mode: 'atomic',
+      dir: join(root, 'warm-up'),
+      writers: 1,
+      bytes: audio.byteLength,
+      seconds: 1,
+      maxOps: 200,
+    });
+    removeStep(join(root, 'warm-up'));
+    const measured: Omit<Level, 'ratioToBest'>[] = [];
+    for (const n of LEVELS) {
+      const level = await measureLevel(root, n, audio, opts);
+      console.log(
+        `  ${n} writer(s): Voicegate ${fixed(level.voicegate.opsPerSecond)} deposits/s, ` +
+          `atomic ${fixed(level.atomic.opsPerSecond)}/s, bare ${fixed(level.bare.opsPerSecond, 0)}/s`,
+      );
+      measured.push(level);
+    }
+    const best = Math.max(...measured.map((l) => l.atomic.opsPerSecond));
+    const levels: Level[] = measured.map((l) => ({
+      ...l,
+      ratioToBest: l.voicegate.opsPerSecond / best,
+    }));
+    const lines = notes(opts, fsText, audio.byteLength);
+    console.log(
+      `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n`,
+    );
+    for (const line of lines) console.log(`- ${line}`);
+
+    const m = machine();
+    const markdown = [
+      `# Deposit benchmark`,
+      '',
+      `${new Date().toISOString()}; Node ${m.node}, Linux ${m.kernel}, ${m.cpus}, ${m.memoryGiB} GiB; ` +
+        `\`npm run bench\` (test/bench/deposit.ts).`,
+      '',
+      markdownTable(resultTable(levels)),
+      '',
+      "Where a deposit's time goes:",
+      '',
+      markdownTable(timeTable(levels)),
+      '',
+      ...lines.map((l) => `- ${l}`),
+    ].join('\n');
+    const file = writeResult('deposit', markdown, {
+      benchmark: 'deposit',
+      at: new Date().toISOString(),
+      machine: m,
+      filesystem: { ...fs, path: root },
+      messageBytes: audio.byteLength,
+      bareBytes: BARE_BYTES,
+      bounds: {
+        ...opts,
+        bareMaxOps: opts.maxOps * BARE_OPS_FACTOR,
+        warmUpDeposits: WARM_UP_DEPOSITS,
+      },
+      levels,
+    });
+    console.log(`\nwritten: ${file}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The machine's own durable-write rate on one filesystem, to divide Voicegate's figures by:
+ * - atomic: write a file, fsync, rename into a fan-out folder, fsync the folder (an atomic
+ *   file write, as AudioFiles.put does it);
+ * - bare: append a small block to an open file and fsync it (about one SQLite WAL commit).
+ *
+ * Concurrency comes from worker threads running synchronous node:fs calls, one thread per
+ * writer, so N writers really are N syscalls in flight. fs/promises would not do: it runs on
+ * libuv's thread pool, which has 4 threads unless UV_THREADPOOL_SIZE says otherwise, so 16
+ * "concurrent" promise chains would still be at most 4 fsyncs at a time.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Sample } from './bench-kit.ts';
+import type { WriterData, WriterResult } from './fsync-worker.ts';
+
+const WORKER = new URL('./fsync-worker.ts', import.meta.url);
+
+/** Creates `tmp/` and the 256 fan-out folders, as a store in use already has them. */
+export function prepareFanOut(dir: string): void {
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  for (let i = 0; i < 256; i++)
+    mkdirSync(join(dir, i.toString(16).padStart(2, '0')), { recursive: true });
+}
+
+export async function measureFsync(opts: {
+  mode: 'atomic' | 'bare';
+  dir: string;
+  writers: number;
+  bytes: number;
+  seconds: number;
+  maxOps: number;
+}): Promise<Sample> {
+  if (opts.mode === 'atomic') prepareFanOut(opts.dir);
+  else mkdirSync(opts.dir, { recursive: true });
+  const claimed = new SharedArrayBuffer(4);
+  const workers = Array.from({ length: opts.writers }, (_, index) => {
+    const workerData: WriterData = { ...opts, index, claimed };
+    return new Worker(WORKER, { workerData });
+  });
+  try {
+    // Start everyone together, once each has warmed up.
+    await Promise.all(workers.map((w) => once(w)));
+    const results = workers.map((w) => once(w) as Promise<WriterResult>);
+    for (const w of workers) w.postMessage('go');
+    const done = await Promise.all(results);
+    const seconds =
+      (Math.max(...done.map((r) => r.endedAt)) - Math.min(...done.map((r) => r.startedAt))) / 1000;
+    const latenciesMs = done.flatMap((r) => Array.from(r.latenciesMs));
+    return { ops: latenciesMs.length, seconds, latenciesMs };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** The worker's next message, or its error. */
+function once(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (msg: unknown): void => {
+      worker.off('error', onError);
+      resolve(msg);
+    };
+    const onError = (err: Error): void => {
+      worker.off('message', onMessage);
+      reject(err);
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+  });
+}
