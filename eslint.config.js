@@ -18,27 +18,55 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', NodeJS: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        Buffer: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        NodeJS: 'readonly',
+      },
+    },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-control-regex': 'off',
     },
   },
-  { files: ['server/domain/**'], rules: forbid(['../**'], 'the domain imports nothing outside server/domain') },
+  {
+    files: ['server/domain/**'],
+    rules: forbid(['../**'], 'the domain imports nothing outside server/domain'),
+  },
   { files: ['server/store/**'], rules: only(['domain'], 'the store imports only the domain') },
   { files: ['server/media/**'], rules: only(['domain'], 'media imports only the domain') },
   { files: ['server/config/**'], rules: only(['domain'], 'config imports only the domain') },
   {
     files: ['server/http/**'],
-    rules: forbid(['../cli/**', '../demo/**', '../server.ts', '../../imap/**', '../../exchange/**'], 'adapters import domain and store, never other adapters or the root'),
+    rules: forbid(
+      ['../cli/**', '../demo/**', '../server.ts', '../../imap/**', '../../exchange/**'],
+      'adapters import domain and store, never other adapters or the root',
+    ),
   },
   {
     files: ['imap/**'],
-    rules: forbid(['../server/http/**', '../server/cli/**', '../server/server.ts', '../exchange/**'], 'adapters import domain and store, never other adapters or the root'),
+    rules: forbid(
+      ['../server/http/**', '../server/cli/**', '../server/server.ts', '../exchange/**'],
+      'adapters import domain and store, never other adapters or the root',
+    ),
   },
   {
     files: ['exchange/**'],
-    rules: forbid(['../server/http/**', '../server/cli/**', '../server/server.ts', '../imap/**'], 'adapters import domain and store, never other adapters or the root'),
+    rules: forbid(
+      ['../server/http/**', '../server/cli/**', '../server/server.ts', '../imap/**'],
+      'adapters import domain and store, never other adapters or the root',
+    ),
   },
 );

@@ -17,11 +17,17 @@ export interface Context extends EmbeddedStore {
 }
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
-export function createContext(loaded: LoadedConfig, log: Logger, opts: { sweep?: boolean } = {}): Context {
+export function createContext(
+  loaded: LoadedConfig,
+  log: Logger,
+  opts: { sweep?: boolean } = {},
+): Context {
   const { config } = loaded;
   const embedded = openEmbeddedStore(loaded.dataDir, {
     sweep: opts.sweep,

@@ -2,13 +2,20 @@ import type { MessageService } from './domain/message-service.ts';
 import type { Logger } from './log.ts';
 
 /** Runs housekeeping at start and then every `intervalMinutes`; never two runs at once. */
-export function startHousekeeping(messages: MessageService, intervalMinutes: number, log: Logger): () => void {
+export function startHousekeeping(
+  messages: MessageService,
+  intervalMinutes: number,
+  log: Logger,
+): () => void {
   let running: Promise<void> | null = null;
   const run = (): void => {
     if (running) return;
     running = messages
       .runHousekeeping()
-      .then(() => undefined, (err: unknown) => log.error({ err }, 'housekeeping failed'))
+      .then(
+        () => undefined,
+        (err: unknown) => log.error({ err }, 'housekeeping failed'),
+      )
       .finally(() => {
         running = null;
       });

@@ -23,7 +23,10 @@ export const REDACT_PATHS = [
 ];
 
 /** Structured logs on stderr (stdout stays for command output), secrets redacted. */
-export function createLogger(level: string, destination: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(
+  level: string,
+  destination: NodeJS.WritableStream = process.stderr,
+): Logger {
   return pino(
     { level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     destination as pino.DestinationStream,

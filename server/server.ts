@@ -11,9 +11,21 @@ import { VoicegateError } from './domain/errors.ts';
 /** A listener that cannot bind names the config keys to change. */
 function listenError(err: unknown, section: string, host: string, port: number): unknown {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return new VoicegateError('UNAVAILABLE', `${host}:${port} is in use: set ${section}.port (or ${section}.host) to a free one`);
-  if (code === 'EACCES') return new VoicegateError('FORBIDDEN', `no permission to listen on ${host}:${port}: ports below 1024 need root; set ${section}.port`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new VoicegateError('INVALID_INPUT', `${section}.host "${host}" is not an address of this machine`);
+  if (code === 'EADDRINUSE')
+    return new VoicegateError(
+      'UNAVAILABLE',
+      `${host}:${port} is in use: set ${section}.port (or ${section}.host) to a free one`,
+    );
+  if (code === 'EACCES')
+    return new VoicegateError(
+      'FORBIDDEN',
+      `no permission to listen on ${host}:${port}: ports below 1024 need root; set ${section}.port`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new VoicegateError(
+      'INVALID_INPUT',
+      `${section}.host "${host}" is not an address of this machine`,
+    );
   return err;
 }
 
@@ -59,8 +71,15 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const urls = { http: `${config.http.tls ? 'https' : 'http'}://${host}:${port}` };
-  const stopHousekeeping = startHousekeeping(context.messages, config.housekeeping.intervalMinutes, log);
-  log.info({ url: urls.http, dataDir: loaded.dataDir, role: config.server.role }, 'voicegate serving');
+  const stopHousekeeping = startHousekeeping(
+    context.messages,
+    config.housekeeping.intervalMinutes,
+    log,
+  );
+  log.info(
+    { url: urls.http, dataDir: loaded.dataDir, role: config.server.role },
+    'voicegate serving',
+  );
 
   let closing: Promise<void> | undefined;
   return {

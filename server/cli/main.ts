@@ -13,8 +13,16 @@ export function buildProgram(): Command {
   const program = new Command('voicegate')
     .description('Voicegate: voicemail for IMAP, the web, the phone, e-mail and Exchange')
     .version(packageVersion())
-    .option('-c, --config <file>', 'config file (default: $VOICEGATE_CONFIG or ./data/voicegate.yaml)')
-    .option('--set <key=value>', 'override a config key, e.g. http.port=8080 (repeatable)', collect, [] as string[])
+    .option(
+      '-c, --config <file>',
+      'config file (default: $VOICEGATE_CONFIG or ./data/voicegate.yaml)',
+    )
+    .option(
+      '--set <key=value>',
+      'override a config key, e.g. http.port=8080 (repeatable)',
+      collect,
+      [] as string[],
+    )
     .showHelpAfterError('(voicegate --help lists the commands)')
     .exitOverride();
   registerInit(program);

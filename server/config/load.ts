@@ -38,7 +38,8 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): vo
     for (const part of path.slice(0, -1)) {
       const next = node[part];
       if (next === undefined || next === null) node[part] = {};
-      else if (typeof next !== 'object') throw new ConfigError(`--set ${set}: "${part}" is not a section`);
+      else if (typeof next !== 'object')
+        throw new ConfigError(`--set ${set}: "${part}" is not a section`);
       node = node[part] as Record<string, unknown>;
     }
     node[path.at(-1)!] = value;
@@ -52,12 +53,14 @@ function pointerToKey(path: string): string {
 /** Validates a parsed YAML document into a Config, or throws naming the first bad key and why. */
 export function validateConfig(raw: unknown): Config {
   if (raw === null || raw === undefined) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('the config must be a YAML mapping of sections');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('the config must be a YAML mapping of sections');
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const key = pointerToKey(first.path);
-    if (first.message.startsWith('Unexpected property')) throw new ConfigError(`unknown config key "${key}"`);
+    if (first.message.startsWith('Unexpected property'))
+      throw new ConfigError(`unknown config key "${key}"`);
     const shown = first.value === undefined ? 'missing' : JSON.stringify(first.value);
     const choices = (first.schema.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const);
     const why =
@@ -70,10 +73,14 @@ export function validateConfig(raw: unknown): Config {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: config.server.timeZone });
   } catch {
-    throw new ConfigError(`config key "server.timeZone" is invalid: "${config.server.timeZone}" is not a known time zone`);
+    throw new ConfigError(
+      `config key "server.timeZone" is invalid: "${config.server.timeZone}" is not a known time zone`,
+    );
   }
   if (config.policy.minMessageSeconds >= config.policy.maxMessageSeconds) {
-    throw new ConfigError('config key "policy.minMessageSeconds" must be below policy.maxMessageSeconds');
+    throw new ConfigError(
+      'config key "policy.minMessageSeconds" must be below policy.maxMessageSeconds',
+    );
   }
   return config;
 }
@@ -81,7 +88,9 @@ export function validateConfig(raw: unknown): Config {
 export function loadConfig(file: string, sets: string[] = []): LoadedConfig {
   const path = resolve(file);
   if (!existsSync(path)) {
-    throw new ConfigError(`no config file at ${path}; create one with "voicegate init" or pass --config FILE`);
+    throw new ConfigError(
+      `no config file at ${path}; create one with "voicegate init" or pass --config FILE`,
+    );
   }
   let raw: unknown;
   try {
@@ -90,12 +99,19 @@ export function loadConfig(file: string, sets: string[] = []): LoadedConfig {
     throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   raw ??= {};
-  if (typeof raw === 'object' && !Array.isArray(raw)) applyOverrides(raw as Record<string, unknown>, sets);
+  if (typeof raw === 'object' && !Array.isArray(raw))
+    applyOverrides(raw as Record<string, unknown>, sets);
   const config = validateConfig(raw);
   const base = dirname(path);
   const dataDir = resolve(base, config.server.dataDir);
   const inData = (p: string): string => (isAbsolute(p) ? p : resolve(dataDir, p));
-  return { config, file: path, dataDir, tlsCert: inData(config.tls.cert), tlsKey: inData(config.tls.key) };
+  return {
+    config,
+    file: path,
+    dataDir,
+    tlsCert: inData(config.tls.cert),
+    tlsKey: inData(config.tls.key),
+  };
 }
 
 /** The config with every secret replaced by "********" (for config print and logs). */

@@ -18,9 +18,18 @@ export const ConfigSchema = Type.Object(
     server: Type.Object(
       {
         name: Type.String({ default: 'voicegate', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
-        domain: Type.String({ default: 'voicegate.local', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),
+        domain: Type.String({
+          default: 'voicegate.local',
+          minLength: 1,
+          pattern: '^[A-Za-z0-9.-]+$',
+        }),
         role: Type.Union(
-          [Type.Literal('standalone'), Type.Literal('central'), Type.Literal('backup'), Type.Literal('distributed')],
+          [
+            Type.Literal('standalone'),
+            Type.Literal('central'),
+            Type.Literal('backup'),
+            Type.Literal('distributed'),
+          ],
           { default: 'standalone' },
         ),
         dataDir: Type.String({ default: '.', minLength: 1 }),
@@ -69,14 +78,18 @@ export const ConfigSchema = Type.Object(
           { additionalProperties: false, default: {} },
         ),
         purgeDeletedAfterHours: Hours(168),
-        playbackOrder: Type.Union([Type.Literal('fifo'), Type.Literal('lifo')], { default: 'fifo' }),
+        playbackOrder: Type.Union([Type.Literal('fifo'), Type.Literal('lifo')], {
+          default: 'fifo',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(
       {
         level: Type.Union(
-          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) =>
+            Type.Literal(l),
+          ),
           { default: 'info' },
         ),
       },

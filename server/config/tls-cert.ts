@@ -7,7 +7,11 @@ import { generate } from 'selfsigned';
  * no certificate is there yet, so IMAPS, STARTTLS and HTTPS work from the first start. Returns
  * whether one was created.
  */
-export async function ensureSelfSignedCert(certPath: string, keyPath: string, hostname: string): Promise<boolean> {
+export async function ensureSelfSignedCert(
+  certPath: string,
+  keyPath: string,
+  hostname: string,
+): Promise<boolean> {
   if (existsSync(certPath) && existsSync(keyPath)) return false;
   const now = new Date();
   const pems = await generate([{ name: 'commonName', value: hostname }], {

@@ -23,7 +23,9 @@ export function speak(text: string, voice = 'en-us', withSox = hasCommand('sox')
     execFileSync('espeak-ng', ['-v', voice, '-s', '155', '-w', raw, text], { stdio: 'ignore' });
     if (!withSox) return readFileSync(raw);
     const phone = join(dir, 'phone.wav');
-    execFileSync('sox', [raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', phone], { stdio: 'ignore' });
+    execFileSync('sox', [raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', phone], {
+      stdio: 'ignore',
+    });
     return readFileSync(phone);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -36,7 +36,8 @@ export function isVoicegateError(err: unknown, code?: ErrorCode): err is Voicega
 
 /** Whether an operation that failed with this error may succeed if tried again later. */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof VoicegateError) return err.code === 'UNAVAILABLE' || err.code === 'STORAGE_FULL';
+  if (err instanceof VoicegateError)
+    return err.code === 'UNAVAILABLE' || err.code === 'STORAGE_FULL';
   const sys = (err as NodeJS.ErrnoException | undefined)?.code;
   return sys === 'EAGAIN' || sys === 'EBUSY' || sys === 'ECONNRESET' || sys === 'ETIMEDOUT';
 }

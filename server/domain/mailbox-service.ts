@@ -80,7 +80,11 @@ export class MailboxService {
       throw new VoicegateError('INVALID_INPUT', 'broadcast applies to hunt groups only');
     }
     checkEmailMode({ ...current, ...fields });
-    await this.#checkUnique(fields.name ?? current.name, fields.extension === undefined ? current.extension : fields.extension, current.id);
+    await this.#checkUnique(
+      fields.name ?? current.name,
+      fields.extension === undefined ? current.extension : fields.extension,
+      current.id,
+    );
     const updated = await this.#deps.store.updateMailbox(current.id, fields);
     return publicMailbox(updated);
   }
@@ -101,27 +105,39 @@ export class MailboxService {
     this.#deps.log.info({ mailbox: current.name }, 'voicemail code changed');
   }
 
-  async changeCode(ref: string, oldCode: string, newCode: string, channel: Channel, remote: string): Promise<void> {
+  async changeCode(
+    ref: string,
+    oldCode: string,
+    newCode: string,
+    channel: Channel,
+    remote: string,
+  ): Promise<void> {
     const mailbox = await this.authenticate(ref, oldCode, { channel, remote });
     await this.setCode(mailbox.name, newCode);
   }
 
   async setGroupMembers(groupRef: string, memberRefs: string[]): Promise<Mailbox[]> {
     const group = await this.resolve(groupRef);
-    if (group.kind !== 'group') throw new VoicegateError('INVALID_INPUT', `"${group.name}" is not a hunt group`);
+    if (group.kind !== 'group')
+      throw new VoicegateError('INVALID_INPUT', `"${group.name}" is not a hunt group`);
     const members: MailboxRecord[] = [];
     for (const ref of memberRefs) {
       const member = await this.resolve(ref);
-      if (member.kind !== 'user') throw new VoicegateError('INVALID_INPUT', `"${member.name}" is a group; members are users`);
+      if (member.kind !== 'user')
+        throw new VoicegateError('INVALID_INPUT', `"${member.name}" is a group; members are users`);
       if (!members.some((m) => m.id === member.id)) members.push(member);
     }
-    await this.#deps.store.setGroupMembers(group.id, members.map((m) => m.id));
+    await this.#deps.store.setGroupMembers(
+      group.id,
+      members.map((m) => m.id),
+    );
     return members.map(publicMailbox);
   }
 
   async groupMembers(groupRef: string): Promise<Mailbox[]> {
     const group = await this.resolve(groupRef);
-    if (group.kind !== 'group') throw new VoicegateError('INVALID_INPUT', `"${group.name}" is not a hunt group`);
+    if (group.kind !== 'group')
+      throw new VoicegateError('INVALID_INPUT', `"${group.name}" is not a hunt group`);
     const ids = await this.#deps.store.groupMembers(group.id);
     const members = await Promise.all(ids.map((id) => this.#deps.store.getMailbox(id)));
     return members.filter((m): m is MailboxRecord => m !== null).map(publicMailbox);
@@ -142,27 +158,50 @@ export class MailboxService {
     if (!mailbox) {
       decoyHash ??= hashCode('decoy-' + Math.random(), this.#deps.scryptCost);
       await verifyCode(code, await decoyHash);
-      this.#deps.log.warn({ mailbox: ref, channel: ctx.channel, remote: ctx.remote }, 'login failed: unknown mailbox');
+      this.#deps.log.warn(
+        { mailbox: ref, channel: ctx.channel, remote: ctx.remote },
+        'login failed: unknown mailbox',
+      );
       throw denied;
     }
     if (mailbox.lockedUntil !== null && mailbox.lockedUntil > now) {
-      this.#deps.log.warn({ mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote }, 'login refused: locked');
-      throw new VoicegateError('LOCKED', `mailbox is locked after repeated wrong codes; try again later`);
+      this.#deps.log.warn(
+        { mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote },
+        'login refused: locked',
+      );
+      throw new VoicegateError(
+        'LOCKED',
+        `mailbox is locked after repeated wrong codes; try again later`,
+      );
     }
     if (!(await verifyCode(code, mailbox.codeHash))) {
       const next = afterFailure(mailbox.failedLogins, now, this.#deps.policy);
       await this.#deps.store.setLoginState(mailbox.id, next.failures, next.lockedUntil);
       this.#deps.log.warn(
-        { mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote, locked: next.lockedUntil !== null },
+        {
+          mailbox: mailbox.name,
+          channel: ctx.channel,
+          remote: ctx.remote,
+          locked: next.lockedUntil !== null,
+        },
         'login failed: wrong code',
       );
       throw next.lockedUntil !== null
-        ? new VoicegateError('LOCKED', 'mailbox is locked after repeated wrong codes; try again later')
+        ? new VoicegateError(
+            'LOCKED',
+            'mailbox is locked after repeated wrong codes; try again later',
+          )
         : denied;
     }
     if (ctx.requireUms && !mailbox.umsAccess) {
-      this.#deps.log.warn({ mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote }, 'login refused: no UMS access');
-      throw new VoicegateError('FORBIDDEN', 'this mailbox has no access from mail clients or the web');
+      this.#deps.log.warn(
+        { mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote },
+        'login refused: no UMS access',
+      );
+      throw new VoicegateError(
+        'FORBIDDEN',
+        'this mailbox has no access from mail clients or the web',
+      );
     }
     if (mailbox.failedLogins !== 0 || mailbox.lockedUntil !== null) {
       await this.#deps.store.setLoginState(mailbox.id, 0, null);
@@ -174,7 +213,10 @@ export class MailboxService {
     const clash = async (key: string, what: string): Promise<void> => {
       const other = await this.#deps.store.findMailbox(key);
       if (other && other.id !== selfId) {
-        throw new VoicegateError('ALREADY_EXISTS', `${what} "${key}" is already used by mailbox "${other.name}"`);
+        throw new VoicegateError(
+          'ALREADY_EXISTS',
+          `${what} "${key}" is already used by mailbox "${other.name}"`,
+        );
       }
     };
     // Names and extensions share one namespace, so "201" always means the same mailbox.

@@ -61,10 +61,14 @@ export type MailboxChanges = Partial<Omit<MailboxInput, 'kind'>>;
 export function normalizeName(raw: string): string {
   const name = raw.replace(/ +$/, '');
   if (name.length === 0) throw new VoicegateError('INVALID_INPUT', 'mailbox name is empty');
-  if (name.length > 64) throw new VoicegateError('INVALID_INPUT', 'mailbox name is longer than 64 characters');
+  if (name.length > 64)
+    throw new VoicegateError('INVALID_INPUT', 'mailbox name is longer than 64 characters');
   // Names appear in IMAP user names, mail addresses and SIP URIs: keep them printable.
   if (/[\u0000-\u001f\u007f@]/.test(name) || name.startsWith(' ')) {
-    throw new VoicegateError('INVALID_INPUT', `mailbox name "${name}" has a leading space, "@" or a control character`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `mailbox name "${name}" has a leading space, "@" or a control character`,
+    );
   }
   return name;
 }
@@ -81,7 +85,10 @@ export function normalizeExtension(raw: string | null | undefined): string | nul
 export function normalizePhoneNumber(raw: string): string {
   const n = raw.trim();
   if (!/^\+?[0-9*#]{1,32}$/.test(n)) {
-    throw new VoicegateError('INVALID_INPUT', `"${raw}" is not a phone number (digits, optional leading +)`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `"${raw}" is not a phone number (digits, optional leading +)`,
+    );
   }
   return n;
 }
@@ -100,7 +107,10 @@ export function validateTimeZone(zone: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
   } catch {
-    throw new VoicegateError('INVALID_INPUT', `"${zone}" is not a known time zone (e.g. Europe/Paris)`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `"${zone}" is not a known time zone (e.g. Europe/Paris)`,
+    );
   }
   return zone;
 }
@@ -114,7 +124,10 @@ export function validateLocale(locale: string): string {
 
 export function oneOf<T extends string>(values: readonly T[], value: string, what: string): T {
   if (!(values as readonly string[]).includes(value)) {
-    throw new VoicegateError('INVALID_INPUT', `${what} must be one of ${values.join(', ')} (got "${value}")`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `${what} must be one of ${values.join(', ')} (got "${value}")`,
+    );
   }
   return value as T;
 }
@@ -126,11 +139,13 @@ export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
   if (input.extension !== undefined) out.extension = normalizeExtension(input.extension);
   if (input.fullName !== undefined) out.fullName = input.fullName.trim().slice(0, 128);
   if (input.email !== undefined) out.email = normalizeEmail(input.email);
-  if (input.emailMode !== undefined) out.emailMode = oneOf(EMAIL_MODES, input.emailMode, 'e-mail mode');
+  if (input.emailMode !== undefined)
+    out.emailMode = oneOf(EMAIL_MODES, input.emailMode, 'e-mail mode');
   if (input.umsAccess !== undefined) out.umsAccess = input.umsAccess;
   if (input.locale !== undefined) out.locale = validateLocale(input.locale);
   if (input.timeZone !== undefined) out.timeZone = validateTimeZone(input.timeZone);
-  if (input.trustedNumbers !== undefined) out.trustedNumbers = input.trustedNumbers.map(normalizePhoneNumber);
+  if (input.trustedNumbers !== undefined)
+    out.trustedNumbers = input.trustedNumbers.map(normalizePhoneNumber);
   if (input.breakouts !== undefined) {
     const b: Partial<Record<BreakoutKey, string>> = {};
     for (const [key, number] of Object.entries(input.breakouts)) {
@@ -145,6 +160,9 @@ export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
 
 export function checkEmailMode(mailbox: Pick<Mailbox, 'email' | 'emailMode'>): void {
   if (mailbox.emailMode !== 'off' && !mailbox.email) {
-    throw new VoicegateError('INVALID_INPUT', `e-mail mode "${mailbox.emailMode}" needs an e-mail address`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `e-mail mode "${mailbox.emailMode}" needs an e-mail address`,
+    );
   }
 }

@@ -3,7 +3,14 @@ import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
 import { housekeepingDue } from './housekeeping.ts';
 import type { GreetingKind, MailboxRecord } from './mailbox.ts';
-import { sortForPlayback, type Greeting, type Message, type MessageKind, type NewMessage, type Priority } from './message.ts';
+import {
+  sortForPlayback,
+  type Greeting,
+  type Message,
+  type MessageKind,
+  type NewMessage,
+  type Priority,
+} from './message.ts';
 import { applyAction, LIVE_STATES, type MessageAction } from './message-state.ts';
 import { checkMessageLength } from './policy.ts';
 import type { MailboxService } from './mailbox-service.ts';
@@ -25,7 +32,10 @@ export type Folder = 'inbox' | 'deleted';
 /** Caller data is untrusted: keep it short and free of control characters. */
 function cleanCallerText(value: string | null | undefined, max: number): string | null {
   if (value === null || value === undefined) return null;
-  const clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, max);
+  const clean = value
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .trim()
+    .slice(0, max);
   return clean === '' ? null : clean;
 }
 
@@ -48,14 +58,20 @@ export class MessageService {
   async deposit(input: DepositInput): Promise<Message[]> {
     const mailbox = await this.#mailboxes.resolve(input.mailbox);
     const info = this.#deps.inspectAudio(input.audio);
-    if ((input.kind ?? 'message') === 'message') checkMessageLength(info.durationMs, this.#deps.policy);
+    if ((input.kind ?? 'message') === 'message')
+      checkMessageLength(info.durationMs, this.#deps.policy);
     const key = await this.#deps.audio.put(input.audio);
     const base: Omit<NewMessage, 'id' | 'mailboxId'> = {
       kind: input.kind ?? 'message',
       callerNumber: cleanCallerText(input.callerNumber, 64),
       callerName: cleanCallerText(input.callerName, 128),
       receivedAt: input.receivedAt ?? this.#now(),
-      audio: { key, format: info.format, bytes: input.audio.byteLength, durationMs: info.durationMs },
+      audio: {
+        key,
+        format: info.format,
+        bytes: input.audio.byteLength,
+        durationMs: info.durationMs,
+      },
       priority: input.priority ?? 'normal',
       private: input.private ?? false,
       originServer: input.originServer ?? this.#deps.serverName,
@@ -70,7 +86,10 @@ export class MessageService {
   }
 
   /** Adds a message to a mailbox, or to each member of a broadcast hunt group. */
-  async #addTo(mailbox: MailboxRecord, base: Omit<NewMessage, 'id' | 'mailboxId'>): Promise<Message[]> {
+  async #addTo(
+    mailbox: MailboxRecord,
+    base: Omit<NewMessage, 'id' | 'mailboxId'>,
+  ): Promise<Message[]> {
     let targets = [mailbox.id];
     if (mailbox.kind === 'group' && mailbox.broadcast) {
       const members = await this.#deps.store.groupMembers(mailbox.id);
@@ -80,14 +99,19 @@ export class MessageService {
       targets.map((mailboxId) => ({ ...base, id: randomUUID(), mailboxId })),
       this.#now(),
     );
-    for (const m of added) this.#deps.log.info({ messageId: m.id, mailboxId: m.mailboxId, ms: m.audio.durationMs }, 'message stored');
+    for (const m of added)
+      this.#deps.log.info(
+        { messageId: m.id, mailboxId: m.mailboxId, ms: m.audio.durationMs },
+        'message stored',
+      );
     return added;
   }
 
   async get(mailboxId: number, id: string): Promise<Message> {
     const message = await this.#deps.store.getMessage(id);
     // Another mailbox's message is reported exactly like a missing one.
-    if (!message || message.mailboxId !== mailboxId) throw new VoicegateError('NOT_FOUND', `no message "${id}" in this mailbox`);
+    if (!message || message.mailboxId !== mailboxId)
+      throw new VoicegateError('NOT_FOUND', `no message "${id}" in this mailbox`);
     return message;
   }
 
@@ -103,7 +127,10 @@ export class MessageService {
       const current = await this.get(mailboxId, id);
       const next = applyAction(current, action);
       if (!next) {
-        throw new VoicegateError('INVALID_STATE', `cannot ${action} a message that is ${current.state}`);
+        throw new VoicegateError(
+          'INVALID_STATE',
+          `cannot ${action} a message that is ${current.state}`,
+        );
       }
       if (next.state === current.state && next.deletedFrom === current.deletedFrom) return current;
       const updated = await this.#deps.store.setState(id, current, next, this.#now());
@@ -117,7 +144,8 @@ export class MessageService {
   async purge(mailboxId: number, ids: string[]): Promise<void> {
     for (const id of ids) {
       const m = await this.get(mailboxId, id);
-      if (m.state !== 'deleted') throw new VoicegateError('INVALID_STATE', 'only deleted messages can be purged');
+      if (m.state !== 'deleted')
+        throw new VoicegateError('INVALID_STATE', 'only deleted messages can be purged');
     }
     await this.#purge(ids);
   }
@@ -131,17 +159,31 @@ export class MessageService {
   /** Copies a message, as new, into another mailbox (or its group members). Private ones stay put. */
   async forward(mailboxId: number, id: string, targetRef: string): Promise<Message[]> {
     const message = await this.get(mailboxId, id);
-    if (message.private) throw new VoicegateError('FORBIDDEN', 'a private message cannot be forwarded');
+    if (message.private)
+      throw new VoicegateError('FORBIDDEN', 'a private message cannot be forwarded');
     const target = await this.#mailboxes.resolve(targetRef);
-    if (target.id === mailboxId) throw new VoicegateError('INVALID_INPUT', 'cannot forward a message to its own mailbox');
+    if (target.id === mailboxId)
+      throw new VoicegateError('INVALID_INPUT', 'cannot forward a message to its own mailbox');
     const source = await this.#deps.store.getMailbox(mailboxId);
-    const { id: _id, mailboxId: _mb, state: _s, deletedFrom: _d, stateChangedAt: _t, modseq: _m, ...rest } = message;
+    const {
+      id: _id,
+      mailboxId: _mb,
+      state: _s,
+      deletedFrom: _d,
+      stateChangedAt: _t,
+      modseq: _m,
+      ...rest
+    } = message;
     return this.#addTo(target, { ...rest, forwardedFrom: source?.name ?? null });
   }
 
   async runHousekeeping(): Promise<{ deleted: number; purged: number; journalPruned: number }> {
     const now = this.#now();
-    const { toDelete, toPurge } = housekeepingDue(await this.#deps.store.messageAges(), this.#deps.housekeeping, now);
+    const { toDelete, toPurge } = housekeepingDue(
+      await this.#deps.store.messageAges(),
+      this.#deps.housekeeping,
+      now,
+    );
     let deleted = 0;
     for (const id of toDelete) {
       const m = await this.#deps.store.getMessage(id);
@@ -151,7 +193,8 @@ export class MessageService {
     }
     await this.#purge(toPurge);
     const journalPruned = await this.#deps.store.pruneJournal(now - 30 * 86_400_000);
-    if (deleted || toPurge.length) this.#deps.log.info({ deleted, purged: toPurge.length }, 'housekeeping');
+    if (deleted || toPurge.length)
+      this.#deps.log.info({ deleted, purged: toPurge.length }, 'housekeeping');
     return { deleted, purged: toPurge.length, journalPruned };
   }
 
@@ -159,7 +202,10 @@ export class MessageService {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     const info = this.#deps.inspectAudio(audio);
     if (info.durationMs > this.#deps.policy.maxMessageSeconds * 1000) {
-      throw new VoicegateError('TOO_LONG', `a greeting is at most ${this.#deps.policy.maxMessageSeconds} s long`);
+      throw new VoicegateError(
+        'TOO_LONG',
+        `a greeting is at most ${this.#deps.policy.maxMessageSeconds} s long`,
+      );
     }
     const key = await this.#deps.audio.put(audio);
     const ref = { key, format: info.format, bytes: audio.byteLength, durationMs: info.durationMs };
@@ -175,6 +221,8 @@ export class MessageService {
 
   async removeGreeting(mailboxRef: string, kind: GreetingKind): Promise<void> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
-    await this.#deps.audio.remove(await this.#deps.store.removeGreeting(mailbox.id, kind, this.#now()));
+    await this.#deps.audio.remove(
+      await this.#deps.store.removeGreeting(mailbox.id, kind, this.#now()),
+    );
   }
 }

@@ -20,7 +20,13 @@ export const TRANSITIONS = {
   save: { new: 'saved', unopened: 'saved', old: 'saved', saved: 'saved' },
   /** Clearing the saved mark (IMAP -FLAGS \Flagged) leaves a played message. */
   unsave: { new: 'new', unopened: 'unopened', old: 'old', saved: 'old' },
-  delete: { new: 'deleted', unopened: 'deleted', old: 'deleted', saved: 'deleted', deleted: 'deleted' },
+  delete: {
+    new: 'deleted',
+    unopened: 'deleted',
+    old: 'deleted',
+    saved: 'deleted',
+    deleted: 'deleted',
+  },
   undelete: { deleted: 'restore', new: 'new', unopened: 'unopened', old: 'old', saved: 'saved' },
 } as const satisfies Record<string, Partial<Record<MessageState, Target>>>;
 

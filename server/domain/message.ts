@@ -57,9 +57,14 @@ export interface Change {
   at: number;
 }
 
-export function sortForPlayback<T extends Pick<Message, 'receivedAt' | 'id'>>(messages: T[], order: PlaybackOrder): T[] {
+export function sortForPlayback<T extends Pick<Message, 'receivedAt' | 'id'>>(
+  messages: T[],
+  order: PlaybackOrder,
+): T[] {
   const sign = order === 'fifo' ? 1 : -1;
-  return [...messages].sort((a, b) => sign * (a.receivedAt - b.receivedAt) || a.id.localeCompare(b.id));
+  return [...messages].sort(
+    (a, b) => sign * (a.receivedAt - b.receivedAt) || a.id.localeCompare(b.id),
+  );
 }
 
 /** Caller shown to users: "Name (number)", the number alone, or "Unknown caller". */

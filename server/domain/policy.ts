@@ -31,13 +31,22 @@ export const MAX_CODE_LENGTH = 32;
 
 export function checkCode(code: string, policy: Policy): void {
   if (!/^[0-9]*$/.test(code)) {
-    throw new VoicegateError('INVALID_INPUT', 'a voicemail code has digits only (it is keyed on a phone)');
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      'a voicemail code has digits only (it is keyed on a phone)',
+    );
   }
   if (code.length < policy.minCodeLength) {
-    throw new VoicegateError('INVALID_INPUT', `a voicemail code has at least ${policy.minCodeLength} digits`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `a voicemail code has at least ${policy.minCodeLength} digits`,
+    );
   }
   if (code.length > MAX_CODE_LENGTH) {
-    throw new VoicegateError('INVALID_INPUT', `a voicemail code has at most ${MAX_CODE_LENGTH} digits`);
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `a voicemail code has at most ${MAX_CODE_LENGTH} digits`,
+    );
   }
 }
 

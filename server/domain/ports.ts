@@ -47,7 +47,12 @@ export interface MessageStore {
 
 export interface GreetingStore {
   /** Sets the greeting; returns the audio key it replaced if no longer used. */
-  setGreeting(mailboxId: number, kind: GreetingKind, audio: AudioRef, at: number): Promise<string[]>;
+  setGreeting(
+    mailboxId: number,
+    kind: GreetingKind,
+    audio: AudioRef,
+    at: number,
+  ): Promise<string[]>;
   listGreetings(mailboxId: number): Promise<Greeting[]>;
   removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]>;
 }

@@ -23,12 +23,21 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (isVoicegateError(err)) {
       const status = HTTP_STATUS[err.code];
       if (status >= 500) req.log.error({ err }, 'request failed');
-      return reply.status(status).send({ error: err.code, message: status >= 500 ? 'internal error' : err.message });
+      // Domain messages are written for users; only an internal error's is hidden.
+      const message = err.code === 'INTERNAL' ? 'internal error' : err.message;
+      return reply.status(status).send({ error: err.code, message });
     }
-    if (err.validation) return reply.status(400).send({ error: 'INVALID_INPUT', message: err.message });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (err.validation)
+      return reply.status(400).send({ error: 'INVALID_INPUT', message: err.message });
+    const status =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply.status(status).send({ error: status >= 500 ? 'INTERNAL' : 'INVALID_INPUT', message: status >= 500 ? 'internal error' : err.message });
+    return reply.status(status).send({
+      error: status >= 500 ? 'INTERNAL' : 'INVALID_INPUT',
+      message: status >= 500 ? 'internal error' : err.message,
+    });
   });
-  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: 'no such resource' }));
+  app.setNotFoundHandler((_req, reply) =>
+    reply.status(404).send({ error: 'NOT_FOUND', message: 'no such resource' }),
+  );
 }

@@ -13,11 +13,15 @@ const Version = Type.Object({ name: Type.String(), version: Type.String(), node:
 export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
   return async (app) => {
     app.get('/healthz', { schema: { response: { 200: Status } } }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { schema: { response: { 200: Status, 503: Status } } }, async (_req, reply) => {
-      const reason = await deps.readiness();
-      if (reason) return reply.status(503).send({ status: 'unavailable', reason });
-      return { status: 'ready' };
-    });
+    app.get(
+      '/readyz',
+      { schema: { response: { 200: Status, 503: Status } } },
+      async (_req, reply) => {
+        const reason = await deps.readiness();
+        if (reason) return reply.status(503).send({ status: 'unavailable', reason });
+        return { status: 'ready' };
+      },
+    );
     app.get('/api/version', { schema: { response: { 200: Version } } }, async () => ({
       name: 'voicegate',
       version: deps.version,

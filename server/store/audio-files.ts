@@ -41,7 +41,8 @@ export class AudioFiles implements AudioStore {
   }
 
   path(key: string): string {
-    if (!/^[0-9a-f-]{36}$/.test(key)) throw new VoicegateError('INVALID_INPUT', `bad audio key "${key}"`);
+    if (!/^[0-9a-f-]{36}$/.test(key))
+      throw new VoicegateError('INVALID_INPUT', `bad audio key "${key}"`);
     return join(this.root, key.slice(0, 2), `${key}.wav`);
   }
 
@@ -90,7 +91,8 @@ export class AudioFiles implements AudioStore {
     try {
       return await readFile(this.path(key));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VoicegateError('NOT_FOUND', 'audio is missing');
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new VoicegateError('NOT_FOUND', 'audio is missing');
       throw err;
     }
   }

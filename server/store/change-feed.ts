@@ -20,7 +20,10 @@ export class JournalFeed implements ChangeFeed {
   #lastDataVersion = -1;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(db: DatabaseSync, opts: { intervalMs?: number; onError?: (err: unknown) => void } = {}) {
+  constructor(
+    db: DatabaseSync,
+    opts: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+  ) {
     this.#db = db;
     this.#intervalMs = opts.intervalMs ?? 100;
     this.#onError = opts.onError ?? (() => {});
@@ -67,7 +70,9 @@ export class JournalFeed implements ChangeFeed {
   }
 
   #start(): void {
-    const row = this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM journal').get() as { seq: number };
+    const row = this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM journal').get() as {
+      seq: number;
+    };
     this.#lastSeq = Number(row.seq);
     this.#timer = setInterval(() => this.#check(), this.#intervalMs);
     this.#timer.unref();

@@ -73,7 +73,12 @@ export function rowToMessage(r: MessageRow): Message {
     callerNumber: r.caller_number,
     callerName: r.caller_name,
     receivedAt: r.received_at,
-    audio: { key: r.audio_key, format: r.audio_format, bytes: r.audio_bytes, durationMs: r.duration_ms },
+    audio: {
+      key: r.audio_key,
+      format: r.audio_format,
+      bytes: r.audio_bytes,
+      durationMs: r.duration_ms,
+    },
     state: r.state as Message['state'],
     deletedFrom: r.deleted_from as Message['deletedFrom'],
     stateChangedAt: r.state_changed_at,
@@ -99,7 +104,12 @@ export function rowToGreeting(r: GreetingRow): Greeting {
   return {
     mailboxId: r.mailbox_id,
     kind: r.kind as Greeting['kind'],
-    audio: { key: r.audio_key, format: r.audio_format, bytes: r.audio_bytes, durationMs: r.duration_ms },
+    audio: {
+      key: r.audio_key,
+      format: r.audio_format,
+      bytes: r.audio_bytes,
+      durationMs: r.duration_ms,
+    },
     updatedAt: r.updated_at,
   };
 }

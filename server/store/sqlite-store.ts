@@ -40,8 +40,10 @@ function storeError(err: unknown): unknown {
     return new VoicegateError('STORAGE_FULL', 'no space left in the store', { cause: err });
   }
   const unique = /UNIQUE constraint failed: mailbox\.(\w+)/.exec(e.message ?? '');
-  if (unique) return new VoicegateError('ALREADY_EXISTS', `a mailbox with this ${unique[1]} already exists`);
-  if (e.errcode === 5) return new VoicegateError('UNAVAILABLE', 'the store is busy; try again', { cause: err });
+  if (unique)
+    return new VoicegateError('ALREADY_EXISTS', `a mailbox with this ${unique[1]} already exists`);
+  if (e.errcode === 5)
+    return new VoicegateError('UNAVAILABLE', 'the store is busy; try again', { cause: err });
   return err;
 }
 
@@ -54,16 +56,24 @@ export class SqliteStore implements VoicemailStore {
   readonly feed: JournalFeed;
   readonly #statements = new Map<string, StatementSync>();
 
-  constructor(path: string, opts: { feedIntervalMs?: number; onFeedError?: (err: unknown) => void } = {}) {
+  constructor(
+    path: string,
+    opts: { feedIntervalMs?: number; onFeedError?: (err: unknown) => void } = {},
+  ) {
     this.db = new DatabaseSync(path, { timeout: 5000 });
     try {
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+      this.db.exec(
+        'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;',
+      );
       migrate(this.db);
     } catch (err) {
       this.db.close();
       throw storeError(err);
     }
-    this.feed = new JournalFeed(this.db, { intervalMs: opts.feedIntervalMs, onError: opts.onFeedError });
+    this.feed = new JournalFeed(this.db, {
+      intervalMs: opts.feedIntervalMs,
+      onError: opts.onFeedError,
+    });
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
@@ -95,13 +105,21 @@ export class SqliteStore implements VoicemailStore {
     return result;
   }
 
-  #journal(mailboxId: number, kind: Change['kind'], messageId: string | null, state: MessageState | null, at: number): number {
-    const row = this.#sql('UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq').get(mailboxId) as
-      | { modseq: number }
-      | undefined;
+  #journal(
+    mailboxId: number,
+    kind: Change['kind'],
+    messageId: string | null,
+    state: MessageState | null,
+    at: number,
+  ): number {
+    const row = this.#sql(
+      'UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq',
+    ).get(mailboxId) as { modseq: number } | undefined;
     const modseq = row?.modseq ?? 0;
     this.db
-      .prepare('INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(mailboxId, modseq, kind, messageId, state, at);
     return modseq;
   }
@@ -124,8 +142,20 @@ export class SqliteStore implements VoicemailStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         )
         .get(
-          m.kind, m.name, m.extension, m.fullName, m.codeHash, m.email, m.emailMode, m.umsAccess ? 1 : 0, m.locale,
-          m.timeZone, JSON.stringify(m.trustedNumbers), JSON.stringify(m.breakouts), m.broadcast ? 1 : 0, Date.now(),
+          m.kind,
+          m.name,
+          m.extension,
+          m.fullName,
+          m.codeHash,
+          m.email,
+          m.emailMode,
+          m.umsAccess ? 1 : 0,
+          m.locale,
+          m.timeZone,
+          JSON.stringify(m.trustedNumbers),
+          JSON.stringify(m.breakouts),
+          m.broadcast ? 1 : 0,
+          Date.now(),
         ) as unknown as MailboxRow;
       this.#journal(row.id, 'mailbox', null, null, Date.now());
       return rowToMailbox(row);
@@ -142,9 +172,11 @@ export class SqliteStore implements VoicemailStore {
       values.push(column[1](value as never));
     }
     return this.#tx(() => {
-      if (sets.length > 0) this.#sql(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+      if (sets.length > 0)
+        this.#sql(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
       this.#journal(id, 'mailbox', null, null, Date.now());
-      const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
+      const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
+        MailboxRow | undefined;
       if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
       return rowToMailbox(row);
     });
@@ -155,37 +187,51 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
-    this.#tx(() => this.#sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(failures, lockedUntil, id));
+    this.#tx(() =>
+      this.#sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(
+        failures,
+        lockedUntil,
+        id,
+      ),
+    );
   }
 
   async removeMailbox(id: number): Promise<string[]> {
     return this.#tx(() => {
       const keys = (
         this.db
-          .prepare('SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?')
+          .prepare(
+            'SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?',
+          )
           .all(id, id) as { audio_key: string }[]
       ).map((r) => r.audio_key);
       this.#sql('DELETE FROM mailbox WHERE id = ?').run(id);
       this.db
-        .prepare("INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)")
+        .prepare(
+          "INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)",
+        )
         .run(id, Date.now());
       return this.#unusedAudio(keys);
     });
   }
 
   async getMailbox(id: number): Promise<MailboxRecord | null> {
-    const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as MailboxRow | undefined;
+    const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
+      MailboxRow | undefined;
     return row ? rowToMailbox(row) : null;
   }
 
   async findMailbox(nameOrExtension: string): Promise<MailboxRecord | null> {
     const row = (this.#sql('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
-      this.#sql('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as MailboxRow | undefined;
+      this.#sql('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as
+      MailboxRow | undefined;
     return row ? rowToMailbox(row) : null;
   }
 
   async listMailboxes(): Promise<MailboxRecord[]> {
-    const rows = this.#sql('SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name').all();
+    const rows = this.#sql(
+      'SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name',
+    ).all();
     return (rows as unknown as MailboxRow[]).map(rowToMailbox);
   }
 
@@ -199,7 +245,9 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async groupMembers(groupId: number): Promise<number[]> {
-    const rows = this.#sql('SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id').all(groupId);
+    const rows = this.#sql(
+      'SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id',
+    ).all(groupId);
     return (rows as { member_id: number }[]).map((r) => r.member_id);
   }
 
@@ -217,8 +265,22 @@ export class SqliteStore implements VoicemailStore {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?) RETURNING *`,
           )
           .get(
-            m.id, m.mailboxId, m.kind, m.callerNumber, m.callerName, m.receivedAt, m.audio.key, m.audio.format,
-            m.audio.bytes, m.audio.durationMs, at, m.priority, m.private ? 1 : 0, m.originServer, m.forwardedFrom, modseq,
+            m.id,
+            m.mailboxId,
+            m.kind,
+            m.callerNumber,
+            m.callerName,
+            m.receivedAt,
+            m.audio.key,
+            m.audio.format,
+            m.audio.bytes,
+            m.audio.durationMs,
+            at,
+            m.priority,
+            m.private ? 1 : 0,
+            m.originServer,
+            m.forwardedFrom,
+            modseq,
           ) as unknown as MessageRow;
         return rowToMessage(row);
       }),
@@ -226,7 +288,8 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async getMessage(id: string): Promise<Message | null> {
-    const row = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as MessageRow | undefined;
+    const row = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
+      MessageRow | undefined;
     return row ? rowToMessage(row) : null;
   }
 
@@ -243,13 +306,16 @@ export class SqliteStore implements VoicemailStore {
 
   async setState(id: string, from: StatePair, to: StatePair, at: number): Promise<Message | null> {
     return this.#tx(() => {
-      const current = this.#sql('SELECT mailbox_id, state, deleted_from FROM message WHERE id = ?').get(id) as
-        | { mailbox_id: number; state: string; deleted_from: string | null }
-        | undefined;
-      if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom) return null;
+      const current = this.#sql(
+        'SELECT mailbox_id, state, deleted_from FROM message WHERE id = ?',
+      ).get(id) as { mailbox_id: number; state: string; deleted_from: string | null } | undefined;
+      if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
+        return null;
       const modseq = this.#journal(current.mailbox_id, 'changed', id, to.state, at);
       const row = this.db
-        .prepare('UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ? WHERE id = ? RETURNING *')
+        .prepare(
+          'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ? WHERE id = ? RETURNING *',
+        )
         .get(to.state, to.deletedFrom, at, modseq, id) as unknown as MessageRow;
       return rowToMessage(row);
     });
@@ -259,9 +325,9 @@ export class SqliteStore implements VoicemailStore {
     return this.#tx(() => {
       const keys: string[] = [];
       for (const id of ids) {
-        const row = this.#sql('DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key').get(id) as
-          | { mailbox_id: number; audio_key: string }
-          | undefined;
+        const row = this.#sql(
+          'DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key',
+        ).get(id) as { mailbox_id: number; audio_key: string } | undefined;
         if (!row) continue;
         keys.push(row.audio_key);
         this.#journal(row.mailbox_id, 'removed', id, null, at);
@@ -281,11 +347,17 @@ export class SqliteStore implements VoicemailStore {
 
   // Greetings
 
-  async setGreeting(mailboxId: number, kind: GreetingKind, audio: AudioRef, at: number): Promise<string[]> {
+  async setGreeting(
+    mailboxId: number,
+    kind: GreetingKind,
+    audio: AudioRef,
+    at: number,
+  ): Promise<string[]> {
     return this.#tx(() => {
-      const old = this.#sql('SELECT audio_key FROM greeting WHERE mailbox_id = ? AND kind = ?').get(mailboxId, kind) as
-        | { audio_key: string }
-        | undefined;
+      const old = this.#sql('SELECT audio_key FROM greeting WHERE mailbox_id = ? AND kind = ?').get(
+        mailboxId,
+        kind,
+      ) as { audio_key: string } | undefined;
       this.db
         .prepare(
           `INSERT INTO greeting (mailbox_id, kind, audio_key, audio_format, audio_bytes, duration_ms, updated_at)
@@ -300,15 +372,17 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async listGreetings(mailboxId: number): Promise<Greeting[]> {
-    const rows = this.#sql('SELECT * FROM greeting WHERE mailbox_id = ? ORDER BY kind').all(mailboxId);
+    const rows = this.#sql('SELECT * FROM greeting WHERE mailbox_id = ? ORDER BY kind').all(
+      mailboxId,
+    );
     return (rows as unknown as GreetingRow[]).map(rowToGreeting);
   }
 
   async removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]> {
     return this.#tx(() => {
-      const row = this.#sql('DELETE FROM greeting WHERE mailbox_id = ? AND kind = ? RETURNING audio_key').get(mailboxId, kind) as
-        | { audio_key: string }
-        | undefined;
+      const row = this.#sql(
+        'DELETE FROM greeting WHERE mailbox_id = ? AND kind = ? RETURNING audio_key',
+      ).get(mailboxId, kind) as { audio_key: string } | undefined;
       if (!row) throw new VoicegateError('NOT_FOUND', `no ${kind} greeting`);
       this.#journal(mailboxId, 'mailbox', null, null, at);
       return this.#unusedAudio([row.audio_key]);
@@ -318,12 +392,15 @@ export class SqliteStore implements VoicemailStore {
   // Journal
 
   async changesSince(mailboxId: number, modseq: number): Promise<Change[]> {
-    const rows = this.#sql('SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq').all(mailboxId, modseq);
+    const rows = this.#sql(
+      'SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq',
+    ).all(mailboxId, modseq);
     return (rows as unknown as ChangeRow[]).map(rowToChange);
   }
 
   async highestModseq(mailboxId: number): Promise<number> {
-    const row = this.#sql('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as { modseq: number } | undefined;
+    const row = this.#sql('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as
+      { modseq: number } | undefined;
     if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
     return row.modseq;
   }
@@ -331,7 +408,9 @@ export class SqliteStore implements VoicemailStore {
   async pruneJournal(before: number): Promise<number> {
     return this.#tx(() => {
       const result = this.db
-        .prepare('DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)')
+        .prepare(
+          'DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)',
+        )
         .run(before);
       return Number(result.changes);
     });
@@ -339,7 +418,9 @@ export class SqliteStore implements VoicemailStore {
 
   /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */
   referencedAudio(): Set<string> {
-    const rows = this.#sql('SELECT audio_key FROM message UNION SELECT audio_key FROM greeting').all() as { audio_key: string }[];
+    const rows = this.#sql(
+      'SELECT audio_key FROM message UNION SELECT audio_key FROM greeting',
+    ).all() as { audio_key: string }[];
     return new Set(rows.map((r) => r.audio_key));
   }
 

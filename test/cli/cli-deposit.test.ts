@@ -38,18 +38,49 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voicegate-deposit-'));
   cfg = ['--config', join(dir, 'voicegate.yaml'), '--set', 'policy.maxMessageSeconds=60'];
   expect((await runCli(['init', '--dir', dir])).code).toBe(0);
-  expect((await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '201', '--code', '1234', '--tz', 'Asia/Tokyo'])).code).toBe(0);
+  expect(
+    (
+      await runCli([
+        ...cfg,
+        'mailbox',
+        'add',
+        'alice',
+        '--extension',
+        '201',
+        '--code',
+        '1234',
+        '--tz',
+        'Asia/Tokyo',
+      ])
+    ).code,
+  ).toBe(0);
   wav = soxWav(join(dir, 'in.wav'), 4);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('voicegate deposit and messages', () => {
-  it('stores a WAV made by sox and lists it in the mailbox\'s time zone', async () => {
-    const r = await runCli([...cfg, 'deposit', '201', wav, '--from', '+33142685300', '--name', 'Dana Leroy', '--priority']);
+  it("stores a WAV made by sox and lists it in the mailbox's time zone", async () => {
+    const r = await runCli([
+      ...cfg,
+      'deposit',
+      '201',
+      wav,
+      '--from',
+      '+33142685300',
+      '--name',
+      'Dana Leroy',
+      '--priority',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^stored [0-9a-f-]{36} in alice \(0:04\)$/m);
     const [m] = await list('alice');
-    expect(m).toMatchObject({ state: 'new', callerNumber: '+33142685300', callerName: 'Dana Leroy', priority: 'high', private: false });
+    expect(m).toMatchObject({
+      state: 'new',
+      callerNumber: '+33142685300',
+      callerName: 'Dana Leroy',
+      priority: 'high',
+      private: false,
+    });
     expect(m!.audio).toMatchObject({ durationMs: 4000, format: 'wav/pcm16/8000' });
     const table = (await runCli([...cfg, 'messages', 'alice'])).stdout;
     expect(table).toContain(formatLocalTime(m!.receivedAt, 'Asia/Tokyo'));
@@ -83,7 +114,14 @@ describe('voicegate deposit and messages', () => {
       [['deposit', 'alice', long], /longer than the maximum of 60 s/],
       [['deposit', 'alice', join(dir, 'missing.wav')], /cannot read .*missing\.wav: ENOENT/],
       [['deposit', 'nobody', wav], /no mailbox named or numbered "nobody"/],
-      [['deposit', 'alice', soxWav(join(dir, 'float.wav'), 2, ['-e', 'floating-point', '-b', '32'])], /unsupported WAV encoding/],
+      [
+        [
+          'deposit',
+          'alice',
+          soxWav(join(dir, 'float.wav'), 2, ['-e', 'floating-point', '-b', '32']),
+        ],
+        /unsupported WAV encoding/,
+      ],
     ];
     for (const [args, pattern] of cases) {
       const r = await runCli([...cfg, ...args]);
@@ -96,11 +134,22 @@ describe('voicegate deposit and messages', () => {
   });
 
   it('runs housekeeping from the command line', async () => {
-    const r = await runCli([...cfg, '--set', 'housekeeping.deleteAfterHours.new=0.0000001', 'housekeeping', 'run', '--json']);
+    const r = await runCli([
+      ...cfg,
+      '--set',
+      'housekeeping.deleteAfterHours.new=0.0000001',
+      'housekeeping',
+      'run',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { deleted: number; purged: number };
     expect(result.deleted).toBe(3);
     expect(await list('alice')).toEqual([]);
-    expect((await list('alice', 'deleted')).map((m) => m.state)).toEqual(['deleted', 'deleted', 'deleted']);
+    expect((await list('alice', 'deleted')).map((m) => m.state)).toEqual([
+      'deleted',
+      'deleted',
+      'deleted',
+    ]);
   });
 });

@@ -16,7 +16,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Exactly one line on stderr, prefixed, and the expected exit status. */
-function expectOneLineError(r: { code: number | null; stderr: string }, code: number, pattern: RegExp): void {
+function expectOneLineError(
+  r: { code: number | null; stderr: string },
+  code: number,
+  pattern: RegExp,
+): void {
   expect(r.code).toBe(code);
   const lines = r.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
@@ -40,11 +44,32 @@ describe('voicegate init', () => {
 
 describe('voicegate mailbox and group', () => {
   it('adds, lists, shows and changes mailboxes by name or extension', async () => {
-    expect((await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '201', '--code', '1234', '--tz', 'Europe/Paris', '--email', 'alice@example.com'])).stdout).toMatch(
-      /added mailbox alice \(extension 201\)/,
-    );
-    expect((await runCli([...cfg, 'mailbox', 'add', 'bob', '--extension', '202', '--code', '5678'])).code).toBe(0);
-    const list = JSON.parse((await runCli([...cfg, 'mailbox', 'list', '--json'])).stdout) as { name: string; extension: string }[];
+    expect(
+      (
+        await runCli([
+          ...cfg,
+          'mailbox',
+          'add',
+          'alice',
+          '--extension',
+          '201',
+          '--code',
+          '1234',
+          '--tz',
+          'Europe/Paris',
+          '--email',
+          'alice@example.com',
+        ])
+      ).stdout,
+    ).toMatch(/added mailbox alice \(extension 201\)/);
+    expect(
+      (await runCli([...cfg, 'mailbox', 'add', 'bob', '--extension', '202', '--code', '5678']))
+        .code,
+    ).toBe(0);
+    const list = JSON.parse((await runCli([...cfg, 'mailbox', 'list', '--json'])).stdout) as {
+      name: string;
+      extension: string;
+    }[];
     expect(list.map((m) => [m.name, m.extension])).toEqual([
       ['alice', '201'],
       ['bob', '202'],
@@ -52,21 +77,68 @@ describe('voicegate mailbox and group', () => {
     expect(JSON.stringify(list)).not.toMatch(/codeHash|scrypt/);
     const table = (await runCli([...cfg, 'mailbox', 'list'])).stdout.split('\n');
     expect(table[0]).toMatch(/^NAME\s+EXT\s+KIND/);
-    expect(table[1]).toMatch(/^alice\s+201\s+user\s+alice@example.com\s+off\s+Europe\/Paris\s+yes$/);
+    expect(table[1]).toMatch(
+      /^alice\s+201\s+user\s+alice@example.com\s+off\s+Europe\/Paris\s+yes$/,
+    );
 
-    expect((await runCli([...cfg, 'mailbox', 'set', '202', '--full-name', 'Bob Chen', '--tz', 'Asia/Tokyo', '--breakout', '0=200'])).code).toBe(0);
-    const bob = JSON.parse((await runCli([...cfg, 'mailbox', 'show', 'bob', '--json'])).stdout) as Record<string, unknown>;
-    expect(bob).toMatchObject({ name: 'bob', fullName: 'Bob Chen', timeZone: 'Asia/Tokyo', breakouts: { '0': '200' }, failedLogins: 0 });
+    expect(
+      (
+        await runCli([
+          ...cfg,
+          'mailbox',
+          'set',
+          '202',
+          '--full-name',
+          'Bob Chen',
+          '--tz',
+          'Asia/Tokyo',
+          '--breakout',
+          '0=200',
+        ])
+      ).code,
+    ).toBe(0);
+    const bob = JSON.parse(
+      (await runCli([...cfg, 'mailbox', 'show', 'bob', '--json'])).stdout,
+    ) as Record<string, unknown>;
+    expect(bob).toMatchObject({
+      name: 'bob',
+      fullName: 'Bob Chen',
+      timeZone: 'Asia/Tokyo',
+      breakouts: { '0': '200' },
+      failedLogins: 0,
+    });
     expect(bob).not.toHaveProperty('codeHash');
   });
 
   it('refuses duplicates, short codes and unknown mailboxes with one clear line', async () => {
-    expectOneLineError(await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '299', '--code', '1234']), 1, /name "alice" is already used/);
-    expectOneLineError(await runCli([...cfg, 'mailbox', 'add', 'carol', '--extension', '201', '--code', '1234']), 1, /extension "201" is already used by mailbox "alice"/);
-    expectOneLineError(await runCli([...cfg, 'mailbox', 'add', 'carol', '--code', '12']), 2, /at least 4 digits/);
-    expectOneLineError(await runCli([...cfg, 'mailbox', 'show', 'nobody']), 1, /no mailbox named or numbered "nobody"/);
-    expectOneLineError(await runCli([...cfg, 'mailbox', 'set', 'alice', '--tz', 'Mars/Base']), 2, /not a known time zone/);
-    const list = JSON.parse((await runCli([...cfg, 'mailbox', 'list', '--json'])).stdout) as unknown[];
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '299', '--code', '1234']),
+      1,
+      /name "alice" is already used/,
+    );
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'add', 'carol', '--extension', '201', '--code', '1234']),
+      1,
+      /extension "201" is already used by mailbox "alice"/,
+    );
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'add', 'carol', '--code', '12']),
+      2,
+      /at least 4 digits/,
+    );
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'show', 'nobody']),
+      1,
+      /no mailbox named or numbered "nobody"/,
+    );
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'set', 'alice', '--tz', 'Mars/Base']),
+      2,
+      /not a known time zone/,
+    );
+    const list = JSON.parse(
+      (await runCli([...cfg, 'mailbox', 'list', '--json'])).stdout,
+    ) as unknown[];
     expect(list).toHaveLength(2);
   });
 
@@ -75,15 +147,39 @@ describe('voicegate mailbox and group', () => {
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain('97531');
     expect(readFileSync(join(dir, 'voicegate.db')).includes(Buffer.from('97531'))).toBe(false);
-    expectOneLineError(await runCli([...cfg, 'mailbox', 'set-code', 'alice', 'abcd']), 2, /digits only/);
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'set-code', 'alice', 'abcd']),
+      2,
+      /digits only/,
+    );
   });
 
   it('manages hunt group members', async () => {
-    expect((await runCli([...cfg, 'mailbox', 'add', 'sales', '--extension', '300', '--code', '3000', '--group'])).stdout).toMatch(/added hunt group sales/);
+    expect(
+      (
+        await runCli([
+          ...cfg,
+          'mailbox',
+          'add',
+          'sales',
+          '--extension',
+          '300',
+          '--code',
+          '3000',
+          '--group',
+        ])
+      ).stdout,
+    ).toMatch(/added hunt group sales/);
     expect((await runCli([...cfg, 'group', 'members', '300', 'alice', '202'])).code).toBe(0);
-    const members = JSON.parse((await runCli([...cfg, 'group', 'members', 'sales', '--json'])).stdout) as { name: string }[];
+    const members = JSON.parse(
+      (await runCli([...cfg, 'group', 'members', 'sales', '--json'])).stdout,
+    ) as { name: string }[];
     expect(members.map((m) => m.name)).toEqual(['alice', 'bob']);
-    expectOneLineError(await runCli([...cfg, 'group', 'members', 'alice', 'bob']), 2, /"alice" is not a hunt group/);
+    expectOneLineError(
+      await runCli([...cfg, 'group', 'members', 'alice', 'bob']),
+      2,
+      /"alice" is not a hunt group/,
+    );
   });
 
   it('removes a mailbox', async () => {
@@ -95,24 +191,56 @@ describe('voicegate mailbox and group', () => {
 
 describe('voicegate config and errors', () => {
   it('prints the effective config with secrets masked and --set applied', async () => {
-    const secret = /sessionSecret: (\S+)/.exec(readFileSync(join(dir, 'voicegate.yaml'), 'utf8'))![1]!;
+    const secret = /sessionSecret: (\S+)/.exec(
+      readFileSync(join(dir, 'voicegate.yaml'), 'utf8'),
+    )![1]!;
     const r = await runCli([...cfg, '--set', 'http.port=9999', 'config', 'print']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('port: 9999');
     expect(r.stdout).toContain('sessionSecret: "********"');
     expect(r.stdout).not.toContain(secret);
-    const viaEnv = await runCli(['config', 'print', '--json'], { env: { VOICEGATE_CONFIG: join(dir, 'voicegate.yaml') } });
+    const viaEnv = await runCli(['config', 'print', '--json'], {
+      env: { VOICEGATE_CONFIG: join(dir, 'voicegate.yaml') },
+    });
     expect((JSON.parse(viaEnv.stdout) as { http: { port: number } }).http.port).toBe(8443);
   });
 
   it('names a bad config key and exits non-zero', async () => {
-    expectOneLineError(await runCli([...cfg, '--set', 'imap.port=huge', 'mailbox', 'list']), 2, /config key "imap.port" is invalid/);
-    expectOneLineError(await runCli([...cfg, '--set', 'imap.prot=1', 'config', 'print']), 2, /unknown config key "imap.prot"/);
-    expectOneLineError(await runCli(['--config', join(dir, 'none.yaml'), 'mailbox', 'list']), 2, /no config file/);
+    expectOneLineError(
+      await runCli([...cfg, '--set', 'imap.port=huge', 'mailbox', 'list']),
+      2,
+      /config key "imap.port" is invalid/,
+    );
+    expectOneLineError(
+      await runCli([...cfg, '--set', 'imap.prot=1', 'config', 'print']),
+      2,
+      /unknown config key "imap.prot"/,
+    );
+    expectOneLineError(
+      await runCli(['--config', join(dir, 'none.yaml'), 'mailbox', 'list']),
+      2,
+      /no config file/,
+    );
   });
 
   it('has help for every command', async () => {
-    for (const command of [[], ['init'], ['serve'], ['config', 'print'], ['mailbox', 'add'], ['mailbox', 'list'], ['mailbox', 'show'], ['mailbox', 'set'], ['mailbox', 'set-code'], ['mailbox', 'remove'], ['group', 'members'], ['deposit'], ['messages'], ['housekeeping', 'run'], ['demo']]) {
+    for (const command of [
+      [],
+      ['init'],
+      ['serve'],
+      ['config', 'print'],
+      ['mailbox', 'add'],
+      ['mailbox', 'list'],
+      ['mailbox', 'show'],
+      ['mailbox', 'set'],
+      ['mailbox', 'set-code'],
+      ['mailbox', 'remove'],
+      ['group', 'members'],
+      ['deposit'],
+      ['messages'],
+      ['housekeeping', 'run'],
+      ['demo'],
+    ]) {
       const r = await runCli([...command, '--help']);
       expect(r.code, command.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/^Usage: voicegate/);
@@ -123,7 +251,9 @@ describe('voicegate config and errors', () => {
   });
 
   it('explains that Node 24 is needed', () => {
-    expect(nodeVersionProblem('20.20.2')).toMatch(/Node\.js 24 or later is required \(this is v20\.20\.2\)/);
+    expect(nodeVersionProblem('20.20.2')).toMatch(
+      /Node\.js 24 or later is required \(this is v20\.20\.2\)/,
+    );
     expect(nodeVersionProblem('24.0.0')).toBeNull();
     expect(existsSync(join(dir, 'voicegate.db'))).toBe(true);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { soxWav } from '../helpers/sox.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -20,7 +21,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `voicegate serve` and resolves with its URL once it logs that it is serving. */
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let logs = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 15_000);
@@ -37,7 +40,14 @@ function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs
 }
 
 async function curl(url: string): Promise<{ status: number; body: string }> {
-  const { stdout } = await run('curl', ['-sk', '--cacert', join(dir, 'tls/cert.pem'), '-w', '\n%{http_code}', url]);
+  const { stdout } = await run('curl', [
+    '-sk',
+    '--cacert',
+    join(dir, 'tls/cert.pem'),
+    '-w',
+    '\n%{http_code}',
+    url,
+  ]);
   const lines = stdout.split('\n');
   return { status: Number(lines.pop()), body: lines.join('\n') };
 }
@@ -47,7 +57,12 @@ describe('voicegate serve', () => {
     const server = await serve(['--set', 'http.port=0']);
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     // Verified against the certificate init made (no -k): TLS by default.
-    const { stdout } = await run('curl', ['-s', '--cacert', join(dir, 'tls/cert.pem'), `${server.url}/healthz`]);
+    const { stdout } = await run('curl', [
+      '-s',
+      '--cacert',
+      join(dir, 'tls/cert.pem'),
+      `${server.url}/healthz`,
+    ]);
     expect(JSON.parse(stdout)).toEqual({ status: 'ok' });
     expect(await curl(`${server.url}/readyz`)).toEqual({ status: 200, body: '{"status":"ready"}' });
     const version = await curl(`${server.url}/api/version`);
@@ -55,11 +70,36 @@ describe('voicegate serve', () => {
     expect((await curl(`${server.url}/nothing-here`)).status).toBe(404);
     // The CLI works on the same store while the server runs.
     expect((await runCli([...cfg, 'mailbox', 'add', 'alice', '--code', '1234'])).code).toBe(0);
-    const exited = new Promise<number | null>((resolve) => server.child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      server.child.on('exit', (code) => resolve(code)),
+    );
     server.child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(server.logs()).toContain('"shutting down"');
     expect(server.logs()).not.toMatch(/sessionSecret|BEGIN .*PRIVATE KEY/);
+  });
+
+  it('runs housekeeping when it starts', async () => {
+    expect((await runCli([...cfg, 'mailbox', 'add', 'bob', '--code', '1234'])).code).toBe(0);
+    const wav = soxWav(join(dir, 'hk.wav'), 2);
+    expect((await runCli([...cfg, 'deposit', 'bob', wav])).code).toBe(0);
+    const inbox = async (): Promise<unknown[]> =>
+      JSON.parse((await runCli([...cfg, 'messages', 'bob', '--json'])).stdout) as unknown[];
+    expect(await inbox()).toHaveLength(1);
+    // New messages expire after 0.36 s with this rule; the server applies it on its own.
+    await new Promise((r) => setTimeout(r, 500));
+    const server = await serve([
+      '--set',
+      'http.port=0',
+      '--set',
+      'housekeeping.deleteAfterHours.new=0.0001',
+    ]);
+    const deadline = Date.now() + 5000;
+    while ((await inbox()).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await inbox()).toHaveLength(0);
+    expect(server.logs()).toContain('"housekeeping"');
+    server.child.kill('SIGTERM');
   });
 
   it('serves plain HTTP when http.tls is false', async () => {
@@ -74,9 +114,18 @@ describe('voicegate serve', () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
-    const r = await runCli([...cfg, 'serve', '--set', `http.port=${port}`, '--set', 'log.level=silent']);
+    const r = await runCli([
+      ...cfg,
+      'serve',
+      '--set',
+      `http.port=${port}`,
+      '--set',
+      'log.level=silent',
+    ]);
     blocker.close();
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`voicegate: 127.0.0.1:${port} is in use: set http.port (or http.host) to a free one`);
+    expect(r.stderr.trim()).toBe(
+      `voicegate: 127.0.0.1:${port} is in use: set http.port (or http.host) to a free one`,
+    );
   });
 });

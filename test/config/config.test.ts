@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyOverrides, loadConfig, maskSecrets, validateConfig } from '../../server/config/load.ts';
+import {
+  applyOverrides,
+  loadConfig,
+  maskSecrets,
+  validateConfig,
+} from '../../server/config/load.ts';
 import { configTemplate } from '../../server/config/template.ts';
 
 let dir: string;
@@ -26,26 +31,45 @@ describe('config validation', () => {
     const c = validateConfig({});
     expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8443, tls: true });
     expect(c.imap).toMatchObject({ port: 143, tlsPort: 993, allowPlaintextAuth: false });
-    expect(c.policy).toEqual({ minMessageSeconds: 1, maxMessageSeconds: 120, minCodeLength: 4, lockout: { failures: 5, minutes: 15 } });
+    expect(c.policy).toEqual({
+      minMessageSeconds: 1,
+      maxMessageSeconds: 120,
+      minCodeLength: 4,
+      lockout: { failures: 5, minutes: 15 },
+    });
     expect(c.housekeeping.playbackOrder).toBe('fifo');
   });
 
   it('the commented template says the same as the defaults', () => {
     const fromTemplate = validateConfig(YAML.parse(configTemplate({ sessionSecret: 's' })));
-    expect({ ...fromTemplate, http: { ...fromTemplate.http, sessionSecret: '' } }).toEqual(validateConfig({}));
+    expect({ ...fromTemplate, http: { ...fromTemplate.http, sessionSecret: '' } }).toEqual(
+      validateConfig({}),
+    );
   });
 
   it('names the bad key and why', () => {
-    expect(message(() => validateConfig({ http: { port: 'eighty' } }))).toBe('config key "http.port" is invalid ("eighty"): expected integer');
-    expect(message(() => validateConfig({ imap: { tlsPort: 70000 } }))).toMatch(/^config key "imap.tlsPort" is invalid \(70000\)/);
-    expect(message(() => validateConfig({ http: { prot: 1 } }))).toBe('unknown config key "http.prot"');
+    expect(message(() => validateConfig({ http: { port: 'eighty' } }))).toBe(
+      'config key "http.port" is invalid ("eighty"): expected integer',
+    );
+    expect(message(() => validateConfig({ imap: { tlsPort: 70000 } }))).toMatch(
+      /^config key "imap.tlsPort" is invalid \(70000\)/,
+    );
+    expect(message(() => validateConfig({ http: { prot: 1 } }))).toBe(
+      'unknown config key "http.prot"',
+    );
     expect(message(() => validateConfig({ colour: 'blue' }))).toBe('unknown config key "colour"');
     expect(message(() => validateConfig({ server: { role: 'master' } }))).toBe(
       'config key "server.role" is invalid ("master"): expected one of standalone, central, backup, distributed',
     );
-    expect(message(() => validateConfig({ policy: { maxMessageSeconds: 4000 } }))).toMatch(/policy.maxMessageSeconds/);
-    expect(message(() => validateConfig({ policy: { minCodeLength: 16 } }))).toMatch(/policy.minCodeLength/);
-    expect(message(() => validateConfig({ server: { timeZone: 'Nowhere/Town' } }))).toMatch(/server.timeZone.*not a known time zone/);
+    expect(message(() => validateConfig({ policy: { maxMessageSeconds: 4000 } }))).toMatch(
+      /policy.maxMessageSeconds/,
+    );
+    expect(message(() => validateConfig({ policy: { minCodeLength: 16 } }))).toMatch(
+      /policy.minCodeLength/,
+    );
+    expect(message(() => validateConfig({ server: { timeZone: 'Nowhere/Town' } }))).toMatch(
+      /server.timeZone.*not a known time zone/,
+    );
     expect(message(() => validateConfig(['a']))).toMatch(/YAML mapping/);
   });
 
@@ -53,21 +77,38 @@ describe('config validation', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'http:\n  port: [1, 2\n');
     expect(message(() => loadConfig(file))).toMatch(/bad\.yaml is not valid YAML/);
-    expect(message(() => loadConfig(join(dir, 'missing.yaml')))).toMatch(/no config file at .*voicegate init/);
+    expect(message(() => loadConfig(join(dir, 'missing.yaml')))).toMatch(
+      /no config file at .*voicegate init/,
+    );
   });
 });
 
 describe('overrides and paths', () => {
   it('--set overrides any key with typed values', () => {
     const raw: Record<string, unknown> = { http: { port: 1 } };
-    applyOverrides(raw, ['http.port=8080', 'imap.allowPlaintextAuth=true', 'server.name=vg2', 'policy.lockout.minutes=1.5']);
+    applyOverrides(raw, [
+      'http.port=8080',
+      'imap.allowPlaintextAuth=true',
+      'server.name=vg2',
+      'policy.lockout.minutes=1.5',
+    ]);
     const c = validateConfig(raw);
     expect(c.http.port).toBe(8080);
     expect(c.imap.allowPlaintextAuth).toBe(true);
     expect(c.server.name).toBe('vg2');
     expect(c.policy.lockout.minutes).toBe(1.5);
     expect(message(() => applyOverrides({}, ['http.port']))).toMatch(/expected key=value/);
-    expect(message(() => validateConfig((() => { const r = {}; applyOverrides(r, ['http.nope=1']); return r; })()))).toBe('unknown config key "http.nope"');
+    expect(
+      message(() =>
+        validateConfig(
+          (() => {
+            const r = {};
+            applyOverrides(r, ['http.nope=1']);
+            return r;
+          })(),
+        ),
+      ),
+    ).toBe('unknown config key "http.nope"');
   });
 
   it('resolves the data folder and certificate against the config file', () => {

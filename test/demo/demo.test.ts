@@ -30,7 +30,9 @@ describe('voicegate demo', () => {
     expect(first.stdout).toMatch(/support\s+300\s+3000\s+hunt group/);
     const cfg = ['--config', join(dir, 'voicegate.yaml')];
     const list = async (box: string, folder = 'inbox'): Promise<Listed[]> =>
-      JSON.parse((await runCli([...cfg, 'messages', box, '--folder', folder, '--json'])).stdout) as Listed[];
+      JSON.parse(
+        (await runCli([...cfg, 'messages', box, '--folder', folder, '--json'])).stdout,
+      ) as Listed[];
     const alice = await list('alice');
     expect(alice.map((m) => [m.callerName, m.state])).toEqual([
       ['Carmen Ruiz', 'saved'],
@@ -53,7 +55,9 @@ describe('voicegate demo', () => {
   });
 
   it('serves the demo on unprivileged ports', async () => {
-    const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir, '--set', 'http.port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir, '--set', 'http.port=0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), 20_000);
@@ -66,7 +70,12 @@ describe('voicegate demo', () => {
         }
       });
     });
-    const { stdout } = await run('curl', ['-s', '--cacert', join(dir, 'tls/cert.pem'), `${url}/healthz`]);
+    const { stdout } = await run('curl', [
+      '-s',
+      '--cacert',
+      join(dir, 'tls/cert.pem'),
+      `${url}/healthz`,
+    ]);
     expect(JSON.parse(stdout)).toEqual({ status: 'ok' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');

@@ -1,17 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { applyAction, LIVE_STATES, MESSAGE_ACTIONS, type MessageState, type StatePair } from '../../server/domain/message-state.ts';
+import {
+  applyAction,
+  LIVE_STATES,
+  MESSAGE_ACTIONS,
+  type MessageState,
+  type StatePair,
+} from '../../server/domain/message-state.ts';
 
 const live = (state: MessageState): StatePair => ({ state, deletedFrom: null });
 
 describe('message state transitions', () => {
   // The whole table, written out: what each action does from each state.
   const expected: Record<string, Record<MessageState, string | null>> = {
-    playHeader: { new: 'unopened', unopened: 'unopened', old: 'old', saved: 'saved', deleted: null },
+    playHeader: {
+      new: 'unopened',
+      unopened: 'unopened',
+      old: 'old',
+      saved: 'saved',
+      deleted: null,
+    },
     play: { new: 'old', unopened: 'old', old: 'old', saved: 'saved', deleted: null },
     markUnread: { new: 'new', unopened: 'new', old: 'new', saved: 'new', deleted: null },
     save: { new: 'saved', unopened: 'saved', old: 'saved', saved: 'saved', deleted: null },
     unsave: { new: 'new', unopened: 'unopened', old: 'old', saved: 'old', deleted: null },
-    delete: { new: 'deleted', unopened: 'deleted', old: 'deleted', saved: 'deleted', deleted: 'deleted' },
+    delete: {
+      new: 'deleted',
+      unopened: 'deleted',
+      old: 'deleted',
+      saved: 'deleted',
+      deleted: 'deleted',
+    },
     undelete: { new: 'new', unopened: 'unopened', old: 'old', saved: 'saved', deleted: 'old' },
   };
 

@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { isVoicegateError } from '../../server/domain/errors.ts';
-import { afterFailure, checkCode, checkMessageLength, DEFAULT_POLICY } from '../../server/domain/policy.ts';
+import {
+  afterFailure,
+  checkCode,
+  checkMessageLength,
+  DEFAULT_POLICY,
+} from '../../server/domain/policy.ts';
 import { housekeepingDue } from '../../server/domain/housekeeping.ts';
 import { normalizeName, normalizeExtension } from '../../server/domain/mailbox.ts';
 import { hashCode, verifyCode } from '../../server/domain/code-hash.ts';
 import { sortForPlayback } from '../../server/domain/message.ts';
 
-const policy = { ...DEFAULT_POLICY, minCodeLength: 4, minMessageSeconds: 2, maxMessageSeconds: 120 };
+const policy = {
+  ...DEFAULT_POLICY,
+  minCodeLength: 4,
+  minMessageSeconds: 2,
+  maxMessageSeconds: 120,
+};
 
 function code(fn: () => void): string | undefined {
   try {
@@ -57,13 +67,18 @@ describe('lockout', () => {
   });
 
   it('never locks when failures is 0', () => {
-    expect(afterFailure(99, 0, { ...policy, lockout: { failures: 0, minutes: 15 } }).lockedUntil).toBeNull();
+    expect(
+      afterFailure(99, 0, { ...policy, lockout: { failures: 0, minutes: 15 } }).lockedUntil,
+    ).toBeNull();
   });
 });
 
 describe('housekeeping rules', () => {
   const H = 3_600_000;
-  const rules = { deleteAfterHours: { new: 0, unopened: 48, old: 24, saved: 0 }, purgeDeletedAfterHours: 12 };
+  const rules = {
+    deleteAfterHours: { new: 0, unopened: 48, old: 24, saved: 0 },
+    purgeDeletedAfterHours: 12,
+  };
   const now = 1000 * H;
 
   it('deletes each category after its hours and purges deleted ones after theirs', () => {
@@ -76,12 +91,17 @@ describe('housekeeping rules', () => {
       { id: 'deleted-13h', state: 'deleted' as const, stateChangedAt: now - 13 * H },
       { id: 'deleted-11h', state: 'deleted' as const, stateChangedAt: now - 11 * H },
     ];
-    expect(housekeepingDue(items, rules, now)).toEqual({ toDelete: ['old-25h', 'unopened-49h'], toPurge: ['deleted-13h'] });
+    expect(housekeepingDue(items, rules, now)).toEqual({
+      toDelete: ['old-25h', 'unopened-49h'],
+      toPurge: ['deleted-13h'],
+    });
   });
 
   it('0 hours means never, for deleted too', () => {
     const items = [{ id: 'd', state: 'deleted' as const, stateChangedAt: 0 }];
-    expect(housekeepingDue(items, { ...rules, purgeDeletedAfterHours: 0 }, now).toPurge).toEqual([]);
+    expect(housekeepingDue(items, { ...rules, purgeDeletedAfterHours: 0 }, now).toPurge).toEqual(
+      [],
+    );
   });
 });
 

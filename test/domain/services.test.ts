@@ -18,8 +18,16 @@ function setup() {
     store: ctx.store,
     audio: ctx.audio,
     inspectAudio: inspectWav,
-    policy: { ...DEFAULT_POLICY, minMessageSeconds: 1, maxMessageSeconds: 10, lockout: { failures: 3, minutes: 15 } },
-    housekeeping: { deleteAfterHours: { new: 0, unopened: 0, old: 24, saved: 0 }, purgeDeletedAfterHours: 48 },
+    policy: {
+      ...DEFAULT_POLICY,
+      minMessageSeconds: 1,
+      maxMessageSeconds: 10,
+      lockout: { failures: 3, minutes: 15 },
+    },
+    housekeeping: {
+      deleteAfterHours: { new: 0, unopened: 0, old: 24, saved: 0 },
+      purgeDeletedAfterHours: 48,
+    },
     playbackOrder: 'fifo',
     serverName: 'test-server',
     defaults: { locale: 'en-US', timeZone: 'UTC' },
@@ -61,19 +69,34 @@ describe('mailboxes', () => {
     expect(await errorCode(t.mailboxes.resolve('ALICE'))).toBe('NOT_FOUND');
   });
 
-  it('refuses duplicate names and extensions, and a name that is another mailbox\'s extension', async () => {
+  it("refuses duplicate names and extensions, and a name that is another mailbox's extension", async () => {
     await t.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
-    expect(await errorCode(t.mailboxes.add({ name: 'alice', extension: '299' }, '1234'))).toBe('ALREADY_EXISTS');
-    expect(await errorCode(t.mailboxes.add({ name: 'bob', extension: '201' }, '1234'))).toBe('ALREADY_EXISTS');
-    expect(await errorCode(t.mailboxes.add({ name: '201', extension: '299' }, '1234'))).toBe('ALREADY_EXISTS');
-    expect(await errorCode(t.mailboxes.add({ name: 'carol', extension: '203' }, '12'))).toBe('INVALID_INPUT');
+    expect(await errorCode(t.mailboxes.add({ name: 'alice', extension: '299' }, '1234'))).toBe(
+      'ALREADY_EXISTS',
+    );
+    expect(await errorCode(t.mailboxes.add({ name: 'bob', extension: '201' }, '1234'))).toBe(
+      'ALREADY_EXISTS',
+    );
+    expect(await errorCode(t.mailboxes.add({ name: '201', extension: '299' }, '1234'))).toBe(
+      'ALREADY_EXISTS',
+    );
+    expect(await errorCode(t.mailboxes.add({ name: 'carol', extension: '203' }, '12'))).toBe(
+      'INVALID_INPUT',
+    );
     expect((await t.mailboxes.list()).map((m) => m.name)).toEqual(['alice']);
   });
 
   it('an e-mail mode needs an address; bad zones are refused', async () => {
-    expect(await errorCode(t.mailboxes.add({ name: 'a', emailMode: 'copy' }, '1234'))).toBe('INVALID_INPUT');
-    expect(await errorCode(t.mailboxes.add({ name: 'a', timeZone: 'Mars/Olympus' }, '1234'))).toBe('INVALID_INPUT');
-    const m = await t.mailboxes.add({ name: 'a', email: 'a@example.com', emailMode: 'copy', timeZone: 'Asia/Tokyo' }, '1234');
+    expect(await errorCode(t.mailboxes.add({ name: 'a', emailMode: 'copy' }, '1234'))).toBe(
+      'INVALID_INPUT',
+    );
+    expect(await errorCode(t.mailboxes.add({ name: 'a', timeZone: 'Mars/Olympus' }, '1234'))).toBe(
+      'INVALID_INPUT',
+    );
+    const m = await t.mailboxes.add(
+      { name: 'a', email: 'a@example.com', emailMode: 'copy', timeZone: 'Asia/Tokyo' },
+      '1234',
+    );
     expect(m.timeZone).toBe('Asia/Tokyo');
   });
 });
@@ -81,20 +104,41 @@ describe('mailboxes', () => {
 describe('authentication and lockout', () => {
   it('accepts the right code by name or extension and refuses a wrong one', async () => {
     await t.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
-    expect((await t.mailboxes.authenticate('201', '1234', { channel: 'imap', remote: '127.0.0.1' })).name).toBe('alice');
-    expect(await errorCode(t.mailboxes.authenticate('alice', '9999', { channel: 'web', remote: '127.0.0.1' }))).toBe('AUTH_FAILED');
-    expect(await errorCode(t.mailboxes.authenticate('nobody', '1234', { channel: 'web', remote: '127.0.0.1' }))).toBe('AUTH_FAILED');
+    expect(
+      (await t.mailboxes.authenticate('201', '1234', { channel: 'imap', remote: '127.0.0.1' }))
+        .name,
+    ).toBe('alice');
+    expect(
+      await errorCode(
+        t.mailboxes.authenticate('alice', '9999', { channel: 'web', remote: '127.0.0.1' }),
+      ),
+    ).toBe('AUTH_FAILED');
+    expect(
+      await errorCode(
+        t.mailboxes.authenticate('nobody', '1234', { channel: 'web', remote: '127.0.0.1' }),
+      ),
+    ).toBe('AUTH_FAILED');
   });
 
   it('locks after repeated wrong codes from any channel, refuses even the right code, then unlocks', async () => {
     await t.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
     const ctx = { remote: '127.0.0.1' };
-    expect(await errorCode(t.mailboxes.authenticate('201', '1', { ...ctx, channel: 'imap' }))).toBe('AUTH_FAILED');
-    expect(await errorCode(t.mailboxes.authenticate('201', '2', { ...ctx, channel: 'web' }))).toBe('AUTH_FAILED');
-    expect(await errorCode(t.mailboxes.authenticate('alice', '3', { ...ctx, channel: 'phone' }))).toBe('LOCKED');
-    expect(await errorCode(t.mailboxes.authenticate('alice', '1234', { ...ctx, channel: 'imap' }))).toBe('LOCKED');
+    expect(await errorCode(t.mailboxes.authenticate('201', '1', { ...ctx, channel: 'imap' }))).toBe(
+      'AUTH_FAILED',
+    );
+    expect(await errorCode(t.mailboxes.authenticate('201', '2', { ...ctx, channel: 'web' }))).toBe(
+      'AUTH_FAILED',
+    );
+    expect(
+      await errorCode(t.mailboxes.authenticate('alice', '3', { ...ctx, channel: 'phone' })),
+    ).toBe('LOCKED');
+    expect(
+      await errorCode(t.mailboxes.authenticate('alice', '1234', { ...ctx, channel: 'imap' })),
+    ).toBe('LOCKED');
     t.clock.now += 16 * 60_000;
-    expect((await t.mailboxes.authenticate('alice', '1234', { ...ctx, channel: 'imap' })).name).toBe('alice');
+    expect(
+      (await t.mailboxes.authenticate('alice', '1234', { ...ctx, channel: 'imap' })).name,
+    ).toBe('alice');
   });
 
   it('a success resets the failure count', async () => {
@@ -108,27 +152,56 @@ describe('authentication and lockout', () => {
 
   it('requires UMS access for IMAP and the web when asked', async () => {
     await t.mailboxes.add({ name: 'alice', umsAccess: false }, '1234');
-    expect(await errorCode(t.mailboxes.authenticate('alice', '1234', { channel: 'imap', remote: 'x', requireUms: true }))).toBe('FORBIDDEN');
-    expect((await t.mailboxes.authenticate('alice', '1234', { channel: 'phone', remote: 'x' })).name).toBe('alice');
+    expect(
+      await errorCode(
+        t.mailboxes.authenticate('alice', '1234', {
+          channel: 'imap',
+          remote: 'x',
+          requireUms: true,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
+    expect(
+      (await t.mailboxes.authenticate('alice', '1234', { channel: 'phone', remote: 'x' })).name,
+    ).toBe('alice');
   });
 
   it('changing the code needs the old one and the policy', async () => {
     await t.mailboxes.add({ name: 'alice' }, '1234');
-    expect(await errorCode(t.mailboxes.changeCode('alice', '0000', '5678', 'web', 'x'))).toBe('AUTH_FAILED');
-    expect(await errorCode(t.mailboxes.changeCode('alice', '1234', '56', 'web', 'x'))).toBe('INVALID_INPUT');
+    expect(await errorCode(t.mailboxes.changeCode('alice', '0000', '5678', 'web', 'x'))).toBe(
+      'AUTH_FAILED',
+    );
+    expect(await errorCode(t.mailboxes.changeCode('alice', '1234', '56', 'web', 'x'))).toBe(
+      'INVALID_INPUT',
+    );
     await t.mailboxes.changeCode('alice', '1234', '5678', 'web', 'x');
-    expect(await errorCode(t.mailboxes.authenticate('alice', '1234', { channel: 'web', remote: 'x' }))).toBe('AUTH_FAILED');
-    expect((await t.mailboxes.authenticate('alice', '5678', { channel: 'web', remote: 'x' })).name).toBe('alice');
+    expect(
+      await errorCode(t.mailboxes.authenticate('alice', '1234', { channel: 'web', remote: 'x' })),
+    ).toBe('AUTH_FAILED');
+    expect(
+      (await t.mailboxes.authenticate('alice', '5678', { channel: 'web', remote: 'x' })).name,
+    ).toBe('alice');
   });
 });
 
 describe('messages', () => {
   it('deposits only messages within the length policy', async () => {
     await t.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
-    expect(await errorCode(t.messages.deposit({ mailbox: '201', audio: wav(0.5) }))).toBe('TOO_SHORT');
-    expect(await errorCode(t.messages.deposit({ mailbox: '201', audio: wav(11) }))).toBe('TOO_LONG');
-    expect(await errorCode(t.messages.deposit({ mailbox: '201', audio: new Uint8Array(100) }))).toBe('BAD_AUDIO');
-    const [m] = await t.messages.deposit({ mailbox: '201', audio: wav(2), callerNumber: '555\u0007123', callerName: ' Joe\n' });
+    expect(await errorCode(t.messages.deposit({ mailbox: '201', audio: wav(0.5) }))).toBe(
+      'TOO_SHORT',
+    );
+    expect(await errorCode(t.messages.deposit({ mailbox: '201', audio: wav(11) }))).toBe(
+      'TOO_LONG',
+    );
+    expect(
+      await errorCode(t.messages.deposit({ mailbox: '201', audio: new Uint8Array(100) })),
+    ).toBe('BAD_AUDIO');
+    const [m] = await t.messages.deposit({
+      mailbox: '201',
+      audio: wav(2),
+      callerNumber: '555\u0007123',
+      callerName: ' Joe\n',
+    });
     expect(m!.state).toBe('new');
     expect(m!.callerName).toBe('Joe');
     expect(m!.callerNumber).toBe('555 123');
@@ -158,7 +231,7 @@ describe('messages', () => {
     expect((await t.ctx.store.changesSince(box.id, before)).length).toBe(4);
   });
 
-  it('another mailbox\'s message is not found', async () => {
+  it("another mailbox's message is not found", async () => {
     await t.mailboxes.add({ name: 'alice' }, '1234');
     const bob = await t.mailboxes.add({ name: 'bob' }, '1234');
     const [m] = await t.messages.deposit({ mailbox: 'alice', audio: wav() });
@@ -209,7 +282,9 @@ describe('hunt groups and forwarding', () => {
     await t.mailboxes.add({ name: 'g1', kind: 'group' }, '1234');
     await t.mailboxes.add({ name: 'g2', kind: 'group' }, '1234');
     expect(await errorCode(t.mailboxes.setGroupMembers('g1', ['g2']))).toBe('INVALID_INPUT');
-    expect(await errorCode(t.mailboxes.add({ name: 'u', broadcast: true }, '1234'))).toBe('INVALID_INPUT');
+    expect(await errorCode(t.mailboxes.add({ name: 'u', broadcast: true }, '1234'))).toBe(
+      'INVALID_INPUT',
+    );
   });
 
   it('forwards a copy as new, but never a private message', async () => {
@@ -218,7 +293,12 @@ describe('hunt groups and forwarding', () => {
     const [m] = await t.messages.deposit({ mailbox: 'alice', audio: wav(), callerName: 'Joe' });
     await t.messages.act(alice.id, m!.id, 'save');
     const [copy] = await t.messages.forward(alice.id, m!.id, '202');
-    expect(copy).toMatchObject({ mailboxId: bob.id, state: 'new', callerName: 'Joe', forwardedFrom: 'alice' });
+    expect(copy).toMatchObject({
+      mailboxId: bob.id,
+      state: 'new',
+      callerName: 'Joe',
+      forwardedFrom: 'alice',
+    });
     expect((await t.messages.get(alice.id, m!.id)).state).toBe('saved');
     const [p] = await t.messages.deposit({ mailbox: 'alice', audio: wav(), private: true });
     expect(await errorCode(t.messages.forward(alice.id, p!.id, 'bob'))).toBe('FORBIDDEN');
@@ -236,7 +316,10 @@ describe('housekeeping', () => {
     await t.messages.act(alice.id, kept!.id, 'save');
     t.clock.now += 25 * HOUR;
     expect(await t.messages.runHousekeeping()).toMatchObject({ deleted: 1, purged: 0 });
-    expect((await t.messages.get(alice.id, played!.id))).toMatchObject({ state: 'deleted', deletedFrom: 'old' });
+    expect(await t.messages.get(alice.id, played!.id)).toMatchObject({
+      state: 'deleted',
+      deletedFrom: 'old',
+    });
     expect((await t.messages.get(alice.id, unplayed!.id)).state).toBe('new');
     expect((await t.messages.get(alice.id, kept!.id)).state).toBe('saved');
     t.clock.now += 47 * HOUR;

@@ -10,7 +10,10 @@ export interface CliResult {
 }
 
 /** Runs the real `voicegate` binary on the Node running the tests (Node 24). */
-export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; node?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; node?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(opts.node ?? process.execPath, [BIN, ...args], {
       cwd: opts.cwd,

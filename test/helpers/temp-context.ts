@@ -6,10 +6,18 @@ import { createContext, type Context } from '../../server/context.ts';
 import { createLogger } from '../../server/log.ts';
 
 /** A store and services on a fresh temporary data folder; `cleanup` closes and removes it. */
-export function tempContext(raw: Record<string, unknown> = {}): Context & { dir: string; cleanup(): Promise<void> } {
+export function tempContext(
+  raw: Record<string, unknown> = {},
+): Context & { dir: string; cleanup(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'voicegate-test-'));
   const config = validateConfig(raw);
-  const loaded: LoadedConfig = { config, file: join(dir, 'voicegate.yaml'), dataDir: dir, tlsCert: join(dir, 'tls/cert.pem'), tlsKey: join(dir, 'tls/key.pem') };
+  const loaded: LoadedConfig = {
+    config,
+    file: join(dir, 'voicegate.yaml'),
+    dataDir: dir,
+    tlsCert: join(dir, 'tls/cert.pem'),
+    tlsKey: join(dir, 'tls/key.pem'),
+  };
   const ctx = createContext(loaded, createLogger('silent'));
   return Object.assign(ctx, {
     dir,

@@ -117,7 +117,13 @@ describe('a full disk', () => {
     let refused = false;
     for (let i = 0; i < 200 && !refused; i++) {
       try {
-        stored.push(...(await ctx!.messages.deposit({ mailbox: MAILBOX, audio: short, callerNumber: `short-${i}` })));
+        stored.push(
+          ...(await ctx!.messages.deposit({
+            mailbox: MAILBOX,
+            audio: short,
+            callerNumber: `short-${i}`,
+          })),
+        );
       } catch (err) {
         expect(isVoicegateError(err, 'STORAGE_FULL'), String(err)).toBe(true);
         refused = true;

@@ -8,12 +8,20 @@ import { initDataDir } from './init.ts';
 import { serveUntilSignal } from './serve.ts';
 
 /** Ports an ordinary user may bind: standard ones below 1024 are moved up. */
-const DEMO_PORTS: Record<string, number> = { 'imap.port': 1143, 'imap.tlsPort': 1993, 'smtp.port': 2525, 'http.port': 8443, 'sip.port': 5060 };
+const DEMO_PORTS: Record<string, number> = {
+  'imap.port': 1143,
+  'imap.tlsPort': 1993,
+  'smtp.port': 2525,
+  'http.port': 8443,
+  'sip.port': 5060,
+};
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('create demo mailboxes and spoken messages (in ./data unless --dir), then serve on unprivileged ports')
+    .description(
+      'create demo mailboxes and spoken messages (in ./data unless --dir), then serve on unprivileged ports',
+    )
     .option('--dir <dir>', 'data folder for the demo')
     .option('--no-serve', 'only create the demo data')
     .action(async (o: { dir?: string; serve: boolean }, cmd: Command) => {
@@ -37,8 +45,11 @@ export function registerDemo(program: Command): void {
       }
       print(`Demo data in ${loaded.dataDir}`);
       print('Mailboxes (name / extension / code):');
-      for (const m of DEMO_MAILBOXES) print(`  ${m.name.padEnd(8)} ${m.extension}  ${m.code}   ${m.fullName}, ${m.timeZone}`);
-      print(`  ${DEMO_GROUP.name.padEnd(8)} ${DEMO_GROUP.extension}  ${DEMO_GROUP.code}   hunt group of ${DEMO_GROUP.members.join(', ')}`);
+      for (const m of DEMO_MAILBOXES)
+        print(`  ${m.name.padEnd(8)} ${m.extension}  ${m.code}   ${m.fullName}, ${m.timeZone}`);
+      print(
+        `  ${DEMO_GROUP.name.padEnd(8)} ${DEMO_GROUP.extension}  ${DEMO_GROUP.code}   hunt group of ${DEMO_GROUP.members.join(', ')}`,
+      );
       print(`List messages:  npx voicegate --config ${file} messages alice`);
       print(`Leave one:      npx voicegate --config ${file} deposit 201 some.wav --from 5551234`);
       if (!o.serve) return;

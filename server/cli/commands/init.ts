@@ -7,7 +7,9 @@ import { VoicegateError } from '../../domain/errors.ts';
 import { configPath, globals, print } from '../common.ts';
 
 /** Writes voicegate.yaml into `dir` (unless there), creates the data folder and a certificate. */
-export async function initDataDir(configFile: string): Promise<{ created: boolean; certCreated: boolean }> {
+export async function initDataDir(
+  configFile: string,
+): Promise<{ created: boolean; certCreated: boolean }> {
   let created = false;
   if (!existsSync(configFile)) {
     mkdirSync(resolve(configFile, '..'), { recursive: true });
@@ -18,15 +20,24 @@ export async function initDataDir(configFile: string): Promise<{ created: boolea
   mkdirSync(loaded.dataDir, { recursive: true });
   // Loaded on demand: the certificate library is large and most commands never need it.
   const { ensureSelfSignedCert } = await import('../../config/tls-cert.ts');
-  const certCreated = await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, loaded.config.server.domain);
+  const certCreated = await ensureSelfSignedCert(
+    loaded.tlsCert,
+    loaded.tlsKey,
+    loaded.config.server.domain,
+  );
   return { created, certCreated };
 }
 
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('write a commented default voicegate.yaml, the data folder and a self-signed TLS certificate')
-    .option('--dir <dir>', 'folder for voicegate.yaml and the data (default: the --config file\'s folder, ./data)')
+    .description(
+      'write a commented default voicegate.yaml, the data folder and a self-signed TLS certificate',
+    )
+    .option(
+      '--dir <dir>',
+      "folder for voicegate.yaml and the data (default: the --config file's folder, ./data)",
+    )
     .action(async (opts: { dir?: string }, cmd: Command) => {
       const file = opts.dir ? join(resolve(opts.dir), 'voicegate.yaml') : configPath(globals(cmd));
       const { created, certCreated } = await initDataDir(file);

@@ -4,14 +4,27 @@ import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
 
 function mailboxRow(m: Mailbox): string[] {
-  return [m.name, m.extension ?? '', m.kind, m.fullName, m.email ?? '', m.emailMode, m.timeZone, m.umsAccess ? 'yes' : 'no'];
+  return [
+    m.name,
+    m.extension ?? '',
+    m.kind,
+    m.fullName,
+    m.email ?? '',
+    m.emailMode,
+    m.timeZone,
+    m.umsAccess ? 'yes' : 'no',
+  ];
 }
 
 function parseBreakouts(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const [key, number] = v.split('=');
-    if (!key || number === undefined) throw new VoicegateError('INVALID_INPUT', `--breakout "${v}": expected KEY=NUMBER, e.g. 0=200`);
+    if (!key || number === undefined)
+      throw new VoicegateError(
+        'INVALID_INPUT',
+        `--breakout "${v}": expected KEY=NUMBER, e.g. 0=200`,
+      );
     out[key] = number;
   }
   return out;
@@ -47,14 +60,17 @@ function changesFrom(o: SetOptions): MailboxChanges {
   if (o.tz !== undefined) c.timeZone = o.tz;
   if (o.locale !== undefined) c.locale = o.locale;
   if (o.ums !== undefined) c.umsAccess = o.ums;
-  if (o.trusted !== undefined) c.trustedNumbers = o.trusted.flatMap((t) => t.split(',')).filter(Boolean);
+  if (o.trusted !== undefined)
+    c.trustedNumbers = o.trusted.flatMap((t) => t.split(',')).filter(Boolean);
   if (o.breakout !== undefined) c.breakouts = parseBreakouts(o.breakout);
   if (o.broadcast !== undefined) c.broadcast = o.broadcast;
   return c;
 }
 
 export function registerMailbox(program: Command): void {
-  const mailbox = program.command('mailbox').description('manage mailboxes (named by name or extension)');
+  const mailbox = program
+    .command('mailbox')
+    .description('manage mailboxes (named by name or extension)');
 
   mailbox
     .command('add <name>')
@@ -67,16 +83,28 @@ export function registerMailbox(program: Command): void {
     .option('--locale <locale>', 'language, e.g. en-US')
     .option('--no-ums', 'no access from mail clients and the web')
     .option('--group', 'a hunt group')
-    .option('--no-broadcast', 'hunt group: keep messages in the group instead of copying them to each member')
-    .action(async (name: string, o: SetOptions & { code: string; group?: boolean }, cmd: Command) => {
-      await withContext(cmd, async (ctx) => {
-        const m = await ctx.mailboxes.add(
-          { ...changesFrom(o), name, kind: o.group ? 'group' : 'user', broadcast: o.group ? o.broadcast : undefined },
-          o.code,
-        );
-        print(`added ${m.kind === 'group' ? 'hunt group' : 'mailbox'} ${m.name}${m.extension ? ` (extension ${m.extension})` : ''}`);
-      });
-    });
+    .option(
+      '--no-broadcast',
+      'hunt group: keep messages in the group instead of copying them to each member',
+    )
+    .action(
+      async (name: string, o: SetOptions & { code: string; group?: boolean }, cmd: Command) => {
+        await withContext(cmd, async (ctx) => {
+          const m = await ctx.mailboxes.add(
+            {
+              ...changesFrom(o),
+              name,
+              kind: o.group ? 'group' : 'user',
+              broadcast: o.group ? o.broadcast : undefined,
+            },
+            o.code,
+          );
+          print(
+            `added ${m.kind === 'group' ? 'hunt group' : 'mailbox'} ${m.name}${m.extension ? ` (extension ${m.extension})` : ''}`,
+          );
+        });
+      },
+    );
 
   mailbox
     .command('list')
@@ -86,7 +114,10 @@ export function registerMailbox(program: Command): void {
       await withContext(cmd, async (ctx) => {
         const list = await ctx.mailboxes.list();
         if (o.json) return printJson(list);
-        printTable(['NAME', 'EXT', 'KIND', 'FULL NAME', 'E-MAIL', 'MODE', 'TIME ZONE', 'UMS'], list.map(mailboxRow));
+        printTable(
+          ['NAME', 'EXT', 'KIND', 'FULL NAME', 'E-MAIL', 'MODE', 'TIME ZONE', 'UMS'],
+          list.map(mailboxRow),
+        );
       });
     });
 
@@ -97,11 +128,23 @@ export function registerMailbox(program: Command): void {
     .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
         const { codeHash: _c, failedLogins, lockedUntil, ...m } = await ctx.mailboxes.resolve(ref);
-        const members = m.kind === 'group' ? (await ctx.mailboxes.groupMembers(ref)).map((x) => x.name) : undefined;
-        const shown = { ...m, members, failedLogins, lockedUntil: lockedUntil && lockedUntil > Date.now() ? new Date(lockedUntil).toISOString() : null };
+        const members =
+          m.kind === 'group'
+            ? (await ctx.mailboxes.groupMembers(ref)).map((x) => x.name)
+            : undefined;
+        const shown = {
+          ...m,
+          members,
+          failedLogins,
+          lockedUntil:
+            lockedUntil && lockedUntil > Date.now() ? new Date(lockedUntil).toISOString() : null,
+        };
         if (o.json) return printJson(shown);
         for (const [k, v] of Object.entries(shown)) {
-          if (v !== undefined) print(`${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`);
+          if (v !== undefined)
+            print(
+              `${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`,
+            );
         }
       });
     });
@@ -113,19 +156,41 @@ export function registerMailbox(program: Command): void {
     .option('--extension <n>', 'extension ("" for none)')
     .option('--full-name <text>', 'full name')
     .option('--email <addr>', 'e-mail address ("" for none)')
-    .addOption(new Option('--email-mode <mode>', 'what is sent by e-mail').choices(['off', 'copy', 'forward', 'alert', 'exchange']))
+    .addOption(
+      new Option('--email-mode <mode>', 'what is sent by e-mail').choices([
+        'off',
+        'copy',
+        'forward',
+        'alert',
+        'exchange',
+      ]),
+    )
     .option('--tz <zone>', 'time zone')
     .option('--locale <locale>', 'language')
     .option('--ums', 'allow access from mail clients and the web')
     .option('--no-ums', 'deny access from mail clients and the web')
-    .option('--trusted <numbers>', 'trusted caller numbers, comma-separated ("" for none)', collect, undefined as unknown as string[])
-    .option('--breakout <key=number>', 'breakout number for key 0, 2 or 3 (repeatable)', collect, undefined as unknown as string[])
+    .option(
+      '--trusted <numbers>',
+      'trusted caller numbers, comma-separated ("" for none)',
+      collect,
+      undefined as unknown as string[],
+    )
+    .option(
+      '--breakout <key=number>',
+      'breakout number for key 0, 2 or 3 (repeatable)',
+      collect,
+      undefined as unknown as string[],
+    )
     .option('--broadcast', 'hunt group: copy messages to each member')
     .option('--no-broadcast', 'hunt group: keep messages in the group')
     .action(async (ref: string, o: SetOptions, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
         const changes = changesFrom(o);
-        if (Object.keys(changes).length === 0) throw new VoicegateError('INVALID_INPUT', 'nothing to change; see voicegate mailbox set --help');
+        if (Object.keys(changes).length === 0)
+          throw new VoicegateError(
+            'INVALID_INPUT',
+            'nothing to change; see voicegate mailbox set --help',
+          );
         const m = await ctx.mailboxes.update(ref, changes);
         print(`updated mailbox ${m.name}`);
       });
@@ -160,11 +225,24 @@ export function registerGroup(program: Command): void {
     .description('show the members of a hunt group, or set them when members are given')
     .option('--json', 'as JSON')
     .option('--clear', 'remove every member')
-    .action(async (ref: string, members: string[], o: { json?: boolean; clear?: boolean }, cmd: Command) => {
-      await withContext(cmd, async (ctx) => {
-        const list = members.length > 0 || o.clear ? await ctx.mailboxes.setGroupMembers(ref, members) : await ctx.mailboxes.groupMembers(ref);
-        if (o.json) return printJson(list);
-        printTable(['NAME', 'EXT', 'FULL NAME'], list.map((m) => [m.name, m.extension ?? '', m.fullName]));
-      });
-    });
+    .action(
+      async (
+        ref: string,
+        members: string[],
+        o: { json?: boolean; clear?: boolean },
+        cmd: Command,
+      ) => {
+        await withContext(cmd, async (ctx) => {
+          const list =
+            members.length > 0 || o.clear
+              ? await ctx.mailboxes.setGroupMembers(ref, members)
+              : await ctx.mailboxes.groupMembers(ref);
+          if (o.json) return printJson(list);
+          printTable(
+            ['NAME', 'EXT', 'FULL NAME'],
+            list.map((m) => [m.name, m.extension ?? '', m.fullName]),
+          );
+        });
+      },
+    );
 }

@@ -3,7 +3,10 @@ import { createLogger } from '../../log.ts';
 import { load } from '../common.ts';
 
 /** Serves until SIGTERM or SIGINT, then closes listeners and the store cleanly. */
-export async function serveUntilSignal(server: { close(): Promise<void> }, log: { info(o: object, m: string): void }): Promise<void> {
+export async function serveUntilSignal(
+  server: { close(): Promise<void> },
+  log: { info(o: object, m: string): void },
+): Promise<void> {
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
