@@ -4,6 +4,7 @@ import { VoicegateError } from './errors.ts';
 import { housekeepingDue } from './housekeeping.ts';
 import type { GreetingKind, MailboxRecord } from './mailbox.ts';
 import {
+  folderAfter,
   sortForPlayback,
   type Greeting,
   type Message,
@@ -27,7 +28,13 @@ export interface DepositInput {
   originServer?: string;
 }
 
-export type Folder = 'inbox' | 'deleted';
+/** What a user lists: the inbox (live messages) or the deleted ones, wherever IMAP keeps them. */
+export type MessageView = 'inbox' | 'deleted';
+
+export interface ActOptions {
+  /** IMAP's \\Deleted flag: the message stays in its folder until EXPUNGE. */
+  keepFolder?: boolean;
+}
 
 /** Caller data is untrusted: keep it short and free of control characters. */
 function cleanCallerText(value: string | null | undefined, max: number): string | null {
@@ -115,14 +122,19 @@ export class MessageService {
     return message;
   }
 
-  async list(mailboxId: number, folder: Folder = 'inbox'): Promise<Message[]> {
-    const states = folder === 'inbox' ? LIVE_STATES : (['deleted'] as const);
+  async list(mailboxId: number, view: MessageView = 'inbox'): Promise<Message[]> {
+    const states = view === 'inbox' ? LIVE_STATES : (['deleted'] as const);
     const messages = await this.#deps.store.listMessages(mailboxId, { states });
     return sortForPlayback(messages, this.#deps.playbackOrder);
   }
 
   /** play, playHeader, markUnread, save, unsave, delete, undelete: the same for every channel. */
-  async act(mailboxId: number, id: string, action: MessageAction): Promise<Message> {
+  async act(
+    mailboxId: number,
+    id: string,
+    action: MessageAction,
+    opts: ActOptions = {},
+  ): Promise<Message> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(mailboxId, id);
       const next = applyAction(current, action);
@@ -132,12 +144,31 @@ export class MessageService {
           `cannot ${action} a message that is ${current.state}`,
         );
       }
-      if (next.state === current.state && next.deletedFrom === current.deletedFrom) return current;
-      const updated = await this.#deps.store.setState(id, current, next, this.#now());
+      const folder = folderAfter(current.folder, next.state, opts.keepFolder);
+      if (
+        next.state === current.state &&
+        next.deletedFrom === current.deletedFrom &&
+        folder === current.folder
+      ) {
+        return current;
+      }
+      const updated = await this.#deps.store.setState(id, current, next, folder, this.#now());
       if (updated) return updated;
       // Another channel changed it between our read and write: read again and re-decide.
     }
     throw new VoicegateError('UNAVAILABLE', 'message is changing too often; try again');
+  }
+
+  /** Moves deleted messages still in the inbox (IMAP \\Deleted) to the trash: IMAP EXPUNGE. */
+  async expunge(mailboxId: number, ids: string[]): Promise<Message[]> {
+    const moved: Message[] = [];
+    for (const id of ids) {
+      const m = await this.get(mailboxId, id);
+      if (m.state !== 'deleted' || m.folder !== 'inbox') continue;
+      const updated = await this.#deps.store.setState(id, m, m, 'trash', this.#now());
+      if (updated) moved.push(updated);
+    }
+    return moved;
   }
 
   /** Removes messages for good. Users purge from the deleted folder only. */
@@ -172,6 +203,8 @@ export class MessageService {
       deletedFrom: _d,
       stateChangedAt: _t,
       modseq: _m,
+      folder: _f,
+      uid: _u,
       ...rest
     } = message;
     return this.#addTo(target, { ...rest, forwardedFrom: source?.name ?? null });
@@ -189,7 +222,11 @@ export class MessageService {
       const m = await this.#deps.store.getMessage(id);
       if (!m) continue;
       const next = applyAction(m, 'delete');
-      if (next && (await this.#deps.store.setState(id, m, next, now))) deleted++;
+      if (
+        next &&
+        (await this.#deps.store.setState(id, m, next, folderAfter(m.folder, next.state), now))
+      )
+        deleted++;
     }
     await this.#purge(toPurge);
     const journalPruned = await this.#deps.store.pruneJournal(now - 30 * 86_400_000);

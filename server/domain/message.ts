@@ -2,6 +2,14 @@ import type { GreetingKind } from './mailbox.ts';
 import type { LiveState, MessageState } from './message-state.ts';
 import type { PlaybackOrder } from './policy.ts';
 
+/**
+ * Where a message is, for channels with folders (IMAP): live messages are in the inbox; a
+ * deleted one moves to the trash, except that IMAP's \Deleted flag keeps it in the inbox
+ * until EXPUNGE. Each folder numbers its messages with rising UIDs.
+ */
+export const MAIL_FOLDERS = ['inbox', 'trash'] as const;
+export type MailFolder = (typeof MAIL_FOLDERS)[number];
+
 export const MESSAGE_KINDS = ['message', 'recording'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 export type Priority = 'normal' | 'high';
@@ -35,9 +43,33 @@ export interface Message {
   forwardedFrom: string | null;
   /** Modification sequence of the last change (IMAP CONDSTORE). */
   modseq: number;
+  folder: MailFolder;
+  /** Rises within the folder; never reused while the mailbox's UIDVALIDITY stands. */
+  uid: number;
 }
 
-export type NewMessage = Omit<Message, 'state' | 'deletedFrom' | 'stateChangedAt' | 'modseq'>;
+export type NewMessage = Omit<
+  Message,
+  'state' | 'deletedFrom' | 'stateChangedAt' | 'modseq' | 'folder' | 'uid'
+>;
+
+/** The folder a message belongs in after a change to `state`. */
+export function folderAfter(
+  current: MailFolder,
+  state: MessageState,
+  keepFolder = false,
+): MailFolder {
+  if (state === 'deleted') return keepFolder ? current : 'trash';
+  return 'inbox';
+}
+
+/** A folder's UIDs and counters, read at one moment (IMAP SELECT). */
+export interface FolderSnapshot {
+  uids: number[];
+  uidValidity: number;
+  uidNext: number;
+  modseq: number;
+}
 
 export interface Greeting {
   mailboxId: number;
@@ -54,6 +86,9 @@ export interface Change {
   kind: 'added' | 'changed' | 'removed' | 'mailbox';
   messageId: string | null;
   state: MessageState | null;
+  /** Where the message is (added, changed) or was (removed); null for mailbox changes. */
+  folder: MailFolder | null;
+  uid: number | null;
   at: number;
 }
 

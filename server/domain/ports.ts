@@ -3,7 +3,15 @@
  * them; tests may pass fakes. Every method is async so that a networked back end (PostgreSQL)
  * can implement the same interface.
  */
-import type { Change, Greeting, Message, NewMessage, AudioRef } from './message.ts';
+import type {
+  AudioRef,
+  Change,
+  FolderSnapshot,
+  Greeting,
+  MailFolder,
+  Message,
+  NewMessage,
+} from './message.ts';
 import type { GreetingKind, MailboxChanges, MailboxKind, MailboxRecord } from './mailbox.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 
@@ -15,6 +23,7 @@ export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
 
 export interface MessageFilter {
   states?: readonly MessageState[];
+  folder?: MailFolder;
 }
 
 export interface MailboxStore {
@@ -37,8 +46,21 @@ export interface MessageStore {
   addMessages(messages: NewMessage[], at: number): Promise<Message[]>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
-  /** Compare-and-set: applies `to` only if the message is still in `from`; else returns null. */
-  setState(id: string, from: StatePair, to: StatePair, at: number): Promise<Message | null>;
+  /**
+   * Compare-and-set: applies `to` (and moves the message to `folder`, with a new UID there) only
+   * if the message is still in `from`; else returns null.
+   */
+  setState(
+    id: string,
+    from: StatePair,
+    to: StatePair,
+    folder: MailFolder,
+    at: number,
+  ): Promise<Message | null>;
+  folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot>;
+  /** A cached derived form of a message (e.g. its parsed MIME for IMAP), removed with it. */
+  getRendition(messageId: string, kind: string): Promise<Uint8Array | null>;
+  putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void>;
   /** Removes the messages; returns audio keys no longer used by any message or greeting. */
   purgeMessages(ids: string[], at: number): Promise<string[]>;
   /** Every message's id, state and state time, for housekeeping. */

@@ -76,6 +76,31 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX journal_by_mailbox ON journal (mailbox_id, modseq);
   `,
+  // 2: IMAP folders and UIDs, and cached renditions of messages
+  `
+  ALTER TABLE mailbox ADD COLUMN uid_validity INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailbox ADD COLUMN uid_next_inbox INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE mailbox ADD COLUMN uid_next_trash INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE message ADD COLUMN folder TEXT NOT NULL DEFAULT 'inbox' CHECK (folder IN ('inbox', 'trash'));
+  ALTER TABLE message ADD COLUMN uid INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE journal ADD COLUMN folder TEXT;
+  ALTER TABLE journal ADD COLUMN uid INTEGER;
+  UPDATE message SET folder = CASE state WHEN 'deleted' THEN 'trash' ELSE 'inbox' END;
+  UPDATE message SET uid = numbered.n FROM (
+    SELECT id, ROW_NUMBER() OVER (PARTITION BY mailbox_id, folder ORDER BY received_at, id) AS n FROM message
+  ) AS numbered WHERE message.id = numbered.id;
+  UPDATE mailbox SET
+    uid_validity = MAX(1, created_at / 1000 % 2147483647),
+    uid_next_inbox = 1 + COALESCE((SELECT MAX(uid) FROM message WHERE mailbox_id = mailbox.id AND folder = 'inbox'), 0),
+    uid_next_trash = 1 + COALESCE((SELECT MAX(uid) FROM message WHERE mailbox_id = mailbox.id AND folder = 'trash'), 0);
+  CREATE UNIQUE INDEX message_by_uid ON message (mailbox_id, folder, uid);
+  CREATE TABLE rendition (
+    message_id TEXT NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (message_id, kind)
+  ) STRICT;
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -63,6 +63,8 @@ export interface MessageRow {
   origin_server: string;
   forwarded_from: string | null;
   modseq: number;
+  folder: string;
+  uid: number;
 }
 
 export function rowToMessage(r: MessageRow): Message {
@@ -87,6 +89,8 @@ export function rowToMessage(r: MessageRow): Message {
     originServer: r.origin_server,
     forwardedFrom: r.forwarded_from,
     modseq: r.modseq,
+    folder: r.folder as Message['folder'],
+    uid: r.uid,
   };
 }
 
@@ -121,6 +125,8 @@ export interface ChangeRow {
   kind: string;
   message_id: string | null;
   state: string | null;
+  folder: string | null;
+  uid: number | null;
   at: number;
 }
 
@@ -132,6 +138,8 @@ export function rowToChange(r: ChangeRow): Change {
     kind: r.kind as Change['kind'],
     messageId: r.message_id,
     state: r.state as Change['state'],
+    folder: r.folder as Change['folder'],
+    uid: r.uid,
     at: r.at,
   };
 }

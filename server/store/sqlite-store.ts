@@ -1,7 +1,15 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { VoicegateError } from '../domain/errors.ts';
 import type { GreetingKind, MailboxChanges, MailboxRecord } from '../domain/mailbox.ts';
-import type { AudioRef, Change, Greeting, Message, NewMessage } from '../domain/message.ts';
+import type {
+  AudioRef,
+  Change,
+  FolderSnapshot,
+  Greeting,
+  MailFolder,
+  Message,
+  NewMessage,
+} from '../domain/message.ts';
 import type { MessageState, StatePair } from '../domain/message-state.ts';
 import type { MessageFilter, NewMailbox, VoicemailStore } from '../domain/ports.ts';
 import { JournalFeed } from './change-feed.ts';
@@ -111,17 +119,29 @@ export class SqliteStore implements VoicemailStore {
     messageId: string | null,
     state: MessageState | null,
     at: number,
+    place: { folder: MailFolder; uid: number } | null = null,
+    modseq?: number,
   ): number {
-    const row = this.#sql(
-      'UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq',
-    ).get(mailboxId) as { modseq: number } | undefined;
-    const modseq = row?.modseq ?? 0;
-    this.db
-      .prepare(
-        'INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(mailboxId, modseq, kind, messageId, state, at);
+    if (modseq === undefined) {
+      const row = this.#sql(
+        'UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq',
+      ).get(mailboxId) as { modseq: number } | undefined;
+      modseq = row?.modseq ?? 0;
+    }
+    this.#sql(
+      'INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, folder, uid, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(mailboxId, modseq, kind, messageId, state, place?.folder ?? null, place?.uid ?? null, at);
     return modseq;
+  }
+
+  /** The next UID of a mailbox's folder, taken. */
+  #takeUid(mailboxId: number, folder: MailFolder): number {
+    const column = folder === 'inbox' ? 'uid_next_inbox' : 'uid_next_trash';
+    const row = this.#sql(
+      `UPDATE mailbox SET ${column} = ${column} + 1 WHERE id = ? RETURNING ${column} - 1 AS uid`,
+    ).get(mailboxId) as { uid: number } | undefined;
+    if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
+    return row.uid;
   }
 
   #unusedAudio(keys: string[]): string[] {
@@ -135,28 +155,28 @@ export class SqliteStore implements VoicemailStore {
 
   async createMailbox(m: NewMailbox): Promise<MailboxRecord> {
     return this.#tx(() => {
-      const row = this.db
-        .prepare(
-          `INSERT INTO mailbox (kind, name, extension, full_name, code_hash, email, email_mode, ums_access, locale,
-             time_zone, trusted_numbers, breakouts, broadcast, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        )
-        .get(
-          m.kind,
-          m.name,
-          m.extension,
-          m.fullName,
-          m.codeHash,
-          m.email,
-          m.emailMode,
-          m.umsAccess ? 1 : 0,
-          m.locale,
-          m.timeZone,
-          JSON.stringify(m.trustedNumbers),
-          JSON.stringify(m.breakouts),
-          m.broadcast ? 1 : 0,
-          Date.now(),
-        ) as unknown as MailboxRow;
+      const row = this.#sql(
+        `INSERT INTO mailbox (kind, name, extension, full_name, code_hash, email, email_mode, ums_access, locale,
+             time_zone, trusted_numbers, breakouts, broadcast, created_at, uid_validity)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      ).get(
+        m.kind,
+        m.name,
+        m.extension,
+        m.fullName,
+        m.codeHash,
+        m.email,
+        m.emailMode,
+        m.umsAccess ? 1 : 0,
+        m.locale,
+        m.timeZone,
+        JSON.stringify(m.trustedNumbers),
+        JSON.stringify(m.breakouts),
+        m.broadcast ? 1 : 0,
+        Date.now(),
+        // UIDVALIDITY: seconds since 1970, as Dovecot does; a re-created mailbox gets a new one.
+        Math.floor(Date.now() / 1000),
+      ) as unknown as MailboxRow;
       this.#journal(row.id, 'mailbox', null, null, Date.now());
       return rowToMailbox(row);
     });
@@ -199,18 +219,14 @@ export class SqliteStore implements VoicemailStore {
   async removeMailbox(id: number): Promise<string[]> {
     return this.#tx(() => {
       const keys = (
-        this.db
-          .prepare(
-            'SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?',
-          )
-          .all(id, id) as { audio_key: string }[]
+        this.#sql(
+          'SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?',
+        ).all(id, id) as { audio_key: string }[]
       ).map((r) => r.audio_key);
       this.#sql('DELETE FROM mailbox WHERE id = ?').run(id);
-      this.db
-        .prepare(
-          "INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)",
-        )
-        .run(id, Date.now());
+      this.#sql(
+        "INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)",
+      ).run(id, Date.now());
       return this.#unusedAudio(keys);
     });
   }
@@ -256,32 +272,35 @@ export class SqliteStore implements VoicemailStore {
   async addMessages(messages: NewMessage[], at: number): Promise<Message[]> {
     return this.#tx(() =>
       messages.map((m) => {
-        const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at);
-        const row = this.db
-          .prepare(
-            `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
-               audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private, origin_server,
-               forwarded_from, modseq)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?) RETURNING *`,
-          )
-          .get(
-            m.id,
-            m.mailboxId,
-            m.kind,
-            m.callerNumber,
-            m.callerName,
-            m.receivedAt,
-            m.audio.key,
-            m.audio.format,
-            m.audio.bytes,
-            m.audio.durationMs,
-            at,
-            m.priority,
-            m.private ? 1 : 0,
-            m.originServer,
-            m.forwardedFrom,
-            modseq,
-          ) as unknown as MessageRow;
+        const uid = this.#takeUid(m.mailboxId, 'inbox');
+        const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at, {
+          folder: 'inbox',
+          uid,
+        });
+        const row = this.#sql(
+          `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
+             audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private, origin_server,
+             forwarded_from, modseq, folder, uid)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?, 'inbox', ?) RETURNING *`,
+        ).get(
+          m.id,
+          m.mailboxId,
+          m.kind,
+          m.callerNumber,
+          m.callerName,
+          m.receivedAt,
+          m.audio.key,
+          m.audio.format,
+          m.audio.bytes,
+          m.audio.durationMs,
+          at,
+          m.priority,
+          m.private ? 1 : 0,
+          m.originServer,
+          m.forwardedFrom,
+          modseq,
+          uid,
+        ) as unknown as MessageRow;
         return rowToMessage(row);
       }),
     );
@@ -295,30 +314,100 @@ export class SqliteStore implements VoicemailStore {
 
   async listMessages(mailboxId: number, filter: MessageFilter = {}): Promise<Message[]> {
     const states = filter.states ?? ['new', 'unopened', 'old', 'saved', 'deleted'];
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM message WHERE mailbox_id = ? AND state IN (${states.map(() => '?').join(',')})
-         ORDER BY received_at, id`,
-      )
-      .all(mailboxId, ...states);
+    const folders = filter.folder ? [filter.folder] : ['inbox', 'trash'];
+    const rows = this.#sql(
+      `SELECT * FROM message WHERE mailbox_id = ? AND state IN (${states.map(() => '?').join(',')})
+         AND folder IN (${folders.map(() => '?').join(',')}) ORDER BY received_at, id`,
+    ).all(mailboxId, ...states, ...folders);
     return (rows as unknown as MessageRow[]).map(rowToMessage);
   }
 
-  async setState(id: string, from: StatePair, to: StatePair, at: number): Promise<Message | null> {
+  async setState(
+    id: string,
+    from: StatePair,
+    to: StatePair,
+    folder: MailFolder,
+    at: number,
+  ): Promise<Message | null> {
     return this.#tx(() => {
-      const current = this.#sql(
-        'SELECT mailbox_id, state, deleted_from FROM message WHERE id = ?',
-      ).get(id) as { mailbox_id: number; state: string; deleted_from: string | null } | undefined;
+      const current = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
+        MessageRow | undefined;
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
         return null;
-      const modseq = this.#journal(current.mailbox_id, 'changed', id, to.state, at);
-      const row = this.db
-        .prepare(
-          'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ? WHERE id = ? RETURNING *',
-        )
-        .get(to.state, to.deletedFrom, at, modseq, id) as unknown as MessageRow;
+      const mailboxId = current.mailbox_id;
+      let uid = current.uid;
+      let modseq: number;
+      if (folder !== current.folder) {
+        // A move is an expunge from one folder and an arrival in the other, with one modseq.
+        const old = { folder: current.folder as MailFolder, uid: current.uid };
+        uid = this.#takeUid(mailboxId, folder);
+        modseq = this.#journal(mailboxId, 'removed', id, to.state, at, old);
+        this.#journal(mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
+      } else {
+        modseq = this.#journal(mailboxId, 'changed', id, to.state, at, { folder, uid });
+      }
+      const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
+      const row = this.#sql(
+        'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ? WHERE id = ? RETURNING *',
+      ).get(
+        to.state,
+        to.deletedFrom,
+        stateChangedAt,
+        modseq,
+        folder,
+        uid,
+        id,
+      ) as unknown as MessageRow;
       return rowToMessage(row);
     });
+  }
+
+  async folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot> {
+    // One read transaction: the UID list and the modseq describe the same moment.
+    this.db.exec('BEGIN');
+    try {
+      const box = this.#sql(
+        'SELECT uid_validity, uid_next_inbox, uid_next_trash, modseq FROM mailbox WHERE id = ?',
+      ).get(mailboxId) as
+        | { uid_validity: number; uid_next_inbox: number; uid_next_trash: number; modseq: number }
+        | undefined;
+      if (!box) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
+      const uids = (
+        this.#sql('SELECT uid FROM message WHERE mailbox_id = ? AND folder = ? ORDER BY uid').all(
+          mailboxId,
+          folder,
+        ) as {
+          uid: number;
+        }[]
+      ).map((r) => r.uid);
+      return {
+        uids,
+        uidValidity: box.uid_validity,
+        uidNext: folder === 'inbox' ? box.uid_next_inbox : box.uid_next_trash,
+        modseq: box.modseq,
+      };
+    } finally {
+      this.db.exec('COMMIT');
+    }
+  }
+
+  async getRendition(messageId: string, kind: string): Promise<Uint8Array | null> {
+    const row = this.#sql('SELECT data FROM rendition WHERE message_id = ? AND kind = ?').get(
+      messageId,
+      kind,
+    ) as { data: Uint8Array } | undefined;
+    return row?.data ?? null;
+  }
+
+  async putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void> {
+    // The first rendition stays: a message renders the same bytes for as long as it exists.
+    this.#tx(() =>
+      this.#sql('INSERT OR IGNORE INTO rendition (message_id, kind, data) VALUES (?, ?, ?)').run(
+        messageId,
+        kind,
+        data,
+      ),
+    );
   }
 
   async purgeMessages(ids: string[], at: number): Promise<string[]> {
@@ -326,11 +415,15 @@ export class SqliteStore implements VoicemailStore {
       const keys: string[] = [];
       for (const id of ids) {
         const row = this.#sql(
-          'DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key',
-        ).get(id) as { mailbox_id: number; audio_key: string } | undefined;
+          'DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key, folder, uid',
+        ).get(id) as
+          { mailbox_id: number; audio_key: string; folder: MailFolder; uid: number } | undefined;
         if (!row) continue;
         keys.push(row.audio_key);
-        this.#journal(row.mailbox_id, 'removed', id, null, at);
+        this.#journal(row.mailbox_id, 'removed', id, null, at, {
+          folder: row.folder,
+          uid: row.uid,
+        });
       }
       return this.#unusedAudio(keys);
     });
@@ -358,14 +451,12 @@ export class SqliteStore implements VoicemailStore {
         mailboxId,
         kind,
       ) as { audio_key: string } | undefined;
-      this.db
-        .prepare(
-          `INSERT INTO greeting (mailbox_id, kind, audio_key, audio_format, audio_bytes, duration_ms, updated_at)
+      this.#sql(
+        `INSERT INTO greeting (mailbox_id, kind, audio_key, audio_format, audio_bytes, duration_ms, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (mailbox_id, kind) DO UPDATE SET audio_key = excluded.audio_key, audio_format = excluded.audio_format,
              audio_bytes = excluded.audio_bytes, duration_ms = excluded.duration_ms, updated_at = excluded.updated_at`,
-        )
-        .run(mailboxId, kind, audio.key, audio.format, audio.bytes, audio.durationMs, at);
+      ).run(mailboxId, kind, audio.key, audio.format, audio.bytes, audio.durationMs, at);
       this.#journal(mailboxId, 'mailbox', null, null, at);
       return old ? this.#unusedAudio([old.audio_key]) : [];
     });
@@ -407,11 +498,9 @@ export class SqliteStore implements VoicemailStore {
 
   async pruneJournal(before: number): Promise<number> {
     return this.#tx(() => {
-      const result = this.db
-        .prepare(
-          'DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)',
-        )
-        .run(before);
+      const result = this.#sql(
+        'DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)',
+      ).run(before);
       return Number(result.changes);
     });
   }

@@ -225,10 +225,17 @@ describe('messages', () => {
     expect(await errorCode(t.messages.act(box.id, m!.id, 'save'))).toBe('INVALID_STATE');
     expect((await t.messages.act(box.id, m!.id, 'undelete')).state).toBe('saved');
     const changes = await t.ctx.store.changesSince(box.id, before);
-    expect(changes.map((c) => c.state)).toEqual(['old', 'saved', 'deleted', 'saved']);
+    expect(changes.map((c) => [c.kind, c.state, `${c.folder}/${c.uid}`])).toEqual([
+      ['changed', 'old', 'inbox/1'],
+      ['changed', 'saved', 'inbox/1'],
+      ['removed', 'deleted', 'inbox/1'],
+      ['added', 'deleted', 'trash/1'],
+      ['removed', 'saved', 'trash/1'],
+      ['added', 'saved', 'inbox/2'],
+    ]);
     // A no-op (play of a saved message) writes nothing.
     await t.messages.act(box.id, m!.id, 'play');
-    expect((await t.ctx.store.changesSince(box.id, before)).length).toBe(4);
+    expect((await t.ctx.store.changesSince(box.id, before)).length).toBe(6);
   });
 
   it("another mailbox's message is not found", async () => {

@@ -41,10 +41,26 @@ afterEach(async () => {
 });
 
 /** What a channel acts on: who, what happened, to which message, and its state after. */
-function summary(c: Change): [string, Change['kind'], string | null, Change['state']] {
+function summary(
+  c: Change,
+): [string, Change['kind'], string | null, Change['state'], string | null] {
   const name =
     c.mailboxId === alice.id ? 'alice' : c.mailboxId === bob.id ? 'bob' : `mailbox ${c.mailboxId}`;
-  return [name, c.kind, c.messageId, c.state];
+  return [name, c.kind, c.messageId, c.state, c.folder && `${c.folder}/${c.uid}`];
+}
+
+/** A move is one change written as two entries (removed, added) sharing a modseq. */
+function changeModseqs(changes: Change[]): number[] {
+  return changes
+    .filter(
+      (c, i) =>
+        !(
+          c.kind === 'added' &&
+          changes[i - 1]?.kind === 'removed' &&
+          changes[i - 1]?.messageId === c.messageId
+        ),
+    )
+    .map((c) => c.modseq);
 }
 
 function expectRising(values: number[], what: string): void {
@@ -85,17 +101,22 @@ describe('the change feed', () => {
     await ctx.messages.purge(alice.id, [m!.id]);
     await ctx.messages.purge(bob.id, [b!.id]);
 
+    // A delete moves the message to the trash and an undelete back, each time with a new UID.
     expect(received.map((r) => summary(r.change))).toEqual([
-      ['alice', 'added', m!.id, 'new'],
-      ['bob', 'added', b!.id, 'new'],
-      ['alice', 'changed', m!.id, 'old'],
-      ['alice', 'changed', m!.id, 'saved'],
-      ['alice', 'changed', m!.id, 'deleted'],
-      ['alice', 'changed', m!.id, 'saved'],
-      ['bob', 'changed', b!.id, 'deleted'],
-      ['alice', 'changed', m!.id, 'deleted'],
-      ['alice', 'removed', m!.id, null],
-      ['bob', 'removed', b!.id, null],
+      ['alice', 'added', m!.id, 'new', 'inbox/1'],
+      ['bob', 'added', b!.id, 'new', 'inbox/1'],
+      ['alice', 'changed', m!.id, 'old', 'inbox/1'],
+      ['alice', 'changed', m!.id, 'saved', 'inbox/1'],
+      ['alice', 'removed', m!.id, 'deleted', 'inbox/1'],
+      ['alice', 'added', m!.id, 'deleted', 'trash/1'],
+      ['alice', 'removed', m!.id, 'saved', 'trash/1'],
+      ['alice', 'added', m!.id, 'saved', 'inbox/2'],
+      ['bob', 'removed', b!.id, 'deleted', 'inbox/1'],
+      ['bob', 'added', b!.id, 'deleted', 'trash/1'],
+      ['alice', 'removed', m!.id, 'deleted', 'inbox/2'],
+      ['alice', 'added', m!.id, 'deleted', 'trash/2'],
+      ['alice', 'removed', m!.id, null, 'trash/2'],
+      ['bob', 'removed', b!.id, null, 'trash/1'],
     ]);
     const changes = received.map((r) => r.change);
     expectRising(
@@ -104,16 +125,23 @@ describe('the change feed', () => {
     );
     const ofAlice = changes.filter((c) => c.mailboxId === alice.id);
     const ofBob = changes.filter((c) => c.mailboxId === bob.id);
-    expectRising([aliceStart, ...ofAlice.map((c) => c.modseq)], 'alice modseq');
-    expectRising([bobStart, ...ofBob.map((c) => c.modseq)], 'bob modseq');
+    expectRising([aliceStart, ...changeModseqs(ofAlice)], 'alice modseq');
+    expectRising([bobStart, ...changeModseqs(ofBob)], 'bob modseq');
     // A message carries the modseq of the change that gave it its state (IMAP CONDSTORE).
-    expect(acted.map((x) => x.modseq)).toEqual(ofAlice.slice(1, 6).map((c) => c.modseq));
+    expect(acted.map((x) => x.modseq)).toEqual(changeModseqs(ofAlice).slice(1, 6));
+    expect(acted.map((x) => `${x.folder}/${x.uid}`)).toEqual([
+      'inbox/1',
+      'inbox/1',
+      'trash/1',
+      'inbox/2',
+      'trash/2',
+    ]);
     expect(await ctx.store.highestModseq(alice.id)).toBe(ofAlice.at(-1)!.modseq);
 
     // A client that reconnects catches up with exactly what a subscriber saw.
     expect(await ctx.store.changesSince(alice.id, aliceStart)).toEqual(ofAlice);
     expect(await ctx.store.changesSince(bob.id, bobStart)).toEqual(ofBob);
-    expect(await ctx.store.changesSince(alice.id, ofAlice[3]!.modseq)).toEqual(ofAlice.slice(4));
+    expect(await ctx.store.changesSince(alice.id, ofAlice[2]!.modseq)).toEqual(ofAlice.slice(3));
     expect(await ctx.store.changesSince(alice.id, ofAlice.at(-1)!.modseq)).toEqual([]);
   });
 
@@ -128,7 +156,7 @@ describe('the change feed', () => {
     const storedId = /^stored (\S+) in alice/.exec(deposit.stdout)?.[1];
     expect(storedId, deposit.stdout).toBeDefined();
     const added = await arrival('added', (c) => c.kind === 'added' && c.mailboxId === alice.id);
-    expect(summary(added.change)).toEqual(['alice', 'added', storedId, 'new']);
+    expect(summary(added.change)).toEqual(['alice', 'added', storedId, 'new', 'inbox/1']);
     expect(added.at - depositExited, 'ms from the CLI exiting to the change arriving').toBeLessThan(
       1000,
     );
@@ -156,8 +184,8 @@ describe('the change feed', () => {
     expect((await ctx.mailboxes.resolve('alice')).fullName).toBe('Alice Liddell');
 
     expect(received.map((r) => summary(r.change))).toEqual([
-      ['alice', 'added', storedId, 'new'],
-      ['alice', 'mailbox', null, null],
+      ['alice', 'added', storedId, 'new', 'inbox/1'],
+      ['alice', 'mailbox', null, null, null],
     ]);
   });
 });

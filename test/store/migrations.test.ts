@@ -43,7 +43,14 @@ describe('schema migrations', () => {
     open.push(store.db);
     expect(MIGRATIONS.length).toBeGreaterThan(0);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
-    expect(tables(store.db)).toEqual(['greeting', 'group_member', 'journal', 'mailbox', 'message']);
+    expect(tables(store.db)).toEqual([
+      'greeting',
+      'group_member',
+      'journal',
+      'mailbox',
+      'message',
+      'rendition',
+    ]);
     // Opening again finds nothing to do.
     expect(migrate(store.db)).toBe(MIGRATIONS.length);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
@@ -128,5 +135,37 @@ describe('schema migrations', () => {
     const store = new SqliteStore(dbFile);
     open.push(store.db);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
+  });
+});
+
+describe('migration 2: IMAP folders and UIDs', () => {
+  it('numbers existing messages per folder and sets the counters', () => {
+    const db = openDb();
+    migrate(db, MIGRATIONS.slice(0, 1));
+    db.exec(`INSERT INTO mailbox (id, kind, name, code_hash, locale, time_zone, created_at)
+             VALUES (1, 'user', 'alice', 'x', 'en-US', 'UTC', 1700000000000)`);
+    const add =
+      db.prepare(`INSERT INTO message (id, mailbox_id, kind, received_at, audio_key, audio_format, audio_bytes,
+        duration_ms, state, deleted_from, state_changed_at, origin_server, modseq)
+      VALUES (?, 1, 'message', ?, 'k', 'wav/pcm16/8000', 1, 1000, ?, ?, 0, 'vg', 1)`);
+    add.run('c', 3000, 'new', null);
+    add.run('a', 1000, 'old', null);
+    add.run('d', 4000, 'deleted', 'saved');
+    add.run('b', 2000, 'deleted', 'new');
+    migrate(db);
+    const rows = db.prepare('SELECT id, folder, uid FROM message ORDER BY id').all();
+    expect(rows.map((r) => [r.id, r.folder, r.uid])).toEqual([
+      ['a', 'inbox', 1],
+      ['b', 'trash', 1],
+      ['c', 'inbox', 2],
+      ['d', 'trash', 2],
+    ]);
+    expect(
+      db.prepare('SELECT uid_validity, uid_next_inbox, uid_next_trash FROM mailbox').get(),
+    ).toEqual({
+      uid_validity: 1700000000,
+      uid_next_inbox: 3,
+      uid_next_trash: 3,
+    });
   });
 });
