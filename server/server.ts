@@ -5,21 +5,23 @@ import type { LoadedConfig } from './config/load.ts';
 import { ensureSelfSignedCert } from './config/tls-cert.ts';
 import { startHousekeeping } from './housekeeping-scheduler.ts';
 import { buildApp } from './http/app.ts';
+import { startImap } from '../imap/imap-server.ts';
 import type { Logger } from './log.ts';
 import { VoicegateError } from './domain/errors.ts';
 
-/** A listener that cannot bind names the config keys to change. */
-function listenError(err: unknown, section: string, host: string, port: number): unknown {
+/** A listener that cannot bind names the config key to change. */
+function listenError(err: unknown, key: string, host: string, port: number): unknown {
   const code = (err as NodeJS.ErrnoException).code;
+  const section = key.split('.')[0];
   if (code === 'EADDRINUSE')
     return new VoicegateError(
       'UNAVAILABLE',
-      `${host}:${port} is in use: set ${section}.port (or ${section}.host) to a free one`,
+      `${host}:${port} is in use: set ${key} (or ${section}.host) to a free one`,
     );
   if (code === 'EACCES')
     return new VoicegateError(
       'FORBIDDEN',
-      `no permission to listen on ${host}:${port}: ports below 1024 need root; set ${section}.port`,
+      `no permission to listen on ${host}:${port}: ports below 1024 need root; set ${key}`,
     );
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
     return new VoicegateError(
@@ -34,63 +36,90 @@ export interface RunningServer {
   http: FastifyInstance;
   /** The addresses actually bound (a port of 0 in the config picks a free one). */
   urls: { http: string };
+  ports: { http: number; imap: number; imaps: number };
   close(): Promise<void>;
 }
 
-/** Starts every listener of the process. Protocol adapters (IMAP, SIP, SMTP) join here. */
+/** Starts every listener of the process. Protocol adapters (SIP, SMTP) join here. */
 export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
   const { config } = loaded;
   const context = createContext(loaded, log, { sweep: true });
-  let https: { key: Buffer; cert: Buffer } | undefined;
-  if (config.http.tls) {
+  const closers: (() => Promise<void>)[] = [() => context.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
     if (await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, config.server.domain)) {
       log.info({ cert: loaded.tlsCert }, 'created a self-signed TLS certificate');
     }
-    https = { key: readFileSync(loaded.tlsKey), cert: readFileSync(loaded.tlsCert) };
-  }
-  const http = await buildApp({
-    log,
-    https,
-    version: packageVersion(),
-    readiness: async () => {
-      try {
-        context.store.db.prepare('SELECT 1').get();
-        return null;
-      } catch (err) {
-        return `store unavailable: ${(err as Error).message}`;
-      }
-    },
-  });
-  try {
-    await http.listen({ host: config.http.host, port: config.http.port });
-  } catch (err) {
-    await context.close();
-    throw listenError(err, 'http', config.http.host, config.http.port);
-  }
-  const address = http.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.http.port;
-  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-  const urls = { http: `${config.http.tls ? 'https' : 'http'}://${host}:${port}` };
-  const stopHousekeeping = startHousekeeping(
-    context.messages,
-    config.housekeeping.intervalMinutes,
-    log,
-  );
-  log.info(
-    { url: urls.http, dataDir: loaded.dataDir, role: config.server.role },
-    'voicegate serving',
-  );
+    const tls = { key: readFileSync(loaded.tlsKey), cert: readFileSync(loaded.tlsCert) };
 
-  let closing: Promise<void> | undefined;
-  return {
-    context,
-    http,
-    urls,
-    close: () =>
-      (closing ??= (async () => {
-        stopHousekeeping();
-        await http.close();
-        await context.close();
-      })()),
-  };
+    const http = await buildApp({
+      log,
+      https: config.http.tls ? tls : undefined,
+      version: packageVersion(),
+      readiness: async () => {
+        try {
+          context.store.db.prepare('SELECT 1').get();
+          return null;
+        } catch (err) {
+          return `store unavailable: ${(err as Error).message}`;
+        }
+      },
+    });
+    try {
+      await http.listen({ host: config.http.host, port: config.http.port });
+    } catch (err) {
+      throw listenError(err, 'http.port', config.http.host, config.http.port);
+    }
+    closers.push(() => http.close());
+    const address = http.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    const urls = { http: `${config.http.tls ? 'https' : 'http'}://${host}:${httpPort}` };
+
+    const imap = await startImap(
+      {
+        mailboxes: context.mailboxes,
+        messages: context.messages,
+        store: context.store,
+        audio: context.audio,
+        log: log.child({ proto: 'imap' }),
+      },
+      {
+        host: config.imap.host,
+        port: config.imap.port,
+        tlsPort: config.imap.tlsPort,
+        allowPlaintextAuth: config.imap.allowPlaintextAuth,
+        tls,
+        domain: config.server.domain,
+        webUrl: urls.http,
+        quotaBytes: config.imap.quotaMB * 1024 * 1024,
+        version: packageVersion(),
+      },
+    ).catch((err: unknown) => {
+      const key = (err as { listenKey?: string }).listenKey ?? 'port';
+      const port = key === 'tlsPort' ? config.imap.tlsPort : config.imap.port;
+      throw listenError(err, `imap.${key}`, config.imap.host, port);
+    });
+    closers.push(() => imap.close());
+
+    const stopHousekeeping = startHousekeeping(
+      context.messages,
+      config.housekeeping.intervalMinutes,
+      log,
+    );
+    closers.push(async () => stopHousekeeping());
+    const ports = { http: httpPort, imap: imap.ports.plain, imaps: imap.ports.tls };
+    log.info(
+      { url: urls.http, ports, dataDir: loaded.dataDir, role: config.server.role },
+      'voicegate serving',
+    );
+
+    let closing: Promise<void> | undefined;
+    return { context, http, urls, ports, close: () => (closing ??= closeAll()) };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 }

@@ -52,6 +52,7 @@ export const ConfigSchema = Type.Object(
     imap: Listener(143, {
       tlsPort: Type.Integer({ default: 993, minimum: 0, maximum: 65535 }),
       allowPlaintextAuth: Type.Boolean({ default: false }),
+      quotaMB: Type.Number({ default: 200, minimum: 1 }),
     }),
     sip: Listener(5060, {}),
     smtp: Listener(25, {}),

@@ -30,6 +30,7 @@ imap:
   port: 143                  # STARTTLS
   tlsPort: 993               # implicit TLS
   allowPlaintextAuth: false  # allow LOGIN before STARTTLS (only for loopback tests)
+  quotaMB: 200               # per-mailbox quota shown to mail clients (QUOTA)
 sip:
   host: 127.0.0.1
   port: 5060

@@ -171,6 +171,18 @@ export class MessageService {
     return moved;
   }
 
+  /** IMAP \\Deleted on a message in the trash: marks it for the next EXPUNGE there. */
+  async markForPurge(mailboxId: number, id: string, marked: boolean): Promise<Message> {
+    await this.get(mailboxId, id);
+    const updated = await this.#deps.store.setPurgeMark(id, marked, this.#now());
+    if (!updated)
+      throw new VoicegateError(
+        'INVALID_STATE',
+        'only messages in the trash are marked for purging',
+      );
+    return updated;
+  }
+
   /** Removes messages for good. Users purge from the deleted folder only. */
   async purge(mailboxId: number, ids: string[]): Promise<void> {
     for (const id of ids) {
@@ -205,6 +217,7 @@ export class MessageService {
       modseq: _m,
       folder: _f,
       uid: _u,
+      markedForPurge: _p,
       ...rest
     } = message;
     return this.#addTo(target, { ...rest, forwardedFrom: source?.name ?? null });

@@ -46,11 +46,13 @@ export interface Message {
   folder: MailFolder;
   /** Rises within the folder; never reused while the mailbox's UIDVALIDITY stands. */
   uid: number;
+  /** In the trash with IMAP's \Deleted flag: the next EXPUNGE there purges it. */
+  markedForPurge: boolean;
 }
 
 export type NewMessage = Omit<
   Message,
-  'state' | 'deletedFrom' | 'stateChangedAt' | 'modseq' | 'folder' | 'uid'
+  'state' | 'deletedFrom' | 'stateChangedAt' | 'modseq' | 'folder' | 'uid' | 'markedForPurge'
 >;
 
 /** The folder a message belongs in after a change to `state`. */

@@ -57,6 +57,8 @@ export interface MessageStore {
     folder: MailFolder,
     at: number,
   ): Promise<Message | null>;
+  /** Sets or clears the purge mark of a message in the trash; null if it is not there. */
+  setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null>;
   folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot>;
   /** A cached derived form of a message (e.g. its parsed MIME for IMAP), removed with it. */
   getRendition(messageId: string, kind: string): Promise<Uint8Array | null>;

@@ -83,6 +83,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailbox ADD COLUMN uid_next_trash INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE message ADD COLUMN folder TEXT NOT NULL DEFAULT 'inbox' CHECK (folder IN ('inbox', 'trash'));
   ALTER TABLE message ADD COLUMN uid INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE message ADD COLUMN purge_mark INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE journal ADD COLUMN folder TEXT;
   ALTER TABLE journal ADD COLUMN uid INTEGER;
   UPDATE message SET folder = CASE state WHEN 'deleted' THEN 'trash' ELSE 'inbox' END;

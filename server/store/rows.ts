@@ -65,6 +65,7 @@ export interface MessageRow {
   modseq: number;
   folder: string;
   uid: number;
+  purge_mark: number;
 }
 
 export function rowToMessage(r: MessageRow): Message {
@@ -91,6 +92,7 @@ export function rowToMessage(r: MessageRow): Message {
     modseq: r.modseq,
     folder: r.folder as Message['folder'],
     uid: r.uid,
+    markedForPurge: r.purge_mark === 1,
   };
 }
 

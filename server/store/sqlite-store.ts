@@ -348,7 +348,7 @@ export class SqliteStore implements VoicemailStore {
       }
       const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
       const row = this.#sql(
-        'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ? WHERE id = ? RETURNING *',
+        'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ?, purge_mark = CASE WHEN folder = ? THEN purge_mark ELSE 0 END WHERE id = ? RETURNING *',
       ).get(
         to.state,
         to.deletedFrom,
@@ -356,8 +356,33 @@ export class SqliteStore implements VoicemailStore {
         modseq,
         folder,
         uid,
+        folder,
         id,
       ) as unknown as MessageRow;
+      return rowToMessage(row);
+    });
+  }
+
+  async setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {
+    return this.#tx(() => {
+      const current = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
+        MessageRow | undefined;
+      if (!current || current.folder !== 'trash') return null;
+      if ((current.purge_mark === 1) === marked) return rowToMessage(current);
+      const modseq = this.#journal(
+        current.mailbox_id,
+        'changed',
+        id,
+        current.state as MessageState,
+        at,
+        {
+          folder: 'trash',
+          uid: current.uid,
+        },
+      );
+      const row = this.#sql(
+        'UPDATE message SET purge_mark = ?, modseq = ? WHERE id = ? RETURNING *',
+      ).get(marked ? 1 : 0, modseq, id) as unknown as MessageRow;
       return rowToMessage(row);
     });
   }

@@ -1,0 +1,81 @@
+/**
+ * Loading WildDuck's imap-core. It ships no typings and its package reads a config file when
+ * first required unless DISABLE_WILD_CONFIG is set, so everything from it comes through here.
+ */
+import { createRequire } from 'node:module';
+
+process.env.DISABLE_WILD_CONFIG ??= 'true';
+const require = createRequire(import.meta.url);
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- imap-core is untyped JavaScript */
+export type Callback = (err: Error | null, ...results: any[]) => void;
+
+export interface ImapSession {
+  id: string;
+  user: { id: number; username: string };
+  selected?: {
+    mailbox: string;
+    uidList: number[];
+    readOnly: boolean;
+    condstoreEnabled: boolean;
+    modifyIndex: number;
+  };
+  remoteAddress: string;
+  writeStream: { write(data: any, cb?: () => void): boolean };
+  formatResponse(command: string, uid: number, data?: object): any;
+  getQueryResponse(query: any[], msg: object, opts: object): any[];
+  matchSearchQuery(msg: object, query: any, cb: (err: Error | null, match: boolean) => void): void;
+  isUTF8Enabled(): boolean;
+}
+
+export const { IMAPServer, imapHandler } = require('@zone-eu/wildduck/imap-core') as {
+  IMAPServer: new (options: Record<string, unknown>) => any;
+  imapHandler: { compiler(resp: any): string; compileStream(resp: any): any };
+};
+
+/**
+ * imap-core replies to CREATE, RENAME, DELETE and APPEND without a way for the application to
+ * say why it refuses them (a hook can only pick a response code). Voicegate's folders are fixed
+ * and IMAP is no way to inject voicemail, so these commands are answered here, with the reason.
+ */
+const REFUSALS: Record<string, string> = {
+  create: 'Voicemail folders are fixed (INBOX and Trash); new folders cannot be created',
+  rename: 'Voicemail folders are fixed (INBOX and Trash) and cannot be renamed',
+  delete: 'Voicemail folders are fixed (INBOX and Trash) and cannot be deleted',
+  append: 'Voicemail arrives by phone, e-mail or the web, not by IMAP APPEND',
+  copy: 'Voicemail is moved, not copied: use MOVE, or \\Deleted and EXPUNGE to move it to Trash',
+};
+for (const [command, message] of Object.entries(REFUSALS)) {
+  const handler = require(`@zone-eu/wildduck/imap-core/lib/commands/${command}`) as {
+    handler: (command: unknown, cb: Callback) => void;
+  };
+  handler.handler = (_command, cb) => cb(null, { response: 'NO', code: 'CANNOT', message });
+}
+
+/** Wraps an async hook so that imap-core always gets its callback, and never an exception. */
+export function hook<A extends any[]>(
+  fn: (...args: A) => Promise<any[]>,
+  onError: (err: unknown) => void,
+): (...args: [...A, Callback]) => void {
+  return (...args) => {
+    const cb = args.pop() as Callback;
+    let done = false;
+    const once: Callback = (err, ...results) => {
+      if (done) return;
+      done = true;
+      cb(err, ...results);
+    };
+    try {
+      fn(...(args as unknown as A)).then(
+        (results) => once(null, ...results),
+        (err: unknown) => {
+          onError(err);
+          once(err as Error);
+        },
+      );
+    } catch (err) {
+      onError(err);
+      once(err as Error);
+    }
+  };
+}

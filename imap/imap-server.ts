@@ -1,0 +1,132 @@
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { MailboxService } from '../server/domain/mailbox-service.ts';
+import type { MessageService } from '../server/domain/message-service.ts';
+import type { AudioStore, VoicemailStore } from '../server/domain/ports.ts';
+import type { ImapDeps, ImapLogger } from './deps.ts';
+import { hook, IMAPServer, type Callback } from './imap-core.ts';
+import { messageHooks } from './message-hooks.ts';
+import { MessageSource } from './message-source.ts';
+import { ImapNotifier } from './notifier.ts';
+import { sessionHooks } from './session-hooks.ts';
+
+export interface ImapOptions {
+  host: string;
+  /** STARTTLS port; 0 picks a free one. */
+  port: number;
+  /** Implicit TLS port; 0 picks a free one. */
+  tlsPort: number;
+  allowPlaintextAuth: boolean;
+  tls: { key: Buffer; cert: Buffer };
+  domain: string;
+  webUrl?: string;
+  quotaBytes: number;
+  version: string;
+}
+
+export interface ImapServices {
+  mailboxes: MailboxService;
+  messages: MessageService;
+  store: VoicemailStore;
+  audio: AudioStore;
+  log: ImapLogger & { child?(bindings: object): unknown };
+}
+
+export interface RunningImap {
+  ports: { plain: number; tls: number };
+  close(): Promise<void>;
+}
+
+const MAX_MESSAGE = 1024 * 1024;
+
+/** Both IMAP listeners (STARTTLS and implicit TLS) on one set of hooks and one notifier. */
+export async function startImap(services: ImapServices, opts: ImapOptions): Promise<RunningImap> {
+  const notifier = new ImapNotifier(services.store);
+  const deps: ImapDeps = {
+    mailboxes: services.mailboxes,
+    messages: services.messages,
+    store: services.store,
+    source: new MessageSource(services.store, services.audio, {
+      domain: opts.domain,
+      webUrl: opts.webUrl,
+    }),
+    notifier,
+    quotaBytes: opts.quotaBytes,
+    log: services.log,
+  };
+  const context: SecureContext = createSecureContext({ ...opts.tls, minVersion: 'TLSv1.2' });
+  // imap-core calls SNICallback both ways: (servername, cb) from Node for STARTTLS and
+  // ({servername}, cb) itself for implicit TLS. One certificate serves every name.
+  const SNICallback = (
+    _name: unknown,
+    cb: (err: Error | null, ctx?: SecureContext) => void,
+  ): void => cb(null, context);
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- imap-core is untyped
+  const make = (secure: boolean): any => {
+    const server = new IMAPServer({
+      secure,
+      ...opts.tls,
+      minVersion: 'TLSv1.2',
+      SNICallback,
+      ignoreSTARTTLS: !secure && opts.allowPlaintextAuth,
+      id: { name: 'Voicegate', version: opts.version, vendor: 'Voicegate' },
+      logger: false,
+      skipFetchLog: true,
+      maxMessage: MAX_MESSAGE,
+      enableCompression: true,
+      logoutMessages: ['Bye'],
+      closeTimeout: 2000,
+      onConnect: (_session: unknown, cb: Callback) => cb(null),
+      onClose: (_session: unknown, cb: Callback) => cb(null),
+    });
+    server.notifier = notifier;
+    server.loggelf = () => {};
+    server.on('error', (err: Error) => services.log.error({ err }, 'imap server error'));
+    const onError = (err: unknown): void => services.log.error({ err }, 'imap command failed');
+    const hooks = { ...sessionHooks(deps), ...messageHooks(deps) };
+    for (const [name, fn] of Object.entries(hooks)) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hook arguments come from imap-core
+      server[name] = hook(fn as (...a: any[]) => Promise<unknown[]>, onError);
+    }
+    server.onLsub = server.onList;
+    server.onUnsubscribe = server.onSubscribe;
+    return server;
+  };
+
+  const plain = make(false);
+  const tls = make(true);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- imap-core is untyped
+  const listen = (server: any, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.server.once('error', reject);
+      server.listen(port, opts.host, () => {
+        server.server.off('error', reject);
+        resolve(server.server.address().port);
+      });
+    });
+  const ports = { plain: 0, tls: 0 };
+  try {
+    ports.plain = await listen(plain, opts.port).catch((err: Error) =>
+      Promise.reject(Object.assign(err, { listenKey: 'port' })),
+    );
+  } catch (err) {
+    notifier.close();
+    throw err;
+  }
+  try {
+    ports.tls = await listen(tls, opts.tlsPort).catch((err: Error) =>
+      Promise.reject(Object.assign(err, { listenKey: 'tlsPort' })),
+    );
+  } catch (err) {
+    notifier.close();
+    await new Promise((r) => plain.close(r));
+    throw err;
+  }
+  return {
+    ports,
+    close: async () => {
+      notifier.close();
+      await Promise.all([new Promise((r) => plain.close(r)), new Promise((r) => tls.close(r))]);
+    },
+  };
+}

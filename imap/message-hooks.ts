@@ -1,0 +1,203 @@
+import { isVoicegateError } from '../server/domain/errors.ts';
+import type { Message } from '../server/domain/message.ts';
+import type { ImapDeps } from './deps.ts';
+import { flagsOf, folderOfPath, planFlagChange, SEEN, storedFlags } from './flags.ts';
+import { parseFolderId } from './folder-id.ts';
+import { imapHandler, type ImapSession } from './imap-core.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- imap-core's query and option objects */
+
+/** FETCH items answered from the message record alone, without rendering it. */
+const METADATA_ITEMS = new Set(['uid', 'flags', 'modseq', 'internaldate']);
+/** SEARCH keys that read the message's headers or body. */
+const CONTENT_TERMS = new Set([
+  'body',
+  'text',
+  'header',
+  'subject',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'larger',
+  'smaller',
+  'sentbefore',
+  'senton',
+  'sentsince',
+]);
+
+/** FETCH, SEARCH, STORE, EXPUNGE and MOVE: each maps to the domain operations every channel uses. */
+export function messageHooks(deps: ImapDeps) {
+  /** The selected folder's messages with the given UIDs (only those the session knows), by UID. */
+  async function selected(
+    folder: string,
+    session: ImapSession,
+    uids?: number[],
+  ): Promise<Message[]> {
+    const { mailboxId, folder: f } = parseFolderId(folder);
+    const known = new Set(session.selected?.uidList ?? []);
+    const wanted = uids ? new Set(uids.filter((u) => known.has(u))) : known;
+    const all = await deps.store.listMessages(mailboxId, { folder: f });
+    return all.filter((m) => wanted.has(m.uid)).sort((a, b) => a.uid - b.uid);
+  }
+
+  function write(session: ImapSession, response: unknown): void {
+    session.writeStream.write(response);
+  }
+
+  return {
+    async onFetch(folder: string, options: any, session: ImapSession): Promise<unknown[]> {
+      const { mailboxId, folder: f } = parseFolderId(folder);
+      const withContent = (options.query as { item: string }[]).some(
+        (q) => !METADATA_ITEMS.has(q.item),
+      );
+      let messages = await selected(folder, session, options.messages);
+      if (options.changedSince) messages = messages.filter((m) => m.modseq > options.changedSince);
+      for (let m of messages) {
+        if (
+          options.markAsSeen &&
+          f === 'inbox' &&
+          !flagsOf(m).includes(SEEN) &&
+          m.state !== 'deleted'
+        ) {
+          // Reading a message in a mail client is playing it.
+          m = await deps.messages.act(mailboxId, m.id, 'play');
+          deps.notifier.ignore(mailboxId, m.modseq, session.id);
+        }
+        const view = await deps.source.view(m, withContent);
+        const values = session.getQueryResponse(options.query, view, {
+          acceptUTF8Enabled: session.isUTF8Enabled(),
+          attachmentStorage: deps.source.attachments,
+        });
+        const response = session.formatResponse('FETCH', m.uid, { query: options.query, values });
+        if (options.metadataOnly) write(session, { compiled: imapHandler.compiler(response) });
+        else
+          await new Promise<void>((resolve) =>
+            session.writeStream.write(imapHandler.compileStream(response), resolve),
+          );
+      }
+      return [true];
+    },
+
+    async onSearch(folder: string, options: any, session: ImapSession): Promise<unknown[]> {
+      const { mailboxId } = parseFolderId(folder);
+      const withContent = (options.terms as string[]).some((t) => CONTENT_TERMS.has(t));
+      const uidList: number[] = [];
+      for (const m of await selected(folder, session)) {
+        const view = await deps.source.view(m, withContent);
+        const match = await new Promise<boolean>((resolve, reject) =>
+          session.matchSearchQuery(view, options.query, (err, ok) =>
+            err ? reject(err) : resolve(ok),
+          ),
+        );
+        if (match) uidList.push(m.uid);
+      }
+      return [{ uidList, highestModseq: await deps.store.highestModseq(mailboxId) }];
+    },
+
+    async onStore(folder: string, update: any, session: ImapSession): Promise<unknown[]> {
+      if (session.selected?.readOnly) return ['READ-ONLY'];
+      const { mailboxId } = parseFolderId(folder);
+      const condstore = Boolean(session.selected?.condstoreEnabled);
+      const modified: number[] = [];
+      for (let m of await selected(folder, session, update.messages)) {
+        if (update.unchangedSince && m.modseq > update.unchangedSince) {
+          modified.push(m.uid);
+          continue;
+        }
+        const plan = planFlagChange(m, storedFlags(flagsOf(m), update.action, update.value));
+        try {
+          for (const action of plan.actions) {
+            m = await deps.messages.act(mailboxId, m.id, action, { keepFolder: true });
+            deps.notifier.ignore(mailboxId, m.modseq, session.id);
+          }
+          if (plan.purgeMark !== undefined) {
+            m = await deps.messages.markForPurge(mailboxId, m.id, plan.purgeMark);
+            deps.notifier.ignore(mailboxId, m.modseq, session.id);
+          }
+        } catch (err) {
+          // Changed meanwhile by another channel: the client gets the flags as they now are.
+          if (!isVoicegateError(err, 'INVALID_STATE') && !isVoicegateError(err, 'NOT_FOUND'))
+            throw err;
+          const now = await deps.store.getMessage(m.id);
+          if (!now || now.uid !== m.uid || now.folder !== m.folder) continue;
+          m = now;
+        }
+        if (!update.silent || condstore) {
+          write(
+            session,
+            session.formatResponse('FETCH', m.uid, {
+              uid: update.isUid ? m.uid : false,
+              flags: flagsOf(m),
+              modseq: condstore ? m.modseq : false,
+            }),
+          );
+        }
+      }
+      return [true, modified];
+    },
+
+    async onExpunge(folder: string, update: any, session: ImapSession): Promise<unknown[]> {
+      if (session.selected?.readOnly) return ['READ-ONLY'];
+      const { mailboxId, folder: f } = parseFolderId(folder);
+      const candidates = (
+        await selected(folder, session, update.isUid ? update.messages : undefined)
+      ).filter((m) => (f === 'inbox' ? m.state === 'deleted' : m.markedForPurge));
+      if (candidates.length === 0) return [true];
+      const since = await deps.store.highestModseq(mailboxId);
+      if (f === 'inbox')
+        await deps.messages.expunge(
+          mailboxId,
+          candidates.map((m) => m.id),
+        );
+      else
+        await deps.messages.purge(
+          mailboxId,
+          candidates.map((m) => m.id),
+        );
+      const gone = new Set(candidates.map((m) => m.id));
+      const changes = await deps.store.changesSince(mailboxId, since);
+      for (const c of changes)
+        if (c.messageId && gone.has(c.messageId))
+          deps.notifier.ignore(mailboxId, c.modseq, session.id);
+      const removed = new Set(
+        changes.filter((c) => c.kind === 'removed' && c.folder === f).map((c) => c.uid),
+      );
+      for (const m of candidates) {
+        if (removed.has(m.uid) && !update.silent)
+          write(session, session.formatResponse('EXPUNGE', m.uid));
+      }
+      return [true];
+    },
+
+    async onMove(folder: string, move: any, session: ImapSession): Promise<unknown[]> {
+      if (session.selected?.readOnly) return ['READ-ONLY'];
+      const { mailboxId, folder: from } = parseFolderId(folder);
+      const to = folderOfPath(move.destination);
+      if (!to) return ['TRYCREATE'];
+      if (to === from) return ['CANNOT'];
+      const sourceUid: number[] = [];
+      const destinationUid: number[] = [];
+      for (const m of await selected(folder, session, move.messages)) {
+        let moved: Message | undefined;
+        if (to === 'trash') {
+          moved =
+            m.state === 'deleted'
+              ? (await deps.messages.expunge(mailboxId, [m.id]))[0]
+              : await deps.messages.act(mailboxId, m.id, 'delete');
+        } else {
+          moved = await deps.messages.act(mailboxId, m.id, 'undelete');
+        }
+        if (!moved || moved.folder !== to) continue;
+        deps.notifier.ignore(mailboxId, moved.modseq, session.id);
+        sourceUid.push(m.uid);
+        destinationUid.push(moved.uid);
+        write(session, session.formatResponse('EXPUNGE', m.uid));
+      }
+      // No message moved: a COPYUID with empty sets would be malformed.
+      if (sourceUid.length === 0) return ['NONEXISTENT'];
+      const snapshot = await deps.store.folderSnapshot(mailboxId, to);
+      return [true, { uidValidity: snapshot.uidValidity, sourceUid, destinationUid }];
+    },
+  };
+}

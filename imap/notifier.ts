@@ -1,0 +1,97 @@
+import type { Change } from '../server/domain/message.ts';
+import type { VoicemailStore } from '../server/domain/ports.ts';
+import { flagsOf } from './flags.ts';
+import type { Callback, ImapSession } from './imap-core.ts';
+import { parseFolderId } from './folder-id.ts';
+
+type Handler = (data?: unknown) => void;
+
+interface Entry {
+  _id: number;
+  command: 'EXISTS' | 'EXPUNGE' | 'FETCH';
+  uid: number;
+  modseq: number;
+  flags?: string[];
+  ignore?: string;
+}
+
+const MAX_IGNORED = 10_000;
+
+/**
+ * imap-core's notifier, fed by the store's change feed: every change, by any channel or process,
+ * wakes the sessions of that mailbox, which then read the journal from their own modseq on.
+ * Changes a session made itself and already answered (STORE, EXPUNGE, MOVE) are marked
+ * `ignore` for that session, so it does not repeat them.
+ */
+export class ImapNotifier {
+  readonly #store: VoicemailStore;
+  readonly #listeners = new Map<number, Set<Handler>>();
+  readonly #ignored = new Map<string, string>();
+  readonly #pending = new Set<number>();
+  readonly #unsubscribe: () => void;
+
+  constructor(store: VoicemailStore) {
+    this.#store = store;
+    this.#unsubscribe = store.feed.subscribe((change) => this.#onChange(change));
+  }
+
+  addListener(session: ImapSession, handler: Handler): void {
+    let set = this.#listeners.get(session.user.id);
+    if (!set) this.#listeners.set(session.user.id, (set = new Set()));
+    set.add(handler);
+  }
+
+  removeListener(session: ImapSession, handler: Handler): void {
+    const set = this.#listeners.get(session.user.id);
+    set?.delete(handler);
+    if (set?.size === 0) this.#listeners.delete(session.user.id);
+  }
+
+  /** Marks a change this session has already reported to its client. */
+  ignore(mailboxId: number, modseq: number, sessionId: string): void {
+    this.#ignored.set(`${mailboxId}:${modseq}`, sessionId);
+    if (this.#ignored.size > MAX_IGNORED) this.#ignored.delete(this.#ignored.keys().next().value!);
+  }
+
+  getUpdates(folderId: string, modifyIndex: number, cb: Callback): void {
+    this.#updates(folderId, modifyIndex).then(
+      (entries) => cb(null, entries),
+      (err: unknown) => cb(err as Error),
+    );
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  async #updates(folderId: string, modifyIndex: number): Promise<Entry[]> {
+    const { mailboxId, folder } = parseFolderId(folderId);
+    const changes = (await this.#store.changesSince(mailboxId, modifyIndex)).filter(
+      (c) => c.folder === folder,
+    );
+    const entries: Entry[] = [];
+    for (const c of changes) {
+      const ignore = this.#ignored.get(`${mailboxId}:${c.modseq}`);
+      const base = { _id: c.seq, uid: c.uid!, modseq: c.modseq, ...(ignore ? { ignore } : {}) };
+      if (c.kind === 'added') entries.push({ ...base, command: 'EXISTS' });
+      else if (c.kind === 'removed') entries.push({ ...base, command: 'EXPUNGE' });
+      else if (c.kind === 'changed') {
+        // Flags as they are now: later changes of the same message arrive as their own entries.
+        const m = await this.#store.getMessage(c.messageId!);
+        if (m && m.folder === folder && m.uid === c.uid)
+          entries.push({ ...base, command: 'FETCH', flags: flagsOf(m) });
+      }
+    }
+    return entries;
+  }
+
+  #onChange(change: Change): void {
+    if (!this.#listeners.has(change.mailboxId) || this.#pending.has(change.mailboxId)) return;
+    // Changes come in bursts (a move is two entries): wake each session once per burst.
+    this.#pending.add(change.mailboxId);
+    setImmediate(() => {
+      this.#pending.delete(change.mailboxId);
+      for (const handler of this.#listeners.get(change.mailboxId) ?? []) handler();
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { isVoicegateError } from '../server/domain/errors.ts';
+import { MAIL_FOLDERS, type MailFolder } from '../server/domain/message.ts';
+import type { ImapDeps } from './deps.ts';
+import { FOLDER_PATHS, folderOfPath, SEEN, flagsOf } from './flags.ts';
+import { folderId } from './folder-id.ts';
+import type { ImapSession } from './imap-core.ts';
+
+/** Rough size of a message as IMAP shows it: the audio in base64 plus headers and text parts. */
+function mailSize(audioBytes: number): number {
+  return Math.ceil(audioBytes / 57) * 78 + 4096;
+}
+
+/** Login, folders, STATUS, SELECT and QUOTA: what a session does before touching messages. */
+export function sessionHooks(deps: ImapDeps) {
+  const folderOf = (path: string): MailFolder | null => folderOfPath(path);
+
+  return {
+    async onAuth(
+      login: { username: string; password: string },
+      session: ImapSession,
+    ): Promise<unknown[]> {
+      try {
+        const mailbox = await deps.mailboxes.authenticate(login.username, login.password, {
+          channel: 'imap',
+          remote: session.remoteAddress,
+          requireUms: true,
+        });
+        return [{ user: { id: mailbox.id, username: mailbox.name } }];
+      } catch (err) {
+        if (isVoicegateError(err, 'AUTH_FAILED')) return [undefined];
+        if (isVoicegateError(err, 'LOCKED')) {
+          throw Object.assign(new Error(err.message), {
+            response: 'NO',
+            code: 'AUTHENTICATIONFAILED',
+            message: 'Mailbox locked after repeated wrong codes; try again later',
+          });
+        }
+        if (isVoicegateError(err, 'FORBIDDEN')) {
+          throw Object.assign(new Error(err.message), {
+            response: 'NO',
+            code: 'AUTHORIZATIONFAILED',
+            message: 'This mailbox has no access from mail clients',
+          });
+        }
+        throw err;
+      }
+    },
+
+    async onList(): Promise<unknown[]> {
+      return [[{ path: 'INBOX' }, { path: FOLDER_PATHS.trash, specialUse: '\\Trash' }]];
+    },
+
+    async onSubscribe(path: string): Promise<unknown[]> {
+      return [folderOf(path) ? true : 'NONEXISTENT'];
+    },
+
+    async onStatus(path: string, session: ImapSession): Promise<unknown[]> {
+      const folder = folderOf(path);
+      if (!folder) return ['NONEXISTENT'];
+      const snapshot = await deps.store.folderSnapshot(session.user.id, folder);
+      const messages = await deps.store.listMessages(session.user.id, { folder });
+      return [
+        {
+          messages: snapshot.uids.length,
+          uidNext: snapshot.uidNext,
+          uidValidity: snapshot.uidValidity,
+          unseen: messages.filter((m) => !flagsOf(m).includes(SEEN)).length,
+          highestModseq: snapshot.modseq,
+        },
+      ];
+    },
+
+    async onOpen(path: string, session: ImapSession): Promise<unknown[]> {
+      const folder = folderOf(path);
+      if (!folder) return ['NONEXISTENT'];
+      const snapshot = await deps.store.folderSnapshot(session.user.id, folder);
+      return [
+        {
+          _id: folderId(session.user.id, folder),
+          uidList: snapshot.uids,
+          uidValidity: snapshot.uidValidity,
+          uidNext: snapshot.uidNext,
+          modifyIndex: snapshot.modseq,
+        },
+      ];
+    },
+
+    async onGetQuotaRoot(path: string, session: ImapSession): Promise<unknown[]> {
+      if (!folderOf(path)) return ['NONEXISTENT'];
+      return [await quota(session)];
+    },
+
+    async onGetQuota(root: string, session: ImapSession): Promise<unknown[]> {
+      if (root !== '') return ['NONEXISTENT'];
+      return [await quota(session)];
+    },
+  };
+
+  async function quota(
+    session: ImapSession,
+  ): Promise<{ root: string; quota: number; storageUsed: number }> {
+    let used = 0;
+    for (const folder of MAIL_FOLDERS) {
+      for (const m of await deps.store.listMessages(session.user.id, { folder }))
+        used += mailSize(m.audio.bytes);
+    }
+    return { root: '', quota: deps.quotaBytes, storageUsed: used };
+  }
+}
