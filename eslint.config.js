@@ -47,6 +47,10 @@ export default tseslint.config(
   },
   { files: ['server/store/**'], rules: only(['domain'], 'the store imports only the domain') },
   { files: ['server/media/**'], rules: only(['domain'], 'media imports only the domain') },
+  {
+    files: ['server/render/**'],
+    rules: only(['domain', 'media'], 'render imports only the domain and media'),
+  },
   { files: ['server/config/**'], rules: only(['domain'], 'config imports only the domain') },
   {
     files: ['server/http/**'],
