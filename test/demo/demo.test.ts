@@ -55,15 +55,30 @@ describe('voicegate demo', () => {
   });
 
   it('serves the demo on unprivileged ports', async () => {
-    const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir, '--set', 'http.port=0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'demo',
+        '--dir',
+        dir,
+        '--set',
+        'http.port=0',
+        '--set',
+        'imap.port=0',
+        '--set',
+        'imap.tlsPort=0',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), 20_000);
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        const m = /Serving: (\S+)\/healthz/.exec(out);
+        const m = /Health: (\S+)\/healthz\nServing/.exec(out);
         if (m) {
           clearTimeout(timer);
           resolve(m[1]!);

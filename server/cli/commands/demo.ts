@@ -56,7 +56,17 @@ export function registerDemo(program: Command): void {
       const log = createLogger(loaded.config.log.level);
       const { startServer } = await import('../../server.ts');
       const server = await startServer(loaded, log);
-      print(`Serving: ${server.urls.http}/healthz  (Ctrl-C to stop)`);
+      const host = loaded.config.imap.host;
+      print('');
+      print('Mail client (Thunderbird, Outlook, mutt): an IMAP account');
+      print(
+        `  server ${host}, port ${server.ports.imaps} (SSL/TLS) or ${server.ports.imap} (STARTTLS)`,
+      );
+      print('  user name: a mailbox name or extension above; password: its code');
+      print('  the certificate is self-signed: accept it once, or trust ' + loaded.tlsCert);
+      print(`  e.g. curl -k 'imaps://${host}:${server.ports.imaps}/INBOX' -u 201:2011`);
+      print(`Health: ${server.urls.http}/healthz`);
+      print('Serving (Ctrl-C to stop)');
       await serveUntilSignal(server, log);
     });
 }
