@@ -10,6 +10,8 @@ declare -A tools=(
   [espeak-ng]=espeak-ng
   [openssl]=openssl
   [curl]=curl
+  [mbsync]=isync
+  [python3]=python3
 )
 
 missing=()
