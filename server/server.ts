@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { WebSessions } from './http/session.ts';
+import { hasCommand } from './tools.ts';
 import type { FastifyInstance } from 'fastify';
 import { createContext, packageVersion, type Context } from './context.ts';
 import type { LoadedConfig } from './config/load.ts';
@@ -58,6 +61,19 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       log,
       https: config.http.tls ? tls : undefined,
       version: packageVersion(),
+      api: {
+        mailboxes: context.mailboxes,
+        messages: context.messages,
+        store: context.store,
+        audio: context.audio,
+        sessions: new WebSessions({
+          store: context.store,
+          idleMinutes: config.http.sessionIdleMinutes,
+          secureCookie: config.http.tls,
+        }),
+        tools: { ffmpeg: hasCommand('ffmpeg'), sox: hasCommand('sox') },
+      },
+      webRoot: fileURLToPath(new URL('../web/dist', import.meta.url)),
       readiness: async () => {
         try {
           context.store.db.prepare('SELECT 1').get();

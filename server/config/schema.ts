@@ -47,7 +47,7 @@ export const ConfigSchema = Type.Object(
     ),
     http: Listener(8443, {
       tls: Type.Boolean({ default: true }),
-      sessionSecret: Type.String({ default: '' }),
+      sessionIdleMinutes: Type.Number({ default: 30, minimum: 1, maximum: 720 }),
     }),
     imap: Listener(143, {
       tlsPort: Type.Integer({ default: 993, minimum: 0, maximum: 65535 }),

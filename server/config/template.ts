@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
-
 /** The commented `voicegate.yaml` that `voicegate init` writes. Every key shows its default. */
-export function configTemplate(opts: { sessionSecret?: string } = {}): string {
-  const secret = opts.sessionSecret ?? randomBytes(32).toString('base64url');
+export function configTemplate(): string {
   return `# Voicegate configuration. Every key is optional; the values shown are the defaults.
 # Relative paths are relative to server.dataDir, which is relative to this file.
 # Any key can be overridden at start-up: voicegate serve --set http.port=8080
@@ -24,7 +21,7 @@ http:
   host: 127.0.0.1
   port: 8443
   tls: true                  # HTTPS with the certificate above; false for plain HTTP behind a proxy
-  sessionSecret: ${secret}   # signs web sessions; keep it secret
+  sessionIdleMinutes: 30     # web sessions end after this long unused (and after 12 hours)
 imap:
   host: 127.0.0.1
   port: 143                  # STARTTLS

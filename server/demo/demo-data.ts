@@ -1,7 +1,8 @@
 import type { Context } from '../context.ts';
 import { toneWav } from '../media/tone.ts';
 import type { MessageAction } from '../domain/message-state.ts';
-import { hasCommand, speak } from './speech.ts';
+import { hasCommand } from '../tools.ts';
+import { speak } from './speech.ts';
 
 interface DemoMailbox {
   name: string;

@@ -1,16 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { hasCommand } from '../tools.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-export function hasCommand(name: string): boolean {
-  try {
-    execFileSync(name, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Speech from espeak-ng as an 8 kHz 16-bit WAV (telephone quality) when sox is there to resample,

@@ -61,6 +61,7 @@ export class MailboxService {
       trustedNumbers: fields.trustedNumbers ?? [],
       breakouts: fields.breakouts ?? {},
       broadcast: kind === 'group' ? (fields.broadcast ?? true) : false,
+      activeGreeting: fields.activeGreeting ?? 'unavailable',
     };
     if (kind !== 'group' && input.broadcast) {
       throw new VoicegateError('INVALID_INPUT', 'broadcast applies to hunt groups only');

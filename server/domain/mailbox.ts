@@ -8,6 +8,9 @@ export type EmailMode = (typeof EMAIL_MODES)[number];
 
 export const GREETING_KINDS = ['unavailable', 'busy', 'temporary', 'name'] as const;
 export type GreetingKind = (typeof GREETING_KINDS)[number];
+/** The greetings a caller may hear; the recorded name is not one. */
+export const ACTIVE_GREETING_KINDS = ['unavailable', 'busy', 'temporary'] as const;
+export type ActiveGreeting = (typeof ACTIVE_GREETING_KINDS)[number];
 
 /** Keys a caller may press during the greeting to be transferred elsewhere. */
 export const BREAKOUT_KEYS = ['0', '2', '3'] as const;
@@ -30,6 +33,8 @@ export interface Mailbox {
   breakouts: Partial<Record<BreakoutKey, string>>;
   /** Hunt groups only: copy each message to every member and remove it from the group. */
   broadcast: boolean;
+  /** Which greeting callers hear (falling back to the recorded name, then the number). */
+  activeGreeting: ActiveGreeting;
   createdAt: number;
 }
 
@@ -53,6 +58,7 @@ export interface MailboxInput {
   trustedNumbers?: string[];
   breakouts?: Partial<Record<BreakoutKey, string>>;
   broadcast?: boolean;
+  activeGreeting?: ActiveGreeting;
 }
 
 export type MailboxChanges = Partial<Omit<MailboxInput, 'kind'>>;
@@ -155,6 +161,8 @@ export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
     out.breakouts = b;
   }
   if (input.broadcast !== undefined) out.broadcast = input.broadcast;
+  if (input.activeGreeting !== undefined)
+    out.activeGreeting = oneOf(ACTIVE_GREETING_KINDS, input.activeGreeting, 'active greeting');
   return out;
 }
 

@@ -94,7 +94,27 @@ export interface JournalStore {
   readonly feed: ChangeFeed;
 }
 
-export interface VoicemailStore extends MailboxStore, MessageStore, GreetingStore, JournalStore {
+/** A web log-in: the cookie's token is kept only as a hash. */
+export interface WebSession {
+  tokenHash: string;
+  mailboxId: number;
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface WebSessionStore {
+  createWebSession(session: WebSession): Promise<void>;
+  /** The session if it exists and has not expired at `now`. */
+  getWebSession(tokenHash: string, now: number): Promise<WebSession | null>;
+  extendWebSession(tokenHash: string, expiresAt: number): Promise<void>;
+  deleteWebSession(tokenHash: string): Promise<void>;
+  /** Ends every session of a mailbox except one (after a code change). */
+  deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void>;
+}
+
+export interface VoicemailStore
+  extends MailboxStore, MessageStore, GreetingStore, JournalStore, WebSessionStore {
   close(): Promise<void>;
 }
 

@@ -1,12 +1,37 @@
+import { existsSync } from 'node:fs';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.ts';
+import type { ApiDeps } from './deps.ts';
 import { registerErrorHandler } from './errors.ts';
 import { healthRoutes, type HealthDeps } from './health-routes.ts';
+import { audioRoutes } from './routes/audio-routes.ts';
+import { authRoutes } from './routes/auth-routes.ts';
+import { eventRoutes } from './routes/events-routes.ts';
+import { greetingRoutes } from './routes/greeting-routes.ts';
+import { messageRoutes } from './routes/message-routes.ts';
+import { settingsRoutes } from './routes/settings-routes.ts';
+import { SHARED_SCHEMAS } from './schemas.ts';
+import { registerSessions } from './session.ts';
 
 export interface HttpDeps extends HealthDeps {
   log: Logger;
   https?: { key: Buffer; cert: Buffer };
+  /** The web API; without it only the health endpoints are served. */
+  api?: ApiDeps;
+  /** The built web app (web/dist), served at `/` when present. */
+  webRoot?: string;
 }
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+};
 
 /** Builds the HTTP app without listening, so tests can `inject` into it. */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -17,6 +42,36 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
+  app.addHook('onSend', async (_req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
   await app.register(healthRoutes(deps));
+  if (deps.api) {
+    await app.register(cookie);
+    registerSessions(app);
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Voicegate web API', version: deps.version },
+        components: {
+          securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'vg_session' } },
+        },
+      },
+    });
+    for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+    for (const routes of [
+      authRoutes,
+      messageRoutes,
+      audioRoutes,
+      greetingRoutes,
+      settingsRoutes,
+      eventRoutes,
+    ]) {
+      await app.register(routes(deps.api));
+    }
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
+  if (deps.webRoot && existsSync(deps.webRoot)) {
+    await app.register(fastifyStatic, { root: deps.webRoot, index: 'index.html', wildcard: false });
+  }
   return app;
 }

@@ -102,6 +102,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (message_id, kind)
   ) STRICT;
   `,
+  // 3: web sessions, the active greeting
+  `
+  ALTER TABLE mailbox ADD COLUMN active_greeting TEXT NOT NULL DEFAULT 'unavailable';
+  CREATE TABLE web_session (
+    token_hash TEXT PRIMARY KEY,
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX web_session_by_mailbox ON web_session (mailbox_id);
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

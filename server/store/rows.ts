@@ -17,6 +17,7 @@ export interface MailboxRow {
   trusted_numbers: string;
   breakouts: string;
   broadcast: number;
+  active_greeting: string;
   failed_logins: number;
   locked_until: number | null;
   created_at: number;
@@ -37,6 +38,7 @@ export function rowToMailbox(r: MailboxRow): MailboxRecord {
     trustedNumbers: JSON.parse(r.trusted_numbers) as string[],
     breakouts: JSON.parse(r.breakouts) as MailboxRecord['breakouts'],
     broadcast: r.broadcast === 1,
+    activeGreeting: r.active_greeting as MailboxRecord['activeGreeting'],
     createdAt: r.created_at,
     codeHash: r.code_hash,
     failedLogins: r.failed_logins,

@@ -11,7 +11,7 @@ import type {
   NewMessage,
 } from '../domain/message.ts';
 import type { MessageState, StatePair } from '../domain/message-state.ts';
-import type { MessageFilter, NewMailbox, VoicemailStore } from '../domain/ports.ts';
+import type { MessageFilter, NewMailbox, VoicemailStore, WebSession } from '../domain/ports.ts';
 import { JournalFeed } from './change-feed.ts';
 import { migrate } from './migrations.ts';
 import {
@@ -39,6 +39,7 @@ const MAILBOX_COLUMNS: Record<keyof MailboxChanges, [string, (v: never) => SqlVa
   trustedNumbers: ['trusted_numbers', (v: string[]) => JSON.stringify(v)],
   breakouts: ['breakouts', (v: object) => JSON.stringify(v)],
   broadcast: ['broadcast', (v: boolean) => (v ? 1 : 0)],
+  activeGreeting: ['active_greeting', (v: string) => v],
 };
 
 /** Maps SQLite's errors to the domain's: a full disk, a unique key already taken. */
@@ -157,8 +158,8 @@ export class SqliteStore implements VoicemailStore {
     return this.#tx(() => {
       const row = this.#sql(
         `INSERT INTO mailbox (kind, name, extension, full_name, code_hash, email, email_mode, ums_access, locale,
-             time_zone, trusted_numbers, breakouts, broadcast, created_at, uid_validity)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+             time_zone, trusted_numbers, breakouts, broadcast, created_at, uid_validity, active_greeting)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
       ).get(
         m.kind,
         m.name,
@@ -176,6 +177,7 @@ export class SqliteStore implements VoicemailStore {
         Date.now(),
         // UIDVALIDITY: seconds since 1970, as Dovecot does; a re-created mailbox gets a new one.
         Math.floor(Date.now() / 1000),
+        m.activeGreeting,
       ) as unknown as MailboxRow;
       this.#journal(row.id, 'mailbox', null, null, Date.now());
       return rowToMailbox(row);
@@ -528,6 +530,63 @@ export class SqliteStore implements VoicemailStore {
       ).run(before);
       return Number(result.changes);
     });
+  }
+
+  // Web sessions
+
+  async createWebSession(s: WebSession): Promise<void> {
+    this.#tx(() => {
+      // Expired sessions go as new ones come, so the table never grows without bound.
+      this.#sql('DELETE FROM web_session WHERE expires_at < ?').run(s.createdAt);
+      this.#sql(
+        'INSERT INTO web_session (token_hash, mailbox_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(s.tokenHash, s.mailboxId, s.csrfToken, s.createdAt, s.expiresAt);
+    });
+  }
+
+  async getWebSession(tokenHash: string, now: number): Promise<WebSession | null> {
+    const row = this.#sql('SELECT * FROM web_session WHERE token_hash = ? AND expires_at > ?').get(
+      tokenHash,
+      now,
+    ) as
+      | {
+          token_hash: string;
+          mailbox_id: number;
+          csrf_token: string;
+          created_at: number;
+          expires_at: number;
+        }
+      | undefined;
+    if (!row) return null;
+    return {
+      tokenHash: row.token_hash,
+      mailboxId: row.mailbox_id,
+      csrfToken: row.csrf_token,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async extendWebSession(tokenHash: string, expiresAt: number): Promise<void> {
+    this.#tx(() =>
+      this.#sql('UPDATE web_session SET expires_at = ? WHERE token_hash = ?').run(
+        expiresAt,
+        tokenHash,
+      ),
+    );
+  }
+
+  async deleteWebSession(tokenHash: string): Promise<void> {
+    this.#tx(() => this.#sql('DELETE FROM web_session WHERE token_hash = ?').run(tokenHash));
+  }
+
+  async deleteWebSessionsOf(mailboxId: number, except = ''): Promise<void> {
+    this.#tx(() =>
+      this.#sql('DELETE FROM web_session WHERE mailbox_id = ? AND token_hash != ?').run(
+        mailboxId,
+        except,
+      ),
+    );
   }
 
   /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */

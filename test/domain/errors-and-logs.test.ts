@@ -36,7 +36,7 @@ describe('logs', () => {
       { req: { headers: { authorization: 'Basic c2VjcmV0', cookie: 'sid=abc' } } },
       'request',
     );
-    log.info({ http: { sessionSecret: 's3cr3t' } }, 'config');
+    log.info({ session: { token: 's3cr3t' } }, 'session');
     expect(out).toContain('"mailbox":"alice"');
     for (const secret of ['4711', 'hunter2', 'c2VjcmV0', 'sid=abc', 's3cr3t'])
       expect(out).not.toContain(secret);

@@ -1,0 +1,15 @@
+import type { MailboxService } from '../domain/mailbox-service.ts';
+import type { MessageService } from '../domain/message-service.ts';
+import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
+import type { WebSessions } from './session.ts';
+
+/** What the web API's routes use. */
+export interface ApiDeps {
+  mailboxes: MailboxService;
+  messages: MessageService;
+  store: VoicemailStore;
+  audio: AudioStore;
+  sessions: WebSessions;
+  /** Which converters are installed (greeting uploads in other formats). */
+  tools: { ffmpeg: boolean; sox: boolean };
+}

@@ -1,0 +1,83 @@
+import type { Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { browserWav } from '../../media/convert.ts';
+import { wavPeaks } from '../../media/peaks.ts';
+import type { ApiDeps } from '../deps.ts';
+import { sendBytes, sendFile } from '../range.ts';
+import { ErrorReply, IdParams, Peaks } from '../schemas.ts';
+
+const errors = { 401: ErrorReply, 404: ErrorReply };
+const DownloadQuery = Type.Object({ download: Type.Optional(Type.Boolean()) });
+
+export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('preHandler', deps.sessions.require);
+
+    app.get(
+      '/api/messages/:id/audio',
+      {
+        schema: {
+          summary: 'The original WAV (Range supported)',
+          params: IdParams,
+          querystring: DownloadQuery,
+          response: errors,
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as Static<typeof IdParams>;
+        const m = await deps.messages.get(req.mailbox!.id, id);
+        const stamp = new Date(m.receivedAt)
+          .toISOString()
+          .slice(0, 16)
+          .replace(/[-:]/g, '')
+          .replace('T', '-');
+        return sendFile(req, reply, deps.audio.path(m.audio.key), {
+          type: 'audio/wav',
+          filename: `voicemail-${stamp}.wav`,
+          download: (req.query as Static<typeof DownloadQuery>).download,
+        });
+      },
+    );
+
+    app.get(
+      '/api/messages/:id/stream',
+      {
+        schema: {
+          summary: 'A 16-bit PCM WAV every browser plays (Range supported)',
+          params: IdParams,
+          response: errors,
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as Static<typeof IdParams>;
+        const m = await deps.messages.get(req.mailbox!.id, id);
+        if (m.audio.format.startsWith('wav/pcm16/'))
+          return sendFile(req, reply, deps.audio.path(m.audio.key), { type: 'audio/wav' });
+        return sendBytes(req, reply, browserWav(await deps.audio.read(m.audio.key)), {
+          type: 'audio/wav',
+        });
+      },
+    );
+
+    app.get(
+      '/api/messages/:id/peaks',
+      {
+        schema: {
+          summary: 'Waveform peaks (0..1)',
+          params: IdParams,
+          response: { 200: Peaks, ...errors },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as Static<typeof IdParams>;
+        const m = await deps.messages.get(req.mailbox!.id, id);
+        const cached = await deps.store.getRendition(m.id, 'peaks');
+        if (cached) return { peaks: JSON.parse(Buffer.from(cached).toString()) as number[] };
+        const peaks = wavPeaks(await deps.audio.read(m.audio.key));
+        await deps.store.putRendition(m.id, 'peaks', Buffer.from(JSON.stringify(peaks)));
+        return { peaks };
+      },
+    );
+  };
+}

@@ -1,0 +1,114 @@
+import type { Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { VoicegateError } from '../../domain/errors.ts';
+import type { ActiveGreeting, GreetingKind } from '../../domain/mailbox.ts';
+import { toTelephoneWav } from '../../media/convert.ts';
+import type { ApiDeps } from '../deps.ts';
+import { sendFile } from '../range.ts';
+import {
+  NoContent,
+  ActiveGreetingBody,
+  ErrorReply,
+  GreetingKindParams,
+  GreetingList,
+} from '../schemas.ts';
+
+const errors = {
+  204: NoContent,
+  400: ErrorReply,
+  401: ErrorReply,
+  403: ErrorReply,
+  404: ErrorReply,
+  413: ErrorReply,
+  415: ErrorReply,
+};
+const MAX_UPLOAD = 10 * 1024 * 1024;
+
+export function greetingRoutes(deps: ApiDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('preHandler', deps.sessions.require);
+    // Greetings are uploaded as the file itself: any audio type, converted on arrival.
+    app.addContentTypeParser(
+      /^(audio\/|application\/octet-stream)/,
+      { parseAs: 'buffer', bodyLimit: MAX_UPLOAD },
+      (_req, body, done) => done(null, body),
+    );
+
+    const list = async (mailboxName: string) => {
+      const box = await deps.mailboxes.resolve(mailboxName);
+      const greetings = await deps.messages.greetings(mailboxName);
+      return {
+        active: box.activeGreeting,
+        greetings: greetings.map((g) => ({
+          kind: g.kind,
+          durationMs: g.audio.durationMs,
+          updatedAt: new Date(g.updatedAt).toISOString(),
+        })),
+      };
+    };
+
+    app.get(
+      '/api/greetings',
+      { schema: { response: { 200: GreetingList, ...errors } } },
+      async (req) => list(req.mailbox!.name),
+    );
+
+    app.get(
+      '/api/greetings/:kind/audio',
+      { schema: { params: GreetingKindParams, response: errors } },
+      async (req, reply) => {
+        const { kind } = req.params as Static<typeof GreetingKindParams>;
+        const greeting = (await deps.messages.greetings(req.mailbox!.name)).find(
+          (g) => g.kind === kind,
+        );
+        if (!greeting) throw new VoicegateError('NOT_FOUND', `no ${kind} greeting`);
+        return sendFile(req, reply, deps.audio.path(greeting.audio.key), { type: 'audio/wav' });
+      },
+    );
+
+    app.put(
+      '/api/greetings/active',
+      { schema: { body: ActiveGreetingBody, response: { 200: GreetingList, ...errors } } },
+      async (req) => {
+        const { active } = req.body as Static<typeof ActiveGreetingBody>;
+        await deps.mailboxes.update(req.mailbox!.name, {
+          activeGreeting: active as ActiveGreeting,
+        });
+        return list(req.mailbox!.name);
+      },
+    );
+
+    app.put(
+      '/api/greetings/:kind',
+      {
+        schema: {
+          summary: 'Upload a greeting: the audio file as the body (WAV, Ogg, FLAC, MP3, WebM)',
+          params: GreetingKindParams,
+          response: { 200: GreetingList, ...errors },
+        },
+      },
+      async (req) => {
+        const { kind } = req.params as Static<typeof GreetingKindParams>;
+        if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+          throw new VoicegateError(
+            'BAD_AUDIO',
+            'send the audio file as the request body, with its audio/* Content-Type',
+          );
+        }
+        const wav = await toTelephoneWav(req.body, req.headers['content-type'] ?? '', deps.tools);
+        await deps.messages.setGreeting(req.mailbox!.name, kind as GreetingKind, wav);
+        return list(req.mailbox!.name);
+      },
+    );
+
+    app.delete(
+      '/api/greetings/:kind',
+      { schema: { params: GreetingKindParams, response: errors } },
+      async (req, reply) => {
+        const { kind } = req.params as Static<typeof GreetingKindParams>;
+        await deps.messages.removeGreeting(req.mailbox!.name, kind as GreetingKind);
+        return reply.status(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,151 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The web API's request and response schemas: Fastify validates and serialises with them, the
+ * OpenAPI document (/api/openapi.json) is made from them, and the web app's types come from
+ * that document.
+ */
+export const ErrorReply = Type.Object(
+  {
+    error: Type.String({ description: 'stable error code, e.g. NOT_FOUND' }),
+    message: Type.String(),
+  },
+  { $id: 'Error' },
+);
+
+export const MailboxInfo = Type.Object(
+  {
+    name: Type.String(),
+    extension: Type.Union([Type.String(), Type.Null()]),
+    fullName: Type.String(),
+    kind: Type.Union([Type.Literal('user'), Type.Literal('group')]),
+    timeZone: Type.String(),
+    locale: Type.String(),
+    email: Type.Union([Type.String(), Type.Null()]),
+    emailMode: Type.String(),
+    activeGreeting: Type.String(),
+  },
+  { $id: 'Mailbox' },
+);
+
+export const SessionReply = Type.Object(
+  { mailbox: Type.Ref(MailboxInfo), csrfToken: Type.String() },
+  { $id: 'Session' },
+);
+
+export const LoginBody = Type.Object(
+  {
+    mailbox: Type.String({ minLength: 1, maxLength: 64, description: 'mailbox name or extension' }),
+    code: Type.String({ maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+
+const Id = Type.String({
+  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+});
+export const IdParams = Type.Object({ id: Id });
+
+export const MessageInfo = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('message'), Type.Literal('recording')]),
+    state: Type.Union(['new', 'unopened', 'old', 'saved', 'deleted'].map((s) => Type.Literal(s))),
+    deletedFrom: Type.Union([Type.String(), Type.Null()]),
+    callerNumber: Type.Union([Type.String(), Type.Null()]),
+    callerName: Type.Union([Type.String(), Type.Null()]),
+    caller: Type.String({ description: '"Name (number)", the number, or "Unknown caller"' }),
+    receivedAt: Type.String({ format: 'date-time' }),
+    receivedLocal: Type.String({ description: 'YYYY-MM-DD HH:mm in the mailbox time zone' }),
+    durationMs: Type.Integer(),
+    priority: Type.Union([Type.Literal('normal'), Type.Literal('high')]),
+    private: Type.Boolean(),
+    forwardedFrom: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Message' },
+);
+export type MessageInfo = Static<typeof MessageInfo>;
+
+export const MessageList = Type.Object(
+  {
+    folder: Type.Union([Type.Literal('inbox'), Type.Literal('deleted')]),
+    messages: Type.Array(Type.Ref(MessageInfo)),
+    counts: Type.Object({
+      new: Type.Integer(),
+      old: Type.Integer(),
+      saved: Type.Integer(),
+      deleted: Type.Integer(),
+    }),
+  },
+  { $id: 'MessageList' },
+);
+
+export const ListQuery = Type.Object({
+  folder: Type.Optional(Type.Union([Type.Literal('inbox'), Type.Literal('deleted')])),
+});
+
+export const ActionBody = Type.Object(
+  {
+    action: Type.Union(
+      ['play', 'markUnread', 'save', 'unsave', 'delete', 'undelete'].map((a) => Type.Literal(a)),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ForwardBody = Type.Object(
+  { to: Type.String({ minLength: 1, maxLength: 64, description: 'mailbox name or extension' }) },
+  { additionalProperties: false },
+);
+
+export const ForwardReply = Type.Object({ forwarded: Type.Integer() });
+
+export const Peaks = Type.Object({ peaks: Type.Array(Type.Number({ minimum: 0, maximum: 1 })) });
+
+export const MailboxSearchQuery = Type.Object({ q: Type.Optional(Type.String({ maxLength: 64 })) });
+export const MailboxSearchReply = Type.Object({
+  mailboxes: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      extension: Type.Union([Type.String(), Type.Null()]),
+      fullName: Type.String(),
+    }),
+  ),
+});
+
+export const CodeBody = Type.Object(
+  { oldCode: Type.String({ maxLength: 64 }), newCode: Type.String({ maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const GreetingKindParams = Type.Object({
+  kind: Type.Union(['unavailable', 'busy', 'temporary', 'name'].map((k) => Type.Literal(k))),
+});
+
+export const GreetingList = Type.Object({
+  active: Type.String(),
+  greetings: Type.Array(
+    Type.Object({
+      kind: Type.String(),
+      durationMs: Type.Integer(),
+      updatedAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
+export const ActiveGreetingBody = Type.Object(
+  { active: Type.Union(['unavailable', 'busy', 'temporary'].map((k) => Type.Literal(k))) },
+  { additionalProperties: false },
+);
+
+export const EmailSettings = Type.Object(
+  {
+    email: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]),
+    mode: Type.Union(['off', 'copy', 'forward', 'alert'].map((m) => Type.Literal(m))),
+  },
+  { additionalProperties: false },
+);
+
+export const NoContent = Type.Null({ description: 'No content' });
+
+export const SHARED_SCHEMAS = [ErrorReply, MailboxInfo, SessionReply, MessageInfo, MessageList];
