@@ -50,6 +50,7 @@ describe('schema migrations', () => {
       'mailbox',
       'message',
       'rendition',
+      'web_session',
     ]);
     // Opening again finds nothing to do.
     expect(migrate(store.db)).toBe(MIGRATIONS.length);
