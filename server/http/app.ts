@@ -39,6 +39,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log.child({ proto: 'http' }),
     // Per-request lines would flood the log; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // Unknown fields are an error, not silently dropped (querystrings still coerce to types).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);

@@ -8,7 +8,9 @@ import { sendBytes, sendFile } from '../range.ts';
 import { ErrorReply, IdParams, Peaks } from '../schemas.ts';
 
 const errors = { 401: ErrorReply, 404: ErrorReply };
-const DownloadQuery = Type.Object({ download: Type.Optional(Type.Boolean()) });
+const DownloadQuery = Type.Object({
+  download: Type.Optional(Type.Union(['1', 'true', '0', 'false'].map((v) => Type.Literal(v)))),
+});
 
 export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
@@ -35,7 +37,9 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
         return sendFile(req, reply, deps.audio.path(m.audio.key), {
           type: 'audio/wav',
           filename: `voicemail-${stamp}.wav`,
-          download: (req.query as Static<typeof DownloadQuery>).download,
+          download: ['1', 'true'].includes(
+            (req.query as Static<typeof DownloadQuery>).download ?? '',
+          ),
         });
       },
     );
