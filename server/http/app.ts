@@ -58,6 +58,10 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
           securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'vg_session' } },
         },
       },
+      // Shared schemas appear under their own names (Message, Mailbox...), not def-0, def-1.
+      refResolver: {
+        buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
+      },
     });
     for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
     for (const routes of [
