@@ -3,6 +3,7 @@
  * first required unless DISABLE_WILD_CONFIG is set, so everything from it comes through here.
  */
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 
 process.env.DISABLE_WILD_CONFIG ??= 'true';
 const require = createRequire(import.meta.url);
@@ -21,6 +22,7 @@ export interface ImapSession {
     modifyIndex: number;
   };
   remoteAddress: string;
+  socket: Socket;
   writeStream: { write(data: any, cb?: () => void): boolean };
   formatResponse(command: string, uid: number, data?: object): any;
   getQueryResponse(query: any[], msg: object, opts: object): any[];
@@ -52,6 +54,55 @@ for (const [command, message] of Object.entries(REFUSALS)) {
   handler.handler = (_command, cb) => cb(null, { response: 'NO', code: 'CANNOT', message });
 }
 
+type CommandModule = { handler: (this: Connection, command: unknown, cb?: Callback) => void };
+interface Connection {
+  send(line: string): void;
+  close(): void;
+  compression?: boolean;
+  _deflate?: { flush(cb: () => void): void };
+}
+const command = (name: string): CommandModule =>
+  require(`@zone-eu/wildduck/imap-core/lib/commands/${name}`) as CommandModule;
+
+/**
+ * SELECT and EXAMINE announce every system flag as permanent, but a voicemail keeps only
+ * \Seen, \Flagged and \Deleted: say so, or clients (mbsync) think \Answered was stored.
+ */
+const PERMANENT = '* OK [PERMANENTFLAGS (\\Seen \\Flagged \\Deleted)] Flags permitted';
+const select = command('select');
+const selectHandler = select.handler;
+select.handler = function (this: Connection, cmd, cb) {
+  const send = this.send;
+  this.send = (line: string) =>
+    send.call(this, line.startsWith('* OK [PERMANENTFLAGS ') ? PERMANENT : line);
+  selectHandler.call(this, cmd, (err, ...rest) => {
+    this.send = send;
+    cb!(err, ...rest);
+  });
+};
+
+/**
+ * LOGOUT closes the socket on the next tick; under COMPRESS=DEFLATE the BYE and OK may still
+ * sit in zlib then. Flush first, so the client sees a clean logout.
+ */
+const logout = command('logout');
+const logoutHandler = logout.handler;
+logout.handler = function (this: Connection, cmd) {
+  if (this.compression && this._deflate) {
+    const close = this.close;
+    this.close = () => this._deflate!.flush(() => setImmediate(() => close.call(this)));
+  }
+  logoutHandler.call(this, cmd);
+};
+
+/** imap-core reports connection errors (failed handshakes...) here; they go to our log. */
+export function routeImapCoreErrors(emit: (message: unknown) => void): void {
+  const errors = require('@zone-eu/wildduck/lib/errors.js') as {
+    setGelf(g: { emit(channel: string, m: unknown): void }): void;
+  };
+  errors.setGelf({ emit: (_channel, message) => emit(message) });
+}
+
 /** Wraps an async hook so that imap-core always gets its callback, and never an exception. */
 export function hook<A extends any[]>(
   fn: (...args: A) => Promise<any[]>,
@@ -69,7 +120,8 @@ export function hook<A extends any[]>(
       fn(...(args as unknown as A)).then(
         (results) => once(null, ...results),
         (err: unknown) => {
-          onError(err);
+          // An error with a `response` is a reply meant for the client (e.g. a lockout).
+          if (!(err as { response?: unknown }).response) onError(err);
           once(err as Error);
         },
       );

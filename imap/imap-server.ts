@@ -3,7 +3,7 @@ import type { MailboxService } from '../server/domain/mailbox-service.ts';
 import type { MessageService } from '../server/domain/message-service.ts';
 import type { AudioStore, VoicemailStore } from '../server/domain/ports.ts';
 import type { ImapDeps, ImapLogger } from './deps.ts';
-import { hook, IMAPServer, type Callback } from './imap-core.ts';
+import { hook, IMAPServer, routeImapCoreErrors, type Callback } from './imap-core.ts';
 import { messageHooks } from './message-hooks.ts';
 import { MessageSource } from './message-source.ts';
 import { ImapNotifier } from './notifier.ts';
@@ -40,6 +40,7 @@ const MAX_MESSAGE = 1024 * 1024;
 
 /** Both IMAP listeners (STARTTLS and implicit TLS) on one set of hooks and one notifier. */
 export async function startImap(services: ImapServices, opts: ImapOptions): Promise<RunningImap> {
+  routeImapCoreErrors((report) => services.log.warn({ report }, 'imap connection error'));
   const notifier = new ImapNotifier(services.store);
   const deps: ImapDeps = {
     mailboxes: services.mailboxes,

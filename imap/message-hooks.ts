@@ -53,28 +53,57 @@ export function messageHooks(deps: ImapDeps) {
       );
       let messages = await selected(folder, session, options.messages);
       if (options.changedSince) messages = messages.filter((m) => m.modseq > options.changedSince);
-      for (let m of messages) {
-        if (
-          options.markAsSeen &&
-          f === 'inbox' &&
-          !flagsOf(m).includes(SEEN) &&
-          m.state !== 'deleted'
-        ) {
-          // Reading a message in a mail client is playing it.
-          m = await deps.messages.act(mailboxId, m.id, 'play');
-          deps.notifier.ignore(mailboxId, m.modseq, session.id);
+      // Audio streams of this FETCH, destroyed if the client goes away mid-response (imap-core
+      // would otherwise leave them, and their open files, waiting for a socket that is gone).
+      const streams = new Set<{ destroy(): void }>();
+      const attachmentStorage = {
+        get: deps.source.attachments.get,
+        createReadStream: (
+          ...args: Parameters<typeof deps.source.attachments.createReadStream>
+        ) => {
+          const stream = deps.source.attachments.createReadStream(...args);
+          streams.add(stream);
+          stream.once('close', () => streams.delete(stream));
+          return stream;
+        },
+      };
+      let gone = session.socket.destroyed;
+      const onClose = (): void => {
+        gone = true;
+        for (const stream of streams) stream.destroy();
+      };
+      session.socket.once('close', onClose);
+      try {
+        for (let m of messages) {
+          if (gone) break;
+          if (
+            options.markAsSeen &&
+            f === 'inbox' &&
+            !flagsOf(m).includes(SEEN) &&
+            m.state !== 'deleted'
+          ) {
+            // Reading a message in a mail client is playing it.
+            m = await deps.messages.act(mailboxId, m.id, 'play');
+            deps.notifier.ignore(mailboxId, m.modseq, session.id);
+          }
+          const view = await deps.source.view(m, withContent);
+          const values = session.getQueryResponse(options.query, view, {
+            acceptUTF8Enabled: session.isUTF8Enabled(),
+            attachmentStorage,
+          });
+          const response = session.formatResponse('FETCH', m.uid, { query: options.query, values });
+          if (options.metadataOnly) write(session, { compiled: imapHandler.compiler(response) });
+          else
+            await new Promise<void>((resolve) => {
+              session.socket.once('close', resolve);
+              session.writeStream.write(imapHandler.compileStream(response), () => {
+                session.socket.off('close', resolve);
+                resolve();
+              });
+            });
         }
-        const view = await deps.source.view(m, withContent);
-        const values = session.getQueryResponse(options.query, view, {
-          acceptUTF8Enabled: session.isUTF8Enabled(),
-          attachmentStorage: deps.source.attachments,
-        });
-        const response = session.formatResponse('FETCH', m.uid, { query: options.query, values });
-        if (options.metadataOnly) write(session, { compiled: imapHandler.compiler(response) });
-        else
-          await new Promise<void>((resolve) =>
-            session.writeStream.write(imapHandler.compileStream(response), resolve),
-          );
+      } finally {
+        session.socket.off('close', onClose);
       }
       return [true];
     },
