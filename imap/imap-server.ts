@@ -66,6 +66,8 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
   const make = (secure: boolean): any => {
     const server = new IMAPServer({
       secure,
+      // Multi-line replies must not wait for Nagle's algorithm and the client's delayed ACK.
+      noDelay: true,
       ...opts.tls,
       minVersion: 'TLSv1.2',
       SNICallback,

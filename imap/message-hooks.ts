@@ -35,10 +35,13 @@ export function messageHooks(deps: ImapDeps) {
     uids?: number[],
   ): Promise<Message[]> {
     const { mailboxId, folder: f } = parseFolderId(folder);
-    const known = new Set(session.selected?.uidList ?? []);
-    const wanted = uids ? new Set(uids.filter((u) => known.has(u))) : known;
+    // CLOSE expunges after imap-core has already cleared `selected`: then every UID counts.
+    const known = session.selected ? new Set(session.selected.uidList) : null;
+    const asked = uids ? new Set(uids) : null;
     const all = await deps.store.listMessages(mailboxId, { folder: f });
-    return all.filter((m) => wanted.has(m.uid)).sort((a, b) => a.uid - b.uid);
+    return all
+      .filter((m) => (!known || known.has(m.uid)) && (!asked || asked.has(m.uid)))
+      .sort((a, b) => a.uid - b.uid);
   }
 
   function write(session: ImapSession, response: unknown): void {

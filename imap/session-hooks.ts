@@ -16,9 +16,18 @@ export function sessionHooks(deps: ImapDeps) {
 
   return {
     async onAuth(
-      login: { username: string; password: string },
+      login: { method: string; username: string; password: string },
       session: ImapSession,
     ): Promise<unknown[]> {
+      // LOGIN replies carry the response code; AUTHENTICATE's path in imap-core drops it, so
+      // there it goes into the text.
+      const refusal = (code: string, text: string): Error =>
+        Object.assign(new Error(text), {
+          response: 'NO',
+          ...(login.method === 'LOGIN'
+            ? { code, message: text }
+            : { message: `[${code}] ${text}` }),
+        });
       try {
         const mailbox = await deps.mailboxes.authenticate(login.username, login.password, {
           channel: 'imap',
@@ -29,18 +38,13 @@ export function sessionHooks(deps: ImapDeps) {
       } catch (err) {
         if (isVoicegateError(err, 'AUTH_FAILED')) return [undefined];
         if (isVoicegateError(err, 'LOCKED')) {
-          throw Object.assign(new Error(err.message), {
-            response: 'NO',
-            code: 'AUTHENTICATIONFAILED',
-            message: 'Mailbox locked after repeated wrong codes; try again later',
-          });
+          throw refusal(
+            'AUTHENTICATIONFAILED',
+            'Mailbox locked after repeated wrong codes; try again later',
+          );
         }
         if (isVoicegateError(err, 'FORBIDDEN')) {
-          throw Object.assign(new Error(err.message), {
-            response: 'NO',
-            code: 'AUTHORIZATIONFAILED',
-            message: 'This mailbox has no access from mail clients',
-          });
+          throw refusal('AUTHORIZATIONFAILED', 'This mailbox has no access from mail clients');
         }
         throw err;
       }
