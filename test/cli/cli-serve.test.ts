@@ -21,7 +21,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `voicegate serve` and resolves with its URL once it logs that it is serving. */
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...args], {
+  // Every port free (0): tests run side by side with each other and with other servers.
+  const ports = ['--set', 'imap.port=0', '--set', 'imap.tlsPort=0'];
+  const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...ports, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let logs = '';
@@ -122,10 +124,27 @@ describe('voicegate serve', () => {
       '--set',
       'log.level=silent',
     ]);
-    blocker.close();
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
       `voicegate: 127.0.0.1:${port} is in use: set http.port (or http.host) to a free one`,
+    );
+    // The same for IMAP, naming the IMAP key.
+    const imap = await runCli([
+      ...cfg,
+      'serve',
+      '--set',
+      'http.port=0',
+      '--set',
+      `imap.port=0`,
+      '--set',
+      `imap.tlsPort=${port}`,
+      '--set',
+      'log.level=silent',
+    ]);
+    blocker.close();
+    expect(imap.code).toBe(1);
+    expect(imap.stderr.trim()).toBe(
+      `voicegate: 127.0.0.1:${port} is in use: set imap.tlsPort (or imap.host) to a free one`,
     );
   });
 });
