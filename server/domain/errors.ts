@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   INVALID_STATE: 'not allowed in this state',
   FORBIDDEN: 'forbidden',
   AUTH_FAILED: 'authentication failed',
+  /** No session, or it expired: log in again (unlike AUTH_FAILED, a wrong code). */
+  UNAUTHENTICATED: 'not logged in',
   LOCKED: 'locked out',
   TOO_SHORT: 'too short',
   TOO_LONG: 'too long',

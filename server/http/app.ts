@@ -77,7 +77,18 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }
   if (deps.webRoot && existsSync(deps.webRoot)) {
-    await app.register(fastifyStatic, { root: deps.webRoot, index: 'index.html', wildcard: false });
+    await app.register(fastifyStatic, {
+      root: deps.webRoot,
+      index: 'index.html',
+      wildcard: false,
+      cacheControl: false,
+      // Built assets have a content hash in their names: cache them for good; never the page.
+      setHeaders: (res, path) =>
+        res.header(
+          'Cache-Control',
+          path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+        ),
+    });
   }
   return app;
 }

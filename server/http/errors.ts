@@ -8,6 +8,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_STATE: 409,
   FORBIDDEN: 403,
   AUTH_FAILED: 401,
+  UNAUTHENTICATED: 401,
   LOCKED: 423,
   TOO_SHORT: 422,
   TOO_LONG: 413,

@@ -90,7 +90,7 @@ export class WebSessions {
     const now = Date.now();
     const session = token ? await this.#o.store.getWebSession(hash(token), now) : null;
     if (!token || !session)
-      throw new VoicegateError('AUTH_FAILED', 'not logged in, or the session has expired');
+      throw new VoicegateError('UNAUTHENTICATED', 'not logged in, or the session has expired');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const sent = req.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !sameText(sent, session.csrfToken)) {
@@ -98,7 +98,7 @@ export class WebSessions {
       }
     }
     const mailbox = await this.#o.store.getMailbox(session.mailboxId);
-    if (!mailbox) throw new VoicegateError('AUTH_FAILED', 'the mailbox no longer exists');
+    if (!mailbox) throw new VoicegateError('UNAUTHENTICATED', 'the mailbox no longer exists');
     // Sliding expiry, written at most once a minute.
     const next = Math.min(session.createdAt + MAX_AGE_MS, now + this.#o.idleMinutes * 60_000);
     if (next - session.expiresAt > 60_000)

@@ -1,0 +1,109 @@
+/** What the user does to messages: each calls the API, updates the list, says what happened. */
+import { api } from '../api.ts';
+import type { Message, MessageAction } from '../api-types.ts';
+import { router, type Route } from '../router.svelte.ts';
+import { messages } from '../stores/messages.svelte.ts';
+import { notifications } from '../stores/notifications.svelte.ts';
+import { handleError } from '../utils/handle-error.ts';
+
+async function act(
+  message: Message,
+  action: MessageAction,
+  failure: string,
+): Promise<Message | null> {
+  try {
+    const updated = await api.messageAction(message.id, action);
+    messages.apply(updated);
+    return updated;
+  } catch (error) {
+    handleError(error, failure);
+    return null;
+  }
+}
+
+/** Where to go when the open message leaves the folder: the next one, else the list. */
+function routeAfter(message: Message, folder: 'inbox' | 'deleted'): Route {
+  const next = messages.neighbour(message.id, 1) ?? messages.neighbour(message.id, -1);
+  return next && next.id !== message.id ? { name: 'message', id: next.id } : { name: folder };
+}
+
+export function openNext(currentId: string | undefined, step: 1 | -1): void {
+  const target = messages.neighbour(currentId, step);
+  if (target) router.go({ name: 'message', id: target.id });
+  else if (messages.messages.length > 0)
+    notifications.info(step > 0 ? 'This is the last message.' : 'This is the first message.');
+}
+
+/** Playback started: a new message becomes old. Other states don't change. */
+export async function markPlayed(message: Message): Promise<void> {
+  if (message.state === 'new' || message.state === 'unopened')
+    await act(message, 'play', "Couldn't mark the message as played");
+}
+
+export async function markUnread(message: Message): Promise<void> {
+  if (await act(message, 'markUnread', "Couldn't mark the message unread"))
+    notifications.info('Marked unread.');
+}
+
+export async function toggleSaved(message: Message): Promise<void> {
+  const saving = message.state !== 'saved';
+  const failure = saving ? "Couldn't save the message" : "Couldn't unsave the message";
+  if (await act(message, saving ? 'save' : 'unsave', failure))
+    notifications.info(saving ? 'Saved.' : 'No longer saved.');
+}
+
+export async function deleteMessage(message: Message): Promise<void> {
+  const next = routeAfter(message, 'inbox');
+  const updated = await act(message, 'delete', "Couldn't delete the message");
+  if (!updated) return;
+  router.go(next);
+  notifications.info(`Deleted the message from ${message.caller}.`, {
+    label: 'Undo',
+    run: () => void undelete(updated, false),
+  });
+}
+
+/** `leave`: the message is open in the deleted folder, so move on from it. */
+export async function undelete(message: Message, leave = true): Promise<void> {
+  const next = routeAfter(message, 'deleted');
+  if (!(await act(message, 'undelete', "Couldn't undelete the message"))) return;
+  if (leave) router.go(next);
+  notifications.info(`Moved the message from ${message.caller} back to the inbox.`);
+}
+
+export async function deleteForever(message: Message): Promise<void> {
+  const next = routeAfter(message, 'deleted');
+  try {
+    await api.deleteForever(message.id);
+  } catch (error) {
+    handleError(error, "Couldn't delete the message");
+    return;
+  }
+  router.go(next);
+  messages.remove(message.id);
+  notifications.info(`Deleted the message from ${message.caller} forever.`);
+}
+
+/** Throws the ApiError (a private message is refused with the server's reason). */
+export async function forward(message: Message, to: string): Promise<number> {
+  const { forwarded } = await api.forward(message.id, to.trim());
+  notifications.info(
+    forwarded === 1 ? `Forwarded to ${to}.` : `Forwarded to ${to} (${forwarded} mailboxes).`,
+  );
+  return forwarded;
+}
+
+const peaksCache = new Map<string, number[]>();
+
+/** The waveform; a flat line when the server has none, which still allows seeking. */
+export async function loadPeaks(id: string): Promise<number[]> {
+  const cached = peaksCache.get(id);
+  if (cached) return cached;
+  try {
+    const { peaks } = await api.peaks(id);
+    peaksCache.set(id, peaks);
+    return peaks;
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,43 @@
+import { api, ApiError } from '../api.ts';
+import { messages } from '../stores/messages.svelte.ts';
+import { session } from '../stores/session.svelte.ts';
+import { handleError } from '../utils/handle-error.ts';
+
+/** On start: an existing session cookie skips the login page. */
+export async function restoreSession(): Promise<void> {
+  try {
+    session.signedIn(await api.session());
+  } catch (error) {
+    session.signedOut();
+    if (!(error instanceof ApiError && error.status === 401))
+      handleError(error, "Couldn't reach the server");
+  }
+}
+
+/** Throws the ApiError, which the login form shows. */
+export async function logIn(mailbox: string, code: string): Promise<void> {
+  session.signedIn(await api.login({ mailbox: mailbox.trim(), code }));
+}
+
+export async function logOut(): Promise<void> {
+  try {
+    await api.logout();
+  } catch (error) {
+    // Staying logged in is safer than a page that looks logged out while the cookie still works.
+    if (!(error instanceof ApiError && error.status === 401)) {
+      handleError(error, "Couldn't log out");
+      return;
+    }
+  }
+  messages.reset();
+  session.signedOut();
+}
+
+/** The mailbox's settings changed elsewhere (a `mailbox` change event). */
+export async function reloadSession(): Promise<void> {
+  try {
+    session.signedIn(await api.session());
+  } catch (error) {
+    handleError(error, "Couldn't reload the mailbox settings");
+  }
+}

@@ -1,0 +1,40 @@
+import { setCsrfToken } from '../api.ts';
+import type { Mailbox, Session } from '../api-types.ts';
+
+type Status = 'checking' | 'anonymous' | 'authenticated';
+
+/** Who is logged in. The CSRF token goes to the API client, not into shared state. */
+class SessionState {
+  #status = $state<Status>('checking');
+  #mailbox = $state.raw<Mailbox | null>(null);
+  #notice = $state<string | null>(null);
+
+  get status(): Status {
+    return this.#status;
+  }
+
+  get mailbox(): Mailbox | null {
+    return this.#mailbox;
+  }
+
+  /** Why the user sees the login page again (the session ended), if not by logging out. */
+  get notice(): string | null {
+    return this.#notice;
+  }
+
+  signedIn(session: Session): void {
+    setCsrfToken(session.csrfToken);
+    this.#mailbox = session.mailbox;
+    this.#status = 'authenticated';
+    this.#notice = null;
+  }
+
+  signedOut(notice: string | null = null): void {
+    setCsrfToken(null);
+    this.#mailbox = null;
+    this.#status = 'anonymous';
+    this.#notice = notice;
+  }
+}
+
+export const session = new SessionState();
