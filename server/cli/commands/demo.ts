@@ -58,6 +58,7 @@ export function registerDemo(program: Command): void {
       const server = await startServer(loaded, log);
       const host = loaded.config.imap.host;
       print('');
+      print(`Web voicemail: ${server.urls.http}/  (log in with a name or extension and its code)`);
       print('Mail client (Thunderbird, Outlook, mutt): an IMAP account');
       print(
         `  server ${host}, port ${server.ports.imaps} (SSL/TLS) or ${server.ports.imap} (STARTTLS)`,
