@@ -28,6 +28,8 @@ export class ImapNotifier {
   readonly #listeners = new Map<number, Set<Handler>>();
   readonly #ignored = new Map<string, string>();
   readonly #pending = new Set<number>();
+  /** One journal read per folder and modseq, shared by every session waking for it. */
+  readonly #reads = new Map<string, Promise<Entry[]>>();
   readonly #unsubscribe: () => void;
 
   constructor(store: VoicemailStore) {
@@ -54,8 +56,20 @@ export class ImapNotifier {
   }
 
   getUpdates(folderId: string, modifyIndex: number, cb: Callback): void {
-    this.#updates(folderId, modifyIndex).then(
-      (entries) => cb(null, entries),
+    const key = `${folderId}@${modifyIndex}`;
+    let read = this.#reads.get(key);
+    if (!read) {
+      read = this.#updates(folderId, modifyIndex);
+      this.#reads.set(key, read);
+      // Shared only by the sessions that ask in the same wake-up; later asks read afresh.
+      setTimeout(() => this.#reads.delete(key), 20).unref();
+    }
+    read.then(
+      (entries) =>
+        cb(
+          null,
+          entries.map((e) => ({ ...e })),
+        ),
       (err: unknown) => cb(err as Error),
     );
   }
@@ -86,6 +100,9 @@ export class ImapNotifier {
   }
 
   #onChange(change: Change): void {
+    // A read made before this change must not answer sessions woken for it.
+    for (const key of this.#reads.keys())
+      if (key.startsWith(`${change.mailboxId}/`)) this.#reads.delete(key);
     if (!this.#listeners.has(change.mailboxId) || this.#pending.has(change.mailboxId)) return;
     // Changes come in bursts (a move is two entries): wake each session once per burst.
     this.#pending.add(change.mailboxId);

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /**
  * Voicemail codes are short digit strings, so the hash must be slow: scrypt with a per-code salt,
@@ -14,16 +15,31 @@ export interface ScryptCost {
   p: number;
 }
 
-function derive(code: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(
-      code,
-      salt,
-      KEY_LENGTH,
-      { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 },
-      (err, key) => (err ? reject(err) : resolve(key)),
-    );
-  });
+/**
+ * Hashing is CPU-bound: running more at once than there are cores only makes each slower and
+ * takes the thread pool from file I/O. Extra requests wait in line.
+ */
+const MAX_CONCURRENT = Math.max(1, availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function derive(code: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(
+        code,
+        salt,
+        KEY_LENGTH,
+        { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 },
+        (err, key) => (err ? reject(err) : resolve(key)),
+      );
+    });
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 export async function hashCode(code: string, cost: ScryptCost = DEFAULT_COST): Promise<string> {

@@ -128,6 +128,19 @@ export class MessageService {
     return sortForPlayback(messages, this.#deps.playbackOrder);
   }
 
+  /** Messages per category: new (including unopened), old, saved, deleted. */
+  async counts(
+    mailboxId: number,
+  ): Promise<{ new: number; old: number; saved: number; deleted: number }> {
+    const c = await this.#deps.store.countByState(mailboxId);
+    return {
+      new: (c.new ?? 0) + (c.unopened ?? 0),
+      old: c.old ?? 0,
+      saved: c.saved ?? 0,
+      deleted: c.deleted ?? 0,
+    };
+  }
+
   /** play, playHeader, markUnread, save, unsave, delete, undelete: the same for every channel. */
   async act(
     mailboxId: number,

@@ -65,6 +65,8 @@ export interface MessageStore {
   putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void>;
   /** Removes the messages; returns audio keys no longer used by any message or greeting. */
   purgeMessages(ids: string[], at: number): Promise<string[]>;
+  /** How many messages of the mailbox are in each state. */
+  countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>>;
   /** Every message's id, state and state time, for housekeeping. */
   messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]>;
 }

@@ -456,6 +456,13 @@ export class SqliteStore implements VoicemailStore {
     });
   }
 
+  async countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>> {
+    const rows = this.#sql(
+      'SELECT state, COUNT(*) AS n FROM message WHERE mailbox_id = ? GROUP BY state',
+    ).all(mailboxId) as { state: MessageState; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
   async messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]> {
     const rows = this.#sql('SELECT id, state, state_changed_at FROM message').all() as {
       id: string;

@@ -42,19 +42,11 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
       async (req) => {
         const folder = (req.query as Static<typeof ListQuery>).folder ?? 'inbox';
         const box = req.mailbox!;
-        const inbox = await deps.messages.list(box.id, 'inbox');
-        const deleted = await deps.messages.list(box.id, 'deleted');
-        const count = (states: string[]): number =>
-          inbox.filter((m) => states.includes(m.state)).length;
+        const messages = await deps.messages.list(box.id, folder);
         return {
           folder,
-          messages: (folder === 'inbox' ? inbox : deleted).map((m) => messageInfo(m, box)),
-          counts: {
-            new: count(['new', 'unopened']),
-            old: count(['old']),
-            saved: count(['saved']),
-            deleted: deleted.length,
-          },
+          messages: messages.map((m) => messageInfo(m, box)),
+          counts: await deps.messages.counts(box.id),
         };
       },
     );
