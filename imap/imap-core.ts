@@ -59,7 +59,7 @@ interface Connection {
   send(line: string): void;
   close(): void;
   compression?: boolean;
-  _deflate?: { flush(cb: () => void): void };
+  _deflate?: { flush(cb: () => void): void } | null;
 }
 const command = (name: string): CommandModule =>
   require(`@zone-eu/wildduck/imap-core/lib/commands/${name}`) as CommandModule;
@@ -90,7 +90,13 @@ const logoutHandler = logout.handler;
 logout.handler = function (this: Connection, cmd) {
   if (this.compression && this._deflate) {
     const close = this.close;
-    this.close = () => this._deflate!.flush(() => setImmediate(() => close.call(this)));
+    this.close = () => {
+      this.close = close; // once
+      const deflate = this._deflate;
+      // The socket may have closed first (imap-core then drops the deflate stream).
+      if (!deflate) return close.call(this);
+      deflate.flush(() => setImmediate(() => close.call(this)));
+    };
   }
   logoutHandler.call(this, cmd);
 };

@@ -12,6 +12,7 @@ declare -A tools=(
   [curl]=curl
   [mbsync]=isync
   [python3]=python3
+  [chromium]=chromium
 )
 
 missing=()
