@@ -7,6 +7,8 @@ import { createContext, packageVersion, type Context } from './context.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { ensureSelfSignedCert } from './config/tls-cert.ts';
 import { startHousekeeping } from './housekeeping-scheduler.ts';
+import { startOutbox } from './mail/outbox-runner.ts';
+import { SmtpTarget } from './mail/smtp-target.ts';
 import { buildApp } from './http/app.ts';
 import { startImap } from '../imap/imap-server.ts';
 import type { Logger } from './log.ts';
@@ -119,6 +121,26 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       throw listenError(err, `imap.${key}`, config.imap.host, port);
     });
     closers.push(() => imap.close());
+
+    const mailSender = startOutbox(
+      context.outbox,
+      new SmtpTarget(
+        {
+          servers: config.mail.servers,
+          from: config.mail.from,
+          domain: config.server.domain,
+          webUrl: config.mail.webUrl || urls.http,
+          name: config.server.domain,
+        },
+        context.store,
+        context.audio,
+      ),
+      log.child({ proto: 'smtp-out' }),
+    );
+    context.mailQueued.notify = mailSender.poke;
+    closers.push(async () => mailSender.stop());
+    if (config.mail.servers.length === 0)
+      log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
 
     const stopHousekeeping = startHousekeeping(
       context.messages,

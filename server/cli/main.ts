@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerInit } from './commands/init.ts';
 import { registerGroup, registerMailbox } from './commands/mailbox.ts';
 import { registerMessages } from './commands/messages.ts';
+import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerMailbox(program);
   registerGroup(program);
   registerMessages(program);
+  registerQueue(program);
   registerDemo(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

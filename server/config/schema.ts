@@ -56,6 +56,45 @@ export const ConfigSchema = Type.Object(
     }),
     sip: Listener(5060, {}),
     smtp: Listener(25, {}),
+    mail: Type.Object(
+      {
+        /** Sender of voicemail e-mail; empty = the mailbox's own address. */
+        from: Type.String({ default: '' }),
+        /** Public base URL of the web player for links in mail; empty = this server's https URL. */
+        webUrl: Type.String({ default: '' }),
+        retryHours: Type.Number({ default: 48, minimum: 0.01 }),
+        servers: Type.Array(
+          Type.Object(
+            {
+              host: Type.String({ minLength: 1 }),
+              port: Type.Integer({ default: 25, minimum: 1, maximum: 65535 }),
+              tls: Type.Union(
+                [Type.Literal('implicit'), Type.Literal('starttls'), Type.Literal('opportunistic')],
+                {
+                  default: 'opportunistic',
+                },
+              ),
+              plaintextFallback: Type.Boolean({ default: false }),
+              user: Type.String({ default: '' }),
+              password: Type.String({ default: '' }),
+              authMethod: Type.Union(
+                [Type.Literal('PLAIN'), Type.Literal('LOGIN'), Type.Literal('CRAM-MD5')],
+                {
+                  default: 'PLAIN',
+                },
+              ),
+              from: Type.String({ default: '' }),
+              domains: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+              /** PEM file of the CA (or self-signed certificate) to trust for this server's TLS. */
+              caFile: Type.String({ default: '' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     policy: Type.Object(
       {
         minMessageSeconds: Type.Number({ default: 1, minimum: 0, maximum: 60 }),

@@ -35,6 +35,23 @@ smtp:
   host: 127.0.0.1
   port: 25
 
+mail:                        # voicemail e-mail (per-mailbox modes: off, copy, forward, alert)
+  from: ''                   # sender address; empty = the mailbox's own address
+  webUrl: ''                 # web player address for links in mail; empty = this server's
+  retryHours: 48             # a mail the server keeps deferring bounces after this long
+  servers: []                # outgoing SMTP servers; the first is the default, later ones
+                             # serve the domains they list. For example:
+  # - host: smtp.example.com
+  #   port: 587
+  #   tls: starttls          # implicit | starttls | opportunistic
+  #   plaintextFallback: false   # opportunistic only: retry without TLS after a TLS failure
+  #   user: voicemail
+  #   password: secret
+  #   authMethod: PLAIN      # PLAIN | LOGIN | CRAM-MD5
+  #   from: voicemail@example.com
+  #   domains: []            # e.g. [partner.example] for a later entry
+  #   caFile: ''             # PEM to trust for this server's certificate
+
 policy:
   minMessageSeconds: 1       # shorter recordings are discarded
   maxMessageSeconds: 120     # at most 3600

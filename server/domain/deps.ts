@@ -15,5 +15,7 @@ export interface DomainDeps {
   defaults: { locale: string; timeZone: string };
   log: DomainLogger;
   now?: () => number;
+  /** Called when mail was queued, so the sender can start at once instead of at its next poll. */
+  onMailQueued?: () => void;
   scryptCost?: ScryptCost;
 }

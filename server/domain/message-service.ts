@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
 import { housekeepingDue } from './housekeeping.ts';
-import type { GreetingKind, MailboxRecord } from './mailbox.ts';
+import { normalizeEmail, type GreetingKind, type MailboxRecord } from './mailbox.ts';
+import type { MailFacts, NewMail, OutboxItem } from './outbox.ts';
 import {
   folderAfter,
   sortForPlayback,
@@ -44,6 +45,18 @@ function cleanCallerText(value: string | null | undefined, max: number): string 
     .trim()
     .slice(0, max);
   return clean === '' ? null : clean;
+}
+
+/** The facts a mail about a message carries. */
+function pick(m: Omit<NewMessage, 'id' | 'mailboxId'>): Omit<MailFacts, 'voicemailId'> {
+  return {
+    callerNumber: m.callerNumber,
+    callerName: m.callerName,
+    receivedAt: m.receivedAt,
+    audio: m.audio,
+    priority: m.priority,
+    private: m.private,
+  };
 }
 
 export class MessageService {
@@ -92,26 +105,114 @@ export class MessageService {
     }
   }
 
-  /** Adds a message to a mailbox, or to each member of a broadcast hunt group. */
+  /**
+   * Adds a message to a mailbox, or to each member of a broadcast hunt group, as each one's
+   * e-mail mode says: kept, kept and mailed (copy, alert), or only mailed (forward). The
+   * messages and the mails are committed together.
+   */
   async #addTo(
     mailbox: MailboxRecord,
     base: Omit<NewMessage, 'id' | 'mailboxId'>,
   ): Promise<Message[]> {
-    let targets = [mailbox.id];
+    let targets = [mailbox];
     if (mailbox.kind === 'group' && mailbox.broadcast) {
-      const members = await this.#deps.store.groupMembers(mailbox.id);
+      const ids = await this.#deps.store.groupMembers(mailbox.id);
+      const members = (await Promise.all(ids.map((id) => this.#deps.store.getMailbox(id)))).filter(
+        (m): m is MailboxRecord => m !== null,
+      );
       if (members.length > 0) targets = members;
     }
-    const added = await this.#deps.store.addMessages(
-      targets.map((mailboxId) => ({ ...base, id: randomUUID(), mailboxId })),
-      this.#now(),
-    );
-    for (const m of added)
+    const messages: NewMessage[] = [];
+    const mails: NewMail[] = [];
+    for (const target of targets) {
+      const id = randomUUID();
+      const mode = target.email ? target.emailMode : 'off';
+      const facts = { voicemailId: id, ...pick(base) };
+      if (mode === 'forward') {
+        mails.push({
+          ...facts,
+          kind: 'forward',
+          mailboxId: target.id,
+          recipient: target.email!,
+          messageId: null,
+        });
+        continue;
+      }
+      messages.push({ ...base, id, mailboxId: target.id });
+      if (mode === 'copy' || mode === 'alert') {
+        mails.push({
+          ...facts,
+          kind: mode,
+          mailboxId: target.id,
+          recipient: target.email!,
+          messageId: id,
+        });
+      }
+    }
+    const added = await this.#deps.store.addMessages(messages, this.#now(), mails);
+    for (const m of added) {
       this.#deps.log.info(
         { messageId: m.id, mailboxId: m.mailboxId, ms: m.audio.durationMs },
         'message stored',
       );
+    }
+    for (const mail of mails)
+      this.#deps.log.info({ mailboxId: mail.mailboxId, kind: mail.kind }, 'e-mail queued');
+    if (mails.length > 0) this.#deps.onMailQueued?.();
     return added;
+  }
+
+  /** A user's "forward to e-mail": any address, never a private message. */
+  async forwardToEmail(mailboxId: number, id: string, address: string): Promise<void> {
+    const message = await this.get(mailboxId, id);
+    if (message.private)
+      throw new VoicegateError('FORBIDDEN', 'a private message cannot be forwarded');
+    const recipient = normalizeEmail(address);
+    if (!recipient) throw new VoicegateError('INVALID_INPUT', 'an e-mail address is needed');
+    await this.#deps.store.queueMail(
+      {
+        voicemailId: randomUUID(),
+        ...pick(message),
+        kind: 'manual',
+        mailboxId,
+        recipient,
+        messageId: message.id,
+      },
+      this.#now(),
+    );
+    this.#deps.onMailQueued?.();
+  }
+
+  /**
+   * A forward-mode mail the mail server refused for good: the voicemail goes into the mailbox
+   * after all, so nothing is lost.
+   */
+  async keepUndeliveredForward(item: OutboxItem, reason: string): Promise<void> {
+    if (item.kind !== 'forward') return;
+    const mailbox = await this.#deps.store.getMailbox(item.mailboxId);
+    if (!mailbox) return;
+    await this.#deps.store.addMessages(
+      [
+        {
+          id: item.voicemailId,
+          mailboxId: item.mailboxId,
+          kind: 'message',
+          callerNumber: item.callerNumber,
+          callerName: item.callerName,
+          receivedAt: item.receivedAt,
+          audio: item.audio,
+          priority: item.priority,
+          private: item.private,
+          originServer: this.#deps.serverName,
+          forwardedFrom: null,
+        },
+      ],
+      this.#now(),
+    );
+    this.#deps.log.warn(
+      { mailboxId: item.mailboxId, reason },
+      'forward by e-mail failed; message kept in the mailbox',
+    );
   }
 
   async get(mailboxId: number, id: string): Promise<Message> {

@@ -13,6 +13,7 @@ import type {
   NewMessage,
 } from './message.ts';
 import type { GreetingKind, MailboxChanges, MailboxKind, MailboxRecord } from './mailbox.ts';
+import type { NewMail, OutboxItem } from './outbox.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
@@ -42,8 +43,11 @@ export interface MailboxStore {
 }
 
 export interface MessageStore {
-  /** Adds all or none, in one transaction; each gets a journal entry. */
-  addMessages(messages: NewMessage[], at: number): Promise<Message[]>;
+  /**
+   * Adds the messages and queues the mails, all or none, in one transaction; each message gets
+   * a journal entry.
+   */
+  addMessages(messages: NewMessage[], at: number, mails?: NewMail[]): Promise<Message[]>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
   /**
@@ -69,6 +73,18 @@ export interface MessageStore {
   countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>>;
   /** Every message's id, state and state time, for housekeeping. */
   messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]>;
+}
+
+export interface OutboxStore {
+  queueMail(mail: NewMail, at: number): Promise<void>;
+  /** Pending mails whose time has come, oldest first. */
+  dueMail(now: number, limit: number): Promise<OutboxItem[]>;
+  listOutbox(): Promise<OutboxItem[]>;
+  /** Removes a sent (or dropped) mail; returns audio keys no longer used. */
+  removeMail(id: number): Promise<string[]>;
+  retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void>;
+  /** Marks a mail failed for good, and notes it on its message if that still exists. */
+  failMail(id: number, error: string): Promise<void>;
 }
 
 export interface GreetingStore {
@@ -116,7 +132,7 @@ export interface WebSessionStore {
 }
 
 export interface VoicemailStore
-  extends MailboxStore, MessageStore, GreetingStore, JournalStore, WebSessionStore {
+  extends MailboxStore, MessageStore, GreetingStore, JournalStore, WebSessionStore, OutboxStore {
   close(): Promise<void>;
 }
 

@@ -98,6 +98,11 @@ export const ForwardBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const ForwardEmailBody = Type.Object(
+  { to: Type.String({ minLength: 3, maxLength: 254, description: 'e-mail address' }) },
+  { additionalProperties: false },
+);
+
 export const ForwardReply = Type.Object({ forwarded: Type.Integer() });
 
 export const Peaks = Type.Object({ peaks: Type.Array(Type.Number({ minimum: 0, maximum: 1 })) });

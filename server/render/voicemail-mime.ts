@@ -22,8 +22,8 @@ export type RenderedMessage = Pick<
 export interface VoicemailInput {
   message: RenderedMessage;
   mailbox: Pick<Mailbox, 'name' | 'extension' | 'fullName' | 'timeZone' | 'email'>;
-  /** The WAV file exactly as stored; it is attached unchanged. */
-  audio: Uint8Array;
+  /** The WAV file exactly as stored; it is attached unchanged. Null for a notice without it. */
+  audio: Uint8Array | null;
   /** Mail domain of this server, e.g. `voicegate.local`. */
   domain: string;
   /** Base URL of the web player; without it the bodies carry no link. */
@@ -137,6 +137,7 @@ interface BodyFacts {
   received: string;
   length: string;
   filename: string;
+  attached: boolean;
   link: string | null;
   priority: boolean;
   private: boolean;
@@ -154,7 +155,11 @@ function textBody(f: BodyFacts): string {
   if (f.private) lines.push('Private:  yes, it cannot be forwarded');
   lines.push('');
   if (f.link) lines.push(`Listen in the browser: ${f.link}`);
-  lines.push(`The recording is attached as ${f.filename}.`);
+  lines.push(
+    f.attached
+      ? `The recording is attached as ${f.filename}.`
+      : 'The recording is in your voicemail box.',
+  );
   return lines.join('\r\n') + '\r\n';
 }
 
@@ -174,7 +179,7 @@ function htmlBody(f: BodyFacts): string {
     '<html><head><meta charset="utf-8"></head><body>',
     `<p>Voicemail for ${escapeHtml(f.mailbox)}</p>`,
     `<table>\r\n${rows.join('\r\n')}\r\n</table>`,
-    `${link}<p>The recording is attached as ${escapeHtml(f.filename)}.</p>`,
+    `${link}<p>${f.attached ? `The recording is attached as ${escapeHtml(f.filename)}.` : 'The recording is in your voicemail box.'}</p>`,
     '</body></html>',
     '',
   ].join('\r\n');
@@ -233,6 +238,7 @@ export async function renderVoicemail(input: VoicemailInput): Promise<Buffer> {
     received: `${formatLocalTime(message.receivedAt, mailbox.timeZone)} (${mailbox.timeZone})`,
     length: formatDuration(message.audio.durationMs),
     filename: s.filename,
+    attached: audio !== null,
     link: input.webUrl
       ? `${input.webUrl.replace(/\/+$/, '')}/#/messages/${encodeURIComponent(message.id)}`
       : null,
@@ -248,13 +254,15 @@ export async function renderVoicemail(input: VoicemailInput): Promise<Buffer> {
     headers: headers(input, s),
     text: textBody(facts),
     html: htmlBody(facts),
-    attachments: [
-      {
-        content: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength),
-        contentType: 'audio/wav',
-        filename: s.filename,
-      },
-    ],
+    attachments: audio
+      ? [
+          {
+            content: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength),
+            contentType: 'audio/wav',
+            filename: s.filename,
+          },
+        ]
+      : [],
   });
   return composer.compile().build();
 }

@@ -114,6 +114,34 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX web_session_by_mailbox ON web_session (mailbox_id);
   `,
+  // 4: the outbound mail queue
+  `
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('copy', 'forward', 'alert', 'manual')),
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    recipient TEXT NOT NULL,
+    voicemail_id TEXT NOT NULL,
+    message_id TEXT,
+    caller_number TEXT,
+    caller_name TEXT,
+    received_at INTEGER NOT NULL,
+    audio_key TEXT NOT NULL,
+    audio_format TEXT NOT NULL,
+    audio_bytes INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    priority TEXT NOT NULL,
+    private INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+  CREATE INDEX outbox_by_audio ON outbox (audio_key);
+  ALTER TABLE message ADD COLUMN email_error TEXT;
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -1,5 +1,6 @@
 import type { MailboxRecord } from '../domain/mailbox.ts';
 import type { Change, Greeting, Message } from '../domain/message.ts';
+import type { OutboxItem } from '../domain/outbox.ts';
 
 /** SQLite rows and their mapping to domain objects: the one place that knows column names. */
 export interface MailboxRow {
@@ -145,5 +146,55 @@ export function rowToChange(r: ChangeRow): Change {
     folder: r.folder as Change['folder'],
     uid: r.uid,
     at: r.at,
+  };
+}
+
+export interface OutboxRow {
+  id: number;
+  kind: string;
+  mailbox_id: number;
+  recipient: string;
+  voicemail_id: string;
+  message_id: string | null;
+  caller_number: string | null;
+  caller_name: string | null;
+  received_at: number;
+  audio_key: string;
+  audio_format: string;
+  audio_bytes: number;
+  duration_ms: number;
+  priority: string;
+  private: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+}
+
+export function rowToOutbox(r: OutboxRow): OutboxItem {
+  return {
+    id: r.id,
+    kind: r.kind as OutboxItem['kind'],
+    mailboxId: r.mailbox_id,
+    recipient: r.recipient,
+    voicemailId: r.voicemail_id,
+    messageId: r.message_id,
+    callerNumber: r.caller_number,
+    callerName: r.caller_name,
+    receivedAt: r.received_at,
+    audio: {
+      key: r.audio_key,
+      format: r.audio_format,
+      bytes: r.audio_bytes,
+      durationMs: r.duration_ms,
+    },
+    priority: r.priority as OutboxItem['priority'],
+    private: r.private === 1,
+    status: r.status as OutboxItem['status'],
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
   };
 }

@@ -11,6 +11,7 @@ import type {
   NewMessage,
 } from '../domain/message.ts';
 import type { MessageState, StatePair } from '../domain/message-state.ts';
+import type { NewMail, OutboxItem } from '../domain/outbox.ts';
 import type { MessageFilter, NewMailbox, VoicemailStore, WebSession } from '../domain/ports.ts';
 import { JournalFeed } from './change-feed.ts';
 import { migrate } from './migrations.ts';
@@ -23,6 +24,8 @@ import {
   type GreetingRow,
   type MailboxRow,
   type MessageRow,
+  type OutboxRow,
+  rowToOutbox,
 } from './rows.ts';
 
 type SqlValue = string | number | null;
@@ -147,9 +150,10 @@ export class SqliteStore implements VoicemailStore {
 
   #unusedAudio(keys: string[]): string[] {
     const used = this.#sql(
-      'SELECT 1 FROM message WHERE audio_key = ? UNION ALL SELECT 1 FROM greeting WHERE audio_key = ? LIMIT 1',
+      `SELECT 1 FROM message WHERE audio_key = ?1 UNION ALL SELECT 1 FROM greeting WHERE audio_key = ?1
+       UNION ALL SELECT 1 FROM outbox WHERE audio_key = ?1 LIMIT 1`,
     );
-    return [...new Set(keys)].filter((k) => used.get(k, k) === undefined);
+    return [...new Set(keys)].filter((k) => used.get(k) === undefined);
   }
 
   // Mailboxes
@@ -222,8 +226,9 @@ export class SqliteStore implements VoicemailStore {
     return this.#tx(() => {
       const keys = (
         this.#sql(
-          'SELECT audio_key FROM message WHERE mailbox_id = ? UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?',
-        ).all(id, id) as { audio_key: string }[]
+          `SELECT audio_key FROM message WHERE mailbox_id = ?1 UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?1
+           UNION SELECT audio_key FROM outbox WHERE mailbox_id = ?1`,
+        ).all(id) as { audio_key: string }[]
       ).map((r) => r.audio_key);
       this.#sql('DELETE FROM mailbox WHERE id = ?').run(id);
       this.#sql(
@@ -271,9 +276,78 @@ export class SqliteStore implements VoicemailStore {
 
   // Messages
 
-  async addMessages(messages: NewMessage[], at: number): Promise<Message[]> {
-    return this.#tx(() =>
-      messages.map((m) => {
+  #insertMail(m: NewMail, at: number): void {
+    this.#sql(
+      `INSERT INTO outbox (kind, mailbox_id, recipient, voicemail_id, message_id, caller_number, caller_name, received_at,
+         audio_key, audio_format, audio_bytes, duration_ms, priority, private, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      m.kind,
+      m.mailboxId,
+      m.recipient,
+      m.voicemailId,
+      m.messageId,
+      m.callerNumber,
+      m.callerName,
+      m.receivedAt,
+      m.audio.key,
+      m.audio.format,
+      m.audio.bytes,
+      m.audio.durationMs,
+      m.priority,
+      m.private ? 1 : 0,
+      at,
+      at,
+    );
+  }
+
+  async queueMail(mail: NewMail, at: number): Promise<void> {
+    this.#tx(() => this.#insertMail(mail, at));
+  }
+
+  async dueMail(now: number, limit: number): Promise<OutboxItem[]> {
+    const rows = this.#sql(
+      "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+    ).all(now, limit);
+    return (rows as unknown as OutboxRow[]).map(rowToOutbox);
+  }
+
+  async listOutbox(): Promise<OutboxItem[]> {
+    return (this.#sql('SELECT * FROM outbox ORDER BY id').all() as unknown as OutboxRow[]).map(
+      rowToOutbox,
+    );
+  }
+
+  async removeMail(id: number): Promise<string[]> {
+    return this.#tx(() => {
+      const row = this.#sql('DELETE FROM outbox WHERE id = ? RETURNING audio_key').get(id) as
+        { audio_key: string } | undefined;
+      return row ? this.#unusedAudio([row.audio_key]) : [];
+    });
+  }
+
+  async retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void> {
+    this.#tx(() =>
+      this.#sql(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+      ).run(at, attempts, error, id),
+    );
+  }
+
+  async failMail(id: number, error: string): Promise<void> {
+    this.#tx(() => {
+      const row = this.#sql(
+        "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? RETURNING message_id",
+      ).get(error, id) as { message_id: string | null } | undefined;
+      if (row?.message_id)
+        this.#sql('UPDATE message SET email_error = ? WHERE id = ?').run(error, row.message_id);
+    });
+  }
+
+  async addMessages(messages: NewMessage[], at: number, mails: NewMail[] = []): Promise<Message[]> {
+    return this.#tx(() => {
+      for (const mail of mails) this.#insertMail(mail, at);
+      return messages.map((m) => {
         const uid = this.#takeUid(m.mailboxId, 'inbox');
         const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at, {
           folder: 'inbox',
@@ -304,8 +378,8 @@ export class SqliteStore implements VoicemailStore {
           uid,
         ) as unknown as MessageRow;
         return rowToMessage(row);
-      }),
-    );
+      });
+    });
   }
 
   async getMessage(id: string): Promise<Message | null> {
@@ -599,7 +673,7 @@ export class SqliteStore implements VoicemailStore {
   /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */
   referencedAudio(): Set<string> {
     const rows = this.#sql(
-      'SELECT audio_key FROM message UNION SELECT audio_key FROM greeting',
+      'SELECT audio_key FROM message UNION SELECT audio_key FROM greeting UNION SELECT audio_key FROM outbox',
     ).all() as { audio_key: string }[];
     return new Set(rows.map((r) => r.audio_key));
   }

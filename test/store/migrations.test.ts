@@ -49,6 +49,7 @@ describe('schema migrations', () => {
       'journal',
       'mailbox',
       'message',
+      'outbox',
       'rendition',
       'web_session',
     ]);

@@ -50,6 +50,7 @@ export function registerMessages(program: Command): void {
             private: o.private ?? false,
             kind: o.recording ? 'recording' : 'message',
           });
+          if (stored.length === 0) print(`sent to ${ref} by e-mail (forward mode keeps no copy)`);
           for (const m of stored) {
             const box = await ctx.store.getMailbox(m.mailboxId);
             print(

@@ -8,6 +8,7 @@ import {
   ActionBody,
   ErrorReply,
   ForwardBody,
+  ForwardEmailBody,
   ForwardReply,
   IdParams,
   ListQuery,
@@ -111,6 +112,24 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
         const { to } = req.body as Static<typeof ForwardBody>;
         const copies = await deps.messages.forward(req.mailbox!.id, id, to);
         return reply.status(201).send({ forwarded: copies.length });
+      },
+    );
+
+    app.post(
+      '/api/messages/:id/forward-email',
+      {
+        schema: {
+          summary: 'Send a copy by e-mail to any address (queued; never a private message)',
+          params: IdParams,
+          body: ForwardEmailBody,
+          response: { 202: NoContent, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as Static<typeof IdParams>;
+        const { to } = req.body as Static<typeof ForwardEmailBody>;
+        await deps.messages.forwardToEmail(req.mailbox!.id, id, to);
+        return reply.status(202).send();
       },
     );
 

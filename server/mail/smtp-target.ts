@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
+import type { DeliveryResult, DeliveryTarget, OutboxItem } from '../domain/outbox.ts';
+import { renderVoicemail } from '../render/voicemail-mime.ts';
+
+export interface SmtpServer {
+  host: string;
+  port: number;
+  tls: 'implicit' | 'starttls' | 'opportunistic';
+  plaintextFallback: boolean;
+  user: string;
+  password: string;
+  authMethod: 'PLAIN' | 'LOGIN' | 'CRAM-MD5';
+  from: string;
+  domains: string[];
+  caFile: string;
+}
+
+export interface SmtpTargetOptions {
+  servers: SmtpServer[];
+  /** Sender when neither the server entry nor the config names one (else the mailbox's own). */
+  from: string;
+  domain: string;
+  webUrl?: string;
+  /** This server's name, said in EHLO. */
+  name: string;
+}
+
+/** The entry for a recipient: a later entry naming its domain, else the first (the default). */
+export function serverFor(servers: SmtpServer[], recipient: string): SmtpServer | undefined {
+  const domain = recipient.split('@').pop()!.toLowerCase();
+  return (
+    servers.slice(1).find((s) => s.domains.some((d) => d.toLowerCase() === domain)) ?? servers[0]
+  );
+}
+
+type SmtpError = Error & { code?: string; responseCode?: number; response?: string };
+
+/** Whether a failure is for good: a 5xx answer to the message, not a connection or TLS problem. */
+export function isPermanent(err: SmtpError): boolean {
+  return typeof err.responseCode === 'number' && err.responseCode >= 500 && err.code !== 'EAUTH';
+}
+
+const TLS_ERRORS = new Set(['ETLS', 'ESOCKET']);
+
+/** Delivers voicemail e-mail over SMTP with nodemailer: the same rendering as the IMAP view. */
+export class SmtpTarget implements DeliveryTarget {
+  readonly #o: SmtpTargetOptions;
+  readonly #store: VoicemailStore;
+  readonly #audio: AudioStore;
+
+  constructor(opts: SmtpTargetOptions, store: VoicemailStore, audio: AudioStore) {
+    this.#o = opts;
+    this.#store = store;
+    this.#audio = audio;
+  }
+
+  #transport(server: SmtpServer, plaintext: boolean) {
+    return nodemailer.createTransport({
+      host: server.host,
+      port: server.port,
+      name: this.#o.name,
+      secure: server.tls === 'implicit',
+      requireTLS: server.tls === 'starttls',
+      ignoreTLS: plaintext,
+      auth: server.user ? { user: server.user, pass: server.password } : undefined,
+      authMethod: server.authMethod,
+      tls: { minVersion: 'TLSv1.2', ...(server.caFile ? { ca: readFileSync(server.caFile) } : {}) },
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+    });
+  }
+
+  async deliver(item: OutboxItem): Promise<DeliveryResult> {
+    const server = serverFor(this.#o.servers, item.recipient);
+    if (!server) return { status: 'retry', reason: 'no SMTP server configured (mail.servers)' };
+    const mailbox = await this.#store.getMailbox(item.mailboxId);
+    if (!mailbox) return { status: 'fail', reason: 'the mailbox no longer exists' };
+    const sender = server.from || this.#o.from || mailbox.email || `voicemail@${this.#o.domain}`;
+    const raw = await renderVoicemail({
+      message: { ...item, id: item.voicemailId },
+      // The mail goes to the recipient (for "forward to e-mail", not the mailbox's own address).
+      mailbox: { ...mailbox, email: item.recipient },
+      audio: item.kind === 'alert' ? null : await this.#audio.read(item.audio.key),
+      domain: this.#o.domain,
+      webUrl: this.#o.webUrl,
+      from: sender,
+    });
+    const envelope = { from: sender, to: [item.recipient] };
+    try {
+      const info = await this.#transport(server, false).sendMail({ envelope, raw });
+      return { status: 'ok', detail: `${server.host}: ${info.response}` };
+    } catch (err) {
+      const e = err as SmtpError;
+      // Opportunistic TLS that failed may fall back to plain text, where the entry allows it.
+      if (
+        server.tls === 'opportunistic' &&
+        server.plaintextFallback &&
+        TLS_ERRORS.has(e.code ?? '')
+      ) {
+        try {
+          const info = await this.#transport(server, true).sendMail({ envelope, raw });
+          return { status: 'ok', detail: `${server.host} (without TLS): ${info.response}` };
+        } catch (err2) {
+          return this.#result(err2 as SmtpError, server);
+        }
+      }
+      return this.#result(e, server);
+    }
+  }
+
+  #result(err: SmtpError, server: SmtpServer): DeliveryResult {
+    const reason = `${server.host}:${server.port}: ${err.response ?? err.message}`;
+    return isPermanent(err) ? { status: 'fail', reason } : { status: 'retry', reason };
+  }
+}
