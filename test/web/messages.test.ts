@@ -174,6 +174,28 @@ describe('forwarding', () => {
     });
   });
 
+  it('forwards a message to an e-mail address: it is queued for sending', async () => {
+    const box = await newMailbox(suite.server, 'Mailer');
+    const message = await deposit(suite.server, box.name, { callerName: 'Mailed Caller' });
+    const page = await suite.open();
+    await logIn(page, box.extension);
+
+    await messageLink(page, /Mailed Caller/).click();
+    await page.getByRole('button', { name: 'Forward…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Forward the message' });
+    await dialog.getByRole('radio', { name: 'an e-mail address' }).check();
+    await dialog.getByRole('textbox', { name: 'E-mail address' }).fill('carol@example.org');
+    await dialog.getByRole('button', { name: 'Forward', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await statusLine(page)
+      .filter({ hasText: 'Sending the message to carol@example.org by e-mail.' })
+      .waitFor();
+    const queued = (await suite.server.context.outbox.list()).filter(
+      (m) => m.messageId === message.id,
+    );
+    expect(queued.map((m) => [m.kind, m.recipient])).toEqual([['manual', 'carol@example.org']]);
+  });
+
   it("refuses to forward a private message, in the dialog, with the server's reason", async () => {
     const box = await newMailbox(suite.server, 'Private Owner');
     const target = await newMailbox(suite.server, 'Nosy Neighbour');

@@ -74,8 +74,9 @@ async function request<T>(method: Method, path: string, options: RequestOptions 
     throw new ApiError(0, 'NETWORK', 'The server could not be reached. Check the connection.');
   }
   if (!response.ok) throw await toApiError(response);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  // 204 No Content, 202 Accepted and the like carry no body.
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 async function toApiError(response: Response): Promise<ApiError> {
@@ -109,6 +110,8 @@ export const api = {
   deleteForever: (id: string) => request<void>('DELETE', `/api/messages/${seg(id)}`),
   forward: (id: string, to: string) =>
     request<ForwardReply>('POST', `/api/messages/${seg(id)}/forward`, { json: { to } }),
+  forwardEmail: (id: string, to: string) =>
+    request<void>('POST', `/api/messages/${seg(id)}/forward-email`, { json: { to } }),
   peaks: (id: string) => request<Peaks>('GET', `/api/messages/${seg(id)}/peaks`),
   searchMailboxes: (q: string, signal?: AbortSignal) =>
     request<MailboxSearchReply>('GET', `/api/mailboxes?q=${seg(q)}`, { signal }),

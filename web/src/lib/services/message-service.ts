@@ -93,6 +93,12 @@ export async function forward(message: Message, to: string): Promise<number> {
   return forwarded;
 }
 
+/** Throws the ApiError (a private message or a bad address is refused with the server's reason). */
+export async function forwardToEmail(message: Message, address: string): Promise<void> {
+  await api.forwardEmail(message.id, address.trim());
+  notifications.info(`Sending the message to ${address.trim()} by e-mail.`);
+}
+
 const peaksCache = new Map<string, number[]>();
 
 /** The waveform; a flat line when the server has none, which still allows seeking. */
