@@ -13,6 +13,7 @@ declare -A tools=(
   [mbsync]=isync
   [python3]=python3
   [chromium]=chromium
+  [swaks]="swaks libnet-ssleay-perl" # swaks -tls needs Net::SSLeay, only a Recommends
 )
 
 missing=()

@@ -8,6 +8,8 @@ import type { Benchmark, BenchOptions } from './bench-kit.ts';
 
 const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   deposit: () => import('./deposit.ts'),
+  imap: () => import('./imap.ts'),
+  web: () => import('./web.ts'),
 };
 
 const { values, positionals } = parseArgs({
