@@ -55,7 +55,12 @@ export const ConfigSchema = Type.Object(
       quotaMB: Type.Number({ default: 200, minimum: 1 }),
     }),
     sip: Listener(5060, {}),
-    smtp: Listener(25, {}),
+    smtp: Listener(25, {
+      maxMessageMB: Type.Number({ default: 25, minimum: 0.1, maximum: 1024 }),
+      /** IP addresses and CIDR ranges that may connect; empty = everyone. */
+      allowedPeers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      requireAuth: Type.Boolean({ default: false }),
+    }),
     mail: Type.Object(
       {
         /** Sender of voicemail e-mail; empty = the mailbox's own address. */

@@ -31,9 +31,12 @@ imap:
 sip:
   host: 127.0.0.1
   port: 5060
-smtp:
+smtp:                        # incoming voicemail as mail with a WAV, for server.domain only
   host: 127.0.0.1
-  port: 25
+  port: 25                   # STARTTLS with the certificate above
+  maxMessageMB: 25           # larger mail is refused (552); SIZE tells clients beforehand
+  allowedPeers: []           # addresses or CIDR ranges that may connect; empty = everyone
+  requireAuth: false         # true: AUTH (after STARTTLS) with a mailbox and its code
 
 mail:                        # voicemail e-mail (per-mailbox modes: off, copy, forward, alert)
   from: ''                   # sender address; empty = the mailbox's own address

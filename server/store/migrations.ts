@@ -141,6 +141,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
   CREATE INDEX outbox_by_audio ON outbox (audio_key);
   ALTER TABLE message ADD COLUMN email_error TEXT;
+  -- Lists come in playback order: no sort of the whole mailbox per request.
+  CREATE INDEX message_in_order ON message (mailbox_id, received_at, id);
   `,
 ];
 

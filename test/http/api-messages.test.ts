@@ -55,6 +55,20 @@ describe('messages over the web API', () => {
     expect(body.messages[1]).toMatchObject({ priority: 'high', private: true });
   });
 
+  it('answers an unchanged list with 304, and a changed one in full', async () => {
+    const m = await deposit();
+    const first = await alice.call('GET', '/api/messages');
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"\d+-inbox-Asia\/Tokyo"$/);
+    expect(
+      (await alice.call('GET', '/api/messages', undefined, { 'if-none-match': etag })).statusCode,
+    ).toBe(304);
+    await t.ctx.messages.act(m.mailboxId, m.id, 'save');
+    const changed = await alice.call('GET', '/api/messages', undefined, { 'if-none-match': etag });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json().messages[0].state).toBe('saved');
+  });
+
   it('acts through the domain: play, unread, save, delete, undelete, purge', async () => {
     const m = await deposit();
     const act = async (action: string) =>

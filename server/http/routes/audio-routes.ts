@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { browserWav } from '../../media/convert.ts';
 import { wavPeaks } from '../../media/peaks.ts';
 import type { ApiDeps } from '../deps.ts';
-import { sendBytes, sendFile } from '../range.ts';
+import { AudioCache } from '../audio-cache.ts';
+import { sendBytes } from '../range.ts';
 import { ErrorReply, IdParams, Peaks } from '../schemas.ts';
 
 const errors = { 401: ErrorReply, 404: ErrorReply };
@@ -15,6 +16,7 @@ const DownloadQuery = Type.Object({
 export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
     app.addHook('preHandler', deps.sessions.require);
+    const cache = new AudioCache();
 
     app.get(
       '/api/messages/:id/audio',
@@ -34,7 +36,7 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
           .slice(0, 16)
           .replace(/[-:]/g, '')
           .replace('T', '-');
-        return sendFile(req, reply, deps.audio.path(m.audio.key), {
+        return sendBytes(req, reply, await cache.get(deps.audio.path(m.audio.key)), {
           type: 'audio/wav',
           filename: `voicemail-${stamp}.wav`,
           download: ['1', 'true'].includes(
@@ -57,7 +59,9 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
         const { id } = req.params as Static<typeof IdParams>;
         const m = await deps.messages.get(req.mailbox!.id, id);
         if (m.audio.format.startsWith('wav/pcm16/'))
-          return sendFile(req, reply, deps.audio.path(m.audio.key), { type: 'audio/wav' });
+          return sendBytes(req, reply, await cache.get(deps.audio.path(m.audio.key)), {
+            type: 'audio/wav',
+          });
         return sendBytes(req, reply, browserWav(await deps.audio.read(m.audio.key)), {
           type: 'audio/wav',
         });

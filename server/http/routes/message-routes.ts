@@ -37,12 +37,16 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
         schema: {
           summary: 'Messages of a folder, in playback order',
           querystring: ListQuery,
-          response: { 200: MessageList, ...errors },
+          response: { 200: MessageList, 304: NoContent, ...errors },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const folder = (req.query as Static<typeof ListQuery>).folder ?? 'inbox';
         const box = req.mailbox!;
+        // Every change to the mailbox raises its modseq: an unchanged list is answered with 304.
+        const etag = `"${await deps.store.highestModseq(box.id)}-${folder}-${box.timeZone}"`;
+        reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
+        if (req.headers['if-none-match'] === etag) return reply.status(304).send();
         const messages = await deps.messages.list(box.id, folder);
         return {
           folder,

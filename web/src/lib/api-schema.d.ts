@@ -353,6 +353,13 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description No content */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Default Response */
                 400: {
                     headers: {

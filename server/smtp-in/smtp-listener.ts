@@ -1,0 +1,186 @@
+import type { Logger } from 'pino';
+import {
+  SMTPServer,
+  type SMTPServerAddress,
+  type SMTPServerDataStream,
+  type SMTPServerSession,
+} from 'smtp-server';
+import type { MailboxService } from '../domain/mailbox-service.ts';
+import type { Message } from '../domain/message.ts';
+import type { MessageService } from '../domain/message-service.ts';
+import { peerFilter } from './peers.ts';
+import { resolveRecipient } from './recipients.ts';
+import { isInternal, reply, toSmtpReply } from './replies.ts';
+import { readVoicemail, type MailVoicemail } from './voicemail-mail.ts';
+
+export interface SmtpOptions {
+  host: string;
+  /** 0 picks a free one. */
+  port: number;
+  /** The server's certificate, offered with STARTTLS. */
+  tls: { key: Buffer; cert: Buffer };
+  /** The only mail domain accepted (`server.domain`). */
+  domain: string;
+  maxMessageBytes: number;
+  /** IP addresses and CIDR ranges allowed to connect; empty allows everyone. */
+  allowedPeers: string[];
+  /** AUTH (PLAIN, LOGIN; after STARTTLS) with a mailbox and its code before MAIL. */
+  requireAuth: boolean;
+}
+
+export interface SmtpServices {
+  mailboxes: MailboxService;
+  messages: MessageService;
+  log: Logger;
+}
+
+export interface RunningSmtp {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Reads DATA, keeping at most `limit` bytes; the rest is read and dropped. */
+function readAll(stream: SMTPServerDataStream, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= limit) chunks.push(chunk);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
+}
+
+/**
+ * The inbound SMTP listener: voicemail arriving as mail with a WAV attached, for mailboxes of
+ * this server's domain only. It is never a relay. 250 is said only once every deposit is durable.
+ */
+export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Promise<RunningSmtp> {
+  const { mailboxes, messages, log } = services;
+  const allowed = peerFilter(opts.allowedPeers);
+  const maxMB = Math.round((opts.maxMessageBytes / 1024 / 1024) * 10) / 10;
+  // Each accepted recipient's mailbox, keyed by the address object smtp-server keeps in the
+  // envelope, so DATA delivers to what RCPT accepted.
+  const mailboxOf = new WeakMap<SMTPServerAddress, string>();
+  const sessionLog = (s: SMTPServerSession): Logger =>
+    log.child({ cid: s.id, remote: s.remoteAddress });
+
+  /** One deposit per mailbox (two addresses of one mailbox store it once). */
+  const depositAll = async (names: string[], mail: MailVoicemail): Promise<Message[]> => {
+    const stored: Message[] = [];
+    for (const mailbox of names) {
+      try {
+        stored.push(...(await messages.deposit({ mailbox, ...mail })));
+      } catch (err) {
+        // A retry by the sender will store it again in these; a duplicate beats a loss.
+        if (stored.length > 0)
+          log.warn({ stored: stored.map((m) => m.id), failed: mailbox }, 'mail stored in part');
+        throw err;
+      }
+    }
+    return stored;
+  };
+
+  const server = new SMTPServer({
+    name: opts.domain,
+    banner: 'Voicegate voicemail',
+    key: opts.tls.key,
+    cert: opts.tls.cert,
+    minVersion: 'TLSv1.2',
+    size: opts.maxMessageBytes,
+    disabledCommands: opts.requireAuth ? [] : ['AUTH'],
+    authOptional: !opts.requireAuth,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authRequiredMessage: 'authentication required: STARTTLS, then AUTH with a mailbox and its code',
+    disableReverseLookup: true,
+    maxRecipients: 100,
+    logger: false,
+    closeTimeout: 2000,
+
+    onConnect(session, cb) {
+      if (allowed && !allowed(session.remoteAddress)) {
+        sessionLog(session).warn({}, 'connection refused: not in smtp.allowedPeers');
+        return cb(reply(554, 'this server does not accept mail from your address'));
+      }
+      cb();
+    },
+
+    onAuth(auth, session, cb) {
+      const remote = session.remoteAddress;
+      mailboxes
+        .authenticate(auth.username ?? '', auth.password ?? '', { channel: 'smtp', remote })
+        .then(
+          (mailbox) => cb(null, { user: mailbox.name }),
+          (err: unknown) => cb(toSmtpReply(err)),
+        );
+    },
+
+    onRcptTo(address, session, cb) {
+      resolveRecipient(address.address, opts.domain, mailboxes).then(
+        (mailbox) => {
+          mailboxOf.set(address, mailbox);
+          cb();
+        },
+        (err: unknown) => {
+          const answer = toSmtpReply(err);
+          if (isInternal(err)) sessionLog(session).error({ err }, 'recipient check failed');
+          else
+            sessionLog(session).info(
+              { to: address.address, reply: answer.responseCode, reason: answer.message },
+              'recipient refused',
+            );
+          cb(answer);
+        },
+      );
+    },
+
+    onData(stream, session, cb) {
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      const rcpts = session.envelope.rcptTo;
+      const envelope = { from, to: rcpts.map((r) => r.address), user: session.user as unknown };
+      const names = [...new Set(rcpts.map((r) => mailboxOf.get(r)).filter((n) => n != null))];
+      const l = sessionLog(session);
+      readAll(stream, opts.maxMessageBytes)
+        .then(async (raw) => {
+          if (stream.sizeExceeded)
+            throw reply(552, `message exceeds the maximum size of ${maxMB} MB`);
+          const mail = await readVoicemail(raw, from);
+          const stored = await depositAll(names, mail);
+          l.info(
+            {
+              ...envelope,
+              bytes: raw.length,
+              callerNumber: mail.callerNumber,
+              messages: stored.map((m) => ({ id: m.id, mailboxId: m.mailboxId })),
+            },
+            'mail accepted',
+          );
+          cb(null, 'voicemail stored');
+        })
+        .catch((err: unknown) => {
+          const answer = toSmtpReply(err);
+          if (isInternal(err)) l.error({ err, ...envelope }, 'mail failed');
+          else
+            l.info(
+              { ...envelope, reply: answer.responseCode, reason: answer.message },
+              'mail refused',
+            );
+          cb(answer);
+        });
+    },
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      const address = server.server.address();
+      resolve(typeof address === 'object' && address ? address.port : opts.port);
+    });
+  });
+  // Connection-level trouble (resets, TLS handshakes failing) is the client's, not ours.
+  server.on('error', (err: Error) => log.warn({ err }, 'smtp connection error'));
+  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

@@ -1,0 +1,84 @@
+import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
+import { VoicegateError, isVoicegateError } from '../domain/errors.ts';
+import type { DepositInput } from '../domain/message-service.ts';
+import { parseWav } from '../media/wav.ts';
+
+/** What a mail gives a deposit; the mailbox comes from the envelope. */
+export type MailVoicemail = Required<
+  Pick<DepositInput, 'audio' | 'callerNumber' | 'callerName' | 'priority' | 'private'>
+>;
+
+const WAV_TYPES = new Set(['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave']);
+/** A sender's local part taken as the caller's number: digits, an optional leading +. */
+const PHONE = /^\+?[0-9]{2,32}$/;
+
+/**
+ * Reads a voicemail from a mail: the first WAV attachment that parses, the caller from the
+ * Exchange voice headers or the sender, priority and sensitivity. Refusals are domain errors:
+ * INVALID_INPUT for the mail itself, BAD_AUDIO (the parser's reason) for the WAV.
+ */
+export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<MailVoicemail> {
+  let mail: ParsedMail;
+  try {
+    mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true });
+  } catch (err) {
+    throw new VoicegateError('INVALID_INPUT', `malformed MIME: ${(err as Error).message}`);
+  }
+  checkStructure(mail, raw);
+  const audio = pickWav(mail.attachments);
+  const from = mail.from?.value[0];
+  const sender = from?.address || envelopeFrom;
+  const local = sender.slice(0, Math.max(0, sender.lastIndexOf('@')));
+  const header = (name: string): string | null => {
+    const value = mail.headers.get(name);
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+  };
+  return {
+    audio,
+    callerNumber:
+      header('x-callingtelephonenumber')?.replace(/^tel:/i, '') ??
+      (PHONE.test(local) ? local : null),
+    callerName: header('x-voicemessagesendername') ?? (from?.name || null),
+    priority: mail.priority === 'high' ? 'high' : 'normal',
+    private: header('sensitivity')?.toLowerCase() === 'private',
+  };
+}
+
+/**
+ * mailparser reads nearly anything; a multipart mail whose parts cannot be found is still
+ * broken, and saying so beats "no WAV attachment".
+ */
+function checkStructure(mail: ParsedMail, raw: Buffer): void {
+  const type = mail.headers.get('content-type') as
+    | { value: string; params: Record<string, string> }
+    | undefined;
+  if (!type?.value.startsWith('multipart/')) return;
+  const boundary = type.params.boundary;
+  if (!boundary) throw new VoicegateError('INVALID_INPUT', 'malformed MIME: multipart without a boundary');
+  if (!raw.includes(`--${boundary}`, 0, 'latin1')) {
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      'malformed MIME: the multipart boundary never appears in the body',
+    );
+  }
+}
+
+function isWavLike(a: Attachment): boolean {
+  return WAV_TYPES.has(a.contentType.toLowerCase()) || /\.wav$/i.test(a.filename ?? '');
+}
+
+/** The first WAV attachment that parses; else the first one's reason, else "no WAV". */
+function pickWav(attachments: Attachment[]): Uint8Array {
+  let firstError: VoicegateError | undefined;
+  for (const a of attachments.filter(isWavLike)) {
+    const audio = new Uint8Array(a.content.buffer, a.content.byteOffset, a.content.byteLength);
+    try {
+      parseWav(audio);
+      return audio;
+    } catch (err) {
+      if (!isVoicegateError(err)) throw err;
+      firstError ??= err;
+    }
+  }
+  throw firstError ?? new VoicegateError('INVALID_INPUT', 'no WAV audio attachment');
+}
