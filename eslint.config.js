@@ -51,6 +51,20 @@ export default tseslint.config(
     files: ['server/render/**'],
     rules: only(['domain', 'media'], 'render imports only the domain and media'),
   },
+  {
+    files: ['server/smtp-in/**', 'server/mail/**'],
+    rules: forbid(
+      [
+        '../cli/**',
+        '../demo/**',
+        '../server.ts',
+        '../http/**',
+        '../../imap/**',
+        '../../exchange/**',
+      ],
+      'adapters import domain and store, never other adapters or the root',
+    ),
+  },
   { files: ['server/config/**'], rules: only(['domain'], 'config imports only the domain') },
   {
     files: ['server/http/**'],

@@ -11,6 +11,7 @@ import { startOutbox } from './mail/outbox-runner.ts';
 import { SmtpTarget } from './mail/smtp-target.ts';
 import { buildApp } from './http/app.ts';
 import { startImap } from '../imap/imap-server.ts';
+import { startSmtp } from './smtp-in/smtp-listener.ts';
 import type { Logger } from './log.ts';
 import { VoicegateError } from './domain/errors.ts';
 
@@ -41,11 +42,11 @@ export interface RunningServer {
   http: FastifyInstance;
   /** The addresses actually bound (a port of 0 in the config picks a free one). */
   urls: { http: string };
-  ports: { http: number; imap: number; imaps: number };
+  ports: { http: number; imap: number; imaps: number; smtp: number };
   close(): Promise<void>;
 }
 
-/** Starts every listener of the process. Protocol adapters (SIP, SMTP) join here. */
+/** Starts every listener of the process. Protocol adapters (SIP) join here. */
 export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
   const { config } = loaded;
   const context = createContext(loaded, log, { sweep: true });
@@ -122,6 +123,26 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     });
     closers.push(() => imap.close());
 
+    const smtp = await startSmtp(
+      {
+        mailboxes: context.mailboxes,
+        messages: context.messages,
+        log: log.child({ proto: 'smtp-in' }),
+      },
+      {
+        host: config.smtp.host,
+        port: config.smtp.port,
+        tls,
+        domain: config.server.domain,
+        maxMessageBytes: Math.round(config.smtp.maxMessageMB * 1024 * 1024),
+        allowedPeers: config.smtp.allowedPeers,
+        requireAuth: config.smtp.requireAuth,
+      },
+    ).catch((err: unknown) => {
+      throw listenError(err, 'smtp.port', config.smtp.host, config.smtp.port);
+    });
+    closers.push(() => smtp.close());
+
     const mailSender = startOutbox(
       context.outbox,
       new SmtpTarget(
@@ -138,7 +159,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       log.child({ proto: 'smtp-out' }),
     );
     context.mailQueued.notify = mailSender.poke;
-    closers.push(async () => mailSender.stop());
+    closers.push(() => mailSender.stop());
     if (config.mail.servers.length === 0)
       log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
 
@@ -148,7 +169,12 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       log,
     );
     closers.push(async () => stopHousekeeping());
-    const ports = { http: httpPort, imap: imap.ports.plain, imaps: imap.ports.tls };
+    const ports = {
+      http: httpPort,
+      imap: imap.ports.plain,
+      imaps: imap.ports.tls,
+      smtp: smtp.port,
+    };
     log.info(
       { url: urls.http, ports, dataDir: loaded.dataDir, role: config.server.role },
       'voicegate serving',

@@ -183,36 +183,21 @@ export class MessageService {
     this.#deps.onMailQueued?.();
   }
 
-  /**
-   * A forward-mode mail the mail server refused for good: the voicemail goes into the mailbox
-   * after all, so nothing is lost.
-   */
-  async keepUndeliveredForward(item: OutboxItem, reason: string): Promise<void> {
-    if (item.kind !== 'forward') return;
-    const mailbox = await this.#deps.store.getMailbox(item.mailboxId);
-    if (!mailbox) return;
-    await this.#deps.store.addMessages(
-      [
-        {
-          id: item.voicemailId,
-          mailboxId: item.mailboxId,
-          kind: 'message',
-          callerNumber: item.callerNumber,
-          callerName: item.callerName,
-          receivedAt: item.receivedAt,
-          audio: item.audio,
-          priority: item.priority,
-          private: item.private,
-          originServer: this.#deps.serverName,
-          forwardedFrom: null,
-        },
-      ],
-      this.#now(),
-    );
-    this.#deps.log.warn(
-      { mailboxId: item.mailboxId, reason },
-      'forward by e-mail failed; message kept in the mailbox',
-    );
+  /** The message a forward-mode mail becomes when it cannot be sent: nothing is lost. */
+  undeliveredForward(item: OutboxItem): NewMessage {
+    return {
+      id: item.voicemailId,
+      mailboxId: item.mailboxId,
+      kind: 'message',
+      callerNumber: item.callerNumber,
+      callerName: item.callerName,
+      receivedAt: item.receivedAt,
+      audio: item.audio,
+      priority: item.priority,
+      private: item.private,
+      originServer: this.#deps.serverName,
+      forwardedFrom: null,
+    };
   }
 
   async get(mailboxId: number, id: string): Promise<Message> {

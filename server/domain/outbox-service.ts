@@ -76,12 +76,18 @@ export class OutboxService {
   }
 
   async #fail(item: OutboxItem, reason: string): Promise<void> {
-    await this.#deps.store.failMail(item.id, reason);
+    const keep = item.kind === 'forward' ? this.#messages.undeliveredForward(item) : undefined;
+    await this.#deps.store.failMail(item.id, reason, keep);
     this.#deps.log.warn(
-      { mailId: item.id, kind: item.kind, mailboxId: item.mailboxId, reason },
+      {
+        mailId: item.id,
+        kind: item.kind,
+        mailboxId: item.mailboxId,
+        reason,
+        keptInMailbox: Boolean(keep),
+      },
       'e-mail bounced',
     );
-    await this.#messages.keepUndeliveredForward(item, reason);
   }
 
   list(): Promise<OutboxItem[]> {
@@ -107,7 +113,12 @@ export class OutboxService {
     const item = (await this.list()).find((m) => m.id === id);
     if (!item) throw new VoicegateError('NOT_FOUND', `no mail ${id} in the queue`);
     if (item.kind === 'forward' && item.status === 'pending') {
-      await this.#messages.keepUndeliveredForward(item, 'dropped from the queue');
+      // Kept in the mailbox instead, in the same transaction as leaving the queue.
+      await this.#deps.store.failMail(
+        id,
+        'dropped from the queue',
+        this.#messages.undeliveredForward(item),
+      );
     }
     await this.#deps.audio.remove(await this.#deps.store.removeMail(id));
   }

@@ -83,8 +83,11 @@ export interface OutboxStore {
   /** Removes a sent (or dropped) mail; returns audio keys no longer used. */
   removeMail(id: number): Promise<string[]>;
   retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void>;
-  /** Marks a mail failed for good, and notes it on its message if that still exists. */
-  failMail(id: number, error: string): Promise<void>;
+  /**
+   * Marks a mail failed for good and notes it on its message; `keep` (a bounced forward) is
+   * added as a message in the same transaction.
+   */
+  failMail(id: number, error: string, keep?: NewMessage): Promise<void>;
 }
 
 export interface GreetingStore {

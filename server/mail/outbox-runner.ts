@@ -12,7 +12,7 @@ export function startOutbox(
   log: Logger,
   intervalMs = 2000,
 ) {
-  let running = false;
+  let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
   const run = (): void => {
@@ -21,8 +21,7 @@ export function startOutbox(
       again = true;
       return;
     }
-    running = true;
-    outbox
+    running = outbox
       .runDue(target)
       .then(
         (r) => {
@@ -32,7 +31,7 @@ export function startOutbox(
         (err: unknown) => log.error({ err }, 'sending e-mail failed'),
       )
       .finally(() => {
-        running = false;
+        running = null;
         if (again) {
           again = false;
           setImmediate(run);
@@ -43,9 +42,11 @@ export function startOutbox(
   timer.unref();
   return {
     poke: run,
-    stop: () => {
+    /** Stops, letting a delivery under way finish first (or 30 s pass), so none is sent twice. */
+    stop: async () => {
       stopped = true;
       clearInterval(timer);
+      if (running) await Promise.race([running, new Promise((r) => setTimeout(r, 30_000).unref())]);
     },
   };
 }

@@ -37,9 +37,18 @@ export function serverFor(servers: SmtpServer[], recipient: string): SmtpServer 
 
 type SmtpError = Error & { code?: string; responseCode?: number; response?: string };
 
-/** Whether a failure is for good: a 5xx answer to the message, not a connection or TLS problem. */
+/**
+ * Whether a failure is for good: a 5xx answer to the envelope or the message. A refused
+ * STARTTLS or login, or "530 authentication required", is a set-up problem an administrator can
+ * fix, so the mail waits.
+ */
 export function isPermanent(err: SmtpError): boolean {
-  return typeof err.responseCode === 'number' && err.responseCode >= 500 && err.code !== 'EAUTH';
+  return (
+    (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') &&
+    typeof err.responseCode === 'number' &&
+    err.responseCode >= 500 &&
+    err.responseCode !== 530
+  );
 }
 
 const TLS_ERRORS = new Set(['ETLS', 'ESOCKET']);
@@ -64,7 +73,8 @@ export class SmtpTarget implements DeliveryTarget {
       secure: server.tls === 'implicit',
       requireTLS: server.tls === 'starttls',
       ignoreTLS: plaintext,
-      auth: server.user ? { user: server.user, pass: server.password } : undefined,
+      // Never a password over a connection without TLS (the fallback after a failed handshake).
+      auth: server.user && !plaintext ? { user: server.user, pass: server.password } : undefined,
       authMethod: server.authMethod,
       tls: { minVersion: 'TLSv1.2', ...(server.caFile ? { ca: readFileSync(server.caFile) } : {}) },
       connectionTimeout: 30_000,
@@ -81,8 +91,9 @@ export class SmtpTarget implements DeliveryTarget {
     const sender = server.from || this.#o.from || mailbox.email || `voicemail@${this.#o.domain}`;
     const raw = await renderVoicemail({
       message: { ...item, id: item.voicemailId },
-      // The mail goes to the recipient (for "forward to e-mail", not the mailbox's own address).
-      mailbox: { ...mailbox, email: item.recipient },
+      mailbox,
+      to: item.kind === 'manual' ? item.recipient : undefined,
+      linkId: item.messageId ?? undefined,
       audio: item.kind === 'alert' ? null : await this.#audio.read(item.audio.key),
       domain: this.#o.domain,
       webUrl: this.#o.webUrl,

@@ -28,6 +28,10 @@ export interface VoicemailInput {
   domain: string;
   /** Base URL of the web player; without it the bodies carry no link. */
   webUrl?: string;
+  /** Recipient other than the mailbox (a user's "forward to e-mail"): the To header then names only it. */
+  to?: string;
+  /** The message the web link opens, when the mail's own id is not a stored message's. */
+  linkId?: string;
   /**
    * Address to send from instead of `<caller number>@<domain>` (the e-mail sender's
    * configured sender, so SPF and DMARC pass). The display name stays the caller's.
@@ -203,7 +207,9 @@ function headers(input: VoicemailInput, s: VoicemailSummary): MimeNodeHeader[] {
     { key: 'From', value: { name: senderName, address: senderAddress(input) } },
     {
       key: 'To',
-      value: { name: s.mailboxName, address: mailbox.email || `${mailbox.name}@${domain}` },
+      value: input.to
+        ? { name: '', address: input.to }
+        : { name: s.mailboxName, address: mailbox.email || `${mailbox.name}@${domain}` },
     },
     { key: 'Subject', value: s.subject },
     { key: 'Date', value: s.date },
@@ -240,7 +246,7 @@ export async function renderVoicemail(input: VoicemailInput): Promise<Buffer> {
     filename: s.filename,
     attached: audio !== null,
     link: input.webUrl
-      ? `${input.webUrl.replace(/\/+$/, '')}/#/messages/${encodeURIComponent(message.id)}`
+      ? `${input.webUrl.replace(/\/+$/, '')}/#/messages/${encodeURIComponent(input.linkId ?? message.id)}`
       : null,
     priority: message.priority === 'high',
     private: message.private,

@@ -39,8 +39,11 @@ export interface RunningSmtp {
   close(): Promise<void>;
 }
 
-/** Reads DATA, keeping at most `limit` bytes; the rest is read and dropped. */
-function readAll(stream: SMTPServerDataStream, limit: number): Promise<Buffer> {
+/** Reads DATA, keeping at most `limit` bytes (the rest is read and dropped); `bytes` counts all. */
+function readAll(
+  stream: SMTPServerDataStream,
+  limit: number,
+): Promise<{ raw: Buffer; bytes: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -48,7 +51,7 @@ function readAll(stream: SMTPServerDataStream, limit: number): Promise<Buffer> {
       bytes += chunk.length;
       if (bytes <= limit) chunks.push(chunk);
     });
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('end', () => resolve({ raw: Buffer.concat(chunks), bytes }));
     stream.once('error', reject);
   });
 }
@@ -68,7 +71,11 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
     log.child({ cid: s.id, remote: s.remoteAddress });
 
   /** One deposit per mailbox (two addresses of one mailbox store it once). */
-  const depositAll = async (names: string[], mail: MailVoicemail): Promise<Message[]> => {
+  const depositAll = async (
+    names: string[],
+    mail: MailVoicemail,
+    l: Logger,
+  ): Promise<Message[]> => {
     const stored: Message[] = [];
     for (const mailbox of names) {
       try {
@@ -76,7 +83,7 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
       } catch (err) {
         // A retry by the sender will store it again in these; a duplicate beats a loss.
         if (stored.length > 0)
-          log.warn({ stored: stored.map((m) => m.id), failed: mailbox }, 'mail stored in part');
+          l.warn({ stored: stored.map((m) => m.id), failed: mailbox }, 'mail stored in part');
         throw err;
       }
     }
@@ -143,11 +150,11 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
       const names = [...new Set(rcpts.map((r) => mailboxOf.get(r)).filter((n) => n != null))];
       const l = sessionLog(session);
       readAll(stream, opts.maxMessageBytes)
-        .then(async (raw) => {
-          if (stream.sizeExceeded)
+        .then(async ({ raw, bytes }) => {
+          if (stream.sizeExceeded || bytes > opts.maxMessageBytes)
             throw reply(552, `message exceeds the maximum size of ${maxMB} MB`);
           const mail = await readVoicemail(raw, from);
-          const stored = await depositAll(names, mail);
+          const stored = await depositAll(names, mail, l);
           l.info(
             {
               ...envelope,

@@ -39,7 +39,8 @@ export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<
       header('x-callingtelephonenumber')?.replace(/^tel:/i, '') ??
       (PHONE.test(local) ? local : null),
     callerName: header('x-voicemessagesendername') ?? (from?.name || null),
-    priority: mail.priority === 'high' ? 'high' : 'normal',
+    // mailparser folds Importance, X-Priority and X-MSMail-Priority into one "priority" header.
+    priority: header('priority') === 'high' ? 'high' : 'normal',
     private: header('sensitivity')?.toLowerCase() === 'private',
   };
 }
@@ -50,11 +51,11 @@ export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<
  */
 function checkStructure(mail: ParsedMail, raw: Buffer): void {
   const type = mail.headers.get('content-type') as
-    | { value: string; params: Record<string, string> }
-    | undefined;
+    { value: string; params: Record<string, string> } | undefined;
   if (!type?.value.startsWith('multipart/')) return;
   const boundary = type.params.boundary;
-  if (!boundary) throw new VoicegateError('INVALID_INPUT', 'malformed MIME: multipart without a boundary');
+  if (!boundary)
+    throw new VoicegateError('INVALID_INPUT', 'malformed MIME: multipart without a boundary');
   if (!raw.includes(`--${boundary}`, 0, 'latin1')) {
     throw new VoicegateError(
       'INVALID_INPUT',

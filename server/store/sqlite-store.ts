@@ -334,52 +334,56 @@ export class SqliteStore implements VoicemailStore {
     );
   }
 
-  async failMail(id: number, error: string): Promise<void> {
+  async failMail(id: number, error: string, keep?: NewMessage): Promise<void> {
     this.#tx(() => {
       const row = this.#sql(
-        "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? RETURNING message_id",
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? RETURNING message_id",
       ).get(error, id) as { message_id: string | null } | undefined;
-      if (row?.message_id)
-        this.#sql('UPDATE message SET email_error = ? WHERE id = ?').run(error, row.message_id);
+      // A bounced forward becomes a message in the same transaction: a crash loses neither.
+      if (keep) this.#insertMessage(keep, Date.now());
+      const noted = row?.message_id ?? keep?.id;
+      if (noted) this.#sql('UPDATE message SET email_error = ? WHERE id = ?').run(error, noted);
     });
   }
 
   async addMessages(messages: NewMessage[], at: number, mails: NewMail[] = []): Promise<Message[]> {
     return this.#tx(() => {
       for (const mail of mails) this.#insertMail(mail, at);
-      return messages.map((m) => {
-        const uid = this.#takeUid(m.mailboxId, 'inbox');
-        const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at, {
-          folder: 'inbox',
-          uid,
-        });
-        const row = this.#sql(
-          `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
+      return messages.map((m) => this.#insertMessage(m, at));
+    });
+  }
+
+  #insertMessage(m: NewMessage, at: number): Message {
+    const uid = this.#takeUid(m.mailboxId, 'inbox');
+    const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at, {
+      folder: 'inbox',
+      uid,
+    });
+    const row = this.#sql(
+      `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
              audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private, origin_server,
              forwarded_from, modseq, folder, uid)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?, 'inbox', ?) RETURNING *`,
-        ).get(
-          m.id,
-          m.mailboxId,
-          m.kind,
-          m.callerNumber,
-          m.callerName,
-          m.receivedAt,
-          m.audio.key,
-          m.audio.format,
-          m.audio.bytes,
-          m.audio.durationMs,
-          at,
-          m.priority,
-          m.private ? 1 : 0,
-          m.originServer,
-          m.forwardedFrom,
-          modseq,
-          uid,
-        ) as unknown as MessageRow;
-        return rowToMessage(row);
-      });
-    });
+    ).get(
+      m.id,
+      m.mailboxId,
+      m.kind,
+      m.callerNumber,
+      m.callerName,
+      m.receivedAt,
+      m.audio.key,
+      m.audio.format,
+      m.audio.bytes,
+      m.audio.durationMs,
+      at,
+      m.priority,
+      m.private ? 1 : 0,
+      m.originServer,
+      m.forwardedFrom,
+      modseq,
+      uid,
+    ) as unknown as MessageRow;
+    return rowToMessage(row);
   }
 
   async getMessage(id: string): Promise<Message | null> {

@@ -22,7 +22,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Starts `voicegate serve` and resolves with its URL once it logs that it is serving. */
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
   // Every port free (0): tests run side by side with each other and with other servers.
-  const ports = ['--set', 'imap.port=0', '--set', 'imap.tlsPort=0'];
+  const ports = [
+    '--set',
+    'imap.port=0',
+    '--set',
+    'imap.tlsPort=0',
+    '--set',
+    'smtp.port=0',
+    '--set',
+    'sip.port=0',
+  ];
   const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...ports, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -134,6 +143,8 @@ describe('voicegate serve', () => {
       'serve',
       '--set',
       'http.port=0',
+      '--set',
+      'smtp.port=0',
       '--set',
       `imap.port=0`,
       '--set',

@@ -68,6 +68,8 @@ describe('voicegate demo', () => {
         'imap.port=0',
         '--set',
         'imap.tlsPort=0',
+        '--set',
+        'smtp.port=0',
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],

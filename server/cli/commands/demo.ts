@@ -66,6 +66,9 @@ export function registerDemo(program: Command): void {
       print('  user name: a mailbox name or extension above; password: its code');
       print('  the certificate is self-signed: accept it once, or trust ' + loaded.tlsCert);
       print(`  e.g. curl -k 'imaps://${host}:${server.ports.imaps}/INBOX' -u 201:2011`);
+      print(
+        `Voicemail by SMTP: swaks --server ${loaded.config.smtp.host}:${server.ports.smtp} --to 201@${loaded.config.server.domain} --attach-type audio/wav --attach @some.wav`,
+      );
       print(`Health: ${server.urls.http}/healthz`);
       print('Serving (Ctrl-C to stop)');
       await serveUntilSignal(server, log);
