@@ -1,0 +1,122 @@
+/**
+ * What /proc says about a server: its processes (Dovecot is a master and many children), their
+ * memory and their CPU time. Dovecot's imap processes come and go (one per session), so CPU is
+ * counted as the live processes' own time plus what the master has collected from children that
+ * exited (cutime/cstime): the difference of two readings is the CPU spent in between.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second for /proc/PID/stat times: 100 on every Linux this runs on. */
+const CLK_TCK = 100;
+
+interface Stat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** utime + stime, ms. */
+  cpuMs: number;
+  /** cutime + cstime (children that exited and were waited for), ms. */
+  childCpuMs: number;
+}
+
+function readStat(pid: number): Stat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+  // comm is in parentheses and may hold spaces: split after the last ')'.
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const f = text
+    .slice(close + 2)
+    .split(' ')
+    .map(Number);
+  // Fields from 3 (state) on: ppid is 4, utime 14, stime 15, cutime 16, cstime 17.
+  const field = (n: number): number => f[n - 3]!;
+  return {
+    pid,
+    comm,
+    ppid: field(4),
+    cpuMs: ((field(14) + field(15)) * 1000) / CLK_TCK,
+    childCpuMs: ((field(16) + field(17)) * 1000) / CLK_TCK,
+  };
+}
+
+/** `root` and every process below it. */
+export function processTree(root: number): Stat[] {
+  const all: Stat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = readStat(Number(name));
+    if (s) all.push(s);
+  }
+  const inTree = new Set([root]);
+  const tree = all.filter((s) => s.pid === root);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const s of all) {
+      if (!inTree.has(s.pid) && inTree.has(s.ppid)) {
+        inTree.add(s.pid);
+        tree.push(s);
+        grew = true;
+      }
+    }
+  }
+  return tree;
+}
+
+/** CPU ms used so far by the tree, including exited children the root has waited for. */
+export function treeCpuMs(root: number): number {
+  const tree = processTree(root);
+  const rootStat = tree.find((s) => s.pid === root);
+  return tree.reduce((sum, s) => sum + s.cpuMs, 0) + (rootStat?.childCpuMs ?? 0);
+}
+
+export interface Memory {
+  processes: number;
+  /** Resident set, summed over processes: counts shared pages once per process. */
+  rssMiB: number;
+  /** Proportional set: shared pages divided among the processes that map them. */
+  pssMiB: number;
+}
+
+function kB(text: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+export function treeMemory(root: number): Memory {
+  let rss = 0;
+  let pss = 0;
+  let processes = 0;
+  for (const s of processTree(root)) {
+    try {
+      rss += kB(readFileSync(`/proc/${s.pid}/status`, 'latin1'), 'VmRSS');
+      pss += kB(readFileSync(`/proc/${s.pid}/smaps_rollup`, 'latin1'), 'Pss');
+      processes++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { processes, rssMiB: rss / 1024, pssMiB: pss / 1024 };
+}
+
+/** How many processes in the tree have this name (Dovecot's comm is the service name). */
+export function countProcesses(root: number, comm: string): number {
+  return processTree(root).filter((s) => s.comm === comm).length;
+}
+
+/** CPU time the whole machine has spent busy (all cores, all processes), ms. */
+export function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'latin1')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
+  const busy = f.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
+  return (busy * 1000) / CLK_TCK;
+}
