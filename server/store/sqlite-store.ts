@@ -14,56 +14,25 @@ import type { MessageState, StatePair } from '../domain/message-state.ts';
 import type { NewMail, OutboxItem } from '../domain/outbox.ts';
 import type { MessageFilter, NewMailbox, VoicemailStore, WebSession } from '../domain/ports.ts';
 import { JournalFeed } from './change-feed.ts';
+import { GreetingTable } from './greeting-table.ts';
+import { OutboxTable } from './outbox-table.ts';
+import { MAILBOX_COLUMNS, storeError, type SqlAccess, type SqlValue } from './sql-access.ts';
+import { WebSessionTable } from './web-session-table.ts';
 import { migrate } from './migrations.ts';
 import {
   rowToChange,
-  rowToGreeting,
   rowToMailbox,
   rowToMessage,
   type ChangeRow,
-  type GreetingRow,
   type MailboxRow,
   type MessageRow,
-  type OutboxRow,
-  rowToOutbox,
 } from './rows.ts';
-
-type SqlValue = string | number | null;
-
-const MAILBOX_COLUMNS: Record<keyof MailboxChanges, [string, (v: never) => SqlValue]> = {
-  name: ['name', (v: string) => v],
-  extension: ['extension', (v: string | null) => v],
-  fullName: ['full_name', (v: string) => v],
-  email: ['email', (v: string | null) => v],
-  emailMode: ['email_mode', (v: string) => v],
-  umsAccess: ['ums_access', (v: boolean) => (v ? 1 : 0)],
-  locale: ['locale', (v: string) => v],
-  timeZone: ['time_zone', (v: string) => v],
-  trustedNumbers: ['trusted_numbers', (v: string[]) => JSON.stringify(v)],
-  breakouts: ['breakouts', (v: object) => JSON.stringify(v)],
-  broadcast: ['broadcast', (v: boolean) => (v ? 1 : 0)],
-  activeGreeting: ['active_greeting', (v: string) => v],
-};
-
-/** Maps SQLite's errors to the domain's: a full disk, a unique key already taken. */
-function storeError(err: unknown): unknown {
-  const e = err as { errcode?: number; message?: string };
-  if (e.errcode === 13 || /database or disk is full/i.test(e.message ?? '')) {
-    return new VoicegateError('STORAGE_FULL', 'no space left in the store', { cause: err });
-  }
-  const unique = /UNIQUE constraint failed: mailbox\.(\w+)/.exec(e.message ?? '');
-  if (unique)
-    return new VoicegateError('ALREADY_EXISTS', `a mailbox with this ${unique[1]} already exists`);
-  if (e.errcode === 5)
-    return new VoicegateError('UNAVAILABLE', 'the store is busy; try again', { cause: err });
-  return err;
-}
 
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so that every commit is
  * on disk before the call returns (nothing is acknowledged before it is durable).
  */
-export class SqliteStore implements VoicemailStore {
+export class SqliteStore implements VoicemailStore, SqlAccess {
   readonly db: DatabaseSync;
   readonly feed: JournalFeed;
   readonly #statements = new Map<string, StatementSync>();
@@ -86,10 +55,13 @@ export class SqliteStore implements VoicemailStore {
       intervalMs: opts.feedIntervalMs,
       onError: opts.onFeedError,
     });
+    this.#outbox = new OutboxTable(this);
+    this.#sessions = new WebSessionTable(this);
+    this.#greetings = new GreetingTable(this);
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
-  #sql(sql: string): StatementSync {
+  sql(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
@@ -99,7 +71,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   /** Runs `fn` in one write transaction; journal entries written inside reach the feed after commit. */
-  #tx<T>(fn: () => T): T {
+  tx<T>(fn: () => T): T {
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (err) {
@@ -117,7 +89,7 @@ export class SqliteStore implements VoicemailStore {
     return result;
   }
 
-  #journal(
+  journal(
     mailboxId: number,
     kind: Change['kind'],
     messageId: string | null,
@@ -127,12 +99,12 @@ export class SqliteStore implements VoicemailStore {
     modseq?: number,
   ): number {
     if (modseq === undefined) {
-      const row = this.#sql(
+      const row = this.sql(
         'UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq',
       ).get(mailboxId) as { modseq: number } | undefined;
       modseq = row?.modseq ?? 0;
     }
-    this.#sql(
+    this.sql(
       'INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, folder, uid, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(mailboxId, modseq, kind, messageId, state, place?.folder ?? null, place?.uid ?? null, at);
     return modseq;
@@ -141,15 +113,15 @@ export class SqliteStore implements VoicemailStore {
   /** The next UID of a mailbox's folder, taken. */
   #takeUid(mailboxId: number, folder: MailFolder): number {
     const column = folder === 'inbox' ? 'uid_next_inbox' : 'uid_next_trash';
-    const row = this.#sql(
+    const row = this.sql(
       `UPDATE mailbox SET ${column} = ${column} + 1 WHERE id = ? RETURNING ${column} - 1 AS uid`,
     ).get(mailboxId) as { uid: number } | undefined;
     if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
     return row.uid;
   }
 
-  #unusedAudio(keys: string[]): string[] {
-    const used = this.#sql(
+  unusedAudio(keys: string[]): string[] {
+    const used = this.sql(
       `SELECT 1 FROM message WHERE audio_key = ?1 UNION ALL SELECT 1 FROM greeting WHERE audio_key = ?1
        UNION ALL SELECT 1 FROM outbox WHERE audio_key = ?1 LIMIT 1`,
     );
@@ -159,8 +131,8 @@ export class SqliteStore implements VoicemailStore {
   // Mailboxes
 
   async createMailbox(m: NewMailbox): Promise<MailboxRecord> {
-    return this.#tx(() => {
-      const row = this.#sql(
+    return this.tx(() => {
+      const row = this.sql(
         `INSERT INTO mailbox (kind, name, extension, full_name, code_hash, email, email_mode, ums_access, locale,
              time_zone, trusted_numbers, breakouts, broadcast, created_at, uid_validity, active_greeting)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
@@ -183,7 +155,7 @@ export class SqliteStore implements VoicemailStore {
         Math.floor(Date.now() / 1000),
         m.activeGreeting,
       ) as unknown as MailboxRow;
-      this.#journal(row.id, 'mailbox', null, null, Date.now());
+      this.journal(row.id, 'mailbox', null, null, Date.now());
       return rowToMailbox(row);
     });
   }
@@ -197,11 +169,11 @@ export class SqliteStore implements VoicemailStore {
       sets.push(`${column[0]} = ?`);
       values.push(column[1](value as never));
     }
-    return this.#tx(() => {
+    return this.tx(() => {
       if (sets.length > 0)
-        this.#sql(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
-      this.#journal(id, 'mailbox', null, null, Date.now());
-      const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
+        this.sql(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+      this.journal(id, 'mailbox', null, null, Date.now());
+      const row = this.sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
         MailboxRow | undefined;
       if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
       return rowToMailbox(row);
@@ -209,12 +181,12 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async setCodeHash(id: number, codeHash: string): Promise<void> {
-    this.#tx(() => this.#sql('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id));
+    this.tx(() => this.sql('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id));
   }
 
   async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
-    this.#tx(() =>
-      this.#sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(
+    this.tx(() =>
+      this.sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(
         failures,
         lockedUntil,
         id,
@@ -223,52 +195,52 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async removeMailbox(id: number): Promise<string[]> {
-    return this.#tx(() => {
+    return this.tx(() => {
       const keys = (
-        this.#sql(
+        this.sql(
           `SELECT audio_key FROM message WHERE mailbox_id = ?1 UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?1
            UNION SELECT audio_key FROM outbox WHERE mailbox_id = ?1`,
         ).all(id) as { audio_key: string }[]
       ).map((r) => r.audio_key);
-      this.#sql('DELETE FROM mailbox WHERE id = ?').run(id);
-      this.#sql(
+      this.sql('DELETE FROM mailbox WHERE id = ?').run(id);
+      this.sql(
         "INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)",
       ).run(id, Date.now());
-      return this.#unusedAudio(keys);
+      return this.unusedAudio(keys);
     });
   }
 
   async getMailbox(id: number): Promise<MailboxRecord | null> {
-    const row = this.#sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
+    const row = this.sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
       MailboxRow | undefined;
     return row ? rowToMailbox(row) : null;
   }
 
   async findMailbox(nameOrExtension: string): Promise<MailboxRecord | null> {
-    const row = (this.#sql('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
-      this.#sql('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as
+    const row = (this.sql('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
+      this.sql('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as
       MailboxRow | undefined;
     return row ? rowToMailbox(row) : null;
   }
 
   async listMailboxes(): Promise<MailboxRecord[]> {
-    const rows = this.#sql(
+    const rows = this.sql(
       'SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name',
     ).all();
     return (rows as unknown as MailboxRow[]).map(rowToMailbox);
   }
 
   async setGroupMembers(groupId: number, memberIds: number[]): Promise<void> {
-    this.#tx(() => {
-      this.#sql('DELETE FROM group_member WHERE group_id = ?').run(groupId);
-      const add = this.#sql('INSERT INTO group_member (group_id, member_id) VALUES (?, ?)');
+    this.tx(() => {
+      this.sql('DELETE FROM group_member WHERE group_id = ?').run(groupId);
+      const add = this.sql('INSERT INTO group_member (group_id, member_id) VALUES (?, ?)');
       for (const id of memberIds) add.run(groupId, id);
-      this.#journal(groupId, 'mailbox', null, null, Date.now());
+      this.journal(groupId, 'mailbox', null, null, Date.now());
     });
   }
 
   async groupMembers(groupId: number): Promise<number[]> {
-    const rows = this.#sql(
+    const rows = this.sql(
       'SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id',
     ).all(groupId);
     return (rows as { member_id: number }[]).map((r) => r.member_id);
@@ -276,90 +248,20 @@ export class SqliteStore implements VoicemailStore {
 
   // Messages
 
-  #insertMail(m: NewMail, at: number): void {
-    this.#sql(
-      `INSERT INTO outbox (kind, mailbox_id, recipient, voicemail_id, message_id, caller_number, caller_name, received_at,
-         audio_key, audio_format, audio_bytes, duration_ms, priority, private, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      m.kind,
-      m.mailboxId,
-      m.recipient,
-      m.voicemailId,
-      m.messageId,
-      m.callerNumber,
-      m.callerName,
-      m.receivedAt,
-      m.audio.key,
-      m.audio.format,
-      m.audio.bytes,
-      m.audio.durationMs,
-      m.priority,
-      m.private ? 1 : 0,
-      at,
-      at,
-    );
-  }
-
-  async queueMail(mail: NewMail, at: number): Promise<void> {
-    this.#tx(() => this.#insertMail(mail, at));
-  }
-
-  async dueMail(now: number, limit: number): Promise<OutboxItem[]> {
-    const rows = this.#sql(
-      "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-    ).all(now, limit);
-    return (rows as unknown as OutboxRow[]).map(rowToOutbox);
-  }
-
-  async listOutbox(): Promise<OutboxItem[]> {
-    return (this.#sql('SELECT * FROM outbox ORDER BY id').all() as unknown as OutboxRow[]).map(
-      rowToOutbox,
-    );
-  }
-
-  async removeMail(id: number): Promise<string[]> {
-    return this.#tx(() => {
-      const row = this.#sql('DELETE FROM outbox WHERE id = ? RETURNING audio_key').get(id) as
-        { audio_key: string } | undefined;
-      return row ? this.#unusedAudio([row.audio_key]) : [];
-    });
-  }
-
-  async retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void> {
-    this.#tx(() =>
-      this.#sql(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
-      ).run(at, attempts, error, id),
-    );
-  }
-
-  async failMail(id: number, error: string, keep?: NewMessage): Promise<void> {
-    this.#tx(() => {
-      const row = this.#sql(
-        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? RETURNING message_id",
-      ).get(error, id) as { message_id: string | null } | undefined;
-      // A bounced forward becomes a message in the same transaction: a crash loses neither.
-      if (keep) this.#insertMessage(keep, Date.now());
-      const noted = row?.message_id ?? keep?.id;
-      if (noted) this.#sql('UPDATE message SET email_error = ? WHERE id = ?').run(error, noted);
-    });
-  }
-
   async addMessages(messages: NewMessage[], at: number, mails: NewMail[] = []): Promise<Message[]> {
-    return this.#tx(() => {
-      for (const mail of mails) this.#insertMail(mail, at);
-      return messages.map((m) => this.#insertMessage(m, at));
+    return this.tx(() => {
+      for (const mail of mails) this.#outbox.insertMail(mail, at);
+      return messages.map((m) => this.insertMessage(m, at));
     });
   }
 
-  #insertMessage(m: NewMessage, at: number): Message {
+  insertMessage(m: NewMessage, at: number): Message {
     const uid = this.#takeUid(m.mailboxId, 'inbox');
-    const modseq = this.#journal(m.mailboxId, 'added', m.id, 'new', at, {
+    const modseq = this.journal(m.mailboxId, 'added', m.id, 'new', at, {
       folder: 'inbox',
       uid,
     });
-    const row = this.#sql(
+    const row = this.sql(
       `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
              audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private, origin_server,
              forwarded_from, modseq, folder, uid)
@@ -387,7 +289,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async getMessage(id: string): Promise<Message | null> {
-    const row = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
+    const row = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
       MessageRow | undefined;
     return row ? rowToMessage(row) : null;
   }
@@ -395,7 +297,7 @@ export class SqliteStore implements VoicemailStore {
   async listMessages(mailboxId: number, filter: MessageFilter = {}): Promise<Message[]> {
     const states = filter.states ?? ['new', 'unopened', 'old', 'saved', 'deleted'];
     const folders = filter.folder ? [filter.folder] : ['inbox', 'trash'];
-    const rows = this.#sql(
+    const rows = this.sql(
       `SELECT * FROM message WHERE mailbox_id = ? AND state IN (${states.map(() => '?').join(',')})
          AND folder IN (${folders.map(() => '?').join(',')}) ORDER BY received_at, id`,
     ).all(mailboxId, ...states, ...folders);
@@ -409,8 +311,8 @@ export class SqliteStore implements VoicemailStore {
     folder: MailFolder,
     at: number,
   ): Promise<Message | null> {
-    return this.#tx(() => {
-      const current = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
+    return this.tx(() => {
+      const current = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
         MessageRow | undefined;
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
         return null;
@@ -421,13 +323,13 @@ export class SqliteStore implements VoicemailStore {
         // A move is an expunge from one folder and an arrival in the other, with one modseq.
         const old = { folder: current.folder as MailFolder, uid: current.uid };
         uid = this.#takeUid(mailboxId, folder);
-        modseq = this.#journal(mailboxId, 'removed', id, to.state, at, old);
-        this.#journal(mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
+        modseq = this.journal(mailboxId, 'removed', id, to.state, at, old);
+        this.journal(mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
       } else {
-        modseq = this.#journal(mailboxId, 'changed', id, to.state, at, { folder, uid });
+        modseq = this.journal(mailboxId, 'changed', id, to.state, at, { folder, uid });
       }
       const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
-      const row = this.#sql(
+      const row = this.sql(
         'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ?, purge_mark = CASE WHEN folder = ? THEN purge_mark ELSE 0 END WHERE id = ? RETURNING *',
       ).get(
         to.state,
@@ -444,12 +346,12 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {
-    return this.#tx(() => {
-      const current = this.#sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
+    return this.tx(() => {
+      const current = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
         MessageRow | undefined;
       if (!current || current.folder !== 'trash') return null;
       if ((current.purge_mark === 1) === marked) return rowToMessage(current);
-      const modseq = this.#journal(
+      const modseq = this.journal(
         current.mailbox_id,
         'changed',
         id,
@@ -460,7 +362,7 @@ export class SqliteStore implements VoicemailStore {
           uid: current.uid,
         },
       );
-      const row = this.#sql(
+      const row = this.sql(
         'UPDATE message SET purge_mark = ?, modseq = ? WHERE id = ? RETURNING *',
       ).get(marked ? 1 : 0, modseq, id) as unknown as MessageRow;
       return rowToMessage(row);
@@ -471,14 +373,14 @@ export class SqliteStore implements VoicemailStore {
     // One read transaction: the UID list and the modseq describe the same moment.
     this.db.exec('BEGIN');
     try {
-      const box = this.#sql(
+      const box = this.sql(
         'SELECT uid_validity, uid_next_inbox, uid_next_trash, modseq FROM mailbox WHERE id = ?',
       ).get(mailboxId) as
         | { uid_validity: number; uid_next_inbox: number; uid_next_trash: number; modseq: number }
         | undefined;
       if (!box) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
       const uids = (
-        this.#sql('SELECT uid FROM message WHERE mailbox_id = ? AND folder = ? ORDER BY uid').all(
+        this.sql('SELECT uid FROM message WHERE mailbox_id = ? AND folder = ? ORDER BY uid').all(
           mailboxId,
           folder,
         ) as {
@@ -497,7 +399,7 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async getRendition(messageId: string, kind: string): Promise<Uint8Array | null> {
-    const row = this.#sql('SELECT data FROM rendition WHERE message_id = ? AND kind = ?').get(
+    const row = this.sql('SELECT data FROM rendition WHERE message_id = ? AND kind = ?').get(
       messageId,
       kind,
     ) as { data: Uint8Array } | undefined;
@@ -506,8 +408,8 @@ export class SqliteStore implements VoicemailStore {
 
   async putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void> {
     // The first rendition stays: a message renders the same bytes for as long as it exists.
-    this.#tx(() =>
-      this.#sql('INSERT OR IGNORE INTO rendition (message_id, kind, data) VALUES (?, ?, ?)').run(
+    this.tx(() =>
+      this.sql('INSERT OR IGNORE INTO rendition (message_id, kind, data) VALUES (?, ?, ?)').run(
         messageId,
         kind,
         data,
@@ -516,33 +418,33 @@ export class SqliteStore implements VoicemailStore {
   }
 
   async purgeMessages(ids: string[], at: number): Promise<string[]> {
-    return this.#tx(() => {
+    return this.tx(() => {
       const keys: string[] = [];
       for (const id of ids) {
-        const row = this.#sql(
+        const row = this.sql(
           'DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key, folder, uid',
         ).get(id) as
           { mailbox_id: number; audio_key: string; folder: MailFolder; uid: number } | undefined;
         if (!row) continue;
         keys.push(row.audio_key);
-        this.#journal(row.mailbox_id, 'removed', id, null, at, {
+        this.journal(row.mailbox_id, 'removed', id, null, at, {
           folder: row.folder,
           uid: row.uid,
         });
       }
-      return this.#unusedAudio(keys);
+      return this.unusedAudio(keys);
     });
   }
 
   async countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>> {
-    const rows = this.#sql(
+    const rows = this.sql(
       'SELECT state, COUNT(*) AS n FROM message WHERE mailbox_id = ? GROUP BY state',
     ).all(mailboxId) as { state: MessageState; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
   async messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]> {
-    const rows = this.#sql('SELECT id, state, state_changed_at FROM message').all() as {
+    const rows = this.sql('SELECT id, state, state_changed_at FROM message').all() as {
       id: string;
       state: MessageState;
       state_changed_at: number;
@@ -550,133 +452,90 @@ export class SqliteStore implements VoicemailStore {
     return rows.map((r) => ({ id: r.id, state: r.state, stateChangedAt: r.state_changed_at }));
   }
 
-  // Greetings
+  // Greetings (a table of their own)
 
-  async setGreeting(
+  readonly #greetings: GreetingTable;
+  setGreeting(
     mailboxId: number,
     kind: GreetingKind,
     audio: AudioRef,
     at: number,
   ): Promise<string[]> {
-    return this.#tx(() => {
-      const old = this.#sql('SELECT audio_key FROM greeting WHERE mailbox_id = ? AND kind = ?').get(
-        mailboxId,
-        kind,
-      ) as { audio_key: string } | undefined;
-      this.#sql(
-        `INSERT INTO greeting (mailbox_id, kind, audio_key, audio_format, audio_bytes, duration_ms, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (mailbox_id, kind) DO UPDATE SET audio_key = excluded.audio_key, audio_format = excluded.audio_format,
-             audio_bytes = excluded.audio_bytes, duration_ms = excluded.duration_ms, updated_at = excluded.updated_at`,
-      ).run(mailboxId, kind, audio.key, audio.format, audio.bytes, audio.durationMs, at);
-      this.#journal(mailboxId, 'mailbox', null, null, at);
-      return old ? this.#unusedAudio([old.audio_key]) : [];
-    });
+    return this.#greetings.setGreeting(mailboxId, kind, audio, at);
   }
-
-  async listGreetings(mailboxId: number): Promise<Greeting[]> {
-    const rows = this.#sql('SELECT * FROM greeting WHERE mailbox_id = ? ORDER BY kind').all(
-      mailboxId,
-    );
-    return (rows as unknown as GreetingRow[]).map(rowToGreeting);
+  listGreetings(mailboxId: number): Promise<Greeting[]> {
+    return this.#greetings.listGreetings(mailboxId);
   }
-
-  async removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]> {
-    return this.#tx(() => {
-      const row = this.#sql(
-        'DELETE FROM greeting WHERE mailbox_id = ? AND kind = ? RETURNING audio_key',
-      ).get(mailboxId, kind) as { audio_key: string } | undefined;
-      if (!row) throw new VoicegateError('NOT_FOUND', `no ${kind} greeting`);
-      this.#journal(mailboxId, 'mailbox', null, null, at);
-      return this.#unusedAudio([row.audio_key]);
-    });
+  removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]> {
+    return this.#greetings.removeGreeting(mailboxId, kind, at);
   }
 
   // Journal
 
   async changesSince(mailboxId: number, modseq: number): Promise<Change[]> {
-    const rows = this.#sql(
+    const rows = this.sql(
       'SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq',
     ).all(mailboxId, modseq);
     return (rows as unknown as ChangeRow[]).map(rowToChange);
   }
 
   async highestModseq(mailboxId: number): Promise<number> {
-    const row = this.#sql('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as
+    const row = this.sql('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as
       { modseq: number } | undefined;
     if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
     return row.modseq;
   }
 
   async pruneJournal(before: number): Promise<number> {
-    return this.#tx(() => {
-      const result = this.#sql(
+    return this.tx(() => {
+      const result = this.sql(
         'DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)',
       ).run(before);
       return Number(result.changes);
     });
   }
 
-  // Web sessions
+  // The outgoing mail queue and web sessions live in tables of their own.
 
-  async createWebSession(s: WebSession): Promise<void> {
-    this.#tx(() => {
-      // Expired sessions go as new ones come, so the table never grows without bound.
-      this.#sql('DELETE FROM web_session WHERE expires_at < ?').run(s.createdAt);
-      this.#sql(
-        'INSERT INTO web_session (token_hash, mailbox_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(s.tokenHash, s.mailboxId, s.csrfToken, s.createdAt, s.expiresAt);
-    });
+  readonly #outbox: OutboxTable;
+  readonly #sessions: WebSessionTable;
+  queueMail(mail: NewMail, at: number): Promise<void> {
+    return this.#outbox.queueMail(mail, at);
   }
-
-  async getWebSession(tokenHash: string, now: number): Promise<WebSession | null> {
-    const row = this.#sql('SELECT * FROM web_session WHERE token_hash = ? AND expires_at > ?').get(
-      tokenHash,
-      now,
-    ) as
-      | {
-          token_hash: string;
-          mailbox_id: number;
-          csrf_token: string;
-          created_at: number;
-          expires_at: number;
-        }
-      | undefined;
-    if (!row) return null;
-    return {
-      tokenHash: row.token_hash,
-      mailboxId: row.mailbox_id,
-      csrfToken: row.csrf_token,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-    };
+  dueMail(now: number, limit: number): Promise<OutboxItem[]> {
+    return this.#outbox.dueMail(now, limit);
   }
-
-  async extendWebSession(tokenHash: string, expiresAt: number): Promise<void> {
-    this.#tx(() =>
-      this.#sql('UPDATE web_session SET expires_at = ? WHERE token_hash = ?').run(
-        expiresAt,
-        tokenHash,
-      ),
-    );
+  listOutbox(): Promise<OutboxItem[]> {
+    return this.#outbox.listOutbox();
   }
-
-  async deleteWebSession(tokenHash: string): Promise<void> {
-    this.#tx(() => this.#sql('DELETE FROM web_session WHERE token_hash = ?').run(tokenHash));
+  removeMail(id: number): Promise<string[]> {
+    return this.#outbox.removeMail(id);
   }
-
-  async deleteWebSessionsOf(mailboxId: number, except = ''): Promise<void> {
-    this.#tx(() =>
-      this.#sql('DELETE FROM web_session WHERE mailbox_id = ? AND token_hash != ?').run(
-        mailboxId,
-        except,
-      ),
-    );
+  retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void> {
+    return this.#outbox.retryMailAt(id, at, attempts, error);
+  }
+  failMail(id: number, error: string, keep?: NewMessage): Promise<void> {
+    return this.#outbox.failMail(id, error, keep);
+  }
+  createWebSession(s: WebSession): Promise<void> {
+    return this.#sessions.createWebSession(s);
+  }
+  getWebSession(tokenHash: string, now: number): Promise<WebSession | null> {
+    return this.#sessions.getWebSession(tokenHash, now);
+  }
+  extendWebSession(tokenHash: string, expiresAt: number): Promise<void> {
+    return this.#sessions.extendWebSession(tokenHash, expiresAt);
+  }
+  deleteWebSession(tokenHash: string): Promise<void> {
+    return this.#sessions.deleteWebSession(tokenHash);
+  }
+  deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void> {
+    return this.#sessions.deleteWebSessionsOf(mailboxId, except);
   }
 
   /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */
   referencedAudio(): Set<string> {
-    const rows = this.#sql(
+    const rows = this.sql(
       'SELECT audio_key FROM message UNION SELECT audio_key FROM greeting UNION SELECT audio_key FROM outbox',
     ).all() as { audio_key: string }[];
     return new Set(rows.map((r) => r.audio_key));
