@@ -143,23 +143,25 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     });
     closers.push(() => smtp.close());
 
-    const mailSender = startOutbox(
-      context.outbox,
-      new SmtpTarget(
-        {
-          servers: config.mail.servers,
-          from: config.mail.from,
-          domain: config.server.domain,
-          webUrl: config.mail.webUrl || urls.http,
-          name: config.server.domain,
-        },
-        context.store,
-        context.audio,
-      ),
-      log.child({ proto: 'smtp-out' }),
+    const smtpTarget = new SmtpTarget(
+      {
+        servers: config.mail.servers,
+        from: config.mail.from,
+        domain: config.server.domain,
+        webUrl: config.mail.webUrl || urls.http,
+        name: config.server.domain,
+      },
+      context.store,
+      context.audio,
     );
+    const mailSender = startOutbox(context.outbox, smtpTarget, log.child({ proto: 'smtp-out' }));
     context.mailQueued.notify = mailSender.poke;
-    closers.push(() => mailSender.stop());
+    closers.push(async () => {
+      await mailSender.stop();
+      smtpTarget.close();
+    });
+    // Mail queued while the server was down goes at once, not at the first poll.
+    mailSender.poke();
     if (config.mail.servers.length === 0)
       log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
 

@@ -58,6 +58,8 @@ export class SmtpTarget implements DeliveryTarget {
   readonly #o: SmtpTargetOptions;
   readonly #store: VoicemailStore;
   readonly #audio: AudioStore;
+  /** One pooled connection per server entry, kept between mails (a TLS handshake each costs). */
+  readonly #pools = new Map<SmtpServer, ReturnType<typeof nodemailer.createTransport>>();
 
   constructor(opts: SmtpTargetOptions, store: VoicemailStore, audio: AudioStore) {
     this.#o = opts;
@@ -66,7 +68,22 @@ export class SmtpTarget implements DeliveryTarget {
   }
 
   #transport(server: SmtpServer, plaintext: boolean) {
+    if (plaintext) return this.#create(server, true);
+    let pool = this.#pools.get(server);
+    if (!pool) this.#pools.set(server, (pool = this.#create(server, false)));
+    return pool;
+  }
+
+  /** Closes the kept connections. */
+  close(): void {
+    for (const pool of this.#pools.values()) pool.close();
+    this.#pools.clear();
+  }
+
+  #create(server: SmtpServer, plaintext: boolean) {
     return nodemailer.createTransport({
+      pool: !plaintext,
+      maxConnections: 1,
       host: server.host,
       port: server.port,
       name: this.#o.name,

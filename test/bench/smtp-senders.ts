@@ -1,0 +1,211 @@
+/**
+ * The load of the smtp benchmark, all in the benchmark's process: nodemailer senders (one SMTP
+ * connection each, kept open), deposits straight through `ctx.messages.deposit`, and the
+ * yardstick sender of the outbound side. Each runs N workers on a shared budget of seconds and
+ * operations, as deposit.ts does, and times every operation.
+ */
+import { performance } from 'node:perf_hooks';
+import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Context } from '../../server/context.ts';
+import type { BenchOptions } from './bench-kit.ts';
+
+export interface Timed {
+  ops: number;
+  seconds: number;
+  latenciesMs: number[];
+  /** Operations per worker. */
+  perWorker: number[];
+  /** This process's CPU (user + system, all threads) over the run, ms. */
+  cpuMs: number;
+  /** Share of the run this process's main thread was busy. */
+  eventLoopUtilization: number;
+}
+
+/** `workers` loops calling `op(worker)` until the time or the operations run out. */
+export async function runWorkers(
+  workers: number,
+  bounds: BenchOptions,
+  op: (worker: number) => Promise<unknown>,
+): Promise<Timed> {
+  const latenciesMs: number[] = [];
+  const perWorker = new Array<number>(workers).fill(0);
+  let claimed = 0;
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const deadline = start + bounds.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, i) => {
+      while (performance.now() < deadline && claimed++ < bounds.maxOps) {
+        const t0 = performance.now();
+        await op(i);
+        latenciesMs.push(performance.now() - t0);
+        perWorker[i]!++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    ops: latenciesMs.length,
+    seconds,
+    latenciesMs,
+    perWorker,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    eventLoopUtilization: performance.eventLoopUtilization(elu0).utilization,
+  };
+}
+
+export interface Mail {
+  from: string;
+  to: string;
+  raw: Buffer;
+}
+
+/**
+ * A voicemail as a PBX or a unified-messaging gateway would mail it: a short text part, the WAV
+ * attached as audio/wav (base64), the caller in the Exchange voice header.
+ */
+export async function composeVoicemail(
+  to: string,
+  caller: string,
+  audio: Uint8Array,
+): Promise<Mail> {
+  const from = `${caller}@pbx.bench.example`;
+  const raw = await new MailComposer({
+    from: { name: 'Bench caller', address: from },
+    to,
+    subject: `Voicemail from ${caller}`,
+    headers: { 'X-CallingTelephoneNumber': caller },
+    text: 'A voicemail is attached.',
+    attachments: [
+      {
+        filename: 'voicemail.wav',
+        contentType: 'audio/wav',
+        content: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength),
+      },
+    ],
+  })
+    .compile()
+    .build();
+  return { from, to, raw };
+}
+
+export interface SmtpEndpoint {
+  port: number;
+  /** STARTTLS required, trusting `ca`; else plain SMTP (STARTTLS ignored). */
+  tls: boolean;
+  ca?: Buffer;
+}
+
+function transportOptions(endpoint: SmtpEndpoint) {
+  return {
+    host: '127.0.0.1',
+    port: endpoint.port,
+    name: 'pbx.bench.example',
+    secure: false,
+    ignoreTLS: !endpoint.tls,
+    requireTLS: endpoint.tls,
+    tls: endpoint.tls ? { ca: endpoint.ca, minVersion: 'TLSv1.2' as const } : undefined,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  };
+}
+
+/** One sender: a single SMTP connection, opened by the first mail and kept for the rest. */
+function pooledSender(endpoint: SmtpEndpoint) {
+  return nodemailer.createTransport({
+    ...transportOptions(endpoint),
+    pool: true,
+    maxConnections: 1,
+    maxMessages: Infinity,
+  });
+}
+
+async function send(
+  transport: ReturnType<typeof pooledSender> | ReturnType<typeof nodemailer.createTransport>,
+  mail: Mail,
+): Promise<void> {
+  const info = await transport.sendMail({
+    envelope: { from: mail.from, to: [mail.to] },
+    raw: mail.raw,
+  });
+  if (!/^250\b/.test(info.response)) throw new Error(`unexpected reply: ${info.response}`);
+}
+
+/**
+ * One sender per mail, sender i always sending mails[i] over a connection of its own, opened by
+ * its first mail and kept. A level of n senders uses the first n. A mail counts once its 250
+ * has arrived; any refusal fails the run.
+ */
+export function openSenders(endpoint: SmtpEndpoint, mails: Mail[]) {
+  const senders = mails.map(() => pooledSender(endpoint));
+  return {
+    /** `count` untimed mails from each of the first n senders (connection, STARTTLS). */
+    warmUp: (n: number, count: number): Promise<unknown> =>
+      Promise.all(
+        senders.slice(0, n).map(async (s, i) => {
+          for (let k = 0; k < count; k++) await send(s, mails[i]!);
+        }),
+      ),
+    run: (n: number, bounds: BenchOptions): Promise<Timed> =>
+      runWorkers(n, bounds, (i) => send(senders[i]!, mails[i]!)),
+    close: (): void => {
+      for (const s of senders) s.close();
+    },
+  };
+}
+
+/** Deposits through the domain, depositor i into mailboxes[i], after `warmUp` untimed each. */
+export async function depositConcurrently(
+  ctx: Context,
+  mailboxes: string[],
+  audio: Uint8Array,
+  bounds: BenchOptions,
+  warmUp: number,
+): Promise<Timed> {
+  const deposit = (i: number): Promise<unknown> =>
+    ctx.messages.deposit({
+      mailbox: mailboxes[i]!,
+      audio,
+      callerNumber: '+15550100',
+      callerName: 'Bench',
+    });
+  await Promise.all(
+    mailboxes.map(async (_, i) => {
+      for (let k = 0; k < warmUp; k++) await deposit(i);
+    }),
+  );
+  return runWorkers(mailboxes.length, bounds, deposit);
+}
+
+/**
+ * The outbound yardstick: `count` mails one after another, as Voicegate's outbox sends them,
+ * either each over a connection of its own (Voicegate's way: a transport per mail) or all over
+ * one kept-open connection.
+ */
+export async function sendSequentially(
+  endpoint: SmtpEndpoint,
+  mail: Mail,
+  bounds: BenchOptions,
+  connection: 'new' | 'pooled',
+): Promise<Timed> {
+  if (connection === 'new') {
+    return runWorkers(1, bounds, async () => {
+      const transport = nodemailer.createTransport(transportOptions(endpoint));
+      try {
+        await send(transport, mail);
+      } finally {
+        transport.close();
+      }
+    });
+  }
+  const transport = pooledSender(endpoint);
+  try {
+    return await runWorkers(1, bounds, () => send(transport, mail));
+  } finally {
+    transport.close();
+  }
+}

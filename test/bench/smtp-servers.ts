@@ -1,0 +1,198 @@
+/**
+ * The processes of the smtp benchmark and their stores: Voicegate (`voicegate serve` on a store
+ * made with `voicegate init --dir`, mailboxes and queued mail added through the domain, as the
+ * CLI would) and the loopback SMTP sink (smtp-sink.ts) that Voicegate's outbound copies go to.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../server/config/load.ts';
+import { createContext, type Context } from '../../server/context.ts';
+import { createLogger } from '../../server/log.ts';
+import { BIN, runCli } from '../helpers/cli.ts';
+import { prepareFanOut } from './fsync-yardstick.ts';
+import { freePort, ServerProcess } from './web-servers.ts';
+
+export const CODE = '13572468';
+const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
+
+/** One mail as the sink saw it; times in ms since the epoch. */
+export interface SinkRecord {
+  /** The end of the data (the sink answers 250 right after). */
+  at: number;
+  /** DATA began. */
+  dataAt: number;
+  /** The connection that carried it was accepted. */
+  connectedAt: number;
+  bytes: number;
+  /** Under TLS (after STARTTLS). */
+  secure: boolean;
+  from: string;
+}
+
+export interface VoicegateStore {
+  configFile: string;
+  dataDir: string;
+  certFile: string;
+  keyFile: string;
+  /** `server.domain`: the only mail domain the SMTP listener accepts. */
+  domain: string;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `voicegate init --dir` (config and self-signed certificate); the store opens on first use. */
+export async function initStore(dir: string): Promise<VoicegateStore> {
+  const init = await runCli(['init', '--dir', dir]);
+  if (init.code !== 0) throw new Error(`voicegate init failed: ${init.stderr || init.stdout}`);
+  const configFile = join(dir, 'voicegate.yaml');
+  const loaded = loadConfig(configFile);
+  return {
+    configFile,
+    dataDir: loaded.dataDir,
+    certFile: loaded.tlsCert,
+    keyFile: loaded.tlsKey,
+    domain: loaded.config.server.domain,
+  };
+}
+
+/**
+ * The store's domain context in this process, with the 256 audio fan-out folders made: a store
+ * in use already has them, and a new one would fsync the audio root the first time it makes
+ * each (deposit.ts does the same).
+ */
+export function openContext(store: VoicegateStore): Context {
+  const ctx = createContext(loadConfig(store.configFile), createLogger('silent'));
+  prepareFanOut(ctx.audio.root);
+  fsyncPath(ctx.audio.root);
+  return ctx;
+}
+
+/** Messages in the store, per mailbox name (every folder). */
+export function storedPerMailbox(store: VoicegateStore): Map<string, number> {
+  const db = new DatabaseSync(join(store.dataDir, 'voicegate.db'), { readOnly: true });
+  try {
+    const rows = db
+      .prepare(
+        'SELECT mb.name AS name, COUNT(m.id) AS n FROM mailbox mb LEFT JOIN message m ON m.mailbox_id = mb.id GROUP BY mb.id',
+      )
+      .all() as { name: string; n: number }[];
+    return new Map(rows.map((r) => [r.name, Number(r.n)]));
+  } finally {
+    db.close();
+  }
+}
+
+/** A read-only look at the outbound queue while the server runs (WAL: readers never block it). */
+export class QueueWatch {
+  readonly #db: DatabaseSync;
+
+  constructor(store: VoicegateStore) {
+    this.#db = new DatabaseSync(join(store.dataDir, 'voicegate.db'), { readOnly: true });
+  }
+
+  counts(): { pending: number; failed: number; attempted: number } {
+    const row = this.#db
+      .prepare(
+        "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(attempts > 0), 0) AS attempted FROM outbox",
+      )
+      .get() as { pending: number; failed: number; attempted: number };
+    return {
+      pending: Number(row.pending),
+      failed: Number(row.failed),
+      attempted: Number(row.attempted),
+    };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/**
+ * `voicegate serve` with the SMTP listener on `smtpPort`, warnings only in its log, and the
+ * given extra `--set`s. http.port=0 and imap.port=0 pick free ports: they cannot be turned off.
+ */
+export async function startVoicegate(
+  store: VoicegateStore,
+  opts: { smtpPort?: number; sets?: string[]; logFile: string; nodeArgs?: string[] },
+): Promise<ServerProcess> {
+  const port = opts.smtpPort ?? (await freePort());
+  const sets = [
+    `smtp.port=${port}`,
+    'http.port=0',
+    'imap.port=0',
+    'imap.tlsPort=0',
+    'log.level=warn',
+    ...(opts.sets ?? []),
+  ];
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    BIN,
+    '--config',
+    store.configFile,
+    'serve',
+    ...sets.flatMap((s) => ['--set', s]),
+  ];
+  return ServerProcess.start('voicegate', process.execPath, args, { port, logFile: opts.logFile });
+}
+
+/** The sink process, the mails it has seen, and the first one's bytes. */
+export class Sink {
+  readonly process: ServerProcess;
+  readonly captureFile: string;
+  readonly tls: boolean;
+  readonly #logFile: string;
+
+  private constructor(child: ServerProcess, logFile: string, captureFile: string, tls: boolean) {
+    this.process = child;
+    this.#logFile = logFile;
+    this.captureFile = captureFile;
+    this.tls = tls;
+  }
+
+  /** In `dir`; with a certificate it offers STARTTLS, else no TLS. */
+  static async start(
+    dir: string,
+    name: string,
+    cert?: { certFile: string; keyFile: string },
+  ): Promise<Sink> {
+    const port = await freePort();
+    const logFile = join(dir, `${name}.log`);
+    const captureFile = join(dir, `${name}.eml`);
+    const args = [SINK, String(port), captureFile, ...(cert ? [cert.certFile, cert.keyFile] : [])];
+    const child = await ServerProcess.start(name, process.execPath, args, { port, logFile });
+    return new Sink(child, logFile, captureFile, cert !== undefined);
+  }
+
+  get port(): number {
+    return this.process.port;
+  }
+
+  /** Where the records written so far end: `records(mark)` later gives only newer ones. */
+  mark(): number {
+    return statSync(this.#logFile).size;
+  }
+
+  records(from = 0): SinkRecord[] {
+    return readFileSync(this.#logFile)
+      .subarray(from)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as SinkRecord);
+  }
+
+  /** The first mail the sink received, byte for byte. */
+  captured(): Buffer {
+    return readFileSync(this.captureFile);
+  }
+}
