@@ -35,11 +35,3 @@ export class VoicegateError extends Error {
 export function isVoicegateError(err: unknown, code?: ErrorCode): err is VoicegateError {
   return err instanceof VoicegateError && (code === undefined || err.code === code);
 }
-
-/** Whether an operation that failed with this error may succeed if tried again later. */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof VoicegateError)
-    return err.code === 'UNAVAILABLE' || err.code === 'STORAGE_FULL';
-  const sys = (err as NodeJS.ErrnoException | undefined)?.code;
-  return sys === 'EAGAIN' || sys === 'EBUSY' || sys === 'ECONNRESET' || sys === 'ETIMEDOUT';
-}

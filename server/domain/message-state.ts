@@ -58,7 +58,3 @@ export function applyAction(current: StatePair, action: MessageAction): StatePai
 export function isLiveState(value: string): value is LiveState {
   return (LIVE_STATES as readonly string[]).includes(value);
 }
-
-export function isMessageState(value: string): value is MessageState {
-  return (MESSAGE_STATES as readonly string[]).includes(value);
-}

@@ -1,25 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isRetryable, VoicegateError } from '../../server/domain/errors.ts';
 import { createLogger } from '../../server/log.ts';
-
-describe('retry decisions', () => {
-  it('retries what may pass later, never what will fail again', () => {
-    expect(isRetryable(new VoicegateError('UNAVAILABLE', 'busy'))).toBe(true);
-    expect(isRetryable(new VoicegateError('STORAGE_FULL', 'full'))).toBe(true);
-    expect(isRetryable(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(true);
-    for (const code of [
-      'NOT_FOUND',
-      'BAD_AUDIO',
-      'AUTH_FAILED',
-      'FORBIDDEN',
-      'TOO_LONG',
-    ] as const) {
-      expect(isRetryable(new VoicegateError(code, 'x'))).toBe(false);
-    }
-    expect(isRetryable(new Error('bug'))).toBe(false);
-  });
-});
 
 describe('logs', () => {
   it('never write codes, passwords or secrets', () => {
