@@ -21,7 +21,7 @@ import {
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sleep } from './bench-kit.ts';
-import { countProcesses, treeCpuMs, treeMemory, type Memory } from './imap-proc.ts';
+import { countProcesses, cpuMsOf, treeCpuMs, treeMemory, type Memory } from './imap-proc.ts';
 
 /** The mail owner: a uid of its own, as Debian's docs suggest; no passwd entry is needed. */
 const VMAIL = 5000;
@@ -269,6 +269,11 @@ export class Dovecot {
 
   memory(): Memory {
     return treeMemory(this.#pid);
+  }
+
+  /** The auth service's CPU: where passwords are verified. */
+  authCpuMs(): number {
+    return cpuMsOf(this.#pid, ['auth', 'auth-worker']);
   }
 
   /** imap processes alive: sessions that are not (or no longer) hibernated. */

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { percentile, sleep, type BenchOptions } from './bench-kit.ts';
 import type { LoadGenerator } from './imap-load.ts';
 import type { SessionsResult, Target } from './imap-load-worker.ts';
-import { machineBusyMs, type Memory } from './imap-proc.ts';
+import { machineBusyMs, type Memory, type ThreadCpu } from './imap-proc.ts';
 import type { IdleRun, SessionRun } from './imap-report.ts';
 
 export interface Server {
@@ -14,6 +14,10 @@ export interface Server {
   target: Target;
   cpuMs(): number;
   memory(): Memory;
+  /** For a Node server: its CPU by thread role. */
+  threadCpuMs?(): ThreadCpu;
+  /** For Dovecot: its auth processes' CPU (password verification). */
+  authCpuMs?(): number;
 }
 
 export interface PhaseSettings {
@@ -22,7 +26,12 @@ export interface PhaseSettings {
   clients: number;
 }
 
-export type Half = SessionsResult & { serverCpuMs: number; machineBusyMs: number };
+export type Half = SessionsResult & {
+  serverCpuMs: number;
+  machineBusyMs: number;
+  threadCpuMs?: ThreadCpu;
+  authCpuMs?: number;
+};
 
 /** One untimed session per mailbox: indexes and renditions built, \Seen set, caches warm. */
 export async function warmUp(gen: LoadGenerator, server: Server, p: PhaseSettings): Promise<void> {
@@ -46,6 +55,8 @@ export async function measureHalf(
 ): Promise<Half> {
   const cpu0 = server.cpuMs();
   const busy0 = machineBusyMs();
+  const threads0 = server.threadCpuMs?.();
+  const auth0 = server.authCpuMs?.();
   const result = await gen.sessions({
     target: server.target,
     users: p.users,
@@ -54,10 +65,21 @@ export async function measureHalf(
     seconds: opts.seconds,
     maxSessions: Math.ceil(opts.maxOps / 2),
   });
+  const threads1 = server.threadCpuMs?.();
   return {
     ...result,
     serverCpuMs: server.cpuMs() - cpu0,
     machineBusyMs: machineBusyMs() - busy0,
+    ...(auth0 !== undefined ? { authCpuMs: server.authCpuMs!() - auth0 } : {}),
+    ...(threads0 && threads1
+      ? {
+          threadCpuMs: {
+            main: threads1.main - threads0.main,
+            pool: threads1.pool - threads0.pool,
+            other: threads1.other - threads0.other,
+          },
+        }
+      : {}),
   };
 }
 
@@ -77,6 +99,18 @@ export function mergeHalves(halves: Half[]): SessionRun {
     generatorCpuMs: sum((h) => h.cpuMs),
     serverCpuMs: sum((h) => h.serverCpuMs),
     machineBusyMs: sum((h) => h.machineBusyMs),
+    ...(halves.every((h) => h.authCpuMs !== undefined)
+      ? { authCpuMs: sum((h) => h.authCpuMs!) }
+      : {}),
+    ...(halves.every((h) => h.threadCpuMs)
+      ? {
+          threadCpuMs: {
+            main: sum((h) => h.threadCpuMs!.main),
+            pool: sum((h) => h.threadCpuMs!.pool),
+            other: sum((h) => h.threadCpuMs!.other),
+          },
+        }
+      : {}),
   };
 }
 
@@ -168,7 +202,9 @@ export async function measureIdle(
       lost: seen.lost,
       serverCpuMs: server.cpuMs() - cpu0,
     });
-    await sleep(100);
+    // A random gap, so deposits land at random points of any polling interval on the way
+    // (Voicegate's change feed polls every 100 ms for other processes' commits).
+    await sleep(100 + Math.random() * 150);
   }
   const all = rounds.flatMap((r) => r.fromCommitMs);
   say(

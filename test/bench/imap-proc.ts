@@ -19,10 +19,10 @@ interface Stat {
   childCpuMs: number;
 }
 
-function readStat(pid: number): Stat | undefined {
+function readStat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = readFileSync(file, 'latin1');
   } catch {
     return undefined; // gone meanwhile
   }
@@ -103,6 +103,13 @@ export function treeMemory(root: number): Memory {
   return { processes, rssMiB: rss / 1024, pssMiB: pss / 1024 };
 }
 
+/** CPU ms so far of the tree's live processes with one of these names. */
+export function cpuMsOf(root: number, comms: string[]): number {
+  return processTree(root)
+    .filter((s) => comms.includes(s.comm))
+    .reduce((sum, s) => sum + s.cpuMs, 0);
+}
+
 /** How many processes in the tree have this name (Dovecot's comm is the service name). */
 export function countProcesses(root: number, comm: string): number {
   return processTree(root).filter((s) => s.comm === comm).length;
@@ -119,4 +126,31 @@ export function machineBusyMs(): number {
   // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
   const busy = f.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
   return (busy * 1000) / CLK_TCK;
+}
+
+export interface ThreadCpu {
+  /** Node's main thread: the event loop, where all JavaScript runs. */
+  main: number;
+  /** libuv's thread pool: crypto.scrypt, fs calls. */
+  pool: number;
+  /** Everything else (V8's GC and compiler threads, ...). */
+  other: number;
+}
+
+/** CPU ms so far of one Node process's threads, by role (from the names Node gives them). */
+export function nodeThreadCpuMs(pid: number): ThreadCpu {
+  const cpu: ThreadCpu = { main: 0, pool: 0, other: 0 };
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return cpu;
+  }
+  for (const tid of tids) {
+    const s = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    if (!s) continue;
+    const role = s.pid === pid ? 'main' : s.comm === 'libuv-worker' ? 'pool' : 'other';
+    cpu[role] += s.cpuMs;
+  }
+  return cpu;
 }

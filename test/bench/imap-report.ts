@@ -15,7 +15,7 @@ import {
 } from './bench-kit.ts';
 import type { Installed } from './imap-dovecot.ts';
 import type { SessionsResult, Step } from './imap-load-worker.ts';
-import type { Memory } from './imap-proc.ts';
+import type { Memory, ThreadCpu } from './imap-proc.ts';
 
 interface HashPair {
   scrypt: ScryptCost;
@@ -34,6 +34,10 @@ export interface SessionRun extends Omit<SessionsResult, 'cpuMs'> {
   serverCpuMs: number;
   /** The whole machine's busy CPU meanwhile: the rest is other work running on it. */
   machineBusyMs: number;
+  /** A Node server's CPU by thread role. */
+  threadCpuMs?: ThreadCpu;
+  /** Dovecot's auth processes' CPU. */
+  authCpuMs?: number;
 }
 
 export interface IdleRound {
@@ -69,6 +73,8 @@ export interface Results {
   bounds: BenchOptions & { clients: number; idleTarget: number; idleBatch: number };
   messageBytes: number;
   voicegateAfterSessions: Memory;
+  /** Extra node flags the Voicegate server ran with (IMAP_BENCH_NODE_ARGS), if any. */
+  voicegateNodeArgs: string[];
   wavBytes: number;
   messagesPerMailbox: number;
   exportedBytes: number;
@@ -340,6 +346,19 @@ function targetTable(r: Results): Table {
   };
 }
 
+/** Where a Node server's CPU went: its one JavaScript thread, the libuv pool, the rest. */
+function threadNote(run: SessionRun): string[] {
+  const t = run.threadCpuMs;
+  if (!t) return [];
+  const per = (ms: number): string => fixed(ms / run.sessions);
+  return [
+    `Voicegate’s CPU per session by thread: main thread (all JavaScript, the event loop) ` +
+      `${per(t.main)} ms, busy ${percent(t.main / (run.seconds * 1000))} of the wall time; ` +
+      `libuv pool (scrypt, file reads) ${per(t.pool)} ms; other threads (V8 GC, compiler) ` +
+      `${per(t.other)} ms.`,
+  ];
+}
+
 function notes(r: Results): string[] {
   const h = r.hashes;
   const s = r.sessions;
@@ -373,6 +392,14 @@ function notes(r: Results): string[] {
       'The CPU column is each party’s share of both cores over the run; "other work" is whatever ' +
       'else the machine ran meanwhile (/proc/stat busy time less the server’s and the generator’s): ' +
       'other people’s builds and tests on a shared machine slow both servers alike.',
+    ...threadNote(s.voicegate),
+    ...(s.dovecot.authCpuMs !== undefined
+      ? [
+          `Dovecot’s auth service (it verifies the passwords) used ` +
+            `${fixed(s.dovecot.authCpuMs / s.dovecot.sessions)} ms per session, ` +
+            `${percent(s.dovecot.authCpuMs / (s.dovecot.seconds * 1000))} of one core.`,
+        ]
+      : []),
     'Load generator: a raw-socket client (test/bench/imap-client.ts) in a process of its own, ' +
       'sockets spread over 127.0.0.2-9; imapflow parses every response and would cost the ' +
       'generator more CPU than the servers.',
@@ -382,16 +409,21 @@ function notes(r: Results): string[] {
       'all are idle (Dovecot: after its imap processes hibernated), summed over all processes of ' +
       'the server; PSS shares pages mapped by several processes among them. Then deposits one at ' +
       'a time, each into another mailbox spread over the list, each waking that mailbox’s ' +
-      'sessions; EXISTS p50/p99 pool every session of every deposit. "missed": sessions that saw ' +
+      'sessions; EXISTS p50/p99 pool every session of every deposit. Deposits are 100-250 ms ' +
+      'apart at random, so they fall at random points of Voicegate’s 100 ms change-feed poll. ' +
+      '"missed": sessions that saw ' +
       'no EXISTS within the timeout; "lost": sessions the server disconnected.',
     'Deposit to EXISTS: Voicegate: a separate, already started process does what `voicegate ' +
       'deposit` does (createContext, MessageService.deposit); "from the commit" counts from when ' +
       'deposit() returned, "from start" from just before it began writing. Dovecot: `doveadm save` ' +
       'spawned by the benchmark ("from start" includes starting doveadm); its commit is when the ' +
       'file appeared in the Maildir (inotify). Clocks: performance.timeOrigin + now() in each process.',
-    `Voicegate’s RSS after phase 1 was ${fixed(r.voicegateAfterSessions.rssMiB)} MiB (it does not ` +
-      'come back down once the heap has grown for 50 concurrent 1.3 MB bodies); phase 2 runs on a ' +
-      'freshly started Voicegate, so "RSS MiB before" is a server that has just started.',
+    `Voicegate’s RSS after phase 1 was ${fixed(r.voicegateAfterSessions.rssMiB)} MiB and does not ` +
+      'come back down when the sessions end; phase 2 runs on a freshly started Voicegate, so ' +
+      '"RSS MiB before" is a server that has just started.',
+    ...(r.voicegateNodeArgs.length
+      ? [`Voicegate ran with extra node flags: ${r.voicegateNodeArgs.join(' ')}.`]
+      : []),
     ...r.inotify.map((l) => `inotify: ${l}.`),
     ...(r.idle.voicegate.open < r.bounds.idleTarget
       ? [`Voicegate reached ${r.idle.voicegate.open} IDLE sessions: ${r.idle.voicegate.stoppedBy}.`]

@@ -14,7 +14,13 @@ import { hashCode, type ScryptCost } from '../../server/domain/code-hash.ts';
 import { createLogger } from '../../server/log.ts';
 import { PROJECT_DIR, sleep } from './bench-kit.ts';
 import { RawImap } from './imap-client.ts';
-import { treeCpuMs, treeMemory, type Memory } from './imap-proc.ts';
+import {
+  nodeThreadCpuMs,
+  treeCpuMs,
+  treeMemory,
+  type Memory,
+  type ThreadCpu,
+} from './imap-proc.ts';
 import type { DepositTimes } from './imap-deposit-worker.ts';
 
 const CLI = join(PROJECT_DIR, 'bin', 'voicegate.js');
@@ -123,6 +129,10 @@ export class VoicegateServer {
 
   memory(): Memory {
     return treeMemory(this.pid);
+  }
+
+  threadCpuMs(): ThreadCpu {
+    return nodeThreadCpuMs(this.pid);
   }
 
   logTail(lines = 20): string {
