@@ -391,7 +391,7 @@ function notes(r: Results): string[] {
       '(Dovecot: all its processes, including the per-session imap processes that exited). ' +
       'The CPU column is each party’s share of both cores over the run; "other work" is whatever ' +
       'else the machine ran meanwhile (/proc/stat busy time less the server’s and the generator’s): ' +
-      'other people’s builds and tests on a shared machine slow both servers alike.',
+      'other work on a shared machine slow both servers alike.',
     ...threadNote(s.voicegate),
     ...(s.dovecot.authCpuMs !== undefined
       ? [

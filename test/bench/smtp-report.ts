@@ -28,7 +28,7 @@ export interface InboundLevel {
   clientBusy: number;
   /** CPU cores the whole machine had busy, on average, while the senders ran. */
   machineCores: number;
-  /** Of those, cores not used by the benchmark's process or Voicegate: other people's work. */
+  /** Of those, cores not used by the benchmark's process or Voicegate: other work on the machine. */
   othersCores: number;
   /**
    * ctx.messages.deposit of the same audio in this process, same concurrency: one half before
@@ -61,7 +61,7 @@ export interface OutboundRun {
   firstAttemptSeconds: number;
   /** From the port answering until no mail was pending any more. */
   queueEmptySeconds: number;
-  /** Cores busy with other people's work while the queue drained. */
+  /** Cores busy with other work on the machine while the queue drained. */
   othersCores: number;
   /** Latencies: the gaps between the ends of consecutive copies (one is sent at a time). */
   voicegate: Sending;

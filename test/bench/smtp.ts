@@ -148,7 +148,7 @@ async function measureSmtp(
 
 /**
  * One concurrency level: direct deposits (half), SMTP plain, SMTP with STARTTLS, direct
- * deposits (the other half): A-B-A, so drift and other people's load weigh on both sides.
+ * deposits (the other half): A-B-A, so drift and other load on the machine weigh on both sides.
  */
 async function measureLevel(
   vg: ServerProcess,

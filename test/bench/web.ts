@@ -231,7 +231,7 @@ async function measureWrk(
 
 /**
  * How busy the machine was from now until the returned function is called, and how much of that
- * was not this benchmark (its process, its children, the servers): other people's work skews
+ * was not this benchmark (its process, its children, the servers): other work on the machine skews
  * the figures, p99 first.
  */
 function loadMeter(servers: ServerProcess[]): () => MachineLoad {

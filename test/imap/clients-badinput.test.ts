@@ -290,7 +290,7 @@ describe('bad input over a raw TLS socket', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  // BUG: imap-core pipes a FETCH response into the socket and waits for its end; when the client
+  // Regression (fixed): imap-core pipes a FETCH response into the socket and waits for its end; when the client
   // goes away the pipe just stops, so the audio stream is never ended nor destroyed, its file
   // stays open until garbage collection (Node warns DEP0137 and means to throw), and the FETCH
   // hook never returns.

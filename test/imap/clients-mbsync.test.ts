@@ -165,7 +165,7 @@ describe('mbsync (isync) syncing a Maildir', () => {
     expect(await stateOf('5550003')).toBe('new');
   });
 
-  // BUG: with COMPRESS=DEFLATE active (mbsync always enables it), the server's "* BYE" and tagged
+  // Regression (fixed): with COMPRESS=DEFLATE active (mbsync always enables it), the server's "* BYE" and tagged
   // OK to LOGOUT are lost: imap-core's LOGOUT closes the socket on the next tick while zlib is
   // still compressing them, so every run ends with mbsync's "IMAP error: unexpected EOF".
   it('logs out cleanly (the LOGOUT reply arrives under COMPRESS=DEFLATE)', async () => {
@@ -173,7 +173,7 @@ describe('mbsync (isync) syncing a Maildir', () => {
     expect(r.stderr + r.stdout, explain(r)).not.toMatch(/IMAP error/);
   });
 
-  // BUG: SELECT announces PERMANENTFLAGS (\Answered \Flagged \Draft \Deleted \Seen \*), but only
+  // Regression (fixed): SELECT announces PERMANENTFLAGS (\Answered \Flagged \Draft \Deleted \Seen \*), but only
   // \Seen, \Flagged and \Deleted are kept (RFC 3501 7.1: PERMANENTFLAGS are the flags a client
   // can change permanently). Seen from mbsync: a Maildir R (replied) goes up as \Answered, is
   // answered OK and dropped, and the next sync strips R locally. (mbsync 1.4 pushes R even when

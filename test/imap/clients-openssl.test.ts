@@ -85,7 +85,7 @@ describe('openssl s_client', () => {
     },
   );
 
-  // BUG: imap-core reports connection errors (here: a refused handshake) through WildDuck's
+  // Regression (fixed): imap-core reports connection errors (here: a refused handshake) through WildDuck's
   // lib/errors.js, whose default handler prints a multi-line "ERR! Gelf { … }" to stderr with
   // npmlog, whatever log.level says (the test server runs with log.level=silent).
   it('logs a refused handshake through the server log, not as "ERR! Gelf" on stderr', async () => {

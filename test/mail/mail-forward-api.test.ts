@@ -93,14 +93,14 @@ describe('POST /api/messages/:id/forward-email', () => {
 
   it('does not show the recipient under the mailbox owner’s name', async () => {
     const mail = await parse(smtp.mails[0]!.raw);
-    // BUG: the To field reads "Alice Martin <someone@elsewhere.example>".
+    // Regression (fixed): the To field reads "Alice Martin <someone@elsewhere.example>".
     expect(firstAddress(mail.to).name).not.toBe('Alice Martin');
   });
 
   it('links, if at all, to the message that was forwarded', async () => {
     const mail = await parse(smtp.mails[0]!.raw);
     const linked = [...(mail.text ?? '').matchAll(/#\/messages\/([\w-]+)/g)].map((m) => m[1]);
-    // BUG: the link names the mail's own random id, a message that does not exist.
+    // Regression (fixed): the link names the mail's own random id, a message that does not exist.
     for (const id of linked) expect(id).toBe(publicId);
   });
 

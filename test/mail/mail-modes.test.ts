@@ -192,7 +192,7 @@ describe('e-mail modes', () => {
   });
 
   it('a bounce counts the attempt that bounced', async () => {
-    // BUG: failMail leaves attempts at 0, so `queue list` says a bounced mail was never tried.
+    // Regression (fixed): failMail leaves attempts at 0, so `queue list` says a bounced mail was never tried.
     const [bounced] = await queue();
     expect(bounced).toMatchObject({ status: 'failed', attempts: 1 });
   });

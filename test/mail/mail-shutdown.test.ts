@@ -62,7 +62,7 @@ describe('stopping the server during a delivery', () => {
     const second = await start();
     // Longer than one poll of the queue.
     await sleep(2500);
-    // BUG: close() does not wait for the delivery in progress; its result is lost with the
+    // Regression (fixed): close() does not wait for the delivery in progress; its result is lost with the
     // closed store, the mail stays queued and goes again.
     expect(smtp.mails).toHaveLength(1);
     expect(await second.context.outbox.list()).toEqual([]);

@@ -115,7 +115,7 @@ describe('TLS modes', () => {
   });
 
   it('starttls against a server without STARTTLS: deferred, never sent in plain text', async () => {
-    // BUG: the server's 500 to STARTTLS is taken for a permanent refusal of the mail (bounce).
+    // Regression (fixed): the server's 500 to STARTTLS is taken for a permanent refusal of the mail (bounce).
     expect(plain.connections).toBeGreaterThan(0);
     expect(plain.mails).toEqual([]);
     expect(await queued('a@need-tls.test')).toMatchObject({
@@ -134,7 +134,7 @@ describe('TLS modes', () => {
 
   it('the plain-text fallback never sends the SMTP password without TLS', async () => {
     expect(stripped.connections).toBeGreaterThan(0);
-    // BUG: the fallback reconnects with ignoreTLS and the same credentials.
+    // Regression (fixed): the fallback reconnects with ignoreTLS and the same credentials.
     expect(stripped.logins.filter((l) => !l.secure)).toEqual([]);
   });
 
