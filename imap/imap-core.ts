@@ -60,6 +60,7 @@ interface Connection {
   close(): void;
   compression?: boolean;
   _deflate?: { flush(cb: () => void): void } | null;
+  _socket?: { destroyed: boolean; write(data: string, cb: () => void): void };
 }
 const command = (name: string): CommandModule =>
   require(`@zone-eu/wildduck/imap-core/lib/commands/${name}`) as CommandModule;
@@ -95,7 +96,15 @@ logout.handler = function (this: Connection, cmd) {
       const deflate = this._deflate;
       // The socket may have closed first (imap-core then drops the deflate stream).
       if (!deflate) return close.call(this);
-      deflate.flush(() => setImmediate(() => close.call(this)));
+      // After the flush the compressed bytes still pass through the pipe to the socket; an
+      // empty write's callback comes once everything before it has been handed to the kernel.
+      deflate.flush(() =>
+        setImmediate(() => {
+          const socket = this._socket;
+          if (!socket || socket.destroyed) return close.call(this);
+          socket.write('', () => close.call(this));
+        }),
+      );
     };
   }
   logoutHandler.call(this, cmd);
