@@ -7,7 +7,7 @@ import { percentile, sleep, type BenchOptions } from './bench-kit.ts';
 import type { LoadGenerator } from './imap-load.ts';
 import type { SessionsResult, Target } from './imap-load-worker.ts';
 import { machineBusyMs, type Memory, type ThreadCpu } from './imap-proc.ts';
-import type { IdleRun, SessionRun } from './imap-report.ts';
+import type { IdleRun, SessionRun } from './imap-results.ts';
 
 export interface Server {
   name: 'voicegate' | 'dovecot';

@@ -48,7 +48,8 @@ import {
   type PhaseSettings,
   type Server,
 } from './imap-phases.ts';
-import { report, type Hashes } from './imap-report.ts';
+import { report } from './imap-report.ts';
+import type { Hashes } from './imap-results.ts';
 import { prepareStore, startDepositor, VoicegateServer } from './imap-voicegate.ts';
 
 const CLIENTS = 50;
