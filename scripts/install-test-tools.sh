@@ -14,6 +14,8 @@ declare -A tools=(
   [python3]=python3
   [chromium]=chromium
   [swaks]="swaks libnet-ssleay-perl" # swaks -tls needs Net::SSLeay, only a Recommends
+  [baresip]=baresip-core
+  [sipp]=sip-tester # SIPp's Debian package name
 )
 
 missing=()

@@ -54,7 +54,35 @@ export const ConfigSchema = Type.Object(
       allowPlaintextAuth: Type.Boolean({ default: false }),
       quotaMB: Type.Number({ default: 200, minimum: 1 }),
     }),
-    sip: Listener(5060, {}),
+    sip: Listener(5060, {
+      /** SIP over TCP on the same port as UDP. */
+      tcp: Type.Boolean({ default: true }),
+      /** Address offered for media in SDP; empty = sip.host. */
+      mediaHost: Type.String({ default: '' }),
+      /** RTP ports (one even port per call); 0 and 0 = any free port. */
+      rtpPortMin: Type.Integer({ default: 40000, minimum: 0, maximum: 65534 }),
+      rtpPortMax: Type.Integer({ default: 40999, minimum: 0, maximum: 65535 }),
+      /** Simultaneous calls; beyond it calls are refused with 486 and counted. */
+      maxCalls: Type.Integer({ default: 150, minimum: 1, maximum: 5000 }),
+      /** Numbers where anyone collects messages with mailbox and code. */
+      accessNumbers: Type.Array(Type.String({ pattern: '^[0-9*#+]+$' }), { default: ['800'] }),
+      /** Call flows (YAML), relative to the data folder; a missing file = the built-in flows. */
+      flowsFile: Type.String({ default: 'flows.yaml', minLength: 1 }),
+      pbx: Type.Object(
+        {
+          /** The PBX or proxy for outbound calls and unsolicited lamps, e.g. sip:pbx.example.com:5060. */
+          uri: Type.String({ default: '' }),
+          username: Type.String({ default: '' }),
+          password: Type.String({ default: '' }),
+          /** REGISTER to the PBX (with digest authentication) and keep the registration fresh. */
+          register: Type.Boolean({ default: false }),
+          registerSeconds: Type.Integer({ default: 3600, minimum: 60, maximum: 86400 }),
+          /** Send message-summary NOTIFYs for every mailbox to the PBX, not only to subscribed phones. */
+          unsolicitedMwi: Type.Boolean({ default: false }),
+        },
+        { additionalProperties: false, default: {} },
+      ),
+    }),
     smtp: Listener(25, {
       maxMessageMB: Type.Number({ default: 25, minimum: 0.1, maximum: 1024 }),
       /** IP addresses and CIDR ranges that may connect; empty = everyone. */

@@ -28,9 +28,23 @@ imap:
   tlsPort: 993               # implicit TLS
   allowPlaintextAuth: false  # allow LOGIN before STARTTLS (only for loopback tests)
   quotaMB: 200               # per-mailbox quota shown to mail clients (QUOTA)
-sip:
+sip:                         # phones and PBXs: callers leave messages, owners collect them
   host: 127.0.0.1
-  port: 5060
+  port: 5060                 # UDP, and TCP when tcp is true
+  tcp: true
+  mediaHost: ''              # address offered for RTP in SDP; empty = sip.host
+  rtpPortMin: 40000          # RTP port range, one port per call
+  rtpPortMax: 40999
+  maxCalls: 150              # more simultaneous calls are refused (486) and counted
+  accessNumbers: ['800']     # dial-in numbers: mailbox and code, then the messages
+  flowsFile: flows.yaml      # call flows (voicegate flows check); missing = the built-in flows
+  pbx:
+    uri: ''                  # e.g. sip:pbx.example.com:5060: outbound calls and lamps go through it
+    username: ''
+    password: ''
+    register: false          # register to the PBX with the credentials above
+    registerSeconds: 3600
+    unsolicitedMwi: false    # lamps for every mailbox as NOTIFYs to the PBX
 smtp:                        # incoming voicemail as mail with a WAV, for server.domain only
   host: 127.0.0.1
   port: 25                   # STARTTLS with the certificate above
