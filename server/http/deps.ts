@@ -1,3 +1,4 @@
+import type { Mailbox } from '../domain/mailbox.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
@@ -12,4 +13,11 @@ export interface ApiDeps {
   sessions: WebSessions;
   /** Which converters are installed (greeting uploads in other formats). */
   tools: { ffmpeg: boolean; sox: boolean };
+  /** Rings the user's phone and plays a message there; absent when the phone part is off. */
+  phone?: PhoneDialer;
+}
+
+export interface PhoneDialer {
+  /** Calls `to` (default: the mailbox's extension) and plays the message; resolves once it rings. */
+  playOnPhone(mailbox: Mailbox, messageId: string, to?: string): Promise<{ callId: string }>;
 }

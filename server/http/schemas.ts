@@ -103,6 +103,22 @@ export const ForwardEmailBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const PlayOnPhoneBody = Type.Object(
+  {
+    to: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        pattern: '^[0-9*#+]+$',
+        description: "the mailbox's extension (default) or one of its trusted numbers",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const PlayOnPhoneReply = Type.Object({ callId: Type.String() });
+
 export const ForwardReply = Type.Object({ forwarded: Type.Integer() });
 
 export const Peaks = Type.Object({ peaks: Type.Array(Type.Number({ minimum: 0, maximum: 1 })) });

@@ -244,4 +244,18 @@ describe('greetings and settings over the web API', () => {
     });
     expect((await t.ctx.mailboxes.resolve('alice')).emailMode).toBe('alert');
   });
+
+  it("leaves an Exchange mailbox's delivery alone: the form cannot switch it off", async () => {
+    await t.ctx.mailboxes.update('alice', { email: 'alice@example.com', emailMode: 'exchange' });
+    const res = await alice.call('PUT', '/api/settings/email', { email: null, mode: 'off' });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().message).toMatch(/Exchange/);
+    expect((await t.ctx.mailboxes.resolve('alice')).emailMode).toBe('exchange');
+  });
+
+  it('answers 503 for play on my phone when the phone part is not running', async () => {
+    const m = await deposit();
+    const res = await alice.call('POST', `/api/messages/${m.id}/play-on-phone`, {});
+    expect(res.statusCode).toBe(503);
+  });
 });

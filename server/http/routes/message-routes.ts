@@ -16,7 +16,10 @@ import {
   MailboxSearchReply,
   MessageInfo,
   MessageList,
+  PlayOnPhoneBody,
+  PlayOnPhoneReply,
 } from '../schemas.ts';
+import { VoicegateError } from '../../domain/errors.ts';
 
 const errors = {
   204: NoContent,
@@ -134,6 +137,25 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
         const { to } = req.body as Static<typeof ForwardEmailBody>;
         await deps.messages.forwardToEmail(req.mailbox!.id, id, to);
         return reply.status(202).send();
+      },
+    );
+
+    app.post(
+      '/api/messages/:id/play-on-phone',
+      {
+        schema: {
+          summary:
+            "Ring the user's phone and play the message there, with keys to replay, save, delete",
+          params: IdParams,
+          body: PlayOnPhoneBody,
+          response: { 202: PlayOnPhoneReply, ...errors, 503: ErrorReply },
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as Static<typeof IdParams>;
+        const { to } = (req.body ?? {}) as Static<typeof PlayOnPhoneBody>;
+        if (!deps.phone) throw new VoicegateError('UNAVAILABLE', 'the phone part is not running');
+        return reply.status(202).send(await deps.phone.playOnPhone(req.mailbox!, id, to));
       },
     );
 

@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { VoicegateError } from '../../domain/errors.ts';
 import type { EmailMode } from '../../domain/mailbox.ts';
 import type { ApiDeps } from '../deps.ts';
 import { EmailSettings, ErrorReply } from '../schemas.ts';
@@ -28,6 +29,12 @@ export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
       },
       async (req) => {
         const body = req.body as Static<typeof EmailSettings>;
+        // Exchange delivery is the administrator's choice: the user's form must not undo it.
+        if (req.mailbox!.emailMode === 'exchange')
+          throw new VoicegateError(
+            'FORBIDDEN',
+            "this mailbox's voicemail goes to Exchange; the administrator manages its e-mail",
+          );
         const m = await deps.mailboxes.update(req.mailbox!.name, {
           email: body.email,
           emailMode: body.mode as EmailMode,

@@ -16,6 +16,7 @@ import type {
   MessageAction,
   MessageList,
   Peaks,
+  PlayOnPhoneReply,
   Session,
 } from './api-types.ts';
 
@@ -112,6 +113,8 @@ export const api = {
     request<ForwardReply>('POST', `/api/messages/${seg(id)}/forward`, { json: { to } }),
   forwardEmail: (id: string, to: string) =>
     request<void>('POST', `/api/messages/${seg(id)}/forward-email`, { json: { to } }),
+  playOnPhone: (id: string) =>
+    request<PlayOnPhoneReply>('POST', `/api/messages/${seg(id)}/play-on-phone`, { json: {} }),
   peaks: (id: string) => request<Peaks>('GET', `/api/messages/${seg(id)}/peaks`),
   searchMailboxes: (q: string, signal?: AbortSignal) =>
     request<MailboxSearchReply>('GET', `/api/mailboxes?q=${seg(q)}`, { signal }),

@@ -99,6 +99,16 @@ export async function forwardToEmail(message: Message, address: string): Promise
   notifications.info(`Sending the message to ${address.trim()} by e-mail.`);
 }
 
+/** The server rings the user's phone and plays the message there. */
+export async function playOnPhone(message: Message): Promise<void> {
+  try {
+    await api.playOnPhone(message.id);
+    notifications.info('Calling your phone: answer it to hear the message.');
+  } catch (error) {
+    handleError(error, "Couldn't call your phone");
+  }
+}
+
 const peaksCache = new Map<string, number[]>();
 
 /** The waveform; a flat line when the server has none, which still allows seeking. */

@@ -1,0 +1,148 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, freePortRange } from './free-port.ts';
+
+export interface BaresipOptions {
+  /** 8 kHz mono 16-bit WAV sent as this phone's voice; baresip hangs up at its end. */
+  voice: string;
+  user?: string;
+  /** Answer incoming calls by itself. */
+  autoAnswer?: boolean;
+  /** REGISTER to this server (sip:127.0.0.1:PORT) and subscribe to message waiting. */
+  registrar?: string;
+}
+
+/**
+ * A real softphone (baresip 1.0.0) driven through stdin, on 127.0.0.1 only. Fails, never
+ * skips, when baresip is missing. Setup details: ../../../shared/notes/telephony.md.
+ */
+export class Baresip {
+  readonly dir: string;
+  readonly port: number;
+  readonly #proc: ChildProcessWithoutNullStreams;
+  #out = '';
+  #waiters: (() => void)[] = [];
+  #exited: Promise<number | null>;
+
+  private constructor(dir: string, port: number, proc: ChildProcessWithoutNullStreams) {
+    this.dir = dir;
+    this.port = port;
+    this.#proc = proc;
+    const onData = (chunk: Buffer): void => {
+      this.#out += chunk.toString('latin1');
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    this.#exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(opts: BaresipOptions): Promise<Baresip> {
+    const dir = mkdtempSync(join(tmpdir(), 'vg-baresip-'));
+    const rec = join(dir, 'rec');
+    mkdirSync(rec);
+    const port = await freePort();
+    const rtp = await freePortRange(20);
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        'poll_method epoll',
+        'net_interface 127.0.0.1',
+        `sip_listen 127.0.0.1:${port}`,
+        'audio_player alsa,null',
+        'audio_alert alsa,null',
+        `audio_source aufile,${opts.voice}`,
+        'ausrc_srate 8000',
+        `rtp_ports ${rtp}-${rtp + 19}`,
+        'module_path /usr/lib/baresip/modules',
+        'module stdio.so',
+        'module g711.so',
+        'module aufile.so',
+        'module alsa.so',
+        'module sndfile.so',
+        'module_app account.so',
+        'module_app menu.so',
+        'module_app mwi.so',
+        `snd_path ${rec}`,
+        '',
+      ].join('\n'),
+    );
+    // Registering: the account's domain is the registrar, so its lamp subscription goes there.
+    const domain = opts.registrar ? opts.registrar.replace(/^sip:/, '') : `127.0.0.1:${port}`;
+    const params = opts.registrar ? ';regint=60;mwi=yes' : ';regint=0;mwi=no';
+    const answer = opts.autoAnswer ? ';answermode=auto' : '';
+    writeFileSync(
+      join(dir, 'accounts'),
+      `<sip:${opts.user ?? 'alice'}@${domain}>${params}${answer};audio_codecs=PCMU,PCMA\n`,
+    );
+    let proc: ChildProcessWithoutNullStreams;
+    try {
+      proc = spawn('baresip', ['-f', dir, '-t', '120'], { stdio: 'pipe' });
+    } catch (err) {
+      throw new Error(`baresip could not start: ${(err as Error).message}`);
+    }
+    const phone = new Baresip(dir, port, proc);
+    await new Promise<void>((resolve, reject) => {
+      proc.once('error', (err) =>
+        reject(
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? new Error('baresip is not installed (apt-get install baresip-core)')
+            : err,
+        ),
+      );
+      phone.waitFor(/baresip is ready/, 15_000).then(() => resolve(), reject);
+    });
+    return phone;
+  }
+
+  get output(): string {
+    return this.#out;
+  }
+
+  /** Waits until the output matches, or fails with the output so far. */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.#out.match(pattern);
+      if (m) return m;
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`baresip never printed ${pattern}; output:\n${this.#out.slice(-3000)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Types on the phone's console: `/dial sip:...`, digits (sent as RFC 4733), `b` hangs up. */
+  type(text: string): void {
+    this.#proc.stdin.write(text);
+  }
+
+  dial(uri: string): void {
+    this.type(`/dial ${uri}\n`);
+  }
+
+  /** What the phone heard on its last call: sndfile's decoded dump. */
+  heard(): string {
+    const files = readdirSync(join(this.dir, 'rec'))
+      .filter((f) => f.endsWith('-dec.wav'))
+      .sort();
+    if (files.length === 0) throw new Error('baresip recorded nothing it heard');
+    return join(this.dir, 'rec', files[files.length - 1]!);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return;
+    this.#proc.stdin.write('q\n');
+    const killed = setTimeout(() => this.#proc.kill('SIGKILL'), 2000);
+    await this.#exited;
+    clearTimeout(killed);
+  }
+}
