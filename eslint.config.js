@@ -67,6 +67,39 @@ export default tseslint.config(
   },
   { files: ['server/config/**'], rules: only(['domain'], 'config imports only the domain') },
   {
+    files: ['server/flows/**', 'server/prompts/**'],
+    rules: forbid(
+      [
+        '../sip/**',
+        '../rtp/**',
+        '../http/**',
+        '../telephony/**',
+        '../../sip/**',
+        '../../rtp/**',
+        '../../http/**',
+        '../../telephony/**',
+        '../cli/**',
+        '../../cli/**',
+      ],
+      'call flows and prompts never import SIP, RTP, HTTP, telephony or the CLI',
+    ),
+  },
+  {
+    files: ['server/sip/**'],
+    rules: forbid(
+      ['../**'],
+      'the SIP stack is protocol only: it imports nothing outside server/sip',
+    ),
+  },
+  { files: ['server/rtp/**'], rules: only(['media'], 'RTP imports only server/media') },
+  {
+    files: ['server/telephony/**'],
+    rules: only(
+      ['domain', 'sip', 'rtp', 'flows', 'prompts', 'media'],
+      'telephony joins SIP, RTP and call flows; it never imports other adapters or the root',
+    ),
+  },
+  {
     files: ['server/http/**'],
     rules: forbid(
       ['../cli/**', '../demo/**', '../server.ts', '../../imap/**', '../../exchange/**'],

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { Phone } from './telephony/phone.ts';
 import { fileURLToPath } from 'node:url';
 import { WebSessions } from './http/session.ts';
 import { hasCommand } from './tools.ts';
@@ -42,11 +44,12 @@ export interface RunningServer {
   http: FastifyInstance;
   /** The addresses actually bound (a port of 0 in the config picks a free one). */
   urls: { http: string };
-  ports: { http: number; imap: number; imaps: number; smtp: number };
+  ports: { http: number; imap: number; imaps: number; smtp: number; sip: number };
+  phone: Phone;
   close(): Promise<void>;
 }
 
-/** Starts every listener of the process. Protocol adapters (SIP) join here. */
+/** Starts every listener of the process. */
 export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
   const { config } = loaded;
   const context = createContext(loaded, log, { sweep: true });
@@ -59,6 +62,29 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       log.info({ cert: loaded.tlsCert }, 'created a self-signed TLS certificate');
     }
     const tls = { key: readFileSync(loaded.tlsKey), cert: readFileSync(loaded.tlsCert) };
+
+    const phone = await Phone.start(
+      {
+        mailboxes: context.mailboxes,
+        messages: context.messages,
+        feed: context.store.feed,
+        policy: config.policy,
+        log: log.child({ proto: 'sip' }),
+      },
+      {
+        ...config.sip,
+        flowsFile: isAbsolute(config.sip.flowsFile)
+          ? config.sip.flowsFile
+          : join(loaded.dataDir, config.sip.flowsFile),
+        domain: config.server.domain,
+        language: config.server.locale,
+        timeZone: config.server.timeZone,
+        version: packageVersion(),
+      },
+    ).catch((err: unknown) => {
+      throw listenError(err, 'sip.port', config.sip.host, config.sip.port);
+    });
+    closers.push(() => phone.close());
 
     const http = await buildApp({
       log,
@@ -75,6 +101,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
           secureCookie: config.http.tls,
         }),
         tools: { ffmpeg: hasCommand('ffmpeg'), sox: hasCommand('sox') },
+        phone: { playOnPhone: (mailbox, id, to) => phone.playOnPhone.call(mailbox, id, to) },
       },
       webRoot: fileURLToPath(new URL('../web/dist', import.meta.url)),
       readiness: async () => {
@@ -176,6 +203,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       imap: imap.ports.plain,
       imaps: imap.ports.tls,
       smtp: smtp.port,
+      sip: phone.port,
     };
     log.info(
       { url: urls.http, ports, dataDir: loaded.dataDir, role: config.server.role },
@@ -183,7 +211,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     );
 
     let closing: Promise<void> | undefined;
-    return { context, http, urls, ports, close: () => (closing ??= closeAll()) };
+    return { context, http, urls, ports, phone, close: () => (closing ??= closeAll()) };
   } catch (err) {
     await closeAll();
     throw err;

@@ -4,6 +4,7 @@ import { packageVersion } from '../context.ts';
 import { collect } from './common.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerFlows } from './commands/flows.ts';
 import { registerInit } from './commands/init.ts';
 import { registerGroup, registerMailbox } from './commands/mailbox.ts';
 import { registerMessages } from './commands/messages.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerGroup(program);
   registerMessages(program);
   registerQueue(program);
+  registerFlows(program);
   registerDemo(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

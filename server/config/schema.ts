@@ -64,6 +64,11 @@ export const ConfigSchema = Type.Object(
       rtpPortMax: Type.Integer({ default: 40999, minimum: 0, maximum: 65535 }),
       /** Simultaneous calls; beyond it calls are refused with 486 and counted. */
       maxCalls: Type.Integer({ default: 150, minimum: 1, maximum: 5000 }),
+      /**
+       * Addresses (CIDR) whose phones may REGISTER and SUBSCRIBE to lamps: a registered contact
+       * is where "play on my phone" rings, so only trusted networks may bind one.
+       */
+      registerFrom: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.0/8', '::1'] }),
       /** Numbers where anyone collects messages with mailbox and code. */
       accessNumbers: Type.Array(Type.String({ pattern: '^[0-9*#+]+$' }), { default: ['800'] }),
       /** Call flows (YAML), relative to the data folder; a missing file = the built-in flows. */

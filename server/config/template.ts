@@ -37,6 +37,7 @@ sip:                         # phones and PBXs: callers leave messages, owners c
   rtpPortMax: 40999
   maxCalls: 150              # more simultaneous calls are refused (486) and counted
   accessNumbers: ['800']     # dial-in numbers: mailbox and code, then the messages
+  registerFrom: [127.0.0.0/8, '::1']   # networks whose phones may register and subscribe to lamps
   flowsFile: flows.yaml      # call flows (voicegate flows check); missing = the built-in flows
   pbx:
     uri: ''                  # e.g. sip:pbx.example.com:5060: outbound calls and lamps go through it

@@ -183,6 +183,60 @@ export class MessageService {
     this.#deps.onMailQueued?.();
   }
 
+  /**
+   * Mails a recording that is not a stored message (a call flow's recorded answer) to any
+   * address, through the outbox like every voicemail mail. `mailboxRef` is the mailbox the mail
+   * is sent for (its name and sender); `to` defaults to that mailbox's own address.
+   */
+  async emailRecording(
+    mailboxRef: string,
+    to: string | null,
+    audio: Uint8Array,
+    facts: { callerNumber?: string | null; callerName?: string | null } = {},
+  ): Promise<{ recipient: string; voicemailId: string }> {
+    const mailbox = await this.#mailboxes.resolve(mailboxRef);
+    const recipient = normalizeEmail(to ?? mailbox.email);
+    if (!recipient)
+      throw new VoicegateError('INVALID_INPUT', `mailbox "${mailbox.name}" has no e-mail address`);
+    const info = this.#deps.inspectAudio(audio);
+    const key = await this.#deps.audio.put(audio);
+    const voicemailId = randomUUID();
+    try {
+      await this.#deps.store.queueMail(
+        {
+          voicemailId,
+          callerNumber: cleanCallerText(facts.callerNumber, 64),
+          callerName: cleanCallerText(facts.callerName, 128),
+          receivedAt: this.#now(),
+          audio: { key, format: info.format, bytes: audio.byteLength, durationMs: info.durationMs },
+          priority: 'normal',
+          private: false,
+          kind: 'manual',
+          mailboxId: mailbox.id,
+          recipient,
+          messageId: null,
+        },
+        this.#now(),
+      );
+    } catch (err) {
+      await this.#deps.audio.remove([key]).catch(() => {});
+      throw err;
+    }
+    this.#deps.log.info({ mailboxId: mailbox.id, kind: 'manual' }, 'e-mail queued');
+    this.#deps.onMailQueued?.();
+    return { recipient, voicemailId };
+  }
+
+  /** The audio callers hear as a mailbox's greeting (`kind`, else its active one); null if none. */
+  async greetingAudio(mailboxRef: string, kind?: GreetingKind): Promise<Uint8Array | null> {
+    const mailbox = await this.#mailboxes.resolve(mailboxRef);
+    const wanted = kind ?? mailbox.activeGreeting;
+    const greeting = (await this.#deps.store.listGreetings(mailbox.id)).find(
+      (g) => g.kind === wanted,
+    );
+    return greeting ? this.#deps.audio.read(greeting.audio.key) : null;
+  }
+
   /** The message a forward-mode mail becomes when it cannot be sent: nothing is lost. */
   undeliveredForward(item: OutboxItem): NewMessage {
     return {
@@ -361,6 +415,12 @@ export class MessageService {
     const replaced = await this.#deps.store.setGreeting(mailbox.id, kind, ref, this.#now());
     await this.#deps.audio.remove(replaced);
     return { mailboxId: mailbox.id, kind, audio: ref, updatedAt: this.#now() };
+  }
+
+  /** A message's audio as stored, for channels that play it themselves (the phone). */
+  async messageAudio(mailboxId: number, id: string): Promise<Uint8Array> {
+    const message = await this.get(mailboxId, id);
+    return this.#deps.audio.read(message.audio.key);
   }
 
   async greetings(mailboxRef: string): Promise<Greeting[]> {

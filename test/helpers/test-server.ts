@@ -25,6 +25,8 @@ export async function startTestServer(sets: string[] = []): Promise<TestServer> 
     'imap.port=0',
     'imap.tlsPort=0',
     'sip.port=0',
+    'sip.rtpPortMin=0',
+    'sip.rtpPortMax=0',
     'smtp.port=0',
     'log.level=silent',
     ...sets,

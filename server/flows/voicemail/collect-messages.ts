@@ -1,0 +1,139 @@
+/**
+ * An owner collects messages: log in (unless the router trusts the caller), hear the
+ * summary, then the main menu (MAIN_MENU_KEYS).
+ */
+import { isVoicegateError } from '../../domain/errors.ts';
+import type { Mailbox } from '../../domain/mailbox.ts';
+import { publicMailbox } from '../../domain/mailbox-service.ts';
+import type { Call } from '../call.ts';
+import type { FlowDeps } from '../flow-deps.ts';
+import { changeCode } from './change-code.ts';
+import { greetingsMenu } from './greetings-menu.ts';
+import { commandFor, MAIN_MENU_KEYS } from './keymaps.ts';
+import { playMessages } from './message-menu.ts';
+import { MAX_QUIET, Prompter, untilHangUp } from './prompter.ts';
+import type { Session } from './session.ts';
+
+export interface CollectOptions {
+  /** The mailbox, when the router knows it (own extension, a trusted number). */
+  mailboxRef?: string;
+  /** The same, as the flow engine's collect-messages action names it (null = ask). */
+  mailbox?: string | null;
+  /** The router vouches for the caller: no code asked. */
+  trusted: boolean;
+  language: string;
+}
+
+/** Wrong codes (or unknown mailboxes) before the call ends; the domain's lockout counts too. */
+export const MAX_LOGIN_FAILURES = 3;
+
+export async function collectMessages(
+  call: Call,
+  deps: FlowDeps,
+  opts: CollectOptions,
+): Promise<void> {
+  const p = new Prompter(call, deps, opts.language);
+  await untilHangUp(
+    async () => {
+      const mailbox = await logIn(p, opts);
+      if (!mailbox) return;
+      deps.log.info({ callId: call.info.callId, mailbox: mailbox.name }, 'collecting messages');
+      await mainMenu({ call, deps, p, mailbox, deleted: [] });
+    },
+    () => undefined,
+  );
+}
+
+/** The mailbox, or null once the call was ended (failures, lockout, silence). */
+async function logIn(p: Prompter, opts: CollectOptions): Promise<Mailbox | null> {
+  const { deps, call } = p;
+  const given = opts.mailboxRef || opts.mailbox || null;
+  if (opts.trusted && given) {
+    try {
+      return publicMailbox(await deps.mailboxes.resolve(given));
+    } catch (err) {
+      if (!isVoicegateError(err, 'NOT_FOUND')) throw err;
+    }
+  }
+  // A mailbox the router named is kept across attempts; one the caller typed is asked again.
+  const known = opts.trusted ? null : given;
+  let failures = 0;
+  let quiet = 0;
+  while (quiet < MAX_QUIET) {
+    const ref = known ?? (await p.readDigits(['enter-mailbox']));
+    const code = ref ? await p.readDigits(['enter-code']) : null;
+    if (ref === null || ref === '' || code === null) {
+      quiet++;
+      continue;
+    }
+    try {
+      return await deps.mailboxes.authenticate(ref, code, {
+        channel: 'phone',
+        remote: call.info.remote,
+      });
+    } catch (err) {
+      if (isVoicegateError(err, 'LOCKED')) {
+        await p.say(['mailbox-locked'], { interruptible: false });
+        await p.goodbye();
+        return null;
+      }
+      if (!isVoicegateError(err, 'AUTH_FAILED')) throw err;
+    }
+    failures++;
+    if (failures >= MAX_LOGIN_FAILURES) {
+      await p.say(['login-incorrect'], { interruptible: false });
+      await p.goodbye();
+      return null;
+    }
+    await p.say(['login-incorrect', 'please-try-again']);
+    call.clearKeys();
+  }
+  await p.goodbye();
+  return null;
+}
+
+async function mainMenu(s: Session): Promise<void> {
+  await summary(s);
+  for (let quiet = 0; quiet < MAX_QUIET;) {
+    const key = await s.p.ask(['main-menu']);
+    if (key === null) {
+      quiet++;
+      continue;
+    }
+    quiet = 0;
+    switch (commandFor(MAIN_MENU_KEYS, key)) {
+      case 'new':
+      case 'saved':
+        if ((await playMessages(s, key === '1' ? 'new' : 'saved')) === 'ended') return;
+        break;
+      case 'greetings':
+        await greetingsMenu(s);
+        break;
+      case 'changeCode':
+        await changeCode(s);
+        break;
+      case 'help':
+        break;
+      case 'goodbye':
+        await s.p.goodbye();
+        return;
+      default:
+        await s.p.say(['invalid-entry']);
+    }
+  }
+  await s.p.goodbye();
+}
+
+/** "You have N new messages and M saved messages"; saved counts old and saved ones. */
+async function summary(s: Session): Promise<void> {
+  const c = await s.deps.messages.counts(s.mailbox.id);
+  const kept = c.old + c.saved;
+  await s.p.say([
+    'you-have',
+    ...(await s.p.count(c.new)),
+    c.new === 1 ? 'new-message' : 'new-messages',
+    'and',
+    ...(await s.p.count(kept)),
+    kept === 1 ? 'saved-message' : 'saved-messages',
+  ]);
+}

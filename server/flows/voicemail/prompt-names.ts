@@ -1,0 +1,113 @@
+/**
+ * Every prompt the voicemail flows play, by name. The texts live in
+ * `server/prompts/text/<lang>/voicemail.yaml` (ours) and `common.yaml` (shared digits and
+ * words); the prompt build turns them into WAVs. Names are stable: renaming one means
+ * renaming it in every language file.
+ */
+export const COMMON_PROMPTS = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'star',
+  'pound',
+  'goodbye',
+  'please-try-again',
+  'tone',
+  'invalid-entry',
+] as const;
+
+export const VOICEMAIL_PROMPTS = [
+  // Leaving a message
+  'extension-intro',
+  'is-not-available',
+  'person-not-available',
+  'leave-message-after-tone',
+  'no-such-mailbox',
+  'message-too-short',
+  'max-length-reached',
+  'leave-options',
+  'message-sent',
+  'message-not-stored',
+  // Logging in
+  'enter-mailbox',
+  'enter-code',
+  'login-incorrect',
+  'mailbox-locked',
+  // Main menu
+  'you-have',
+  'new-message',
+  'new-messages',
+  'and',
+  'saved-message',
+  'saved-messages',
+  'main-menu',
+  // Messages
+  'no-new-messages',
+  'no-saved-messages',
+  'no-more-messages',
+  'priority-message',
+  'private-message',
+  'message-from',
+  'unknown-caller',
+  'received',
+  'message-options',
+  'message-help',
+  'message-saved',
+  'message-deleted',
+  'message-undeleted',
+  'nothing-to-undelete',
+  'message-marked-new',
+  'enter-forward-mailbox',
+  'message-forwarded',
+  'private-cannot-forward',
+  'cannot-forward-own',
+  'forward-cancelled',
+  'calling-back',
+  'no-caller-number',
+  'callback-failed',
+  // Greetings and name
+  'greetings-menu',
+  'record-after-tone',
+  'recording-options',
+  'recording-too-short',
+  'recording-cancelled',
+  'greeting-saved',
+  'name-saved',
+  'choose-active-greeting',
+  'greeting-activated',
+  'greeting-not-recorded',
+  // Code
+  'enter-new-code',
+  'reenter-new-code',
+  'codes-do-not-match',
+  'code-invalid',
+  'digits',
+  'code-changed',
+] as const;
+
+export type CommonPrompt = (typeof COMMON_PROMPTS)[number];
+export type VoicemailPrompt = (typeof VOICEMAIL_PROMPTS)[number];
+export type PromptName = CommonPrompt | VoicemailPrompt;
+
+/** The prompt that speaks each key, for numbers said digit by digit. */
+export const KEY_PROMPTS: Readonly<Record<string, CommonPrompt>> = {
+  '0': 'zero',
+  '1': 'one',
+  '2': 'two',
+  '3': 'three',
+  '4': 'four',
+  '5': 'five',
+  '6': 'six',
+  '7': 'seven',
+  '8': 'eight',
+  '9': 'nine',
+  '*': 'star',
+  '#': 'pound',
+};

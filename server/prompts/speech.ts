@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import type { FlowLog, PromptSource, Speech } from '../flows/flow-deps.ts';
+import { hasCommand } from '../tools.ts';
+import { beep } from './beep.ts';
+import { espeakVoice, normalizeLanguage } from './voices.ts';
+
+export interface EspeakSpeechOptions {
+  /** Digit prompts (zero..nine, star, pound) for digit strings when espeak-ng is missing. */
+  prompts: PromptSource;
+  log?: Pick<FlowLog, 'warn'>;
+  /** Whether espeak-ng and sox are installed; asked once, at the first `say`, when not given. */
+  available?: boolean;
+  timeoutMs?: number;
+  /** Entries kept (each a few KB to a few hundred KB). */
+  cacheSize?: number;
+  /** Longer text is cut: a caller-supplied name must not keep espeak-ng busy for minutes. */
+  maxChars?: number;
+}
+
+const DIGIT_PROMPT: Record<string, string> = {
+  '0': 'zero',
+  '1': 'one',
+  '2': 'two',
+  '3': 'three',
+  '4': 'four',
+  '5': 'five',
+  '6': 'six',
+  '7': 'seven',
+  '8': 'eight',
+  '9': 'nine',
+  '*': 'star',
+  '#': 'pound',
+};
+
+function run(text: string, voice: string, timeoutMs: number): Promise<Int16Array> {
+  return new Promise((resolve, reject) => {
+    // No shell: the text is one argument, whatever it holds. `--` ends espeak-ng's options.
+    const espeak = spawn('espeak-ng', ['-v', voice, '-s', '160', '--stdout', '--', text], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const sox = spawn(
+      'sox',
+      [
+        '-R',
+        '-t',
+        'wav',
+        '-',
+        '-t',
+        'raw',
+        '-r',
+        '8000',
+        '-c',
+        '1',
+        '-b',
+        '16',
+        '-e',
+        'signed-integer',
+        '-L',
+        '-',
+        'norm',
+        '-3',
+      ],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
+    const timer = setTimeout(() => {
+      espeak.kill('SIGKILL');
+      sox.kill('SIGKILL');
+      reject(new Error(`speech took longer than ${timeoutMs} ms`));
+    }, timeoutMs);
+    espeak.stdout.pipe(sox.stdin);
+    sox.stdin.on('error', () => {});
+    espeak.on('error', (err) => {
+      clearTimeout(timer);
+      sox.kill('SIGKILL');
+      reject(err);
+    });
+    sox.on('error', (err) => {
+      clearTimeout(timer);
+      espeak.kill('SIGKILL');
+      reject(err);
+    });
+    const out: Buffer[] = [];
+    sox.stdout.on('data', (d: Buffer) => out.push(d));
+    sox.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`sox exited with ${code}`));
+      const bytes = Buffer.concat(out);
+      const samples = new Int16Array(bytes.length >> 1);
+      for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
+      resolve(samples);
+    });
+  });
+}
+
+/**
+ * Text to 8 kHz speech at run time with espeak-ng and sox, least recently used results kept.
+ * Without them (or when they fail) a digit string is read with the digit prompts and anything
+ * else becomes a short tone: a call never fails for want of speech.
+ */
+export class EspeakSpeech implements Speech {
+  readonly #o: Required<Omit<EspeakSpeechOptions, 'available' | 'log'>> & {
+    log: EspeakSpeechOptions['log'];
+  };
+  #available: boolean | undefined;
+  #warned = false;
+  readonly #cache = new Map<string, Int16Array>();
+
+  constructor(opts: EspeakSpeechOptions) {
+    this.#o = {
+      prompts: opts.prompts,
+      log: opts.log,
+      timeoutMs: opts.timeoutMs ?? 5000,
+      cacheSize: opts.cacheSize ?? 200,
+      maxChars: opts.maxChars ?? 500,
+    };
+    this.#available = opts.available;
+  }
+
+  async say(text: string, language: string): Promise<Int16Array> {
+    const lang = normalizeLanguage(language) ?? 'en';
+    const clean = text
+      .replace(/[\u0000-\u001f\u007f]/g, ' ')
+      .trim()
+      .slice(0, this.#o.maxChars);
+    const key = `${lang}\u0000${clean}`;
+    const hit = this.#cache.get(key);
+    if (hit) {
+      // Map order is insertion order: re-inserting marks it most recently used.
+      this.#cache.delete(key);
+      this.#cache.set(key, hit);
+      return hit;
+    }
+    if (clean === '') return new Int16Array(0);
+    let samples: Int16Array;
+    if (this.#isAvailable()) {
+      try {
+        samples = await run(clean, espeakVoice(lang), this.#o.timeoutMs);
+      } catch (err) {
+        this.#o.log?.warn({ err: (err as Error).message }, 'speech failed: using a fallback');
+        return this.#fallback(clean, lang);
+      }
+    } else {
+      return this.#fallback(clean, lang);
+    }
+    this.#cache.set(key, samples);
+    if (this.#cache.size > this.#o.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+    return samples;
+  }
+
+  #isAvailable(): boolean {
+    if (this.#available === undefined) {
+      this.#available = hasCommand('espeak-ng') && hasCommand('sox');
+      if (!this.#available && !this.#warned) {
+        this.#warned = true;
+        this.#o.log?.warn(
+          {},
+          'espeak-ng or sox is not installed: speech is read as digits or a tone',
+        );
+      }
+    }
+    return this.#available;
+  }
+
+  /** Digits read one by one from the prompts, else a tone. */
+  #fallback(text: string, lang: string): Int16Array {
+    const compact = text.replace(/[\s.-]/g, '');
+    if (/^\+?[0-9*#]+$/.test(compact)) {
+      const parts = [...compact.replace('+', '')].map((c) => DIGIT_PROMPT[c]!);
+      if (parts.every((p) => this.#o.prompts.has(p, lang))) {
+        const chunks = parts.map((p) => this.#o.prompts.get(p, lang));
+        const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+        let at = 0;
+        for (const c of chunks) {
+          out.set(c, at);
+          at += c.length;
+        }
+        return out;
+      }
+    }
+    return beep();
+  }
+}

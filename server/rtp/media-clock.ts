@@ -1,0 +1,175 @@
+/**
+ * One 20 ms ticker for every RTP sender in the process. A timer per call drifts and, with
+ * hundreds of calls, wakes the event loop hundreds of times per period; one drift-free ticker
+ * (re-armed against t0 + n * period - now) wakes it once and sends every due packet.
+ *
+ * Each packet's lateness against its tick's ideal time goes into a fixed histogram, so a
+ * benchmark can read p50/p99/max without the clock allocating anything per packet.
+ */
+
+/** Something the clock drives: called once per tick with that tick's ideal time (ms, the clock's
+ * time base); returns how many packets it sent. */
+export interface Paced {
+  tick(idealMs: number): number;
+}
+
+export interface ClockStats {
+  ticks: number;
+  packets: number;
+  /** Ticks skipped because the event loop was blocked for more than `maxCatchUpMs`. */
+  skippedTicks: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface MediaClockOptions {
+  periodMs?: number;
+  /** Ticks this far behind are sent late in a burst; beyond it the clock skips ahead. */
+  maxCatchUpMs?: number;
+  now?: () => number;
+}
+
+const BUCKET_MS = 0.05;
+const BUCKETS = 4000; // 0-200 ms; later packets land in the last bucket (max is exact).
+
+export class MediaClock {
+  readonly periodMs: number;
+  readonly #maxCatchUpMs: number;
+  readonly #now: () => number;
+  readonly #sources = new Set<Paced>();
+  #timer: NodeJS.Timeout | null = null;
+  /** Inside #onTimer: add/remove leave the timer to it. */
+  #ticking = false;
+  #t0 = 0;
+  #n = 0;
+  readonly #hist = new Uint32Array(BUCKETS);
+  #ticks = 0;
+  #packets = 0;
+  #skipped = 0;
+  #sum = 0;
+  #max = 0;
+
+  constructor(opts: MediaClockOptions = {}) {
+    this.periodMs = opts.periodMs ?? 20;
+    this.#maxCatchUpMs = opts.maxCatchUpMs ?? 100;
+    this.#now = opts.now ?? (() => performance.now());
+  }
+
+  /** The clock's time base (performance.now() unless injected). */
+  now(): number {
+    return this.#now();
+  }
+
+  get size(): number {
+    return this.#sources.size;
+  }
+
+  /** Starts driving `source` from the next tick; the ticker runs only while sources exist. */
+  add(source: Paced): void {
+    this.#sources.add(source);
+    if (this.#timer === null && !this.#ticking) {
+      this.#t0 = this.#now();
+      this.#n = 0;
+      this.#arm();
+    }
+  }
+
+  remove(source: Paced): void {
+    this.#sources.delete(source);
+    if (this.#sources.size === 0 && this.#timer !== null && !this.#ticking) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #arm(): void {
+    const due = this.#t0 + this.#n * this.periodMs;
+    const delay = Math.max(0, Math.round(due - this.#now()));
+    this.#timer = setTimeout(this.#onTimer, delay);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    this.#ticking = true;
+    try {
+      this.#runDueTicks();
+    } finally {
+      this.#ticking = false;
+    }
+    if (this.#sources.size > 0) this.#arm();
+  };
+
+  #runDueTicks(): void {
+    let now = this.#now();
+    let ideal = this.#t0 + this.#n * this.periodMs;
+    if (now - ideal > this.#maxCatchUpMs) {
+      // Blocked for a long time: skip to the latest tick rather than burst a second of audio.
+      const behind = Math.floor((now - ideal) / this.periodMs);
+      this.#n += behind;
+      this.#skipped += behind;
+      ideal = this.#t0 + this.#n * this.periodMs;
+    }
+    while (ideal <= now + 0.25 && this.#sources.size > 0) {
+      this.#ticks++;
+      for (const source of this.#sources) {
+        const late = this.#now() - ideal;
+        let sent = 0;
+        try {
+          sent = source.tick(ideal);
+        } catch {
+          // A sender that throws is a bug; dropping it keeps every other call's audio going.
+          this.#sources.delete(source);
+        }
+        if (sent > 0) this.#record(late, sent);
+      }
+      this.#n++;
+      ideal += this.periodMs;
+      now = this.#now();
+    }
+  }
+
+  #record(lateMs: number, count: number): void {
+    const late = lateMs > 0 ? lateMs : 0;
+    const bucket = Math.min(BUCKETS - 1, Math.floor(late / BUCKET_MS));
+    this.#hist[bucket]! += count;
+    this.#packets += count;
+    this.#sum += late * count;
+    if (late > this.#max) this.#max = late;
+  }
+
+  stats(): ClockStats {
+    const pct = (p: number): number => {
+      if (this.#packets === 0) return 0;
+      const target = Math.ceil(this.#packets * p);
+      let seen = 0;
+      for (let i = 0; i < BUCKETS; i++) {
+        seen += this.#hist[i]!;
+        if (seen >= target) return Math.min((i + 1) * BUCKET_MS, this.#max);
+      }
+      return this.#max;
+    };
+    return {
+      ticks: this.#ticks,
+      packets: this.#packets,
+      skippedTicks: this.#skipped,
+      meanMs: this.#packets ? this.#sum / this.#packets : 0,
+      p50Ms: pct(0.5),
+      p99Ms: pct(0.99),
+      maxMs: this.#max,
+    };
+  }
+
+  resetStats(): void {
+    this.#hist.fill(0);
+    this.#ticks = 0;
+    this.#packets = 0;
+    this.#skipped = 0;
+    this.#sum = 0;
+    this.#max = 0;
+  }
+}
+
+/** The process's clock. Constructing it starts nothing; it ticks only while a call sends. */
+export const sharedClock = new MediaClock();

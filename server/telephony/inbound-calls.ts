@@ -1,0 +1,145 @@
+import type { FlowEngineDeps } from '../flows/action.ts';
+import { runFlow } from '../flows/engine.ts';
+import type { FlowSet } from '../flows/flow-set.ts';
+import { route } from '../flows/route.ts';
+import type { MailboxService } from '../domain/mailbox-service.ts';
+import { isRtpError } from '../rtp/errors.ts';
+import type { RtpSession } from '../rtp/rtp-session.ts';
+import { answerOffer } from '../rtp/sdp.ts';
+import { parseInfoDtmf } from '../rtp/dtmf.ts';
+import type { Dialog, IncomingInvite, IncomingRequest, SipLog } from '../sip/api.ts';
+import { getHeader } from '../sip/message.ts';
+import { callInfo } from './caller-info.ts';
+import type { CallMedia } from './call-media.ts';
+import type { CallCounter } from './call-counter.ts';
+import { SipCall } from './sip-call.ts';
+
+export interface InboundDeps {
+  flows: FlowSet;
+  engine: FlowEngineDeps;
+  mailboxes: MailboxService;
+  media: CallMedia;
+  counter: CallCounter;
+  accessNumbers: readonly string[];
+  referUri: (target: string) => string;
+  log: SipLog;
+}
+
+/** A BYE is answered only once what the call recorded is durable, but never later than this. */
+const BYE_ANSWER_LIMIT_MS = 10_000;
+
+/** INFO carrying a key (application/dtmf-relay or application/dtmf) feeds the key stream. */
+export function infoHandler(rtp: RtpSession): (req: IncomingRequest) => void {
+  return (req) => {
+    if (req.request.method !== 'INFO') return req.respond(405);
+    const key = parseInfoDtmf(getHeader(req.request, 'content-type') ?? '', req.request.body);
+    if (key !== null) rtp.infoKey(key);
+    req.respond(200);
+  };
+}
+
+/** Re-INVITEs (hold, codec or address changes) get a new answer on the same RTP port. */
+export function reinviteHandler(
+  rtp: RtpSession,
+  advertise: string,
+  log: SipLog,
+): (req: IncomingRequest, sdp: string) => string | null {
+  return (_req, sdp) => {
+    try {
+      const n = answerOffer(sdp, { address: advertise, port: rtp.port });
+      rtp.configure(n);
+      return n.answer;
+    } catch (err) {
+      log.info({ err: (err as Error).message }, 're-INVITE offer refused');
+      return null;
+    }
+  };
+}
+
+/** Answers a call: port limit, routing, SDP, then the call flow; the BYE waits for the deposit. */
+export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): Promise<void> {
+  const info = callInfo(invite.request, invite.source);
+  const log = deps.log.child?.({ cid: info.callId, proto: 'sip' }) ?? deps.log;
+  const slot = deps.counter.take();
+  if (!slot) {
+    log.warn({ remote: info.remote, limit: deps.counter.limit }, 'call refused: all ports busy');
+    invite.reject(486, 'Busy Here', { headers: { 'Retry-After': '30' } });
+    return;
+  }
+  let rtp: RtpSession | null = null;
+  try {
+    const book = await deps.flows.current();
+    const target = await route(info, {
+      flows: book,
+      mailboxes: deps.mailboxes,
+      accessNumbers: deps.accessNumbers,
+      defaultLanguage: deps.engine.defaultLanguage,
+    });
+    if (target.kind === 'not-found') {
+      log.info({ dialled: info.dialled, reason: target.reason }, 'call refused: no such number');
+      invite.reject(404, 'Not Found');
+      return;
+    }
+    try {
+      rtp = await deps.media.open();
+    } catch (err) {
+      log.error({ err }, 'call refused: no RTP port');
+      invite.reject(503, 'Service Unavailable', { headers: { 'Retry-After': '30' } });
+      return;
+    }
+    let answer: string;
+    try {
+      const n = answerOffer(invite.request.body, { address: deps.media.advertise, port: rtp.port });
+      rtp.configure(n);
+      answer = n.answer;
+    } catch (err) {
+      const noCodec = isRtpError(err, 'NO_COMMON_CODEC');
+      log.info({ err: (err as Error).message }, 'call refused: unusable SDP offer');
+      invite.reject(noCodec ? 488 : 400, noCodec ? 'Not Acceptable Here' : 'Bad SDP', {
+        headers: noCodec ? { Warning: '305 voicegate "only PCMU and PCMA"' } : {},
+      });
+      return;
+    }
+    if (invite.cancelled) return;
+    let dialog: Dialog;
+    try {
+      dialog = await invite.accept(answer);
+    } catch (err) {
+      log.info({ err: (err as Error).message }, 'call not established');
+      return;
+    }
+    const call = new SipCall(info, dialog, rtp, deps.referUri);
+    let bye: IncomingRequest | null = null;
+    dialog.onBye((req) => {
+      bye = req;
+      call.markEnded();
+      // A flow stuck past the limit must not leave the caller's phone retrying its BYE.
+      setTimeout(() => answerBye(), BYE_ANSWER_LIMIT_MS).unref();
+    });
+    const answerBye = (): void => {
+      const req = bye;
+      bye = null;
+      req?.respond(200);
+    };
+    dialog.onReinvite(reinviteHandler(rtp, deps.media.advertise, log));
+    dialog.onRequest(infoHandler(rtp));
+    log.info(
+      {
+        dialled: info.dialled,
+        caller: info.callerNumber,
+        flow: target.flow.name,
+        mailbox: target.mailbox,
+        reason: target.reason,
+      },
+      'call answered',
+    );
+    await runFlow(call, target.flow, { ...deps.engine, log }, target.vars);
+    answerBye();
+  } catch (err) {
+    log.error({ err }, 'call failed');
+    invite.reject(500, 'Server Internal Error');
+  } finally {
+    await rtp?.close();
+    slot.release();
+  }
+}

@@ -1,0 +1,241 @@
+import { BlockList, isIPv6 } from 'node:net';
+import type { MailboxService } from '../domain/mailbox-service.ts';
+import type { MessageService } from '../domain/message-service.ts';
+import type { Policy } from '../domain/policy.ts';
+import type { ChangeFeed } from '../domain/ports.ts';
+import type { FlowEngineDeps } from '../flows/action.ts';
+import type { FlowLog } from '../flows/flow-deps.ts';
+import { FlowSet } from '../flows/flow-set.ts';
+import { PromptCatalog } from '../prompts/catalog.ts';
+import { EspeakSpeech } from '../prompts/speech.ts';
+import type { MediaClock } from '../rtp/media-clock.ts';
+import type { Credentials, SipLog } from '../sip/api.ts';
+import { UserAgent, type Registration } from '../sip/user-agent.ts';
+import { CallCounter } from './call-counter.ts';
+import { CallMedia } from './call-media.ts';
+import { handleInvite } from './inbound-calls.ts';
+import { LampWatcher } from './lamp-watcher.ts';
+import { Mwi } from './mwi.ts';
+import { PlayOnPhone } from './play-on-phone.ts';
+import { Registrar } from './registrar.ts';
+
+export interface PhoneDeps {
+  mailboxes: MailboxService;
+  messages: MessageService;
+  feed: ChangeFeed;
+  policy: Policy;
+  log: SipLog & FlowLog;
+}
+
+export interface PhoneOptions {
+  host: string;
+  port: number;
+  tcp: boolean;
+  mediaHost: string;
+  rtpPortMin: number;
+  rtpPortMax: number;
+  maxCalls: number;
+  accessNumbers: string[];
+  registerFrom: string[];
+  /** The flows file, resolved. */
+  flowsFile: string;
+  pbx: {
+    uri: string;
+    username: string;
+    password: string;
+    register: boolean;
+    registerSeconds: number;
+    unsolicitedMwi: boolean;
+  };
+  /** server.domain: our SIP domain in lamps and From headers. */
+  domain: string;
+  language: string;
+  timeZone: string;
+  version: string;
+  /** Tests: short SIP timers, a private media clock, a prompt folder. */
+  timers?: { t1?: number; t2?: number; t4?: number };
+  clock?: MediaClock;
+  promptDir?: string;
+}
+
+/** CIDR strings to a BlockList (used as an allow list). */
+function networks(list: string[]): BlockList {
+  const block = new BlockList();
+  for (const entry of list) {
+    const [address, bits] = entry.split('/');
+    const type = isIPv6(address!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) block.addAddress(address!, type);
+    else block.addSubnet(address!, Number(bits), type);
+  }
+  return block;
+}
+
+/**
+ * The phone part: one SIP user agent answering calls with call flows, the lamps (registrar,
+ * subscriptions, PBX notifications), a registration to the PBX, and "play on my phone".
+ */
+export class Phone {
+  readonly ua: UserAgent;
+  readonly counter: CallCounter;
+  readonly playOnPhone: PlayOnPhone;
+  readonly #lamps: LampWatcher;
+  readonly #mwi: Mwi;
+  readonly #registration: Registration | null;
+
+  private constructor(
+    ua: UserAgent,
+    parts: {
+      counter: CallCounter;
+      playOnPhone: PlayOnPhone;
+      lamps: LampWatcher;
+      mwi: Mwi;
+      registration: Registration | null;
+    },
+  ) {
+    this.ua = ua;
+    this.counter = parts.counter;
+    this.playOnPhone = parts.playOnPhone;
+    this.#lamps = parts.lamps;
+    this.#mwi = parts.mwi;
+    this.#registration = parts.registration;
+  }
+
+  static async start(deps: PhoneDeps, opts: PhoneOptions): Promise<Phone> {
+    const log = deps.log;
+    const prompts = new PromptCatalog({ wavDir: opts.promptDir, log });
+    const engine: FlowEngineDeps = {
+      mailboxes: deps.mailboxes,
+      messages: deps.messages,
+      policy: deps.policy,
+      prompts,
+      speech: new EspeakSpeech({ prompts, log }),
+      log,
+      defaultLanguage: opts.language,
+      timeZone: opts.timeZone,
+      now: () => Date.now(),
+    };
+    const flows = new FlowSet({ file: opts.flowsFile, log });
+    await flows.current();
+    const ua = await UserAgent.start({
+      host: opts.host,
+      port: opts.port,
+      tcp: opts.tcp,
+      userAgent: `Voicegate/${opts.version}`,
+      timers: opts.timers,
+      log,
+    });
+    const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
+    if (wildcard && !opts.mediaHost)
+      log.warn({ host: opts.host }, 'sip.mediaHost is empty: SDP offers 127.0.0.1; set it');
+    const advertise = opts.mediaHost || (wildcard ? '127.0.0.1' : opts.host);
+    const media = new CallMedia({
+      bindAddress: opts.host,
+      advertise,
+      portMin: opts.rtpPortMin,
+      portMax: opts.rtpPortMax,
+      clock: opts.clock,
+    });
+    const counter = new CallCounter(opts.maxCalls);
+    const pbxHost = opts.pbx.uri.replace(/^sips?:/, '').replace(/[;?].*$/, '');
+    const credentials: Credentials | undefined = opts.pbx.username
+      ? { username: opts.pbx.username, password: opts.pbx.password }
+      : undefined;
+    const referUri = (target: string): string =>
+      `sip:${encodeURIComponent(target)}@${pbxHost || opts.domain}`;
+    const registrar = new Registrar(deps.mailboxes);
+    let mwi: Mwi | null = null;
+    const lamps = new LampWatcher(
+      {
+        feed: deps.feed,
+        messages: deps.messages,
+        onError: (err) => log.error({ err }, 'lamp update failed'),
+      },
+      (mailboxId, state) => void mwi?.changed(mailboxId, state),
+    );
+    mwi = new Mwi(
+      { ua, mailboxes: deps.mailboxes, lamps, registrar, log },
+      {
+        domain: opts.domain,
+        pbx: opts.pbx.unsolicitedMwi && opts.pbx.uri ? { uri: opts.pbx.uri, credentials } : null,
+      },
+    );
+    lamps.start();
+    const trusted = networks(opts.registerFrom);
+    const fromTrusted = (address: string): boolean =>
+      trusted.check(
+        address.replace(/^::ffff:/, ''),
+        isIPv6(address.replace(/^::ffff:/, '')) ? 'ipv6' : 'ipv4',
+      );
+
+    ua.onInvite = (invite) =>
+      void handleInvite(invite, {
+        flows,
+        engine,
+        mailboxes: deps.mailboxes,
+        media,
+        counter,
+        accessNumbers: opts.accessNumbers,
+        referUri,
+        log,
+      });
+    ua.onRequest = (req) => {
+      const method = req.request.method;
+      if (method !== 'REGISTER' && method !== 'SUBSCRIBE') return req.respond(405);
+      if (!fromTrusted(req.source.address)) {
+        log.warn({ method, remote: req.source.address }, 'refused: not in sip.registerFrom');
+        return req.respond(403, 'Forbidden');
+      }
+      const work = method === 'REGISTER' ? registrar.register(req) : mwi!.subscribe(req);
+      work.catch((err: unknown) => {
+        log.error({ err, method }, 'request failed');
+        req.respond(500);
+      });
+    };
+
+    const registration =
+      opts.pbx.register && opts.pbx.uri
+        ? ua.register({
+            registrar: opts.pbx.uri,
+            aor: `sip:${opts.pbx.username || 'voicemail'}@${pbxHost}`,
+            credentials,
+            expires: opts.pbx.registerSeconds,
+          })
+        : null;
+    if (registration)
+      registration.onChange = (state, res) =>
+        log.info({ state, status: res?.status, registrar: opts.pbx.uri }, 'PBX registration');
+
+    const playOnPhone = new PlayOnPhone({
+      ua,
+      media,
+      counter,
+      engine,
+      registrar,
+      referUri,
+      domain: opts.domain,
+      pbx: opts.pbx.uri ? { uri: opts.pbx.uri, host: pbxHost, credentials } : null,
+      log,
+    });
+    log.info(
+      { port: ua.port, tcp: ua.tcpPort, maxCalls: opts.maxCalls, media: advertise },
+      'SIP listening',
+    );
+    return new Phone(ua, { counter, playOnPhone, lamps, mwi, registration });
+  }
+
+  get port(): number {
+    return this.ua.port;
+  }
+
+  async close(): Promise<void> {
+    this.#lamps.stop();
+    this.#mwi.close();
+    // Un-REGISTER, but a PBX that does not answer must not hold up the shutdown.
+    if (this.#registration)
+      await Promise.race([
+        this.#registration.stop().catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
+    await this.ua.close();
+  }
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { VoicegateError } from '../domain/errors.ts';
+import type { Mailbox } from '../domain/mailbox.ts';
+import type { FlowEngineDeps } from '../flows/action.ts';
+import type { CallInfo } from '../flows/call.ts';
+import { playMessageOnPhone } from '../flows/voicemail/index.ts';
+import { readAnswer, makeOffer } from '../rtp/sdp.ts';
+import type { Credentials, SipLog } from '../sip/api.ts';
+import type { UserAgent } from '../sip/user-agent.ts';
+import type { CallCounter } from './call-counter.ts';
+import type { CallMedia } from './call-media.ts';
+import { infoHandler, reinviteHandler } from './inbound-calls.ts';
+import type { Registrar } from './registrar.ts';
+import { SipCall } from './sip-call.ts';
+
+export interface PlayOnPhoneDeps {
+  ua: UserAgent;
+  media: CallMedia;
+  counter: CallCounter;
+  engine: FlowEngineDeps;
+  registrar: Registrar;
+  referUri: (target: string) => string;
+  domain: string;
+  pbx: { uri: string; host: string; credentials?: Credentials } | null;
+  log: SipLog;
+}
+
+/** How long the phone may ring before the call is given up. */
+const RING_MS = 45_000;
+
+/**
+ * "Play on my phone": the server calls the user's own phone (its registered contact, else
+ * through the PBX), plays the message and offers keys to replay, save and delete. Only the
+ * mailbox's extension or one of its trusted numbers may be called: never any number.
+ */
+export class PlayOnPhone {
+  readonly #d: PlayOnPhoneDeps;
+
+  constructor(deps: PlayOnPhoneDeps) {
+    this.#d = deps;
+  }
+
+  async call(mailbox: Mailbox, messageId: string, to?: string): Promise<{ callId: string }> {
+    const number = to ?? mailbox.extension;
+    if (!number) throw new VoicegateError('INVALID_STATE', 'this mailbox has no extension to call');
+    if (number !== mailbox.extension && !mailbox.trustedNumbers.includes(number))
+      throw new VoicegateError(
+        'FORBIDDEN',
+        "only the mailbox's extension or one of its trusted numbers can be called",
+      );
+    await this.#d.engine.messages.get(mailbox.id, messageId);
+    const contact = this.#d.registrar.contactOf(number);
+    const pbx = this.#d.pbx;
+    if (!contact && !pbx)
+      throw new VoicegateError(
+        'UNAVAILABLE',
+        `no phone is registered for ${number} and no PBX is configured (sip.pbx.uri)`,
+      );
+    const slot = this.#d.counter.take();
+    if (!slot) throw new VoicegateError('UNAVAILABLE', 'every phone line is busy; try again');
+    const callId = `${randomUUID()}@${this.#d.domain}`;
+    let rtp;
+    try {
+      rtp = await this.#d.media.open();
+    } catch (err) {
+      slot.release();
+      throw new VoicegateError('UNAVAILABLE', 'no media port is free; try again', { cause: err });
+    }
+    const uri = contact ?? `sip:${encodeURIComponent(number)}@${pbx!.host}`;
+    const log =
+      this.#d.log.child?.({ cid: callId, proto: 'sip', mailbox: mailbox.name }) ?? this.#d.log;
+    const outgoing = this.#d.ua.invite({
+      uri,
+      callId,
+      from: `"Voicemail" <sip:voicemail@${this.#d.domain}>`,
+      to: `<sip:${encodeURIComponent(number)}@${contact ? this.#d.domain : pbx!.host}>`,
+      sdp: makeOffer({ address: this.#d.media.advertise, port: rtp.port }),
+      proxy: contact ? undefined : pbx!.uri,
+      credentials: contact ? undefined : pbx!.credentials,
+    });
+    const giveUp = setTimeout(() => outgoing.cancel(), RING_MS);
+    log.info({ to: number, uri }, 'play on phone: calling');
+    void (async () => {
+      try {
+        const { dialog, response } = await outgoing.done;
+        clearTimeout(giveUp);
+        rtp.configure(readAnswer(response.body));
+        const info: CallInfo = {
+          callId,
+          callerNumber: number,
+          callerName: null,
+          dialled: number,
+          forwardedFrom: null,
+          forwardReason: null,
+          language: null,
+          remote: uri,
+        };
+        const call = new SipCall(info, dialog, rtp, this.#d.referUri);
+        dialog.onBye((req) => {
+          call.markEnded();
+          req.respond(200);
+        });
+        dialog.onReinvite(reinviteHandler(rtp, this.#d.media.advertise, log));
+        dialog.onRequest(infoHandler(rtp));
+        await playMessageOnPhone(call, { ...this.#d.engine, log }, mailbox.name, messageId, {
+          language: mailbox.locale,
+        });
+        await call.hangup();
+        log.info({}, 'play on phone: done');
+      } catch (err) {
+        log.info({ err: (err as Error).message }, 'play on phone: not answered');
+      } finally {
+        clearTimeout(giveUp);
+        await rtp.close();
+        slot.release();
+      }
+    })();
+    return { callId };
+  }
+}

@@ -1,0 +1,151 @@
+import type { Call, CallInfo, PlayResult, RecordOptions, Recording } from '../flows/call.ts';
+import { HangUp } from '../flows/call.ts';
+import { Recorder } from '../rtp/recorder.ts';
+import type { RtpSession } from '../rtp/rtp-session.ts';
+import type { Dialog } from '../sip/api.ts';
+
+/** Trims the tone of the key that ended a recording (it reaches us before the key event). */
+const KEY_TONE_MS = 120;
+
+/**
+ * A live call as call flows see it: one SIP dialog and its RTP session. Keys arrive from
+ * RFC 4733 and SIP INFO through the session's de-duplicating key stream.
+ */
+export class SipCall implements Call {
+  readonly info: CallInfo;
+  readonly #dialog: Dialog;
+  readonly #rtp: RtpSession;
+  readonly #keys: string[] = [];
+  #keyWaiter: ((key: string | null) => void) | null = null;
+  #playing: ((key: boolean) => void) | null = null;
+  #recorder: { recorder: Recorder; stopKeys: string } | null = null;
+  #ended = false;
+  readonly #endListeners: (() => void)[] = [];
+
+  readonly #referUri: (target: string) => string;
+
+  /** `referUri` turns a number into the URI a transfer (REFER) sends the caller to. */
+  constructor(
+    info: CallInfo,
+    dialog: Dialog,
+    rtp: RtpSession,
+    referUri: (target: string) => string,
+  ) {
+    this.info = info;
+    this.#referUri = referUri;
+    this.#dialog = dialog;
+    this.#rtp = rtp;
+    rtp.onKey((key) => this.#onKey(key));
+    dialog.onEnd(() => this.markEnded());
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The far end hung up (BYE) or the dialog ended: every wait ends now. */
+  markEnded(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#rtp.stop();
+    this.#recorder?.recorder.stop('hangup');
+    this.#keyWaiter?.(null);
+    for (const listener of this.#endListeners.splice(0)) listener();
+  }
+
+  onEnd(listener: () => void): void {
+    if (this.#ended) listener();
+    else this.#endListeners.push(listener);
+  }
+
+  #onKey(key: string): void {
+    const rec = this.#recorder;
+    if (rec && rec.stopKeys.includes(key)) {
+      rec.recorder.stop('key');
+      this.#keys.push(key);
+      return;
+    }
+    if (rec) return; // other keys during a recording are part of the message
+    if (this.#keyWaiter) {
+      const waiter = this.#keyWaiter;
+      this.#keyWaiter = null;
+      waiter(key);
+      return;
+    }
+    this.#keys.push(key);
+    if (this.#playing) this.#playing(true);
+  }
+
+  async play(samples: Int16Array, opts: { interruptible?: boolean } = {}): Promise<PlayResult> {
+    if (this.#ended) return 'hangup';
+    if (opts.interruptible && this.#keys.length > 0) return 'key';
+    const interrupted = new Promise<boolean>((resolve) => {
+      this.#playing = opts.interruptible ? resolve : null;
+    });
+    const result = await Promise.race([this.#rtp.play(samples).then(() => false), interrupted]);
+    this.#playing = null;
+    if (result) this.#rtp.stop();
+    if (this.#ended) return 'hangup';
+    return result ? 'key' : 'done';
+  }
+
+  async nextKey(timeoutMs: number): Promise<string | null> {
+    if (this.#keys.length > 0) return this.#keys.shift()!;
+    if (this.#ended) throw new HangUp();
+    const key = await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#keyWaiter = null;
+        resolve(null);
+      }, timeoutMs);
+      this.#keyWaiter = (k) => {
+        clearTimeout(timer);
+        resolve(k);
+      };
+    });
+    if (key === null && this.#ended) throw new HangUp();
+    return key;
+  }
+
+  clearKeys(): void {
+    this.#keys.length = 0;
+  }
+
+  async record(opts: RecordOptions): Promise<Recording> {
+    if (this.#ended) return { samples: new Int16Array(0), endedBy: 'hangup', key: null };
+    const recorder = new Recorder({
+      maxMs: opts.maxMs,
+      silenceMs: opts.silenceMs > 0 ? opts.silenceMs : opts.maxMs + 1000,
+    });
+    this.#recorder = { recorder, stopKeys: opts.stopKeys };
+    const unsubscribe = this.#rtp.onAudio((samples) => recorder.push(samples));
+    const done = await recorder.done;
+    unsubscribe();
+    this.#recorder = null;
+    let samples = done.samples;
+    let key: string | null = null;
+    if (done.reason === 'key') {
+      key = this.#keys.pop() ?? null;
+      samples = samples.subarray(0, Math.max(0, samples.length - KEY_TONE_MS * 8));
+    }
+    const endedBy =
+      done.reason === 'stopped' ? 'hangup' : done.reason === 'hangup' ? 'hangup' : done.reason;
+    return { samples, endedBy, key };
+  }
+
+  async transfer(target: string): Promise<boolean> {
+    if (this.#ended) return false;
+    const uri = /^sips?:/.test(target) ? target : this.#referUri(target);
+    try {
+      const res = await this.#dialog.refer(uri);
+      return res.status >= 200 && res.status < 300;
+    } catch {
+      return false;
+    }
+  }
+
+  async hangup(): Promise<void> {
+    if (this.#ended) return;
+    this.markEnded();
+    await this.#dialog.bye().catch(() => {});
+  }
+}

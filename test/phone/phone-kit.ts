@@ -1,0 +1,91 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseWav, toPcm16 } from '../../server/media/wav.ts';
+import type { Message } from '../../server/domain/message.ts';
+import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+
+/** A server with mailboxes 201 (alice) and 202 (bob), a 440 Hz greeting on alice. */
+export async function phoneServer(sets: string[] = []): Promise<TestServer> {
+  const server = await startTestServer(['policy.minMessageSeconds=1', ...sets]);
+  const { mailboxes, messages } = server.context;
+  await mailboxes.add({ name: 'alice', extension: '201', timeZone: 'Europe/Paris' }, '1234');
+  await mailboxes.add({ name: 'bob', extension: '202', timeZone: 'America/New_York' }, '2345');
+  await messages.setGreeting('alice', 'unavailable', wavFile(server.dir, 'greeting', 440, 2));
+  return server;
+}
+
+/** A deterministic sine WAV (8 kHz mono 16-bit) made with sox; `padBefore` seconds of silence first. */
+export function toneFile(
+  dir: string,
+  name: string,
+  frequency: number,
+  seconds: number,
+  padBefore = 0,
+  padAfter = 0,
+): string {
+  const path = join(dir, `${name}.wav`);
+  execFileSync('sox', [
+    '-R',
+    '-n',
+    '-r',
+    '8000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    '-e',
+    'signed-integer',
+    path,
+    'synth',
+    String(seconds),
+    'sine',
+    String(frequency),
+    'vol',
+    '0.5',
+    'pad',
+    String(padBefore),
+    String(padAfter),
+  ]);
+  return path;
+}
+
+export function wavFile(dir: string, name: string, frequency: number, seconds: number): Uint8Array {
+  return readFileSync(toneFile(dir, name, frequency, seconds));
+}
+
+export function samplesOf(bytes: Uint8Array): Int16Array {
+  return toPcm16(parseWav(bytes));
+}
+
+/** Waits until `mailbox` holds `count` messages (the deposit is durable once listed). */
+export async function waitForMessages(
+  server: TestServer,
+  mailbox: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<Message[]> {
+  const { mailboxes, messages } = server.context;
+  const id = (await mailboxes.resolve(mailbox)).id;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await messages.list(id);
+    if (list.length >= count) return list;
+    if (Date.now() > deadline)
+      throw new Error(`${mailbox} has ${list.length} messages, expected ${count}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The loudest window's share of energy at `frequency` (where a tone sits in a longer recording). */
+export function bestToneRatio(
+  samples: Int16Array,
+  frequency: number,
+  ratio: (s: Int16Array, f: number) => number,
+): number {
+  let best = 0;
+  for (let start = 0; start + 4000 <= samples.length; start += 2000) {
+    best = Math.max(best, ratio(samples.subarray(start, start + 4000), frequency));
+  }
+  return best;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { MediaClock } from '../../server/rtp/media-clock.ts';
+import type { Paced } from '../../server/rtp/media-clock.ts';
+
+/** A sender that records the ideal times it was ticked at and stops after `count` ticks. */
+function source(clock: MediaClock, count: number) {
+  const ideals: number[] = [];
+  const actual: number[] = [];
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  const s: Paced = {
+    tick(ideal) {
+      ideals.push(ideal);
+      actual.push(performance.now());
+      if (ideals.length === count) {
+        clock.remove(s);
+        resolve();
+      }
+      return 1;
+    },
+  };
+  clock.add(s);
+  return { ideals, actual, done };
+}
+
+describe('MediaClock', () => {
+  it('ticks every 20 ms without drift, for all sources from one timer', async () => {
+    // No skipping ahead here, so a busy machine delays ticks but cannot remove them.
+    const clock = new MediaClock({ maxCatchUpMs: 10_000 });
+    const sources = Array.from({ length: 50 }, () => source(clock, 25));
+    await Promise.all(sources.map((s) => s.done));
+    expect(clock.size).toBe(0);
+    const { ideals, actual } = sources[0]!;
+    for (let i = 1; i < ideals.length; i++) expect(ideals[i]! - ideals[i - 1]!).toBeCloseTo(20, 6);
+    // Every source saw the same ideal times: one ticker, not one per source.
+    for (const s of sources) expect(s.ideals).toEqual(ideals);
+    // Never early, and the last tick is not behind by the sum of every tick's lateness.
+    for (let i = 0; i < ideals.length; i++) expect(actual[i]! - ideals[i]!).toBeGreaterThan(-0.5);
+    expect(actual.at(-1)! - ideals.at(-1)!).toBeLessThan(150);
+    const stats = clock.stats();
+    expect(stats.packets).toBe(50 * 25);
+    expect(stats.ticks).toBe(25);
+    expect(stats.p50Ms).toBeLessThanOrEqual(stats.p99Ms);
+    expect(stats.p99Ms).toBeLessThanOrEqual(stats.maxMs);
+    clock.resetStats();
+    expect(clock.stats()).toMatchObject({ packets: 0, maxMs: 0, p99Ms: 0 });
+  });
+
+  it('skips ahead after the event loop was blocked, instead of bursting', async () => {
+    const clock = new MediaClock({ maxCatchUpMs: 60 });
+    const s = source(clock, 8);
+    await new Promise((r) => setTimeout(r, 30));
+    const until = performance.now() + 200;
+    while (performance.now() < until); // block the loop for 200 ms
+    await s.done;
+    expect(clock.stats().skippedTicks).toBeGreaterThanOrEqual(7);
+    expect(clock.stats().maxMs).toBeGreaterThan(0);
+  });
+
+  it('survives a sender that throws', async () => {
+    const clock = new MediaClock();
+    clock.add({
+      tick() {
+        throw new Error('bug');
+      },
+    });
+    const s = source(clock, 3);
+    await s.done;
+    expect(clock.size).toBe(0);
+  });
+});
