@@ -8,6 +8,7 @@ import type { FlowLog } from '../flows/flow-deps.ts';
 import { FlowSet } from '../flows/flow-set.ts';
 import { PromptCatalog } from '../prompts/catalog.ts';
 import { EspeakSpeech } from '../prompts/speech.ts';
+import { promptNames } from '../prompts/texts.ts';
 import type { MediaClock } from '../rtp/media-clock.ts';
 import type { Credentials, SipLog } from '../sip/api.ts';
 import { UserAgent, type Registration } from '../sip/user-agent.ts';
@@ -114,7 +115,19 @@ export class Phone {
       timeZone: opts.timeZone,
       now: () => Date.now(),
     };
-    const flows = new FlowSet({ file: opts.flowsFile, log });
+    // Each (re)load is checked against the mailboxes and prompts of that moment.
+    const flows = new FlowSet({
+      file: opts.flowsFile,
+      log,
+      context: async () => ({
+        promptNames: promptNames(),
+        mailboxes: (await deps.mailboxes.list()).map((m) => ({
+          name: m.name,
+          extension: m.extension,
+        })),
+        accessNumbers: opts.accessNumbers,
+      }),
+    });
     await flows.current();
     const ua = await UserAgent.start({
       host: opts.host,

@@ -134,9 +134,17 @@ async function greet(p: Prompter, mailbox: Mailbox, withGreeting: boolean): Prom
   return null;
 }
 
-/** Active greeting, else the recorded name + "is not available", else the number. */
+/**
+ * Active greeting, else the recorded name + "is not available", else the number. A call the
+ * PBX forwarded because the line was busy hears the busy greeting when there is one (a
+ * temporary greeting, meant for every caller, still wins).
+ */
 async function greetingClips(p: Prompter, mailbox: Mailbox): Promise<Clip[]> {
-  const active = await storedGreeting(p, mailbox, mailbox.activeGreeting);
+  const busy =
+    p.call.info.forwardReason === 'user-busy' && mailbox.activeGreeting !== 'temporary'
+      ? await storedGreeting(p, mailbox, 'busy')
+      : null;
+  const active = busy ?? (await storedGreeting(p, mailbox, mailbox.activeGreeting));
   if (active) return [active];
   const name = await storedGreeting(p, mailbox, 'name');
   if (name) return [name, 'is-not-available', 'leave-message-after-tone'];

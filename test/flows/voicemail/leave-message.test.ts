@@ -28,6 +28,24 @@ describe('greeting', () => {
     expect(call.played.slice(0, 2)).toEqual(['audio:1500', 'tone']);
   });
 
+  it('plays the busy greeting to a call forwarded on busy, unless a temporary one is active', async () => {
+    await k.mailbox({ activeGreeting: 'unavailable' });
+    await k.messages.setGreeting('201', 'unavailable', k.wav(1.5));
+    await k.messages.setGreeting('201', 'busy', k.wav(1.2));
+    const busy = { forwardedFrom: '201', forwardReason: 'user-busy' };
+    const call = new FakeCall({ takes: [{ seconds: 3, endedBy: 'hangup' }], info: busy });
+    await leaveMessage(call, k.deps, '201', en);
+    expect(call.played[0]).toBe('audio:1200');
+    const other = new FakeCall({ takes: [{ seconds: 3, endedBy: 'hangup' }] });
+    await leaveMessage(other, k.deps, '201', en);
+    expect(other.played[0]).toBe('audio:1500');
+    await k.messages.setGreeting('201', 'temporary', k.wav(0.8));
+    await k.mailboxes.update('201', { activeGreeting: 'temporary' });
+    const away = new FakeCall({ takes: [{ seconds: 3, endedBy: 'hangup' }], info: busy });
+    await leaveMessage(away, k.deps, '201', en);
+    expect(away.played[0]).toBe('audio:800');
+  });
+
   it('falls back to the recorded name + "is not available"', async () => {
     await k.mailbox();
     await k.messages.setGreeting('201', 'name', k.wav(0.9));
