@@ -218,7 +218,7 @@ export class UserAgent implements UaCore {
       return;
     }
     if (req.method === 'OPTIONS') {
-      const headers = { allow: ALLOW, accept: 'application/sdp', supported: '' };
+      const headers = { allow: ALLOW, accept: 'application/sdp' };
       st.respond(buildResponse(req, 200, undefined, newTag(), { headers }));
       return;
     }

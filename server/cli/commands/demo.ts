@@ -69,6 +69,9 @@ export function registerDemo(program: Command): void {
       print(
         `Voicemail by SMTP: swaks --server ${loaded.config.smtp.host}:${server.ports.smtp} --to 201@${loaded.config.server.domain} --attach-type audio/wav --attach @some.wav`,
       );
+      const sip = `${loaded.config.sip.host}:${server.ports.sip}`;
+      print(`Phone (SIP, G.711): a softphone registered as sip:201@${sip} gets the lamp;`);
+      print(`  dial sip:201@${sip} to leave a message, 201 from 201 to collect, 800 from anywhere`);
       print(`Health: ${server.urls.http}/healthz`);
       print('Serving (Ctrl-C to stop)');
       await serveUntilSignal(server, log);
