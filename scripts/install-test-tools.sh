@@ -16,6 +16,7 @@ declare -A tools=(
   [swaks]="swaks libnet-ssleay-perl" # swaks -tls needs Net::SSLeay, only a Recommends
   [baresip]=baresip-core
   [sipp]=sip-tester # SIPp's Debian package name
+  [kamailio]=kamailio # a record-routing proxy standing in for a PBX
 )
 
 missing=()
