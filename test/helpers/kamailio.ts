@@ -57,8 +57,7 @@ request_route {
 }
 `,
     );
-    let proc: ChildProcessWithoutNullStreams;
-    proc = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-Y', dir], {
+    const proc = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-Y', dir], {
       stdio: 'pipe',
     });
     const k = new Kamailio(port, proc);
