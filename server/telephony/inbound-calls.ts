@@ -62,7 +62,7 @@ export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): P
   const log = deps.log.child?.({ cid: info.callId, proto: 'sip' }) ?? deps.log;
   const slot = deps.counter.take();
   if (!slot) {
-    log.warn({ remote: info.remote, limit: deps.counter.limit }, 'call refused: all ports busy');
+    log.warn({ remote: info.remote, ...deps.counter.stats() }, 'call refused: all ports busy');
     invite.reject(486, 'Busy Here', { headers: { 'Retry-After': '30' } });
     return;
   }
