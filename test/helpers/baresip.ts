@@ -101,11 +101,14 @@ export class Baresip {
     return this.#out;
   }
 
-  /** Waits until the output matches, or fails with the output so far. */
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  /**
+   * Waits until the output (from offset `since`, e.g. an earlier `output.length`) matches, or
+   * fails with the output so far.
+   */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000, since = 0): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = this.#out.match(pattern);
+      const m = this.#out.slice(since).match(pattern);
       if (m) return m;
       const left = deadline - Date.now();
       if (left <= 0)

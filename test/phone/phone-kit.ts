@@ -89,3 +89,51 @@ export function bestToneRatio(
   }
   return best;
 }
+
+export interface WebSession {
+  /** A JSON request with the session cookie (and the CSRF header on changes). */
+  call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response>;
+}
+
+/** Logs in to the web API over real HTTP (the server needs `http.tls=false`). */
+export async function webLogin(
+  server: TestServer,
+  mailbox: string,
+  code: string,
+): Promise<WebSession> {
+  const res = await fetch(`${server.urls.http}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mailbox, code }),
+  });
+  if (res.status !== 200) throw new Error(`web login failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return {
+    call: (method, path, body) =>
+      fetch(`${server.urls.http}${path}`, {
+        method,
+        headers: {
+          cookie,
+          ...(method === 'GET' ? {} : { 'x-csrf-token': csrfToken }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+  };
+}
+
+/** Resolves once `check` holds, polling; fails after `timeoutMs` with `what`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

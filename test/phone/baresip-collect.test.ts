@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROMPT_WAV_DIR } from '../../server/prompts/texts.ts';
+import { Baresip } from '../helpers/baresip.ts';
+import { toneRatio } from '../helpers/goertzel.ts';
+import type { TestServer } from '../helpers/test-server.ts';
+import { folderView, imapClient } from '../imap/imapflow-kit.ts';
+import {
+  bestToneRatio,
+  phoneServer,
+  samplesOf,
+  sleep,
+  toneFile,
+  until,
+  wavFile,
+  webLogin,
+} from './phone-kit.ts';
+
+/** How long the built English prompt `name` plays, in ms (8 kHz). */
+function promptMs(name: string): number {
+  return samplesOf(readFileSync(join(PROMPT_WAV_DIR, 'en', `${name}.wav`))).length / 8;
+}
+
+describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, () => {
+  let server: TestServer;
+  let phone: Baresip | undefined;
+  let quiet: string;
+
+  beforeEach(async () => {
+    // Three wrong codes lock the mailbox, so the phone's two and one more elsewhere do.
+    server = await phoneServer(['http.tls=false', 'policy.lockout.failures=3']);
+    // The phone says nothing, for longer than any call here (aufile hangs up at its end).
+    quiet = toneFile(server.dir, 'quiet', 1000, 0.1, 0, 40);
+  });
+  afterEach(async () => {
+    await phone?.stop();
+    phone = undefined;
+    await server.stop();
+  });
+
+  const alice = () => server.context.mailboxes.resolve('alice');
+  const stateOf = async (id: string): Promise<string> =>
+    (await server.context.messages.get((await alice()).id, id)).state;
+
+  it('from its own extension: 1 plays the new ones, 7 saves, 3 deletes; IMAP and the web agree', async () => {
+    const deposit = async (frequency: number, ageMs: number) =>
+      (
+        await server.context.messages.deposit({
+          mailbox: 'alice',
+          audio: wavFile(server.dir, `m${frequency}`, frequency, 2),
+          receivedAt: Date.now() - ageMs,
+        })
+      )[0]!;
+    // Played oldest first (housekeeping.playbackOrder fifo).
+    const first = await deposit(600, 60_000);
+    const second = await deposit(800, 30_000);
+
+    // Calling from 201 itself: the router trusts the owner's extension, no code asked.
+    phone = await Baresip.start({ voice: quiet, user: '201' });
+    phone.dial(`sip:201@127.0.0.1:${server.ports.sip}`);
+    await phone.waitFor(/Call established/);
+    await sleep(1000);
+    phone.type('1'); // cuts the summary short; typed ahead, it also answers the main menu
+    // The first message's header, then the message itself played through: it is old.
+    await until('the first message has played', async () => (await stateOf(first.id)) === 'old');
+    phone.type('7'); // save, cutting the options prompt short; then the second message
+    await until('the first message is saved', async () => (await stateOf(first.id)) === 'saved');
+    phone.type('3'); // delete, typed during "message saved" or the second header
+    await until(
+      'the second message is deleted',
+      async () => (await stateOf(second.id)) === 'deleted',
+    );
+    phone.type('b');
+    await phone.waitFor(/terminated|closed/i, 10_000);
+
+    const heard = samplesOf(readFileSync(phone.heard()));
+    expect(bestToneRatio(heard, 600, toneRatio)).toBeGreaterThan(0.8);
+
+    // A mail client: the saved message is \Flagged (and \Seen) in INBOX, the deleted one in Trash.
+    const inbox = await folderView(server, 'alice', 'INBOX');
+    expect([...inbox.flags.entries()]).toEqual([[first.uid, ['\\Flagged', '\\Seen']]]);
+    expect((await folderView(server, 'alice', 'Trash')).flags.size).toBe(1);
+
+    // The web app, logged in.
+    const web = await webLogin(server, 'alice', '1234');
+    const list = (await (await web.call('GET', '/api/messages')).json()) as {
+      counts: Record<string, number>;
+      messages: { id: string; state: string }[];
+    };
+    expect(list.counts).toEqual({ new: 0, old: 0, saved: 1, deleted: 1 });
+    expect(list.messages.map((m) => [m.id, m.state])).toEqual([[first.id, 'saved']]);
+    const deleted = (await (await web.call('GET', '/api/messages?folder=deleted')).json()) as {
+      messages: { id: string; state: string }[];
+    };
+    expect(deleted.messages.map((m) => [m.id, m.state])).toEqual([[second.id, 'deleted']]);
+  });
+
+  it('from any phone at access number 800: mailbox, code, then the summary and menu', async () => {
+    const [message] = await server.context.messages.deposit({
+      mailbox: 'alice',
+      audio: wavFile(server.dir, 'message', 600, 2),
+    });
+    phone = await Baresip.start({ voice: quiet, user: '5550000' });
+    phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);
+    await phone.waitFor(/Call established/);
+    await sleep(1000);
+    phone.type('201#'); // cuts "enter your mailbox number" short
+    await sleep(1000);
+    phone.type('1234#');
+    // Logged in, the summary plays; 1 typed ahead goes past it and the menu to the header.
+    await sleep(1000);
+    phone.type('1');
+    await until(
+      'the message header has played',
+      async () => (await stateOf(message!.id)) !== 'new',
+    );
+    phone.type('b');
+    await phone.waitFor(/terminated|closed/i, 10_000);
+    expect((await alice()).failedLogins).toBe(0);
+  });
+
+  it('counts two wrong codes at 800 in the lockout that IMAP and the web share', async () => {
+    phone = await Baresip.start({ voice: quiet, user: '5550000' });
+    phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);
+    await phone.waitFor(/Call established/);
+    // "login incorrect, please try again" drops keys typed over it; then the mailbox is asked.
+    const retryMs = promptMs('login-incorrect') + promptMs('please-try-again') + 1000;
+    for (const failures of [1, 2]) {
+      await sleep(failures === 1 ? 1000 : retryMs);
+      phone.type('201#');
+      await sleep(1000);
+      phone.type('9999#');
+      await until(
+        `${failures} failures are counted`,
+        async () => (await alice()).failedLogins === failures,
+      );
+    }
+    phone.type('b');
+    await phone.waitFor(/terminated|closed/i, 10_000);
+
+    // A third wrong code, on the web, locks the mailbox for every channel.
+    const web = await fetch(`${server.urls.http}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mailbox: 'alice', code: '0000' }),
+    });
+    expect(web.status).toBe(423);
+    const imap = imapClient(server, 'alice', '1234');
+    await expect(imap.connect()).rejects.toThrow();
+    imap.close();
+  });
+});
