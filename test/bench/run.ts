@@ -9,6 +9,7 @@ import type { Benchmark, BenchOptions } from './bench-kit.ts';
 const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   deposit: () => import('./deposit.ts'),
   imap: () => import('./imap.ts'),
+  sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),
 };
