@@ -225,13 +225,21 @@ export function encodeWav(audio: WavAudio): Uint8Array {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The samples as 16-bit linear, interleaved when stereo. */
 export function toPcm16(audio: WavAudio): Int16Array {
   const { data } = audio;
   if (audio.encoding === 'mulaw') return decodeUlaw(data);
   if (audio.encoding === 'alaw') return decodeAlaw(data);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = new Int16Array(data.length >> 1);
+  if (LITTLE_ENDIAN) {
+    // WAV is little-endian, like the machine: a byte copy (a per-sample loop costs ~20 ms for
+    // a two-minute message, on the thread that paces every call's audio).
+    new Uint8Array(out.buffer).set(data.subarray(0, out.length * 2));
+    return out;
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
   return out;
 }
@@ -240,6 +248,10 @@ export function toPcm16(audio: WavAudio): Int16Array {
 export function fromPcm16(samples: ArrayLike<number>, encoding: WavEncoding): Uint8Array {
   if (encoding === 'mulaw') return encodeUlaw(samples);
   if (encoding === 'alaw') return encodeAlaw(samples);
+  if (LITTLE_ENDIAN && samples instanceof Int16Array)
+    return new Uint8Array(
+      samples.buffer.slice(samples.byteOffset, samples.byteOffset + samples.byteLength),
+    );
   const out = new Uint8Array(samples.length * 2);
   const view = new DataView(out.buffer);
   for (let i = 0; i < samples.length; i++) {

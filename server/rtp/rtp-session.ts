@@ -39,7 +39,7 @@ export interface RtpStats {
   duplicates: number;
   /** Datagrams that are not RTP, too large, or of a payload type we did not negotiate. */
   bad: number;
-  /** Datagrams from a source other than the latched one. */
+  /** Datagrams from a source other than the latched one (once connected, the kernel drops them). */
   foreign: number;
   overflows: number;
   ssrcChanges: number;
@@ -85,6 +85,7 @@ export class RtpSession implements Paced {
   #latched: { address: string; port: number } | null = null;
   #holeTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  #connection: 'none' | 'connecting' | 'connected' = 'none';
   // Sender state.
   readonly #ssrc = (Math.random() * 0x100000000) >>> 0;
   #seq = Math.floor(Math.random() * 0x10000);
@@ -163,7 +164,10 @@ export class RtpSession implements Paced {
       this.#sdpRemote !== null &&
       (this.#sdpRemote.address !== neg.remote.address || this.#sdpRemote.port !== neg.remote.port);
     // The peer announced a new address: latch afresh to whatever it sends from now.
-    if (moved && neg.remote.address !== '0.0.0.0') this.#latched = null;
+    if (moved && neg.remote.address !== '0.0.0.0') {
+      this.#latched = null;
+      this.#unconnect();
+    }
     this.#neg = neg;
     this.#sdpRemote = { ...neg.remote };
   }
@@ -225,7 +229,10 @@ export class RtpSession implements Paced {
       return;
     }
     // Symmetric RTP: answer where the phone really sends from (it may be behind NAT).
-    if (!latched) this.#latched = { address: rinfo.address, port: rinfo.port };
+    if (!latched) {
+      this.#latched = { address: rinfo.address, port: rinfo.port };
+      this.#connect(this.#latched);
+    }
     this.#stats.packetsIn++;
     if (p.payloadType === dtmfPt) {
       const key = this.#rfc4733.push(p.ssrc, p.timestamp, p.payload);
@@ -250,6 +257,32 @@ export class RtpSession implements Paced {
   }
 
   // ---- sending ----
+
+  /**
+   * Once latched, the socket is connected to the peer: each send then skips Node's per-packet
+   * address lookup and deferral (about a fifth of the CPU per packet), and the kernel drops
+   * datagrams from anyone else.
+   */
+  #connect(to: { address: string; port: number }): void {
+    if (this.#connection !== 'none' || this.#closed) return;
+    this.#connection = 'connecting';
+    this.#socket.connect(to.port, to.address, (err?: Error) => {
+      if (err || this.#closed) {
+        this.#connection = 'none';
+        return;
+      }
+      this.#connection = 'connected';
+      if (this.#latched?.address !== to.address || this.#latched.port !== to.port)
+        this.#unconnect();
+    });
+  }
+
+  /** The peer moved (a re-INVITE): listen to everyone again until it latches anew. */
+  #unconnect(): void {
+    if (this.#connection !== 'connected') return;
+    this.#socket.disconnect();
+    this.#connection = 'none';
+  }
 
   get #packetMs(): number {
     const ptime = this.#neg?.ptimeMs ?? 20;
@@ -384,7 +417,8 @@ export class RtpSession implements Paced {
     const to = this.remote;
     const mayPlay = neg.direction === 'sendrecv' || neg.direction === 'sendonly';
     if (mayPlay && to && to.port > 0 && to.address !== '0.0.0.0' && !this.#closed) {
-      this.#socket.send(job.data, offset, job.packetBytes, to.port, to.address);
+      if (this.#connection === 'connected') this.#socket.send(job.data, offset, job.packetBytes);
+      else this.#socket.send(job.data, offset, job.packetBytes, to.port, to.address);
       this.#seq = (this.#seq + 1) & 0xffff;
       this.#stats.packetsOut++;
       this.#marker = false;

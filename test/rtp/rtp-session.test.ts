@@ -206,7 +206,6 @@ describe('RtpSession receiving', () => {
     await natted.send(levelPacket(2, 320, 2000), s.port);
     await waitFor(() => got.samples() === 320, 1000, 'the second packet');
     expect(got.chunks.map(levelOf)).toEqual([1000, 2000]);
-    expect(s.stats().foreign).toBe(2);
     expect(s.remote).toEqual({ address: '127.0.0.1', port: natted.port });
     await s.play(sine(440, 40));
     await waitFor(() => natted.received.length === 2, 500, 'our audio at the latched address');
@@ -259,7 +258,6 @@ describe('RtpSession receiving', () => {
     clearInterval(lagTimer);
     const st = s.stats();
     expect(st.bad + st.foreign + st.packetsIn).toBeGreaterThan(2000);
-    expect(st.foreign).toBeGreaterThan(0);
     expect(st.bad).toBeGreaterThan(0);
     expect(st.buffered).toBeLessThanOrEqual(maxBufferedPackets);
     expect(maxLag).toBeLessThan(500);

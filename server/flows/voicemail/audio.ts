@@ -3,10 +3,42 @@
  * Greetings uploaded on the web are converted to 8 kHz at upload, but the CLI and inbound
  * e-mail store other rates and stereo as they come, so playback converts what it must.
  */
+import type { GreetingKind } from '../../domain/mailbox.ts';
 import { encodeWav, fromPcm16, parseWav, toPcm16 } from '../../media/wav.ts';
+import type { FlowDeps } from '../flow-deps.ts';
 
 export const SAMPLE_RATE = 8000;
 export const SAMPLES_PER_MS = SAMPLE_RATE / 1000;
+
+/** Greetings as samples, by audio key (stored audio never changes under its key). */
+const greetingCache = new Map<string, Int16Array>();
+const GREETINGS_KEPT = 64;
+
+/**
+ * A mailbox's greeting of one kind as 8 kHz samples, or null. Every caller of a busy mailbox
+ * hears the same file: it is read and decoded once, not once per call.
+ */
+export async function greetingSamples(
+  deps: FlowDeps,
+  mailboxRef: string,
+  kind: GreetingKind,
+): Promise<Int16Array | null> {
+  const greeting = (await deps.messages.greetings(mailboxRef)).find((g) => g.kind === kind);
+  if (!greeting) return null;
+  const key = greeting.audio.key;
+  const hit = greetingCache.get(key);
+  if (hit) {
+    greetingCache.delete(key);
+    greetingCache.set(key, hit);
+    return hit;
+  }
+  const bytes = await deps.messages.greetingAudio(mailboxRef, kind);
+  if (!bytes) return null;
+  const samples = wavToSamples(bytes);
+  greetingCache.set(key, samples);
+  if (greetingCache.size > GREETINGS_KEPT) greetingCache.delete(greetingCache.keys().next().value!);
+  return samples;
+}
 
 export function wavToSamples(bytes: Uint8Array): Int16Array {
   const wav = parseWav(bytes);

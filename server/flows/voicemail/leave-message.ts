@@ -8,7 +8,7 @@ import { publicMailbox } from '../../domain/mailbox-service.ts';
 import { isVoicegateError } from '../../domain/errors.ts';
 import type { Call } from '../call.ts';
 import type { FlowDeps } from '../flow-deps.ts';
-import { durationMs, samplesToWav, SAMPLES_PER_MS, wavToSamples } from './audio.ts';
+import { durationMs, greetingSamples, samplesToWav, SAMPLES_PER_MS } from './audio.ts';
 import { commandFor, GREETING_KEYS, LEAVE_REVIEW_KEYS } from './keymaps.ts';
 import { MAX_QUIET, Prompter, untilHangUp, type Clip } from './prompter.ts';
 
@@ -161,8 +161,7 @@ async function storedGreeting(
   kind: Mailbox['activeGreeting'] | 'name',
 ): Promise<Int16Array | null> {
   try {
-    const bytes = await p.deps.messages.greetingAudio(mailbox.name, kind);
-    return bytes ? wavToSamples(bytes) : null;
+    return await greetingSamples(p.deps, mailbox.name, kind);
   } catch (err) {
     // A greeting that cannot be read must not cost the caller the message: fall back.
     p.deps.log.warn({ mailbox: mailbox.name, kind, err }, 'greeting unreadable');
