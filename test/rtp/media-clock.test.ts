@@ -32,14 +32,24 @@ describe('MediaClock', () => {
     expect(clock.size).toBe(0);
     const { ideals, actual } = sources[0]!;
     for (let i = 1; i < ideals.length; i++) expect(ideals[i]! - ideals[i - 1]!).toBeCloseTo(20, 6);
-    // Every source saw the same ideal times: one ticker, not one per source.
-    for (const s of sources) expect(s.ideals).toEqual(ideals);
+    // One ticker, not one per source: the sources fall into 4 phases of the period, 5 ms apart,
+    // and every source of a phase saw the same ideal times.
+    const offsets = new Set<number>();
+    for (const s of sources) {
+      for (let i = 1; i < s.ideals.length; i++)
+        expect(s.ideals[i]! - s.ideals[i - 1]!).toBeCloseTo(20, 6);
+      const offset = Math.round((((s.ideals[0]! - ideals[0]!) % 20) + 20) % 20);
+      expect(offset % 5).toBe(0);
+      offsets.add(offset);
+    }
+    expect(offsets.size).toBe(4);
     // Never early, and the last tick is not behind by the sum of every tick's lateness.
     for (let i = 0; i < ideals.length; i++) expect(actual[i]! - ideals[i]!).toBeGreaterThan(-0.5);
     expect(actual.at(-1)! - ideals.at(-1)!).toBeLessThan(150);
     const stats = clock.stats();
     expect(stats.packets).toBe(50 * 25);
-    expect(stats.ticks).toBe(25);
+    expect(stats.ticks).toBeGreaterThanOrEqual(25);
+    expect(stats.ticks).toBeLessThanOrEqual(26);
     expect(stats.p50Ms).toBeLessThanOrEqual(stats.p99Ms);
     expect(stats.p99Ms).toBeLessThanOrEqual(stats.maxMs);
     clock.resetStats();
