@@ -51,11 +51,13 @@ export class PlayOnPhone {
     await this.#d.engine.messages.get(mailbox.id, messageId);
     const contact = this.#d.registrar.contactOf(number);
     const pbx = this.#d.pbx;
-    if (!contact && !pbx)
+    if (!contact && !pbx) {
+      this.#d.log.info({ number }, 'play on phone: no phone registered and sip.pbx.uri is empty');
       throw new VoicegateError(
         'UNAVAILABLE',
-        `no phone is registered for ${number} and no PBX is configured (sip.pbx.uri)`,
+        `no phone is registered for ${number}, and no PBX is set up to call it`,
       );
+    }
     const slot = this.#d.counter.take();
     if (!slot) throw new VoicegateError('UNAVAILABLE', 'every phone line is busy; try again');
     const callId = `${randomUUID()}@${this.#d.domain}`;

@@ -71,7 +71,7 @@ describe('keyboard alone', () => {
     await page.getByRole('button', { name: 'Pause' }).waitFor();
     await expect.poll(() => position(page), { timeout: 4000 }).toBeGreaterThanOrEqual(1);
     await page.keyboard.press(' ');
-    await page.getByRole('button', { name: 'Play' }).waitFor();
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
     const paused = await position(page);
     await page.keyboard.press('ArrowRight');
     await expect.poll(() => position(page)).toBeGreaterThanOrEqual(paused + 4);
@@ -90,7 +90,7 @@ describe('keyboard alone', () => {
     await help.waitFor({ state: 'hidden' });
 
     // Tab reaches the Play button; Enter presses it, and Space on it presses it again.
-    const play = page.getByRole('button', { name: 'Play' });
+    const play = page.getByRole('button', { name: 'Play', exact: true });
     await tabTo(page, play);
     await page.keyboard.press('Enter');
     const pause = page.getByRole('button', { name: 'Pause' });
@@ -128,7 +128,7 @@ describe('accessible names', () => {
 
     await logIn(page, box.extension);
     await messageLink(page, /Named Caller/).click();
-    await page.getByRole('button', { name: 'Play' }).waitFor();
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
     await expectAllNamed(page, 'the inbox with a message open');
 
     await page.getByRole('button', { name: 'Forward…' }).click();

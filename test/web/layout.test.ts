@@ -66,7 +66,7 @@ describe('desktop, 1280×800', () => {
 
     await logIn(page, box.extension);
     await messageLink(page, /Ann Example/).click();
-    const play = page.getByRole('button', { name: 'Play' });
+    const play = page.getByRole('button', { name: 'Play', exact: true });
     await play.waitFor();
     // Side by side: the list stays in view with the message open.
     expect(await page.getByRole('list', { name: 'Messages' }).isVisible()).toBe(true);
@@ -103,7 +103,7 @@ describe('phone, 360×740', () => {
 
     // An open message takes the whole screen, with a way back.
     await messageLink(page, /Ann Example/).tap();
-    const play = page.getByRole('button', { name: 'Play' });
+    const play = page.getByRole('button', { name: 'Play', exact: true });
     await play.waitFor();
     expect(await list.isVisible()).toBe(false);
     const back = page.getByRole('link', { name: '← Back to inbox' });

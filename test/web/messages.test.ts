@@ -16,6 +16,19 @@ import {
 const suite = useBrowser();
 
 describe('playing', () => {
+  it('says why "Play on my phone" cannot call when no phone is registered', async () => {
+    const box = await newMailbox(suite.server, 'Phoneless');
+    await deposit(suite.server, box.name, { callerName: 'Cy Caller', seconds: 2 });
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    await messageLink(page, /Cy Caller/).click();
+    await page.getByRole('button', { name: 'Play on my phone' }).click();
+    const alert = page.locator('.status-region [role=alert]');
+    await expect
+      .poll(async () => await alert.textContent())
+      .toMatch(/Couldn't call your phone: No phone is registered for \d+, and no PBX/);
+  });
+
   it('plays a message: the position advances and the message becomes old', async () => {
     const box = await newMailbox(suite.server, 'Player');
     const message = await deposit(suite.server, box.name, { callerName: 'Ann Player', seconds: 6 });
@@ -30,7 +43,7 @@ describe('playing', () => {
     const slider = detail.getByRole('slider', { name: 'Position in the message' });
     expect(await slider.getAttribute('aria-valuetext')).toBe('0:00 of 0:06');
 
-    await detail.getByRole('button', { name: 'Play' }).click();
+    await detail.getByRole('button', { name: 'Play', exact: true }).click();
     await detail.getByRole('button', { name: 'Pause' }).waitFor();
     await expect.poll(() => position(page), { timeout: 4000 }).toBeGreaterThanOrEqual(1);
     expect(await slider.getAttribute('aria-valuetext')).toMatch(/^0:0[1-6] of 0:06$/);
@@ -42,7 +55,7 @@ describe('playing', () => {
     await expect.poll(() => storedState(suite.server, message.id)).toBe('old');
 
     await detail.getByRole('button', { name: 'Pause' }).click();
-    await detail.getByRole('button', { name: 'Play' }).waitFor();
+    await detail.getByRole('button', { name: 'Play', exact: true }).waitFor();
     const paused = await position(page);
     await page.waitForTimeout(1200);
     expect(await position(page)).toBe(paused);
