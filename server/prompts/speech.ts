@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { FlowLog, PromptSource, Speech } from '../flows/flow-deps.ts';
 import { hasCommand } from '../tools.ts';
 import { beep } from './beep.ts';
+import { KEY_PROMPTS } from './digits.ts';
 import { espeakVoice, normalizeLanguage } from './voices.ts';
 
 export interface EspeakSpeechOptions {
@@ -16,21 +17,6 @@ export interface EspeakSpeechOptions {
   /** Longer text is cut: a caller-supplied name must not keep espeak-ng busy for minutes. */
   maxChars?: number;
 }
-
-const DIGIT_PROMPT: Record<string, string> = {
-  '0': 'zero',
-  '1': 'one',
-  '2': 'two',
-  '3': 'three',
-  '4': 'four',
-  '5': 'five',
-  '6': 'six',
-  '7': 'seven',
-  '8': 'eight',
-  '9': 'nine',
-  '*': 'star',
-  '#': 'pound',
-};
 
 function run(text: string, voice: string, timeoutMs: number): Promise<Int16Array> {
   return new Promise((resolve, reject) => {
@@ -165,7 +151,9 @@ export class EspeakSpeech implements Speech {
   #fallback(text: string, lang: string): Int16Array {
     const compact = text.replace(/[\s.-]/g, '');
     if (/^\+?[0-9*#]+$/.test(compact)) {
-      const parts = [...compact.replace('+', '')].map((c) => DIGIT_PROMPT[c]!);
+      const parts = [...compact.replace('+', '')].map(
+        (c) => (KEY_PROMPTS as Record<string, string>)[c]!,
+      );
       if (parts.every((p) => this.#o.prompts.has(p, lang))) {
         const chunks = parts.map((p) => this.#o.prompts.get(p, lang));
         const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));

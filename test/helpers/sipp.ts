@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
+import { freePort, freePortRange } from './free-port.ts';
 
 export interface SippRun {
   code: number | null;
@@ -29,7 +29,8 @@ export async function runSipp(
 ): Promise<SippRun> {
   const dir = mkdtempSync(join(tmpdir(), 'vg-sipp-'));
   const port = opts.port ?? (await freePort());
-  const mediaPort = await freePort({ even: true });
+  // SIPp binds audio and video RTP and RTCP: four ports from an even one.
+  const mediaPort = await freePortRange(4);
   const timeout = opts.timeoutSeconds ?? 30;
   const args = [
     target,

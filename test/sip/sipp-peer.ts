@@ -1,50 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, freePortRange } from '../helpers/free-port.ts';
 
 export const SCENARIOS = join(import.meta.dirname, 'scenarios');
-
-/** A port free for UDP and TCP on 127.0.0.1, found by binding port 0 (SIPp cannot take 0). */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const udp = createSocket('udp4');
-    const port = await new Promise<number>((resolve) =>
-      udp.bind(0, '127.0.0.1', () => resolve(udp.address().port)),
-    );
-    const ok = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    udp.close();
-    if (ok) return port;
-  }
-  throw new Error('no free port');
-}
-
-/** An even port with the next three free on UDP: SIPp binds audio and video RTP and RTCP. */
-async function freeMediaPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    // Below the kernel's ephemeral range (32768+), where port-0 sockets land.
-    const base = 20000 + 4 * Math.floor(Math.random() * 3000);
-    const sockets = [];
-    let ok = true;
-    for (let p = base; p < base + 4 && ok; p++) {
-      const s = createSocket('udp4');
-      ok = await new Promise<boolean>((resolve) => {
-        s.once('error', () => resolve(false));
-        s.bind(p, '127.0.0.1', () => resolve(true));
-      });
-      sockets.push(s);
-    }
-    for (const s of sockets) s.close();
-    if (ok) return base;
-  }
-  throw new Error('no free media ports');
-}
 
 export interface SippPeer {
   /** SIPp's own SIP port. */
@@ -64,7 +24,8 @@ export async function startSipp(
   o: { tcp?: boolean; timeoutSeconds?: number } = {},
 ): Promise<SippPeer> {
   const port = await freePort();
-  const mediaPort = await freeMediaPort();
+  // SIPp binds audio and video RTP and RTCP: four ports from an even one.
+  const mediaPort = await freePortRange(4);
   const dir = mkdtempSync(join(tmpdir(), 'vg-sip-sipp-'));
   const timeout = o.timeoutSeconds ?? 15;
   const args = [

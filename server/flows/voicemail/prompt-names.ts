@@ -4,6 +4,8 @@
  * words); the prompt build turns them into WAVs. Names are stable: renaming one means
  * renaming it in every language file.
  */
+import { KEY_PROMPTS as DIGIT_PROMPTS } from '../../prompts/digits.ts';
+
 export const COMMON_PROMPTS = [
   'zero',
   'one',
@@ -97,17 +99,4 @@ export type VoicemailPrompt = (typeof VOICEMAIL_PROMPTS)[number];
 export type PromptName = CommonPrompt | VoicemailPrompt;
 
 /** The prompt that speaks each key, for numbers said digit by digit. */
-export const KEY_PROMPTS: Readonly<Record<string, CommonPrompt>> = {
-  '0': 'zero',
-  '1': 'one',
-  '2': 'two',
-  '3': 'three',
-  '4': 'four',
-  '5': 'five',
-  '6': 'six',
-  '7': 'seven',
-  '8': 'eight',
-  '9': 'nine',
-  '*': 'star',
-  '#': 'pound',
-};
+export const KEY_PROMPTS: Readonly<Record<string, CommonPrompt>> = DIGIT_PROMPTS;
