@@ -174,3 +174,22 @@ export function checkEmailMode(mailbox: Pick<Mailbox, 'email' | 'emailMode'>): v
     );
   }
 }
+
+/**
+ * The number to ring for a mailbox's owner ("play on my phone"): its extension unless another
+ * is asked for, and only its extension or one of its trusted numbers, so the server never
+ * becomes a way to call anyone.
+ */
+export function numberToRing(
+  mailbox: Pick<Mailbox, 'extension' | 'trustedNumbers'>,
+  requested?: string,
+): string {
+  const number = requested ?? mailbox.extension;
+  if (!number) throw new VoicegateError('INVALID_STATE', 'this mailbox has no extension to call');
+  if (number !== mailbox.extension && !mailbox.trustedNumbers.includes(number))
+    throw new VoicegateError(
+      'FORBIDDEN',
+      "only the mailbox's extension or one of its trusted numbers can be called",
+    );
+  return number;
+}

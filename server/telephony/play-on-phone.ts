@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { VoicegateError } from '../domain/errors.ts';
-import type { Mailbox } from '../domain/mailbox.ts';
+import { numberToRing, type Mailbox } from '../domain/mailbox.ts';
 import type { FlowEngineDeps } from '../flows/action.ts';
 import type { CallInfo } from '../flows/call.ts';
 import { playMessageOnPhone } from '../flows/voicemail/index.ts';
@@ -41,13 +41,7 @@ export class PlayOnPhone {
   }
 
   async call(mailbox: Mailbox, messageId: string, to?: string): Promise<{ callId: string }> {
-    const number = to ?? mailbox.extension;
-    if (!number) throw new VoicegateError('INVALID_STATE', 'this mailbox has no extension to call');
-    if (number !== mailbox.extension && !mailbox.trustedNumbers.includes(number))
-      throw new VoicegateError(
-        'FORBIDDEN',
-        "only the mailbox's extension or one of its trusted numbers can be called",
-      );
+    const number = numberToRing(mailbox, to);
     await this.#d.engine.messages.get(mailbox.id, messageId);
     const contact = this.#d.registrar.contactOf(number);
     const pbx = this.#d.pbx;

@@ -7,7 +7,7 @@ import {
   DEFAULT_POLICY,
 } from '../../server/domain/policy.ts';
 import { housekeepingDue } from '../../server/domain/housekeeping.ts';
-import { normalizeName, normalizeExtension } from '../../server/domain/mailbox.ts';
+import { normalizeName, normalizeExtension, numberToRing } from '../../server/domain/mailbox.ts';
 import { hashCode, verifyCode } from '../../server/domain/code-hash.ts';
 import { sortForPlayback } from '../../server/domain/message.ts';
 
@@ -124,5 +124,15 @@ describe('names and order', () => {
     ];
     expect(sortForPlayback(list, 'fifo').map((m) => m.id)).toEqual(['a', 'b', 'c']);
     expect(sortForPlayback(list, 'lifo').map((m) => m.id)).toEqual(['c', 'b', 'a']);
+  });
+});
+
+describe('play on my phone', () => {
+  const mailbox = { extension: '201', trustedNumbers: ['+33612345678'] };
+  it("rings the mailbox's extension, or one of its trusted numbers, and nothing else", () => {
+    expect(numberToRing(mailbox)).toBe('201');
+    expect(numberToRing(mailbox, '+33612345678')).toBe('+33612345678');
+    expect(() => numberToRing(mailbox, '0900123456')).toThrow(/trusted numbers/);
+    expect(() => numberToRing({ extension: null, trustedNumbers: [] })).toThrow(/no extension/);
   });
 });
