@@ -15,18 +15,12 @@ import type { NewMail, OutboxItem } from '../domain/outbox.ts';
 import type { MessageFilter, NewMailbox, VoicemailStore, WebSession } from '../domain/ports.ts';
 import { JournalFeed } from './change-feed.ts';
 import { GreetingTable } from './greeting-table.ts';
+import { MailboxTable } from './mailbox-table.ts';
 import { OutboxTable } from './outbox-table.ts';
-import { MAILBOX_COLUMNS, storeError, type SqlAccess, type SqlValue } from './sql-access.ts';
+import { storeError, type SqlAccess } from './sql-access.ts';
 import { WebSessionTable } from './web-session-table.ts';
 import { migrate } from './migrations.ts';
-import {
-  rowToChange,
-  rowToMailbox,
-  rowToMessage,
-  type ChangeRow,
-  type MailboxRow,
-  type MessageRow,
-} from './rows.ts';
+import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
 
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so that every commit is
@@ -128,122 +122,37 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return [...new Set(keys)].filter((k) => used.get(k) === undefined);
   }
 
-  // Mailboxes
-
-  async createMailbox(m: NewMailbox): Promise<MailboxRecord> {
-    return this.tx(() => {
-      const row = this.sql(
-        `INSERT INTO mailbox (kind, name, extension, full_name, code_hash, email, email_mode, ums_access, locale,
-             time_zone, trusted_numbers, breakouts, broadcast, created_at, uid_validity, active_greeting)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      ).get(
-        m.kind,
-        m.name,
-        m.extension,
-        m.fullName,
-        m.codeHash,
-        m.email,
-        m.emailMode,
-        m.umsAccess ? 1 : 0,
-        m.locale,
-        m.timeZone,
-        JSON.stringify(m.trustedNumbers),
-        JSON.stringify(m.breakouts),
-        m.broadcast ? 1 : 0,
-        Date.now(),
-        // UIDVALIDITY: seconds since 1970, as Dovecot does; a re-created mailbox gets a new one.
-        Math.floor(Date.now() / 1000),
-        m.activeGreeting,
-      ) as unknown as MailboxRow;
-      this.journal(row.id, 'mailbox', null, null, Date.now());
-      return rowToMailbox(row);
-    });
+  // Mailboxes (a table of their own)
+  readonly #mailboxes = new MailboxTable(this);
+  createMailbox(m: NewMailbox): Promise<MailboxRecord> {
+    return this.#mailboxes.createMailbox(m);
   }
-
-  async updateMailbox(id: number, changes: MailboxChanges): Promise<MailboxRecord> {
-    const sets: string[] = [];
-    const values: SqlValue[] = [];
-    for (const [key, value] of Object.entries(changes)) {
-      const column = MAILBOX_COLUMNS[key as keyof MailboxChanges];
-      if (!column || value === undefined) continue;
-      sets.push(`${column[0]} = ?`);
-      values.push(column[1](value as never));
-    }
-    return this.tx(() => {
-      if (sets.length > 0)
-        this.sql(`UPDATE mailbox SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
-      this.journal(id, 'mailbox', null, null, Date.now());
-      const row = this.sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
-        MailboxRow | undefined;
-      if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
-      return rowToMailbox(row);
-    });
+  updateMailbox(id: number, changes: MailboxChanges): Promise<MailboxRecord> {
+    return this.#mailboxes.updateMailbox(id, changes);
   }
-
-  async setCodeHash(id: number, codeHash: string): Promise<void> {
-    this.tx(() => this.sql('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id));
+  setCodeHash(id: number, codeHash: string): Promise<void> {
+    return this.#mailboxes.setCodeHash(id, codeHash);
   }
-
-  async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
-    this.tx(() =>
-      this.sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?').run(
-        failures,
-        lockedUntil,
-        id,
-      ),
-    );
+  setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
+    return this.#mailboxes.setLoginState(id, failures, lockedUntil);
   }
-
-  async removeMailbox(id: number): Promise<string[]> {
-    return this.tx(() => {
-      const keys = (
-        this.sql(
-          `SELECT audio_key FROM message WHERE mailbox_id = ?1 UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?1
-           UNION SELECT audio_key FROM outbox WHERE mailbox_id = ?1`,
-        ).all(id) as { audio_key: string }[]
-      ).map((r) => r.audio_key);
-      this.sql('DELETE FROM mailbox WHERE id = ?').run(id);
-      this.sql(
-        "INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, at) VALUES (?, 0, 'mailbox', NULL, NULL, ?)",
-      ).run(id, Date.now());
-      return this.unusedAudio(keys);
-    });
+  removeMailbox(id: number): Promise<string[]> {
+    return this.#mailboxes.removeMailbox(id);
   }
-
-  async getMailbox(id: number): Promise<MailboxRecord | null> {
-    const row = this.sql('SELECT * FROM mailbox WHERE id = ?').get(id) as unknown as
-      MailboxRow | undefined;
-    return row ? rowToMailbox(row) : null;
+  getMailbox(id: number): Promise<MailboxRecord | null> {
+    return this.#mailboxes.getMailbox(id);
   }
-
-  async findMailbox(nameOrExtension: string): Promise<MailboxRecord | null> {
-    const row = (this.sql('SELECT * FROM mailbox WHERE name = ?').get(nameOrExtension) ??
-      this.sql('SELECT * FROM mailbox WHERE extension = ?').get(nameOrExtension)) as unknown as
-      MailboxRow | undefined;
-    return row ? rowToMailbox(row) : null;
+  findMailbox(nameOrExtension: string): Promise<MailboxRecord | null> {
+    return this.#mailboxes.findMailbox(nameOrExtension);
   }
-
-  async listMailboxes(): Promise<MailboxRecord[]> {
-    const rows = this.sql(
-      'SELECT * FROM mailbox ORDER BY extension IS NULL, length(extension), extension, name',
-    ).all();
-    return (rows as unknown as MailboxRow[]).map(rowToMailbox);
+  listMailboxes(): Promise<MailboxRecord[]> {
+    return this.#mailboxes.listMailboxes();
   }
-
-  async setGroupMembers(groupId: number, memberIds: number[]): Promise<void> {
-    this.tx(() => {
-      this.sql('DELETE FROM group_member WHERE group_id = ?').run(groupId);
-      const add = this.sql('INSERT INTO group_member (group_id, member_id) VALUES (?, ?)');
-      for (const id of memberIds) add.run(groupId, id);
-      this.journal(groupId, 'mailbox', null, null, Date.now());
-    });
+  setGroupMembers(groupId: number, memberIds: number[]): Promise<void> {
+    return this.#mailboxes.setGroupMembers(groupId, memberIds);
   }
-
-  async groupMembers(groupId: number): Promise<number[]> {
-    const rows = this.sql(
-      'SELECT member_id FROM group_member WHERE group_id = ? ORDER BY member_id',
-    ).all(groupId);
-    return (rows as { member_id: number }[]).map((r) => r.member_id);
+  groupMembers(groupId: number): Promise<number[]> {
+    return this.#mailboxes.groupMembers(groupId);
   }
 
   // Messages
