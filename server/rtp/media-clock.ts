@@ -5,9 +5,11 @@
  * spread over `phases` groups, each with its own offset in the period: a tick sends one group's
  * packets, so the last sender of a tick waits for a quarter of the calls, not all of them.
  *
- * Each packet's lateness against its tick's ideal time goes into a fixed histogram, so a
- * benchmark can read p50/p99/max without the clock allocating anything per packet.
+ * Each packet's lateness against its tick's ideal time goes into a fixed histogram
+ * (`Lateness`), so a benchmark can read p50/p99/max without the clock allocating per packet.
  */
+
+import { Lateness } from './lateness.ts';
 
 /** Something the clock drives: called once per tick with that tick's ideal time (ms, the clock's
  * time base); returns how many packets it sent. */
@@ -35,9 +37,6 @@ export interface MediaClockOptions {
   now?: () => number;
 }
 
-const BUCKET_MS = 0.05;
-const BUCKETS = 4000; // 0-200 ms; later packets land in the last bucket (max is exact).
-
 export class MediaClock {
   readonly periodMs: number;
   readonly #phases: number;
@@ -51,12 +50,9 @@ export class MediaClock {
   #ticking = false;
   #t0 = 0;
   #n = 0;
-  readonly #hist = new Uint32Array(BUCKETS);
+  readonly #lateness = new Lateness();
   #ticks = 0;
-  #packets = 0;
   #skipped = 0;
-  #sum = 0;
-  #max = 0;
 
   constructor(opts: MediaClockOptions = {}) {
     this.periodMs = opts.periodMs ?? 20;
@@ -146,43 +142,17 @@ export class MediaClock {
   }
 
   #record(lateMs: number, count: number): void {
-    const late = lateMs > 0 ? lateMs : 0;
-    const bucket = Math.min(BUCKETS - 1, Math.floor(late / BUCKET_MS));
-    this.#hist[bucket]! += count;
-    this.#packets += count;
-    this.#sum += late * count;
-    if (late > this.#max) this.#max = late;
+    this.#lateness.record(lateMs, count);
   }
 
   stats(): ClockStats {
-    const pct = (p: number): number => {
-      if (this.#packets === 0) return 0;
-      const target = Math.ceil(this.#packets * p);
-      let seen = 0;
-      for (let i = 0; i < BUCKETS; i++) {
-        seen += this.#hist[i]!;
-        if (seen >= target) return Math.min((i + 1) * BUCKET_MS, this.#max);
-      }
-      return this.#max;
-    };
-    return {
-      ticks: this.#ticks,
-      packets: this.#packets,
-      skippedTicks: this.#skipped,
-      meanMs: this.#packets ? this.#sum / this.#packets : 0,
-      p50Ms: pct(0.5),
-      p99Ms: pct(0.99),
-      maxMs: this.#max,
-    };
+    return { ticks: this.#ticks, skippedTicks: this.#skipped, ...this.#lateness.stats() };
   }
 
   resetStats(): void {
-    this.#hist.fill(0);
+    this.#lateness.reset();
     this.#ticks = 0;
-    this.#packets = 0;
     this.#skipped = 0;
-    this.#sum = 0;
-    this.#max = 0;
   }
 }
 

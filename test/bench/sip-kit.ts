@@ -1,6 +1,6 @@
 /**
  * What the sip benchmark's processes share: the lateness histogram (the media clock's own
- * method, so the yardstick and the callers measure the way Voicegate does), the drift-free
+ * `Lateness`, so the yardstick and the callers measure the way Voicegate does), the drift-free
  * 20 ms ticker, G.711 tone packets, and a child process answered over IPC.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -14,56 +14,10 @@ export const PACKET_BYTES = RTP_HEADER_BYTES + SAMPLES_PER_PACKET;
 /** µ-law silence. */
 export const ULAW_SILENCE = 0xff;
 
-export interface LatenessStats {
-  packets: number;
-  meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+import { Lateness } from '../../server/rtp/lateness.ts';
 
-const BUCKET_MS = 0.05;
-const BUCKETS = 4000;
-
-/**
- * Lateness of packets against their ideal time, in 0.05 ms buckets up to 200 ms (the max is
- * exact): the same histogram and percentile rule as server/rtp/media-clock.ts, so the figures
- * of the yardstick, the callers and Voicegate compare one to one.
- */
-export class Lateness {
-  readonly #hist = new Uint32Array(BUCKETS);
-  #packets = 0;
-  #sum = 0;
-  #max = 0;
-
-  record(lateMs: number, count = 1): void {
-    const late = lateMs > 0 ? lateMs : 0;
-    this.#hist[Math.min(BUCKETS - 1, Math.floor(late / BUCKET_MS))]! += count;
-    this.#packets += count;
-    this.#sum += late * count;
-    if (late > this.#max) this.#max = late;
-  }
-
-  stats(): LatenessStats {
-    const pct = (p: number): number => {
-      if (this.#packets === 0) return 0;
-      const target = Math.ceil(this.#packets * p);
-      let seen = 0;
-      for (let i = 0; i < BUCKETS; i++) {
-        seen += this.#hist[i]!;
-        if (seen >= target) return Math.min((i + 1) * BUCKET_MS, this.#max);
-      }
-      return this.#max;
-    };
-    return {
-      packets: this.#packets,
-      meanMs: this.#packets ? this.#sum / this.#packets : 0,
-      p50Ms: pct(0.5),
-      p99Ms: pct(0.99),
-      maxMs: this.#max,
-    };
-  }
-}
+export { Lateness };
+export type { LatenessStats } from '../../server/rtp/lateness.ts';
 
 /**
  * One setTimeout re-armed against t0 + n * 20 ms - now (no drift), as the media clock does;
