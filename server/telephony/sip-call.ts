@@ -20,7 +20,6 @@ export class SipCall implements Call {
   #playing: ((key: boolean) => void) | null = null;
   #recorder: { recorder: Recorder; stopKeys: string } | null = null;
   #ended = false;
-  readonly #endListeners: (() => void)[] = [];
 
   readonly #referUri: (target: string) => string;
 
@@ -50,12 +49,6 @@ export class SipCall implements Call {
     this.#rtp.stop();
     this.#recorder?.recorder.stop('hangup');
     this.#keyWaiter?.(null);
-    for (const listener of this.#endListeners.splice(0)) listener();
-  }
-
-  onEnd(listener: () => void): void {
-    if (this.#ended) listener();
-    else this.#endListeners.push(listener);
   }
 
   #onKey(key: string): void {

@@ -2,17 +2,13 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 /** A port free for both UDP and TCP on 127.0.0.1 right now (peers that cannot bind port 0). */
-export async function freePort(opts: { even?: boolean } = {}): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const udp = createSocket('udp4');
     const port = await new Promise<number>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(0, '127.0.0.1', () => resolve(udp.address().port));
     });
-    if (opts.even && port % 2 !== 0) {
-      udp.close();
-      continue;
-    }
     const tcpFree = await new Promise<boolean>((resolve) => {
       const srv = createServer();
       srv.once('error', () => resolve(false));

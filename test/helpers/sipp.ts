@@ -83,6 +83,3 @@ export async function runSipp(
     .join('\n');
   return { code, log: `${out.slice(-2000)}\n${logs}` };
 }
-
-/** SIPp's bundled media (RTP in pcap files): g711a.pcap, dtmf_2833_1.pcap... */
-export const SIPP_PCAPS = '/usr/share/sip-tester';
