@@ -73,10 +73,10 @@ export class Baresip {
     const domain = opts.registrar ? opts.registrar.replace(/^sip:/, '') : `127.0.0.1:${port}`;
     const params = opts.registrar ? ';regint=60;mwi=yes' : ';regint=0;mwi=no';
     const answer = opts.autoAnswer ? ';answermode=auto' : '';
-    writeFileSync(
-      join(dir, 'accounts'),
-      `<sip:${opts.user ?? 'alice'}@${domain}>${params}${answer};audio_codecs=PCMU,PCMA\n`,
-    );
+    const account = `<sip:${opts.user ?? 'alice'}@${domain}>${params}${answer};audio_codecs=PCMU,PCMA`;
+    // A registering account is added once baresip is ready: its mwi module re-subscribes in an
+    // endless loop when a registration completes before the module's start-up timer fires.
+    writeFileSync(join(dir, 'accounts'), opts.registrar ? '' : `${account}\n`);
     let proc: ChildProcessWithoutNullStreams;
     try {
       proc = spawn('baresip', ['-f', dir, '-t', '120'], { stdio: 'pipe' });
@@ -94,6 +94,7 @@ export class Baresip {
       );
       phone.waitFor(/baresip is ready/, 15_000).then(() => resolve(), reject);
     });
+    if (opts.registrar) phone.type(`/uanew ${account}\n`);
     return phone;
   }
 
