@@ -48,11 +48,23 @@ export interface Message {
   uid: number;
   /** In the trash with IMAP's \Deleted flag: the next EXPUNGE there purges it. */
   markedForPurge: boolean;
+  /**
+   * The last permanent refusal of this message's e-mail, as the remote server said it; null if
+   * none. Untrusted text: show it escaped.
+   */
+  emailError: string | null;
 }
 
 export type NewMessage = Omit<
   Message,
-  'state' | 'deletedFrom' | 'stateChangedAt' | 'modseq' | 'folder' | 'uid' | 'markedForPurge'
+  | 'state'
+  | 'deletedFrom'
+  | 'stateChangedAt'
+  | 'modseq'
+  | 'folder'
+  | 'uid'
+  | 'markedForPurge'
+  | 'emailError'
 >;
 
 /** The folder a message belongs in after a change to `state`. */

@@ -19,6 +19,7 @@ export function messageInfo(m: Message, mailbox: Pick<Mailbox, 'timeZone'>): Mes
     priority: m.priority,
     private: m.private,
     forwardedFrom: m.forwardedFrom,
+    emailError: m.emailError,
   };
 }
 

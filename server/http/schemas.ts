@@ -61,6 +61,10 @@ export const MessageInfo = Type.Object(
     priority: Type.Union([Type.Literal('normal'), Type.Literal('high')]),
     private: Type.Boolean(),
     forwardedFrom: Type.Union([Type.String(), Type.Null()]),
+    emailError: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "Why this message's e-mail was refused for good, as the remote mail server said it (untrusted text); null if it was not",
+    }),
   },
   { $id: 'Message' },
 );

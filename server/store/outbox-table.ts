@@ -1,4 +1,5 @@
-import type { NewMessage } from '../domain/message.ts';
+import type { MailFolder, NewMessage } from '../domain/message.ts';
+import type { MessageState } from '../domain/message-state.ts';
 import type { NewMail, OutboxItem } from '../domain/outbox.ts';
 import type { OutboxStore } from '../domain/ports.ts';
 import { rowToOutbox, type OutboxRow } from './rows.ts';
@@ -78,15 +79,40 @@ export class OutboxTable implements OutboxStore {
 
   async failMail(id: number, error: string, keep?: NewMessage): Promise<void> {
     this.#db.tx(() => {
+      const at = Date.now();
       const row = this.#db
         .sql(
           "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? RETURNING message_id",
         )
         .get(error, id) as { message_id: string | null } | undefined;
-      // A bounced forward becomes a message in the same transaction: a crash loses neither.
-      if (keep) this.#db.insertMessage(keep, Date.now());
-      const noted = row?.message_id ?? keep?.id;
-      if (noted) this.#db.sql('UPDATE message SET email_error = ? WHERE id = ?').run(error, noted);
+      if (keep) {
+        // A bounced forward becomes a message in the same transaction: a crash loses neither.
+        // Its 'added' entry is in this transaction too, so the error needs no entry of its own.
+        this.#db.insertMessage(keep, at);
+        this.#db.sql('UPDATE message SET email_error = ? WHERE id = ?').run(error, keep.id);
+      } else if (row?.message_id) {
+        this.#noteRefusal(row.message_id, error, at);
+      }
     });
+  }
+
+  /** A refusal of a kept message's mail is a change the web list and the live feed must see. */
+  #noteRefusal(messageId: string, error: string, at: number): void {
+    const current = this.#db
+      .sql('SELECT mailbox_id, state, folder, uid FROM message WHERE id = ?')
+      .get(messageId) as
+      { mailbox_id: number; state: string; folder: string; uid: number } | undefined;
+    if (!current) return; // purged while the mail waited: nobody is left to tell
+    const modseq = this.#db.journal(
+      current.mailbox_id,
+      'changed',
+      messageId,
+      current.state as MessageState,
+      at,
+      { folder: current.folder as MailFolder, uid: current.uid },
+    );
+    this.#db
+      .sql('UPDATE message SET email_error = ?, modseq = ? WHERE id = ?')
+      .run(error, modseq, messageId);
   }
 }

@@ -69,6 +69,7 @@ export interface MessageRow {
   folder: string;
   uid: number;
   purge_mark: number;
+  email_error: string | null;
 }
 
 export function rowToMessage(r: MessageRow): Message {
@@ -96,6 +97,7 @@ export function rowToMessage(r: MessageRow): Message {
     folder: r.folder as Message['folder'],
     uid: r.uid,
     markedForPurge: r.purge_mark === 1,
+    emailError: r.email_error,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { StatementSync } from 'node:sqlite';
 import { VoicegateError } from '../domain/errors.ts';
 import type { MailboxChanges } from '../domain/mailbox.ts';
-import type { Change, Message, NewMessage } from '../domain/message.ts';
+import type { Change, MailFolder, Message, NewMessage } from '../domain/message.ts';
 import type { MessageState } from '../domain/message-state.ts';
 
 /** What the store's tables share: prepared statements, write transactions, two helpers. */
@@ -12,13 +12,17 @@ export interface SqlAccess {
   /** Of these audio keys, those no message, greeting or mail refers to any more. */
   unusedAudio(keys: string[]): string[];
   insertMessage(m: NewMessage, at: number): Message;
-  /** Raises the mailbox's modseq and writes a journal entry; returns the modseq. */
+  /**
+   * Raises the mailbox's modseq and writes a journal entry; returns the modseq. `place` is where
+   * the message is (added, changed) or was (removed).
+   */
   journal(
     mailboxId: number,
     kind: Change['kind'],
     messageId: string | null,
     state: MessageState | null,
     at: number,
+    place?: { folder: MailFolder; uid: number } | null,
   ): number;
 }
 

@@ -51,6 +51,7 @@ describe('messages over the web API', () => {
       priority: 'normal',
       private: false,
       forwardedFrom: null,
+      emailError: null,
     });
     expect(body.messages[1]).toMatchObject({ priority: 'high', private: true });
   });

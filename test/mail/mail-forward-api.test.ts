@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { firstAddress, mailServers, parse, until, wav } from './mail-helpers.ts';
+import { firstAddress, mailServers, parse, until, wav, webLogin } from './mail-helpers.ts';
 import { SmtpRecorder } from './smtp-recorder.ts';
 
 /** "Forward to e-mail" from the web API of a real server, delivered to a real SMTP server. */
@@ -15,20 +15,6 @@ let alice: { cookie: string; csrf: string };
 let publicId: string;
 let privateId: string;
 let bobsId: string;
-
-async function login(mailbox: string, code: string) {
-  const res = await server.http.inject({
-    method: 'POST',
-    url: '/api/login',
-    payload: { mailbox, code },
-  });
-  expect(res.statusCode).toBe(200);
-  const cookie = res.cookies.find((c) => c.name === 'vg_session')!;
-  return {
-    cookie: `vg_session=${cookie.value}`,
-    csrf: (res.json() as { csrfToken: string }).csrfToken,
-  };
-}
 
 function forwardEmail(id: string, payload: unknown, session = alice, csrf = true) {
   return server.http.inject({
@@ -55,7 +41,7 @@ beforeAll(async () => {
   publicId = (await messages.deposit({ mailbox: '201', ...caller }))[0]!.id;
   privateId = (await messages.deposit({ mailbox: '201', ...caller, private: true }))[0]!.id;
   bobsId = (await messages.deposit({ mailbox: '202', ...caller }))[0]!.id;
-  alice = await login('alice', '1234');
+  alice = await webLogin(server, 'alice', '1234');
 });
 
 afterAll(async () => {

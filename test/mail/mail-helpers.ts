@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { generate } from 'selfsigned';
+import type { MessageInfo } from '../../server/http/schemas.ts';
 import { soxWav } from '../helpers/sox.ts';
+import type { TestServer } from '../helpers/test-server.ts';
 
 /** A self-signed certificate for 127.0.0.1, and the PEM file a client trusts it with. */
 export async function makeCert(
@@ -75,4 +77,44 @@ export function firstAddress(field: AddressObject | AddressObject[] | undefined)
   const obj = Array.isArray(field) ? field[0] : field;
   const v = obj?.value[0];
   return { name: v?.name ?? '', address: v?.address ?? '' };
+}
+
+export interface WebSession {
+  cookie: string;
+  csrf: string;
+}
+
+/** Logs in to the web API as a user would (POST /api/login). */
+export async function webLogin(
+  server: TestServer,
+  mailbox: string,
+  code: string,
+): Promise<WebSession> {
+  const res = await server.http.inject({
+    method: 'POST',
+    url: '/api/login',
+    payload: { mailbox, code },
+  });
+  if (res.statusCode !== 200) throw new Error(`login as ${mailbox}: ${res.statusCode}`);
+  const cookie = res.cookies.find((c) => c.name === 'vg_session')!;
+  return {
+    cookie: `vg_session=${cookie.value}`,
+    csrf: (res.json() as { csrfToken: string }).csrfToken,
+  };
+}
+
+/** The inbox as the web app fetches it: its status, ETag and messages. */
+export async function webInbox(
+  server: TestServer,
+  session: WebSession,
+  etag?: string,
+): Promise<{ status: number; etag: string; messages: MessageInfo[] }> {
+  const res = await server.http.inject({
+    method: 'GET',
+    url: '/api/messages',
+    headers: { cookie: session.cookie, ...(etag ? { 'if-none-match': etag } : {}) },
+  });
+  const messages =
+    res.statusCode === 200 ? (res.json() as { messages: MessageInfo[] }).messages : [];
+  return { status: res.statusCode, etag: res.headers.etag as string, messages };
 }

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mailbox } from '../../server/domain/mailbox.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { firstAddress, makeCert, mailServers, parse, until, wav } from './mail-helpers.ts';
+import {
+  firstAddress,
+  makeCert,
+  mailServers,
+  parse,
+  until,
+  wav,
+  webInbox,
+  webLogin,
+} from './mail-helpers.ts';
 import { SmtpRecorder } from './smtp-recorder.ts';
 
 /**
@@ -182,6 +191,11 @@ describe('e-mail modes', () => {
       expect(
         Buffer.compare(Buffer.from(await server.context.audio.read(kept[0]!.audio.key)), audio),
       ).toBe(0);
+      // The owner sees why: the remote server's own words, on the kept message.
+      const { messages } = await webInbox(server, await webLogin(server, 'carol', '1234'));
+      const shown = messages.find((m) => m.id === bounced.voicemailId);
+      expect(shown?.emailError).toContain('550 5.1.1 No such user here');
+      expect(shown?.emailError).toBe(bounced.lastError);
       expect(smtp.mails).toHaveLength(before);
       const list = await cli('queue', 'list');
       expect(list.code).toBe(0);
@@ -232,6 +246,47 @@ describe('e-mail modes', () => {
       expect(Buffer.compare((await parse(got!.raw)).attachments[0]!.content, audio)).toBe(0);
       await until(async () => (await queue()).length === 0, 5000, 'the queue to empty');
       expect(await server.context.messages.list(box.carol!.id)).toHaveLength(carolBefore);
+    }
+  });
+
+  it('copy refused for good (5xx): the kept message shows why, and the list is no longer current', async () => {
+    // Down first, so the copy waits in the queue while we read the list as it stands.
+    await smtp.down();
+    try {
+      const [kept] = await deposit('alice');
+      const waiting = await until(
+        async () => (await queue()).find((m) => m.kind === 'copy' && m.attempts >= 1),
+        10_000,
+        'a failed attempt',
+      );
+      const session = await webLogin(server, 'alice', '1234');
+      const before = await webInbox(server, session);
+      expect(before.messages.find((m) => m.id === kept!.id)?.emailError).toBeNull();
+
+      smtp.answer = 'reject';
+      await smtp.up();
+      await server.context.outbox.retry(waiting.id);
+      const bounced = await until(
+        async () => (await queue()).find((m) => m.id === waiting.id && m.status === 'failed'),
+        10_000,
+        'the bounce',
+      );
+
+      // The web app's cached list is stale now: the same ETag gets the list again, in full.
+      const after = await webInbox(server, session, before.etag);
+      expect(after.status).toBe(200);
+      expect(after.etag).not.toBe(before.etag);
+      const shown = after.messages.find((m) => m.id === kept!.id);
+      expect(shown?.emailError).toContain('550 5.1.1 No such user here');
+      expect(shown?.emailError).toBe(bounced.lastError);
+      // The message itself is untouched: still new, still in the inbox.
+      expect(shown?.state).toBe('new');
+      expect((await server.context.messages.get(box.alice!.id, kept!.id)).emailError).toBe(
+        bounced.lastError,
+      );
+    } finally {
+      smtp.answer = 'accept';
+      await smtp.up();
     }
   });
 });

@@ -52,4 +52,32 @@ describe('untrusted caller data', () => {
     expect(await page.evaluate('typeof window.__xss')).toBe('undefined');
     expect(fetched.filter((path) => path.endsWith('/x'))).toEqual([]);
   });
+
+  it('a mail server’s refusal holding markup is shown with the message, literally', async () => {
+    const box = await newMailbox(suite.server, 'Bounced Owner');
+    await suite.server.context.mailboxes.update(box.name, {
+      email: 'owner@example.com',
+      emailMode: 'copy',
+    });
+    await deposit(suite.server, box.name, { callerName: 'Copied Caller' });
+    // No mail server is configured: the copy waits in the queue until we refuse it for good.
+    const [copy] = await suite.server.context.outbox.list();
+    expect(copy).toMatchObject({ kind: 'copy', mailboxId: box.id });
+    const refusal = 'mx.example.org:25: 550 5.1.1 <b>x</b> no such user';
+    await suite.server.context.store.failMail(copy!.id, refusal);
+
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    const link = messageLink(page, /Copied Caller/);
+    expect(await link.getByText('E-mail failed', { exact: true }).isVisible()).toBe(true);
+    await link.click();
+    const notice = page
+      .getByRole('region', { name: 'Open message' })
+      .getByText('The e-mail of this message could not be delivered:');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe(
+      `The e-mail of this message could not be delivered: ${refusal}`,
+    );
+    expect(await page.locator('b').count()).toBe(0);
+  });
 });

@@ -476,6 +476,8 @@ export interface paths {
                             priority: "normal" | "high";
                             private: boolean;
                             forwardedFrom: string | null;
+                            /** @description Why this message's e-mail was refused for good, as the remote mail server said it (untrusted text); null if it was not */
+                            emailError: string | null;
                         };
                     };
                 };
@@ -696,6 +698,8 @@ export interface paths {
                             priority: "normal" | "high";
                             private: boolean;
                             forwardedFrom: string | null;
+                            /** @description Why this message's e-mail was refused for good, as the remote mail server said it (untrusted text); null if it was not */
+                            emailError: string | null;
                         };
                     };
                 };
@@ -2178,6 +2182,8 @@ export interface components {
             priority: "normal" | "high";
             private: boolean;
             forwardedFrom: string | null;
+            /** @description Why this message's e-mail was refused for good, as the remote mail server said it (untrusted text); null if it was not */
+            emailError: string | null;
         };
         MessageList: {
             folder: "inbox" | "deleted";
