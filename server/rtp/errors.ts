@@ -3,7 +3,14 @@
  * form (NO_COMMON_CODEC -> 488 Not Acceptable Here, BAD_SDP -> 400, NO_PORTS -> 503); `message`
  * names the problem for a person reading the log.
  */
-export const RTP_ERROR_CODES = ['BAD_SDP', 'NO_COMMON_CODEC', 'NO_PORTS', 'INVALID_STATE'] as const;
+export const RTP_ERROR_CODES = [
+  'BAD_SDP',
+  'NO_COMMON_CODEC',
+  'NO_PORTS',
+  'INVALID_STATE',
+  /** The media thread failed a request, died, or was stopped. */
+  'MEDIA_THREAD',
+] as const;
 export type RtpErrorCode = (typeof RTP_ERROR_CODES)[number];
 
 export class RtpError extends Error {

@@ -46,6 +46,8 @@ export class MediaClock {
   readonly #groups: Set<Paced>[];
   readonly #groupOf = new Map<Paced, Set<Paced>>();
   #timer: NodeJS.Timeout | null = null;
+  /** When the armed timer's tick is due (the clock's time base). */
+  #due = 0;
   /** Inside #onTimer: add/remove leave the timer to it. */
   #ticking = false;
   #t0 = 0;
@@ -96,8 +98,20 @@ export class MediaClock {
 
   #arm(): void {
     const due = this.#t0 + this.#n * this.#stepMs;
+    this.#due = due;
     const delay = Math.max(0, Math.round(due - this.#now()));
     this.#timer = setTimeout(this.#onTimer, delay);
+  }
+
+  /**
+   * Runs a tick that is due now instead of waiting for its timer. Receivers call it per packet:
+   * a burst of arrivals (every caller's packets at once) is handled in one pass of the event
+   * loop before timers run, and would otherwise hold the tick back behind it.
+   */
+  poll(): void {
+    if (this.#timer === null || this.#ticking || this.#now() < this.#due) return;
+    clearTimeout(this.#timer);
+    this.#onTimer();
   }
 
   readonly #onTimer = (): void => {

@@ -213,6 +213,7 @@ export class RtpSession implements Paced {
   }
 
   readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    this.#clock.poll();
     if (msg.length > (this.#opts.maxDatagramBytes ?? 1500)) {
       this.#stats.bad++;
       return;

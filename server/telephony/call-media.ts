@@ -1,6 +1,6 @@
-import { PortPool } from '../rtp/port-pool.ts';
-import { RtpSession } from '../rtp/rtp-session.ts';
-import type { MediaClock } from '../rtp/media-clock.ts';
+import type { ClockStats } from '../rtp/media-clock.ts';
+import { MediaThread, type MediaSession } from '../rtp/media-thread.ts';
+import type { SipLog } from '../sip/api.ts';
 
 export interface MediaOptions {
   /** Address RTP sockets bind to. */
@@ -9,28 +9,36 @@ export interface MediaOptions {
   advertise: string;
   portMin: number;
   portMax: number;
-  clock?: MediaClock;
 }
 
-/** RTP sessions for calls, from one port range. */
+/** RTP sessions for calls, from one port range, on the media thread. */
 export class CallMedia {
-  readonly #opts: MediaOptions;
-  readonly #pool: PortPool;
+  readonly advertise: string;
+  readonly #thread: MediaThread;
 
-  constructor(opts: MediaOptions) {
-    this.#opts = opts;
-    this.#pool = new PortPool(opts.portMin, opts.portMax);
+  private constructor(advertise: string, thread: MediaThread) {
+    this.advertise = advertise;
+    this.#thread = thread;
   }
 
-  get advertise(): string {
-    return this.#opts.advertise;
+  static async start(opts: MediaOptions, log: SipLog): Promise<CallMedia> {
+    const thread = await MediaThread.start(
+      { bindAddress: opts.bindAddress, portMin: opts.portMin, portMax: opts.portMax },
+      (err) => log.error({ err }, 'the media thread died; its calls ended, a new one starts'),
+    );
+    return new CallMedia(opts.advertise, thread);
   }
 
-  open(): Promise<RtpSession> {
-    return RtpSession.open({
-      pool: this.#pool,
-      bindAddress: this.#opts.bindAddress,
-      clock: this.#opts.clock,
-    });
+  open(): Promise<MediaSession> {
+    return this.#thread.open();
+  }
+
+  /** RTP send lateness since the last reset (benchmarks). */
+  stats(reset = false): Promise<ClockStats> {
+    return this.#thread.stats(reset);
+  }
+
+  stop(): Promise<void> {
+    return this.#thread.stop();
   }
 }

@@ -4,7 +4,7 @@ import type { FlowSet } from '../flows/flow-set.ts';
 import { route } from '../flows/route.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import { isRtpError } from '../rtp/errors.ts';
-import type { RtpSession } from '../rtp/rtp-session.ts';
+import type { MediaSession } from '../rtp/media-thread.ts';
 import { answerOffer } from '../rtp/sdp.ts';
 import { parseInfoDtmf } from '../rtp/dtmf.ts';
 import type { Dialog, IncomingInvite, IncomingRequest, SipLog } from '../sip/api.ts';
@@ -29,7 +29,7 @@ export interface InboundDeps {
 const BYE_ANSWER_LIMIT_MS = 10_000;
 
 /** INFO carrying a key (application/dtmf-relay or application/dtmf) feeds the key stream. */
-export function infoHandler(rtp: RtpSession): (req: IncomingRequest) => void {
+export function infoHandler(rtp: MediaSession): (req: IncomingRequest) => void {
   return (req) => {
     if (req.request.method !== 'INFO') return req.respond(405);
     const key = parseInfoDtmf(getHeader(req.request, 'content-type') ?? '', req.request.body);
@@ -40,7 +40,7 @@ export function infoHandler(rtp: RtpSession): (req: IncomingRequest) => void {
 
 /** Re-INVITEs (hold, codec or address changes) get a new answer on the same RTP port. */
 export function reinviteHandler(
-  rtp: RtpSession,
+  rtp: MediaSession,
   advertise: string,
   log: SipLog,
 ): (req: IncomingRequest, sdp: string) => string | null {
@@ -66,7 +66,7 @@ export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): P
     invite.reject(486, 'Busy Here', { headers: { 'Retry-After': '30' } });
     return;
   }
-  let rtp: RtpSession | null = null;
+  let rtp: MediaSession | null = null;
   try {
     const book = await deps.flows.current();
     const target = await route(info, {

@@ -9,7 +9,6 @@ import { FlowSet } from '../flows/flow-set.ts';
 import { PromptCatalog } from '../prompts/catalog.ts';
 import { EspeakSpeech } from '../prompts/speech.ts';
 import { promptNames } from '../prompts/texts.ts';
-import type { MediaClock } from '../rtp/media-clock.ts';
 import type { Credentials, SipLog } from '../sip/api.ts';
 import { UserAgent, type Registration } from '../sip/user-agent.ts';
 import { CallCounter } from './call-counter.ts';
@@ -53,9 +52,8 @@ export interface PhoneOptions {
   language: string;
   timeZone: string;
   version: string;
-  /** Tests: short SIP timers, a private media clock, a prompt folder. */
+  /** Tests: short SIP timers, a prompt folder. */
   timers?: { t1?: number; t2?: number; t4?: number };
-  clock?: MediaClock;
   promptDir?: string;
 }
 
@@ -78,6 +76,7 @@ function networks(list: string[]): BlockList {
 export class Phone {
   readonly ua: UserAgent;
   readonly counter: CallCounter;
+  readonly media: CallMedia;
   readonly playOnPhone: PlayOnPhone;
   readonly #lamps: LampWatcher;
   readonly #mwi: Mwi;
@@ -87,6 +86,7 @@ export class Phone {
     ua: UserAgent,
     parts: {
       counter: CallCounter;
+      media: CallMedia;
       playOnPhone: PlayOnPhone;
       lamps: LampWatcher;
       mwi: Mwi;
@@ -95,6 +95,7 @@ export class Phone {
   ) {
     this.ua = ua;
     this.counter = parts.counter;
+    this.media = parts.media;
     this.playOnPhone = parts.playOnPhone;
     this.#lamps = parts.lamps;
     this.#mwi = parts.mwi;
@@ -141,13 +142,10 @@ export class Phone {
     if (wildcard && !opts.mediaHost)
       log.warn({ host: opts.host }, 'sip.mediaHost is empty: SDP offers 127.0.0.1; set it');
     const advertise = opts.mediaHost || (wildcard ? '127.0.0.1' : opts.host);
-    const media = new CallMedia({
-      bindAddress: opts.host,
-      advertise,
-      portMin: opts.rtpPortMin,
-      portMax: opts.rtpPortMax,
-      clock: opts.clock,
-    });
+    const media = await CallMedia.start(
+      { bindAddress: opts.host, advertise, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax },
+      log,
+    );
     const counter = new CallCounter(opts.maxCalls);
     const pbxHost = opts.pbx.uri.replace(/^sips?:/, '').replace(/[;?].*$/, '');
     const credentials: Credentials | undefined = opts.pbx.username
@@ -233,7 +231,7 @@ export class Phone {
       { port: ua.port, tcp: ua.tcpPort, maxCalls: opts.maxCalls, media: advertise },
       'SIP listening',
     );
-    return new Phone(ua, { counter, playOnPhone, lamps, mwi, registration });
+    return new Phone(ua, { counter, media, playOnPhone, lamps, mwi, registration });
   }
 
   get port(): number {
@@ -250,5 +248,6 @@ export class Phone {
         new Promise((resolve) => setTimeout(resolve, 2000).unref()),
       ]);
     await this.ua.close();
+    await this.media.stop();
   }
 }

@@ -1,7 +1,6 @@
 import type { Call, CallInfo, PlayResult, RecordOptions, Recording } from '../flows/call.ts';
 import { HangUp } from '../flows/call.ts';
-import { Recorder } from '../rtp/recorder.ts';
-import type { RtpSession } from '../rtp/rtp-session.ts';
+import type { MediaSession } from '../rtp/media-thread.ts';
 import type { Dialog } from '../sip/api.ts';
 
 /** Trims the tone of the key that ended a recording (it reaches us before the key event). */
@@ -14,11 +13,12 @@ const KEY_TONE_MS = 120;
 export class SipCall implements Call {
   readonly info: CallInfo;
   readonly #dialog: Dialog;
-  readonly #rtp: RtpSession;
+  readonly #rtp: MediaSession;
   readonly #keys: string[] = [];
   #keyWaiter: ((key: string | null) => void) | null = null;
   #playing: ((key: boolean) => void) | null = null;
-  #recorder: { recorder: Recorder; stopKeys: string } | null = null;
+  /** The keys that end the recording in progress, if one is. */
+  #recording: { stopKeys: string } | null = null;
   #ended = false;
 
   readonly #referUri: (target: string) => string;
@@ -27,7 +27,7 @@ export class SipCall implements Call {
   constructor(
     info: CallInfo,
     dialog: Dialog,
-    rtp: RtpSession,
+    rtp: MediaSession,
     referUri: (target: string) => string,
   ) {
     this.info = info;
@@ -47,14 +47,14 @@ export class SipCall implements Call {
     if (this.#ended) return;
     this.#ended = true;
     this.#rtp.stop();
-    this.#recorder?.recorder.stop('hangup');
+    if (this.#recording) this.#rtp.stopRecording('hangup');
     this.#keyWaiter?.(null);
   }
 
   #onKey(key: string): void {
-    const rec = this.#recorder;
+    const rec = this.#recording;
     if (rec && rec.stopKeys.includes(key)) {
-      rec.recorder.stop('key');
+      this.#rtp.stopRecording('key');
       this.#keys.push(key);
       return;
     }
@@ -105,15 +105,12 @@ export class SipCall implements Call {
 
   async record(opts: RecordOptions): Promise<Recording> {
     if (this.#ended) return { samples: new Int16Array(0), endedBy: 'hangup', key: null };
-    const recorder = new Recorder({
+    this.#recording = { stopKeys: opts.stopKeys };
+    const done = await this.#rtp.record({
       maxMs: opts.maxMs,
       silenceMs: opts.silenceMs > 0 ? opts.silenceMs : opts.maxMs + 1000,
     });
-    this.#recorder = { recorder, stopKeys: opts.stopKeys };
-    const unsubscribe = this.#rtp.onAudio((samples) => recorder.push(samples));
-    const done = await recorder.done;
-    unsubscribe();
-    this.#recorder = null;
+    this.#recording = null;
     let samples = done.samples;
     let key: string | null = null;
     if (done.reason === 'key') {

@@ -12,7 +12,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { loadConfig } from '../../server/config/load.ts';
 import { createLogger } from '../../server/log.ts';
 import { toneWav } from '../../server/media/tone.ts';
-import { sharedClock } from '../../server/rtp/media-clock.ts';
+import type { ClockStats } from '../../server/rtp/media-clock.ts';
 import { startServer } from '../../server/server.ts';
 import { cpuMsSince, serveRequests } from './sip-kit.ts';
 
@@ -26,7 +26,7 @@ export interface ServerSettings {
 }
 
 export interface ServerStats {
-  clock: ReturnType<typeof sharedClock.stats>;
+  clock: ClockStats;
   counter: { active: number; refused: number; total: number; limit: number };
   cpuMs: number;
   wallMs: number;
@@ -70,14 +70,14 @@ let elu: EventLoopUtilization = performance.eventLoopUtilization();
 serveRequests(async (m) => {
   switch (m.cmd) {
     case 'reset':
-      sharedClock.resetStats();
+      await server.phone.media.stats(true);
       since = { cpu: process.cpuUsage(), wall: performance.now() };
       elu = performance.eventLoopUtilization();
       return {};
     case 'stats': {
       const mem = process.memoryUsage();
       const stats: ServerStats = {
-        clock: sharedClock.stats(),
+        clock: await server.phone.media.stats(),
         counter: server.phone.counter.stats(),
         cpuMs: cpuMsSince(since.cpu),
         wallMs: performance.now() - since.wall,
