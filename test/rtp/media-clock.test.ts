@@ -78,4 +78,26 @@ describe('MediaClock', () => {
     await s.done;
     expect(clock.size).toBe(0);
   });
+
+  it('sends a due tick from poll(), before its timer runs, and only when due', () => {
+    let now = 1000;
+    const clock = new MediaClock({ now: () => now, phases: 1 });
+    const ticked: number[] = [];
+    const s: Paced = { tick: (ideal) => (ticked.push(ideal), 1) };
+    clock.add(s);
+    try {
+      clock.poll(); // the first tick is due at once
+      expect(ticked).toEqual([1000]);
+      now = 1019;
+      clock.poll(); // not yet: the next is due at 1020
+      expect(ticked).toEqual([1000]);
+      now = 1020.5;
+      clock.poll();
+      expect(ticked).toEqual([1000, 1020]);
+      clock.poll(); // once per tick
+      expect(ticked).toEqual([1000, 1020]);
+    } finally {
+      clock.remove(s);
+    }
+  });
 });
