@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Change } from '../domain/message.ts';
 import type { ChangeFeed } from '../domain/ports.ts';
@@ -6,8 +7,10 @@ import { rowToChange, type ChangeRow } from './rows.ts';
 /**
  * The change feed reads the journal table, so changes committed by this process and by any
  * other (the CLI while the server runs) reach subscribers the same way and in journal order.
- * Local commits call `poke()`; other processes' commits are noticed by polling SQLite's
- * `data_version`, which changes only when another connection has committed: a cheap check.
+ * Local commits call `poke()`; other processes' commits are noticed by checking SQLite's
+ * `data_version`, which changes only when another connection has committed: a cheap check. It
+ * runs when the WAL file changes (inotify: within a millisecond of a commit) and every
+ * `intervalMs` in case the watch misses one (a file system without notifications).
  */
 export class JournalFeed implements ChangeFeed {
   readonly #db: DatabaseSync;
@@ -19,12 +22,17 @@ export class JournalFeed implements ChangeFeed {
   #lastSeq = 0;
   #lastDataVersion = -1;
   #timer: NodeJS.Timeout | undefined;
+  readonly #walFile: string | null;
+  #watcher: FSWatcher | null = null;
+  #checkQueued = false;
 
+  /** `walFile`: the database's `-wal` file, watched for other processes' commits. */
   constructor(
     db: DatabaseSync,
-    opts: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+    opts: { intervalMs?: number; onError?: (err: unknown) => void; walFile?: string } = {},
   ) {
     this.#db = db;
+    this.#walFile = opts.walFile ?? null;
     this.#intervalMs = opts.intervalMs ?? 100;
     this.#onError = opts.onError ?? (() => {});
     this.#since = db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT 1000');
@@ -67,6 +75,8 @@ export class JournalFeed implements ChangeFeed {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#watcher?.close();
+    this.#watcher = null;
   }
 
   #start(): void {
@@ -76,6 +86,27 @@ export class JournalFeed implements ChangeFeed {
     this.#lastSeq = Number(row.seq);
     this.#timer = setInterval(() => this.#check(), this.#intervalMs);
     this.#timer.unref();
+    if (this.#walFile) {
+      try {
+        // Many writes per commit, one check: the events of one turn of the event loop coalesce.
+        this.#watcher = watch(this.#walFile, { persistent: false }, () => this.#queueCheck());
+        this.#watcher.on('error', () => {
+          this.#watcher?.close();
+          this.#watcher = null;
+        });
+      } catch {
+        this.#watcher = null; // no WAL file or no notifications: the interval still checks
+      }
+    }
+  }
+
+  #queueCheck(): void {
+    if (this.#checkQueued) return;
+    this.#checkQueued = true;
+    setImmediate(() => {
+      this.#checkQueued = false;
+      this.#check();
+    });
   }
 
   #check(): void {

@@ -48,6 +48,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     this.feed = new JournalFeed(this.db, {
       intervalMs: opts.feedIntervalMs,
       onError: opts.onFeedError,
+      walFile: path === ':memory:' ? undefined : `${path}-wal`,
     });
     this.#outbox = new OutboxTable(this);
     this.#sessions = new WebSessionTable(this);

@@ -6,6 +6,7 @@ import type { Context } from '../../server/context.ts';
 import type { Mailbox } from '../../server/domain/mailbox.ts';
 import type { Change } from '../../server/domain/message.ts';
 import { toneWav } from '../../server/media/tone.ts';
+import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempData, type TempData } from '../helpers/temp-data.ts';
 
@@ -187,5 +188,29 @@ describe('the change feed', () => {
       ['alice', 'added', storedId, 'new', 'inbox/1'],
       ['alice', 'mailbox', null, null, null],
     ]);
+  });
+
+  it("hears another connection's commit at once from the WAL file, not at the next poll", async () => {
+    // A second connection whose poll is ten minutes away: only the WAL watch can tell it.
+    const other = new SqliteStore(join(data.dataDir, 'voicegate.db'), { feedIntervalMs: 600_000 });
+    const heard: { change: Change; at: number }[] = [];
+    const stop = other.feed.subscribe((change) => heard.push({ change, at: performance.now() }));
+    try {
+      const started = performance.now();
+      const [m] = await ctx.messages.deposit({ mailbox: 'alice', audio: RECORDING });
+      const committed = performance.now();
+      const deadline = committed + 2000;
+      while (!heard.some((h) => h.change.messageId === m!.id) && performance.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const hit = heard.find((h) => h.change.messageId === m!.id);
+      expect(hit, 'the other connection never heard of the deposit').toBeDefined();
+      expect(hit!.change.kind).toBe('added');
+      expect(hit!.at - started, 'ms from the deposit starting to the change arriving').toBeLessThan(
+        committed - started + 500,
+      );
+    } finally {
+      stop();
+      other.db.close();
+    }
   });
 });
