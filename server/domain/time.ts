@@ -19,10 +19,23 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * Formatting is most of the cost of listing a mailbox, and a list is fetched again after every
+ * change with nearly the same times: each (zone, minute) is formatted once, up to a bound.
+ */
+const formatted = new Map<string, string>();
+const MAX_FORMATTED = 50_000;
+
 export function formatLocalTime(utcMs: number, timeZone: string): string {
+  const key = `${timeZone} ${Math.floor(utcMs / 60_000)}`;
+  const known = formatted.get(key);
+  if (known !== undefined) return known;
   const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));
   const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+  const text = `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+  if (formatted.size >= MAX_FORMATTED) formatted.clear();
+  formatted.set(key, text);
+  return text;
 }
 
 export function formatDuration(ms: number): string {
