@@ -202,7 +202,8 @@ function notes(r: Results): string[] {
       `Before the first step, ${p.warmUpCalls} calls warm the server up (not counted).`,
     'VG send = the lateness of every RTP packet Voicegate sent during the step against its ideal ' +
       "time, from the server's own media clock on its media thread (`phone.media.stats()`, reset at " +
-      "the step's start): p50/p99/max over all packets. It includes the time to walk the calls within a tick ' +
+      "the step's start): p50/p99/max over all packets. " +
+      'It includes the time to walk the calls within a tick ' +
       '(the Nth session of a tick is sent after the N-1 before it), but not the system call itself: ' +
       'send() on an unconnected socket defers it (an address lookup, then the datagram leaves in ' +
       "process.nextTick, after the tick's walk); the receive-side jitter sees that part.",
