@@ -1,7 +1,8 @@
 /**
  * The messages between the main thread and the media thread (media-worker.ts). Every request
  * carries `req`, answered once by a `reply` or an `error` with the same `req`; `key` events come
- * unasked. Sessions are named by `sid`, given by the media thread when it opens one.
+ * unasked. Sessions are named by `sid`, given by the main thread and never reused, so a session
+ * of a media thread that died cannot reach one of its successor's.
  */
 import type { RecorderOptions, Recording } from './recorder.ts';
 import type { ClockStats } from './media-clock.ts';
@@ -18,7 +19,7 @@ export interface MediaThreadSettings {
 export type RecordRequest = Omit<RecorderOptions, 'now'>;
 
 export type MediaCommand =
-  | { op: 'open'; req: number }
+  | { op: 'open'; req: number; sid: number }
   | { op: 'configure'; sid: number; neg: Negotiated }
   | { op: 'info-key'; sid: number; key: string }
   | { op: 'play'; req: number; sid: number; samples: Int16Array }
@@ -28,8 +29,7 @@ export type MediaCommand =
   | { op: 'close'; req: number; sid: number }
   | { op: 'stats'; req: number; reset: boolean };
 
-export type MediaReplyValue =
-  { sid: number; port: number } | 'done' | 'stopped' | Recording | ClockStats | null;
+export type MediaReplyValue = { port: number } | 'done' | 'stopped' | Recording | ClockStats | null;
 
 export type MediaEvent =
   | { op: 'reply'; req: number; value: MediaReplyValue }

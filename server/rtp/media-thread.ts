@@ -52,6 +52,7 @@ export class MediaThread {
   readonly #pending = new Map<number, Pending>();
   readonly #keyListeners = new Map<number, (key: string) => void>();
   #nextReq = 1;
+  #nextSid = 1;
   #stopped = false;
 
   /** `onExit` hears of a media thread that died (its calls ended); a new one starts on demand. */
@@ -122,10 +123,8 @@ export class MediaThread {
 
   /** Binds an RTP port for a call. */
   async open(): Promise<MediaSession> {
-    const { sid, port } = await this.#request<{ sid: number; port: number }>((req) => ({
-      op: 'open',
-      req,
-    }));
+    const sid = this.#nextSid++;
+    const { port } = await this.#request<{ port: number }>((req) => ({ op: 'open', req, sid }));
     return new RemoteSession(this, sid, port);
   }
 

@@ -24,7 +24,6 @@ const port = parentPort!;
 const settings = workerData as MediaThreadSettings;
 const pool = new PortPool(settings.portMin, settings.portMax);
 const sessions = new Map<number, Live>();
-let nextSid = 1;
 
 function send(event: MediaEvent, transfer: ArrayBuffer[] = []): void {
   port.postMessage(event, transfer);
@@ -35,13 +34,12 @@ function fail(req: number, err: unknown): void {
   send({ op: 'error', req, message: e.message ?? String(err), code: e.code });
 }
 
-async function open(req: number): Promise<void> {
+async function open(req: number, sid: number): Promise<void> {
   const rtp = await RtpSession.open({ pool, bindAddress: settings.bindAddress });
-  const sid = nextSid++;
   const live: Live = { rtp, recorder: null };
   sessions.set(sid, live);
   rtp.onKey((key) => send({ op: 'key', sid, key }));
-  send({ op: 'reply', req, value: { sid, port: rtp.port } });
+  send({ op: 'reply', req, value: { port: rtp.port } });
 }
 
 async function record(req: number, live: Live, opts: RecordRequest): Promise<void> {
@@ -65,7 +63,7 @@ async function close(req: number, sid: number): Promise<void> {
 }
 
 async function handle(cmd: MediaCommand): Promise<void> {
-  if (cmd.op === 'open') return open(cmd.req);
+  if (cmd.op === 'open') return open(cmd.req, cmd.sid);
   if (cmd.op === 'stats') {
     const stats = sharedClock.stats();
     if (cmd.reset) sharedClock.resetStats();
