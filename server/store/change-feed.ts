@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Change } from '../domain/message.ts';
 import type { ChangeFeed } from '../domain/ports.ts';
@@ -9,9 +10,12 @@ import { rowToChange, type ChangeRow } from './rows.ts';
  * other (the CLI while the server runs) reach subscribers the same way and in journal order.
  * Local commits call `poke()`; other processes' commits are noticed by checking SQLite's
  * `data_version`, which changes only when another connection has committed: a cheap check. It
- * runs when the WAL file changes (inotify: within a millisecond of a commit) and every
+ * runs when the WAL file changes (inotify on its folder: within a millisecond of a commit) and every
  * `intervalMs` in case the watch misses one (a file system without notifications).
  */
+/** After a write to the WAL, when to look again for the commit it belongs to. */
+const TRAILING_CHECKS_MS = [5, 20, 50];
+
 export class JournalFeed implements ChangeFeed {
   readonly #db: DatabaseSync;
   readonly #intervalMs: number;
@@ -25,6 +29,8 @@ export class JournalFeed implements ChangeFeed {
   readonly #walFile: string | null;
   #watcher: FSWatcher | null = null;
   #checkQueued = false;
+  #trail = 0;
+  #trailTimer: NodeJS.Timeout | undefined;
 
   /** `walFile`: the database's `-wal` file, watched for other processes' commits. */
   constructor(
@@ -75,6 +81,7 @@ export class JournalFeed implements ChangeFeed {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#trailTimer);
     this.#watcher?.close();
     this.#watcher = null;
   }
@@ -87,26 +94,50 @@ export class JournalFeed implements ChangeFeed {
     this.#timer = setInterval(() => this.#check(), this.#intervalMs);
     this.#timer.unref();
     if (this.#walFile) {
+      // The folder, not the file: SQLite deletes the WAL when the last connection closes and
+      // makes it anew, and a watch on a file that is gone hears nothing.
+      const wal = basename(this.#walFile);
       try {
-        // Many writes per commit, one check: the events of one turn of the event loop coalesce.
-        this.#watcher = watch(this.#walFile, { persistent: false }, () => this.#queueCheck());
+        this.#watcher = watch(dirname(this.#walFile), { persistent: false }, (_event, name) => {
+          if (name === wal) this.#queueCheck();
+        });
         this.#watcher.on('error', () => {
           this.#watcher?.close();
           this.#watcher = null;
         });
       } catch {
-        this.#watcher = null; // no WAL file or no notifications: the interval still checks
+        this.#watcher = null; // no notifications here: the interval still checks
       }
     }
   }
 
+  /**
+   * Many writes per commit, one check: the events of one turn of the event loop coalesce. The
+   * last write of a commit comes before its fsync and before SQLite publishes the commit (in
+   * the shared-memory index, which makes no event), so checks follow 5, 20 and 50 ms later.
+   */
   #queueCheck(): void {
+    this.#trail = 0;
+    this.#armTrail();
     if (this.#checkQueued) return;
     this.#checkQueued = true;
     setImmediate(() => {
       this.#checkQueued = false;
       this.#check();
     });
+  }
+
+  #armTrail(): void {
+    clearTimeout(this.#trailTimer);
+    const delay = TRAILING_CHECKS_MS[this.#trail];
+    if (delay === undefined) return;
+    const since = this.#trail === 0 ? 0 : TRAILING_CHECKS_MS[this.#trail - 1]!;
+    this.#trailTimer = setTimeout(() => {
+      this.#trail++;
+      this.#check();
+      this.#armTrail();
+    }, delay - since);
+    this.#trailTimer.unref();
   }
 
   #check(): void {
