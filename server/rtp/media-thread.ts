@@ -106,12 +106,14 @@ export class MediaThread {
     }
   }
 
-  #post(cmd: MediaCommand): void {
+  /** Sends a command that needs no answer (sessions use it). */
+  post(cmd: MediaCommand): void {
     if (this.#stopped) return;
     this.#spawn().postMessage(cmd);
   }
 
-  #request<T extends MediaReplyValue>(make: (req: number) => MediaCommand): Promise<T> {
+  /** Sends a request; its reply or error settles the promise (sessions use it). */
+  request<T extends MediaReplyValue>(make: (req: number) => MediaCommand): Promise<T> {
     if (this.#stopped)
       return Promise.reject(new RtpError('MEDIA_THREAD', 'the media thread is stopped'));
     const req = this.#nextReq++;
@@ -124,13 +126,13 @@ export class MediaThread {
   /** Binds an RTP port for a call. */
   async open(): Promise<MediaSession> {
     const sid = this.#nextSid++;
-    const { port } = await this.#request<{ port: number }>((req) => ({ op: 'open', req, sid }));
+    const { port } = await this.request<{ port: number }>((req) => ({ op: 'open', req, sid }));
     return new RemoteSession(this, sid, port);
   }
 
   /** The media clock's send lateness since the last reset. */
   stats(reset = false): Promise<ClockStats> {
-    return this.#request<ClockStats>((req) => ({ op: 'stats', req, reset }));
+    return this.request<ClockStats>((req) => ({ op: 'stats', req, reset }));
   }
 
   /** Ends the media thread and every call's media with it. */
@@ -143,16 +145,7 @@ export class MediaThread {
     await worker?.terminate();
   }
 
-  // ---- for RemoteSession ----
-
-  post(cmd: MediaCommand): void {
-    this.#post(cmd);
-  }
-
-  request<T extends MediaReplyValue>(make: (req: number) => MediaCommand): Promise<T> {
-    return this.#request(make);
-  }
-
+  /** Routes a session's keys to `cb` (null: no longer). */
   listen(sid: number, cb: ((key: string) => void) | null): void {
     if (cb) this.#keyListeners.set(sid, cb);
     else this.#keyListeners.delete(sid);
