@@ -64,6 +64,21 @@ export const ConfigSchema = Type.Object(
       rtpPortMax: Type.Integer({ default: 40999, minimum: 0, maximum: 65535 }),
       /** Simultaneous calls; beyond it calls are refused with 486 and counted. */
       maxCalls: Type.Integer({ default: 150, minimum: 1, maximum: 5000 }),
+      /** Simultaneous calls from one source address that is not a trusted peer (486 beyond it). */
+      maxCallsPerSource: Type.Integer({ default: 10, minimum: 1, maximum: 5000 }),
+      /**
+       * PBXs and proxies trusted by address (CIDR): their caller ID (From, P-Asserted-Identity)
+       * may open a mailbox without its code, and maxCallsPerSource does not apply to them.
+       */
+      trustedPeers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      /** Digest realm for phones' SIP credentials; empty = server.domain. */
+      realm: Type.String({ default: '' }),
+      /**
+       * Where outgoing calls (call back, play on my phone, transfers, breakouts) may go beyond
+       * the installation's own extensions: number patterns (X any digit, N 2-9, Z 1-9,
+       * [1-5] a range, a trailing . any further digits), e.g. ['9NXXXXXX'].
+       */
+      dialPlan: Type.Array(Type.String({ pattern: '^[0-9*#+XNZxnz.\\[\\]-]+$' }), { default: [] }),
       /**
        * Addresses (CIDR) whose phones may REGISTER and SUBSCRIBE to lamps: a registered contact
        * is where "play on my phone" rings, so only trusted networks may bind one.
@@ -88,6 +103,20 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false, default: {} },
       ),
     }),
+    /** Connection limits of every TCP listener (IMAP, SMTP, HTTPS, SIP over TCP). */
+    limits: Type.Object(
+      {
+        /** Simultaneous connections from one client address, per listener. */
+        perAddress: Type.Integer({ default: 50, minimum: 1, maximum: 100000 }),
+        /** Simultaneous connections in all, per listener. */
+        total: Type.Integer({ default: 2000, minimum: 1, maximum: 1000000 }),
+        /** Time a client has to finish its TLS handshake. */
+        handshakeSeconds: Type.Number({ default: 10, minimum: 1, maximum: 300 }),
+        /** Time from connect to login (IMAP, SMTP AUTH sessions): a trickle does not extend it. */
+        preAuthSeconds: Type.Number({ default: 180, minimum: 5, maximum: 3600 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     smtp: Listener(25, {
       maxMessageMB: Type.Number({ default: 25, minimum: 0.1, maximum: 1024 }),
       /** IP addresses and CIDR ranges that may connect; empty = everyone. */
@@ -142,6 +171,8 @@ export const ConfigSchema = Type.Object(
           {
             failures: Type.Integer({ default: 5, minimum: 0, maximum: 100 }),
             minutes: Type.Number({ default: 15, minimum: 0 }),
+            /** Wrong codes from one client address, over every mailbox and channel, before it is refused. */
+            perAddressFailures: Type.Integer({ default: 20, minimum: 0, maximum: 10000 }),
           },
           { additionalProperties: false, default: {} },
         ),

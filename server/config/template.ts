@@ -36,6 +36,10 @@ sip:                         # phones and PBXs: callers leave messages, owners c
   rtpPortMin: 40000          # RTP port range, one port per call
   rtpPortMax: 40999
   maxCalls: 150              # more simultaneous calls are refused (486) and counted
+  maxCallsPerSource: 10      # simultaneous calls from one address that is not a trusted peer
+  trustedPeers: []           # PBX addresses (CIDR) whose caller ID may open a mailbox without its code
+  realm: ''                  # digest realm of phones' SIP credentials; empty = server.domain
+  dialPlan: []               # where outgoing calls may go beyond own extensions, e.g. ['9NXXXXXX']
   accessNumbers: ['800']     # dial-in numbers: mailbox and code, then the messages
   registerFrom: [127.0.0.0/8, '::1']   # networks whose phones may register and subscribe to lamps
   flowsFile: flows.yaml      # call flows (voicegate flows check); missing = the built-in flows
@@ -46,6 +50,12 @@ sip:                         # phones and PBXs: callers leave messages, owners c
     register: false          # register to the PBX with the credentials above
     registerSeconds: 3600
     unsolicitedMwi: false    # lamps for every mailbox as NOTIFYs to the PBX
+limits:                      # every TCP listener (IMAP, SMTP, HTTPS, SIP over TCP)
+  perAddress: 50             # simultaneous connections from one client address
+  total: 2000                # simultaneous connections in all
+  handshakeSeconds: 10       # to finish the TLS handshake
+  preAuthSeconds: 180        # from connect to login; sending slowly does not extend it
+
 smtp:                        # incoming voicemail as mail with a WAV, for server.domain only
   host: 127.0.0.1
   port: 25                   # STARTTLS with the certificate above
@@ -77,6 +87,7 @@ policy:
   lockout:
     failures: 5              # wrong codes in a row, over every channel, before the mailbox locks
     minutes: 15
+    perAddressFailures: 20   # wrong codes from one client address (any mailbox) before it is refused
 
 housekeeping:
   intervalMinutes: 60

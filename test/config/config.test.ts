@@ -35,9 +35,16 @@ describe('config validation', () => {
       minMessageSeconds: 1,
       maxMessageSeconds: 120,
       minCodeLength: 4,
-      lockout: { failures: 5, minutes: 15 },
+      lockout: { failures: 5, minutes: 15, perAddressFailures: 20 },
     });
     expect(c.housekeeping.playbackOrder).toBe('fifo');
+    expect(c.limits).toEqual({
+      perAddress: 50,
+      total: 2000,
+      handshakeSeconds: 10,
+      preAuthSeconds: 180,
+    });
+    expect(c.sip).toMatchObject({ maxCallsPerSource: 10, trustedPeers: [], dialPlan: [] });
   });
 
   it('the commented template says the same as the defaults', () => {
