@@ -3,10 +3,10 @@ import type { SipLog } from './log.ts';
 import type { SipRequest, SipResponse } from './message.ts';
 import type { Credentials } from './digest.ts';
 import type { ClientTransaction, Timers, TransactionLayer } from './transaction.ts';
-import type { Peer, Transport, TransportName } from './transport.ts';
+import type { Peer, TcpLimits, Transport, TransportName } from './transport.ts';
 import type { SipDialog } from './dialog-session.ts';
 
-export type { SipLog, Credentials, Peer };
+export type { SipLog, Credentials, Peer, TcpLimits };
 
 export interface UserAgentOptions {
   host: string;
@@ -16,6 +16,8 @@ export interface UserAgentOptions {
   publicHost?: string;
   userAgent: string;
   timers?: { t1?: number; t2?: number; t4?: number };
+  /** Limits on TCP connections accepted (defaults: DEFAULT_TCP_LIMITS in transport.ts). */
+  tcpLimits?: Partial<TcpLimits>;
   log: SipLog;
 }
 

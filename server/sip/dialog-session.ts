@@ -156,11 +156,13 @@ export class SipDialog implements Dialog {
     }
   }
 
+  /** Ends the dialog; never rejects: a BYE that cannot be built or sent is logged. */
   async bye(): Promise<void> {
     if (this.ended) return;
     const done = this.request('BYE').then(
       () => undefined,
-      () => undefined,
+      (err: unknown) =>
+        this.core.log.warn({ err, callId: this.callId }, 'sip BYE not sent, dialog ended'),
     );
     this.terminate('local bye');
     await done;
@@ -170,7 +172,16 @@ export class SipDialog implements Dialog {
     return this.request('REFER', { headers: { 'refer-to': `<${target}>` } });
   }
 
+  /** Rejects (never throws) when the request cannot be made: the dialog's data is unusable. */
   request(method: string, o: RequestBody = {}): Promise<SipResponse> {
+    try {
+      return this.send(method, o);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private send(method: string, o: RequestBody): Promise<SipResponse> {
     if (this.ended && method !== 'BYE')
       return Promise.reject(new SipError(481, 'dialog has ended'));
     const req = this.state.createRequest(method);
@@ -255,23 +266,33 @@ export class SipDialog implements Dialog {
     return new Promise<void>((resolve, reject) => {
       // Over TCP too: a proxy on the way may forward the 2xx over UDP.
       let interval = t1;
+      const giveUp = (err: Error): void => {
+        if (this.pendingAck) clearTimeout(this.pendingAck.timer);
+        this.pendingAck = null;
+        reject(err);
+        void this.bye();
+      };
       const tick = (): void => {
         if (!this.pendingAck) return;
-        if (Date.now() - started >= 64 * t1) {
-          this.pendingAck = null;
-          reject(new SipError(408, 'no ACK for the 2xx'));
-          void this.bye();
-          return;
-        }
+        if (Date.now() - started >= 64 * t1) return giveUp(new SipError(408, 'no ACK for the 2xx'));
         // Straight to the transport: the transaction only passes 2xx on while it is Accepted.
         this.core.transport.sendResponse(res, st.source);
         interval = Math.min(interval * 2, t2);
         this.pendingAck.timer = setTimeout(
-          tick,
+          guarded,
           Math.min(interval, Math.max(0, 64 * t1 - (Date.now() - started))),
         );
       };
-      this.pendingAck = { seq, timer: setTimeout(tick, interval), resolve, reject };
+      // A timer's failure ends this call (the promise rejects, the dialog ends), not the process.
+      const guarded = (): void => {
+        try {
+          tick();
+        } catch (err) {
+          this.core.log.error({ err, callId: this.callId }, 'sip 2xx retransmission failed');
+          giveUp(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      this.pendingAck = { seq, timer: setTimeout(guarded, interval), resolve, reject };
     });
   }
 

@@ -137,7 +137,8 @@ export function parseMessage(input: Buffer | string): SipMessage {
   for (const name of ['via', 'from', 'to', 'call-id', 'cseq']) {
     if (!getHeader(msg, name)) throw new ParseError(`missing ${displayName(name)}`);
   }
-  // Checked here so that the layers above can rely on them; a bad one is a 400, not a crash.
+  // Checked here, once, so that the layers above can rely on them: a dialog uses these headers
+  // long after the request came (a BYE half a minute later), when a bad one could only crash.
   parseVia(getHeader(msg, 'via') ?? '');
   parseNameAddr(getHeader(msg, 'from') ?? '');
   parseNameAddr(getHeader(msg, 'to') ?? '');
@@ -145,7 +146,28 @@ export function parseMessage(input: Buffer | string): SipMessage {
   if (msg.kind === 'request' && cseq.method !== msg.method) {
     throw new ParseError('CSeq method does not match the request method');
   }
+  checkTargets(msg, cseq.method);
   return msg;
+}
+
+/** Requests whose Contact (else Request-URI) becomes a dialog's remote target. */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE']);
+
+/**
+ * Contact and Record-Route say where in-dialog requests go: each must be a name-addr with a
+ * SIP URI that parses (a REGISTER may bind other schemes, `*` included).
+ */
+function checkTargets(msg: SipMessage, method: string): void {
+  const contacts = getHeaders(msg, 'contact');
+  for (const c of contacts) {
+    if (method === 'REGISTER' && c.trim() === '*') continue;
+    const { uri } = parseNameAddr(c);
+    if (method === 'REGISTER' && !/^sips?:/i.test(uri)) continue;
+    parseUri(uri);
+  }
+  if (msg.kind === 'request' && DIALOG_CREATING.has(msg.method) && contacts.length === 0)
+    parseUri(msg.uri);
+  for (const rr of getHeaders(msg, 'record-route')) parseUri(parseNameAddr(rr).uri);
 }
 
 /** Joins continuation lines (leading whitespace) to the header they continue (RFC 3261 7.3.1). */
@@ -271,9 +293,15 @@ export function parseUri(s: string): SipUri {
     params: parseParams(m[5] ?? ''),
   };
   if (m[2] !== undefined) uri.user = m[2].split(':')[0];
-  if (m[4] !== undefined) uri.port = Number(m[4]);
+  if (m[4] !== undefined) uri.port = portNumber(m[4], s);
   if (m[6] !== undefined) uri.headers = m[6];
   return uri;
+}
+
+function portNumber(digits: string, context: string): number {
+  const port = Number(digits);
+  if (!(port >= 1 && port <= 65535)) throw new ParseError(`bad port: ${context.slice(0, 60)}`);
+  return port;
 }
 
 export function formatUri(u: SipUri): string {
@@ -342,7 +370,7 @@ export function parseVia(s: string): Via {
     host: m[2] ?? '',
     params: parseParams(m[4] ?? ''),
   };
-  if (m[3] !== undefined) via.port = Number(m[3]);
+  if (m[3] !== undefined) via.port = portNumber(m[3], s);
   return via;
 }
 
@@ -352,7 +380,8 @@ export function formatVia(v: Via): string {
 
 export function parseCSeq(s: string): { seq: number; method: string } {
   const m = /^(\d{1,10})\s+(\S+)$/.exec(s.trim());
-  if (!m) throw new ParseError(`bad CSeq: ${s.slice(0, 40)}`);
+  // RFC 3261 8.1.1.5: the number is below 2**31.
+  if (!m || Number(m[1]) >= 2 ** 31) throw new ParseError(`bad CSeq: ${s.slice(0, 40)}`);
   return { seq: Number(m[1]), method: m[2] ?? '' };
 }
 
@@ -421,10 +450,19 @@ export function makeResponse(
     if (values) res.headers.set(name, [...values]);
   }
   const to = getHeader(res, 'to');
-  if (to !== undefined && status > 100 && tagOf(to) === undefined && toTag) {
+  if (to !== undefined && status > 100 && toTag && !hasTag(to)) {
     setHeader(res, 'to', `${to};tag=${toTag}`);
   }
   return res;
+}
+
+/** Never throws: a 400 to a request whose To does not parse still goes out (without a tag). */
+function hasTag(to: string): boolean {
+  try {
+    return tagOf(to) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 export function createRequest(method: string, uri: string): SipRequest {

@@ -91,8 +91,11 @@ export class Registration {
   }
 
   private send(expires: number): void {
-    this.register(expires).then(
-      (res) => {
+    // Whatever fails (a registrar URI that does not parse, a handler) is logged, never thrown
+    // out of the refresh timer.
+    Promise.resolve()
+      .then(() => this.register(expires))
+      .then((res) => {
         if (this.stopping) return;
         if (res.status >= 200 && res.status < 300) {
           this.failures = 0;
@@ -114,13 +117,18 @@ export class Registration {
           this.set('registering');
           this.send(expires);
         });
-      },
-      (err: unknown) => this.core.log.error({ err }, 'sip registration error'),
-    );
+      })
+      .catch((err: unknown) => this.core.log.error({ err }, 'sip registration error'));
   }
 
   private schedule(seconds: number, fn: () => void): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(fn, seconds * 1000);
+    this.timer = setTimeout(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.core.log.error({ err, registrar: this.o.registrar }, 'sip registration error');
+      }
+    }, seconds * 1000);
   }
 }

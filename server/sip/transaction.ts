@@ -47,16 +47,27 @@ function move<S extends string>(table: Record<S, readonly S[]>, from: S, to: S):
   return to;
 }
 
-/** A small named-timer set, so that every exit path can clear them all. */
+/**
+ * A small named-timer set, so that every exit path can clear them all. A timer's work that
+ * throws ends its transaction (`onError`), logged, never the process.
+ */
 class TimerSet {
   private readonly running = new Map<string, NodeJS.Timeout>();
+  private readonly onError: (err: unknown, timer: string) => void;
+  constructor(onError: (err: unknown, timer: string) => void) {
+    this.onError = onError;
+  }
   set(name: string, ms: number, fn: () => void): void {
     this.clear(name);
     this.running.set(
       name,
       setTimeout(() => {
         this.running.delete(name);
-        fn();
+        try {
+          fn();
+        } catch (err) {
+          this.onError(err, name);
+        }
       }, ms),
     );
   }
@@ -101,7 +112,10 @@ export class ClientTransaction {
   readonly key: string;
   private readonly layer: TransactionLayer;
   private readonly handlers: ClientHandlers;
-  private readonly timers = new TimerSet();
+  private readonly timers = new TimerSet((err, timer) => {
+    this.layer.log.error({ err, timer, method: this.request.method }, 'sip client timer failed');
+    this.terminate();
+  });
   private ack: SipRequest | null = null;
 
   constructor(
@@ -204,10 +218,13 @@ export class ClientTransaction {
   }
 
   private send(msg: SipRequest): void {
-    this.layer.transport.send(msg, this.target).catch((err: unknown) => {
-      this.layer.log.debug({ err, target: this.target }, 'sip request not sent');
-      this.fail(503, 'Service Unavailable');
-    });
+    this.layer.transport
+      .send(msg, this.target)
+      .catch((err: unknown) => {
+        this.layer.log.debug({ err, target: this.target }, 'sip request not sent');
+        this.fail(503, 'Service Unavailable');
+      })
+      .catch((err: unknown) => this.layer.log.error({ err }, 'sip transport failure not handled'));
   }
 }
 
@@ -243,7 +260,10 @@ export class ServerTransaction {
   readonly key: string;
   lastResponse: SipResponse | null = null;
   private readonly layer: TransactionLayer;
-  private readonly timers = new TimerSet();
+  private readonly timers = new TimerSet((err, timer) => {
+    this.layer.log.error({ err, timer, method: this.request.method }, 'sip server timer failed');
+    this.terminate();
+  });
 
   constructor(layer: TransactionLayer, request: SipRequest, source: Peer) {
     this.layer = layer;

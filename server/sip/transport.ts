@@ -33,9 +33,33 @@ export interface TransportOptions {
   tcp: boolean;
   log: SipLog;
   onMessage: (msg: SipMessage, source: Peer) => void;
-  /** Idle TCP connections are closed after this many ms. */
-  tcpIdleMs?: number;
+  /** Connections accepted over TCP; beyond either limit a new one is closed at once. */
+  tcpLimits?: Partial<TcpLimits>;
 }
+
+export interface TcpLimits {
+  /** Simultaneous accepted connections from one address. */
+  perAddress: number;
+  /** Simultaneous accepted connections in all. */
+  total: number;
+  /**
+   * A message must be whole this many ms after its first byte, and an accepted connection's
+   * first message this many ms after the connect: trickling bytes does not extend it.
+   */
+  messageMs: number;
+  /** A connection with no whole message (or keepalive) for this long is closed. */
+  idleMs: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  perAddress: 50,
+  total: 2000,
+  messageMs: 10_000,
+  idleMs: 120_000,
+};
+
+/** Refusals are logged at most once per address in this time. */
+const REFUSAL_LOG_MS = 60_000;
 
 const key = (p: { address: string; port: number }): string => `${p.address}:${p.port}`;
 
@@ -46,6 +70,12 @@ export class Transport {
   private readonly udp: UdpSocket;
   private readonly tcp: Server | null;
   private readonly connections = new Map<string, Socket>();
+  private readonly limits: TcpLimits;
+  /** Accepted connections per remote address (those we opened are not counted). */
+  private readonly accepted = new Map<string, number>();
+  private acceptedTotal = 0;
+  private refusedConnections = 0;
+  private readonly refusalLogged = new Map<string, number>();
   private closed = false;
 
   private constructor(opts: TransportOptions, udp: UdpSocket, tcp: Server | null, port: number) {
@@ -54,6 +84,12 @@ export class Transport {
     this.tcp = tcp;
     this.port = port;
     this.tcpPort = tcp ? port : null;
+    this.limits = { ...DEFAULT_TCP_LIMITS, ...opts.tcpLimits };
+  }
+
+  /** TCP connections open now (accepted ones) and refused since the start. */
+  stats(): { tcpAccepted: number; tcpRefused: number } {
+    return { tcpAccepted: this.acceptedTotal, tcpRefused: this.refusedConnections };
   }
 
   /** Binds UDP, then TCP on the same number; with port 0 retries when TCP finds it taken. */
@@ -84,7 +120,8 @@ export class Transport {
       t.receive(data, { transport: 'udp', address: rinfo.address, port: rinfo.port }),
     );
     udp.on('error', (err) => opts.log.warn({ err }, 'sip udp socket error'));
-    tcp?.on('connection', (sock) => t.adopt(sock));
+    tcp?.on('connection', (sock) => t.admit(sock));
+    tcp?.on('error', (err) => opts.log.warn({ err }, 'sip tcp listener error'));
     return t;
   }
 
@@ -149,6 +186,10 @@ export class Transport {
     if (this.tcp) await new Promise<void>((resolve) => this.tcp?.close(() => resolve()));
   }
 
+  /**
+   * One datagram or framed stream message. Whatever a peer sent, nothing thrown here may leave:
+   * a bad message is answered 400 (when a response can be addressed) or dropped, and logged.
+   */
   private receive(data: Buffer, source: Peer): void {
     if (this.closed) return;
     // Keepalives (RFC 5626 CRLF) are not messages.
@@ -157,15 +198,22 @@ export class Transport {
     try {
       msg = parseMessage(data);
     } catch (err) {
-      this.rejectGarbage(data, source, err);
+      try {
+        this.rejectGarbage(data, source, err);
+      } catch (inner) {
+        this.opts.log.warn({ err: inner, from: source }, 'sip malformed message dropped');
+      }
       return;
     }
-    if (msg.kind === 'request') stampVia(msg, source);
-    this.opts.log.debug({ from: source, first: firstLine(data) }, 'sip recv');
     try {
+      if (msg.kind === 'request') stampVia(msg, source);
+      this.opts.log.debug({ from: source, first: firstLine(data) }, 'sip recv');
       this.opts.onMessage(msg, source);
     } catch (err) {
-      this.opts.log.error({ err }, 'sip message handler threw');
+      this.opts.log.error(
+        { err, from: source, first: firstLine(data) },
+        'sip message handler threw',
+      );
     }
   }
 
@@ -224,7 +272,54 @@ export class Transport {
     return sock;
   }
 
-  /** Frames a TCP byte stream by Content-Length (RFC 3261 18.3), with a bounded buffer. */
+  /** An accepted connection: within the per-address and total limits, or closed at once. */
+  private admit(sock: Socket): void {
+    const address = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const mine = this.accepted.get(address) ?? 0;
+    if (this.closed || mine >= this.limits.perAddress || this.acceptedTotal >= this.limits.total) {
+      this.refusedConnections++;
+      sock.on('error', () => {});
+      sock.destroy();
+      this.logRefusal(address, mine);
+      return;
+    }
+    this.accepted.set(address, mine + 1);
+    this.acceptedTotal++;
+    sock.once('close', () => {
+      this.acceptedTotal--;
+      const left = (this.accepted.get(address) ?? 1) - 1;
+      if (left > 0) this.accepted.set(address, left);
+      else this.accepted.delete(address);
+    });
+    this.adopt(sock);
+  }
+
+  private logRefusal(address: string, mine: number): void {
+    const now = Date.now();
+    if (now - (this.refusalLogged.get(address) ?? -Infinity) < REFUSAL_LOG_MS) return;
+    // Forget addresses logged long ago, so that the map stays small under a spread-out flood.
+    if (this.refusalLogged.size >= 1000) {
+      for (const [a, at] of this.refusalLogged)
+        if (now - at >= REFUSAL_LOG_MS) this.refusalLogged.delete(a);
+    }
+    this.refusalLogged.set(address, now);
+    this.opts.log.warn(
+      {
+        remote: address,
+        fromAddress: mine,
+        total: this.acceptedTotal,
+        limits: { perAddress: this.limits.perAddress, total: this.limits.total },
+        refused: this.refusedConnections,
+      },
+      'sip tcp connection refused: limit reached',
+    );
+  }
+
+  /**
+   * Frames a TCP byte stream by Content-Length (RFC 3261 18.3), with a bounded buffer. Deadlines
+   * count from a message's first byte (from the connect, for the first message of an accepted
+   * connection) and from the last whole message, so a trickle of bytes holds nothing open.
+   */
   private adopt(sock: Socket, target?: Peer): void {
     const peer: Peer = target ?? {
       transport: 'tcp',
@@ -232,14 +327,35 @@ export class Transport {
       port: sock.remotePort ?? 0,
     };
     this.connections.set(key(peer), sock);
-    sock.setTimeout(this.opts.tcpIdleMs ?? 120_000, () => sock.destroy());
-    let buf = Buffer.alloc(0);
-    sock.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
+    const { messageMs, idleMs } = this.limits;
+    let partial: NodeJS.Timeout | null = null;
+    let idle: NodeJS.Timeout | null = null;
+    const drop = (why: string): void => {
+      this.opts.log.debug({ from: peer, why }, 'sip tcp connection closed');
+      sock.destroy();
+    };
+    const startPartial = (): void => {
+      partial ??= setTimeout(() => drop('message not complete in time'), messageMs);
+    };
+    const whole = (): void => {
+      if (partial) clearTimeout(partial);
+      partial = null;
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(() => drop('idle'), idleMs);
+    };
+    whole();
+    if (!target) startPartial();
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       for (;;) {
         let skip = 0;
         while (skip < buf.length && (buf[skip] === 13 || buf[skip] === 10)) skip++;
+        // A CRLF keepalive (RFC 5626 4.4.1) between messages counts as activity.
+        if (skip > 0 && skip === buf.length && partial === null) whole();
         buf = buf.subarray(skip);
+        if (buf.length === 0) break;
+        startPartial();
         const end = findHeaderEnd(buf);
         if (!end) break;
         const m = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)/im.exec(
@@ -247,28 +363,31 @@ export class Transport {
         );
         if (!m) {
           // RFC 3261 18.3: Content-Length is mandatory on streams; the framing is lost.
-          this.opts.log.debug({ from: peer }, 'sip tcp message without Content-Length');
-          sock.destroy();
-          return;
+          return drop('message without Content-Length');
         }
         const total = end.at + end.sep + Number(m[1]);
-        if (total > LIMITS.maxMessageBytes) {
-          this.opts.log.debug({ from: peer, total }, 'sip tcp message too large, closing');
-          sock.destroy();
-          return;
-        }
+        if (total > LIMITS.maxMessageBytes) return drop('message too large');
         if (buf.length < total) break;
-        const one = buf.subarray(0, total);
+        const one = Buffer.from(buf.subarray(0, total));
         buf = buf.subarray(total);
-        this.receive(Buffer.from(one), peer);
+        whole();
+        this.receive(one, peer);
+        if (sock.destroyed) return;
       }
-      if (buf.length > LIMITS.maxMessageBytes) {
-        this.opts.log.debug({ from: peer }, 'sip tcp buffer limit, closing');
+      if (buf.length > LIMITS.maxMessageBytes) drop('buffer limit');
+    };
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        onData(chunk);
+      } catch (err) {
+        this.opts.log.warn({ err, from: peer }, 'sip tcp framing failed, closing');
         sock.destroy();
       }
     });
     sock.on('error', (err) => this.opts.log.debug({ err, peer }, 'sip tcp error'));
     sock.on('close', () => {
+      if (partial) clearTimeout(partial);
+      if (idle) clearTimeout(idle);
       if (this.connections.get(key(peer)) === sock) this.connections.delete(key(peer));
     });
   }

@@ -103,6 +103,7 @@ export class UserAgent implements UaCore {
       port: opts.port,
       tcp: opts.tcp,
       log: opts.log,
+      tcpLimits: opts.tcpLimits,
       onMessage: (msg: SipMessage, source: Peer) => ua?.layer.handle(msg, source),
     });
     ua = new UserAgent(opts, transport);
