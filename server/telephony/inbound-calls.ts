@@ -60,9 +60,10 @@ export function reinviteHandler(
 export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): Promise<void> {
   const info = callInfo(invite.request, invite.source);
   const log = deps.log.child?.({ cid: info.callId, proto: 'sip' }) ?? deps.log;
-  const slot = deps.counter.take();
+  const { slot, refused } = deps.counter.admit(invite.source.address.replace(/^::ffff:/, ''));
   if (!slot) {
-    log.warn({ remote: info.remote, ...deps.counter.stats() }, 'call refused: all ports busy');
+    const why = refused === 'all-busy' ? 'all ports busy' : 'too many calls from this source';
+    log.warn({ remote: info.remote, ...deps.counter.stats() }, `call refused: ${why}`);
     invite.reject(486, 'Busy Here', { headers: { 'Retry-After': '30' } });
     return;
   }

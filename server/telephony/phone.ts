@@ -35,6 +35,12 @@ export interface PhoneOptions {
   rtpPortMin: number;
   rtpPortMax: number;
   maxCalls: number;
+  /** Simultaneous calls from one source that is not in trustedPeers. */
+  maxCallsPerSource?: number;
+  /** PBXs and proxies (CIDR): many callers share their address, so no per-source limit. */
+  trustedPeers?: string[];
+  /** TCP connections (limits.perAddress, limits.total; a message must be whole in handshakeSeconds). */
+  limits?: { perAddress: number; total: number; handshakeSeconds: number };
   accessNumbers: string[];
   registerFrom: string[];
   /** The flows file, resolved. */
@@ -136,6 +142,11 @@ export class Phone {
       tcp: opts.tcp,
       userAgent: `Voicegate/${opts.version}`,
       timers: opts.timers,
+      tcpLimits: opts.limits && {
+        perAddress: opts.limits.perAddress,
+        total: opts.limits.total,
+        messageMs: opts.limits.handshakeSeconds * 1000,
+      },
       log,
     });
     const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
@@ -146,7 +157,12 @@ export class Phone {
       { bindAddress: opts.host, advertise, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax },
       log,
     );
-    const counter = new CallCounter(opts.maxCalls);
+    const peers = networks(opts.trustedPeers ?? []);
+    const counter = new CallCounter({
+      limit: opts.maxCalls,
+      perSource: opts.maxCallsPerSource,
+      exempt: (address) => peers.check(address, isIPv6(address) ? 'ipv6' : 'ipv4'),
+    });
     const pbxHost = opts.pbx.uri.replace(/^sips?:/, '').replace(/[;?].*$/, '');
     const credentials: Credentials | undefined = opts.pbx.username
       ? { username: opts.pbx.username, password: opts.pbx.password }
@@ -179,7 +195,7 @@ export class Phone {
       );
 
     ua.onInvite = (invite) =>
-      void handleInvite(invite, {
+      handleInvite(invite, {
         flows,
         engine,
         mailboxes: deps.mailboxes,
@@ -188,6 +204,10 @@ export class Phone {
         accessNumbers: opts.accessNumbers,
         referUri,
         log,
+      }).catch((err: unknown) => {
+        // A call that fails ends alone: the caller hears a 500 if nothing was sent yet.
+        log.error({ err }, 'call failed');
+        invite.reject(500);
       });
     ua.onRequest = (req) => {
       const method = req.request.method;
