@@ -21,8 +21,10 @@ export function startOutbox(
       again = true;
       return;
     }
-    running = outbox
-      .runDue(target)
+    // Started inside a promise, so that even a synchronous throw is this run's failure, logged;
+    // the timer and the pokes (from other code paths) never see it.
+    running = Promise.resolve()
+      .then(() => outbox.runDue(target))
       .then(
         (r) => {
           // A full batch may mean more is due.
@@ -30,6 +32,7 @@ export function startOutbox(
         },
         (err: unknown) => log.error({ err }, 'sending e-mail failed'),
       )
+      .catch((err: unknown) => log.error({ err }, 'sending e-mail failed'))
       .finally(() => {
         running = null;
         if (again) {

@@ -48,6 +48,7 @@ const WORKER = new URL('./media-worker.ts', import.meta.url);
 export class MediaThread {
   readonly #settings: MediaThreadSettings;
   readonly #onExit: (err: Error) => void;
+  readonly #onError: (err: unknown) => void;
   #worker: Worker | null = null;
   readonly #pending = new Map<number, Pending>();
   readonly #keyListeners = new Map<number, (key: string) => void>();
@@ -55,18 +56,27 @@ export class MediaThread {
   #nextSid = 1;
   #stopped = false;
 
-  /** `onExit` hears of a media thread that died (its calls ended); a new one starts on demand. */
-  constructor(settings: MediaThreadSettings, onExit: (err: Error) => void = () => {}) {
+  /**
+   * `onExit` hears of a media thread that died (its calls ended); a new one starts on demand.
+   * `onError` hears of a failure handling one of its events (a call's key handler that threw).
+   */
+  constructor(
+    settings: MediaThreadSettings,
+    onExit: (err: Error) => void = () => {},
+    onError: (err: unknown) => void = () => {},
+  ) {
     this.#settings = settings;
     this.#onExit = onExit;
+    this.#onError = onError;
   }
 
   /** Starts the media thread and waits until it answers. */
   static async start(
     settings: MediaThreadSettings,
     onExit?: (err: Error) => void,
+    onError?: (err: unknown) => void,
   ): Promise<MediaThread> {
-    const thread = new MediaThread(settings, onExit);
+    const thread = new MediaThread(settings, onExit, onError);
     await thread.stats();
     return thread;
   }
@@ -74,7 +84,14 @@ export class MediaThread {
   #spawn(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER, { workerData: this.#settings, name: 'voicegate-media' });
-    worker.on('message', (event: MediaEvent) => this.#onEvent(event));
+    worker.on('message', (event: MediaEvent) => {
+      // One event's failure (a call's key handler that threw) is that call's, not the process's.
+      try {
+        this.#onEvent(event);
+      } catch (err) {
+        this.#onError(err);
+      }
+    });
     const died = (err: Error): void => {
       if (this.#worker !== worker) return;
       this.#worker = null;

@@ -91,8 +91,12 @@ async function handle(cmd: MediaCommand): Promise<void> {
   }
 }
 
+// A command that fails answers its request with the error; one that cannot even do that (the
+// port is closing) is dropped, so no rejection is left to end this thread and every call on it.
 port.on('message', (cmd: MediaCommand) => {
-  handle(cmd).catch((err: unknown) => {
-    if ('req' in cmd) fail(cmd.req, err);
-  });
+  handle(cmd)
+    .catch((err: unknown) => {
+      if ('req' in cmd) fail(cmd.req, err);
+    })
+    .catch(() => {});
 });

@@ -128,7 +128,14 @@ export class RtpSession implements Paced {
         maxPackets: opts.maxBufferedPackets,
       },
     );
-    socket.on('message', this.#onMessage);
+    socket.on('message', (msg, rinfo) => {
+      // Whatever a datagram holds, a failure drops that datagram, not the call or the thread.
+      try {
+        this.#onMessage(msg, rinfo);
+      } catch {
+        this.#stats.bad++;
+      }
+    });
     // Send errors (an unreachable peer) and stray socket errors must not crash the process.
     socket.on('error', () => {});
   }

@@ -25,6 +25,7 @@ export class CallMedia {
     const thread = await MediaThread.start(
       { bindAddress: opts.bindAddress, portMin: opts.portMin, portMax: opts.portMax },
       (err) => log.error({ err }, 'the media thread died; its calls ended, a new one starts'),
+      (err) => log.error({ err }, 'a media event failed'),
     );
     return new CallMedia(opts.advertise, thread);
   }
