@@ -57,6 +57,14 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
+  // A last-resort net, not the fix: every path a peer can reach contains its own failures, but a
+  // promise some future change forgets would otherwise end every call and session at once.
+  // Only rejections: after a synchronous throw escaped, state may be half-changed, so an
+  // uncaught exception still ends the process.
+  const onUnhandled = (err: unknown): void =>
+    log.error({ err }, 'unhandled promise rejection (a bug): serving on');
+  process.on('unhandledRejection', onUnhandled);
+  closers.push(async () => void process.off('unhandledRejection', onUnhandled));
   try {
     if (await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, config.server.domain)) {
       log.info({ cert: loaded.tlsCert }, 'created a self-signed TLS certificate');
@@ -73,6 +81,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       },
       {
         ...config.sip,
+        limits: config.limits,
         flowsFile: isAbsolute(config.sip.flowsFile)
           ? config.sip.flowsFile
           : join(loaded.dataDir, config.sip.flowsFile),
