@@ -39,7 +39,7 @@ export class Dialler {
     else {
       this.#refused++;
       log.warn(
-        { kind, target: shownTarget(raw), reason: decision.reason },
+        { kind, target: shownTarget(raw), reason: decision.reason, refused: this.#refused },
         'outgoing call refused: not in the dial plan',
       );
     }
