@@ -31,8 +31,8 @@ export const transfer = defineAction({
       return { end: 'transferred' };
     }
     ctx.log.warn({ target, result }, 'transfer refused');
-    // Outside the dial plan (a `${variable}` target; literal ones fail validation): the caller
-    // hears why, then the run goes on as after any refusal.
+    // A number outside the dial plan (only a `${variable}` one gets here: validation refuses
+    // literal ones) is said to the caller; then the run goes on as after any refusal.
     const why =
       result === 'not-allowed' ? 'number-not-allowed' : p.failed ? null : 'transfer-failed';
     if (why && (await playPrompt(ctx, why, false)) === 'hangup') return { end: 'hangup' };
