@@ -77,6 +77,8 @@ export interface ActionDef<S extends TSchema = TSchema> {
   targets?(p: Static<S>): Ref[];
   /** Prompt names it plays. */
   prompts?(p: Static<S>): Ref[];
+  /** Numbers it calls, checked against the dial plan (variables are checked at call time). */
+  dials?(p: Static<S>): Ref[];
   /** Mailboxes it names (variables such as `${mailbox}` are checked at run time). */
   mailboxes?(p: Static<S>): Ref[];
   /** Whether it waits for the caller: a loop with none of these would never end. */

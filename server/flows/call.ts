@@ -24,6 +24,12 @@ export interface CallInfo {
 
 export type PlayResult = 'done' | 'key' | 'hangup';
 
+/**
+ * How a transfer ended: the far end took it, refused it, or the dial plan does not allow the
+ * number (nothing was sent; the caller should hear that the number cannot be called).
+ */
+export type TransferResult = 'transferred' | 'failed' | 'not-allowed';
+
 export interface Recording {
   /** 8 kHz mono 16-bit samples, trailing silence and the stop key's tone trimmed. */
   samples: Int16Array;
@@ -63,8 +69,11 @@ export interface Call {
   clearKeys(): void;
   /** Records the caller until a stop key, silence, the maximum or hang-up. Never rejects on hang-up. */
   record(opts: RecordOptions): Promise<Recording>;
-  /** Blind transfer (REFER) to a number; resolves whether the far end accepted it. */
-  transfer(target: string): Promise<boolean>;
+  /**
+   * Blind transfer (REFER) to a number (a dial string; the telephony layer builds the URI and
+   * checks the dial plan). Never rejects.
+   */
+  transfer(target: string): Promise<TransferResult>;
   /** Ends the call (BYE); resolves once sent. */
   hangup(): Promise<void>;
 }

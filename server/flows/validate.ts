@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import YAML from 'yaml';
+import { DialPlan } from '../domain/dial-plan.ts';
 import { ACTIONS } from './actions/registry.ts';
 import { BUILTIN_FLOWS } from './builtin.ts';
 import type { Flow, FlowBook, Step } from './flow.ts';
@@ -13,6 +14,11 @@ export interface ValidationContext {
   mailboxes?: readonly { name: string; extension: string | null }[];
   /** sip.accessNumbers: a flow number there would never be reached. */
   accessNumbers?: readonly string[];
+  /**
+   * sip.dialPlan: a number a step calls (`transfer.to`) must be a mailbox's extension or match
+   * it (checked with `mailboxes`; `${variable}` targets are checked at call time).
+   */
+  dialPlan?: readonly string[];
 }
 
 export interface ValidationResult {
@@ -151,6 +157,19 @@ function checkGraph(flow: Flow, errors: string[], ctx: ValidationContext): void 
         !ctx.mailboxes.some((m) => m.name === ref.name || m.extension === ref.name)
       )
         errors.push(`${s.path}.${s.action}.${ref.at}: no mailbox "${ref.name}"`);
+    }
+    for (const ref of def.dials?.(s.params) ?? []) {
+      if (!ctx.dialPlan || !ctx.mailboxes || hasVariables(ref.name)) continue;
+      const plan = new DialPlan(ctx.dialPlan);
+      if (
+        !plan.decide(
+          ref.name,
+          ctx.mailboxes.map((m) => m.extension),
+        ).allowed
+      )
+        errors.push(
+          `${s.path}.${s.action}.${ref.at}: ${ref.name} is neither a mailbox's extension nor in the dial plan (sip.dialPlan)`,
+        );
     }
   });
   // With a target missing, "never reached" would only repeat that error.

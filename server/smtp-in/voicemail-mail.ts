@@ -13,6 +13,18 @@ const WAV_TYPES = new Set(['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.
 const PHONE = /^\+?[0-9]{2,32}$/;
 
 /**
+ * The caller's number from a header is caller data, kept as text only: a URI's user part at
+ * most (`sip:premium-rate@evil.example;transport=tcp` is "premium-rate"), the characters of a
+ * number or a name like "anonymous", short. Nothing ever dials it as a URI (the dial plan).
+ */
+function callerNumberOf(value: string): string | null {
+  const bare = value.replace(/^<|>$/g, '');
+  const user = /^(?:sips?|tel):([^@;?>]*)/i.exec(bare)?.[1] ?? bare;
+  const kept = user.replace(/[^0-9A-Za-z+*#._-]/g, '').slice(0, 32);
+  return kept === '' ? null : kept;
+}
+
+/**
  * Reads a voicemail from a mail: the first WAV attachment that parses, the caller from the
  * Exchange voice headers or the sender, priority and sensitivity. Refusals are domain errors:
  * INVALID_INPUT for the mail itself, BAD_AUDIO (the parser's reason) for the WAV.
@@ -36,7 +48,7 @@ export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<
   return {
     audio,
     callerNumber:
-      header('x-callingtelephonenumber')?.replace(/^tel:/i, '') ??
+      callerNumberOf(header('x-callingtelephonenumber') ?? '') ??
       (PHONE.test(local) ? local : null),
     callerName: header('x-voicemessagesendername') ?? (from?.name || null),
     // mailparser folds Importance, X-Priority and X-MSMail-Priority into one "priority" header.

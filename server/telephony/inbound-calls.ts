@@ -12,7 +12,7 @@ import { getHeader } from '../sip/message.ts';
 import { callInfo } from './caller-info.ts';
 import type { CallMedia } from './call-media.ts';
 import type { CallCounter } from './call-counter.ts';
-import { SipCall } from './sip-call.ts';
+import { SipCall, type ReferUri } from './sip-call.ts';
 
 export interface InboundDeps {
   flows: FlowSet;
@@ -21,7 +21,7 @@ export interface InboundDeps {
   media: CallMedia;
   counter: CallCounter;
   accessNumbers: readonly string[];
-  referUri: (target: string) => string;
+  referUri: ReferUri;
   log: SipLog;
 }
 

@@ -1,4 +1,5 @@
 import { BlockList, isIPv6 } from 'node:net';
+import { DialPlan } from '../domain/dial-plan.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -13,6 +14,7 @@ import type { Credentials, SipLog } from '../sip/api.ts';
 import { UserAgent, type Registration } from '../sip/user-agent.ts';
 import { CallCounter } from './call-counter.ts';
 import { CallMedia } from './call-media.ts';
+import { Dialler } from './dialler.ts';
 import { handleInvite } from './inbound-calls.ts';
 import { LampWatcher } from './lamp-watcher.ts';
 import { Mwi } from './mwi.ts';
@@ -43,6 +45,8 @@ export interface PhoneOptions {
   limits?: { perAddress: number; total: number; handshakeSeconds: number };
   accessNumbers: string[];
   registerFrom: string[];
+  /** Where outgoing calls may go beyond the mailboxes' extensions (sip.dialPlan). */
+  dialPlan: string[];
   /** The flows file, resolved. */
   flowsFile: string;
   pbx: {
@@ -84,6 +88,8 @@ export class Phone {
   readonly counter: CallCounter;
   readonly media: CallMedia;
   readonly playOnPhone: PlayOnPhone;
+  /** Outgoing calls' dial plan checks and their counts (`dialler.stats()`). */
+  readonly dialler: Dialler;
   readonly #lamps: LampWatcher;
   readonly #mwi: Mwi;
   readonly #registration: Registration | null;
@@ -94,6 +100,7 @@ export class Phone {
       counter: CallCounter;
       media: CallMedia;
       playOnPhone: PlayOnPhone;
+      dialler: Dialler;
       lamps: LampWatcher;
       mwi: Mwi;
       registration: Registration | null;
@@ -103,6 +110,7 @@ export class Phone {
     this.counter = parts.counter;
     this.media = parts.media;
     this.playOnPhone = parts.playOnPhone;
+    this.dialler = parts.dialler;
     this.#lamps = parts.lamps;
     this.#mwi = parts.mwi;
     this.#registration = parts.registration;
@@ -110,6 +118,8 @@ export class Phone {
 
   static async start(deps: PhoneDeps, opts: PhoneOptions): Promise<Phone> {
     const log = deps.log;
+    // A bad pattern stops the start-up here, naming it.
+    const plan = new DialPlan(opts.dialPlan);
     const prompts = new PromptCatalog({ wavDir: opts.promptDir, log });
     const engine: FlowEngineDeps = {
       mailboxes: deps.mailboxes,
@@ -133,6 +143,7 @@ export class Phone {
           extension: m.extension,
         })),
         accessNumbers: opts.accessNumbers,
+        dialPlan: opts.dialPlan,
       }),
     });
     await flows.current();
@@ -167,9 +178,16 @@ export class Phone {
     const credentials: Credentials | undefined = opts.pbx.username
       ? { username: opts.pbx.username, password: opts.pbx.password }
       : undefined;
-    const referUri = (target: string): string =>
-      `sip:${encodeURIComponent(target)}@${pbxHost || opts.domain}`;
     const registrar = new Registrar(deps.mailboxes);
+    const dialler = new Dialler({
+      plan,
+      mailboxes: deps.mailboxes,
+      registrar,
+      pbxHost,
+      domain: opts.domain,
+      log,
+    });
+    const referUri = (target: string): Promise<string | null> => dialler.transferUri(target);
     let mwi: Mwi | null = null;
     const lamps = new LampWatcher(
       {
@@ -242,7 +260,7 @@ export class Phone {
       counter,
       engine,
       registrar,
-      referUri,
+      dialler,
       domain: opts.domain,
       pbx: opts.pbx.uri ? { uri: opts.pbx.uri, host: pbxHost, credentials } : null,
       log,
@@ -251,7 +269,7 @@ export class Phone {
       { port: ua.port, tcp: ua.tcpPort, maxCalls: opts.maxCalls, media: advertise },
       'SIP listening',
     );
-    return new Phone(ua, { counter, media, playOnPhone, lamps, mwi, registration });
+    return new Phone(ua, { counter, media, playOnPhone, dialler, lamps, mwi, registration });
   }
 
   get port(): number {

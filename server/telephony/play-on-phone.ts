@@ -9,6 +9,7 @@ import type { Credentials, SipLog } from '../sip/api.ts';
 import type { UserAgent } from '../sip/user-agent.ts';
 import type { CallCounter } from './call-counter.ts';
 import type { CallMedia } from './call-media.ts';
+import type { Dialler } from './dialler.ts';
 import { infoHandler, reinviteHandler } from './inbound-calls.ts';
 import type { Registrar } from './registrar.ts';
 import { SipCall } from './sip-call.ts';
@@ -19,7 +20,8 @@ export interface PlayOnPhoneDeps {
   counter: CallCounter;
   engine: FlowEngineDeps;
   registrar: Registrar;
-  referUri: (target: string) => string;
+  /** The dial plan: a trusted number must be in it too (the extension always is). */
+  dialler: Dialler;
   domain: string;
   pbx: { uri: string; host: string; credentials?: Credentials } | null;
   log: SipLog;
@@ -31,7 +33,8 @@ const RING_MS = 45_000;
 /**
  * "Play on my phone": the server calls the user's own phone (its registered contact, else
  * through the PBX), plays the message and offers keys to replay, save and delete. Only the
- * mailbox's extension or one of its trusted numbers may be called: never any number.
+ * mailbox's extension or one of its trusted numbers may be called, and only where the dial
+ * plan allows: never any number.
  */
 export class PlayOnPhone {
   readonly #d: PlayOnPhoneDeps;
@@ -41,8 +44,12 @@ export class PlayOnPhone {
   }
 
   async call(mailbox: Mailbox, messageId: string, to?: string): Promise<{ callId: string }> {
-    const number = numberToRing(mailbox, to);
+    const owned = numberToRing(mailbox, to);
     await this.#d.engine.messages.get(mailbox.id, messageId);
+    const decision = await this.#d.dialler.decide(owned, 'play on phone');
+    if (!decision.allowed)
+      throw new VoicegateError('FORBIDDEN', `the dial plan does not allow calling ${owned}`);
+    const number = decision.number;
     const contact = this.#d.registrar.contactOf(number);
     const pbx = this.#d.pbx;
     if (!contact && !pbx) {
@@ -91,7 +98,9 @@ export class PlayOnPhone {
           language: null,
           remote: uri,
         };
-        const call = new SipCall(info, dialog, rtp, this.#d.referUri);
+        const call = new SipCall(info, dialog, rtp, (target) =>
+          this.#d.dialler.transferUri(target, log),
+        );
         dialog.onBye((req) => {
           call.markEnded();
           req.respond(200);

@@ -1,7 +1,20 @@
-import type { Call, CallInfo, PlayResult, RecordOptions, Recording } from '../flows/call.ts';
+import type {
+  Call,
+  CallInfo,
+  PlayResult,
+  RecordOptions,
+  Recording,
+  TransferResult,
+} from '../flows/call.ts';
 import { HangUp } from '../flows/call.ts';
 import type { MediaSession } from '../rtp/media-thread.ts';
 import type { Dialog } from '../sip/api.ts';
+
+/**
+ * The URI a transfer to `target` sends the caller to, or null when the dial plan refuses it
+ * (`Dialler.transferUri`): the URI is always the server's own making.
+ */
+export type ReferUri = (target: string) => Promise<string | null>;
 
 /** Trims the tone of the key that ended a recording (it reaches us before the key event). */
 const KEY_TONE_MS = 120;
@@ -21,15 +34,10 @@ export class SipCall implements Call {
   #recording: { stopKeys: string } | null = null;
   #ended = false;
 
-  readonly #referUri: (target: string) => string;
+  readonly #referUri: ReferUri;
 
-  /** `referUri` turns a number into the URI a transfer (REFER) sends the caller to. */
-  constructor(
-    info: CallInfo,
-    dialog: Dialog,
-    rtp: MediaSession,
-    referUri: (target: string) => string,
-  ) {
+  /** `referUri` turns a number into the URI a transfer (REFER) sends the caller to, or refuses it. */
+  constructor(info: CallInfo, dialog: Dialog, rtp: MediaSession, referUri: ReferUri) {
     this.info = info;
     this.#referUri = referUri;
     this.#dialog = dialog;
@@ -122,14 +130,15 @@ export class SipCall implements Call {
     return { samples, endedBy, key };
   }
 
-  async transfer(target: string): Promise<boolean> {
-    if (this.#ended) return false;
-    const uri = /^sips?:/.test(target) ? target : this.#referUri(target);
+  async transfer(target: string): Promise<TransferResult> {
+    if (this.#ended) return 'failed';
     try {
+      const uri = await this.#referUri(target);
+      if (uri === null) return 'not-allowed';
       const res = await this.#dialog.refer(uri);
-      return res.status >= 200 && res.status < 300;
+      return res.status >= 200 && res.status < 300 ? 'transferred' : 'failed';
     } catch {
-      return false;
+      return 'failed';
     }
   }
 

@@ -59,6 +59,32 @@ describe('voicegate flows', () => {
     expect(r.stderr).toMatch(/voicegate: 2 errors in /);
   });
 
+  it('check: a transfer outside the dial plan (sip.dialPlan) is an error', async () => {
+    const file = join(dir, 'transfer.yaml');
+    writeFileSync(
+      file,
+      GOOD.replace('1: leave', '1: leave, 2: op, 3: out').replace(
+        '      - id: leave\n',
+        "      - id: op\n        transfer: '300'\n      - id: out\n        transfer: '0899123456'\n      - id: leave\n",
+      ),
+    );
+    const r = await runCli([...cfg, 'flows', 'check', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${file}: flows.attendant.steps[2].transfer.to: 0899123456 is neither a mailbox's extension nor in the dial plan (sip.dialPlan)`,
+    );
+    expect(r.stderr).toMatch(/voicegate: 1 error in /);
+    const allowed = await runCli([
+      ...cfg,
+      '--set',
+      "sip.dialPlan=['08XXXXXXXX']",
+      'flows',
+      'check',
+      file,
+    ]);
+    expect(allowed).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('show: the effective flows, built-ins included, as YAML or JSON', async () => {
     const json = await runCli([...cfg, 'flows', 'show', '--json']);
     expect(json.code).toBe(0);

@@ -132,7 +132,7 @@ flows:
   });
 
   it('a refused transfer goes to its failed branch', async () => {
-    const call = new ScriptedCall({ transferAccepted: false });
+    const call = new ScriptedCall({ transferResult: 'failed' });
     const { deps, heard } = flowDeps(ctx);
     const f = flow(`
 flows:
@@ -144,6 +144,21 @@ flows:
 `);
     expect((await runFlow(call, f, deps)).outcome).toBe('hangup');
     expect(heard(call)).toEqual(['please-hold', 'transfer-failed']);
+  });
+
+  it('a transfer outside the dial plan says the number cannot be called, then goes to failed', async () => {
+    const call = new ScriptedCall({ transferResult: 'not-allowed' });
+    const { deps, heard } = flowDeps(ctx);
+    const f = flow(`
+flows:
+  main:
+    steps:
+      - transfer: { to: '\${callerNumber}', failed: bye }
+      - id: bye
+        hangup: goodbye
+`);
+    expect((await runFlow(call, f, deps)).outcome).toBe('hangup');
+    expect(heard(call)).toEqual(['please-hold', 'number-not-allowed', 'goodbye']);
   });
 
   it('stops a flow that loops through a menu at the step limit', async () => {

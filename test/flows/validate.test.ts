@@ -127,6 +127,20 @@ flows:
     ]);
   });
 
+  it('refuses transfers to numbers neither an extension nor in the dial plan (sip.dialPlan)', () => {
+    const steps = [
+      "      - transfer: '300'\n", // sales's extension: always allowed
+      "      - transfer: '95550100'\n", // in the dial plan
+      "      - transfer: '0899123456'\n",
+      "      - transfer: '${callerNumber}'\n", // checked when the call is made
+    ].join('');
+    expect(parseFlows(one(steps), { ...ctx, dialPlan: ['9NXXXXXX'] }).errors).toEqual([
+      "flows.sales.steps[2].transfer.to: 0899123456 is neither a mailbox's extension nor in the dial plan (sip.dialPlan)",
+    ]);
+    // By default only the extensions.
+    expect(parseFlows(one(steps), { ...ctx, dialPlan: [] }).errors).toHaveLength(2);
+  });
+
   it('reports YAML syntax errors and unknown top-level keys', () => {
     expect(errors('flows: [')[0]).toMatch(/^YAML: /);
     expect(errors('flow: {}')).toEqual(['flow: unknown key (only flows:)']);

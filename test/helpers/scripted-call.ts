@@ -5,6 +5,7 @@ import {
   type PlayResult,
   type Recording,
   type RecordOptions,
+  type TransferResult,
 } from '../../server/flows/call.ts';
 
 /** A key the caller types: `afterMs` after the previous wait for a key started. */
@@ -25,8 +26,8 @@ export interface ScriptedCallOptions {
   keys?: (ScriptedKey | string | null)[];
   /** What record() returns, in order. */
   recordings?: Partial<Recording>[];
-  /** Whether transfers are accepted. */
-  transferAccepted?: boolean;
+  /** How transfers end (default: accepted). */
+  transferResult?: TransferResult;
   /** The caller hangs up when the flow has made this many media operations (play, nextKey, record). */
   hangUpAfterOps?: number;
 }
@@ -134,9 +135,9 @@ export class ScriptedCall implements Call {
     };
   }
 
-  async transfer(target: string): Promise<boolean> {
+  async transfer(target: string): Promise<TransferResult> {
     this.events.push({ type: 'transfer', target });
-    return this.#o.transferAccepted ?? true;
+    return this.#o.transferResult ?? 'transferred';
   }
 
   async hangup(): Promise<void> {

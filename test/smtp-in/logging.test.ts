@@ -23,6 +23,9 @@ beforeAll(async () => {
     'imap.port=0',
     'imap.tlsPort=0',
     'smtp.port=0',
+    'sip.port=0',
+    'sip.rtpPortMin=0',
+    'sip.rtpPortMax=0',
   ]);
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));

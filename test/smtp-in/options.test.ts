@@ -117,6 +117,9 @@ describe('starting the SMTP listener', () => {
         'http.port=0',
         'imap.port=0',
         'imap.tlsPort=0',
+        'sip.port=0',
+        'sip.rtpPortMin=0',
+        'sip.rtpPortMax=0',
         `smtp.port=${taken}`,
       ]);
       await expect(startServer(loaded, createLogger('silent'))).rejects.toThrow(

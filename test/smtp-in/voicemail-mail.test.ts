@@ -71,6 +71,21 @@ describe('reading a voicemail from a mail', () => {
     });
   });
 
+  it('keeps a caller given as a URI as text only: its user part, never the host', async () => {
+    const wav = [{ filename: 'm.wav', content: TONE }];
+    const caller = async (value: string) =>
+      (
+        await readVoicemail(
+          await mail({ headers: { 'X-CallingTelephoneNumber': value }, attachments: wav }),
+          '',
+        )
+      ).callerNumber;
+    expect(await caller('sip:premium-rate@evil.example;transport=tcp')).toBe('premium-rate');
+    expect(await caller('<sips:+4930123456@pbx.example>')).toBe('+4930123456');
+    expect(await caller('+49 (30) 123456')).toBe('+4930123456');
+    expect(await caller('@;<>')).toBeNull();
+  });
+
   it('reads priority from Importance or X-Priority and privacy from Sensitivity', async () => {
     const wav = [{ filename: 'm.wav', content: TONE }];
     const plain = await readVoicemail(await mail({ attachments: wav }), '');

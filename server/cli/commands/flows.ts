@@ -29,6 +29,7 @@ async function check(
         promptNames: promptNames(),
         mailboxes: await ctx.mailboxes.list(),
         accessNumbers: config.sip.accessNumbers,
+        dialPlan: config.sip.dialPlan,
       },
       file,
     ),

@@ -19,18 +19,24 @@ export const transfer = defineAction({
   shorthand: (to) => ({ to }),
   targets: (p) => (p.failed ? [{ at: 'failed', name: p.failed }] : []),
   prompts: (p) => [{ at: 'prompt', name: p.prompt }],
+  dials: (p) => [{ at: 'to', name: p.to }],
   waits: false,
   continues: true,
   async run(p, ctx) {
     if ((await playPrompt(ctx, p.prompt, false)) === 'hangup') return { end: 'hangup' };
     const target = interpolate(p.to, ctx.vars);
-    if (await ctx.call.transfer(target)) {
+    const result = await ctx.call.transfer(target);
+    if (result === 'transferred') {
       ctx.log.info({ target }, 'call transferred');
       return { end: 'transferred' };
     }
-    ctx.log.warn({ target }, 'transfer refused');
+    ctx.log.warn({ target, result }, 'transfer refused');
+    // A number outside the dial plan (only a `${variable}` one gets here: validation refuses
+    // literal ones) is said to the caller; then the run goes on as after any refusal.
+    const why =
+      result === 'not-allowed' ? 'number-not-allowed' : p.failed ? null : 'transfer-failed';
+    if (why && (await playPrompt(ctx, why, false)) === 'hangup') return { end: 'hangup' };
     if (p.failed) return { goto: p.failed };
-    if ((await playPrompt(ctx, 'transfer-failed', false)) === 'hangup') return { end: 'hangup' };
     return NEXT;
   },
 });

@@ -187,8 +187,10 @@ async function playWithBreakouts(
     if (commandFor(GREETING_KEYS, key) === 'skip') return 'skip';
     const target = breakoutFor(mailbox, key);
     if (target) {
-      if (await p.call.transfer(target)) return target;
-      p.deps.log.warn({ mailbox: mailbox.name, target }, 'breakout transfer refused');
+      const result = await p.call.transfer(target);
+      if (result === 'transferred') return target;
+      p.deps.log.warn({ mailbox: mailbox.name, target, result }, 'breakout transfer refused');
+      if (result === 'not-allowed') await p.say(['number-not-allowed'], { interruptible: false });
       return 'skip';
     }
     const playedMs = Math.max(0, p.deps.now() - started);

@@ -207,11 +207,14 @@ const COMMANDS: Record<Command, (s: Session, m: Message) => Promise<After>> = {
       return 'options';
     }
     await s.p.say(['calling-back'], { interruptible: false });
-    if (await s.call.transfer(m.callerNumber)) {
+    // The caller's number is caller data: the telephony layer dials it only as a number the
+    // dial plan allows, never as the URI it may be.
+    const result = await s.call.transfer(m.callerNumber);
+    if (result === 'transferred') {
       s.deps.log.info({ mailbox: s.mailbox.name, messageId: m.id }, 'call back transferred');
       return 'ended';
     }
-    await s.p.say(['callback-failed']);
+    await s.p.say([result === 'not-allowed' ? 'number-not-allowed' : 'callback-failed']);
     return 'options';
   },
 };

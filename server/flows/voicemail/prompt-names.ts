@@ -23,6 +23,7 @@ export const COMMON_PROMPTS = [
   'please-try-again',
   'tone',
   'invalid-entry',
+  'number-not-allowed',
 ] as const;
 
 export const VOICEMAIL_PROMPTS = [

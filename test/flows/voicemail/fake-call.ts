@@ -10,6 +10,7 @@ import {
   type PlayResult,
   type Recording,
   type RecordOptions,
+  type TransferResult,
 } from '../../../server/flows/call.ts';
 import type { PromptSource, Speech } from '../../../server/flows/flow-deps.ts';
 
@@ -71,8 +72,8 @@ export class FakeCall implements Call {
   readonly played: string[] = [];
   readonly transfers: string[] = [];
   readonly records: RecordOptions[] = [];
-  /** Whether a transfer succeeds. */
-  transferAccepted = true;
+  /** How a transfer ends. */
+  transferResult: TransferResult = 'transferred';
   hungUpByFlow = false;
   #ended = false;
   #keys: string[] = [];
@@ -157,10 +158,10 @@ export class FakeCall implements Call {
     return { samples, endedBy, key: endedBy === 'key' ? (take.key ?? '#') : null };
   }
 
-  async transfer(target: string): Promise<boolean> {
+  async transfer(target: string): Promise<TransferResult> {
     this.transfers.push(target);
-    if (this.transferAccepted) this.#ended = true;
-    return this.transferAccepted;
+    if (this.transferResult === 'transferred') this.#ended = true;
+    return this.transferResult;
   }
 
   async hangup(): Promise<void> {

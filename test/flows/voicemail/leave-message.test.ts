@@ -94,6 +94,20 @@ describe('breakouts', () => {
     expect(await stored()).toHaveLength(0);
   });
 
+  it('a breakout outside the dial plan says so, then goes on to the tone', async () => {
+    await k.mailbox({ breakouts: { '0': '0899123456' } });
+    await k.messages.setGreeting('201', 'unavailable', k.wav(1.5));
+    const call = new FakeCall({
+      cues: [{ keys: '0', during: 'audio:1500' }],
+      takes: [{ seconds: 3, endedBy: 'hangup' }],
+    });
+    call.transferResult = 'not-allowed';
+    const result = await leaveMessage(call, k.deps, '201', en);
+    expect(call.transfers).toEqual(['0899123456']);
+    expect(call.played.slice(0, 3)).toEqual(['audio:1500', 'number-not-allowed', 'tone']);
+    expect(result.outcome).toBe('stored');
+  });
+
   it('ignores a breakout key with no number: the greeting goes on', async () => {
     await k.mailbox({ breakouts: { '0': '100' } });
     await k.messages.setGreeting('201', 'unavailable', k.wav(1.5));

@@ -14,8 +14,9 @@ afterEach(async () => {
 });
 
 /** The owner of 201 dials in from their own phone and presses these keys. */
-async function owner(cues: Cue[]): Promise<FakeCall> {
+async function owner(cues: Cue[], setUp?: (call: FakeCall) => void): Promise<FakeCall> {
   const call = new FakeCall({ cues });
+  setUp?.(call);
   await collectMessages(call, k.deps, { mailboxRef: '201', trusted: true, language: 'en' });
   return call;
 }
@@ -129,6 +130,16 @@ describe('actions, as other channels see them', () => {
     const call = await owner([{ keys: '1' }, { keys: '2' }]);
     expect(call.transfers).toEqual(['5550001']);
     expect(await states()).toEqual(['old']);
+  });
+
+  it('call back to a number outside the dial plan says it cannot be called', async () => {
+    await k.deposit('201', 1.5);
+    const call = await owner([{ keys: '1' }, { keys: '2' }], (c) => {
+      c.transferResult = 'not-allowed';
+    });
+    expect(call.transfers).toEqual(['5550001']);
+    expect(call.played).toContain('number-not-allowed');
+    expect(call.played).not.toContain('callback-failed');
   });
 
   it('call back does nothing when the number was withheld', async () => {
