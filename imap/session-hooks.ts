@@ -36,11 +36,11 @@ export function sessionHooks(deps: ImapDeps) {
         });
         return [{ user: { id: mailbox.id, username: mailbox.name } }];
       } catch (err) {
-        if (isVoicegateError(err, 'AUTH_FAILED')) return [undefined];
-        if (isVoicegateError(err, 'LOCKED')) {
+        // Unknown, wrong, locked or too many tries from this address: one answer for all.
+        if (isVoicegateError(err, 'AUTH_FAILED')) {
           throw refusal(
             'AUTHENTICATIONFAILED',
-            'Mailbox locked after repeated wrong codes; try again later',
+            'Wrong mailbox or code; after repeated wrong codes, log-ins are refused for a while',
           );
         }
         if (isVoicegateError(err, 'FORBIDDEN')) {

@@ -12,7 +12,6 @@ export const ERROR_CODES = {
   AUTH_FAILED: 'authentication failed',
   /** No session, or it expired: log in again (unlike AUTH_FAILED, a wrong code). */
   UNAUTHENTICATED: 'not logged in',
-  LOCKED: 'locked out',
   TOO_SHORT: 'too short',
   TOO_LONG: 'too long',
   BAD_AUDIO: 'bad audio',

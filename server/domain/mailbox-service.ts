@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hashCode, verifyCode } from './code-hash.ts';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
@@ -10,12 +11,28 @@ import {
   type MailboxInput,
   type MailboxRecord,
 } from './mailbox.ts';
-import { afterFailure, checkCode } from './policy.ts';
+import { checkCode, DEFAULT_PER_ADDRESS_FAILURES } from './policy.ts';
+import { AddressThrottle, clientAddress } from './address-throttle.ts';
 
 export type Channel = 'imap' | 'web' | 'phone' | 'cli' | 'smtp';
 
-/** A hash of a random code: verified against when the mailbox is unknown, so timing says nothing. */
-let decoyHash: Promise<string> | undefined;
+/** Who is logging in: the channel, the client's address, and on the phone the caller. */
+export interface LoginContext {
+  channel: Channel;
+  /** The client's address, maybe with a port: wrong codes are counted per address. */
+  remote: string;
+  /**
+   * The caller's number on the phone: a PBX brings every caller from one address, so there the
+   * count is per address and caller, lest one caller's wrong codes lock out everyone's.
+   */
+  caller?: string | null;
+  /** Mail clients and the web need the mailbox's UMS access. */
+  requireUms?: boolean;
+}
+
+/** The one answer to any refused log-in, so none says whether the mailbox exists or is locked. */
+export const WRONG_OR_LOCKED =
+  'wrong mailbox or code (after repeated wrong codes, log-ins are refused for a while)';
 
 export function publicMailbox(record: MailboxRecord): Mailbox {
   const { codeHash: _hash, failedLogins: _f, lockedUntil: _l, ...mailbox } = record;
@@ -24,8 +41,13 @@ export function publicMailbox(record: MailboxRecord): Mailbox {
 
 export class MailboxService {
   readonly #deps: DomainDeps;
+  readonly #throttle: AddressThrottle;
+  /** A hash of a random code, checked when there is no real hash to check. */
+  #decoyHash: Promise<string> | undefined;
   constructor(deps: DomainDeps) {
     this.#deps = deps;
+    const { perAddressFailures = DEFAULT_PER_ADDRESS_FAILURES, minutes } = deps.policy.lockout;
+    this.#throttle = new AddressThrottle(perAddressFailures, minutes * 60_000);
   }
 
   #now(): number {
@@ -145,69 +167,82 @@ export class MailboxService {
   }
 
   /**
-   * Checks a code. Wrong codes count toward one lockout shared by every channel; an unknown
-   * mailbox and a wrong code get the same answer. Each failure is logged (never the code).
+   * Checks a code. Every attempt is counted before its code is checked, in one atomic step per
+   * mailbox and per client address, so concurrent attempts never check more codes than the
+   * lockout allows; a right code gives its attempt back. An unknown mailbox, a wrong code, a
+   * locked mailbox and a refused address all get the same answer after about the same time
+   * (one code hash), so no channel tells whether a mailbox exists. An attempt that cannot be
+   * recorded is refused. Each refusal is logged (never the code).
    */
-  async authenticate(
-    ref: string,
-    code: string,
-    ctx: { channel: Channel; remote: string; requireUms?: boolean },
-  ): Promise<Mailbox> {
+  async authenticate(ref: string, code: string, ctx: LoginContext): Promise<Mailbox> {
     const now = this.#now();
+    const { failures, minutes } = this.#deps.policy.lockout;
+    const client = clientAddress(ctx.remote) + (ctx.caller ? ` ${ctx.caller}` : '');
+    const logged = { channel: ctx.channel, remote: ctx.remote, mailbox: ref };
+    const denied = new VoicegateError('AUTH_FAILED', WRONG_OR_LOCKED);
+    if (!this.#throttle.take(client, now)) {
+      this.#deps.log.warn(logged, 'login refused: too many wrong codes from this address');
+      throw denied;
+    }
     const mailbox = await this.#deps.store.findMailbox(ref.replace(/ +$/, ''));
-    const denied = new VoicegateError('AUTH_FAILED', 'wrong mailbox or code');
     if (!mailbox) {
-      decoyHash ??= hashCode('decoy-' + Math.random(), this.#deps.scryptCost);
-      await verifyCode(code, await decoyHash);
+      await this.#decoy(code);
+      this.#deps.log.warn(logged, 'login failed: unknown mailbox');
+      throw denied;
+    }
+    let attempt: number | null;
+    try {
+      attempt = await this.#deps.store.reserveLogin(
+        mailbox.id,
+        now,
+        failures > 0 ? failures : Number.MAX_SAFE_INTEGER,
+        now + minutes * 60_000,
+      );
+    } catch (err) {
+      // Fail closed: a code is never checked unless its attempt is on record.
+      this.#throttle.giveBack(client);
+      this.#deps.log.warn({ ...logged, err }, 'login refused: the attempt could not be recorded');
+      throw new VoicegateError(
+        'UNAVAILABLE',
+        'logging in is not possible just now; try again later',
+        {
+          cause: err,
+        },
+      );
+    }
+    if (attempt === null) {
+      await this.#decoy(code);
+      this.#deps.log.warn(logged, 'login refused: locked');
+      throw denied;
+    }
+    if (!(await verifyCode(code, mailbox.codeHash))) {
       this.#deps.log.warn(
-        { mailbox: ref, channel: ctx.channel, remote: ctx.remote },
-        'login failed: unknown mailbox',
+        { ...logged, attempt, locked: failures > 0 && attempt >= failures },
+        'login failed: wrong code',
       );
       throw denied;
     }
-    if (mailbox.lockedUntil !== null && mailbox.lockedUntil > now) {
-      this.#deps.log.warn(
-        { mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote },
-        'login refused: locked',
-      );
-      throw new VoicegateError(
-        'LOCKED',
-        `mailbox is locked after repeated wrong codes; try again later`,
-      );
-    }
-    if (!(await verifyCode(code, mailbox.codeHash))) {
-      const next = afterFailure(mailbox.failedLogins, now, this.#deps.policy);
-      await this.#deps.store.setLoginState(mailbox.id, next.failures, next.lockedUntil);
-      this.#deps.log.warn(
-        {
-          mailbox: mailbox.name,
-          channel: ctx.channel,
-          remote: ctx.remote,
-          locked: next.lockedUntil !== null,
-        },
-        'login failed: wrong code',
-      );
-      throw next.lockedUntil !== null
-        ? new VoicegateError(
-            'LOCKED',
-            'mailbox is locked after repeated wrong codes; try again later',
-          )
-        : denied;
+    this.#throttle.giveBack(client);
+    try {
+      await this.#deps.store.setLoginState(mailbox.id, 0, null);
+    } catch (err) {
+      // The attempt is on record; a count left standing only locks sooner.
+      this.#deps.log.warn({ ...logged, err }, 'could not reset the failure count');
     }
     if (ctx.requireUms && !mailbox.umsAccess) {
-      this.#deps.log.warn(
-        { mailbox: mailbox.name, channel: ctx.channel, remote: ctx.remote },
-        'login refused: no UMS access',
-      );
+      this.#deps.log.warn(logged, 'login refused: no UMS access');
       throw new VoicegateError(
         'FORBIDDEN',
         'this mailbox has no access from mail clients or the web',
       );
     }
-    if (mailbox.failedLogins !== 0 || mailbox.lockedUntil !== null) {
-      await this.#deps.store.setLoginState(mailbox.id, 0, null);
-    }
     return publicMailbox(mailbox);
+  }
+
+  /** Checks the code against a hash of a random one, so an unknown or locked mailbox takes as long as a wrong code. */
+  async #decoy(code: string): Promise<void> {
+    this.#decoyHash ??= hashCode(randomBytes(16).toString('hex'), this.#deps.scryptCost);
+    await verifyCode(code, await this.#decoyHash);
   }
 
   async #checkUnique(name: string, extension: string | null, selfId: number | null): Promise<void> {

@@ -8,7 +8,11 @@ export interface Policy {
   maxMessageSeconds: number;
   /** 0 to 15 digits. */
   minCodeLength: number;
-  lockout: { failures: number; minutes: number };
+  /**
+   * Wrong codes per mailbox before it is locked for `minutes`; wrong codes from one client
+   * address over every mailbox before that address is refused as long (absent: the default).
+   */
+  lockout: { failures: number; minutes: number; perAddressFailures?: number };
 }
 
 export interface HousekeepingRules {
@@ -20,11 +24,13 @@ export interface HousekeepingRules {
 
 export type PlaybackOrder = 'fifo' | 'lifo';
 
+export const DEFAULT_PER_ADDRESS_FAILURES = 20;
+
 export const DEFAULT_POLICY: Policy = {
   minMessageSeconds: 1,
   maxMessageSeconds: 120,
   minCodeLength: 4,
-  lockout: { failures: 5, minutes: 15 },
+  lockout: { failures: 5, minutes: 15, perAddressFailures: DEFAULT_PER_ADDRESS_FAILURES },
 };
 
 export const MAX_CODE_LENGTH = 32;
@@ -63,17 +69,4 @@ export function checkMessageLength(durationMs: number, policy: Policy): void {
       `message of ${(durationMs / 1000).toFixed(1)} s is longer than the maximum of ${policy.maxMessageSeconds} s`,
     );
   }
-}
-
-/** The lockout after a failed code: how many failures now, and until when the mailbox is locked. */
-export function afterFailure(
-  failures: number,
-  now: number,
-  policy: Policy,
-): { failures: number; lockedUntil: number | null } {
-  const next = failures + 1;
-  if (policy.lockout.failures > 0 && next >= policy.lockout.failures) {
-    return { failures: 0, lockedUntil: now + policy.lockout.minutes * 60_000 };
-  }
-  return { failures: next, lockedUntil: null };
 }

@@ -32,6 +32,13 @@ export interface MailboxStore {
   updateMailbox(id: number, changes: MailboxChanges): Promise<MailboxRecord>;
   setCodeHash(id: number, codeHash: string): Promise<void>;
   setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void>;
+  /**
+   * Counts a log-in attempt before its code is checked, atomically: returns its number in the
+   * current window (1 after an expired lock), or null while the mailbox is locked (or gone). The
+   * attempt numbered `limit` locks the mailbox until `lockUntil`; a right code then resets both
+   * with setLoginState. Throws (STORAGE_FULL) when the attempt cannot be recorded.
+   */
+  reserveLogin(id: number, now: number, limit: number, lockUntil: number): Promise<number | null>;
   /** Removes the mailbox with its messages and greetings; returns audio keys no longer used. */
   removeMailbox(id: number): Promise<string[]>;
   getMailbox(id: number): Promise<MailboxRecord | null>;

@@ -9,7 +9,6 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   AUTH_FAILED: 401,
   UNAUTHENTICATED: 401,
-  LOCKED: 423,
   TOO_SHORT: 422,
   TOO_LONG: 413,
   BAD_AUDIO: 415,

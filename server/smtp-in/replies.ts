@@ -10,7 +10,6 @@ export const SMTP_REPLY: Record<ErrorCode, number> = {
   FORBIDDEN: 550,
   AUTH_FAILED: 535,
   UNAUTHENTICATED: 530,
-  LOCKED: 535,
   TOO_SHORT: 550,
   TOO_LONG: 550,
   BAD_AUDIO: 550,

@@ -77,6 +77,31 @@ export class MailboxTable implements MailboxStore {
     );
   }
 
+  async reserveLogin(
+    id: number,
+    now: number,
+    limit: number,
+    lockUntil: number,
+  ): Promise<number | null> {
+    // One statement, so concurrent attempts each get their own number: an expired lock starts a
+    // new window at 1, and the attempt that takes the last try sets the lock with it.
+    const row = this.#db.tx(
+      () =>
+        this.#db
+          .sql(
+            `UPDATE mailbox SET
+               failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END,
+               locked_until = CASE
+                 WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= ?3
+                 THEN ?4 ELSE NULL END
+             WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)
+             RETURNING failed_logins`,
+          )
+          .get(id, now, limit, lockUntil) as { failed_logins: number } | undefined,
+    );
+    return row ? row.failed_logins : null;
+  }
+
   async removeMailbox(id: number): Promise<string[]> {
     return this.#db.tx(() => {
       const keys = (

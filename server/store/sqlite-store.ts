@@ -137,6 +137,9 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
     return this.#mailboxes.setLoginState(id, failures, lockedUntil);
   }
+  reserveLogin(id: number, now: number, limit: number, lockUntil: number): Promise<number | null> {
+    return this.#mailboxes.reserveLogin(id, now, limit, lockUntil);
+  }
   removeMailbox(id: number): Promise<string[]> {
     return this.#mailboxes.removeMailbox(id);
   }

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isVoicegateError } from '../../server/domain/errors.ts';
-import {
-  afterFailure,
-  checkCode,
-  checkMessageLength,
-  DEFAULT_POLICY,
-} from '../../server/domain/policy.ts';
+import { checkCode, checkMessageLength, DEFAULT_POLICY } from '../../server/domain/policy.ts';
 import { housekeepingDue } from '../../server/domain/housekeeping.ts';
 import { normalizeName, normalizeExtension, numberToRing } from '../../server/domain/mailbox.ts';
 import { hashCode, verifyCode } from '../../server/domain/code-hash.ts';
@@ -55,21 +50,6 @@ describe('message length', () => {
     expect(code(() => checkMessageLength(2000, policy))).toBeUndefined();
     expect(code(() => checkMessageLength(120_000, policy))).toBeUndefined();
     expect(code(() => checkMessageLength(120_001, policy))).toBe('TOO_LONG');
-  });
-});
-
-describe('lockout', () => {
-  it('locks after the configured number of failures, for the configured time', () => {
-    const p = { ...policy, lockout: { failures: 3, minutes: 15 } };
-    expect(afterFailure(0, 1000, p)).toEqual({ failures: 1, lockedUntil: null });
-    expect(afterFailure(1, 1000, p)).toEqual({ failures: 2, lockedUntil: null });
-    expect(afterFailure(2, 1000, p)).toEqual({ failures: 0, lockedUntil: 1000 + 15 * 60_000 });
-  });
-
-  it('never locks when failures is 0', () => {
-    expect(
-      afterFailure(99, 0, { ...policy, lockout: { failures: 0, minutes: 15 } }).lockedUntil,
-    ).toBeNull();
   });
 });
 

@@ -131,10 +131,10 @@ describe('authentication and lockout', () => {
     );
     expect(
       await errorCode(t.mailboxes.authenticate('alice', '3', { ...ctx, channel: 'phone' })),
-    ).toBe('LOCKED');
+    ).toBe('AUTH_FAILED');
     expect(
       await errorCode(t.mailboxes.authenticate('alice', '1234', { ...ctx, channel: 'imap' })),
-    ).toBe('LOCKED');
+    ).toBe('AUTH_FAILED');
     t.clock.now += 16 * 60_000;
     expect(
       (await t.mailboxes.authenticate('alice', '1234', { ...ctx, channel: 'imap' })).name,

@@ -237,21 +237,14 @@ describe('bad input over a raw TLS socket', () => {
     const c = await RawImap.open(server.ports.imaps, ca);
     try {
       // Policy default: the 5th wrong code in a row locks the mailbox.
+      // An unknown mailbox, a wrong code and a locked mailbox all get the same answer.
+      const refused = /^\S+ NO \[AUTHENTICATIONFAILED\] Wrong mailbox or code; after repeated/;
       for (let i = 1; i <= 4; i++) {
-        expect((await c.command('LOGIN 202 0000')).status).toMatch(
-          /^\S+ NO \[AUTHENTICATIONFAILED\] Invalid credentials/,
-        );
+        expect((await c.command('LOGIN 202 0000')).status).toMatch(refused);
       }
-      // An unknown mailbox gets the same answer as a wrong code.
-      expect((await c.command('LOGIN 999 0000')).status).toMatch(
-        /^\S+ NO \[AUTHENTICATIONFAILED\] Invalid credentials/,
-      );
-      expect((await c.command('LOGIN 202 0000')).status).toMatch(
-        /^\S+ NO \[AUTHENTICATIONFAILED\] Mailbox locked/,
-      );
-      expect((await c.command('LOGIN 202 2468')).status).toMatch(
-        /^\S+ NO \[AUTHENTICATIONFAILED\] Mailbox locked/,
-      );
+      expect((await c.command('LOGIN 999 0000')).status).toMatch(refused);
+      expect((await c.command('LOGIN 202 0000')).status).toMatch(refused);
+      expect((await c.command('LOGIN 202 2468')).status).toMatch(refused);
       // The lockout is bob's alone.
       const other = await login();
       await other.logout();

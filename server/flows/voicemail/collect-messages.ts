@@ -70,13 +70,10 @@ async function logIn(p: Prompter, opts: CollectOptions): Promise<Mailbox | null>
       return await deps.mailboxes.authenticate(ref, code, {
         channel: 'phone',
         remote: call.info.remote,
+        caller: call.info.callerNumber,
       });
     } catch (err) {
-      if (isVoicegateError(err, 'LOCKED')) {
-        await p.say(['mailbox-locked'], { interruptible: false });
-        await p.goodbye();
-        return null;
-      }
+      // A locked mailbox sounds like an unknown one: "incorrect", whatever was keyed.
       if (!isVoicegateError(err, 'AUTH_FAILED')) throw err;
     }
     failures++;

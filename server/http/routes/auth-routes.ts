@@ -10,7 +10,7 @@ const errors = {
   400: ErrorReply,
   401: ErrorReply,
   403: ErrorReply,
-  423: ErrorReply,
+  503: ErrorReply,
 };
 
 export function authRoutes(deps: ApiDeps): FastifyPluginAsync {

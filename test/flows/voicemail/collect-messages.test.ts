@@ -78,20 +78,28 @@ describe('logging in', () => {
       code: 'AUTH_FAILED',
     });
     await expect(k.mailboxes.authenticate('201', '0000', web)).rejects.toMatchObject({
-      code: 'LOCKED',
+      code: 'AUTH_FAILED',
     });
   });
 
-  it('tells a caller that the mailbox is locked, even with the right code', async () => {
+  it('refuses the right code to a locked mailbox with the words an unknown mailbox hears', async () => {
     await k.mailbox();
     for (let i = 0; i < 5; i++) {
       await k.mailboxes
         .authenticate('201', '0000', { channel: 'imap', remote: 'x' })
         .catch(() => {});
     }
-    const { call, done } = run([{ keys: '1234#' }], { mailboxRef: '201' });
-    await done;
-    expect(call.played).toEqual(['enter-code', 'mailbox-locked', 'goodbye']);
+    const locked = run([{ keys: '201#' }, { keys: '1234#' }]);
+    await locked.done;
+    const unknown = run([{ keys: '299#' }, { keys: '1234#' }]);
+    await unknown.done;
+    expect(locked.call.played.slice(0, 3)).toEqual([
+      'enter-mailbox',
+      'enter-code',
+      'login-incorrect',
+    ]);
+    expect(locked.call.played).toEqual(unknown.call.played);
+    expect(locked.call.played).not.toContain('you-have');
   });
 
   it('a right code clears earlier failures', async () => {

@@ -86,7 +86,7 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
-                423: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -288,7 +288,7 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
-                423: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -16,7 +16,7 @@ type Reply<P extends keyof paths, M extends Method, Status extends number = 200>
 /** The JSON body of an operation. */
 type Body<P extends keyof paths, M extends Method> = Json<Operation<P, M>['requestBody']>;
 
-/** Every error reply: a stable code (AUTH_FAILED, LOCKED, FORBIDDEN, NOT_FOUND...) and a text. */
+/** Every error reply: a stable code (AUTH_FAILED, FORBIDDEN, NOT_FOUND...) and a text. */
 export type ErrorReply = Schemas['Error'];
 export type Mailbox = Schemas['Mailbox'];
 export type Session = Schemas['Session'];
