@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -99,7 +100,9 @@ export function imapLogin(
   localAddress = '127.0.0.1',
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false });
+    const tcp = netConnect({ host: '127.0.0.1', port, localAddress });
+    tcp.on('error', reject);
+    const socket = connect({ socket: tcp, rejectUnauthorized: false });
     let text = '';
     let greeted = false;
     socket.setEncoding('utf8');
