@@ -16,6 +16,8 @@ import { AddressThrottle, clientAddress } from './address-throttle.ts';
 
 export type Channel = 'imap' | 'web' | 'phone' | 'cli' | 'smtp';
 
+const CANNOT_RECORD = 'logging in is not possible just now; try again later';
+
 /** Who is logging in: the channel, the client's address, and on the phone the caller. */
 export interface LoginContext {
   channel: Channel;
@@ -186,30 +188,23 @@ export class MailboxService {
     }
     const mailbox = await this.#deps.store.findMailbox(ref.replace(/ +$/, ''));
     if (!mailbox) {
+      await this.#record(() => this.#deps.store.recordNoLogin(), client, logged);
       await this.#decoy(code);
       this.#deps.log.warn(logged, 'login failed: unknown mailbox');
       throw denied;
     }
-    let attempt: number | null;
-    try {
-      attempt = await this.#deps.store.reserveLogin(
-        mailbox.id,
-        now,
-        failures > 0 ? failures : Number.MAX_SAFE_INTEGER,
-        now + minutes * 60_000,
-      );
-    } catch (err) {
-      // Fail closed: a code is never checked unless its attempt is on record.
-      this.#throttle.giveBack(client);
-      this.#deps.log.warn({ ...logged, err }, 'login refused: the attempt could not be recorded');
-      throw new VoicegateError(
-        'UNAVAILABLE',
-        'logging in is not possible just now; try again later',
-        {
-          cause: err,
-        },
-      );
-    }
+    // Fail closed: a code is never checked unless its attempt is on record.
+    const attempt = await this.#record(
+      () =>
+        this.#deps.store.reserveLogin(
+          mailbox.id,
+          now,
+          failures > 0 ? failures : Number.MAX_SAFE_INTEGER,
+          now + minutes * 60_000,
+        ),
+      client,
+      logged,
+    );
     if (attempt === null) {
       await this.#decoy(code);
       this.#deps.log.warn(logged, 'login refused: locked');
@@ -239,7 +234,18 @@ export class MailboxService {
     return publicMailbox(mailbox);
   }
 
-  /** Checks the code against a hash of a random one, so an unknown or locked mailbox takes as long as a wrong code. */
+  /** Runs a store write for a log-in; if it fails, the log-in is refused as unavailable. */
+  async #record<T>(write: () => Promise<T>, client: string, logged: object): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      this.#throttle.giveBack(client);
+      this.#deps.log.warn({ ...logged, err }, 'login refused: the attempt could not be recorded');
+      throw new VoicegateError('UNAVAILABLE', CANNOT_RECORD, { cause: err });
+    }
+  }
+
+  /** Checks the code against a random code's hash: an unknown or locked mailbox takes as long as a wrong code. */
   async #decoy(code: string): Promise<void> {
     this.#decoyHash ??= hashCode(randomBytes(16).toString('hex'), this.#deps.scryptCost);
     await verifyCode(code, await this.#decoyHash);

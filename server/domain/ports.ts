@@ -39,6 +39,11 @@ export interface MailboxStore {
    * with setLoginState. Throws (STORAGE_FULL) when the attempt cannot be recorded.
    */
   reserveLogin(id: number, now: number, limit: number, lockUntil: number): Promise<number | null>;
+  /**
+   * A write as costly as reserveLogin's, changing nothing: an attempt on an unknown mailbox pays
+   * it too, so the time of an answer does not tell whether the mailbox exists.
+   */
+  recordNoLogin(): Promise<void>;
   /** Removes the mailbox with its messages and greetings; returns audio keys no longer used. */
   removeMailbox(id: number): Promise<string[]>;
   getMailbox(id: number): Promise<MailboxRecord | null>;

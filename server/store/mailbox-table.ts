@@ -102,6 +102,19 @@ export class MailboxTable implements MailboxStore {
     return row ? row.failed_logins : null;
   }
 
+  async recordNoLogin(): Promise<void> {
+    // SQLite skips rewriting a row to what it holds, so the count goes up and back down: the
+    // page is written and synced as reserveLogin's is, and nothing changes.
+    this.#db.tx(() => {
+      for (const step of [1, -1])
+        this.#db
+          .sql(
+            'UPDATE mailbox SET failed_logins = failed_logins + ? WHERE id = (SELECT min(id) FROM mailbox)',
+          )
+          .run(step);
+    });
+  }
+
   async removeMailbox(id: number): Promise<string[]> {
     return this.#db.tx(() => {
       const keys = (

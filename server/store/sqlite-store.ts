@@ -140,6 +140,9 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   reserveLogin(id: number, now: number, limit: number, lockUntil: number): Promise<number | null> {
     return this.#mailboxes.reserveLogin(id, now, limit, lockUntil);
   }
+  recordNoLogin(): Promise<void> {
+    return this.#mailboxes.recordNoLogin();
+  }
   removeMailbox(id: number): Promise<string[]> {
     return this.#mailboxes.removeMailbox(id);
   }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config/load.ts';
+import { WRONG_OR_LOCKED } from '../../server/domain/mailbox-service.ts';
 import { createLogger } from '../../server/log.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { startServer } from '../../server/server.ts';
@@ -74,7 +75,7 @@ describe('smtp.requireAuth', () => {
       auth('PLAIN', '201', '9999'),
     );
     expect(wrong.code, explain(wrong)).toBe(28); // AUTH refused
-    expect(wrong.replies).toContain('535 wrong mailbox or code');
+    expect(wrong.replies).toContain(`535 ${WRONG_OR_LOCKED}`);
 
     const plain = await sendWav(
       authServer,

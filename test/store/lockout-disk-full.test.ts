@@ -90,6 +90,13 @@ describe('log-ins on a full disk', () => {
       'ok',
     );
 
+    // An unknown mailbox is answered the same, so a full disk does not tell which exist.
+    expect(
+      await outcome(
+        ctx.mailboxes.authenticate('nobody', CODE, { channel: 'imap', remote: '10.0.2.1' }),
+      ),
+    ).toBe('UNAVAILABLE');
+
     rmSync(filler);
     expect(await login(CODE, '10.0.1.1')).toBe('ok');
   });
