@@ -168,7 +168,7 @@ describe('refusals alike', () => {
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const runs = { locked: [] as number[], unknown: [] as number[], wrong: [] as number[] };
     const texts = new Set<string>();
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       for (const [kind, ref, code] of [
         ['locked', 'shut', CODE],
         ['unknown', 'nobody', CODE],
@@ -181,8 +181,10 @@ describe('refusals alike', () => {
     }
     expect([...texts]).toHaveLength(1);
     const wrong = median(runs.wrong);
+    // Loose, for shared and busy machines: a refusal that skipped the hash (and the write) would
+    // take a hundredth of the time.
     for (const kind of ['locked', 'unknown'] as const)
-      expect(median(runs[kind]) / wrong, `${kind} vs wrong code`).toBeGreaterThan(0.5);
+      expect(median(runs[kind]) / wrong, `${kind} vs wrong code`).toBeGreaterThan(0.25);
   });
 });
 
