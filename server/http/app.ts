@@ -33,6 +33,11 @@ const SECURITY_HEADERS = {
     "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 };
 
+/** JSON bodies are small; the one larger body, a greeting upload, sets its own limit. */
+const BODY_LIMIT = 64 * 1024;
+/** Under TLS only: behind a plain-HTTP proxy, the proxy decides. */
+const HSTS = { 'Strict-Transport-Security': 'max-age=31536000' };
+
 /** Builds the HTTP app without listening, so tests can `inject` into it. */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -40,12 +45,14 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     // Per-request lines would flood the log; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     // Unknown fields are an error, not silently dropped (querystrings still coerce to types).
+    bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
+  const headers = deps.https ? { ...SECURITY_HEADERS, ...HSTS } : SECURITY_HEADERS;
   app.addHook('onSend', async (_req, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(headers);
   });
   await app.register(healthRoutes(deps));
   if (deps.api) {

@@ -84,7 +84,10 @@ export class WebSessions {
     return s!.csrfToken;
   }
 
-  /** preHandler: 401 without a live session; 403 for a change without the CSRF token. */
+  /**
+   * onRequest hook: 401 without a live session; 403 for a change without the CSRF token. It runs
+   * before the body is read, so a request nobody may make is refused without buffering its body.
+   */
   readonly require = async (req: FastifyRequest): Promise<void> => {
     const token = req.cookies[SESSION_COOKIE];
     const now = Date.now();

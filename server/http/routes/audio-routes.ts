@@ -15,7 +15,7 @@ const DownloadQuery = Type.Object({
 
 export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('preHandler', deps.sessions.require);
+    app.addHook('onRequest', deps.sessions.require);
     const cache = new AudioCache();
 
     app.get(

@@ -39,7 +39,7 @@ export function authRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.get(
       '/api/session',
       {
-        preHandler: deps.sessions.require,
+        onRequest: deps.sessions.require,
         schema: { response: { 200: SessionReply, 401: ErrorReply } },
       },
       async (req) => ({
@@ -51,7 +51,7 @@ export function authRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.post(
       '/api/logout',
       {
-        preHandler: deps.sessions.require,
+        onRequest: deps.sessions.require,
         schema: { response: { 204: NoContent, 401: ErrorReply, 403: ErrorReply } },
       },
       async (req, reply) => {
@@ -63,7 +63,7 @@ export function authRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.put(
       '/api/code',
       {
-        preHandler: deps.sessions.require,
+        onRequest: deps.sessions.require,
         schema: { summary: 'Change the voicemail code', body: CodeBody, response: errors },
       },
       async (req, reply) => {

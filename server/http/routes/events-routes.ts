@@ -9,7 +9,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.get(
       '/api/events',
       {
-        preHandler: deps.sessions.require,
+        onRequest: deps.sessions.require,
         schema: { summary: 'Live changes (text/event-stream)' },
       },
       async (req, reply) => {

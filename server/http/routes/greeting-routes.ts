@@ -26,7 +26,7 @@ const MAX_UPLOAD = 10 * 1024 * 1024;
 
 export function greetingRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('preHandler', deps.sessions.require);
+    app.addHook('onRequest', deps.sessions.require);
     // Greetings are uploaded as the file itself: any audio type, converted on arrival.
     app.addContentTypeParser(
       /^(audio\/|application\/octet-stream)/,
@@ -81,6 +81,7 @@ export function greetingRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.put(
       '/api/greetings/:kind',
       {
+        bodyLimit: MAX_UPLOAD,
         schema: {
           summary: 'Upload a greeting: the audio file as the body (WAV, Ogg, FLAC, MP3, WebM)',
           params: GreetingKindParams,

@@ -32,7 +32,7 @@ const errors = {
 
 export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('preHandler', deps.sessions.require);
+    app.addHook('onRequest', deps.sessions.require);
 
     app.get(
       '/api/messages',

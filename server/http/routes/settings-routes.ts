@@ -7,7 +7,7 @@ import { EmailSettings, ErrorReply } from '../schemas.ts';
 
 export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('preHandler', deps.sessions.require);
+    app.addHook('onRequest', deps.sessions.require);
 
     app.get(
       '/api/settings/email',
