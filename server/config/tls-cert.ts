@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { generate } from 'selfsigned';
 
@@ -12,7 +12,10 @@ export async function ensureSelfSignedCert(
   keyPath: string,
   hostname: string,
 ): Promise<boolean> {
-  if (existsSync(certPath) && existsSync(keyPath)) return false;
+  if (existsSync(certPath) && existsSync(keyPath)) {
+    privateKey(keyPath);
+    return false;
+  }
   const now = new Date();
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'ec',
@@ -35,9 +38,21 @@ export async function ensureSelfSignedCert(
       },
     ],
   });
+  // The key's folder first, so that when both share one (tls/) it is made private.
+  if (mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 }))
+    chmodSync(dirname(keyPath), 0o700);
   mkdirSync(dirname(certPath), { recursive: true });
-  mkdirSync(dirname(keyPath), { recursive: true });
   writeFileSync(keyPath, pems.private, { mode: 0o600 });
+  chmodSync(keyPath, 0o600);
   writeFileSync(certPath, pems.cert, { mode: 0o644 });
   return true;
+}
+
+/**
+ * Only the server's user may read the key. A key of another owner (a shared one, readable by a
+ * group on purpose) is left alone.
+ */
+function privateKey(keyPath: string): void {
+  const stat = statSync(keyPath);
+  if (stat.uid === process.getuid?.() && (stat.mode & 0o077) !== 0) chmodSync(keyPath, 0o600);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, statfs } from 'node:fs/promises';
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { VoicegateError } from '../domain/errors.ts';
 import type { AudioStore } from '../domain/ports.ts';
@@ -13,6 +13,25 @@ async function fsyncDir(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Audio is private to the server's user: folders 0700, files 0600, whatever the umask. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/** Corrects a tree written before audio was private (its root was not 0700 yet). */
+function makePrivate(root: string): void {
+  if ((statSync(root).mode & 0o777) === DIR_MODE) return;
+  for (const entry of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    // A file another process renames or removes meanwhile is no error.
+    try {
+      chmodSync(path, entry.isDirectory() ? DIR_MODE : FILE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  chmodSync(root, DIR_MODE);
 }
 
 function storageError(err: unknown): unknown {
@@ -37,7 +56,9 @@ export class AudioFiles implements AudioStore {
   constructor(root: string) {
     this.root = root;
     this.#tmp = join(root, 'tmp');
-    mkdirSync(this.#tmp, { recursive: true });
+    mkdirSync(this.#tmp, { recursive: true, mode: DIR_MODE });
+    chmodSync(this.#tmp, DIR_MODE);
+    makePrivate(root);
   }
 
   path(key: string): string {
@@ -65,8 +86,9 @@ export class AudioFiles implements AudioStore {
     const tmp = join(this.#tmp, `${key}.tmp`);
     const final = this.path(key);
     try {
-      const fh = await open(tmp, 'wx', 0o640);
+      const fh = await open(tmp, 'wx', FILE_MODE);
       try {
+        await fh.chmod(FILE_MODE);
         await fh.writeFile(bytes);
         await fh.sync();
       } finally {
@@ -74,8 +96,11 @@ export class AudioFiles implements AudioStore {
       }
       const folder = dirname(final);
       if (!this.#folders.has(folder)) {
-        const made = await mkdir(folder, { recursive: true });
-        if (made) await fsyncDir(this.root);
+        const made = await mkdir(folder, { recursive: true, mode: DIR_MODE });
+        if (made) {
+          await chmod(folder, DIR_MODE);
+          await fsyncDir(this.root);
+        }
         this.#folders.add(folder);
       }
       await rename(tmp, final);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
@@ -12,12 +12,15 @@ export async function initDataDir(
 ): Promise<{ created: boolean; certCreated: boolean }> {
   let created = false;
   if (!existsSync(configFile)) {
-    mkdirSync(resolve(configFile, '..'), { recursive: true });
+    const folder = resolve(configFile, '..');
+    if (mkdirSync(folder, { recursive: true, mode: 0o700 })) chmodSync(folder, 0o700);
     writeFileSync(configFile, configTemplate(), { mode: 0o600, flag: 'wx' });
+    // The mode given at creation passes through the umask; this one does not.
+    chmodSync(configFile, 0o600);
     created = true;
   }
   const loaded = loadConfig(configFile);
-  mkdirSync(loaded.dataDir, { recursive: true });
+  if (mkdirSync(loaded.dataDir, { recursive: true, mode: 0o700 })) chmodSync(loaded.dataDir, 0o700);
   // Loaded on demand: the certificate library is large and most commands never need it.
   const { ensureSelfSignedCert } = await import('../../config/tls-cert.ts');
   const certCreated = await ensureSelfSignedCert(
