@@ -40,18 +40,10 @@ beforeAll(async () => {
   expect((await runCli(['init', '--dir', dir])).code).toBe(0);
   expect(
     (
-      await runCli([
-        ...cfg,
-        'mailbox',
-        'add',
-        'alice',
-        '--extension',
-        '201',
-        '--code',
-        '1234',
-        '--tz',
-        'Asia/Tokyo',
-      ])
+      await runCli(
+        [...cfg, 'mailbox', 'add', 'alice', '--extension', '201', '--tz', 'Asia/Tokyo'],
+        { input: '1234\n' },
+      )
     ).code,
   ).toBe(0);
   wav = soxWav(join(dir, 'in.wav'), 4);

@@ -11,7 +11,7 @@ beforeAll(async () => {
   cfg = ['--config', join(dir, 'voicegate.yaml')];
   expect(await runCli(['init', '--dir', dir])).toMatchObject({ code: 0 });
   expect(
-    await runCli([...cfg, 'mailbox', 'add', 'sales', '--extension', '300', '--code', '1234']),
+    await runCli([...cfg, 'mailbox', 'add', 'sales', '--extension', '300'], { input: '1234\n' }),
   ).toMatchObject({ code: 0 });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

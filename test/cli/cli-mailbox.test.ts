@@ -46,24 +46,25 @@ describe('voicegate mailbox and group', () => {
   it('adds, lists, shows and changes mailboxes by name or extension', async () => {
     expect(
       (
-        await runCli([
-          ...cfg,
-          'mailbox',
-          'add',
-          'alice',
-          '--extension',
-          '201',
-          '--code',
-          '1234',
-          '--tz',
-          'Europe/Paris',
-          '--email',
-          'alice@example.com',
-        ])
+        await runCli(
+          [
+            ...cfg,
+            'mailbox',
+            'add',
+            'alice',
+            '--extension',
+            '201',
+            '--tz',
+            'Europe/Paris',
+            '--email',
+            'alice@example.com',
+          ],
+          { input: '1234\n' },
+        )
       ).stdout,
     ).toMatch(/added mailbox alice \(extension 201\)/);
     expect(
-      (await runCli([...cfg, 'mailbox', 'add', 'bob', '--extension', '202', '--code', '5678']))
+      (await runCli([...cfg, 'mailbox', 'add', 'bob', '--extension', '202'], { input: '5678\n' }))
         .code,
     ).toBe(0);
     const list = JSON.parse((await runCli([...cfg, 'mailbox', 'list', '--json'])).stdout) as {
@@ -112,17 +113,17 @@ describe('voicegate mailbox and group', () => {
 
   it('refuses duplicates, short codes and unknown mailboxes with one clear line', async () => {
     expectOneLineError(
-      await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '299', '--code', '1234']),
+      await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '299'], { input: '1234\n' }),
       1,
       /name "alice" is already used/,
     );
     expectOneLineError(
-      await runCli([...cfg, 'mailbox', 'add', 'carol', '--extension', '201', '--code', '1234']),
+      await runCli([...cfg, 'mailbox', 'add', 'carol', '--extension', '201'], { input: '1234\n' }),
       1,
       /extension "201" is already used by mailbox "alice"/,
     );
     expectOneLineError(
-      await runCli([...cfg, 'mailbox', 'add', 'carol', '--code', '12']),
+      await runCli([...cfg, 'mailbox', 'add', 'carol'], { input: '12\n' }),
       2,
       /at least 4 digits/,
     );
@@ -148,26 +149,36 @@ describe('voicegate mailbox and group', () => {
     expect(r.stdout + r.stderr).not.toContain('97531');
     expect(readFileSync(join(dir, 'voicegate.db')).includes(Buffer.from('97531'))).toBe(false);
     expectOneLineError(
-      await runCli([...cfg, 'mailbox', 'set-code', 'alice', 'abcd']),
+      await runCli([...cfg, 'mailbox', 'set-code', 'alice'], { input: 'abcd\n' }),
       2,
       /digits only/,
     );
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'set-code', 'alice'], { input: '' }),
+      2,
+      /no code on standard input/,
+    );
+  });
+
+  it('still takes a code as an argument, warning that ps shows it', async () => {
+    const added = await runCli([...cfg, 'mailbox', 'add', 'dave', '--code', '2468']);
+    expect(added.code).toBe(0);
+    expect(added.stderr).toMatch(/warning: --code is visible to every user .*\(ps\)/);
+    expect(added.stdout).toMatch(/added mailbox dave/);
+    const set = await runCli([...cfg, 'mailbox', 'set-code', 'dave', '1357']);
+    expect(set.code).toBe(0);
+    expect(set.stderr).toMatch(/warning: a code on the command line is visible/);
+    const fromPipe = await runCli([...cfg, 'mailbox', 'set-code', 'dave'], { input: '9753\n' });
+    expect([fromPipe.code, fromPipe.stderr]).toEqual([0, '']);
+    await runCli([...cfg, 'mailbox', 'remove', 'dave']);
   });
 
   it('manages hunt group members', async () => {
     expect(
       (
-        await runCli([
-          ...cfg,
-          'mailbox',
-          'add',
-          'sales',
-          '--extension',
-          '300',
-          '--code',
-          '3000',
-          '--group',
-        ])
+        await runCli([...cfg, 'mailbox', 'add', 'sales', '--extension', '300', '--group'], {
+          input: '3000\n',
+        })
       ).stdout,
     ).toMatch(/added hunt group sales/);
     expect((await runCli([...cfg, 'group', 'members', '300', 'alice', '202'])).code).toBe(0);
@@ -183,7 +194,7 @@ describe('voicegate mailbox and group', () => {
   });
 
   it('removes a mailbox', async () => {
-    await runCli([...cfg, 'mailbox', 'add', 'temp', '--code', '1234']);
+    await runCli([...cfg, 'mailbox', 'add', 'temp'], { input: '1234\n' });
     expect((await runCli([...cfg, 'mailbox', 'remove', 'temp'])).code).toBe(0);
     expectOneLineError(await runCli([...cfg, 'mailbox', 'show', 'temp']), 1, /no mailbox/);
   });

@@ -80,7 +80,7 @@ describe('voicegate serve', () => {
     expect(JSON.parse(version.body)).toMatchObject({ name: 'voicegate', version: '0.1.0' });
     expect((await curl(`${server.url}/nothing-here`)).status).toBe(404);
     // The CLI works on the same store while the server runs.
-    expect((await runCli([...cfg, 'mailbox', 'add', 'alice', '--code', '1234'])).code).toBe(0);
+    expect((await runCli([...cfg, 'mailbox', 'add', 'alice'], { input: '1234\n' })).code).toBe(0);
     const exited = new Promise<number | null>((resolve) =>
       server.child.on('exit', (code) => resolve(code)),
     );
@@ -91,7 +91,7 @@ describe('voicegate serve', () => {
   });
 
   it('runs housekeeping when it starts', async () => {
-    expect((await runCli([...cfg, 'mailbox', 'add', 'bob', '--code', '1234'])).code).toBe(0);
+    expect((await runCli([...cfg, 'mailbox', 'add', 'bob'], { input: '1234\n' })).code).toBe(0);
     const wav = soxWav(join(dir, 'hk.wav'), 2);
     expect((await runCli([...cfg, 'deposit', 'bob', wav])).code).toBe(0);
     const inbox = async (): Promise<unknown[]> =>

@@ -11,7 +11,7 @@ import { makeTempDir } from '../helpers/temp-data.ts';
 
 const TEN_MB = 10 * 1024 * 1024;
 
-let cleanup: (() => Promise<void>)[] = [];
+const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });

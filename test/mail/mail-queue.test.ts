@@ -86,16 +86,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voicegate-mail-queue-'));
   cfg = ['--config', join(dir, 'voicegate.yaml')];
   expect((await runCli(['init', '--dir', dir])).code).toBe(0);
-  const add = await cli(
-    'mailbox',
-    'add',
-    'alice',
-    '--extension',
-    '201',
-    '--code',
-    '1234',
-    '--email',
-    'alice@example.com',
+  const add = await runCli(
+    [...cfg, 'mailbox', 'add', 'alice', '--extension', '201', '--email', 'alice@example.com'],
+    { input: '1234\n' },
   );
   expect(add.code, add.stderr).toBe(0);
   expect((await cli('mailbox', 'set', 'alice', '--email-mode', 'forward')).code).toBe(0);

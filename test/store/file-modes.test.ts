@@ -18,8 +18,8 @@ function modes(root: string): Record<string, string> {
   return out;
 }
 
-let dirs: string[] = [];
-let stores: EmbeddedStore[] = [];
+const dirs: string[] = [];
+const stores: EmbeddedStore[] = [];
 const savedUmask = process.umask();
 afterEach(() => {
   process.umask(savedUmask);

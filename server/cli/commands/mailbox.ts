@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { VoicegateError } from '../../domain/errors.ts';
 import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
+import { readCode, warnCodeArgument } from '../read-code.ts';
 
 function mailboxRow(m: Mailbox): string[] {
   return [
@@ -28,12 +29,6 @@ function parseBreakouts(values: string[]): Record<string, string> {
     out[key] = number;
   }
   return out;
-}
-
-async function readStdinLine(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text.split(/\r?\n/)[0] ?? '';
 }
 
 interface SetOptions {
@@ -76,7 +71,10 @@ export function registerMailbox(program: Command): void {
     .command('add <name>')
     .description('add a user mailbox, or a hunt group with --group')
     .option('--extension <n>', 'extension number')
-    .requiredOption('--code <code>', 'voicemail code (digits)')
+    .option(
+      '--code <code>',
+      'voicemail code (digits); better piped on standard input, or typed when asked',
+    )
     .option('--full-name <text>', 'full name')
     .option('--email <addr>', 'e-mail address')
     .option('--tz <zone>', 'time zone, e.g. Europe/Paris')
@@ -88,7 +86,9 @@ export function registerMailbox(program: Command): void {
       'hunt group: keep messages in the group instead of copying them to each member',
     )
     .action(
-      async (name: string, o: SetOptions & { code: string; group?: boolean }, cmd: Command) => {
+      async (name: string, o: SetOptions & { code?: string; group?: boolean }, cmd: Command) => {
+        if (o.code !== undefined) warnCodeArgument('--code');
+        const code = o.code ?? (await readCode(`Code for ${name}: `));
         await withContext(cmd, async (ctx) => {
           const m = await ctx.mailboxes.add(
             {
@@ -97,7 +97,7 @@ export function registerMailbox(program: Command): void {
               kind: o.group ? 'group' : 'user',
               broadcast: o.group ? o.broadcast : undefined,
             },
-            o.code,
+            code,
           );
           print(
             `added ${m.kind === 'group' ? 'hunt group' : 'mailbox'} ${m.name}${m.extension ? ` (extension ${m.extension})` : ''}`,
@@ -198,9 +198,12 @@ export function registerMailbox(program: Command): void {
 
   mailbox
     .command('set-code <mailbox> [code]')
-    .description('set a new voicemail code (read from standard input when not given)')
+    .description(
+      'set a new voicemail code: piped on standard input, or typed when asked on a terminal',
+    )
     .action(async (ref: string, code: string | undefined, _o: unknown, cmd: Command) => {
-      const newCode = code ?? (await readStdinLine());
+      if (code !== undefined) warnCodeArgument('a code on the command line');
+      const newCode = code ?? (await readCode(`New code for ${ref}: `));
       await withContext(cmd, async (ctx) => {
         await ctx.mailboxes.setCode(ref, newCode);
         print(`code changed for ${ref}`);
