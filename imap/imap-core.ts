@@ -110,6 +110,25 @@ logout.handler = function (this: Connection, cmd) {
   logoutHandler.call(this, cmd);
 };
 
+/**
+ * imap-core's sequence-set check accepts 0 and reads it as 1 (`Number(part) || 1`), so FETCH 0
+ * or UID STORE 0:* acted on the first message. RFC 3501 and 9051 allow only nz-number (1 to
+ * 2^32-1) or "*": anything else answers BAD. Every command and SEARCH calls this function
+ * through the module object, so replacing it here covers them all.
+ */
+const MAX_NUMBER = 4294967295;
+const SEQ_NUMBER = '(?:[1-9][0-9]{0,9}|\\*)';
+const SEQUENCE_SET = new RegExp(
+  `^${SEQ_NUMBER}(?::${SEQ_NUMBER})?(?:,${SEQ_NUMBER}(?::${SEQ_NUMBER})?)*$`,
+);
+const imapTools = require('@zone-eu/wildduck/imap-core/lib/imap-tools') as {
+  validateSequence(range: unknown): boolean;
+};
+imapTools.validateSequence = (range) =>
+  typeof range === 'string' &&
+  SEQUENCE_SET.test(range) &&
+  range.split(/[:,]/).every((n) => n === '*' || Number(n) <= MAX_NUMBER);
+
 /** imap-core reports connection errors (failed handshakes...) here; they go to our log. */
 export function routeImapCoreErrors(emit: (message: unknown) => void): void {
   const errors = require('@zone-eu/wildduck/lib/errors.js') as {

@@ -156,6 +156,43 @@ describe('bad input over a raw TLS socket', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('answers BAD to sequence numbers and UIDs outside 1 to 2^32-1, acting on nothing', async () => {
+    const before = await snapshot();
+    const c = await login();
+    try {
+      await c.command('SELECT INBOX');
+      for (const line of [
+        'FETCH 0 (FLAGS)',
+        'FETCH 0:* (FLAGS)',
+        'FETCH 0:1 (FLAGS)',
+        'FETCH 1,0 (FLAGS)',
+        'FETCH 01 (FLAGS)',
+        'FETCH 4294967296 (FLAGS)',
+        'UID FETCH 0 (FLAGS)',
+        'UID FETCH 0:* (FLAGS)',
+        'STORE 0 +FLAGS (\\Flagged)',
+        'UID STORE 0:* +FLAGS (\\Deleted)',
+        'MOVE 0 Trash',
+        'UID MOVE 0 Trash',
+        'UID EXPUNGE 0',
+        'SEARCH 0',
+        'UID SEARCH UID 0:*',
+      ]) {
+        const reply = await c.command(line);
+        expect(reply.status, line).toMatch(/^\S+ BAD /);
+        expect(reply.untagged, line).toEqual([]);
+      }
+      // The largest valid number and * are fine.
+      expect((await c.command('FETCH 4294967295 (FLAGS)')).status).toMatch(/^\S+ OK/);
+      expect((await c.command('FETCH 1 (FLAGS)')).untagged).toHaveLength(1);
+      expect((await c.command('UID SEARCH UID 1:*')).untagged).toHaveLength(1);
+      await stillWorks(c);
+    } finally {
+      await c.logout();
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('ends a session after more than 50 protocol errors, and only that one', async () => {
     const c = await login();
     const other = await login();
