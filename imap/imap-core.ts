@@ -123,11 +123,23 @@ const SEQUENCE_SET = new RegExp(
 );
 const imapTools = require('@zone-eu/wildduck/imap-core/lib/imap-tools') as {
   validateSequence(range: unknown): boolean;
+  validateSearchDate(date: unknown): boolean;
 };
 imapTools.validateSequence = (range) =>
   typeof range === 'string' &&
   SEQUENCE_SET.test(range) &&
   range.split(/[:,]/).every((n) => n === '*' || Number(n) <= MAX_NUMBER);
+
+/**
+ * SEARCH SINCE 32-Jan-2020 (or day 0) passes imap-core's date check, becomes an Invalid Date,
+ * and its matcher throws from a timer: an uncaught exception that ended the process (found by
+ * test/fuzz/imap-fuzz.test.ts). A date must also be a real day: anything else answers BAD.
+ */
+const validateSearchDate = imapTools.validateSearchDate;
+imapTools.validateSearchDate = (date) =>
+  validateSearchDate(date) &&
+  Number(String(date).split('-')[0]) >= 1 &&
+  !Number.isNaN(new Date(String(date)).getTime());
 
 /** imap-core reports connection errors (failed handshakes...) here; they go to our log. */
 export function routeImapCoreErrors(emit: (message: unknown) => void): void {

@@ -193,6 +193,26 @@ describe('bad input over a raw TLS socket', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('answers BAD to SEARCH dates that are no day, and lives on', async () => {
+    const c = await login();
+    try {
+      await c.command('SELECT INBOX');
+      for (const line of [
+        'SEARCH SINCE 32-Jan-2020',
+        'SEARCH BEFORE 0-Jan-2020',
+        'UID SEARCH ON 99-Feb-2021',
+        'SEARCH SENTSINCE 00-Mar-2022',
+      ]) {
+        const reply = await c.command(line);
+        expect(reply.status, line).toMatch(/^\S+ BAD /);
+      }
+      expect((await c.command('SEARCH SINCE 1-Jan-2020')).untagged).toEqual(['* SEARCH 1 2']);
+      await stillWorks(c);
+    } finally {
+      await c.logout();
+    }
+  });
+
   it('ends a session after more than 50 protocol errors, and only that one', async () => {
     const c = await login();
     const other = await login();
