@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../../server/config/load.ts';
 import { createContext } from '../../server/context.ts';
 import { hashCode } from '../../server/domain/code-hash.ts';
@@ -286,6 +287,9 @@ export function openSocket(port: number): Promise<Socket> {
   });
 }
 
+/** Collects garbage and reports memory on SIGUSR2 (shared with the SIP fuzz). */
+const PROBE = pathToFileURL(fileURLToPath(new URL('./sip-memory-probe.ts', import.meta.url))).href;
+
 /** The server's JS heap limit: about four times what it uses while fuzzed (45 MB after GC). */
 export const HEAP_MB = 192;
 /** Resident memory the server may reach while fuzzed: the heap limit plus code, buffers, SQLite. */
@@ -350,7 +354,7 @@ export class FuzzServer {
     ].flatMap((s) => ['--set', s]);
     // A small heap: a leak becomes a crash the test sees, not RSS that merely looks high (V8
     // and malloc keep freed memory, so RSS alone cannot tell garbage from a leak).
-    const node = [`--max-old-space-size=${HEAP_MB}`];
+    const node = [`--max-old-space-size=${HEAP_MB}`, '--expose-gc', '--import', PROBE];
     const child = spawn(process.execPath, [...node, BIN, '--config', configFile, 'serve', ...all], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -396,6 +400,29 @@ export class FuzzServer {
     return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
   }
 
+  /** The heap in use after a full GC, and RSS then, in MB: what stays once the garbage is gone. */
+  async settledMemory(): Promise<{ heapMB: number; rssMB: number }> {
+    return new Promise((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => {
+        this.child.stderr!.off('data', onData);
+        reject(new Error('the server did not report its memory'));
+      }, 10_000);
+      const onData = (d: Buffer): void => {
+        text += d.toString();
+        const line = text.split('\n').find((l) => l.includes('"memoryProbe"'));
+        if (!line) return;
+        clearTimeout(timer);
+        this.child.stderr!.off('data', onData);
+        const m = (JSON.parse(line) as { memoryProbe: { heapUsed: number; rss: number } })
+          .memoryProbe;
+        resolve({ heapMB: Math.round(m.heapUsed / 2 ** 20), rssMB: Math.round(m.rss / 2 ** 20) });
+      };
+      this.child.stderr!.on('data', onData);
+      this.child.kill('SIGUSR2');
+    });
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
@@ -417,6 +444,9 @@ export interface FuzzFigures {
   rssStartMB: number;
   rssPeakMB: number;
   rssEndMB: number;
+  /** After a full GC at the end: the heap in use at the start and at the end. */
+  heapStartMB: number;
+  heapEndMB: number;
 }
 
 export interface FuzzOptions {
@@ -460,6 +490,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzFigures> {
     );
 
   await o.check();
+  const heapStartMB = (await o.server.settledMemory()).heapMB;
   const started = Date.now();
   const rssStartMB = o.server.rssMB();
   let rssPeakMB = rssStartMB;
@@ -505,6 +536,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzFigures> {
   }
   const seconds = (Date.now() - started) / 1000;
   await o.check();
+  const settled = await o.server.settledMemory();
   const rssEndMB = o.server.rssMB();
   const figures = {
     inputs,
@@ -515,6 +547,8 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzFigures> {
     rssStartMB: Math.round(rssStartMB),
     rssPeakMB: Math.round(Math.max(rssPeakMB, rssEndMB)),
     rssEndMB: Math.round(rssEndMB),
+    heapStartMB,
+    heapEndMB: settled.heapMB,
   };
   console.log(`${o.name} fuzz, seed ${o.seed}: ${JSON.stringify(figures)}`);
   return figures;

@@ -143,6 +143,10 @@ describe('HTTP fuzzing (seeded; FUZZ_SEED replays)', () => {
       });
       expect(figures.inputs, `seed ${seed}`).toBeGreaterThanOrEqual(500);
       expect(server.exit, `seed ${seed}`).toBeNull();
+      // Memory settles: what stays after a full GC is about what was there before.
+      expect(figures.heapEndMB, `seed ${seed}: ${JSON.stringify(figures)}`).toBeLessThan(
+        figures.heapStartMB + 32,
+      );
       expect(figures.rssPeakMB, `seed ${seed}: ${JSON.stringify(figures)}`).toBeLessThan(
         RSS_LIMIT_MB,
       );
