@@ -131,6 +131,8 @@ describe('voicegate serve', () => {
       '--set',
       `http.port=${port}`,
       '--set',
+      'sip.port=0',
+      '--set',
       'log.level=silent',
     ]);
     expect(r.code).toBe(1);
@@ -149,6 +151,8 @@ describe('voicegate serve', () => {
       `imap.port=0`,
       '--set',
       `imap.tlsPort=${port}`,
+      '--set',
+      'sip.port=0',
       '--set',
       'log.level=silent',
     ]);

@@ -122,6 +122,9 @@ describe('starting the SMTP listener', () => {
         'sip.rtpPortMin=0',
         'sip.rtpPortMax=0',
         `smtp.port=${taken}`,
+        'sip.port=0',
+        'sip.rtpPortMin=0',
+        'sip.rtpPortMax=0',
       ]);
       await expect(startServer(loaded, createLogger('silent'))).rejects.toThrow(
         `127.0.0.1:${taken} is in use: set smtp.port (or smtp.host) to a free one`,
