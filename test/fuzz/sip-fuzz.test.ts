@@ -2,29 +2,18 @@
 // (INVITE with SDP, OPTIONS, REGISTER, SUBSCRIBE, BYE, CANCEL, ACK) over UDP and TCP against
 // `voicegate serve` in its own process. Every few hundred inputs the server must still answer a
 // fresh OPTIONS; at the end it must be alive and its memory after a GC bounded.
-// Replay a failure with SIP_FUZZ_SEED=<seed printed in the message>; SIP_FUZZ_INPUTS sets the count.
+// Replay a failure with FUZZ_SEED=<seed printed in the message>; SIP_FUZZ_INPUTS sets the count.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from './sip-child-server.ts';
+import { fuzzSeed, rng } from './fuzz-kit.ts';
 
-const SEED = Number(process.env.SIP_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = fuzzSeed();
 const INPUTS = Number(process.env.SIP_FUZZ_INPUTS ?? 5000);
 const PROBE_EVERY = 300;
 
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(SEED);
+const random = rng(SEED);
 const int = (n: number): number => Math.floor(random() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
 
@@ -211,7 +200,7 @@ describe('SIP fuzz', { timeout: 120_000 }, () => {
     let tcpSent = 0;
     const recent: string[] = [];
     const context = (): string =>
-      `seed ${SEED} (replay: SIP_FUZZ_SEED=${SEED}); server ${server.exit ?? 'running'}\n` +
+      `seed ${SEED} (replay: FUZZ_SEED=${SEED}); server ${server.exit ?? 'running'}\n` +
       `last inputs:\n${recent.join('\n---\n')}\nserver log:\n${server.tail()}`;
 
     /** A fresh OPTIONS gets its 200 (a few tries: UDP may drop under the flood). */

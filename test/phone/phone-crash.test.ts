@@ -71,16 +71,9 @@ describe(
       dir = mkdtempSync(join(tmpdir(), 'voicegate-phone-crash-'));
       cfg = ['--config', join(dir, 'voicegate.yaml')];
       expect((await runCli(['init', '--dir', dir])).code).toBe(0);
-      const add = await runCli([
-        ...cfg,
-        'mailbox',
-        'add',
-        'alice',
-        '--extension',
-        '201',
-        '--code',
-        '1234',
-      ]);
+      const add = await runCli([...cfg, 'mailbox', 'add', 'alice', '--extension', '201'], {
+        input: '1234\n',
+      });
       expect(add.code).toBe(0);
     });
     afterEach(async () => {
