@@ -57,7 +57,9 @@ for (const [command, message] of Object.entries(REFUSALS)) {
 type CommandModule = { handler: (this: Connection, command: unknown, cb?: Callback) => void };
 interface Connection {
   send(line: string): void;
-  close(): void;
+  close(force?: boolean): void;
+  secure: boolean;
+  _server: { emit(event: string, ...args: unknown[]): boolean };
   compression?: boolean;
   _deflate?: { flush(cb: () => void): void } | null;
   _socket?: { destroyed: boolean; write(data: string, cb: () => void): void };
@@ -140,6 +142,19 @@ imapTools.validateSearchDate = (date) =>
   validateSearchDate(date) &&
   Number(String(date).split('-')[0]) >= 1 &&
   !Number.isNaN(new Date(String(date)).getTime());
+
+/**
+ * STARTTLS: imap-core gives the handshake that follows only its idle timeout, which every byte
+ * of a trickled ClientHello resets. The server hears of it (`starttls`, with the connection),
+ * so a deadline can be armed.
+ */
+const starttls = command('starttls');
+const starttlsHandler = starttls.handler;
+starttls.handler = function (this: Connection, cmd, cb) {
+  const upgrading = !this.secure;
+  starttlsHandler.call(this, cmd, cb);
+  if (upgrading) this._server.emit('starttls', this);
+};
 
 /** imap-core reports connection errors (failed handshakes...) here; they go to our log. */
 export function routeImapCoreErrors(emit: (message: unknown) => void): void {

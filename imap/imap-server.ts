@@ -2,8 +2,14 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailboxService } from '../server/domain/mailbox-service.ts';
 import type { MessageService } from '../server/domain/message-service.ts';
 import type { AudioStore, VoicemailStore } from '../server/domain/ports.ts';
+import {
+  ConnectionLimits,
+  type ConnectionStats,
+  type LimitsConfig,
+} from '../server/net/connection-limits.ts';
 import type { ImapDeps, ImapLogger } from './deps.ts';
 import { hook, IMAPServer, routeImapCoreErrors, type Callback } from './imap-core.ts';
+import { limitImap } from './imap-limits.ts';
 import { messageHooks } from './message-hooks.ts';
 import { MessageSource } from './message-source.ts';
 import { ImapNotifier } from './notifier.ts';
@@ -21,6 +27,8 @@ export interface ImapOptions {
   webUrl?: string;
   quotaBytes: number;
   version: string;
+  /** Connections per client address and in all, TLS handshake and login deadlines. */
+  limits: LimitsConfig;
 }
 
 export interface ImapServices {
@@ -33,10 +41,13 @@ export interface ImapServices {
 
 export interface RunningImap {
   ports: { plain: number; tls: number };
+  /** Connections open and refused, per listener. */
+  stats(): { imap: ConnectionStats; imaps: ConnectionStats };
   close(): Promise<void>;
 }
 
 const MAX_MESSAGE = 1024 * 1024;
+const CLOSE_TIMEOUT_MS = 2000;
 
 /** Both IMAP listeners (STARTTLS and implicit TLS) on one set of hooks and one notifier. */
 export async function startImap(services: ImapServices, opts: ImapOptions): Promise<RunningImap> {
@@ -62,6 +73,10 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
     cb: (err: Error | null, ctx?: SecureContext) => void,
   ): void => cb(null, context);
 
+  const limits = {
+    plain: new ConnectionLimits('imap', opts.limits, services.log),
+    tls: new ConnectionLimits('imaps', opts.limits, services.log),
+  };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- imap-core is untyped
   const make = (secure: boolean): any => {
     const server = new IMAPServer({
@@ -78,8 +93,7 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
       maxMessage: MAX_MESSAGE,
       enableCompression: true,
       logoutMessages: ['Bye'],
-      closeTimeout: 2000,
-      onConnect: (_session: unknown, cb: Callback) => cb(null),
+      closeTimeout: CLOSE_TIMEOUT_MS,
       onClose: (_session: unknown, cb: Callback) => cb(null),
     });
     server.notifier = notifier;
@@ -93,6 +107,7 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
     }
     server.onLsub = server.onList;
     server.onUnsubscribe = server.onSubscribe;
+    server.onConnect = limitImap(server, secure ? limits.tls : limits.plain, secure);
     return server;
   };
 
@@ -125,11 +140,20 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
     await new Promise((r) => plain.close(r));
     throw err;
   }
+  const closeAll = async (): Promise<void> => {
+    notifier.close();
+    // imap-core closes its sessions after closeTimeout; sockets still in their TLS handshake
+    // are not sessions yet and would hold the close up until their deadline.
+    const stragglers = setTimeout(() => {
+      limits.plain.destroyAll();
+      limits.tls.destroyAll();
+    }, CLOSE_TIMEOUT_MS + 500);
+    await Promise.all([new Promise((r) => plain.close(r)), new Promise((r) => tls.close(r))]);
+    clearTimeout(stragglers);
+  };
   return {
     ports,
-    close: async () => {
-      notifier.close();
-      await Promise.all([new Promise((r) => plain.close(r)), new Promise((r) => tls.close(r))]);
-    },
+    stats: () => ({ imap: limits.plain.stats(), imaps: limits.tls.stats() }),
+    close: closeAll,
   };
 }

@@ -12,6 +12,8 @@ import { startHousekeeping } from './housekeeping-scheduler.ts';
 import { startOutbox } from './mail/outbox-runner.ts';
 import { SmtpTarget } from './mail/smtp-target.ts';
 import { buildApp } from './http/app.ts';
+import { httpListener } from './http/http-server.ts';
+import type { ConnectionStats } from './net/connection-limits.ts';
 import { startImap } from '../imap/imap-server.ts';
 import { startSmtp } from './smtp-in/smtp-listener.ts';
 import type { Logger } from './log.ts';
@@ -95,9 +97,19 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     });
     closers.push(() => phone.close());
 
+    const listeners: Record<string, () => ConnectionStats> = {};
+    const web = httpListener({
+      https: config.http.tls ? tls : undefined,
+      limits: config.limits,
+      log: log.child({ proto: 'http' }),
+    });
+    listeners.http = () => web.stats();
     const http = await buildApp({
       log,
       https: config.http.tls ? tls : undefined,
+      serverFactory: web.serverFactory,
+      connections: () =>
+        Object.fromEntries(Object.entries(listeners).map(([name, stats]) => [name, stats()])),
       version: packageVersion(),
       api: {
         mailboxes: context.mailboxes,
@@ -127,7 +139,12 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     } catch (err) {
       throw listenError(err, 'http.port', config.http.host, config.http.port);
     }
-    closers.push(() => http.close());
+    closers.push(async () => {
+      // Sockets still in their TLS handshake are no requests Fastify could close.
+      const stragglers = setTimeout(() => web.destroyAll(), 2500);
+      await http.close();
+      clearTimeout(stragglers);
+    });
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
@@ -151,6 +168,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
         webUrl: urls.http,
         quotaBytes: config.imap.quotaMB * 1024 * 1024,
         version: packageVersion(),
+        limits: config.limits,
       },
     ).catch((err: unknown) => {
       const key = (err as { listenKey?: string }).listenKey ?? 'port';
@@ -158,6 +176,8 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       throw listenError(err, `imap.${key}`, config.imap.host, port);
     });
     closers.push(() => imap.close());
+    listeners.imap = () => imap.stats().imap;
+    listeners.imaps = () => imap.stats().imaps;
 
     const smtp = await startSmtp(
       {
@@ -173,11 +193,13 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
         maxMessageBytes: Math.round(config.smtp.maxMessageMB * 1024 * 1024),
         allowedPeers: config.smtp.allowedPeers,
         requireAuth: config.smtp.requireAuth,
+        limits: config.limits,
       },
     ).catch((err: unknown) => {
       throw listenError(err, 'smtp.port', config.smtp.host, config.smtp.port);
     });
     closers.push(() => smtp.close());
+    listeners.smtp = () => smtp.stats();
 
     const smtpTarget = new SmtpTarget(
       {

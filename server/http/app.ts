@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { ApiDeps } from './deps.ts';
 import { registerErrorHandler } from './errors.ts';
 import { healthRoutes, type HealthDeps } from './health-routes.ts';
+import type { HttpListener } from './http-server.ts';
 import { audioRoutes } from './routes/audio-routes.ts';
 import { authRoutes } from './routes/auth-routes.ts';
 import { eventRoutes } from './routes/events-routes.ts';
@@ -23,6 +24,8 @@ export interface HttpDeps extends HealthDeps {
   api?: ApiDeps;
   /** The built web app (web/dist), served at `/` when present. */
   webRoot?: string;
+  /** Makes the server to serve on (`httpListener`: connection limits and deadlines). */
+  serverFactory?: HttpListener['serverFactory'];
 }
 
 const SECURITY_HEADERS = {
@@ -48,6 +51,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
   const headers = deps.https ? { ...SECURITY_HEADERS, ...HSTS } : SECURITY_HEADERS;

@@ -1,13 +1,25 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ConnectionStats } from '../net/connection-limits.ts';
 
 export interface HealthDeps {
   version: string;
   /** Whether the process can serve (store reachable); a reason when not. */
   readiness: () => Promise<string | null>;
+  /** Connections open and refused (limits), per listener. */
+  connections?: () => Record<string, ConnectionStats>;
 }
 
 const Status = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
+const Connections = Type.Record(
+  Type.String(),
+  Type.Object({
+    active: Type.Integer(),
+    refused: Type.Integer(),
+    perAddress: Type.Integer(),
+    total: Type.Integer(),
+  }),
+);
 const Version = Type.Object({ name: Type.String(), version: Type.String(), node: Type.String() });
 
 export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
@@ -21,6 +33,11 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
         if (reason) return reply.status(503).send({ status: 'unavailable', reason });
         return { status: 'ready' };
       },
+    );
+    app.get(
+      '/healthz/connections',
+      { schema: { response: { 200: Connections } } },
+      async () => deps.connections?.() ?? {},
     );
     app.get('/api/version', { schema: { response: { 200: Version } } }, async () => ({
       name: 'voicegate',

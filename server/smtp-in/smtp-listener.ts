@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
   SMTPServer,
@@ -8,6 +9,12 @@ import {
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { Message } from '../domain/message.ts';
 import type { MessageService } from '../domain/message-service.ts';
+import {
+  ConnectionLimits,
+  type ConnectionSlot,
+  type ConnectionStats,
+  type LimitsConfig,
+} from '../net/connection-limits.ts';
 import { peerFilter } from './peers.ts';
 import { resolveRecipient } from './recipients.ts';
 import { isInternal, reply, toSmtpReply } from './replies.ts';
@@ -26,6 +33,8 @@ export interface SmtpOptions {
   allowedPeers: string[];
   /** AUTH (PLAIN, LOGIN; after STARTTLS) with a mailbox and its code before MAIL. */
   requireAuth: boolean;
+  /** Connections per client address and in all, the TLS handshake and session deadlines. */
+  limits: LimitsConfig;
 }
 
 export interface SmtpServices {
@@ -36,8 +45,23 @@ export interface SmtpServices {
 
 export interface RunningSmtp {
   port: number;
+  /** Connections open and refused. */
+  stats(): ConnectionStats;
   close(): Promise<void>;
 }
+
+/** smtp-server's connection object (`server.connections`); only what the deadlines need. */
+interface SmtpConnection {
+  session: SMTPServerSession;
+  secure: boolean;
+  _upgrading: boolean;
+  _socket: Socket;
+  send(code: number, message: string): void;
+  close(): void;
+  upgrade(...args: unknown[]): void;
+}
+
+const CLOSE_TIMEOUT_MS = 2000;
 
 /** Reads DATA, keeping at most `limit` bytes (the rest is read and dropped); `bytes` counts all. */
 function readAll(
@@ -90,6 +114,36 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
     return stored;
   };
 
+  const limits = new ConnectionLimits('smtp', opts.limits, log);
+  const { handshakeSeconds, preAuthSeconds } = opts.limits;
+  const slots = new WeakMap<SMTPServerSession, ConnectionSlot>();
+  /**
+   * SMTP has no login for ordinary senders, so the whole session has a deadline: from connect
+   * to the start of DATA, and again for the message and its reply. smtp-server's own timeout
+   * is an idle one, which a byte every minute would extend for ever.
+   */
+  const sessionDeadline = (session: SMTPServerSession): void =>
+    slots.get(session)?.deadline('session', preAuthSeconds, 'Timeout - closing connection');
+  /** The deadlines learn how to say goodbye once smtp-server has a connection object. */
+  const attach = (session: SMTPServerSession): void => {
+    const connections = (server as unknown as { connections: Set<SmtpConnection> }).connections;
+    const connection = [...connections].find((c) => c.session === session);
+    const slot = connection && limits.slotOf(connection._socket);
+    if (!connection || !slot) return;
+    slots.set(session, slot);
+    slot.expire = (reason) => {
+      if (!connection._upgrading) return connection.send(421, reason);
+      // Mid-handshake (STARTTLS) a plaintext reply would only garble it.
+      connection.close();
+      connection._socket.destroy();
+    };
+    const upgrade = connection.upgrade;
+    connection.upgrade = function (this: SmtpConnection, ...args: unknown[]) {
+      slot.deadline('handshake', handshakeSeconds, 'TLS handshake timeout', () => !this.secure);
+      return upgrade.apply(this, args);
+    };
+  };
+
   const server = new SMTPServer({
     name: opts.domain,
     banner: 'Voicegate voicemail',
@@ -104,9 +158,10 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
     disableReverseLookup: true,
     maxRecipients: 100,
     logger: false,
-    closeTimeout: 2000,
+    closeTimeout: CLOSE_TIMEOUT_MS,
 
     onConnect(session, cb) {
+      attach(session);
       if (allowed && !allowed(session.remoteAddress)) {
         sessionLog(session).warn({}, 'connection refused: not in smtp.allowedPeers');
         return cb(reply(554, 'this server does not accept mail from your address'));
@@ -149,6 +204,7 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
       const envelope = { from, to: rcpts.map((r) => r.address), user: session.user as unknown };
       const names = [...new Set(rcpts.map((r) => mailboxOf.get(r)).filter((n) => n != null))];
       const l = sessionLog(session);
+      sessionDeadline(session);
       readAll(stream, opts.maxMessageBytes)
         .then(async ({ raw, bytes }) => {
           if (stream.sizeExceeded || bytes > opts.maxMessageBytes)
@@ -164,6 +220,7 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
             },
             'mail accepted',
           );
+          sessionDeadline(session);
           cb(null, 'voicemail stored');
         })
         .catch((err: unknown) => {
@@ -174,9 +231,16 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
               { ...envelope, reply: answer.responseCode, reason: answer.message },
               'mail refused',
             );
+          sessionDeadline(session);
           cb(answer);
         });
     },
+  });
+
+  limits.guard(server.server, {
+    refuse: (socket) =>
+      socket.write(`421 ${opts.domain} Too many connections, try again later\r\n`),
+    admitted: (slot) => slot.deadline('session', preAuthSeconds, 'Timeout - closing connection'),
   });
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -189,5 +253,15 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
   });
   // Connection-level trouble (resets, TLS handshakes failing) is the client's, not ours.
   server.on('error', (err: Error) => log.warn({ err }, 'smtp connection error'));
-  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    port,
+    stats: () => limits.stats(),
+    close: async () => {
+      // Sessions are closed after closeTimeout; anything left (a socket the session never
+      // took) goes then.
+      const stragglers = setTimeout(() => limits.destroyAll(), CLOSE_TIMEOUT_MS + 500);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearTimeout(stragglers);
+    },
+  };
 }

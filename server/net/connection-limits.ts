@@ -1,0 +1,212 @@
+import type { Server, Socket } from 'node:net';
+
+/** `limits` of the config: the same for every TCP listener. */
+export interface LimitsConfig {
+  perAddress: number;
+  total: number;
+  handshakeSeconds: number;
+  preAuthSeconds: number;
+}
+
+export interface ConnectionStats {
+  /** Connections open now. */
+  active: number;
+  /** Connections refused since start (per-address or total limit). */
+  refused: number;
+  perAddress: number;
+  total: number;
+}
+
+interface LimitsLog {
+  warn(obj: object, msg: string): void;
+}
+
+/** How often a refused address is logged: once a minute, with the count refused meanwhile. */
+const LOG_EVERY_MS = 60_000;
+
+const keyOf = (s: { remoteAddress?: string; remotePort?: number }): string =>
+  `${s.remoteAddress} ${s.remotePort}`;
+
+/**
+ * One admitted connection: it holds its place in the counts until its socket closes, and the
+ * deadlines that close it (TLS handshake, login). `expire` is how the protocol says goodbye
+ * (IMAP BYE, SMTP 421); before the protocol has a session it is a plain destroy.
+ */
+export class ConnectionSlot {
+  readonly address: string;
+  expire: (reason: string) => void;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #release: () => void;
+  #released = false;
+
+  constructor(socket: Socket, release: () => void) {
+    this.address = socket.remoteAddress ?? '';
+    this.expire = () => socket.destroy();
+    this.#release = release;
+  }
+
+  /**
+   * Closes the connection in `seconds` unless `done(name)` comes first; arming it again
+   * restarts it. `onExpire` returning false means the deadline no longer applies (e.g. the
+   * handshake did finish).
+   */
+  deadline(name: string, seconds: number, reason: string, onExpire?: () => boolean): void {
+    this.done(name);
+    if (this.#released) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(name);
+      if (onExpire && !onExpire()) return;
+      this.expire(reason);
+    }, seconds * 1000);
+    timer.unref();
+    this.#timers.set(name, timer);
+  }
+
+  done(name: string): void {
+    clearTimeout(this.#timers.get(name));
+    this.#timers.delete(name);
+  }
+
+  /** Once, however many of error, end and close the socket emits. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#release();
+  }
+}
+
+/**
+ * The connection limits of one listener: at most `perAddress` connections from one client
+ * address and `total` in all. A connection beyond them is closed at once (after a one-line
+ * goodbye where the protocol speaks first), counted, and logged once a minute per address.
+ */
+export class ConnectionLimits {
+  readonly #name: string;
+  readonly #config: LimitsConfig;
+  readonly #log: LimitsLog;
+  readonly #perAddress = new Map<string, number>();
+  readonly #slots = new Map<string, { slot: ConnectionSlot; socket: Socket }>();
+  /** Per refused address: when it was last logged and how many were refused since. */
+  readonly #refusedLog = new Map<string, { at: number; count: number }>();
+  #refused = 0;
+
+  constructor(name: string, config: LimitsConfig, log: LimitsLog) {
+    this.#name = name;
+    this.#config = config;
+    this.#log = log;
+  }
+
+  get config(): LimitsConfig {
+    return this.#config;
+  }
+
+  /**
+   * Puts the limits in front of every 'connection' listener the server has now (the protocol
+   * library's own): refused sockets never reach it. `refuse` writes the protocol's goodbye;
+   * `admitted` arms the deadlines of a new slot.
+   */
+  guard(
+    server: Server,
+    hooks: {
+      refuse?: (socket: Socket) => void;
+      admitted?: (slot: ConnectionSlot, socket: Socket) => void;
+    } = {},
+  ): void {
+    const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => {
+      const slot = this.#admit(socket);
+      if (!slot) {
+        socket.on('error', () => {});
+        if (hooks.refuse) hooks.refuse(socket);
+        socket.end();
+        // A client that never reads would keep a refused socket open: give the goodbye a moment.
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
+      hooks.admitted?.(slot, socket);
+      for (const listener of listeners) listener.call(server, socket);
+    });
+  }
+
+  /** The slot of a socket, or of a TLS socket over it (same peer address and port). */
+  slotOf(socket: { remoteAddress?: string; remotePort?: number } | undefined): ConnectionSlot | undefined {
+    return socket ? this.#slots.get(keyOf(socket))?.slot : undefined;
+  }
+
+  stats(): ConnectionStats {
+    return {
+      active: this.#slots.size,
+      refused: this.#refused,
+      perAddress: this.#config.perAddress,
+      total: this.#config.total,
+    };
+  }
+
+  /** Closes every connection still open (at shutdown, including those mid-handshake). */
+  destroyAll(): void {
+    for (const { socket } of [...this.#slots.values()]) socket.destroy();
+  }
+
+  #admit(socket: Socket): ConnectionSlot | undefined {
+    const address = socket.remoteAddress ?? '';
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (fromAddress >= this.#config.perAddress || this.#slots.size >= this.#config.total) {
+      this.#noteRefused(address, fromAddress >= this.#config.perAddress ? 'perAddress' : 'total');
+      return undefined;
+    }
+    const key = keyOf(socket);
+    this.#perAddress.set(address, fromAddress + 1);
+    const slot = new ConnectionSlot(socket, () => {
+      this.#slots.delete(key);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    });
+    this.#slots.set(key, { slot, socket });
+    socket.once('close', () => slot.release());
+    keepCloseListener(socket, slot);
+    return slot;
+  }
+
+  #noteRefused(address: string, limit: 'perAddress' | 'total'): void {
+    this.#refused++;
+    const now = Date.now();
+    const seen = this.#refusedLog.get(address);
+    if (seen && now - seen.at < LOG_EVERY_MS) {
+      seen.count++;
+      return;
+    }
+    if (this.#refusedLog.size > 10_000) {
+      for (const [a, s] of this.#refusedLog) if (now - s.at >= LOG_EVERY_MS) this.#refusedLog.delete(a);
+    }
+    this.#refusedLog.set(address, { at: now, count: 0 });
+    this.#log.warn(
+      {
+        listener: this.#name,
+        remote: address,
+        limit,
+        refusedSinceLastLog: seen ? seen.count + 1 : 1,
+        active: this.#slots.size,
+        ...this.#config,
+      },
+      'connection refused: too many connections',
+    );
+  }
+}
+
+/**
+ * imap-core and smtp-server strip every listener of the plain socket when STARTTLS begins
+ * (`removeAllListeners()`), ours included; the plain socket still closes under the TLS one, so
+ * the release listener is put back.
+ */
+function keepCloseListener(socket: Socket, slot: ConnectionSlot): void {
+  const removeAll = socket.removeAllListeners;
+  socket.removeAllListeners = function (this: Socket, ...args: Parameters<Socket['removeAllListeners']>) {
+    removeAll.apply(this, args);
+    if (args.length === 0 || args[0] === 'close') this.once('close', () => slot.release());
+    return this;
+  };
+}
