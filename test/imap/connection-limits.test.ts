@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import {
+  activeDown,
+  connect,
+  connectionStats,
+  LIMIT_SETS,
+  LIMITS,
+  trickle,
+  type Peer,
+} from './limits-kit.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer(['http.tls=false', ...LIMIT_SETS]);
+  await server.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
+});
+afterAll(async () => server.stop());
+
+const GREETING = /^\* OK .*\r\n/;
+
+describe('IMAP deadlines', () => {
+  it('closes a connection to the TLS port that never starts its handshake', async () => {
+    const peer = await connect(server.ports.imaps);
+    const seconds = await peer.closed(LIMITS.handshakeSeconds * 1000 + 2000);
+    expect(seconds).toBeGreaterThanOrEqual(LIMITS.handshakeSeconds - 0.1);
+    expect(peer.text()).toBe('');
+  });
+
+  it('closes a STARTTLS whose handshake never comes', async () => {
+    const peer = await connect(server.ports.imap);
+    await peer.waitFor(GREETING);
+    peer.socket.write('a STARTTLS\r\n');
+    await peer.waitFor(/a OK/);
+    const seconds = await peer.closed(LIMITS.handshakeSeconds * 1000 + 2000);
+    expect(seconds).toBeLessThan(LIMITS.preAuthSeconds);
+  });
+
+  it('closes a client that trickles bytes without logging in at the login deadline; a logged-in one stays', async () => {
+    const [trickler, loggedIn] = await Promise.all([
+      connect(server.ports.imap),
+      connect(server.ports.imaps, { tls: true }),
+    ]);
+    await trickler.waitFor(GREETING);
+    await loggedIn.waitFor(GREETING);
+    loggedIn.socket.write('a LOGIN 201 1234\r\n');
+    await loggedIn.waitFor(/a OK/);
+    // A byte every 200 ms resets imap-core's idle timer every time.
+    trickle(trickler, 'a NOOP\r\n', 200);
+    const seconds = await trickler.closed(LIMITS.preAuthSeconds * 1000 + 2000);
+    expect(seconds).toBeGreaterThanOrEqual(LIMITS.preAuthSeconds - 0.1);
+    expect(trickler.text()).toMatch(/\* BYE Login timeout\r\n$/);
+    loggedIn.socket.write('b NOOP\r\n');
+    await loggedIn.waitFor(/b OK/);
+    loggedIn.socket.destroy();
+  }, 15_000);
+});
+
+describe('IMAP connection limits', () => {
+  const open: Peer[] = [];
+  afterAll(() => open.forEach((p) => p.socket.destroy()));
+
+  it('refuses the connection beyond the per-address limit, not another address', async () => {
+    for (let i = 0; i < LIMITS.perAddress; i++) open.push(await connect(server.ports.imap));
+    await Promise.all(open.map((p) => p.waitFor(GREETING)));
+    const refused = await connect(server.ports.imap);
+    await refused.closed();
+    expect(refused.text()).toBe('* BYE Too many connections\r\n');
+
+    const other = await connect(server.ports.imap, { localAddress: '127.0.0.2' });
+    open.push(other);
+    await other.waitFor(GREETING);
+    // The TLS port counts for itself.
+    const tls = await connect(server.ports.imaps, { tls: true });
+    await tls.waitFor(GREETING);
+    tls.socket.destroy();
+  });
+
+  it('refuses the connection beyond the total limit', async () => {
+    while (open.length < LIMITS.total) {
+      const peer = await connect(server.ports.imap, { localAddress: '127.0.0.3' });
+      open.push(peer);
+      await peer.waitFor(GREETING);
+    }
+    const refused = await connect(server.ports.imap, { localAddress: '127.0.0.4' });
+    await refused.closed();
+    expect(refused.text()).toBe('* BYE Too many connections\r\n');
+    const stats = (await connectionStats(server)).imap!;
+    expect(stats).toMatchObject({ active: LIMITS.total, refused: 2 });
+  });
+
+  it('accepts connections again once those are closed', async () => {
+    for (const peer of open.splice(0)) peer.socket.destroy();
+    expect((await activeDown(server, 'imap', 0)).active).toBe(0);
+    for (let i = 0; i < LIMITS.perAddress; i++) open.push(await connect(server.ports.imap));
+    await Promise.all(open.map((p) => p.waitFor(GREETING)));
+  });
+});
