@@ -45,6 +45,13 @@ export default tseslint.config(
     files: ['server/domain/**'],
     rules: forbid(['../**'], 'the domain imports nothing outside server/domain'),
   },
+  {
+    files: ['server/net/**'],
+    rules: forbid(
+      ['../**'],
+      'server/net is shared by every listener: it imports nothing outside it',
+    ),
+  },
   { files: ['server/store/**'], rules: only(['domain'], 'the store imports only the domain') },
   { files: ['server/media/**'], rules: only(['domain'], 'media imports only the domain') },
   {

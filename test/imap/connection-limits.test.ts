@@ -1,3 +1,4 @@
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import {
@@ -89,7 +90,16 @@ describe('IMAP connection limits', () => {
     expect(stats).toMatchObject({ active: LIMITS.total, refused: 2 });
   });
 
-  it('accepts connections again once those are closed', async () => {
+  it('accepts connections again once those are closed, STARTTLS ones too', async () => {
+    // STARTTLS strips the plain socket's listeners; its close must still be counted.
+    const plain = open[0]!;
+    plain.socket.write('a STARTTLS\r\n');
+    await plain.waitFor(/a OK/);
+    const secured = tlsConnect({ socket: plain.socket, rejectUnauthorized: false });
+    await new Promise((resolve) => secured.once('secureConnect', resolve));
+    secured.write('b NOOP\r\n');
+    await new Promise((resolve) => secured.once('data', resolve));
+    secured.destroy();
     for (const peer of open.splice(0)) peer.socket.destroy();
     expect((await activeDown(server, 'imap', 0)).active).toBe(0);
     for (let i = 0; i < LIMITS.perAddress; i++) open.push(await connect(server.ports.imap));

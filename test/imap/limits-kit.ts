@@ -33,9 +33,8 @@ export function connect(
 ): Promise<Peer> {
   const localAddress = opts.localAddress ?? '127.0.0.1';
   const start = performance.now();
-  const socket: Socket = opts.tls
-    ? tlsConnect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false })
-    : netConnect({ host: '127.0.0.1', port, localAddress });
+  const raw = netConnect({ host: '127.0.0.1', port, localAddress });
+  const socket: Socket = opts.tls ? tlsConnect({ socket: raw, rejectUnauthorized: false }) : raw;
   let received = '';
   let closedAt: number | undefined;
   const waiters = new Set<() => void>();
@@ -52,7 +51,15 @@ export function connect(
   const until = <T>(test: () => T | undefined, ms: number, what: string): Promise<T> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
-        const value = test();
+        let value: T | undefined;
+        try {
+          value = test();
+        } catch (err) {
+          value = undefined;
+          clearTimeout(timer);
+          waiters.delete(check);
+          return reject(err as Error);
+        }
         if (value === undefined) return;
         clearTimeout(timer);
         waiters.delete(check);
@@ -82,11 +89,7 @@ export function connect(
         String(pattern),
       ),
     closed: (ms = 3000) =>
-      until(
-        () => (closedAt === undefined ? undefined : (closedAt - start) / 1000),
-        ms,
-        'close',
-      ),
+      until(() => (closedAt === undefined ? undefined : (closedAt - start) / 1000), ms, 'close'),
     isClosed: () => closedAt !== undefined,
   };
   return new Promise((resolve, reject) => {
