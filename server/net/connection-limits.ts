@@ -132,7 +132,9 @@ export class ConnectionLimits {
   }
 
   /** The slot of a socket, or of a TLS socket over it (same peer address and port). */
-  slotOf(socket: { remoteAddress?: string; remotePort?: number } | undefined): ConnectionSlot | undefined {
+  slotOf(
+    socket: { remoteAddress?: string; remotePort?: number } | undefined,
+  ): ConnectionSlot | undefined {
     return socket ? this.#slots.get(keyOf(socket))?.slot : undefined;
   }
 
@@ -151,7 +153,9 @@ export class ConnectionLimits {
   }
 
   #admit(socket: Socket): ConnectionSlot | undefined {
-    const address = socket.remoteAddress ?? '';
+    const address = socket.remoteAddress;
+    // Reset before it was accepted: nothing to count, nothing to serve.
+    if (address === undefined) return undefined;
     const fromAddress = this.#perAddress.get(address) ?? 0;
     if (fromAddress >= this.#config.perAddress || this.#slots.size >= this.#config.total) {
       this.#noteRefused(address, fromAddress >= this.#config.perAddress ? 'perAddress' : 'total');
@@ -180,7 +184,8 @@ export class ConnectionLimits {
       return;
     }
     if (this.#refusedLog.size > 10_000) {
-      for (const [a, s] of this.#refusedLog) if (now - s.at >= LOG_EVERY_MS) this.#refusedLog.delete(a);
+      for (const [a, s] of this.#refusedLog)
+        if (now - s.at >= LOG_EVERY_MS) this.#refusedLog.delete(a);
     }
     this.#refusedLog.set(address, { at: now, count: 0 });
     this.#log.warn(
@@ -190,7 +195,8 @@ export class ConnectionLimits {
         limit,
         refusedSinceLastLog: seen ? seen.count + 1 : 1,
         active: this.#slots.size,
-        ...this.#config,
+        perAddress: this.#config.perAddress,
+        total: this.#config.total,
       },
       'connection refused: too many connections',
     );
@@ -204,7 +210,10 @@ export class ConnectionLimits {
  */
 function keepCloseListener(socket: Socket, slot: ConnectionSlot): void {
   const removeAll = socket.removeAllListeners;
-  socket.removeAllListeners = function (this: Socket, ...args: Parameters<Socket['removeAllListeners']>) {
+  socket.removeAllListeners = function (
+    this: Socket,
+    ...args: Parameters<Socket['removeAllListeners']>
+  ) {
     removeAll.apply(this, args);
     if (args.length === 0 || args[0] === 'close') this.once('close', () => slot.release());
     return this;

@@ -53,6 +53,12 @@ describe('HTTPS deadlines', () => {
     expect(seconds).toBeGreaterThanOrEqual(LIMITS.handshakeSeconds - 0.1);
   });
 
+  it('closes a connection that finishes its handshake and then says nothing', async () => {
+    const peer = await connect(server.ports.http, { tls: true });
+    const seconds = await peer.closed(LIMITS.handshakeSeconds * 1000 + 3000);
+    expect(seconds).toBeLessThan(LIMITS.preAuthSeconds);
+  });
+
   it('cuts a slowloris that sends its headers a byte at a time; an event stream stays open', async () => {
     const stream = await eventStream();
     const peer = await connect(server.ports.http, { tls: true });
