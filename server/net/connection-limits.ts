@@ -24,6 +24,26 @@ interface LimitsLog {
 /** How often a refused address is logged: once a minute, with the count refused meanwhile. */
 const LOG_EVERY_MS = 60_000;
 
+/**
+ * Whose connection it is: an IPv4 address, or an IPv6 /64 (one host is usually given a whole
+ * /64, so counting single IPv6 addresses would not limit it at all).
+ */
+export function clientOf(address: string): string {
+  if (!address.includes(':') || /^::ffff:[\d.]+$/i.test(address)) return address;
+  const [head = '', tail] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [
+    ...left,
+    ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'),
+    ...right,
+  ];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
 const keyOf = (s: { remoteAddress?: string; remotePort?: number }): string =>
   `${s.remoteAddress} ${s.remotePort}`;
 
@@ -153,9 +173,9 @@ export class ConnectionLimits {
   }
 
   #admit(socket: Socket): ConnectionSlot | undefined {
-    const address = socket.remoteAddress;
     // Reset before it was accepted: nothing to count, nothing to serve.
-    if (address === undefined) return undefined;
+    if (socket.remoteAddress === undefined) return undefined;
+    const address = clientOf(socket.remoteAddress);
     const fromAddress = this.#perAddress.get(address) ?? 0;
     if (fromAddress >= this.#config.perAddress || this.#slots.size >= this.#config.total) {
       this.#noteRefused(address, fromAddress >= this.#config.perAddress ? 'perAddress' : 'total');

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionLimits } from '../../server/net/connection-limits.ts';
+import { clientOf, ConnectionLimits } from '../../server/net/connection-limits.ts';
 import { connect } from '../imap/limits-kit.ts';
 
 const CONFIG = { perAddress: 2, total: 100, handshakeSeconds: 1, preAuthSeconds: 5 };
@@ -37,6 +37,15 @@ async function listener(): Promise<{
 }
 
 describe('connection limits', () => {
+  it('counts IPv4 addresses one by one and IPv6 by /64', () => {
+    expect(clientOf('192.0.2.7')).toBe('192.0.2.7');
+    expect(clientOf('::ffff:192.0.2.7')).toBe('::ffff:192.0.2.7');
+    expect(clientOf('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64');
+    expect(clientOf('2001:db8:0:1:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:0:1::/64');
+    expect(clientOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientOf('::1')).toBe('0:0:0:0::/64');
+  });
+
   it('logs a refused address once a minute however often it is refused, and counts each', async () => {
     const { port, limits, logs } = await listener();
     const open = [await connect(port), await connect(port)];
