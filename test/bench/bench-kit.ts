@@ -170,3 +170,6 @@ export function machine(): { node: string; kernel: string; cpus: string; memoryG
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** `--set`s that lift the connection limits: a benchmark's clients all come from 127.0.0.1. */
+export const BENCH_LIMITS = ['limits.perAddress=100000', 'limits.total=1000000'];

@@ -13,6 +13,7 @@ import { createLogger } from '../../server/log.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { prepareFanOut } from './fsync-yardstick.ts';
 import { freePort, ServerProcess } from './web-servers.ts';
+import { BENCH_LIMITS } from './bench-kit.ts';
 
 export const CODE = '13572468';
 const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
@@ -132,6 +133,8 @@ export async function startVoicegate(
     'imap.port=0',
     'imap.tlsPort=0',
     'log.level=warn',
+    // Every sender connects from 127.0.0.1: the per-address limit is not what is measured.
+    ...BENCH_LIMITS,
     ...(opts.sets ?? []),
   ];
   const args = [
