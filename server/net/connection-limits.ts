@@ -141,8 +141,10 @@ export class ConnectionLimits {
       if (!slot) {
         socket.on('error', () => {});
         if (hooks.refuse) hooks.refuse(socket);
+        // The descriptor goes as soon as the goodbye is with the kernel (which still sends it),
+        // or after a second if a client that never reads holds it up.
         socket.end();
-        // A client that never reads would keep a refused socket open: give the goodbye a moment.
+        socket.once('finish', () => socket.destroy());
         setTimeout(() => socket.destroy(), 1000).unref();
         return;
       }
