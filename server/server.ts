@@ -98,6 +98,14 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     closers.push(() => phone.close());
 
     const listeners: Record<string, () => ConnectionStats> = {};
+    if (config.sip.tcp)
+      listeners.sip = () => {
+        // SIP over TCP keeps its own limits (server/sip); counted here beside the others.
+        const { tcpAccepted, tcpRefused } = phone.ua.transport.stats();
+        const { perAddress, total } = config.limits;
+        return { active: tcpAccepted, refused: tcpRefused, perAddress, total };
+      };
+
     const web = httpListener({
       https: config.http.tls ? tls : undefined,
       limits: config.limits,
