@@ -20,6 +20,8 @@ beforeAll(async () => {
   server = await startLoggedServer([
     'policy.lockout.failures=5',
     'policy.lockout.perAddressFailures=20',
+    // 150 log-ins at once from one address: the lockout is measured, not the connection limit.
+    'limits.perAddress=1000',
   ]);
   for (const name of ['race', 'spray1', 'spray2', 'spray3', 'spray4', 'spray5', 'quiet'])
     await server.context.mailboxes.add({ name }, CODE);
