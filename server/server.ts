@@ -13,6 +13,7 @@ import { startOutbox } from './mail/outbox-runner.ts';
 import { SmtpTarget } from './mail/smtp-target.ts';
 import { buildApp } from './http/app.ts';
 import { httpListener } from './http/http-server.ts';
+import { addressList } from './domain/address-list.ts';
 import type { ConnectionStats } from './net/connection-limits.ts';
 import { startImap } from '../imap/imap-server.ts';
 import { startSmtp } from './smtp-in/smtp-listener.ts';
@@ -106,9 +107,10 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
         return { active: tcpAccepted, refused: tcpRefused, perAddress, total };
       };
 
+    const proxies = addressList('http.trustProxy', config.http.trustProxy);
     const web = httpListener({
       https: config.http.tls ? tls : undefined,
-      limits: config.limits,
+      limits: { ...config.limits, shared: proxies },
       log: log.child({ proto: 'http' }),
     });
     listeners.http = () => web.stats();
@@ -116,6 +118,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       log,
       https: config.http.tls ? tls : undefined,
       serverFactory: web.serverFactory,
+      trustProxy: config.http.trustProxy.length ? (address: string) => proxies(address) : false,
       connections: () =>
         Object.fromEntries(Object.entries(listeners).map(([name, stats]) => [name, stats()])),
       version: packageVersion(),

@@ -48,6 +48,12 @@ export const ConfigSchema = Type.Object(
     http: Listener(8443, {
       tls: Type.Boolean({ default: true }),
       sessionIdleMinutes: Type.Number({ default: 30, minimum: 1, maximum: 720 }),
+      /**
+       * Reverse proxies (addresses, CIDR) whose X-Forwarded-For names the client: the lockout's
+       * per-address count and the logs see the real client, and the proxy's own connections
+       * are limited only by limits.total, not limits.perAddress.
+       */
+      trustProxy: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     }),
     imap: Listener(143, {
       tlsPort: Type.Integer({ default: 993, minimum: 0, maximum: 65535 }),

@@ -22,6 +22,7 @@ http:
   port: 8443
   tls: true                  # HTTPS with the certificate above; false for plain HTTP behind a proxy
   sessionIdleMinutes: 30     # web sessions end after this long unused (and after 12 hours)
+  trustProxy: []             # reverse proxies (CIDR) whose X-Forwarded-For names the client
 imap:
   host: 127.0.0.1
   port: 143                  # STARTTLS

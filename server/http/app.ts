@@ -26,6 +26,8 @@ export interface HttpDeps extends HealthDeps {
   webRoot?: string;
   /** Makes the server to serve on (`httpListener`: connection limits and deadlines). */
   serverFactory?: HttpListener['serverFactory'];
+  /** Reverse proxies whose X-Forwarded-For names the client (`req.ip`); false: none. */
+  trustProxy?: false | ((address: string) => boolean);
 }
 
 const SECURITY_HEADERS = {
@@ -52,6 +54,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
+    trustProxy: deps.trustProxy ?? false,
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
   const headers = deps.https ? { ...SECURITY_HEADERS, ...HSTS } : SECURITY_HEADERS;

@@ -6,6 +6,8 @@ export interface LimitsConfig {
   total: number;
   handshakeSeconds: number;
   preAuthSeconds: number;
+  /** Addresses held only to `total`, not `perAddress` (a trusted reverse proxy carries everyone). */
+  shared?: (address: string) => boolean;
 }
 
 export interface ConnectionStats {
@@ -179,8 +181,10 @@ export class ConnectionLimits {
     if (socket.remoteAddress === undefined) return undefined;
     const address = clientOf(socket.remoteAddress);
     const fromAddress = this.#perAddress.get(address) ?? 0;
-    if (fromAddress >= this.#config.perAddress || this.#slots.size >= this.#config.total) {
-      this.#noteRefused(address, fromAddress >= this.#config.perAddress ? 'perAddress' : 'total');
+    const overAddress =
+      fromAddress >= this.#config.perAddress && !this.#config.shared?.(socket.remoteAddress);
+    if (overAddress || this.#slots.size >= this.#config.total) {
+      this.#noteRefused(address, overAddress ? 'perAddress' : 'total');
       return undefined;
     }
     const key = keyOf(socket);

@@ -62,6 +62,7 @@ export function webLogin(
   mailbox: string,
   code: string,
   localAddress = '127.0.0.1',
+  forwardedFor?: string,
 ): Promise<{ status: number; body: unknown }> {
   const payload = JSON.stringify({ mailbox, code });
   return new Promise((resolve, reject) => {
@@ -74,7 +75,11 @@ export function webLogin(
         method: 'POST',
         agent: false,
         rejectUnauthorized: false,
-        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': payload.length,
+          ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
