@@ -4,7 +4,8 @@
  * and the proxy's own connections are held to limits.total, not limits.perAddress. From any
  * other address X-Forwarded-For is ignored, so a client cannot dodge its count by forging it.
  */
-import { connect, type Socket } from 'node:tls';
+import { connect as connectTcp } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoggedServer, webLogin, type LoggedServer } from '../helpers/lockout-kit.ts';
 
@@ -25,14 +26,10 @@ beforeAll(async () => {
 afterAll(async () => server?.stop());
 
 /** An open TLS connection that has completed its handshake (or was closed before). */
-function openTls(localAddress: string): Promise<{ socket: Socket; ok: boolean }> {
+function openTls(localAddress: string): Promise<{ socket: TLSSocket; ok: boolean }> {
   return new Promise((resolve) => {
-    const socket = connect({
-      host: '127.0.0.1',
-      port: server.ports.http,
-      localAddress,
-      rejectUnauthorized: false,
-    });
+    const tcp = connectTcp({ host: '127.0.0.1', port: server.ports.http, localAddress });
+    const socket = connect({ socket: tcp, rejectUnauthorized: false });
     socket.once('secureConnect', () => resolve({ socket, ok: true }));
     socket.once('error', () => resolve({ socket, ok: false }));
     socket.once('close', () => resolve({ socket, ok: false }));
