@@ -83,11 +83,15 @@ export function authorize(
 ): { name: 'authorization' | 'proxy-authorization'; value: string } | null {
   const proxy = res.status === 407;
   const headerName = proxy ? 'proxy-authenticate' : 'www-authenticate';
-  for (const raw of getHeaders(res, headerName)) {
-    const c = parseChallenge(raw);
-    if (!c || c.scheme.toLowerCase() !== 'digest') continue;
-    // MD5 and SHA-256 (RFC 8760), in the server's order of preference; -sess is skipped.
-    const algorithm = DIGEST_ALGORITHMS.find((a) => a === (c.algorithm ?? 'MD5').toUpperCase());
+  const algorithmOf = (c: Challenge): DigestAlgorithm | undefined =>
+    DIGEST_ALGORITHMS.find((a) => a === (c.algorithm ?? 'MD5').toUpperCase());
+  // MD5 and SHA-256 (RFC 8760), the strongest offered first; -sess is skipped.
+  const challenges = getHeaders(res, headerName)
+    .map(parseChallenge)
+    .filter((c): c is Challenge => c !== null && c.scheme.toLowerCase() === 'digest')
+    .sort((a, b) => Number(algorithmOf(b) === 'SHA-256') - Number(algorithmOf(a) === 'SHA-256'));
+  for (const c of challenges) {
+    const algorithm = algorithmOf(c);
     if (!algorithm) continue;
     if (c.qop && !c.qop.includes('auth')) continue;
     const qop = c.qop ? ('auth' as const) : undefined;
@@ -122,7 +126,11 @@ export function authorize(
   return null;
 }
 
-/** The algorithms a server offers and verifies, in the order offered (RFC 8760: SHA-256 first). */
+/**
+ * The algorithms a server offers and verifies, in the order offered: the preferred first
+ * (RFC 8760). Some phones (baresip 1.0 on libre 1.1) fail on any challenge whose algorithm they
+ * do not know instead of skipping it; a server may offer MD5 alone for them.
+ */
 export const DIGEST_ALGORITHMS = ['SHA-256', 'MD5'] as const;
 export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
 
@@ -159,8 +167,17 @@ export class DigestServer {
   readonly #now: () => number;
   readonly #counts = new Map<string, number>();
 
-  constructor(opts: { realm: string; secret?: Buffer; now?: () => number }) {
+  readonly #algorithms: readonly DigestAlgorithm[];
+
+  constructor(opts: {
+    realm: string;
+    /** Offered and accepted, in this order; default both, SHA-256 first. */
+    algorithms?: readonly DigestAlgorithm[];
+    secret?: Buffer;
+    now?: () => number;
+  }) {
     this.realm = opts.realm;
+    this.#algorithms = opts.algorithms?.length ? opts.algorithms : DIGEST_ALGORITHMS;
     this.#secret = opts.secret ?? randomBytes(32);
     this.#now = opts.now ?? Date.now;
   }
@@ -177,7 +194,7 @@ export class DigestServer {
   /** WWW-Authenticate (or Proxy-Authenticate) values: one per algorithm, one nonce. */
   challenge(stale = false): string[] {
     const nonce = this.nonce();
-    return DIGEST_ALGORITHMS.map(
+    return this.#algorithms.map(
       (algorithm) =>
         `Digest realm="${this.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"` +
         (stale ? ', stale=true' : ''),
@@ -208,7 +225,7 @@ export class DigestServer {
       .find((p) => p !== null && p.scheme === 'digest' && p.params.realm === this.realm);
     if (!answer) return { ok: false, reason: 'missing' };
     const p = answer.params;
-    const algorithm = DIGEST_ALGORITHMS.find(
+    const algorithm = this.#algorithms.find(
       (a) => a.toLowerCase() === (p.algorithm ?? 'MD5').toLowerCase(),
     );
     if (

@@ -10,6 +10,7 @@ import { PromptCatalog } from '../prompts/catalog.ts';
 import { EspeakSpeech } from '../prompts/speech.ts';
 import { promptNames } from '../prompts/texts.ts';
 import type { Credentials, SipLog } from '../sip/api.ts';
+import type { DigestAlgorithm } from '../sip/digest.ts';
 import { UserAgent, type Registration } from '../sip/user-agent.ts';
 import { CallCounter } from './call-counter.ts';
 import { CallMedia } from './call-media.ts';
@@ -52,6 +53,8 @@ export interface PhoneOptions {
   dialPlan: string[];
   /** The digest realm of phones' credentials; empty = domain. */
   realm: string;
+  /** Digest algorithms offered to phones, preferred first. */
+  digestAlgorithms: DigestAlgorithm[];
   /** The flows file, resolved. */
   flowsFile: string;
   pbx: {
@@ -165,6 +168,7 @@ export class Phone {
       trustedPeers: opts.trustedPeers ?? [],
       registerFrom: opts.registerFrom,
       realm: opts.realm || opts.domain,
+      algorithms: opts.digestAlgorithms,
     });
     const counter = new CallCounter({
       limit: opts.maxCalls,

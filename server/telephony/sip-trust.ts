@@ -3,7 +3,12 @@ import { isVoicegateError } from '../domain/errors.ts';
 import type { MailboxRecord } from '../domain/mailbox.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { ResponseOptions } from '../sip/api.ts';
-import { DigestServer, type DigestCheck, type Ha1Set } from '../sip/digest.ts';
+import {
+  DigestServer,
+  type DigestAlgorithm,
+  type DigestCheck,
+  type Ha1Set,
+} from '../sip/digest.ts';
 import { getHeaders, type SipRequest } from '../sip/message.ts';
 
 /** CIDR strings to a BlockList (used as an allow list). */
@@ -37,12 +42,17 @@ export class SipTrust {
 
   constructor(
     mailboxes: MailboxService,
-    opts: { trustedPeers: readonly string[]; registerFrom: readonly string[]; realm: string },
+    opts: {
+      trustedPeers: readonly string[];
+      registerFrom: readonly string[];
+      realm: string;
+      algorithms?: readonly DigestAlgorithm[];
+    },
   ) {
     this.#mailboxes = mailboxes;
     this.#peers = networks(opts.trustedPeers);
     this.#registerFrom = networks(opts.registerFrom);
-    this.digest = new DigestServer({ realm: opts.realm });
+    this.digest = new DigestServer({ realm: opts.realm, algorithms: opts.algorithms });
   }
 
   isTrustedPeer(address: string): boolean {

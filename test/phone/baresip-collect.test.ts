@@ -10,6 +10,7 @@ import {
   bestToneRatio,
   phoneServer,
   samplesOf,
+  SIP_PASSWORDS,
   sleep,
   toneFile,
   until,
@@ -43,7 +44,7 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
   const stateOf = async (id: string): Promise<string> =>
     (await server.context.messages.get((await alice()).id, id)).state;
 
-  it('from its own extension: 1 plays the new ones, 7 saves, 3 deletes; IMAP and the web agree', async () => {
+  it('from its own registered phone (digest): 1 plays the new ones, 7 saves, 3 deletes; IMAP and the web agree', async () => {
     const deposit = async (frequency: number, ageMs: number) =>
       (
         await server.context.messages.deposit({
@@ -56,8 +57,16 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
     const first = await deposit(600, 60_000);
     const second = await deposit(800, 30_000);
 
-    // Calling from 201 itself: the router trusts the owner's extension, no code asked.
-    phone = await Baresip.start({ voice: quiet, user: '201' });
+    // The owner's phone registers with its SIP credentials, then calls its own mailbox: the
+    // server challenges the INVITE, the phone answers with them, and no code is asked.
+    const registrar = `sip:127.0.0.1:${server.ports.sip}`;
+    phone = await Baresip.start({
+      voice: quiet,
+      user: '201',
+      registrar,
+      password: SIP_PASSWORDS.alice,
+    });
+    await phone.waitFor(/201.*200 OK|registered/i);
     phone.dial(`sip:201@127.0.0.1:${server.ports.sip}`);
     await phone.waitFor(/Call established/);
     await sleep(1000);

@@ -55,8 +55,9 @@ describe('digest server', () => {
     return { method: req.method, uri: req.uri, authorization: [auth.value], header: auth.value };
   }
 
-  it('offers SHA-256 first, then MD5, with qop=auth and one nonce', () => {
+  it('offers SHA-256 first, then MD5, with qop=auth and one nonce; or MD5 alone', () => {
     const [sha, md5] = new DigestServer({ realm }).challenge();
+    expect(new DigestServer({ realm, algorithms: ['MD5'] }).challenge()).toHaveLength(1);
     expect(sha).toMatch(
       /^Digest realm="voicegate.test", nonce="[^"]+", algorithm=SHA-256, qop="auth"$/,
     );
