@@ -105,6 +105,27 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
     expect(deleted.messages.map((m) => [m.id, m.state])).toEqual([[second.id, 'deleted']]);
   });
 
+  it("the owner's number from a phone without credentials is only a claim: the code is asked", async () => {
+    // Bob's mailbox has no SIP credentials, so his extension is never challenged: a call
+    // "from 202" reaches his log-in, and the code decides.
+    await server.context.mailboxes.setSipPassword(
+      'bob',
+      null,
+      server.context.loaded.config.server.domain,
+    );
+    phone = await Baresip.start({ voice: quiet, user: '202' });
+    phone.dial(`sip:202@127.0.0.1:${server.ports.sip}`);
+    await phone.waitFor(/Call established/);
+    await sleep(1000);
+    phone.type('9999#'); // a wrong code, counted like any other
+    await until(
+      'the wrong code is counted',
+      async () => (await server.context.mailboxes.resolve('bob')).failedLogins === 1,
+    );
+    phone.type('b');
+    await phone.waitFor(/terminated|closed/i, 10_000);
+  });
+
   it('from any phone at access number 800: mailbox, code, then the summary and menu', async () => {
     const [message] = await server.context.messages.deposit({
       mailbox: 'alice',
