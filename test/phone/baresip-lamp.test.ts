@@ -34,7 +34,6 @@ describe(
           user: '201',
           registrar: `sip:127.0.0.1:${server.ports.sip}`,
           password: SIP_PASSWORDS.alice,
-          password: SIP_PASSWORDS.alice,
         });
         // Registered, then subscribed: the first NOTIFY says the mailbox is empty.
         await phone.waitFor(/201@127\.0\.0\.1: .*200 OK.*binding/, 10_000);
