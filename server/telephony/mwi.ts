@@ -162,7 +162,8 @@ export class Mwi {
         return false;
       }
     const members = await this.#mailboxes.groupMembers(group.name);
-    return members.some((m) => m.extension === user || m.name === user);
+    const phone = 'extension' in principal;
+    return members.some((m) => m.extension === user || (!phone && m.name === user));
   }
 
   async #notify(sub: Subscription, state: LampState, subscriptionState: string): Promise<void> {
