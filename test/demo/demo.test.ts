@@ -74,6 +74,9 @@ describe('voicegate demo', () => {
         'imap.tlsPort=0',
         '--set',
         'smtp.port=0',
+        // A server elsewhere on this machine may hold 5060.
+        '--set',
+        'sip.port=0',
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
