@@ -23,8 +23,9 @@ export async function changeCode(s: Session): Promise<void> {
     try {
       await deps.mailboxes.changeCode(s.mailbox.name, current, first, 'phone', s.call.info.remote);
     } catch (err) {
-      // A wrong current code counts in the lockout like any log-in; the caller hears no more.
-      if (isVoicegateError(err, 'AUTH_FAILED') || isVoicegateError(err, 'LOCKED')) {
+      // A wrong current code counts in the lockout like any log-in (a locked mailbox sounds the
+      // same); the caller hears no more.
+      if (isVoicegateError(err, 'AUTH_FAILED')) {
         await p.say(['login-incorrect']);
         return;
       }
