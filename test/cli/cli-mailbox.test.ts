@@ -188,7 +188,9 @@ describe('voicegate mailbox and group', () => {
 
     const visible = await runCli([...cfg, 'mailbox', 'set', 'alice', '--sip-password', secret]);
     expect(visible.code).toBe(0);
-    expect(visible.stderr).toMatch(/warning: .*visible to other users/);
+    expect(visible.stderr).toMatch(
+      /warning: a SIP password on the command line is visible to every user/,
+    );
     expectOneLineError(
       await runCli([...cfg, 'mailbox', 'set', 'alice', '--sip-password'], { input: 'short\n' }),
       2,
