@@ -1,4 +1,4 @@
-import { BlockList, isIPv6 } from 'node:net';
+import { addressList } from '../domain/address-list.ts';
 import { isVoicegateError } from '../domain/errors.ts';
 import type { MailboxRecord } from '../domain/mailbox.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
@@ -11,23 +11,6 @@ import {
 } from '../sip/digest.ts';
 import { getHeaders, type SipRequest } from '../sip/message.ts';
 
-/** CIDR strings to a BlockList (used as an allow list). */
-export function networks(list: readonly string[]): BlockList {
-  const block = new BlockList();
-  for (const entry of list) {
-    const [address, bits] = entry.split('/');
-    const type = isIPv6(address!) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) block.addAddress(address!, type);
-    else block.addSubnet(address!, Number(bits), type);
-  }
-  return block;
-}
-
-function inList(list: BlockList, address: string): boolean {
-  const plain = address.replace(/^::ffff:/, '');
-  return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
-}
-
 /**
  * Who is who on the SIP side. A configured PBX (`sip.trustedPeers`) is trusted by its address:
  * its caller ID, P-Asserted-Identity included, stands, and it registers and subscribes without
@@ -36,8 +19,8 @@ function inList(list: BlockList, address: string): boolean {
  */
 export class SipTrust {
   readonly #mailboxes: MailboxService;
-  readonly #peers: BlockList;
-  readonly #registerFrom: BlockList;
+  readonly #peers: (address: string) => boolean;
+  readonly #registerFrom: (address: string) => boolean;
   readonly digest: DigestServer;
 
   constructor(
@@ -50,18 +33,18 @@ export class SipTrust {
     },
   ) {
     this.#mailboxes = mailboxes;
-    this.#peers = networks(opts.trustedPeers);
-    this.#registerFrom = networks(opts.registerFrom);
+    this.#peers = addressList('sip.trustedPeers', opts.trustedPeers);
+    this.#registerFrom = addressList('sip.registerFrom', opts.registerFrom);
     this.digest = new DigestServer({ realm: opts.realm, algorithms: opts.algorithms });
   }
 
   isTrustedPeer(address: string): boolean {
-    return inList(this.#peers, address);
+    return this.#peers(address);
   }
 
   /** REGISTER and SUBSCRIBE are heard at all only from these networks (and trusted peers). */
   mayRegister(address: string): boolean {
-    return this.isTrustedPeer(address) || inList(this.#registerFrom, address);
+    return this.isTrustedPeer(address) || this.#registerFrom(address);
   }
 
   /** The mailbox whose extension is `username`, with credentials for our realm, or null. */
