@@ -80,6 +80,14 @@ export const ConfigSchema = Type.Object(
       /** Digest realm for phones' SIP credentials; empty = server.domain. */
       realm: Type.String({ default: '' }),
       /**
+       * Digest algorithms offered to phones, preferred first. Phones that fail on a challenge
+       * they cannot answer instead of skipping it (baresip 1.0 with libre 1.1) need ['MD5'].
+       */
+      digestAlgorithms: Type.Array(Type.Union([Type.Literal('SHA-256'), Type.Literal('MD5')]), {
+        default: ['SHA-256', 'MD5'],
+        minItems: 1,
+      }),
+      /**
        * Where outgoing calls (call back, play on my phone, transfers, breakouts) may go beyond
        * the installation's own extensions: number patterns (X any digit, N 2-9, Z 1-9,
        * [1-5] a range, a trailing . any further digits), e.g. ['9NXXXXXX'].

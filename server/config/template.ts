@@ -40,6 +40,7 @@ sip:                         # phones and PBXs: callers leave messages, owners c
   maxCallsPerSource: 10      # simultaneous calls from one address that is not a trusted peer
   trustedPeers: []           # PBX addresses (CIDR) whose caller ID may open a mailbox without its code
   realm: ''                  # digest realm of phones' SIP credentials; empty = server.domain
+  digestAlgorithms: [SHA-256, MD5]   # offered to phones, preferred first; [MD5] for phones that fail on SHA-256
   dialPlan: []               # where outgoing calls may go beyond own extensions, e.g. ['9NXXXXXX']
   accessNumbers: ['800']     # dial-in numbers: mailbox and code, then the messages
   registerFrom: [127.0.0.0/8, '::1']   # networks whose phones may register and subscribe to lamps

@@ -13,12 +13,15 @@ interface DemoMailbox {
   locale: string;
   voice: string;
   email?: string;
+  /** The softphone's SIP password (user name: the extension). */
+  sipPassword: string;
 }
 
 export const DEMO_MAILBOXES: DemoMailbox[] = [
   {
     name: 'alice',
     extension: '201',
+    sipPassword: 'phone-alice-201',
     code: '2011',
     fullName: 'Alice Martin',
     timeZone: 'Europe/Paris',
@@ -29,6 +32,7 @@ export const DEMO_MAILBOXES: DemoMailbox[] = [
   {
     name: 'bob',
     extension: '202',
+    sipPassword: 'phone-bob-202',
     code: '2022',
     fullName: 'Bob Chen',
     timeZone: 'America/New_York',
@@ -38,6 +42,7 @@ export const DEMO_MAILBOXES: DemoMailbox[] = [
   {
     name: 'carmen',
     extension: '203',
+    sipPassword: 'phone-carmen-203',
     code: '2033',
     fullName: 'Carmen Ruiz',
     timeZone: 'America/Mexico_City',
@@ -153,6 +158,13 @@ export async function seedDemo(ctx: Context): Promise<{ speech: boolean }> {
       },
       m.code,
     );
+  }
+  // Phones register with digest: credentials for the realm in use (set again if it changed).
+  const realm = ctx.loaded.config.sip.realm || ctx.loaded.config.server.domain;
+  for (const m of DEMO_MAILBOXES) {
+    const stored = await ctx.store.findMailbox(m.name);
+    if (stored?.extension === m.extension && stored.sip?.realm !== realm)
+      await ctx.mailboxes.setSipPassword(m.name, m.sipPassword, realm);
   }
   if (!(await ctx.store.findMailbox(DEMO_GROUP.name))) {
     // Broadcast off: a support line keeps its messages in the group for whoever picks them up.

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hashCode, verifyCode } from './code-hash.ts';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
 import {
   checkEmailMode,
   normalizeMailboxChanges,
+  checkSipPassword,
   normalizeName,
   type Mailbox,
   type MailboxChanges,
@@ -37,7 +38,7 @@ export const WRONG_OR_LOCKED =
   'wrong mailbox or code (after repeated wrong codes, log-ins are refused for a while)';
 
 export function publicMailbox(record: MailboxRecord): Mailbox {
-  const { codeHash: _hash, failedLogins: _f, lockedUntil: _l, ...mailbox } = record;
+  const { codeHash: _hash, failedLogins: _f, lockedUntil: _l, sip: _sip, ...mailbox } = record;
   return mailbox;
 }
 
@@ -111,6 +112,11 @@ export class MailboxService {
       current.id,
     );
     const updated = await this.#deps.store.updateMailbox(current.id, fields);
+    // The digest hashes name the extension: under a new one the phone needs a new password.
+    if (current.sip && fields.extension !== undefined && fields.extension !== current.extension) {
+      await this.#deps.store.setSipCredentials(current.id, null);
+      this.#deps.log.info({ mailbox: current.name }, 'SIP credentials dropped: new extension');
+    }
     return publicMailbox(updated);
   }
 
@@ -139,6 +145,33 @@ export class MailboxService {
   ): Promise<void> {
     const mailbox = await this.authenticate(ref, oldCode, { channel, remote });
     await this.setCode(mailbox.name, newCode);
+  }
+
+  /**
+   * Sets (or with null removes) the SIP password of the mailbox's phone. Only its digest hashes
+   * are kept, for the realm given (sip.realm); the digest user name is the extension.
+   */
+  async setSipPassword(ref: string, password: string | null, realm: string): Promise<void> {
+    const current = await this.resolve(ref);
+    if (password === null) {
+      await this.#deps.store.setSipCredentials(current.id, null);
+      this.#deps.log.info({ mailbox: current.name }, 'SIP credentials removed');
+      return;
+    }
+    if (!current.extension)
+      throw new VoicegateError(
+        'INVALID_STATE',
+        'a SIP password needs an extension (its user name)',
+      );
+    checkSipPassword(password);
+    const h = (algorithm: string): string =>
+      createHash(algorithm).update(`${current.extension}:${realm}:${password}`).digest('hex');
+    await this.#deps.store.setSipCredentials(current.id, {
+      realm,
+      ha1Md5: h('md5'),
+      ha1Sha256: h('sha256'),
+    });
+    this.#deps.log.info({ mailbox: current.name, realm }, 'SIP credentials set');
   }
 
   async setGroupMembers(groupRef: string, memberRefs: string[]): Promise<Mailbox[]> {

@@ -43,6 +43,18 @@ export interface MailboxRecord extends Mailbox {
   codeHash: string;
   failedLogins: number;
   lockedUntil: number | null;
+  /** The phone's SIP digest credentials (user name = the extension), or null: cannot register. */
+  sip: SipCredentials | null;
+}
+
+/**
+ * What SIP digest needs of a phone's password, and nothing more: H(extension:realm:password)
+ * with MD5 and with SHA-256 (RFC 8760). A new realm or extension needs a new password.
+ */
+export interface SipCredentials {
+  realm: string;
+  ha1Md5: string;
+  ha1Sha256: string;
 }
 
 export interface MailboxInput {
@@ -62,6 +74,18 @@ export interface MailboxInput {
 }
 
 export type MailboxChanges = Partial<Omit<MailboxInput, 'kind'>>;
+
+/**
+ * A phone's SIP password: digest hashes it quickly (MD5, SHA-256), so unlike the voicemail code it
+ * must be long enough not to be guessed from a captured exchange.
+ */
+export function checkSipPassword(password: string): void {
+  if (password.length < 12 || password.length > 128 || /[\u0000-\u001f\u007f]/.test(password))
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      'a SIP password has 12 to 128 characters, none of them control characters',
+    );
+}
 
 /** Names are case-sensitive; only trailing spaces are removed. */
 export function normalizeName(raw: string): string {

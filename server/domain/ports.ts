@@ -12,7 +12,13 @@ import type {
   Message,
   NewMessage,
 } from './message.ts';
-import type { GreetingKind, MailboxChanges, MailboxKind, MailboxRecord } from './mailbox.ts';
+import type {
+  GreetingKind,
+  MailboxChanges,
+  MailboxKind,
+  MailboxRecord,
+  SipCredentials,
+} from './mailbox.ts';
 import type { NewMail, OutboxItem } from './outbox.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 
@@ -31,6 +37,7 @@ export interface MailboxStore {
   createMailbox(input: NewMailbox): Promise<MailboxRecord>;
   updateMailbox(id: number, changes: MailboxChanges): Promise<MailboxRecord>;
   setCodeHash(id: number, codeHash: string): Promise<void>;
+  setSipCredentials(id: number, sip: SipCredentials | null): Promise<void>;
   setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void>;
   /**
    * Counts a log-in attempt before its code is checked, atomically: returns its number in the

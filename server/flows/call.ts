@@ -6,7 +6,7 @@
 /** Facts about a call, taken from its INVITE. Caller data is untrusted text. */
 export interface CallInfo {
   callId: string;
-  /** The caller's number (P-Asserted-Identity or From user part); null when withheld. */
+  /** The caller's number (From user part, or P-Asserted-Identity from a trusted peer); null when withheld. */
   callerNumber: string | null;
   /** The caller's display name, if any. */
   callerName: string | null;
@@ -20,6 +20,11 @@ export interface CallInfo {
   language: string | null;
   /** The signalling peer, address:port, for logs and lockout records. */
   remote: string;
+  /**
+   * Who vouches for callerNumber: a trusted PBX ('peer'), or the caller's phone by SIP digest
+   * with that extension's credentials ('digest'). Absent: it is only what the caller claims.
+   */
+  vouchedBy?: 'peer' | 'digest';
 }
 
 export type PlayResult = 'done' | 'key' | 'hangup';

@@ -51,8 +51,9 @@ function flowFor(book: FlowBook, mailbox: MailboxRecord): Flow | undefined {
 /**
  * Which flow answers a call: a flow's start number; an access number (messages after mailbox
  * and code); a forwarded call (a message for the mailbox it was forwarded from); a mailbox's
- * number (its owner's phone or a trusted number collects messages without a code, anyone else
- * leaves a message, or gets the flow configured for that mailbox); else not-found (SIP 404).
+ * number (its owner's phone or a trusted number, when vouched for, collects messages without a
+ * code; anyone else leaves a message, or gets the flow configured for that mailbox); else
+ * not-found (SIP 404).
  */
 export async function route(info: CallInfo, ctx: RouteContext): Promise<Route> {
   const base: Vars = {
@@ -105,11 +106,20 @@ export async function route(info: CallInfo, ctx: RouteContext): Promise<Route> {
         ? `no mailbox for ${info.dialled} (forwarded from ${info.forwardedFrom})`
         : `no mailbox or flow for ${info.dialled}`,
     };
+  // Caller ID opens a mailbox only when someone we trust vouches for it: a trusted PBX for the
+  // extension or a trusted number, the phone's own digest credentials for the extension.
   const caller = info.callerNumber;
   const own =
     info.forwardedFrom === null &&
     caller !== null &&
-    (caller === dialled.extension || dialled.trustedNumbers.includes(caller));
+    ((caller === dialled.extension && info.vouchedBy !== undefined) ||
+      (dialled.trustedNumbers.includes(caller) && info.vouchedBy === 'peer'));
   if (own) return result(builtin(COLLECT_MESSAGES), 'own-mailbox', dialled, { trusted: 'yes' });
+  // The owner's number without anyone to vouch for it: the owner, maybe, so the code is asked.
+  const claimsOwn =
+    info.forwardedFrom === null &&
+    caller !== null &&
+    (caller === dialled.extension || dialled.trustedNumbers.includes(caller));
+  if (claimsOwn) return result(builtin(COLLECT_MESSAGES), 'own-mailbox', dialled);
   return result(flowFor(ctx.flows, dialled) ?? builtin(LEAVE_MESSAGE), 'mailbox', dialled);
 }

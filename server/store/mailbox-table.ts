@@ -1,5 +1,5 @@
 import { VoicegateError } from '../domain/errors.ts';
-import type { MailboxChanges, MailboxRecord } from '../domain/mailbox.ts';
+import type { MailboxChanges, MailboxRecord, SipCredentials } from '../domain/mailbox.ts';
 import type { MailboxStore, NewMailbox } from '../domain/ports.ts';
 import { MAILBOX_COLUMNS, type SqlAccess, type SqlValue } from './sql-access.ts';
 import { rowToMailbox, type MailboxRow } from './rows.ts';
@@ -67,6 +67,14 @@ export class MailboxTable implements MailboxStore {
     this.#db.tx(() =>
       this.#db.sql('UPDATE mailbox SET code_hash = ? WHERE id = ?').run(codeHash, id),
     );
+  }
+
+  async setSipCredentials(id: number, sip: SipCredentials | null): Promise<void> {
+    this.#db.tx(() => {
+      this.#db
+        .sql('UPDATE mailbox SET sip_realm = ?, sip_ha1_md5 = ?, sip_ha1_sha256 = ? WHERE id = ?')
+        .run(sip?.realm ?? null, sip?.ha1Md5 ?? null, sip?.ha1Sha256 ?? null, id);
+    });
   }
 
   async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {

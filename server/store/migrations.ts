@@ -144,6 +144,12 @@ export const MIGRATIONS: readonly string[] = [
   -- Lists come in playback order: no sort of the whole mailbox per request.
   CREATE INDEX message_in_order ON message (mailbox_id, received_at, id);
   `,
+  // 5: phones' SIP digest credentials, kept only as H(extension:realm:password)
+  `
+  ALTER TABLE mailbox ADD COLUMN sip_realm TEXT;
+  ALTER TABLE mailbox ADD COLUMN sip_ha1_md5 TEXT;
+  ALTER TABLE mailbox ADD COLUMN sip_ha1_sha256 TEXT;
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -22,6 +22,9 @@ export interface MailboxRow {
   failed_logins: number;
   locked_until: number | null;
   created_at: number;
+  sip_realm: string | null;
+  sip_ha1_md5: string | null;
+  sip_ha1_sha256: string | null;
 }
 
 export function rowToMailbox(r: MailboxRow): MailboxRecord {
@@ -44,6 +47,10 @@ export function rowToMailbox(r: MailboxRow): MailboxRecord {
     codeHash: r.code_hash,
     failedLogins: r.failed_logins,
     lockedUntil: r.locked_until,
+    sip:
+      r.sip_realm !== null && r.sip_ha1_md5 !== null && r.sip_ha1_sha256 !== null
+        ? { realm: r.sip_realm, ha1Md5: r.sip_ha1_md5, ha1Sha256: r.sip_ha1_sha256 }
+        : null,
   };
 }
 

@@ -1,6 +1,11 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { VoicegateError } from '../domain/errors.ts';
-import type { GreetingKind, MailboxChanges, MailboxRecord } from '../domain/mailbox.ts';
+import type {
+  GreetingKind,
+  MailboxChanges,
+  MailboxRecord,
+  SipCredentials,
+} from '../domain/mailbox.ts';
 import type {
   AudioRef,
   Change,
@@ -133,6 +138,9 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   }
   setCodeHash(id: number, codeHash: string): Promise<void> {
     return this.#mailboxes.setCodeHash(id, codeHash);
+  }
+  setSipCredentials(id: number, sip: SipCredentials | null): Promise<void> {
+    return this.#mailboxes.setSipCredentials(id, sip);
   }
   setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
     return this.#mailboxes.setLoginState(id, failures, lockedUntil);

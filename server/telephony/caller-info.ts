@@ -79,10 +79,13 @@ function forwarding(req: SipRequest): { from: string | null; reason: string | nu
   return { from: null, reason: null };
 }
 
-/** The facts a call flow may use, read from an INVITE. */
-export function callInfo(req: SipRequest, source: Peer): CallInfo {
+/**
+ * The facts a call flow may use, read from an INVITE. P-Asserted-Identity (RFC 3325) is read
+ * only from a trusted peer: from anyone else it is a claim like any other, and ignored.
+ */
+export function callInfo(req: SipRequest, source: Peer, fromTrustedPeer = false): CallInfo {
   const privacy = (getHeader(req, 'privacy') ?? '').toLowerCase();
-  const asserted = userOf(getHeader(req, 'p-asserted-identity'));
+  const asserted = fromTrustedPeer ? userOf(getHeader(req, 'p-asserted-identity')) : {};
   const from = userOf(getHeader(req, 'from'));
   const withheld =
     /\bid\b|\buser\b/.test(privacy) || /^anonymous$/i.test(asserted.user ?? from.user ?? '');
@@ -110,5 +113,6 @@ export function callInfo(req: SipRequest, source: Peer): CallInfo {
           )
         : null,
     remote: `${source.address}:${source.port}`,
+    ...(fromTrustedPeer ? { vouchedBy: 'peer' as const } : {}),
   };
 }

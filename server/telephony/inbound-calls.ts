@@ -2,7 +2,9 @@ import type { FlowEngineDeps } from '../flows/action.ts';
 import { runFlow } from '../flows/engine.ts';
 import type { FlowSet } from '../flows/flow-set.ts';
 import { route } from '../flows/route.ts';
+import { isVoicegateError } from '../domain/errors.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
+import type { CallInfo } from '../flows/call.ts';
 import { isRtpError } from '../rtp/errors.ts';
 import type { MediaSession } from '../rtp/media-thread.ts';
 import { answerOffer } from '../rtp/sdp.ts';
@@ -12,6 +14,7 @@ import { getHeader } from '../sip/message.ts';
 import { callInfo } from './caller-info.ts';
 import type { CallMedia } from './call-media.ts';
 import type { CallCounter } from './call-counter.ts';
+import type { SipTrust } from './sip-trust.ts';
 import { SipCall, type ReferUri } from './sip-call.ts';
 
 export interface InboundDeps {
@@ -20,6 +23,7 @@ export interface InboundDeps {
   mailboxes: MailboxService;
   media: CallMedia;
   counter: CallCounter;
+  trust: SipTrust;
   accessNumbers: readonly string[];
   referUri: ReferUri;
   log: SipLog;
@@ -56,9 +60,36 @@ export function reinviteHandler(
   };
 }
 
+/**
+ * Whether the caller's phone proves the caller ID that would open the dialled mailbox. Only a
+ * call from a mailbox's own extension to that mailbox is asked: a 401 challenge when the
+ * mailbox has SIP credentials (phones answer it with them, as they do for REGISTER), else the
+ * call goes on unvouched and the code is asked. Everyone else calls without credentials.
+ */
+async function phoneVouches(
+  invite: IncomingInvite,
+  info: CallInfo,
+  deps: Pick<InboundDeps, 'trust' | 'mailboxes'>,
+): Promise<'digest' | 'none' | 'challenge' | 'stale' | 'forbidden'> {
+  if (info.callerNumber === null || info.forwardedFrom !== null) return 'none';
+  const phone = await deps.trust.phoneOf(info.callerNumber);
+  if (!phone) return 'none';
+  try {
+    if ((await deps.mailboxes.resolve(info.dialled)).id !== phone.id) return 'none';
+  } catch (err) {
+    if (isVoicegateError(err, 'NOT_FOUND') || isVoicegateError(err, 'INVALID_INPUT')) return 'none';
+    throw err;
+  }
+  const check = await deps.trust.verify(invite.request);
+  if (check.ok) return check.username === phone.extension ? 'digest' : 'forbidden';
+  if (check.reason === 'missing') return 'challenge';
+  return check.reason === 'stale' ? 'stale' : 'forbidden';
+}
+
 /** Answers a call: port limit, routing, SDP, then the call flow; the BYE waits for the deposit. */
 export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): Promise<void> {
-  const info = callInfo(invite.request, invite.source);
+  const peer = deps.trust.isTrustedPeer(invite.source.address);
+  let info = callInfo(invite.request, invite.source, peer);
   const log = deps.log.child?.({ cid: info.callId, proto: 'sip' }) ?? deps.log;
   const { slot, refused } = deps.counter.admit(invite.source.address.replace(/^::ffff:/, ''));
   if (!slot) {
@@ -69,6 +100,22 @@ export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): P
   }
   let rtp: MediaSession | null = null;
   try {
+    if (!peer) {
+      const vouched = await phoneVouches(invite, info, deps);
+      if (vouched === 'challenge' || vouched === 'stale') {
+        invite.reject(401, 'Unauthorized', deps.trust.challenge(vouched === 'stale'));
+        return;
+      }
+      if (vouched === 'forbidden') {
+        log.warn(
+          { remote: info.remote, caller: info.callerNumber },
+          'call refused: SIP credentials',
+        );
+        invite.reject(403, 'Forbidden');
+        return;
+      }
+      if (vouched === 'digest') info = { ...info, vouchedBy: 'digest' };
+    }
     const book = await deps.flows.current();
     const target = await route(info, {
       flows: book,

@@ -6,7 +6,7 @@ import type { UserAgent } from '../sip/user-agent.ts';
 import { getHeader, parseNameAddr, parseUri } from '../sip/message.ts';
 import type { LampWatcher } from './lamp-watcher.ts';
 import { MESSAGE_SUMMARY, messageSummary, type LampState } from './message-summary.ts';
-import type { Registrar } from './registrar.ts';
+import type { Principal, Registrar } from './registrar.ts';
 
 const MAX_EXPIRES = 3600;
 const MIN_EXPIRES = 60;
@@ -80,16 +80,19 @@ export class Mwi {
   }
 
   /** A new SUBSCRIBE (outside any dialog). */
-  async subscribe(req: IncomingRequest): Promise<void> {
+  async subscribe(req: IncomingRequest, principal: Principal): Promise<void> {
     const event = (getHeader(req.request, 'event') ?? '').split(';')[0]!.trim().toLowerCase();
     if (event !== 'message-summary') return req.respond(489, 'Bad Event');
     const accept = getHeader(req.request, 'accept');
     if (accept && !accept.toLowerCase().includes(MESSAGE_SUMMARY)) return req.respond(406);
     const mailbox = await this.#mailbox(userOf(req.request.uri));
     if (!mailbox) return req.respond(404, 'Not Found');
-    if (mailbox.kind === 'group' && !(await this.#isMember(mailbox, req))) {
-      return req.respond(403, 'Forbidden');
-    }
+    // A phone watches its own lamp, and those of the hunt groups it belongs to.
+    const allowed =
+      mailbox.kind === 'group'
+        ? await this.#isMember(mailbox, req, principal)
+        : !('extension' in principal) || principal.extension === mailbox.extension;
+    if (!allowed) return req.respond(403, 'Forbidden');
     const expires = this.#expires(req);
     const dialog = req.acceptDialog(200, { headers: { Expires: String(expires) } });
     const account = `sip:${mailbox.extension ?? mailbox.name}@${this.#opts.domain}`;
@@ -144,15 +147,23 @@ export class Mwi {
     return Math.min(MAX_EXPIRES, Math.max(MIN_EXPIRES, Math.floor(raw)));
   }
 
-  async #isMember(group: MailboxRecord, req: IncomingRequest): Promise<boolean> {
+  async #isMember(
+    group: MailboxRecord,
+    req: IncomingRequest,
+    principal: Principal,
+  ): Promise<boolean> {
+    // A PBX speaks for its phones (From); a phone only for the extension it proved.
     let user: string | undefined;
-    try {
-      user = userOf(parseNameAddr(getHeader(req.request, 'from') ?? '').uri);
-    } catch {
-      return false;
-    }
+    if ('extension' in principal) user = principal.extension;
+    else
+      try {
+        user = userOf(parseNameAddr(getHeader(req.request, 'from') ?? '').uri);
+      } catch {
+        return false;
+      }
     const members = await this.#mailboxes.groupMembers(group.name);
-    return members.some((m) => m.extension === user || m.name === user);
+    const phone = 'extension' in principal;
+    return members.some((m) => m.extension === user || (!phone && m.name === user));
   }
 
   async #notify(sub: Subscription, state: LampState, subscriptionState: string): Promise<void> {

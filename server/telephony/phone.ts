@@ -1,4 +1,3 @@
-import { BlockList, isIPv6 } from 'node:net';
 import { DialPlan } from '../domain/dial-plan.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
@@ -11,6 +10,7 @@ import { PromptCatalog } from '../prompts/catalog.ts';
 import { EspeakSpeech } from '../prompts/speech.ts';
 import { promptNames } from '../prompts/texts.ts';
 import type { Credentials, SipLog } from '../sip/api.ts';
+import type { DigestAlgorithm } from '../sip/digest.ts';
 import { UserAgent, type Registration } from '../sip/user-agent.ts';
 import { CallCounter } from './call-counter.ts';
 import { CallMedia } from './call-media.ts';
@@ -19,7 +19,8 @@ import { handleInvite } from './inbound-calls.ts';
 import { LampWatcher } from './lamp-watcher.ts';
 import { Mwi } from './mwi.ts';
 import { PlayOnPhone } from './play-on-phone.ts';
-import { Registrar } from './registrar.ts';
+import { Registrar, type Principal } from './registrar.ts';
+import { SipTrust } from './sip-trust.ts';
 
 export interface PhoneDeps {
   mailboxes: MailboxService;
@@ -39,7 +40,10 @@ export interface PhoneOptions {
   maxCalls: number;
   /** Simultaneous calls from one source that is not in trustedPeers. */
   maxCallsPerSource?: number;
-  /** PBXs and proxies (CIDR): many callers share their address, so no per-source limit. */
+  /**
+   * PBXs and proxies (CIDR): many callers share their address, so no per-source limit; their
+   * caller ID stands, and no digest is asked of them.
+   */
   trustedPeers?: string[];
   /** TCP connections (limits.perAddress, limits.total; a message must be whole in handshakeSeconds). */
   limits?: { perAddress: number; total: number; handshakeSeconds: number };
@@ -47,6 +51,10 @@ export interface PhoneOptions {
   registerFrom: string[];
   /** Where outgoing calls may go beyond the mailboxes' extensions (sip.dialPlan). */
   dialPlan: string[];
+  /** The digest realm of phones' credentials; empty = domain. */
+  realm: string;
+  /** Digest algorithms offered to phones, preferred first. */
+  digestAlgorithms: DigestAlgorithm[];
   /** The flows file, resolved. */
   flowsFile: string;
   pbx: {
@@ -65,18 +73,6 @@ export interface PhoneOptions {
   /** Tests: short SIP timers, a prompt folder. */
   timers?: { t1?: number; t2?: number; t4?: number };
   promptDir?: string;
-}
-
-/** CIDR strings to a BlockList (used as an allow list). */
-function networks(list: string[]): BlockList {
-  const block = new BlockList();
-  for (const entry of list) {
-    const [address, bits] = entry.split('/');
-    const type = isIPv6(address!) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) block.addAddress(address!, type);
-    else block.addSubnet(address!, Number(bits), type);
-  }
-  return block;
 }
 
 /**
@@ -168,11 +164,16 @@ export class Phone {
       { bindAddress: opts.host, advertise, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax },
       log,
     );
-    const peers = networks(opts.trustedPeers ?? []);
+    const trust = new SipTrust(deps.mailboxes, {
+      trustedPeers: opts.trustedPeers ?? [],
+      registerFrom: opts.registerFrom,
+      realm: opts.realm || opts.domain,
+      algorithms: opts.digestAlgorithms,
+    });
     const counter = new CallCounter({
       limit: opts.maxCalls,
       perSource: opts.maxCallsPerSource,
-      exempt: (address) => peers.check(address, isIPv6(address) ? 'ipv6' : 'ipv4'),
+      exempt: (address) => trust.isTrustedPeer(address),
     });
     const pbxHost = opts.pbx.uri.replace(/^sips?:/, '').replace(/[;?].*$/, '');
     const credentials: Credentials | undefined = opts.pbx.username
@@ -205,12 +206,6 @@ export class Phone {
       },
     );
     lamps.start();
-    const trusted = networks(opts.registerFrom);
-    const fromTrusted = (address: string): boolean =>
-      trusted.check(
-        address.replace(/^::ffff:/, ''),
-        isIPv6(address.replace(/^::ffff:/, '')) ? 'ipv6' : 'ipv4',
-      );
 
     ua.onInvite = (invite) =>
       handleInvite(invite, {
@@ -219,6 +214,7 @@ export class Phone {
         mailboxes: deps.mailboxes,
         media,
         counter,
+        trust,
         accessNumbers: opts.accessNumbers,
         referUri,
         log,
@@ -230,11 +226,28 @@ export class Phone {
     ua.onRequest = (req) => {
       const method = req.request.method;
       if (method !== 'REGISTER' && method !== 'SUBSCRIBE') return req.respond(405);
-      if (!fromTrusted(req.source.address)) {
-        log.warn({ method, remote: req.source.address }, 'refused: not in sip.registerFrom');
+      const remote = req.source.address;
+      if (!trust.mayRegister(remote)) {
+        log.warn({ method, remote }, 'refused: not in sip.registerFrom');
         return req.respond(403, 'Forbidden');
       }
-      const work = method === 'REGISTER' ? registrar.register(req) : mwi!.subscribe(req);
+      const work = (async (): Promise<void> => {
+        let principal: Principal = { peer: true };
+        if (!trust.isTrustedPeer(remote)) {
+          // A phone: its digest user name is the one extension it may bind or watch.
+          const check = await trust.verify(req.request);
+          if (!check.ok) {
+            if (check.reason === 'missing' || check.reason === 'stale')
+              return req.respond(401, 'Unauthorized', trust.challenge(check.reason === 'stale'));
+            log.warn({ method, remote, reason: check.reason }, 'refused: SIP credentials');
+            return req.respond(403, 'Forbidden');
+          }
+          principal = { extension: check.username };
+        }
+        await (method === 'REGISTER'
+          ? registrar.register(req, principal)
+          : mwi!.subscribe(req, principal));
+      })();
       work.catch((err: unknown) => {
         log.error({ err, method }, 'request failed');
         req.respond(500);

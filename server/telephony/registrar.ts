@@ -5,6 +5,9 @@ import { getHeader, getHeaders, parseNameAddr, parseUri, splitCommas } from '../
 
 const MAX_EXPIRES = 3600;
 
+/** Who sent a REGISTER or SUBSCRIBE: a trusted PBX, or a phone that proved its extension. */
+export type Principal = { peer: true } | { extension: string };
+
 interface Binding {
   contact: string;
   expiresAt: number;
@@ -13,7 +16,8 @@ interface Binding {
 /**
  * A minimal registrar for phones that want their lamp from us directly: a REGISTER for a
  * mailbox's extension binds its contact (and baresip, for one, subscribes to message waiting
- * only after a successful registration). "Play on my phone" calls the bound contact.
+ * only after a successful registration). "Play on my phone" calls the bound contact, so only
+ * the phone holding that extension's SIP credentials, or a trusted PBX, may bind it.
  */
 export class Registrar {
   readonly #mailboxes: MailboxService;
@@ -34,7 +38,7 @@ export class Registrar {
     return b.contact;
   }
 
-  async register(req: IncomingRequest): Promise<void> {
+  async register(req: IncomingRequest, principal: Principal): Promise<void> {
     let user: string | undefined;
     try {
       user = parseUri(parseNameAddr(getHeader(req.request, 'to') ?? '').uri).user;
@@ -44,6 +48,9 @@ export class Registrar {
     try {
       const mailbox = user ? await this.#mailboxes.resolve(user) : null;
       if (!mailbox?.extension) return req.respond(404, 'Not Found');
+      // A phone binds its own extension only: its contact is where that mailbox's messages play.
+      if ('extension' in principal && principal.extension !== mailbox.extension)
+        return req.respond(403, 'Forbidden');
       user = mailbox.extension;
     } catch (err) {
       if (isVoicegateError(err, 'NOT_FOUND')) return req.respond(404, 'Not Found');

@@ -173,6 +173,31 @@ describe('voicegate mailbox and group', () => {
     await runCli([...cfg, 'mailbox', 'remove', 'dave']);
   });
 
+  it('sets a SIP password from standard input, keeping only its digest hashes; warns when given as an argument', async () => {
+    const secret = 'a long phone secret';
+    const r = await runCli([...cfg, 'mailbox', 'set', 'alice', '--sip-password'], {
+      input: `${secret}\n`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SIP credentials for alice: user name 201, realm /);
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    expect(readFileSync(join(dir, 'voicegate.db')).includes(Buffer.from(secret))).toBe(false);
+    const shown = await runCli([...cfg, 'mailbox', 'show', 'alice']);
+    expect(shown.stdout).toMatch(/sipCredentials +user 201, realm /);
+    expect(shown.stdout).not.toMatch(/ha1/i);
+
+    const visible = await runCli([...cfg, 'mailbox', 'set', 'alice', '--sip-password', secret]);
+    expect(visible.code).toBe(0);
+    expect(visible.stderr).toMatch(
+      /warning: a SIP password on the command line is visible to every user/,
+    );
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'set', 'alice', '--sip-password'], { input: 'short\n' }),
+      2,
+      /12 to 128 characters/,
+    );
+  });
+
   it('manages hunt group members', async () => {
     expect(
       (

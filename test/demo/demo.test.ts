@@ -26,9 +26,13 @@ describe('voicegate demo', () => {
     const first = await runCli(['demo', '--dir', dir, '--no-serve']);
     expect(first.code).toBe(0);
     expect(first.stdout).not.toContain('espeak-ng is not installed');
-    expect(first.stdout).toMatch(/alice\s+201\s+2011/);
+    // Each phone's SIP password is printed, and set: the mailbox has credentials for the realm.
+    expect(first.stdout).toMatch(/alice\s+201\s+2011\s+phone-alice-201/);
     expect(first.stdout).toMatch(/support\s+300\s+3000\s+hunt group/);
     const cfg = ['--config', join(dir, 'voicegate.yaml')];
+    expect((await runCli([...cfg, 'mailbox', 'show', 'alice'])).stdout).toMatch(
+      /sipCredentials +user 201, realm /,
+    );
     const list = async (box: string, folder = 'inbox'): Promise<Listed[]> =>
       JSON.parse(
         (await runCli([...cfg, 'messages', box, '--folder', folder, '--json'])).stdout,
@@ -70,6 +74,9 @@ describe('voicegate demo', () => {
         'imap.tlsPort=0',
         '--set',
         'smtp.port=0',
+        // A server elsewhere on this machine may hold 5060.
+        '--set',
+        'sip.port=0',
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],

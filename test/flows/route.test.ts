@@ -87,13 +87,16 @@ describe('route', () => {
     });
   });
 
-  it('the owner (own extension or a trusted number) collects without a code; others leave a message', async () => {
-    expect(await where({ callerNumber: '201' })).toMatchObject({
+  it('the owner (own extension or a trusted number) vouched for collects without a code; others leave a message', async () => {
+    expect(await where({ callerNumber: '201', vouchedBy: 'peer' })).toMatchObject({
       flow: 'builtin-collect-messages',
       trusted: 'yes',
       mailbox: 'alice',
     });
-    expect(await where({ callerNumber: '+15550001' })).toMatchObject({
+    expect(await where({ callerNumber: '201', vouchedBy: 'digest' })).toMatchObject({
+      trusted: 'yes',
+    });
+    expect(await where({ callerNumber: '+15550001', vouchedBy: 'peer' })).toMatchObject({
       reason: 'own-mailbox',
       trusted: 'yes',
     });
@@ -102,6 +105,21 @@ describe('route', () => {
       mailbox: 'alice',
     });
     expect(await where({ callerNumber: null })).toMatchObject({ flow: 'builtin-leave-message' });
+  });
+
+  it('caller ID nobody vouches for is only a claim: the code is asked', async () => {
+    for (const info of [
+      { callerNumber: '201' },
+      // A trusted number is only as good as the PBX asserting it, never a phone's digest.
+      { callerNumber: '+15550001' },
+      { callerNumber: '+15550001', vouchedBy: 'digest' as const },
+    ])
+      expect(await where(info)).toMatchObject({
+        flow: 'builtin-collect-messages',
+        reason: 'own-mailbox',
+        mailbox: 'alice',
+        trusted: 'no',
+      });
   });
 
   it('a flow configured for a mailbox or group replaces the built-in leave-message', async () => {

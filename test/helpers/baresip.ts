@@ -12,6 +12,8 @@ export interface BaresipOptions {
   autoAnswer?: boolean;
   /** REGISTER to this server (sip:127.0.0.1:PORT) and subscribe to message waiting. */
   registrar?: string;
+  /** The SIP password it answers digest challenges with (user name: `user`). */
+  password?: string;
 }
 
 /**
@@ -73,7 +75,8 @@ export class Baresip {
     const domain = opts.registrar ? opts.registrar.replace(/^sip:/, '') : `127.0.0.1:${port}`;
     const params = opts.registrar ? ';regint=60;mwi=yes' : ';regint=0;mwi=no';
     const answer = opts.autoAnswer ? ';answermode=auto' : '';
-    const account = `<sip:${opts.user ?? 'alice'}@${domain}>${params}${answer};audio_codecs=PCMU,PCMA`;
+    const auth = opts.password ? `;auth_pass=${opts.password}` : '';
+    const account = `<sip:${opts.user ?? 'alice'}@${domain}>${auth}${params}${answer};audio_codecs=PCMU,PCMA`;
     // A registering account is added once baresip is ready: its mwi module re-subscribes in an
     // endless loop when a registration completes before the module's start-up timer fires.
     writeFileSync(join(dir, 'accounts'), opts.registrar ? '' : `${account}\n`);

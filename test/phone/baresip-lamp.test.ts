@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Baresip } from '../helpers/baresip.ts';
 import type { TestServer } from '../helpers/test-server.ts';
-import { phoneServer, toneFile, wavFile, webLogin } from './phone-kit.ts';
+import { phoneServer, toneFile, wavFile, webLogin, SIP_PASSWORDS } from './phone-kit.ts';
 
 /** One NOTIFY body as baresip's mwi module prints it: the header line, then the summary. */
 const lamp = (waiting: 'yes' | 'no', counts: string): RegExp =>
@@ -33,6 +33,7 @@ describe(
           voice,
           user: '201',
           registrar: `sip:127.0.0.1:${server.ports.sip}`,
+          password: SIP_PASSWORDS.alice,
         });
         // Registered, then subscribed: the first NOTIFY says the mailbox is empty.
         await phone.waitFor(/201@127\.0\.0\.1: .*200 OK.*binding/, 10_000);

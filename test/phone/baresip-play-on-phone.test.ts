@@ -11,6 +11,7 @@ import {
   until,
   wavFile,
   webLogin,
+  SIP_PASSWORDS,
 } from './phone-kit.ts';
 
 describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
@@ -43,6 +44,7 @@ describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
       user: '201',
       autoAnswer: true,
       registrar: `sip:127.0.0.1:${server.ports.sip}`,
+      password: SIP_PASSWORDS.alice,
     });
     await phone.waitFor(/201@127\.0\.0\.1: .*200 OK.*binding/, 10_000);
     const id = await depositTone();

@@ -5,12 +5,28 @@ import { parseWav, toPcm16 } from '../../server/media/wav.ts';
 import type { Message } from '../../server/domain/message.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 
-/** A server with mailboxes 201 (alice) and 202 (bob), a 440 Hz greeting on alice. */
+/** The SIP passwords of the phones of 201 (alice) and 202 (bob). */
+export const SIP_PASSWORDS = { alice: 'alice-phone-201', bob: 'bob-phone-202' } as const;
+
+/**
+ * A server with mailboxes 201 (alice) and 202 (bob), each with SIP credentials, and a 440 Hz
+ * greeting on alice. 127.0.0.1 is no trusted peer unless `sets` says so
+ * (`sip.trustedPeers=["127.0.0.1/32"]`).
+ */
 export async function phoneServer(sets: string[] = []): Promise<TestServer> {
-  const server = await startTestServer(['policy.minMessageSeconds=1', ...sets]);
+  // baresip 1.0 (libre 1.1) fails on a SHA-256 challenge instead of skipping it: MD5 alone.
+  const server = await startTestServer([
+    'policy.minMessageSeconds=1',
+    'sip.digestAlgorithms=[MD5]',
+    ...sets,
+  ]);
   const { mailboxes, messages } = server.context;
   await mailboxes.add({ name: 'alice', extension: '201', timeZone: 'Europe/Paris' }, '1234');
   await mailboxes.add({ name: 'bob', extension: '202', timeZone: 'America/New_York' }, '2345');
+  const config = server.context.loaded.config;
+  const realm = config.sip.realm || config.server.domain;
+  await mailboxes.setSipPassword('alice', SIP_PASSWORDS.alice, realm);
+  await mailboxes.setSipPassword('bob', SIP_PASSWORDS.bob, realm);
   await messages.setGreeting('alice', 'unavailable', wavFile(server.dir, 'greeting', 440, 2));
   return server;
 }

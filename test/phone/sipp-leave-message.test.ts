@@ -29,6 +29,17 @@ describe('SIPp callers leave messages', { timeout: 60_000 }, () => {
     expect(message!.audio.durationMs).toBeLessThan(8000);
   });
 
+  it('a forged P-Asserted-Identity of the owner from an untrusted address is ignored: a message is left', async () => {
+    const run = await runSipp(scenario('forged-pai.xml'), `127.0.0.1:${server.ports.sip}`, {
+      service: '201',
+    });
+    expect(run.code, run.log).toBe(0);
+    const [message, ...rest] = await listed(server, '201');
+    expect(rest).toEqual([]);
+    expect(message!.callerNumber).toBeNull();
+    expect(message!.audio.durationMs).toBeGreaterThan(5000);
+  });
+
   for (const transport of ['udp', 'tcp'] as const) {
     it(`a caller that hangs up gets the 200 to its BYE only once the message is stored (${transport})`, async () => {
       const trace = sippTrace();

@@ -40,15 +40,25 @@ describe('the caller facts read from an INVITE', () => {
     });
   });
 
-  it('prefers P-Asserted-Identity and honours Privacy', () => {
-    const asserted = callInfo(
+  it('prefers P-Asserted-Identity from a trusted peer, ignores it from anyone else, honours Privacy', () => {
+    const request = invite('sip:201@vm', [
+      'From: <sip:anything@pbx>;tag=1',
+      'P-Asserted-Identity: "Reception" <sip:+33123456789@pbx>',
+    ]);
+    const asserted = callInfo(request, source, true);
+    expect(asserted).toMatchObject({ callerNumber: '+33123456789', vouchedBy: 'peer' });
+    const claimed = callInfo(request, source);
+    expect(claimed.callerNumber).toBe('anything');
+    expect(claimed.vouchedBy).toBeUndefined();
+    // An anonymous From "asserting" the owner, from an untrusted address: withheld, nothing more.
+    const forged = callInfo(
       invite('sip:201@vm', [
-        'From: <sip:anything@pbx>;tag=1',
-        'P-Asserted-Identity: "Reception" <sip:+33123456789@pbx>',
+        'From: "Anonymous" <sip:anonymous@anonymous.invalid>;tag=1',
+        'P-Asserted-Identity: <sip:201@vm>',
       ]),
       source,
     );
-    expect(asserted.callerNumber).toBe('+33123456789');
+    expect(forged.callerNumber).toBeNull();
     const hidden = callInfo(
       invite('sip:201@vm', ['From: "Anonymous" <sip:anonymous@anonymous.invalid>;tag=1']),
       source,

@@ -44,9 +44,11 @@ export function registerDemo(program: Command): void {
         await seedCtx.close();
       }
       print(`Demo data in ${loaded.dataDir}`);
-      print('Mailboxes (name / extension / code):');
+      print('Mailboxes (name / extension / code / SIP password):');
       for (const m of DEMO_MAILBOXES)
-        print(`  ${m.name.padEnd(8)} ${m.extension}  ${m.code}   ${m.fullName}, ${m.timeZone}`);
+        print(
+          `  ${m.name.padEnd(8)} ${m.extension}  ${m.code}  ${m.sipPassword}   ${m.fullName}, ${m.timeZone}`,
+        );
       print(
         `  ${DEMO_GROUP.name.padEnd(8)} ${DEMO_GROUP.extension}  ${DEMO_GROUP.code}   hunt group of ${DEMO_GROUP.members.join(', ')}`,
       );
@@ -70,8 +72,13 @@ export function registerDemo(program: Command): void {
         `Voicemail by SMTP: swaks --server ${loaded.config.smtp.host}:${server.ports.smtp} --to 201@${loaded.config.server.domain} --attach-type audio/wav --attach @some.wav`,
       );
       const sip = `${loaded.config.sip.host}:${server.ports.sip}`;
-      print(`Phone (SIP, G.711): a softphone registered as sip:201@${sip} gets the lamp;`);
-      print(`  dial sip:201@${sip} to leave a message, 201 from 201 to collect, 800 from anywhere`);
+      const realm = loaded.config.sip.realm || loaded.config.server.domain;
+      print(`Phone (SIP, G.711): register a softphone as sip:201@${sip}, user name 201,`);
+      print(`  password phone-alice-201 (realm ${realm}): it gets the lamp, and calling 201`);
+      print(`  from it collects messages without the code once it answers the server's challenge;`);
+      print(
+        `  dial sip:201@${sip} from anywhere else to leave a message, 800 to collect with a code`,
+      );
       print(`Health: ${server.urls.http}/healthz`);
       print('Serving (Ctrl-C to stop)');
       await serveUntilSignal(server, log);

@@ -43,6 +43,8 @@ interface SetOptions {
   trusted?: string[];
   breakout?: string[];
   broadcast?: boolean;
+  sipPassword?: string | boolean;
+  clearSipPassword?: boolean;
 }
 
 function changesFrom(o: SetOptions): MailboxChanges {
@@ -127,7 +129,13 @@ export function registerMailbox(program: Command): void {
     .option('--json', 'as JSON')
     .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        const { codeHash: _c, failedLogins, lockedUntil, ...m } = await ctx.mailboxes.resolve(ref);
+        const {
+          codeHash: _c,
+          failedLogins,
+          lockedUntil,
+          sip,
+          ...m
+        } = await ctx.mailboxes.resolve(ref);
         const members =
           m.kind === 'group'
             ? (await ctx.mailboxes.groupMembers(ref)).map((x) => x.name)
@@ -135,6 +143,7 @@ export function registerMailbox(program: Command): void {
         const shown = {
           ...m,
           members,
+          sipCredentials: sip ? `user ${m.extension}, realm ${sip.realm}` : 'none',
           failedLogins,
           lockedUntil:
             lockedUntil && lockedUntil > Date.now() ? new Date(lockedUntil).toISOString() : null,
@@ -183,15 +192,36 @@ export function registerMailbox(program: Command): void {
     )
     .option('--broadcast', 'hunt group: copy messages to each member')
     .option('--no-broadcast', 'hunt group: keep messages in the group')
+    .option(
+      '--sip-password [password]',
+      "set the SIP password of the mailbox's phone (digest user name: the extension); without a value it is read from standard input or asked for",
+    )
+    .option('--clear-sip-password', 'remove the SIP password: the phone can no longer register')
     .action(async (ref: string, o: SetOptions, cmd: Command) => {
+      // Read like codes: never wanted on the command line, where every user sees it (ps).
+      if (typeof o.sipPassword === 'string') warnCodeArgument('a SIP password on the command line');
+      const sipPassword =
+        typeof o.sipPassword === 'string'
+          ? o.sipPassword
+          : o.sipPassword
+            ? await readCode(`SIP password for ${ref}: `)
+            : undefined;
       await withContext(cmd, async (ctx) => {
         const changes = changesFrom(o);
-        if (Object.keys(changes).length === 0)
+        if (Object.keys(changes).length === 0 && sipPassword === undefined && !o.clearSipPassword)
           throw new VoicegateError(
             'INVALID_INPUT',
             'nothing to change; see voicegate mailbox set --help',
           );
-        const m = await ctx.mailboxes.update(ref, changes);
+        let m = await ctx.mailboxes.resolve(ref);
+        if (Object.keys(changes).length > 0)
+          m = { ...m, ...(await ctx.mailboxes.update(ref, changes)) };
+        const realm = ctx.loaded.config.sip.realm || ctx.loaded.config.server.domain;
+        if (o.clearSipPassword) await ctx.mailboxes.setSipPassword(m.name, null, realm);
+        else if (sipPassword !== undefined) {
+          await ctx.mailboxes.setSipPassword(m.name, sipPassword, realm);
+          print(`SIP credentials for ${m.name}: user name ${m.extension}, realm ${realm}`);
+        }
         print(`updated mailbox ${m.name}`);
       });
     });

@@ -87,6 +87,7 @@ export const VOICEMAIL_PROMPTS = [
   'greeting-activated',
   'greeting-not-recorded',
   // Code
+  'enter-current-code',
   'enter-new-code',
   'reenter-new-code',
   'codes-do-not-match',

@@ -74,8 +74,14 @@ describe('greetings menu (3)', () => {
 describe('change code (4)', () => {
   const web = { channel: 'web' as const, remote: '10.0.0.1' };
 
-  it('sets the new code once typed twice alike', async () => {
-    const call = await owner([{ keys: '4' }, { keys: '5678#' }, { keys: '5678#' }]);
+  it('asks the current code first, then sets the new code once typed twice alike', async () => {
+    const call = await owner([
+      { keys: '4' },
+      { keys: '1234#' },
+      { keys: '5678#' },
+      { keys: '5678#' },
+    ]);
+    expect(call.played).toContain('enter-current-code');
     expect(call.played).toContain('code-changed');
     await expect(k.mailboxes.authenticate('201', '5678', web)).resolves.toMatchObject({
       name: '201',
@@ -85,6 +91,7 @@ describe('change code (4)', () => {
   it('refuses codes that differ or that the policy forbids, saying the minimum', async () => {
     const call = await owner([
       { keys: '4' },
+      { keys: '1234#' },
       { keys: '5678#' },
       { keys: '5679#' },
       { keys: '12#' },
@@ -93,6 +100,20 @@ describe('change code (4)', () => {
     expect(call.played).toContain('codes-do-not-match');
     const i = call.played.indexOf('code-invalid');
     expect(call.played.slice(i, i + 3)).toEqual(['code-invalid', 'four', 'digits']);
+    await expect(k.mailboxes.authenticate('201', '1234', web)).resolves.toBeTruthy();
+  });
+
+  it('changes nothing without the current code, and counts the failure', async () => {
+    // Let in by caller ID alone (a trusted PBX): knowing the number is not knowing the code.
+    const call = await owner([
+      { keys: '4' },
+      { keys: '9999#' },
+      { keys: '5678#' },
+      { keys: '5678#' },
+    ]);
+    expect(call.played).toContain('login-incorrect');
+    expect(call.played).not.toContain('code-changed');
+    expect((await k.mailboxes.resolve('201')).failedLogins).toBe(1);
     await expect(k.mailboxes.authenticate('201', '1234', web)).resolves.toBeTruthy();
   });
 });
