@@ -25,8 +25,9 @@ export interface LoginContext {
   /** The client's address, maybe with a port: wrong codes are counted per address. */
   remote: string;
   /**
-   * The caller's number on the phone: a PBX brings every caller from one address, so there the
-   * count is per address and caller, lest one caller's wrong codes lock out everyone's.
+   * The caller's number on the phone, given only when a trusted PBX vouches for it: a PBX brings
+   * every caller from one address, so there the count is per address and caller, lest one
+   * caller's wrong codes lock out everyone's.
    */
   caller?: string | null;
   /** Mail clients and the web need the mailbox's UMS access. */

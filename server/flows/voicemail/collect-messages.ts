@@ -70,7 +70,9 @@ async function logIn(p: Prompter, opts: CollectOptions): Promise<Mailbox | null>
       return await deps.mailboxes.authenticate(ref, code, {
         channel: 'phone',
         remote: call.info.remote,
-        caller: call.info.callerNumber,
+        // Only a trusted PBX's caller ID separates its callers; anyone else could change
+        // the number with every call to escape the per-address count.
+        caller: call.info.vouchedBy === 'peer' ? call.info.callerNumber : null,
       });
     } catch (err) {
       // A locked mailbox sounds like an unknown one: "incorrect", whatever was keyed.

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectMessages } from '../../../server/flows/voicemail/collect-messages.ts';
+import type { CallInfo } from '../../../server/flows/call.ts';
 import { FakeCall, type Cue } from './fake-call.ts';
 import { flowKit, type FlowKit } from './flow-kit.ts';
 
@@ -13,8 +14,12 @@ afterEach(async () => {
 
 const en = { language: 'en' };
 
-function run(cues: Cue[], opts: { mailboxRef?: string; trusted?: boolean } = {}) {
-  const call = new FakeCall({ cues });
+function run(
+  cues: Cue[],
+  opts: { mailboxRef?: string; trusted?: boolean } = {},
+  info: Partial<CallInfo> = {},
+) {
+  const call = new FakeCall({ cues, info });
   return { call, done: collectMessages(call, k.deps, { ...en, trusted: false, ...opts }) };
 }
 
@@ -80,6 +85,33 @@ describe('logging in', () => {
     await expect(k.mailboxes.authenticate('201', '0000', web)).rejects.toMatchObject({
       code: 'AUTH_FAILED',
     });
+  });
+
+  it('counts an untrusted source per address, whatever caller number it claims; a trusted PBX per caller', async () => {
+    for (let m = 201; m <= 210; m++) await k.mailbox({ name: `${m}`, extension: `${m}` });
+    const login = async (mailbox: number, code: string, info: Partial<CallInfo>) => {
+      const { call, done } = run(
+        [{ keys: `${mailbox}#` }, { keys: `${code}#` }, { keys: '#' }],
+        {},
+        info,
+      );
+      await done;
+      return call.played.includes('you-have');
+    };
+    // 20 wrong codes (the per-address default), 4 on each of five mailboxes (below their own
+    // lockout), each call claiming a new number from one untrusted address: it is refused.
+    const untrusted = { remote: '192.0.2.7:5060' };
+    for (let n = 0; n < 20; n++)
+      expect(await login(201 + (n % 5), '9999', { ...untrusted, callerNumber: `5550${n}` })).toBe(
+        false,
+      );
+    expect(await login(201, '1234', { ...untrusted, callerNumber: '5559999' })).toBe(false);
+    // Through a trusted PBX one caller's wrong codes refuse that caller, not the next one.
+    const pbx = { remote: '192.0.2.8:5060', vouchedBy: 'peer' as const };
+    for (let n = 0; n < 20; n++)
+      expect(await login(206 + (n % 5), '9999', { ...pbx, callerNumber: '5557777' })).toBe(false);
+    expect(await login(206, '1234', { ...pbx, callerNumber: '5557777' })).toBe(false);
+    expect(await login(206, '1234', { ...pbx, callerNumber: '5558888' })).toBe(true);
   });
 
   it('refuses the right code to a locked mailbox with the words an unknown mailbox hears', async () => {
