@@ -42,7 +42,6 @@ export const VOICEMAIL_PROMPTS = [
   'enter-mailbox',
   'enter-code',
   'login-incorrect',
-  'mailbox-locked',
   // Main menu
   'you-have',
   'new-message',
