@@ -121,6 +121,18 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       trustProxy: config.http.trustProxy.length ? (address: string) => proxies(address) : false,
       connections: () =>
         Object.fromEntries(Object.entries(listeners).map(([name, stats]) => [name, stats()])),
+      calls: () => {
+        const { active, total, refused, refusedPerSource } = phone.counter.stats();
+        const dial = phone.dialler.stats();
+        return {
+          active,
+          total,
+          refused,
+          refusedPerSource,
+          dialAllowed: dial.allowed,
+          dialRefused: dial.refused,
+        };
+      },
       version: packageVersion(),
       api: {
         mailboxes: context.mailboxes,

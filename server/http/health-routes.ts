@@ -8,6 +8,17 @@ export interface HealthDeps {
   readiness: () => Promise<string | null>;
   /** Connections open and refused (limits), per listener. */
   connections?: () => Record<string, ConnectionStats>;
+  /** The phone's counts: calls now and refused (limits), outgoing calls the dial plan refused. */
+  calls?: () => CallStats;
+}
+
+export interface CallStats {
+  active: number;
+  total: number;
+  refused: number;
+  refusedPerSource: number;
+  dialAllowed: number;
+  dialRefused: number;
 }
 
 const Status = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
@@ -20,6 +31,14 @@ const Connections = Type.Record(
     total: Type.Integer(),
   }),
 );
+const Calls = Type.Object({
+  active: Type.Integer(),
+  total: Type.Integer(),
+  refused: Type.Integer(),
+  refusedPerSource: Type.Integer(),
+  dialAllowed: Type.Integer(),
+  dialRefused: Type.Integer(),
+});
 const Version = Type.Object({ name: Type.String(), version: Type.String(), node: Type.String() });
 
 export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
@@ -39,6 +58,9 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       { schema: { response: { 200: Connections } } },
       async () => deps.connections?.() ?? {},
     );
+    const calls = deps.calls;
+    if (calls)
+      app.get('/healthz/calls', { schema: { response: { 200: Calls } } }, async () => calls());
     app.get('/api/version', { schema: { response: { 200: Version } } }, async () => ({
       name: 'voicegate',
       version: deps.version,
