@@ -3,9 +3,9 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Keys that only ever hold a secret: passwords (SMTP relay, PBX, IMAP and SMTP log-ins), SIP
- * digest HA1, web session and CSRF tokens, a changed voicemail code. Redacted wherever they sit,
- * up to three objects deep (`config.sip.pbx.password`).
+ * Keys that only ever hold a secret: passwords (SMTP relay, PBX, IMAP and SMTP log-ins, SIP),
+ * digest HA1s and a mailbox's code hash, web session and CSRF tokens, a changed voicemail code.
+ * Redacted wherever they sit, up to three objects deep (`config.sip.pbx.password`).
  */
 const SECRET_KEYS = [
   'password',
@@ -16,6 +16,9 @@ const SECRET_KEYS = [
   'sessionToken',
   'csrfToken',
   'ha1',
+  'ha1Md5',
+  'ha1Sha256',
+  'codeHash',
   'oldCode',
   'newCode',
   'authorization',

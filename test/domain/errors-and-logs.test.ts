@@ -53,6 +53,10 @@ describe('logs', () => {
     log.info({ session: { sessionToken: 's3cr3t', csrfToken: 'csrf-2' } }, 'session');
     log.info({ config: { sip: { pbx: { username: 'trunk', password: 'pbx-pass' } } } }, 'config');
     log.info({ credentials: { username: '201', ha1: 'a1b2c3' } }, 'register');
+    log.info(
+      { mailbox: { name: 'bob', codeHash: 'scrypt$h1', sip: { ha1Md5: 'h2', ha1Sha256: 'h3' } } },
+      'mailbox',
+    );
     log.info({ sip: { headers: { 'proxy-authorization': 'Digest response="d1"' } } }, 'sip');
     expect(out()).toContain('"mailbox":"alice"');
     expect(out()).toContain('"username":"trunk"');
@@ -70,6 +74,9 @@ describe('logs', () => {
       's3cr3t',
       'pbx-pass',
       'a1b2c3',
+      'scrypt$h1',
+      '"h2"',
+      '"h3"',
       'response="d1"',
     ])
       expect(out(), secret).not.toContain(secret);
