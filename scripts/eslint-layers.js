@@ -23,7 +23,14 @@ export const LAYERS = {
   'server/prompts': { may: ['server/domain', 'server/media', 'server/tools.ts'] },
   'server/flows': { may: ['server/domain', 'server/media', 'server/prompts'] },
   'server/telephony': {
-    may: ['server/domain', 'server/sip', 'server/rtp', 'server/flows', 'server/prompts'],
+    may: [
+      'server/domain',
+      'server/sip',
+      'server/rtp',
+      'server/flows',
+      'server/prompts',
+      'server/media',
+    ],
   },
   'server/http': {
     may: ['server/domain', 'server/store', 'server/media', 'server/net', 'server/log.ts'],
