@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { imapResponseCode } from './replies.ts';
 
 process.env.DISABLE_WILD_CONFIG ??= 'true';
 const require = createRequire(import.meta.url);
@@ -164,31 +165,40 @@ export function routeImapCoreErrors(emit: (message: unknown) => void): void {
   errors.setGelf({ emit: (_channel, message) => emit(message) });
 }
 
-/** Wraps an async hook so that imap-core always gets its callback, and never an exception. */
+/**
+ * Wraps an async hook so that imap-core always gets its callback, and never an exception. An
+ * error with a `response` is a reply meant for the client (e.g. a lockout) and goes as it is.
+ * Any other failure is answered with its response code (`replies.ts`) as the hook's result,
+ * which imap-core sends as `NO [CODE]`: given the error itself, most of its commands would say
+ * `NO [TEMPFAIL]` whatever it was. `onError` gets the failure and the hook's session.
+ */
 export function hook<A extends any[]>(
   fn: (...args: A) => Promise<any[]>,
-  onError: (err: unknown) => void,
+  onError: (err: unknown, session: ImapSession | undefined) => void,
 ): (...args: [...A, Callback]) => void {
   return (...args) => {
     const cb = args.pop() as Callback;
+    // imap-core passes the session last, before the callback.
+    const session = args.at(-1) as ImapSession | undefined;
     let done = false;
     const once: Callback = (err, ...results) => {
       if (done) return;
       done = true;
       cb(err, ...results);
     };
+    const fail = (err: unknown): void => {
+      const refusal = err as { response?: unknown; cause?: unknown } | null;
+      if (refusal?.response) {
+        if (refusal.cause) onError(refusal.cause, session);
+        return once(err as Error);
+      }
+      onError(err, session);
+      once(null, imapResponseCode(err));
+    };
     try {
-      fn(...(args as unknown as A)).then(
-        (results) => once(null, ...results),
-        (err: unknown) => {
-          // An error with a `response` is a reply meant for the client (e.g. a lockout).
-          if (!(err as { response?: unknown }).response) onError(err);
-          once(err as Error);
-        },
-      );
+      fn(...(args as unknown as A)).then((results) => once(null, ...results), fail);
     } catch (err) {
-      onError(err);
-      once(err as Error);
+      fail(err);
     }
   };
 }

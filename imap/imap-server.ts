@@ -7,9 +7,17 @@ import {
   type ConnectionStats,
   type LimitsConfig,
 } from '../server/net/connection-limits.ts';
+import { isClientGone } from '../server/net/client-errors.ts';
 import type { ImapDeps, ImapLogger } from './deps.ts';
-import { hook, IMAPServer, routeImapCoreErrors, type Callback } from './imap-core.ts';
+import {
+  hook,
+  IMAPServer,
+  routeImapCoreErrors,
+  type Callback,
+  type ImapSession,
+} from './imap-core.ts';
 import { limitImap } from './imap-limits.ts';
+import { isInternal } from './replies.ts';
 import { messageHooks } from './message-hooks.ts';
 import { MessageSource } from './message-source.ts';
 import { ImapNotifier } from './notifier.ts';
@@ -47,6 +55,23 @@ export interface RunningImap {
 }
 
 const MAX_MESSAGE = 1024 * 1024;
+
+/**
+ * Each session's child logger, carrying `{cid, proto, mailbox}` (the mailbox once logged in),
+ * made once per session and again when its user changes.
+ */
+function sessionLogs(log: ImapServices['log']): (session: ImapSession | undefined) => ImapLogger {
+  const made = new WeakMap<ImapSession, { mailbox: string | undefined; log: ImapLogger }>();
+  return (session) => {
+    if (!session?.id || !log.child) return log;
+    const mailbox = session.user?.username;
+    const known = made.get(session);
+    if (known && known.mailbox === mailbox) return known.log;
+    const child = log.child({ cid: session.id, proto: 'imap', mailbox }) as ImapLogger;
+    made.set(session, { mailbox, log: child });
+    return child;
+  };
+}
 const CLOSE_TIMEOUT_MS = 2000;
 
 /** Both IMAP listeners (STARTTLS and implicit TLS) on one set of hooks and one notifier. */
@@ -64,6 +89,7 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
     notifier,
     quotaBytes: opts.quotaBytes,
     log: services.log,
+    sessionLog: sessionLogs(services.log),
   };
   const context: SecureContext = createSecureContext({ ...opts.tls, minVersion: 'TLSv1.2' });
   // imap-core calls SNICallback both ways: (servername, cb) from Node for STARTTLS and
@@ -98,8 +124,17 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
     });
     server.notifier = notifier;
     server.loggelf = () => {};
-    server.on('error', (err: Error) => services.log.error({ err }, 'imap server error'));
-    const onError = (err: unknown): void => services.log.error({ err }, 'imap command failed');
+    // Connection-level trouble (resets, TLS handshakes abandoned) is the client's, not ours.
+    server.on('error', (err: Error) =>
+      isClientGone(err)
+        ? services.log.info({ err }, 'imap client gone')
+        : services.log.error({ err }, 'imap server error'),
+    );
+    const onError = (err: unknown, session: ImapSession | undefined): void => {
+      const log = deps.sessionLog(session);
+      if (isInternal(err)) log.error({ err }, 'imap command failed');
+      else log.info({ err }, 'imap command refused');
+    };
     const hooks = { ...sessionHooks(deps), ...messageHooks(deps) };
     for (const [name, fn] of Object.entries(hooks)) {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hook arguments come from imap-core

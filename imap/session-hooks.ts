@@ -4,6 +4,7 @@ import type { ImapDeps } from './deps.ts';
 import { FOLDER_PATHS, folderOfPath, SEEN, flagsOf } from './flags.ts';
 import { folderId } from './folder-id.ts';
 import type { ImapSession } from './imap-core.ts';
+import { IMAP_REPLY, imapResponseCode, isInternal } from './replies.ts';
 
 /** Rough size of a message as IMAP shows it: the audio in base64 plus headers and text parts. */
 function mailSize(audioBytes: number): number {
@@ -20,9 +21,10 @@ export function sessionHooks(deps: ImapDeps) {
       session: ImapSession,
     ): Promise<unknown[]> {
       // LOGIN replies carry the response code; AUTHENTICATE's path in imap-core drops it, so
-      // there it goes into the text.
-      const refusal = (code: string, text: string): Error =>
-        Object.assign(new Error(text), {
+      // there it goes into the text. A refusal other than a wrong code or a mailbox without
+      // IMAP access keeps its cause, for the log.
+      const refusal = (code: string, text: string, cause?: unknown): Error =>
+        Object.assign(new Error(text, { cause }), {
           response: 'NO',
           ...(login.method === 'LOGIN'
             ? { code, message: text }
@@ -39,14 +41,15 @@ export function sessionHooks(deps: ImapDeps) {
         // Unknown, wrong, locked or too many tries from this address: one answer for all.
         if (isVoicegateError(err, 'AUTH_FAILED')) {
           throw refusal(
-            'AUTHENTICATIONFAILED',
+            IMAP_REPLY.AUTH_FAILED,
             'Wrong mailbox or code; after repeated wrong codes, log-ins are refused for a while',
           );
         }
         if (isVoicegateError(err, 'FORBIDDEN')) {
           throw refusal('AUTHORIZATIONFAILED', 'This mailbox has no access from mail clients');
         }
-        throw err;
+        const text = isInternal(err) ? 'Internal error' : (err as Error).message;
+        throw refusal(imapResponseCode(err), text, err);
       }
     },
 

@@ -2,24 +2,48 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
-/** Paths pino blanks wherever they appear, so no code or secret reaches a log. */
-export const REDACT_PATHS = [
-  'code',
-  'oldCode',
-  'newCode',
+/**
+ * Keys that only ever hold a secret: passwords (SMTP relay, PBX, IMAP and SMTP log-ins, SIP),
+ * digest HA1s and a mailbox's code hash, web session and CSRF tokens, a changed voicemail code.
+ * Redacted wherever they sit, up to three objects deep (`config.sip.pbx.password`).
+ */
+const SECRET_KEYS = [
   'password',
   'pass',
+  'passphrase',
   'secret',
   'token',
+  'sessionToken',
+  'csrfToken',
+  'ha1',
+  'ha1Md5',
+  'ha1Sha256',
+  'codeHash',
+  'oldCode',
+  'newCode',
   'authorization',
-  '*.code',
-  '*.password',
-  '*.pass',
-  '*.secret',
-  '*.token',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
+  'cookie',
+];
+/** Headers that carry a secret, in HTTP requests and replies and in SIP messages. */
+const SECRET_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-csrf-token',
+];
+const DEPTHS = ['', '*.', '*.*.', '*.*.*.'];
+
+/**
+ * Paths pino blanks, so no code or secret reaches a log. `code` is not one of the keys: it is a
+ * logged error's code (`err.code`), which must stay readable. A voicemail code sits under `code`
+ * only in a log-in body (`{ mailbox, code }`), so that path is named.
+ */
+export const REDACT_PATHS = [
+  ...DEPTHS.flatMap((d) => SECRET_KEYS.map((k) => `${d}${k}`)),
+  ...DEPTHS.flatMap((d) => SECRET_HEADERS.map((h) => `${d}headers["${h}"]`)),
+  'body.code',
+  '*.body.code',
 ];
 
 /** Structured logs on stderr (stdout stays for command output), secrets redacted. */

@@ -1,21 +1,9 @@
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { Policy } from '../domain/policy.ts';
+import type { PromptSource, Speech } from '../prompts/ports.ts';
 
-/** Named prompts built at build time, one folder per language (server/prompts/). */
-export interface PromptSource {
-  /**
-   * The prompt's 8 kHz samples in the first language of `language`'s fallback chain that has
-   * it (fr-CA > fr > en-US > en). Throws NOT_FOUND for a name no language has.
-   */
-  get(name: string, language: string): Int16Array;
-  has(name: string, language: string): boolean;
-}
-
-/** Text to speech at run time (espeak-ng), for text a flow or a message header needs. */
-export interface Speech {
-  say(text: string, language: string): Promise<Int16Array>;
-}
+export type { PromptSource, Speech };
 
 /** Minimal structured logger (pino's shape). */
 export interface FlowLog {

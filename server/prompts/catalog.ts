@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { VoicegateError } from '../domain/errors.ts';
 import { parseWav, toPcm16 } from '../media/wav.ts';
-import type { FlowLog, PromptSource } from '../flows/flow-deps.ts';
+import type { PromptLog, PromptSource } from './ports.ts';
 import { beep } from './beep.ts';
 import { normalizeLanguage } from './voices.ts';
 import { PROMPT_WAV_DIR } from './texts.ts';
@@ -27,14 +27,14 @@ export interface PromptCatalogOptions {
    * play a short tone instead, logged once, rather than failing the call.
    */
   knownNames?: ReadonlySet<string>;
-  log?: Pick<FlowLog, 'warn'>;
+  log?: PromptLog;
 }
 
 /** Built prompts by language with fallback chains; each file is read once and kept. */
 export class PromptCatalog implements PromptSource {
   readonly #dir: string;
   readonly #known: ReadonlySet<string>;
-  readonly #log: Pick<FlowLog, 'warn'> | undefined;
+  readonly #log: PromptLog | undefined;
   readonly #languages: Set<string>;
   readonly #samples = new Map<string, Int16Array>();
   readonly #warned = new Set<string>();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { FlowLog, PromptSource, Speech } from '../flows/flow-deps.ts';
+import type { PromptLog, PromptSource, Speech } from './ports.ts';
 import { hasCommand } from '../tools.ts';
 import { beep } from './beep.ts';
 import { KEY_PROMPTS } from './digits.ts';
@@ -8,7 +8,7 @@ import { espeakVoice, normalizeLanguage } from './voices.ts';
 export interface EspeakSpeechOptions {
   /** Digit prompts (zero..nine, star, pound) for digit strings when espeak-ng is missing. */
   prompts: PromptSource;
-  log?: Pick<FlowLog, 'warn'>;
+  log?: PromptLog;
   /** Whether espeak-ng and sox are installed; asked once, at the first `say`, when not given. */
   available?: boolean;
   timeoutMs?: number;

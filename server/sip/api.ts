@@ -2,9 +2,13 @@
 import type { SipLog } from './log.ts';
 import type { SipRequest, SipResponse } from './message.ts';
 import type { Credentials } from './digest.ts';
-import type { ClientTransaction, Timers, TransactionLayer } from './transaction.ts';
+import type {
+  ClientTransaction,
+  ServerTransaction,
+  Timers,
+  TransactionLayer,
+} from './transaction.ts';
 import type { Peer, TcpLimits, Transport, TransportName } from './transport.ts';
-import type { SipDialog } from './dialog-session.ts';
 
 export type { SipLog, Credentials, Peer, TcpLimits };
 
@@ -125,13 +129,24 @@ export class SipError extends Error {
   }
 }
 
+/**
+ * What the UA's table of live dialogs needs of one: `SipDialog` (dialog-session.ts) is one.
+ * Declared here so this file never imports dialog-session.ts, which imports it.
+ */
+export interface LiveDialog {
+  handleRequest(req: SipRequest, source: Peer, st: ServerTransaction): void;
+  handleAck(ack: SipRequest): void;
+  resendAck(): void;
+  terminate(reason: string): void;
+}
+
 /** What the UA's parts (dialogs, incoming and outgoing requests, registrations) share. */
 export interface UaCore {
   readonly log: SipLog;
   readonly timers: Timers;
   readonly layer: TransactionLayer;
   readonly transport: Transport;
-  readonly dialogs: Map<string, SipDialog>;
+  readonly dialogs: Map<string, LiveDialog>;
   readonly userAgent: string;
   readonly host: string;
   /** `<sip:[user@]host:port[;transport=tcp]>` for our Contact. */

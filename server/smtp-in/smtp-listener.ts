@@ -15,6 +15,7 @@ import {
   type ConnectionStats,
   type LimitsConfig,
 } from '../net/connection-limits.ts';
+import { isClientGone } from '../net/client-errors.ts';
 import { peerFilter } from './peers.ts';
 import { resolveRecipient } from './recipients.ts';
 import { isInternal, reply, toSmtpReply } from './replies.ts';
@@ -251,8 +252,12 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
       resolve(typeof address === 'object' && address ? address.port : opts.port);
     });
   });
-  // Connection-level trouble (resets, TLS handshakes failing) is the client's, not ours.
-  server.on('error', (err: Error) => log.warn({ err }, 'smtp connection error'));
+  // Connection-level trouble (resets, TLS handshakes abandoned) is the client's, not ours.
+  server.on('error', (err: Error) =>
+    isClientGone(err)
+      ? log.info({ err }, 'smtp client gone')
+      : log.warn({ err }, 'smtp connection error'),
+  );
   return {
     port,
     stats: () => limits.stats(),

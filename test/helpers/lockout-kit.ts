@@ -22,7 +22,10 @@ export interface LoggedServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startLoggedServer(sets: string[] = []): Promise<LoggedServer> {
+export async function startLoggedServer(
+  sets: string[] = [],
+  level = 'warn',
+): Promise<LoggedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'voicegate-lockout-'));
   const configFile = join(dir, 'voicegate.yaml');
   writeFileSync(configFile, 'server:\n  dataDir: .\n');
@@ -44,7 +47,7 @@ export async function startLoggedServer(sets: string[] = []): Promise<LoggedServ
       done();
     },
   });
-  const server = await startServer(loaded, createLogger('warn', sink));
+  const server = await startServer(loaded, createLogger(level, sink));
   return Object.assign(server, {
     logs,
     count: (msg: string, mailbox?: string) =>
@@ -56,14 +59,14 @@ export async function startLoggedServer(sets: string[] = []): Promise<LoggedServ
   });
 }
 
-/** POST /api/login over a new HTTPS connection; the status and the parsed body. */
+/** POST /api/login over a new HTTPS connection; the status, the parsed body and any cookie set. */
 export function webLogin(
   port: number,
   mailbox: string,
   code: string,
   localAddress = '127.0.0.1',
   forwardedFor?: string,
-): Promise<{ status: number; body: unknown }> {
+): Promise<{ status: number; body: unknown; cookies: string[] }> {
   const payload = JSON.stringify({ mailbox, code });
   return new Promise((resolve, reject) => {
     const req = request(
@@ -87,6 +90,7 @@ export function webLogin(
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
+            cookies: res.headers['set-cookie'] ?? [],
             body: JSON.parse(Buffer.concat(chunks).toString()) as unknown,
           }),
         );
