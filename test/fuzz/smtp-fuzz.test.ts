@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneWav } from '../../server/media/tone.ts';
-import { FuzzServer, LineReader, RSS_LIMIT_MB, fuzz, fuzzSeed, openSocket } from './fuzz-kit.ts';
+import { LineReader, fuzz, fuzzSeed, openSocket } from './fuzz-kit.ts';
+import { FuzzServer, RSS_LIMIT_MB } from './fuzz-server.ts';
 
 const seed = fuzzSeed();
 let server: FuzzServer;
