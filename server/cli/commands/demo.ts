@@ -45,12 +45,13 @@ export function registerDemo(program: Command): void {
       }
       print(`Demo data in ${loaded.dataDir}`);
       print('Mailboxes (name / extension / code / SIP password):');
+      const width = Math.max(...DEMO_MAILBOXES.map((m) => m.sipPassword.length));
       for (const m of DEMO_MAILBOXES)
         print(
-          `  ${m.name.padEnd(8)} ${m.extension}  ${m.code}  ${m.sipPassword}   ${m.fullName}, ${m.timeZone}`,
+          `  ${m.name.padEnd(8)} ${m.extension}  ${m.code}  ${m.sipPassword.padEnd(width)}  ${m.fullName}, ${m.timeZone}`,
         );
       print(
-        `  ${DEMO_GROUP.name.padEnd(8)} ${DEMO_GROUP.extension}  ${DEMO_GROUP.code}   hunt group of ${DEMO_GROUP.members.join(', ')}`,
+        `  ${DEMO_GROUP.name.padEnd(8)} ${DEMO_GROUP.extension}  ${DEMO_GROUP.code}  ${''.padEnd(width)}  hunt group of ${DEMO_GROUP.members.join(', ')}`,
       );
       print(`List messages:  npx voicegate --config ${file} messages alice`);
       print(`Leave one:      npx voicegate --config ${file} deposit 201 some.wav --from 5551234`);
