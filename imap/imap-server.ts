@@ -17,6 +17,7 @@ import {
   type ImapSession,
 } from './imap-core.ts';
 import { limitImap } from './imap-limits.ts';
+import { closeSessions, connectionOf, endIdle } from './imap-shutdown.ts';
 import { isInternal } from './replies.ts';
 import { messageHooks } from './message-hooks.ts';
 import { MessageSource } from './message-source.ts';
@@ -120,7 +121,10 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
       enableCompression: true,
       logoutMessages: ['Bye'],
       closeTimeout: CLOSE_TIMEOUT_MS,
-      onClose: (_session: unknown, cb: Callback) => cb(null),
+      onClose: (session: ImapSession, cb: Callback) => {
+        endIdle(connectionOf(session));
+        cb(null);
+      },
     });
     server.notifier = notifier;
     server.loggelf = () => {};
@@ -177,13 +181,19 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
   }
   const closeAll = async (): Promise<void> => {
     notifier.close();
-    // imap-core closes its sessions after closeTimeout; sockets still in their TLS handshake
-    // are not sessions yet and would hold the close up until their deadline.
+    const closed = Promise.all([
+      new Promise((r) => plain.close(r)),
+      new Promise((r) => tls.close(r)),
+    ]);
+    closeSessions(plain);
+    closeSessions(tls);
+    // A session that does not take its end gets closeTimeout; sockets still in their TLS
+    // handshake are not sessions yet and would hold the close up until their deadline.
     const stragglers = setTimeout(() => {
       limits.plain.destroyAll();
       limits.tls.destroyAll();
     }, CLOSE_TIMEOUT_MS + 500);
-    await Promise.all([new Promise((r) => plain.close(r)), new Promise((r) => tls.close(r))]);
+    await closed;
     clearTimeout(stragglers);
   };
   return {

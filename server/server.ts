@@ -49,16 +49,39 @@ export interface RunningServer {
   urls: { http: string };
   ports: { http: number; imap: number; imaps: number; smtp: number; sip: number };
   phone: Phone;
+  /** Closes every part at once, then the store; each part ends its own sessions and timers. */
   close(): Promise<void>;
+  /** The parts whose close has not finished yet (named for the log of a shutdown that hangs). */
+  closing(): string[];
 }
 
 /** Starts every listener of the process. */
 export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
   const { config } = loaded;
   const context = createContext(loaded, log, { sweep: true });
+  // The listeners and runners close side by side, so one slow part does not add its delay to
+  // the others'; the store last, once nothing writes to it any more.
   const closers: (() => Promise<void>)[] = [() => context.close()];
+  const parts = new Map<string, () => Promise<void>>();
+  const pending = new Set<string>();
   const closeAll = async (): Promise<void> => {
+    const closing = [...parts].reverse();
+    parts.clear();
+    await Promise.all(
+      closing.map(async ([name, close]) => {
+        pending.add(name);
+        try {
+          await close();
+        } catch (err) {
+          log.warn({ err, part: name }, 'closing failed');
+        } finally {
+          pending.delete(name);
+        }
+      }),
+    );
+    pending.add('store');
     for (const close of closers.splice(0).reverse()) await close();
+    pending.delete('store');
   };
   // A last-resort net, not the fix: every path a peer can reach contains its own failures, but a
   // promise some future change forgets would otherwise end every call and session at once.
@@ -96,7 +119,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     ).catch((err: unknown) => {
       throw listenError(err, 'sip.port', config.sip.host, config.sip.port);
     });
-    closers.push(() => phone.close());
+    parts.set('sip', () => phone.close());
 
     const listeners: Record<string, () => ConnectionStats> = {};
     if (config.sip.tcp)
@@ -162,9 +185,14 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     } catch (err) {
       throw listenError(err, 'http.port', config.http.host, config.http.port);
     }
-    closers.push(async () => {
-      // Sockets still in their TLS handshake are no requests Fastify could close.
-      const stragglers = setTimeout(() => web.destroyAll(), 2500);
+    parts.set('http', async () => {
+      // Fastify closes idle keep-alive connections and the event streams (their preClose hook);
+      // a request still running gets a moment, then every socket goes, including those still in
+      // their TLS handshake, which are no requests Fastify could close.
+      const stragglers = setTimeout(() => {
+        http.server.closeAllConnections();
+        web.destroyAll();
+      }, 1000);
       await http.close();
       clearTimeout(stragglers);
     });
@@ -198,7 +226,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       const port = key === 'tlsPort' ? config.imap.tlsPort : config.imap.port;
       throw listenError(err, `imap.${key}`, config.imap.host, port);
     });
-    closers.push(() => imap.close());
+    parts.set('imap', () => imap.close());
     listeners.imap = () => imap.stats().imap;
     listeners.imaps = () => imap.stats().imaps;
 
@@ -221,7 +249,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     ).catch((err: unknown) => {
       throw listenError(err, 'smtp.port', config.smtp.host, config.smtp.port);
     });
-    closers.push(() => smtp.close());
+    parts.set('smtp', () => smtp.close());
     listeners.smtp = () => smtp.stats();
 
     const smtpTarget = new SmtpTarget(
@@ -237,7 +265,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     );
     const mailSender = startOutbox(context.outbox, smtpTarget, log.child({ proto: 'smtp-out' }));
     context.mailQueued.notify = mailSender.poke;
-    closers.push(async () => {
+    parts.set('mail', async () => {
       await mailSender.stop();
       smtpTarget.close();
     });
@@ -251,7 +279,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       config.housekeeping.intervalMinutes,
       log,
     );
-    closers.push(async () => stopHousekeeping());
+    parts.set('housekeeping', async () => stopHousekeeping());
     const ports = {
       http: httpPort,
       imap: imap.ports.plain,
@@ -265,7 +293,15 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     );
 
     let closing: Promise<void> | undefined;
-    return { context, http, urls, ports, phone, close: () => (closing ??= closeAll()) };
+    return {
+      context,
+      http,
+      urls,
+      ports,
+      phone,
+      close: () => (closing ??= closeAll()),
+      closing: () => [...pending],
+    };
   } catch (err) {
     await closeAll();
     throw err;

@@ -110,6 +110,11 @@ export class UserAgent implements UaCore {
     return ua;
   }
 
+  /** Sends a BYE in every dialog; resolves when each is answered or failed (each ends at once). */
+  async hangUpAll(): Promise<void> {
+    await Promise.all([...this.dialogs.values()].map((d) => d.bye()));
+  }
+
   /** Ends every dialog, transaction, registration timer and socket, sending nothing. */
   async close(): Promise<void> {
     for (const r of this.registrations) r.halt();

@@ -62,7 +62,7 @@ interface SmtpConnection {
   upgrade(...args: unknown[]): void;
 }
 
-const CLOSE_TIMEOUT_MS = 2000;
+const CLOSE_TIMEOUT_MS = 1000;
 
 /** Reads DATA, keeping at most `limit` bytes (the rest is read and dropped); `bytes` counts all. */
 function readAll(

@@ -22,6 +22,7 @@ export class CallCounter {
   #refused = 0;
   #refusedPerSource = 0;
   #total = 0;
+  readonly #idleWaiters: (() => void)[] = [];
 
   constructor(limits: CallLimits | number) {
     const l = typeof limits === 'number' ? { limit: limits } : limits;
@@ -60,6 +61,7 @@ export class CallCounter {
           if (released) return;
           released = true;
           this.#active--;
+          if (this.#active === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
           if (counted === null) return;
           const left = (this.#bySource.get(counted) ?? 1) - 1;
           if (left > 0) this.#bySource.set(counted, left);
@@ -67,6 +69,12 @@ export class CallCounter {
         },
       },
     };
+  }
+
+  /** Resolves once no call holds a slot (at once if none does). */
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Calls from one source now (0 for an exempt one). */

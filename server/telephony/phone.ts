@@ -22,6 +22,9 @@ import { PlayOnPhone } from './play-on-phone.ts';
 import { Registrar, type Principal } from './registrar.ts';
 import { SipTrust } from './sip-trust.ts';
 
+/** How long calls in progress get, at shutdown, to hang up and store what they recorded. */
+const CALLS_END_MS = 2500;
+
 export interface PhoneDeps {
   mailboxes: MailboxService;
   messages: MessageService;
@@ -298,6 +301,13 @@ export class Phone {
         this.#registration.stop().catch(() => {}),
         new Promise((resolve) => setTimeout(resolve, 2000).unref()),
       ]);
+    // Calls in progress get a BYE, and their flows end as on any hang-up: a recording long
+    // enough is stored. Bounded: a caller that never answers the BYE, or a slow store, must not
+    // hold up the shutdown.
+    await Promise.race([
+      Promise.all([this.ua.hangUpAll(), this.counter.idle()]),
+      new Promise((resolve) => setTimeout(resolve, CALLS_END_MS).unref()),
+    ]);
     await this.ua.close();
     await this.media.stop();
   }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
 
@@ -6,6 +7,13 @@ const PING_MS = 15_000;
 /** Server-sent events: every change to the logged-in mailbox, from any channel or process. */
 export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
+    // A stream never ends by itself: at shutdown each one is ended here, or it would hold the
+    // server open (the page's EventSource reconnects to whichever server comes next).
+    const open = new Set<ServerResponse>();
+    app.addHook('preClose', async () => {
+      for (const res of open) res.end();
+      open.clear();
+    });
     app.get(
       '/api/events',
       {
@@ -23,6 +31,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
           'X-Accel-Buffering': 'no',
         });
         res.write('retry: 2000\n\n');
+        open.add(res);
         const unsubscribe = deps.store.feed.subscribe((c) => {
           if (c.mailboxId !== mailboxId) return;
           res.write(
@@ -33,6 +42,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         req.raw.on('close', () => {
           clearInterval(ping);
           unsubscribe();
+          open.delete(res);
         });
       },
     );
