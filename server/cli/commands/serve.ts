@@ -8,40 +8,52 @@ import { load } from '../common.ts';
  */
 export const SHUTDOWN_MS = 4500;
 
+interface Closable {
+  close(): Promise<void>;
+  /** The parts not closed yet. */
+  closing?(): string[];
+}
+interface ShutdownLog {
+  info(o: object, m: string): void;
+  warn(o: object, m: string): void;
+}
+
 /**
- * Serves until SIGTERM or SIGINT, then closes listeners and the store cleanly. The process ends
- * within SHUTDOWN_MS whatever clients do: past it, the parts not closed yet (or, if all did,
- * what still holds the event loop) are logged and the process exits.
+ * Closes the server, and ends the process within `ms` whatever happens: past it, the parts not
+ * closed yet (or, if all did, what still holds the event loop) are logged and `exit` is called.
+ * Resolves when the server has closed.
  */
-export async function serveUntilSignal(
-  server: { close(): Promise<void>; closing?(): string[] },
-  log: { info(o: object, m: string): void; warn(o: object, m: string): void },
+export function shutDown(
+  server: Closable,
+  log: ShutdownLog,
   exit: (code: number) => void = (code) => process.exit(code),
+  ms = SHUTDOWN_MS,
 ): Promise<void> {
+  let closed = false;
+  // Unref'd: a shutdown that ends in time leaves nothing for it to do.
+  setTimeout(() => {
+    if (closed) {
+      log.warn(
+        { resources: process.getActiveResourcesInfo() },
+        'closed, but something still holds the process: exiting',
+      );
+      return exit(0);
+    }
+    log.warn({ parts: server.closing?.() ?? [], ms }, 'shutdown did not finish in time: exiting');
+    exit(1);
+  }, ms).unref();
+  const done = (): void => {
+    closed = true;
+  };
+  return server.close().then(done, done);
+}
+
+/** Serves until SIGTERM or SIGINT, then shuts down (within SHUTDOWN_MS). */
+export async function serveUntilSignal(server: Closable, log: ShutdownLog): Promise<void> {
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
-      let closed = false;
-      // Unref'd: a shutdown that ends in time leaves nothing for it to do.
-      setTimeout(() => {
-        if (closed) {
-          log.warn(
-            { resources: process.getActiveResourcesInfo() },
-            'closed, but something still holds the process: exiting',
-          );
-          return exit(0);
-        }
-        log.warn(
-          { parts: server.closing?.() ?? [], ms: SHUTDOWN_MS },
-          'shutdown did not finish in time: exiting',
-        );
-        exit(1);
-      }, SHUTDOWN_MS).unref();
-      const done = (): void => {
-        closed = true;
-        resolveStop();
-      };
-      server.close().then(done, done);
+      void shutDown(server, log).then(resolveStop);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
