@@ -9,7 +9,7 @@ import type { Callback, ImapSession } from './imap-core.ts';
 interface CoreConnection {
   secure: boolean;
   _upgrading: boolean;
-  _socket: { remoteAddress?: string; remotePort?: number };
+  _socket: { remoteAddress?: string; remotePort?: number; pause(): void };
   send(line: string): void;
   close(force?: boolean): void;
 }
@@ -59,9 +59,14 @@ export function limitImap(
       const connection = (session.writeStream as unknown as { connection: CoreConnection })
         .connection;
       slot.expire = (reason) => {
-        // Mid-handshake (STARTTLS) a plaintext line would only garble it.
-        if (!connection._upgrading) connection.send(`* BYE ${reason}`);
-        setImmediate(() => connection.close(true));
+        // Nothing sent after the deadline is read; the answer to a command already taken goes
+        // out first, so the BYE is the last line.
+        connection._socket.pause();
+        setImmediate(() => {
+          // Mid-handshake (STARTTLS) a plaintext line would only garble it.
+          if (!connection._upgrading) connection.send(`* BYE ${reason}`);
+          setImmediate(() => connection.close(true));
+        });
       };
     }
     cb(null);
