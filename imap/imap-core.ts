@@ -2,7 +2,9 @@
  * Loading WildDuck's imap-core. It ships no typings and its package reads a config file when
  * first required unless DISABLE_WILD_CONFIG is set, so everything from it comes through here.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import { imapResponseCode } from './replies.ts';
 
@@ -163,6 +165,27 @@ export function routeImapCoreErrors(emit: (message: unknown) => void): void {
     setGelf(g: { emit(channel: string, m: unknown): void }): void;
   };
   errors.setGelf({ emit: (_channel, message) => emit(message) });
+}
+
+/**
+ * Some of imap-core's command handlers read their arguments without checking them and throw
+ * when they are missing (`a1 ENABLE` with nothing after it read `undefined.map`), and a throw
+ * there ended the process (found by test/fuzz/imap-fuzz.test.ts). Every command's handler is
+ * wrapped once, after the replacements above: a synchronous throw answers that command BAD.
+ */
+const COMMANDS_DIR = dirname(require.resolve('@zone-eu/wildduck/imap-core/lib/commands/noop'));
+for (const file of readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.js'))) {
+  const module = command(file.slice(0, -3));
+  const handler = module.handler;
+  if (typeof handler !== 'function') continue;
+  module.handler = function (this: Connection, cmd, cb) {
+    try {
+      handler.call(this, cmd, cb);
+    } catch {
+      const err = Object.assign(new Error('Invalid arguments'), { response: 'BAD' });
+      cb?.(err);
+    }
+  };
 }
 
 /**

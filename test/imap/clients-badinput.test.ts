@@ -213,6 +213,20 @@ describe('bad input over a raw TLS socket', () => {
     }
   });
 
+  it('answers BAD to commands whose arguments imap-core reads unchecked (ENABLE with none), and lives on', async () => {
+    const c = await login();
+    try {
+      for (const line of ['ENABLE', 'ENABLE ']) {
+        const reply = await c.command(line);
+        expect(reply.status, line).toMatch(/^\S+ BAD /);
+      }
+      expect((await c.command('ENABLE CONDSTORE')).status).toMatch(/^\S+ OK/);
+      await stillWorks(c);
+    } finally {
+      await c.logout();
+    }
+  });
+
   it('ends a session after more than 50 protocol errors, and only that one', async () => {
     const c = await login();
     const other = await login();
