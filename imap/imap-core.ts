@@ -178,14 +178,15 @@ for (const file of readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.js'))) {
   const module = command(file.slice(0, -3));
   const handler = module.handler;
   if (typeof handler !== 'function') continue;
-  module.handler = function (this: Connection, cmd, cb) {
+  // Some handlers take a third argument (imap-core's `next`): every argument goes through.
+  module.handler = function (this: Connection, ...args: unknown[]) {
     try {
-      handler.call(this, cmd, cb);
+      (handler as (...a: unknown[]) => void).apply(this, args);
     } catch {
       const err = Object.assign(new Error('Invalid arguments'), { response: 'BAD' });
-      cb?.(err);
+      (args[1] as Callback | undefined)?.(err);
     }
-  };
+  } as CommandModule['handler'];
 }
 
 /**
