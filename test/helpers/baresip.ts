@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, freePortRange } from './free-port.ts';
+import { freePortRange } from './free-port.ts';
 
 export interface BaresipOptions {
   /** 8 kHz mono 16-bit WAV sent as this phone's voice; baresip hangs up at its end. */
@@ -45,8 +45,10 @@ export class Baresip {
     const dir = mkdtempSync(join(tmpdir(), 'vg-baresip-'));
     const rec = join(dir, 'rec');
     mkdirSync(rec);
-    const port = await freePort();
-    const rtp = await freePortRange(20);
+    // baresip listens on UDP and TCP at `port` and TLS at port+1, then RTP: one range for all,
+    // below the ephemeral ports where other connections' client ends land.
+    const port = await freePortRange(22);
+    const rtp = port + 2;
     writeFileSync(
       join(dir, 'config'),
       [
