@@ -33,7 +33,8 @@ export interface ImapOptions {
   allowPlaintextAuth: boolean;
   tls: { key: Buffer; cert: Buffer };
   domain: string;
-  webUrl?: string;
+  /** The web player's address for links, read when a message is rendered (known once HTTP listens). */
+  webUrl?: () => string | undefined;
   quotaBytes: number;
   version: string;
   /** Connections per client address and in all, TLS handshake and login deadlines. */
@@ -48,8 +49,11 @@ export interface ImapServices {
   log: ImapLogger & { child?(bindings: object): unknown };
 }
 
-export interface RunningImap {
-  ports: { plain: number; tls: number };
+export interface ImapPart {
+  /** Binds both listeners; the ports bound are in `ports` after. */
+  listen(): Promise<void>;
+  /** The ports actually bound (a port of 0 in the options picks a free one); 0 before listen. */
+  readonly ports: { plain: number; tls: number };
   /** Connections open and refused, per listener. */
   stats(): { imap: ConnectionStats; imaps: ConnectionStats };
   close(): Promise<void>;
@@ -76,7 +80,7 @@ function sessionLogs(log: ImapServices['log']): (session: ImapSession | undefine
 const CLOSE_TIMEOUT_MS = 2000;
 
 /** Both IMAP listeners (STARTTLS and implicit TLS) on one set of hooks and one notifier. */
-export async function startImap(services: ImapServices, opts: ImapOptions): Promise<RunningImap> {
+export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
   routeImapCoreErrors((report) => services.log.warn({ report }, 'imap connection error'));
   const notifier = new ImapNotifier(services.store);
   const deps: ImapDeps = {
@@ -162,28 +166,26 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
       });
     });
   const ports = { plain: 0, tls: 0 };
-  try {
+  const listenBoth = async (): Promise<void> => {
     ports.plain = await listen(plain, opts.port).catch((err: Error) =>
       Promise.reject(Object.assign(err, { listenKey: 'port' })),
     );
-  } catch (err) {
-    notifier.close();
-    throw err;
-  }
-  try {
-    ports.tls = await listen(tls, opts.tlsPort).catch((err: Error) =>
-      Promise.reject(Object.assign(err, { listenKey: 'tlsPort' })),
-    );
-  } catch (err) {
-    notifier.close();
-    await new Promise((r) => plain.close(r));
-    throw err;
-  }
+    try {
+      ports.tls = await listen(tls, opts.tlsPort).catch((err: Error) =>
+        Promise.reject(Object.assign(err, { listenKey: 'tlsPort' })),
+      );
+    } catch (err) {
+      await new Promise((r) => plain.close(r));
+      ports.plain = 0;
+      throw err;
+    }
+  };
   const closeAll = async (): Promise<void> => {
     notifier.close();
+    // A listener that never bound (the part was built, not started) has nothing to close.
     const closed = Promise.all([
-      new Promise((r) => plain.close(r)),
-      new Promise((r) => tls.close(r)),
+      ports.plain ? new Promise((r) => plain.close(r)) : null,
+      ports.tls ? new Promise((r) => tls.close(r)) : null,
     ]);
     closeSessions(plain);
     closeSessions(tls);
@@ -197,6 +199,7 @@ export async function startImap(services: ImapServices, opts: ImapOptions): Prom
     clearTimeout(stragglers);
   };
   return {
+    listen: listenBoth,
     ports,
     stats: () => ({ imap: limits.plain.stats(), imaps: limits.tls.stats() }),
     close: closeAll,

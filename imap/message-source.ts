@@ -36,13 +36,17 @@ export class MessageSource {
   readonly #store: VoicemailStore;
   readonly #audio: AudioStore;
   readonly #domain: string;
-  readonly #webUrl: string | undefined;
+  readonly #webUrl: () => string | undefined;
 
-  constructor(store: VoicemailStore, audio: AudioStore, opts: { domain: string; webUrl?: string }) {
+  constructor(
+    store: VoicemailStore,
+    audio: AudioStore,
+    opts: { domain: string; webUrl?: () => string | undefined },
+  ) {
     this.#store = store;
     this.#audio = audio;
     this.#domain = opts.domain;
-    this.#webUrl = opts.webUrl;
+    this.#webUrl = opts.webUrl ?? (() => undefined);
     this.attachments = audioAttachmentStorage(audio);
   }
 
@@ -56,7 +60,7 @@ export class MessageSource {
       mailbox,
       audio: await this.#audio.read(m.audio.key),
       domain: this.#domain,
-      webUrl: this.#webUrl,
+      webUrl: this.#webUrl(),
     });
     const index = indexMessage(raw, m.audio.key);
     await this.#store.putRendition(m.id, RENDITION, serializeIndex(index));

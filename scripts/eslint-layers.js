@@ -43,6 +43,7 @@ export const LAYERS = {
   'server/cli': { may: ['*'] },
   'server/demo': { may: ['*'] },
   'server/context.ts': { may: ['*'] },
+  'server/compose': { may: ['*'] },
   'server/server.ts': { may: ['*'] },
   imap: { may: ['server/domain', 'server/store', 'server/render', 'server/net'] },
   exchange: { may: ['server/domain', 'server/store'] },

@@ -6,10 +6,11 @@ export function startHousekeeping(
   messages: MessageService,
   intervalMinutes: number,
   log: Logger,
+  runsHere: () => boolean = () => true,
 ): () => void {
   let running: Promise<void> | null = null;
   const run = (): void => {
-    if (running) return;
+    if (running || !runsHere()) return;
     running = messages
       .runHousekeeping()
       .then(

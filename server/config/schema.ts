@@ -226,3 +226,4 @@ export type Config = Static<typeof ConfigSchema>;
 
 /** Keys whose values never leave the process (config print, logs). */
 export const SECRET_KEY = /(password|secret|token|passphrase)/i;
+export type ServerRole = Config['server']['role'];

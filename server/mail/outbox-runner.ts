@@ -10,13 +10,15 @@ export function startOutbox(
   outbox: OutboxService,
   target: DeliveryTarget,
   log: Logger,
-  intervalMs = 2000,
+  opts: { intervalMs?: number; runsHere?: () => boolean } = {},
 ) {
+  const intervalMs = opts.intervalMs ?? 2000;
+  const runsHere = opts.runsHere ?? (() => true);
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
   const run = (): void => {
-    if (stopped) return;
+    if (stopped || !runsHere()) return;
     if (running) {
       again = true;
       return;

@@ -44,8 +44,11 @@ export interface SmtpServices {
   log: Logger;
 }
 
-export interface RunningSmtp {
-  port: number;
+export interface SmtpPart {
+  /** Binds the listener. */
+  listen(): Promise<void>;
+  /** The port actually bound (a port of 0 in the options picks a free one); 0 before listen. */
+  readonly port: number;
   /** Connections open and refused. */
   stats(): ConnectionStats;
   close(): Promise<void>;
@@ -85,7 +88,7 @@ function readAll(
  * The inbound SMTP listener: voicemail arriving as mail with a WAV attached, for mailboxes of
  * this server's domain only. It is never a relay. 250 is said only once every deposit is durable.
  */
-export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Promise<RunningSmtp> {
+export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
   const { mailboxes, messages, log } = services;
   const allowed = peerFilter(opts.allowedPeers);
   const maxMB = Math.round((opts.maxMessageBytes / 1024 / 1024) * 10) / 10;
@@ -244,26 +247,32 @@ export async function startSmtp(services: SmtpServices, opts: SmtpOptions): Prom
     admitted: (slot) => slot.deadline('session', preAuthSeconds, 'Timeout - closing connection'),
   });
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      const address = server.server.address();
-      resolve(typeof address === 'object' && address ? address.port : opts.port);
-    });
-  });
-  // Connection-level trouble (resets, TLS handshakes abandoned) is the client's, not ours.
-  server.on('error', (err: Error) =>
-    isClientGone(err)
-      ? log.info({ err }, 'smtp client gone')
-      : log.warn({ err }, 'smtp connection error'),
-  );
+  let port = 0;
   return {
-    port,
+    listen: () =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, opts.host, () => {
+          server.off('error', reject);
+          const address = server.server.address();
+          port = typeof address === 'object' && address ? address.port : opts.port;
+          // Connection-level trouble (resets, TLS handshakes abandoned) is the client's.
+          server.on('error', (err: Error) =>
+            isClientGone(err)
+              ? log.info({ err }, 'smtp client gone')
+              : log.warn({ err }, 'smtp connection error'),
+          );
+          resolve();
+        });
+      }),
+    get port() {
+      return port;
+    },
     stats: () => limits.stats(),
     close: async () => {
       // Sessions are closed after closeTimeout; anything left (a socket the session never
       // took) goes then.
+      if (!port) return;
       const stragglers = setTimeout(() => limits.destroyAll(), CLOSE_TIMEOUT_MS + 500);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(stragglers);

@@ -3,6 +3,7 @@ import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { ChangeFeed } from '../domain/ports.ts';
+import type { OnceWork } from '../domain/run-once.ts';
 import type { FlowEngineDeps } from '../flows/action.ts';
 import type { FlowLog } from '../flows/flow-deps.ts';
 import { FlowSet } from '../flows/flow-set.ts';
@@ -31,6 +32,8 @@ export interface PhoneDeps {
   feed: ChangeFeed;
   policy: Policy;
   log: SipLog & FlowLog;
+  /** Whether this node runs the installation's once-only work (default: it does). */
+  runsHere?: (work: OnceWork) => boolean;
 }
 
 export interface PhoneOptions {
@@ -78,44 +81,57 @@ export interface PhoneOptions {
   promptDir?: string;
 }
 
+/** What exists only while the part listens: the sockets and what sends through them. */
+interface Listening {
+  ua: UserAgent;
+  media: CallMedia;
+  playOnPhone: PlayOnPhone;
+  lamps: LampWatcher;
+  mwi: Mwi;
+  registration: Registration | null;
+}
+
 /**
  * The phone part: one SIP user agent answering calls with call flows, the lamps (registrar,
  * subscriptions, PBX notifications), a registration to the PBX, and "play on my phone".
+ * `build` checks the configuration (dial plan, call flows) and binds nothing; `listen` opens the
+ * SIP and RTP sockets and starts the lamps and the registration.
  */
 export class Phone {
-  readonly ua: UserAgent;
   readonly counter: CallCounter;
-  readonly media: CallMedia;
-  readonly playOnPhone: PlayOnPhone;
   /** Outgoing calls' dial plan checks and their counts (`dialler.stats()`). */
   readonly dialler: Dialler;
-  readonly #lamps: LampWatcher;
-  readonly #mwi: Mwi;
-  readonly #registration: Registration | null;
+  readonly #deps: PhoneDeps;
+  readonly #opts: PhoneOptions;
+  readonly #engine: FlowEngineDeps;
+  readonly #flows: FlowSet;
+  readonly #trust: SipTrust;
+  readonly #registrar: Registrar;
+  #listening: Listening | null = null;
 
   private constructor(
-    ua: UserAgent,
-    parts: {
+    deps: PhoneDeps,
+    opts: PhoneOptions,
+    built: {
+      engine: FlowEngineDeps;
+      flows: FlowSet;
+      trust: SipTrust;
+      registrar: Registrar;
       counter: CallCounter;
-      media: CallMedia;
-      playOnPhone: PlayOnPhone;
       dialler: Dialler;
-      lamps: LampWatcher;
-      mwi: Mwi;
-      registration: Registration | null;
     },
   ) {
-    this.ua = ua;
-    this.counter = parts.counter;
-    this.media = parts.media;
-    this.playOnPhone = parts.playOnPhone;
-    this.dialler = parts.dialler;
-    this.#lamps = parts.lamps;
-    this.#mwi = parts.mwi;
-    this.#registration = parts.registration;
+    this.#deps = deps;
+    this.#opts = opts;
+    this.#engine = built.engine;
+    this.#flows = built.flows;
+    this.#trust = built.trust;
+    this.#registrar = built.registrar;
+    this.counter = built.counter;
+    this.dialler = built.dialler;
   }
 
-  static async start(deps: PhoneDeps, opts: PhoneOptions): Promise<Phone> {
+  static async build(deps: PhoneDeps, opts: PhoneOptions): Promise<Phone> {
     const log = deps.log;
     // A bad pattern stops the start-up here, naming it.
     const plan = new DialPlan(opts.dialPlan);
@@ -146,6 +162,34 @@ export class Phone {
       }),
     });
     await flows.current();
+    const trust = new SipTrust(deps.mailboxes, {
+      trustedPeers: opts.trustedPeers ?? [],
+      registerFrom: opts.registerFrom,
+      realm: opts.realm || opts.domain,
+      algorithms: opts.digestAlgorithms,
+    });
+    const counter = new CallCounter({
+      limit: opts.maxCalls,
+      perSource: opts.maxCallsPerSource,
+      exempt: (address) => trust.isTrustedPeer(address),
+    });
+    const registrar = new Registrar(deps.mailboxes);
+    const dialler = new Dialler({
+      plan,
+      mailboxes: deps.mailboxes,
+      registrar,
+      pbxHost: pbxHostOf(opts),
+      domain: opts.domain,
+      log,
+    });
+    return new Phone(deps, opts, { engine, flows, trust, registrar, counter, dialler });
+  }
+
+  /** Opens the SIP and RTP sockets; once. */
+  async listen(): Promise<void> {
+    if (this.#listening) throw new Error('the phone part is listening already');
+    const { log } = this.#deps;
+    const opts = this.#opts;
     const ua = await UserAgent.start({
       host: opts.host,
       port: opts.port,
@@ -163,60 +207,54 @@ export class Phone {
     if (wildcard && !opts.mediaHost)
       log.warn({ host: opts.host }, 'sip.mediaHost is empty: SDP offers 127.0.0.1; set it');
     const advertise = opts.mediaHost || (wildcard ? '127.0.0.1' : opts.host);
-    const media = await CallMedia.start(
-      { bindAddress: opts.host, advertise, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax },
-      log,
-    );
-    const trust = new SipTrust(deps.mailboxes, {
-      trustedPeers: opts.trustedPeers ?? [],
-      registerFrom: opts.registerFrom,
-      realm: opts.realm || opts.domain,
-      algorithms: opts.digestAlgorithms,
-    });
-    const counter = new CallCounter({
-      limit: opts.maxCalls,
-      perSource: opts.maxCallsPerSource,
-      exempt: (address) => trust.isTrustedPeer(address),
-    });
-    const pbxHost = opts.pbx.uri.replace(/^sips?:/, '').replace(/[;?].*$/, '');
+    let media: CallMedia;
+    try {
+      media = await CallMedia.start(
+        { bindAddress: opts.host, advertise, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax },
+        log,
+      );
+    } catch (err) {
+      await ua.close();
+      throw err;
+    }
+    const pbxHost = pbxHostOf(opts);
     const credentials: Credentials | undefined = opts.pbx.username
       ? { username: opts.pbx.username, password: opts.pbx.password }
       : undefined;
-    const registrar = new Registrar(deps.mailboxes);
-    const dialler = new Dialler({
-      plan,
-      mailboxes: deps.mailboxes,
-      registrar,
-      pbxHost,
-      domain: opts.domain,
-      log,
-    });
-    const referUri = (target: string): Promise<string | null> => dialler.transferUri(target);
+    const referUri = (target: string): Promise<string | null> => this.dialler.transferUri(target);
     let mwi: Mwi | null = null;
     const lamps = new LampWatcher(
       {
-        feed: deps.feed,
-        messages: deps.messages,
+        feed: this.#deps.feed,
+        messages: this.#deps.messages,
         onError: (err) => log.error({ err }, 'lamp update failed'),
       },
       (mailboxId, state) => void mwi?.changed(mailboxId, state),
     );
+    // Lamps a PBX is told of unasked, and the registration to it, are the installation's,
+    // not each node's: only the node that runs them does.
+    const runsHere = this.#deps.runsHere ?? (() => true);
     mwi = new Mwi(
-      { ua, mailboxes: deps.mailboxes, lamps, registrar, log },
+      { ua, mailboxes: this.#deps.mailboxes, lamps, registrar: this.#registrar, log },
       {
         domain: opts.domain,
-        pbx: opts.pbx.unsolicitedMwi && opts.pbx.uri ? { uri: opts.pbx.uri, credentials } : null,
+        pbx:
+          opts.pbx.unsolicitedMwi && opts.pbx.uri && runsHere('pbx-lamps')
+            ? { uri: opts.pbx.uri, credentials }
+            : null,
       },
     );
     lamps.start();
 
+    const trust = this.#trust;
+    const registrar = this.#registrar;
     ua.onInvite = (invite) =>
       handleInvite(invite, {
-        flows,
-        engine,
-        mailboxes: deps.mailboxes,
+        flows: this.#flows,
+        engine: this.#engine,
+        mailboxes: this.#deps.mailboxes,
         media,
-        counter,
+        counter: this.counter,
         trust,
         accessNumbers: opts.accessNumbers,
         referUri,
@@ -258,7 +296,7 @@ export class Phone {
     };
 
     const registration =
-      opts.pbx.register && opts.pbx.uri
+      opts.pbx.register && opts.pbx.uri && runsHere('pbx-registration')
         ? ua.register({
             registrar: opts.pbx.uri,
             aor: `sip:${opts.pbx.username || 'voicemail'}@${pbxHost}`,
@@ -273,19 +311,36 @@ export class Phone {
     const playOnPhone = new PlayOnPhone({
       ua,
       media,
-      counter,
-      engine,
+      counter: this.counter,
+      engine: this.#engine,
       registrar,
-      dialler,
+      dialler: this.dialler,
       domain: opts.domain,
       pbx: opts.pbx.uri ? { uri: opts.pbx.uri, host: pbxHost, credentials } : null,
       log,
     });
+    this.#listening = { ua, media, playOnPhone, lamps, mwi, registration };
     log.info(
       { port: ua.port, tcp: ua.tcpPort, maxCalls: opts.maxCalls, media: advertise },
       'SIP listening',
     );
-    return new Phone(ua, { counter, media, playOnPhone, dialler, lamps, mwi, registration });
+  }
+
+  #running(): Listening {
+    if (!this.#listening) throw new Error('the phone part is not listening');
+    return this.#listening;
+  }
+
+  get ua(): UserAgent {
+    return this.#running().ua;
+  }
+
+  get media(): CallMedia {
+    return this.#running().media;
+  }
+
+  get playOnPhone(): PlayOnPhone {
+    return this.#running().playOnPhone;
   }
 
   get port(): number {
@@ -293,22 +348,29 @@ export class Phone {
   }
 
   async close(): Promise<void> {
-    this.#lamps.stop();
-    this.#mwi.close();
+    const running = this.#listening;
+    if (!running) return;
+    this.#listening = null;
+    running.lamps.stop();
+    running.mwi.close();
     // Un-REGISTER, but a PBX that does not answer must not hold up the shutdown.
-    if (this.#registration)
+    if (running.registration)
       await Promise.race([
-        this.#registration.stop().catch(() => {}),
+        running.registration.stop().catch(() => {}),
         new Promise((resolve) => setTimeout(resolve, 2000).unref()),
       ]);
     // Calls in progress get a BYE, and their flows end as on any hang-up: a recording long
     // enough is stored. Bounded: a caller that never answers the BYE, or a slow store, must not
     // hold up the shutdown.
     await Promise.race([
-      Promise.all([this.ua.hangUpAll(), this.counter.idle()]),
+      Promise.all([running.ua.hangUpAll(), this.counter.idle()]),
       new Promise((resolve) => setTimeout(resolve, CALLS_END_MS).unref()),
     ]);
-    await this.ua.close();
-    await this.media.stop();
+    await running.ua.close();
+    await running.media.stop();
   }
+}
+
+function pbxHostOf(opts: PhoneOptions): string {
+  return opts.pbx.uri.replace(/^sips?:/, '').replace(/[;?].*$/, '');
 }

@@ -1,0 +1,17 @@
+import { buildDeliveryPart } from './delivery-part.ts';
+import { buildHousekeepingPart } from './housekeeping-part.ts';
+import { buildHttpPart } from './http-part.ts';
+import { buildImapPart } from './imap-part.ts';
+import type { Part, PartName, Wiring } from './part.ts';
+import { buildSipPart } from './sip-part.ts';
+import { buildSmtpInPart } from './smtp-in-part.ts';
+
+/** How each part is built. */
+export const PART_BUILDERS: Record<PartName, (w: Wiring) => Part | Promise<Part>> = {
+  sip: buildSipPart,
+  http: buildHttpPart,
+  imap: buildImapPart,
+  'smtp-in': buildSmtpInPart,
+  delivery: buildDeliveryPart,
+  housekeeping: buildHousekeepingPart,
+};

@@ -1,0 +1,35 @@
+import { buildSmtp, type SmtpPart } from '../smtp-in/smtp-listener.ts';
+import { listenError, type Part, type Wiring } from './part.ts';
+
+/** Voicemail arriving by e-mail, for this server's domain. */
+export function buildSmtpInPart(w: Wiring): Part & { smtp: SmtpPart } {
+  const { config } = w.loaded;
+  const smtp = buildSmtp(
+    {
+      mailboxes: w.context.mailboxes,
+      messages: w.context.messages,
+      log: w.log.child({ proto: 'smtp-in' }),
+    },
+    {
+      host: config.smtp.host,
+      port: config.smtp.port,
+      tls: w.tls,
+      domain: config.server.domain,
+      maxMessageBytes: Math.round(config.smtp.maxMessageMB * 1024 * 1024),
+      allowedPeers: config.smtp.allowedPeers,
+      requireAuth: config.smtp.requireAuth,
+      limits: config.limits,
+    },
+  );
+  return {
+    smtp,
+    listen: async () => {
+      await smtp.listen().catch((err: unknown) => {
+        throw listenError(err, 'smtp.port', config.smtp.host, config.smtp.port);
+      });
+      w.listeners.smtp = () => smtp.stats();
+    },
+    close: () => smtp.close(),
+    ports: () => ({ smtp: smtp.port }),
+  };
+}
