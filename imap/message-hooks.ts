@@ -9,22 +9,12 @@ import { imapHandler, type ImapSession } from './imap-core.ts';
 
 /** FETCH items answered from the message record alone, without rendering it. */
 const METADATA_ITEMS = new Set(['uid', 'flags', 'modseq', 'internaldate']);
-/** SEARCH keys that read the message's headers or body. */
-const CONTENT_TERMS = new Set([
-  'body',
-  'text',
-  'header',
-  'subject',
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'larger',
-  'smaller',
-  'sentbefore',
-  'senton',
-  'sentsince',
-]);
+/**
+ * SEARCH terms that read the message's size, headers or body, by the names imap-core hands the
+ * hook after its own mapping (LARGER and SMALLER become `size`, SENT* `date`, FROM, TO, CC, BCC and
+ * SUBJECT `header`): the names a client sends never reach `options.terms`.
+ */
+const CONTENT_TERMS = new Set(['body', 'text', 'header', 'size', 'date']);
 
 /** FETCH, SEARCH, STORE, EXPUNGE and MOVE: each maps to the domain operations every channel uses. */
 export function messageHooks(deps: ImapDeps) {
