@@ -127,6 +127,7 @@ export function messageHooks(deps: ImapDeps) {
           modified.push(m.uid);
           continue;
         }
+        const asked = askedFlags(flagsOf(m), update.action, update.value);
         const plan = planFlagChange(m, storedFlags(flagsOf(m), update.action, update.value));
         try {
           for (const action of plan.actions) {
@@ -145,7 +146,9 @@ export function messageHooks(deps: ImapDeps) {
           if (!now || now.uid !== m.uid || now.folder !== m.folder) continue;
           m = now;
         }
-        if (!update.silent || condstore) {
+        // .SILENT spares only the flags the client asked for: flags the server set besides
+        // (\Flagged is saved, which is \Seen too) or refused are news to it (RFC 3501 6.4.6).
+        if (!update.silent || condstore || !sameFlags(flagsOf(m), asked)) {
           write(
             session,
             session.formatResponse('FETCH', m.uid, {
@@ -222,4 +225,23 @@ export function messageHooks(deps: ImapDeps) {
       return [true, { uidValidity: snapshot.uidValidity, sourceUid, destinationUid }];
     },
   };
+}
+
+/** The flags a STORE asks the message to have, keywords included (they are not kept). */
+function askedFlags(
+  current: string[],
+  action: 'set' | 'add' | 'remove',
+  value: string[],
+): string[] {
+  const lower = (f: string): string => f.toLowerCase();
+  const named = new Set(value.map(lower));
+  if (action === 'set') return value;
+  if (action === 'remove') return current.filter((f) => !named.has(lower(f)));
+  return [...current, ...value.filter((f) => !current.some((c) => lower(c) === lower(f)))];
+}
+
+function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a.map((f) => f.toLowerCase()));
+  const other = new Set(b.map((f) => f.toLowerCase()));
+  return set.size === other.size && [...other].every((f) => set.has(f));
 }

@@ -363,6 +363,28 @@ describe('EXPUNGE and MOVE', () => {
     expect(await stored(server, b.id)).toMatchObject({ state: 'deleted', folder: 'trash' });
     expect([...(await seen.view('Trash')).flags.keys()]).toEqual([tb.uid]);
   });
+
+  // RFC 3501 6.4.6 and 7.4.2: .SILENT spares only the flags the client asked for.
+  it('.SILENT still reports the flags the server set besides those asked for', async () => {
+    const box = await newMailbox(server);
+    const { message } = await deposit(server, box.name);
+    const raw = await rawLogin(server.ports.imaps, box.name, '1234');
+    try {
+      await raw.command('SELECT INBOX');
+      // Saving an unread voicemail plays it: \Seen comes with \Flagged.
+      const saved = await raw.command(`UID STORE ${message.uid} +FLAGS.SILENT (\\Flagged)`);
+      expect(saved.status).toBe('OK');
+      expect(saved.untagged).toEqual([`1 FETCH (UID ${message.uid} FLAGS (\\Seen \\Flagged))`]);
+      // Exactly what was asked: nothing to report.
+      const unflagged = await raw.command(`UID STORE ${message.uid} -FLAGS.SILENT (\\Flagged)`);
+      expect(unflagged.untagged).toEqual([]);
+      // A keyword is not kept: the client learns its flags did not change.
+      const keyword = await raw.command(`UID STORE ${message.uid} +FLAGS.SILENT ($Label1)`);
+      expect(keyword.untagged).toEqual([`1 FETCH (UID ${message.uid} FLAGS (\\Seen))`]);
+    } finally {
+      raw.close();
+    }
+  });
 });
 
 describe('UIDs and UIDVALIDITY', () => {

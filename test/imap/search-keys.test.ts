@@ -78,7 +78,7 @@ beforeAll(async () => {
       modseq: Number(m.modseq),
       header: source.slice(0, split),
       body: source.slice(split + 4),
-      sent: m.envelope!.date!,
+      sent: new Date(m.envelope!.date!),
     });
   }
   raw = await rawLogin(server.ports.imaps, box.name, CODE);
