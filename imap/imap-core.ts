@@ -38,6 +38,13 @@ export const { IMAPServer, imapHandler } = require('@zone-eu/wildduck/imap-core'
   imapHandler: { compiler(resp: any): string; compileStream(resp: any): any };
 };
 
+/** imap-core's helpers module: every command calls its functions through this object. */
+const imapTools = require('@zone-eu/wildduck/imap-core/lib/imap-tools') as {
+  sendCapabilityResponse: (connection: { send(line: string): void }) => void;
+  validateSequence(range: unknown): boolean;
+  validateSearchDate(date: unknown): boolean;
+};
+
 /**
  * imap-core replies to CREATE, RENAME, DELETE and APPEND without a way for the application to
  * say why it refuses them (a hook can only pick a response code). Voicegate's folders are fixed
@@ -56,6 +63,32 @@ for (const [command, message] of Object.entries(REFUSALS)) {
   };
   handler.handler = (_command, cb) => cb(null, { response: 'NO', code: 'CANNOT', message });
 }
+
+/**
+ * Capabilities imap-core advertises that Voicegate does not offer: APPENDLIMIT (APPEND is always
+ * refused) and XLIST (Gmail's forerunner of SPECIAL-USE, which is advertised). One filter on the
+ * CAPABILITY line covers the command and the capabilities sent after LOGIN and AUTHENTICATE.
+ */
+const NOT_OFFERED = [/^APPENDLIMIT(=|$)/i, /^XLIST$/i];
+const sendCapabilities = imapTools.sendCapabilityResponse;
+imapTools.sendCapabilityResponse = (connection) => {
+  const send = connection.send;
+  connection.send = (line: string) =>
+    send.call(
+      connection,
+      line.startsWith('* CAPABILITY ')
+        ? line
+            .split(' ')
+            .filter((c) => !NOT_OFFERED.some((re) => re.test(c)))
+            .join(' ')
+        : line,
+    );
+  try {
+    sendCapabilities(connection);
+  } finally {
+    connection.send = send;
+  }
+};
 
 type CommandModule = { handler: (this: Connection, command: unknown, cb?: Callback) => void };
 interface Connection {
@@ -126,10 +159,6 @@ const SEQ_NUMBER = '(?:[1-9][0-9]{0,9}|\\*)';
 const SEQUENCE_SET = new RegExp(
   `^${SEQ_NUMBER}(?::${SEQ_NUMBER})?(?:,${SEQ_NUMBER}(?::${SEQ_NUMBER})?)*$`,
 );
-const imapTools = require('@zone-eu/wildduck/imap-core/lib/imap-tools') as {
-  validateSequence(range: unknown): boolean;
-  validateSearchDate(date: unknown): boolean;
-};
 imapTools.validateSequence = (range) =>
   typeof range === 'string' &&
   SEQUENCE_SET.test(range) &&

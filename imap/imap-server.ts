@@ -59,8 +59,6 @@ export interface ImapPart {
   close(): Promise<void>;
 }
 
-const MAX_MESSAGE = 1024 * 1024;
-
 /**
  * Each session's child logger, carrying `{cid, proto, mailbox}` (the mailbox once logged in),
  * made once per session and again when its user changes.
@@ -78,6 +76,7 @@ function sessionLogs(log: ImapServices['log']): (session: ImapSession | undefine
   };
 }
 const CLOSE_TIMEOUT_MS = 2000;
+const MAX_LINE = 64 * 1024;
 
 /** Both IMAP listeners (STARTTLS and implicit TLS) on one set of hooks and one notifier. */
 export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
@@ -114,6 +113,9 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
       secure,
       // Multi-line replies must not wait for Nagle's algorithm and the client's delayed ACK.
       noDelay: true,
+      // Long ID values (RFC 2971 allows about 30 KB) and long UID sets: imap-core's 8 KiB
+      // refuses lines real clients send. Still bounded: a longer line answers BAD.
+      maxLineLength: MAX_LINE,
       ...opts.tls,
       minVersion: 'TLSv1.2',
       SNICallback,
@@ -121,7 +123,6 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
       id: { name: 'Voicegate', version: opts.version, vendor: 'Voicegate' },
       logger: false,
       skipFetchLog: true,
-      maxMessage: MAX_MESSAGE,
       enableCompression: true,
       logoutMessages: ['Bye'],
       closeTimeout: CLOSE_TIMEOUT_MS,

@@ -106,6 +106,11 @@ export class RawImap {
     this.#write(`${line}\r\n`);
   }
 
+  /** The next response line the server sends (with any literals), e.g. after `send`. */
+  response(): Promise<string> {
+    return this.#next();
+  }
+
   close(): void {
     this.#socket.destroy();
   }

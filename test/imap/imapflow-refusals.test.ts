@@ -277,6 +277,52 @@ describe('login', () => {
   });
 });
 
+describe('capabilities', () => {
+  it('advertise only what works: no APPENDLIMIT or XLIST, before or after login', async () => {
+    const raw = await RawImap.connect(server.ports.imaps);
+    try {
+      const before = (await raw.command('CAPABILITY')).untagged[0]!;
+      expect(before).toMatch(/\bSPECIAL-USE\b/);
+      const login = await raw.command(`LOGIN ${quote(box.name)} ${CODE}`);
+      const after = (await raw.command('CAPABILITY')).untagged[0]!;
+      expect(after).toMatch(/\bMOVE\b/);
+      for (const line of [before, login.text, after]) {
+        expect(line).not.toMatch(/APPENDLIMIT/);
+        expect(line).not.toMatch(/\bXLIST\b/);
+      }
+      // What it would have promised: APPEND is refused, with the reason.
+      const append = await raw.command('APPEND INBOX {3}\r\nabc');
+      expect(append.status).toBe('NO');
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+describe('long command lines', () => {
+  it('accepts lines up to 64 KiB (a 30 KB ID, a long UID set) and refuses longer ones', async () => {
+    const { message } = await deposit(server, box.name);
+    const raw = await rawLogin(server.ports.imaps, box.name, CODE);
+    try {
+      const id = await raw.command(`ID ("name" "client" "note" ${quote('x'.repeat(30_000))})`);
+      expect(id.status).toBe('OK');
+      await raw.command('SELECT INBOX');
+      // 9,000 UIDs, one of them real: about 50 KB.
+      const uids = [...Array.from({ length: 9000 }, (_, i) => 100_000 + 2 * i), message.uid];
+      const fetched = await raw.command(`UID FETCH ${uids.join(',')} (FLAGS)`);
+      expect(fetched.status).toBe('OK');
+      expect(fetched.untagged).toHaveLength(1);
+      // Past the bound the line is not read, so its tag is not known: an untagged BAD.
+      raw.send(`T1 UID FETCH ${'1,'.repeat(40_000)}1 (FLAGS)`);
+      expect(await raw.response()).toBe('* BAD Command line too long');
+      // The session goes on.
+      expect((await raw.command('NOOP')).status).toBe('OK');
+    } finally {
+      raw.close();
+    }
+  });
+});
+
 describe('login in plain text when allowed', () => {
   let plain: TestServer;
   beforeAll(async () => {
