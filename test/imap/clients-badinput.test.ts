@@ -255,10 +255,10 @@ describe('bad input over a raw TLS socket', () => {
       c.send(`${flood} SEARCH TEXT {3000000+}\r\n${'A'.repeat(3_000_000)}\r\n`);
       expect(await c.line()).toMatch(new RegExp(`^${flood} BAD`));
       expect(await c.line()).toBe('* BAD Command line too long');
-      // A line with only a tag, and one over the 8 KiB line limit: untagged BAD (RFC 3501 7.1).
+      // A line with only a tag, and one over the 64 KiB line limit: untagged BAD (RFC 3501 7.1).
       c.send('lonely-tag\r\n');
       expect(await c.line()).toBe('* BAD Invalid tag');
-      c.send(`${c.nextTag()} SEARCH TEXT "${'X'.repeat(9000)}"\r\n`);
+      c.send(`${c.nextTag()} SEARCH TEXT "${'X'.repeat(70_000)}"\r\n`);
       expect(await c.line()).toBe('* BAD Command line too long');
       await stillWorks(c);
     } finally {
