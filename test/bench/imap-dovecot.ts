@@ -39,7 +39,8 @@ function has(command: string): boolean {
 /** Installs dovecot-imapd when missing and stops a system instance the package may have started. */
 export function ensureDovecot(say: (line: string) => void): Installed {
   const actions: string[] = [];
-  if (!has('dovecot') || !has('doveadm')) {
+  // dovecot-core alone brings the `dovecot` program but not the IMAP service it needs.
+  if (!has('dovecot') || !has('doveadm') || !existsSync('/usr/lib/dovecot/imap')) {
     say('dovecot-imapd is missing: installing it with `apt-get install -y dovecot-imapd`');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const install = (): number | null =>
