@@ -65,11 +65,13 @@ for (const [command, message] of Object.entries(REFUSALS)) {
 }
 
 /**
- * Capabilities imap-core advertises that Voicegate does not offer: APPENDLIMIT (APPEND is always
- * refused) and XLIST (Gmail's forerunner of SPECIAL-USE, which is advertised). One filter on the
- * CAPABILITY line covers the command and the capabilities sent after LOGIN and AUTHENTICATE.
+ * The CAPABILITY line, as sent for the command and after LOGIN and AUTHENTICATE: without what
+ * Voicegate does not offer, APPENDLIMIT (APPEND is always refused) and XLIST (Gmail's forerunner
+ * of SPECIAL-USE, which is advertised), and with LITERAL- (RFC 7888), which imap-core parses
+ * with the patch in patches/ (non-synchronizing literals up to 4096 bytes).
  */
 const NOT_OFFERED = [/^APPENDLIMIT(=|$)/i, /^XLIST$/i];
+const ADDED = ['LITERAL-'];
 const sendCapabilities = imapTools.sendCapabilityResponse;
 imapTools.sendCapabilityResponse = (connection) => {
   const send = connection.send;
@@ -77,10 +79,9 @@ imapTools.sendCapabilityResponse = (connection) => {
     send.call(
       connection,
       line.startsWith('* CAPABILITY ')
-        ? line
-            .split(' ')
-            .filter((c) => !NOT_OFFERED.some((re) => re.test(c)))
-            .join(' ')
+        ? [...line.split(' ').filter((c) => !NOT_OFFERED.some((re) => re.test(c))), ...ADDED].join(
+            ' ',
+          )
         : line,
     );
   try {

@@ -242,7 +242,7 @@ describe('bad input over a raw TLS socket', () => {
     }
   });
 
-  it('refuses huge literals for commands other than APPEND, and a non-synchronising flood', async () => {
+  it('refuses huge literals for commands other than APPEND, and lines over the limit', async () => {
     const c = await login();
     try {
       await c.command('SELECT INBOX');
@@ -250,11 +250,6 @@ describe('bad input over a raw TLS socket', () => {
       // A synchronising literal: the client must wait for "+" and so sends none of it.
       c.send(`${tag} SEARCH TEXT {5000000}\r\n`);
       expect(await c.line()).toMatch(new RegExp(`^${tag} NO\\b.*too large`, 'i'));
-      // LITERAL+ is not offered; a client that sends 3 MB anyway gets BAD, not a crash.
-      const flood = c.nextTag();
-      c.send(`${flood} SEARCH TEXT {3000000+}\r\n${'A'.repeat(3_000_000)}\r\n`);
-      expect(await c.line()).toMatch(new RegExp(`^${flood} BAD`));
-      expect(await c.line()).toBe('* BAD Command line too long');
       // A line with only a tag, and one over the 64 KiB line limit: untagged BAD (RFC 3501 7.1).
       c.send('lonely-tag\r\n');
       expect(await c.line()).toBe('* BAD Invalid tag');
@@ -263,6 +258,45 @@ describe('bad input over a raw TLS socket', () => {
       await stillWorks(c);
     } finally {
       await c.logout();
+    }
+  });
+
+  // RFC 7888: LITERAL- is offered, so non-synchronising literals up to 4096 bytes just work.
+  it('takes a non-synchronising literal without a go-ahead', async () => {
+    const c = await login();
+    try {
+      await c.command('SELECT INBOX');
+      const tag = c.nextTag();
+      c.send(`${tag} UID SEARCH TEXT {5+}\r\nHELLO\r\n`);
+      const first = await c.line();
+      expect(first).toMatch(/^\* SEARCH\b/);
+      expect(await c.line()).toMatch(new RegExp(`^${tag} OK`));
+      await stillWorks(c);
+    } finally {
+      await c.logout();
+    }
+  });
+
+  it('ends the session of a non-synchronising literal over 4096 bytes, never reading its bytes as commands', async () => {
+    const before = await snapshot();
+    const c = await login();
+    const other = await login();
+    try {
+      await c.command('SELECT INBOX');
+      const flood = c.nextTag();
+      // What follows the refused literal would be a command if it were read as one.
+      const inside = 'Z1 UID STORE 1:* +FLAGS (\\Deleted)\r\nZ2 EXPUNGE\r\n';
+      c.send(`${flood} SEARCH TEXT {3000000+}\r\n${inside}${'A'.repeat(3_000_000)}\r\n`);
+      const lines: string[] = [];
+      while (!c.closed) lines.push(await c.line().catch(() => ''));
+      expect(lines).toContain('* BYE [TOOBIG] Non-synchronizing literal too large');
+      expect(lines.some((l) => l.startsWith(`${flood} NO [TOOBIG]`))).toBe(true);
+      expect(lines.some((l) => /^Z\d/.test(l))).toBe(false);
+      await stillWorks(other);
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      await other.logout();
+      c.socket.destroy();
     }
   });
 

@@ -286,6 +286,7 @@ describe('capabilities', () => {
       const login = await raw.command(`LOGIN ${quote(box.name)} ${CODE}`);
       const after = (await raw.command('CAPABILITY')).untagged[0]!;
       expect(after).toMatch(/\bMOVE\b/);
+      expect(after).toMatch(/ LITERAL-( |$)/);
       for (const line of [before, login.text, after]) {
         expect(line).not.toMatch(/APPENDLIMIT/);
         expect(line).not.toMatch(/\bXLIST\b/);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneWav } from '../../server/media/tone.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { CODE, connected, newMailbox } from './imapflow-kit.ts';
-import type { RawImap} from './imapflow-raw.ts';
+import type { RawImap } from './imapflow-raw.ts';
 import { rawLogin } from './imapflow-raw.ts';
 
 interface Fetched {
