@@ -116,6 +116,9 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
       // Long ID values (RFC 2971 allows about 30 KB) and long UID sets: imap-core's 8 KiB
       // refuses lines real clients send. Still bounded: a longer line answers BAD.
       maxLineLength: MAX_LINE,
+      // No reverse DNS lookup before the greeting (the patch in patches/): it delayed every
+      // greeting by up to a second, and the logs carry the address.
+      disableReverseLookup: true,
       ...opts.tls,
       minVersion: 'TLSv1.2',
       SNICallback,
