@@ -58,7 +58,7 @@ export interface RunningServer {
 /** Starts every listener of the process. */
 export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
   const { config } = loaded;
-  const context = createContext(loaded, log, { sweep: true });
+  const context = await createContext(loaded, log, { sweep: true });
   // The listeners and runners close side by side, so one slow part does not add its delay to
   // the others'; the store last, once nothing writes to it any more.
   const closers: (() => Promise<void>)[] = [() => context.close()];
@@ -171,14 +171,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
         phone: { playOnPhone: (mailbox, id, to) => phone.playOnPhone.call(mailbox, id, to) },
       },
       webRoot: fileURLToPath(new URL('../web/dist', import.meta.url)),
-      readiness: async () => {
-        try {
-          context.store.db.prepare('SELECT 1').get();
-          return null;
-        } catch (err) {
-          return `store unavailable: ${(err as Error).message}`;
-        }
-      },
+      readiness: () => context.health(),
     });
     try {
       await http.listen({ host: config.http.host, port: config.http.port });

@@ -16,7 +16,7 @@ const DownloadQuery = Type.Object({
 export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onRequest', deps.sessions.require);
-    const cache = new AudioCache();
+    const cache = new AudioCache(deps.audio);
 
     app.get(
       '/api/messages/:id/audio',
@@ -36,7 +36,7 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
           .slice(0, 16)
           .replace(/[-:]/g, '')
           .replace('T', '-');
-        return sendBytes(req, reply, await cache.get(deps.audio.path(m.audio.key)), {
+        return sendBytes(req, reply, await cache.get(m.audio.key), {
           type: 'audio/wav',
           filename: `voicemail-${stamp}.wav`,
           download: ['1', 'true'].includes(
@@ -59,7 +59,7 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
         const { id } = req.params as Static<typeof IdParams>;
         const m = await deps.messages.get(req.mailbox!.id, id);
         if (m.audio.format.startsWith('wav/pcm16/'))
-          return sendBytes(req, reply, await cache.get(deps.audio.path(m.audio.key)), {
+          return sendBytes(req, reply, await cache.get(m.audio.key), {
             type: 'audio/wav',
           });
         return sendBytes(req, reply, browserWav(await deps.audio.read(m.audio.key)), {
