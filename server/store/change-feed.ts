@@ -10,10 +10,11 @@ type Listener = (mailboxId: number, modseq: number) => void;
  * other (the CLI while the server runs) wake subscribers the same way: once per mailbox per
  * look, with the mailbox's newest modseq. SQLite has one writer at a time, so the journal's
  * `seq` rises in commit order and serves here as the feed's own cursor; it is not part of the
- * contract (see ChangeFeed). Local commits call `poke()`; other processes' commits are noticed by checking SQLite's
- * `data_version`, which changes only when another connection has committed: a cheap check. It
- * runs when the WAL file changes (inotify on its folder: within a millisecond of a commit) and every
- * `intervalMs` in case the watch misses one (a file system without notifications).
+ * contract (see ChangeFeed). Local commits call `poke()`; other processes' commits are noticed
+ * by checking SQLite's `data_version`, which changes only when another connection has
+ * committed: a cheap check. It runs when the WAL file changes (inotify on its folder: within a
+ * millisecond of a commit) and every `intervalMs` in case the watch misses one (a file system
+ * without notifications).
  */
 /** After a write to the WAL, when to look again for the commit it belongs to. */
 const TRAILING_CHECKS_MS = [5, 20, 50];
