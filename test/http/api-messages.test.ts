@@ -200,10 +200,18 @@ describe('greetings and settings over the web API', () => {
     expect(res.json().greetings).toEqual([
       { kind: 'unavailable', durationMs: 3000, updatedAt: expect.any(String) },
     ]);
-    const played = parseWav(
-      (await alice.call('GET', '/api/greetings/unavailable/audio')).rawPayload,
-    );
+    const whole = (await alice.call('GET', '/api/greetings/unavailable/audio')).rawPayload;
+    const played = parseWav(whole);
     expect([played.encoding, played.sampleRate, played.channels]).toEqual(['pcm16', 8000, 1]);
+    // Seeking in the player: a range streamed from the audio store.
+    const part = await alice.call('GET', '/api/greetings/unavailable/audio', undefined, {
+      range: 'bytes=1000-4999',
+    });
+    expect([part.statusCode, part.headers['content-range']]).toEqual([
+      206,
+      `bytes 1000-4999/${whole.length}`,
+    ]);
+    expect(part.rawPayload.equals(whole.subarray(1000, 5000))).toBe(true);
     const ogg = execFileSync('sox', ['-n', '-t', 'ogg', '-', 'synth', '2', 'sine', '300']);
     const fromOgg = await alice.call('PUT', '/api/greetings/busy', ogg, {
       'content-type': 'audio/ogg',
