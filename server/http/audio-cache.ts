@@ -25,15 +25,20 @@ export class AudioCache {
       return hit;
     }
     const data = await this.#audio.read(key);
-    if (data.length <= this.#maxBytes / 4) {
+    if (this.holds(data.length)) {
       this.#entries.set(key, data);
       this.#bytes += data.length;
-      for (const [key, value] of this.#entries) {
+      for (const [oldest, value] of this.#entries) {
         if (this.#bytes <= this.#maxBytes) break;
-        this.#entries.delete(key);
+        this.#entries.delete(oldest);
         this.#bytes -= value.length;
       }
     }
     return data;
+  }
+
+  /** Whether audio of `bytes` is kept here; larger audio is better streamed than read whole. */
+  holds(bytes: number): boolean {
+    return bytes <= this.#maxBytes / 4;
   }
 }

@@ -268,3 +268,29 @@ describe('greetings and settings over the web API', () => {
     expect(res.statusCode).toBe(503);
   });
 });
+
+describe('a long message over the web API', () => {
+  it('is served in ranges and whole, streamed from the audio store beyond the player cache', async () => {
+    const long = await apiApp({ policy: { maxMessageSeconds: 3600 } });
+    try {
+      await long.ctx.mailboxes.add({ name: 'carol', extension: '203' }, '1234');
+      // 10 minutes of 16 kHz PCM: more than the player's cache keeps.
+      const audio = toneWav({ seconds: 600, sampleRate: 16000 });
+      const [m] = await long.ctx.messages.deposit({ mailbox: 'carol', audio });
+      const carol = await long.login('carol', '1234');
+      const start = audio.length - 1_000_000;
+      const part = await carol.call('GET', `/api/messages/${m!.id}/audio`, undefined, {
+        range: `bytes=${start}-`,
+      });
+      expect([part.statusCode, part.headers['content-range']]).toEqual([
+        206,
+        `bytes ${start}-${audio.length - 1}/${audio.length}`,
+      ]);
+      expect(part.rawPayload.equals(Buffer.from(audio.subarray(start)))).toBe(true);
+      const whole = await carol.call('GET', `/api/messages/${m!.id}/stream`);
+      expect(whole.rawPayload.equals(Buffer.from(audio))).toBe(true);
+    } finally {
+      await long.close();
+    }
+  });
+});
