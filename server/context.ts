@@ -34,7 +34,7 @@ export async function createContext(
   opts: { sweep?: boolean } = {},
 ): Promise<Context> {
   const { config } = loaded;
-  const embedded = await openStore(
+  const opened = await openStore(
     { store: config.store, dataDir: loaded.dataDir },
     {
       sweep: opts.sweep,
@@ -42,8 +42,8 @@ export async function createContext(
     },
   );
   const deps: DomainDeps = {
-    store: embedded.store,
-    audio: embedded.audio,
+    store: opened.store,
+    audio: opened.audio,
     inspectAudio: inspectWav,
     policy: config.policy,
     housekeeping: {
@@ -61,7 +61,7 @@ export async function createContext(
   const messages = new MessageService(deps, mailboxes);
   const outbox = new OutboxService(deps, messages, config.mail.retryHours);
   return {
-    ...embedded,
+    ...opened,
     loaded,
     log,
     mailboxes,
