@@ -3,6 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { layersRule } from './scripts/eslint-layers.js';
 
+const STORE_BOUNDARY =
+  'only server/store/ (and its own tests) may reach SQLite or the store files: use openStore and the ports of server/domain/ports.ts';
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'web/dist/', 'test/artifacts/', '**/*.d.ts'] },
   js.configs.recommended,
@@ -36,5 +39,21 @@ export default tseslint.config(
     files: ['**/*.ts', '**/*.js', '**/*.mjs'],
     plugins: { voicegate: { rules: { layers: layersRule } } },
     rules: { 'voicegate/layers': 'error' },
+  },
+  {
+    // The store boundary (server/store/README.md): outside the store, storage is reached only
+    // through openStore's interfaces, so a second back end can take the embedded one's place.
+    // The embedded store's own tests and benchmarks look behind it.
+    files: ['**/*.ts'],
+    ignores: ['server/store/**', 'test/store/**', 'test/bench/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'node:sqlite', message: STORE_BOUNDARY }],
+          patterns: [{ regex: '(^|/)store/(?!open-store\\.ts$)[^/]+$', message: STORE_BOUNDARY }],
+        },
+      ],
+    },
   },
 );

@@ -1,4 +1,3 @@
-import type { Change } from '../server/domain/message.ts';
 import type { VoicemailStore } from '../server/domain/ports.ts';
 import { flagsOf } from './flags.ts';
 import type { Callback, ImapSession } from './imap-core.ts';
@@ -18,8 +17,9 @@ interface Entry {
 const MAX_IGNORED = 10_000;
 
 /**
- * imap-core's notifier, fed by the store's change feed: every change, by any channel or process,
- * wakes the sessions of that mailbox, which then read the journal from their own modseq on.
+ * imap-core's notifier, woken by the store's change feed: every change, by any channel, process
+ * or node, wakes the sessions of that mailbox, which then read the journal from their own
+ * modseq on (imap-core keeps it per session).
  * Changes a session made itself and already answered (STORE, EXPUNGE, MOVE) are marked
  * `ignore` for that session, so it does not repeat them.
  */
@@ -34,7 +34,7 @@ export class ImapNotifier {
 
   constructor(store: VoicemailStore) {
     this.#store = store;
-    this.#unsubscribe = store.feed.subscribe((change) => this.#onChange(change));
+    this.#unsubscribe = store.feed.subscribe((mailboxId) => this.#onWake(mailboxId));
   }
 
   addListener(session: ImapSession, handler: Handler): void {
@@ -99,16 +99,16 @@ export class ImapNotifier {
     return entries;
   }
 
-  #onChange(change: Change): void {
+  #onWake(mailboxId: number): void {
     // A read made before this change must not answer sessions woken for it.
     for (const key of this.#reads.keys())
-      if (key.startsWith(`${change.mailboxId}/`)) this.#reads.delete(key);
-    if (!this.#listeners.has(change.mailboxId) || this.#pending.has(change.mailboxId)) return;
-    // Changes come in bursts (a move is two entries): wake each session once per burst.
-    this.#pending.add(change.mailboxId);
+      if (key.startsWith(`${mailboxId}/`)) this.#reads.delete(key);
+    if (!this.#listeners.has(mailboxId) || this.#pending.has(mailboxId)) return;
+    // Changes come in bursts: wake each session once per burst.
+    this.#pending.add(mailboxId);
     setImmediate(() => {
-      this.#pending.delete(change.mailboxId);
-      for (const handler of this.#listeners.get(change.mailboxId) ?? []) handler();
+      this.#pending.delete(mailboxId);
+      for (const handler of this.#listeners.get(mailboxId) ?? []) handler();
     });
   }
 }

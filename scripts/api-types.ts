@@ -16,7 +16,7 @@ export const API_TYPES_FILE = fileURLToPath(
 );
 
 export async function generateApiTypes(): Promise<string> {
-  const ctx = tempContext();
+  const ctx = await tempContext();
   try {
     const app = await buildApp({
       log: createLogger('silent'),

@@ -6,10 +6,11 @@ import { OutboxService } from './domain/outbox-service.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
-import { openEmbeddedStore, type EmbeddedStore } from './store/open-store.ts';
+import type { OpenedStore } from './domain/ports.ts';
+import { openStore } from './store/open-store.ts';
 
 /** The store and the domain services wired for one process (the server or one CLI command). */
-export interface Context extends EmbeddedStore {
+export interface Context extends OpenedStore {
   loaded: LoadedConfig;
   log: Logger;
   mailboxes: MailboxService;
@@ -27,19 +28,22 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
-export function createContext(
+export async function createContext(
   loaded: LoadedConfig,
   log: Logger,
   opts: { sweep?: boolean } = {},
-): Context {
+): Promise<Context> {
   const { config } = loaded;
-  const embedded = openEmbeddedStore(loaded.dataDir, {
-    sweep: opts.sweep,
-    onFeedError: (err) => log.error({ err }, 'change feed listener failed'),
-  });
+  const opened = await openStore(
+    { store: config.store, dataDir: loaded.dataDir },
+    {
+      sweep: opts.sweep,
+      onFeedError: (err) => log.error({ err }, 'change feed listener failed'),
+    },
+  );
   const deps: DomainDeps = {
-    store: embedded.store,
-    audio: embedded.audio,
+    store: opened.store,
+    audio: opened.audio,
     inspectAudio: inspectWav,
     policy: config.policy,
     housekeeping: {
@@ -57,13 +61,12 @@ export function createContext(
   const messages = new MessageService(deps, mailboxes);
   const outbox = new OutboxService(deps, messages, config.mail.retryHours);
   return {
-    ...embedded,
+    ...opened,
     loaded,
     log,
     mailboxes,
     messages,
     outbox,
     mailQueued,
-    close: () => embedded.store.close(),
   };
 }

@@ -45,7 +45,7 @@ export async function buildServer(
 ): Promise<BuiltServer> {
   const { config } = loaded;
   const names = partsOf(config.server.role);
-  const context = createContext(loaded, log, { sweep: true });
+  const context = await createContext(loaded, log, { sweep: true });
   const parts = new Map<PartName, Part>();
   const pending = new Set<string>();
   // A last-resort net, not the fix: every path a peer can reach contains its own failures, but a

@@ -27,7 +27,7 @@ export function load(cmd: Command): LoadedConfig {
 export async function withContext<T>(cmd: Command, fn: (ctx: Context) => Promise<T>): Promise<T> {
   const loaded = load(cmd);
   const log = createLogger(loaded.config.log.level === 'silent' ? 'silent' : 'warn');
-  const ctx = createContext(loaded, log);
+  const ctx = await createContext(loaded, log);
   try {
     return await fn(ctx);
   } finally {

@@ -57,14 +57,7 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
       },
     },
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
-    readiness: async () => {
-      try {
-        context.store.db.prepare('SELECT 1').get();
-        return null;
-      } catch (err) {
-        return `store unavailable: ${(err as Error).message}`;
-      }
-    },
+    readiness: () => context.health(),
   });
   let listening = false;
   let port = 0;

@@ -38,6 +38,11 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Where messages, audio and the journal are kept; the embedded store lives in server.dataDir. */
+    store: Type.Object(
+      { backend: Type.Union([Type.Literal('sqlite')], { default: 'sqlite' }) },
+      { additionalProperties: false, default: {} },
+    ),
     tls: Type.Object(
       {
         cert: Type.String({ default: 'tls/cert.pem', minLength: 1 }),

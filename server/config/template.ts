@@ -12,6 +12,9 @@ server:
   locale: en-US              # default language of new mailboxes
   timeZone: UTC              # default time zone of new mailboxes (IANA name)
 
+store:
+  backend: sqlite            # the embedded store (voicegate.db and audio/ in server.dataDir)
+
 tls:                         # certificate for HTTPS, IMAPS and STARTTLS (init makes a self-signed one)
   cert: tls/cert.pem
   key: tls/key.pem

@@ -92,7 +92,10 @@ export interface Greeting {
   updatedAt: number;
 }
 
-/** One entry of a mailbox's change journal. `seq` rises across all mailboxes. */
+/**
+ * One entry of a mailbox's change journal. `modseq` orders a mailbox's changes; `seq` only
+ * names the entry (its order across mailboxes is no part of the store's contract).
+ */
 export interface Change {
   seq: number;
   mailboxId: number;

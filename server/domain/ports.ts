@@ -21,6 +21,7 @@ import type {
 } from './mailbox.ts';
 import type { NewMail, OutboxItem } from './outbox.ts';
 import type { MessageState, StatePair } from './message-state.ts';
+import type { Readable } from 'node:stream';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
   kind: MailboxKind;
@@ -121,9 +122,16 @@ export interface GreetingStore {
   removeGreeting(mailboxId: number, kind: GreetingKind, at: number): Promise<string[]>;
 }
 
+/**
+ * A wake-up, not a cursor: after a commit that changed a mailbox (by this process, another one,
+ * or another node on a shared store), `listener` is called with the mailbox and its modseq as of
+ * that commit or later. Consumers keep their own modseq per mailbox and read what happened with
+ * `changesSince`; wake-ups may be coalesced, repeated or arrive in any order across mailboxes,
+ * but every change committed while subscribed is followed by a wake-up whose modseq covers it.
+ * There is no global order of changes to rely on: concurrent writers may commit out of order.
+ */
 export interface ChangeFeed {
-  /** Calls `listener` for every change committed after subscribing, by any process, in order. */
-  subscribe(listener: (change: Change) => void): () => void;
+  subscribe(listener: (mailboxId: number, modseq: number) => void): () => void;
 }
 
 export interface JournalStore {
@@ -158,13 +166,36 @@ export interface VoicemailStore
   close(): Promise<void>;
 }
 
-/** Durable audio: `put` returns only once the bytes are on disk. */
+/** An inclusive byte range, as HTTP Range counts it. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Durable audio, wherever a back end keeps it: `put` returns only once the bytes are durable.
+ * Channels read it whole (`read`) or as streamed byte ranges (`size` + `stream`: HTTP Range,
+ * IMAP partial FETCH), never as a local path. A missing key is NOT_FOUND.
+ */
 export interface AudioStore {
   put(bytes: Uint8Array): Promise<string>;
   read(key: string): Promise<Buffer>;
-  /** A local file path for streaming (HTTP Range, RTP playback). */
-  path(key: string): string;
+  size(key: string): Promise<number>;
+  /** The bytes of `range` (all of them without one), clipped to the audio's end. */
+  stream(key: string, range?: ByteRange): Promise<Readable>;
   remove(keys: string[]): Promise<void>;
+}
+
+/**
+ * An open store, as `openStore(config)` returns it: the only handle the rest of the server has
+ * on storage, whatever the back end.
+ */
+export interface OpenedStore {
+  store: VoicemailStore;
+  audio: AudioStore;
+  /** null while the store answers; else why not (for readiness). */
+  health(): Promise<string | null>;
+  close(): Promise<void>;
 }
 
 export interface AudioInfo {

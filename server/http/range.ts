@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AudioStore } from '../domain/ports.ts';
 
 /** One byte range of a `size`-byte body, or 'unsatisfiable', or null for the whole body. */
 export function parseRange(
@@ -42,24 +41,28 @@ function headers(reply: FastifyReply, body: Body, size: number): void {
   void size;
 }
 
-/** Sends a file with HTTP Range support (seeking in the browser's player). */
-export async function sendFile(
+/**
+ * Sends stored audio with HTTP Range support (seeking in the browser's player), streamed from
+ * the audio store: only the bytes of the range are read, wherever the store keeps them.
+ */
+export async function sendStored(
   req: FastifyRequest,
   reply: FastifyReply,
-  path: string,
+  audio: AudioStore,
+  key: string,
   body: Body,
 ): Promise<FastifyReply> {
-  const size = (await stat(path)).size;
+  const size = await audio.size(key);
   headers(reply, body, size);
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable')
     return reply.status(416).header('Content-Range', `bytes */${size}`).send();
-  if (!range) return reply.header('Content-Length', size).send(createReadStream(path));
+  if (!range) return reply.header('Content-Length', size).send(await audio.stream(key));
   return reply
     .status(206)
     .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
     .header('Content-Length', range.end - range.start + 1)
-    .send(createReadStream(path, { start: range.start, end: range.end }));
+    .send(await audio.stream(key, range));
 }
 
 /** Sends bytes in memory with HTTP Range support. */

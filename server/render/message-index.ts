@@ -1,14 +1,14 @@
 /**
  * "Parse once" for IMAP FETCH: a rendered voicemail is indexed with imap-core's own indexer
  * (the same code that later answers FETCH from the index), and the audio part's body is
- * taken out of the tree. The WAV file stays the only copy of the audio; the attachment
+ * taken out of the tree. The stored WAV stays the only copy of the audio; the attachment
  * storage below re-creates its base64 body, byte for byte, for whatever range FETCH asks.
  */
-import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import v8 from 'node:v8';
 import { VoicegateError } from '../domain/errors.ts';
+import type { AudioStore } from '../domain/ports.ts';
 
 // wild-config runs when parts of @zone-eu/wildduck are required and exits the process when
 // it finds no config; the indexer does not load it today, but this may be the first module
@@ -122,11 +122,12 @@ export function deserializeIndex(bytes: Uint8Array): IndexedMessage {
 }
 
 /**
- * Where the WAV bytes of an audio key are. With a file path, each FETCH reads only the bytes
- * behind the range it sends (clients fetch large parts in chunks); a function returns the
- * whole file.
+ * Where the WAV bytes of an audio key are. From the audio store, each FETCH reads only the
+ * bytes behind the range it sends (clients fetch large parts in chunks); a function returns
+ * the whole audio.
  */
-export type AudioSource = ((key: string) => Promise<Uint8Array>) | { path(key: string): string };
+export type AudioSource =
+  ((key: string) => Promise<Uint8Array>) | Pick<AudioStore, 'size' | 'stream'>;
 
 interface RangeReader {
   length: number;
@@ -143,23 +144,42 @@ async function openAudio(source: AudioSource, key: string): Promise<RangeReader>
       close: async () => {},
     };
   }
-  const file = await open(source.path(key), 'r');
-  const { size } = await file.stat();
+  const size = await source.size(key);
+  // FETCH reads one range after the other: one stream from the first byte asked to the end
+  // serves them all, and a read elsewhere starts a new one.
+  let stream: Readable | null = null;
+  let chunks: AsyncIterator<Buffer> | null = null;
+  let at = 0;
+  let left: Buffer = Buffer.alloc(0);
+  const restart = async (start: number): Promise<void> => {
+    stream?.destroy();
+    stream = await source.stream(key, { start, end: size - 1 });
+    chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    at = start;
+    left = Buffer.alloc(0);
+  };
   return {
     length: size,
     read: async (start, end) => {
-      const buffer = Buffer.alloc(end - start);
-      let filled = 0;
-      // A read may return less than asked; 0 means the file ended early.
-      while (filled < buffer.length) {
-        const left = buffer.length - filled;
-        const { bytesRead } = await file.read(buffer, filled, left, start + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
+      if (end <= start) return new Uint8Array(0);
+      if (!chunks || start !== at) await restart(start);
+      const parts: Buffer[] = [left];
+      let have = left.length;
+      while (have < end - start) {
+        const next = await chunks!.next();
+        if (next.done) break; // the audio ended early
+        parts.push(next.value);
+        have += next.value.length;
       }
-      return buffer.subarray(0, filled);
+      const all = Buffer.concat(parts);
+      const out = all.subarray(0, end - start);
+      left = all.subarray(out.length);
+      at = start + out.length;
+      return out;
     },
-    close: () => file.close(),
+    close: async () => {
+      stream?.destroy();
+    },
   };
 }
 

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, statfs } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { VoicegateError } from '../domain/errors.ts';
-import type { AudioStore } from '../domain/ports.ts';
+import type { AudioStore, ByteRange } from '../domain/ports.ts';
 
 /** fsync of a folder, so a rename or a new entry in it survives a power loss. */
 async function fsyncDir(path: string): Promise<void> {
@@ -42,6 +43,12 @@ function storageError(err: unknown): unknown {
   return err;
 }
 
+function missing(err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+    return new VoicegateError('NOT_FOUND', 'audio is missing', { cause: err });
+  return err;
+}
+
 /**
  * Audio as files under `<root>/<2 hex>/<uuid>.wav`, written atomically: a temporary file in
  * `<root>/tmp`, fsync, rename into place, fsync of the folder. A crash leaves either the whole
@@ -61,6 +68,7 @@ export class AudioFiles implements AudioStore {
     makePrivate(root);
   }
 
+  /** Where the file of `key` is: for this store's own use (and its tests), never a channel's. */
   path(key: string): string {
     if (!/^[0-9a-f-]{36}$/.test(key))
       throw new VoicegateError('INVALID_INPUT', `bad audio key "${key}"`);
@@ -116,10 +124,27 @@ export class AudioFiles implements AudioStore {
     try {
       return await readFile(this.path(key));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new VoicegateError('NOT_FOUND', 'audio is missing');
-      throw err;
+      throw missing(err);
     }
+  }
+
+  async size(key: string): Promise<number> {
+    try {
+      return (await stat(this.path(key))).size;
+    } catch (err) {
+      throw missing(err);
+    }
+  }
+
+  /** Opens the file first, so a missing one is NOT_FOUND here, not an error event later. */
+  async stream(key: string, range?: ByteRange): Promise<Readable> {
+    let fh;
+    try {
+      fh = await open(this.path(key), 'r');
+    } catch (err) {
+      throw missing(err);
+    }
+    return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
   async remove(keys: string[]): Promise<void> {

@@ -1,17 +1,20 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { Change } from '../domain/message.ts';
 import type { ChangeFeed } from '../domain/ports.ts';
-import { rowToChange, type ChangeRow } from './rows.ts';
+
+type Listener = (mailboxId: number, modseq: number) => void;
 
 /**
  * The change feed reads the journal table, so changes committed by this process and by any
- * other (the CLI while the server runs) reach subscribers the same way and in journal order.
- * Local commits call `poke()`; other processes' commits are noticed by checking SQLite's
- * `data_version`, which changes only when another connection has committed: a cheap check. It
- * runs when the WAL file changes (inotify on its folder: within a millisecond of a commit) and every
- * `intervalMs` in case the watch misses one (a file system without notifications).
+ * other (the CLI while the server runs) wake subscribers the same way: once per mailbox per
+ * look, with the mailbox's newest modseq. SQLite has one writer at a time, so the journal's
+ * `seq` rises in commit order and serves here as the feed's own cursor; it is not part of the
+ * contract (see ChangeFeed). Local commits call `poke()`; other processes' commits are noticed
+ * by checking SQLite's `data_version`, which changes only when another connection has
+ * committed: a cheap check. It runs when the WAL file changes (inotify on its folder: within a
+ * millisecond of a commit) and every `intervalMs` in case the watch misses one (a file system
+ * without notifications).
  */
 /** After a write to the WAL, when to look again for the commit it belongs to. */
 const TRAILING_CHECKS_MS = [5, 20, 50];
@@ -20,7 +23,7 @@ export class JournalFeed implements ChangeFeed {
   readonly #db: DatabaseSync;
   readonly #intervalMs: number;
   readonly #onError: (err: unknown) => void;
-  readonly #listeners = new Set<(change: Change) => void>();
+  readonly #listeners = new Set<Listener>();
   readonly #since: StatementSync;
   readonly #dataVersion: StatementSync;
   #lastSeq = 0;
@@ -41,11 +44,13 @@ export class JournalFeed implements ChangeFeed {
     this.#walFile = opts.walFile ?? null;
     this.#intervalMs = opts.intervalMs ?? 100;
     this.#onError = opts.onError ?? (() => {});
-    this.#since = db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT 1000');
+    this.#since = db.prepare(
+      'SELECT mailbox_id, MAX(modseq) AS modseq, MAX(seq) AS seq FROM journal WHERE seq > ? GROUP BY mailbox_id',
+    );
     this.#dataVersion = db.prepare('PRAGMA data_version');
   }
 
-  subscribe(listener: (change: Change) => void): () => void {
+  subscribe(listener: Listener): () => void {
     if (this.#listeners.size === 0) this.#start();
     this.#listeners.add(listener);
     return () => {
@@ -54,27 +59,25 @@ export class JournalFeed implements ChangeFeed {
     };
   }
 
-  /** Delivers whatever was committed since the last delivery. */
+  /** Wakes subscribers for whatever was committed since the last look. */
   poke(): void {
     if (this.#listeners.size === 0 || !this.#db.isOpen) return;
+    let rows: { mailbox_id: number; modseq: number; seq: number }[];
     try {
-      for (;;) {
-        const rows = this.#since.all(this.#lastSeq) as unknown as ChangeRow[];
-        for (const row of rows) {
-          const change = rowToChange(row);
-          this.#lastSeq = change.seq;
-          for (const listener of this.#listeners) {
-            try {
-              listener(change);
-            } catch (err) {
-              this.#onError(err);
-            }
-          }
-        }
-        if (rows.length < 1000) break;
-      }
+      rows = this.#since.all(this.#lastSeq) as unknown as typeof rows;
     } catch (err) {
       this.#onError(err);
+      return;
+    }
+    for (const row of rows) this.#lastSeq = Math.max(this.#lastSeq, Number(row.seq));
+    for (const row of rows) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(Number(row.mailbox_id), Number(row.modseq));
+        } catch (err) {
+          this.#onError(err);
+        }
+      }
     }
   }
 

@@ -1,11 +1,19 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { OpenedStore } from '../domain/ports.ts';
 import { AudioFiles } from './audio-files.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
-export interface EmbeddedStore {
-  store: SqliteStore;
-  audio: AudioFiles;
+/** What opening a store needs: the config's `store` section and the data folder. */
+export interface StoreConfig {
+  store: { backend: 'sqlite' };
+  dataDir: string;
+}
+
+export interface OpenOptions {
+  /** Removes audio a crash left without a record (the server does it at start). */
+  sweep?: boolean;
+  onFeedError?: (err: unknown) => void;
 }
 
 /**
@@ -19,11 +27,19 @@ function privateDatabase(path: string): void {
     if (existsSync(file)) chmodSync(file, 0o600);
 }
 
-/** Opens (creating if needed) the embedded store in `dataDir`: `voicegate.db` and `audio/`. */
-export function openEmbeddedStore(
-  dataDir: string,
-  opts: { sweep?: boolean; onFeedError?: (err: unknown) => void } = {},
-): EmbeddedStore {
+/**
+ * The one way into storage: the store, its audio and a health check, as interfaces, whatever
+ * `config.store.backend` names. Only `sqlite` exists today (`voicegate.db` and `audio/` in the
+ * data folder, created if needed).
+ */
+export async function openStore(config: StoreConfig, opts: OpenOptions = {}): Promise<OpenedStore> {
+  switch (config.store.backend) {
+    case 'sqlite':
+      return openEmbedded(config.dataDir, opts);
+  }
+}
+
+function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
   // A folder made here is private; one that was there (perhaps shared) is left as it is.
   if (mkdirSync(dataDir, { recursive: true, mode: 0o700 })) chmodSync(dataDir, 0o700);
   const dbPath = join(dataDir, 'voicegate.db');
@@ -35,5 +51,10 @@ export function openEmbeddedStore(
     const referenced = store.referencedAudio();
     audio.sweep((key) => referenced.has(key));
   }
-  return { store, audio };
+  return {
+    store,
+    audio,
+    health: async () => store.health(),
+    close: () => store.close(),
+  };
 }

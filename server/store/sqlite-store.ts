@@ -465,6 +465,16 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return new Set(rows.map((r) => r.audio_key));
   }
 
+  /** null while the database answers a query; else why not. */
+  health(): string | null {
+    try {
+      this.sql('SELECT 1').get();
+      return null;
+    } catch (err) {
+      return `store unavailable: ${(err as Error).message}`;
+    }
+  }
+
   async close(): Promise<void> {
     this.feed.stop();
     if (this.db.isOpen) this.db.close();

@@ -3,9 +3,10 @@ import type { ChangeFeed } from '../domain/ports.ts';
 import type { LampState } from './message-summary.ts';
 
 /**
- * Follows the change journal (every channel's changes, from this process and others) and
- * reports each mailbox whose lamp state changed. Changes arriving together are coalesced per
- * mailbox, so a burst of IMAP flag changes costs one count and one NOTIFY.
+ * Woken by the change feed (every channel's changes, from this process and others), recounts
+ * and reports each mailbox whose lamp state changed. Wake-ups arriving together are coalesced
+ * per mailbox, so a burst of IMAP flag changes costs one count and one NOTIFY; one for a modseq
+ * already counted is dropped.
  */
 export class LampWatcher {
   readonly #feed: ChangeFeed;
@@ -13,6 +14,8 @@ export class LampWatcher {
   readonly #onChange: (mailboxId: number, state: LampState) => void;
   readonly #onError: (err: unknown) => void;
   readonly #last = new Map<number, string>();
+  /** Per mailbox, the modseq of the newest wake-up taken. */
+  readonly #modseq = new Map<number, number>();
   readonly #pending = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -28,8 +31,10 @@ export class LampWatcher {
   }
 
   start(): void {
-    this.#unsubscribe ??= this.#feed.subscribe((change) => {
-      this.#pending.add(change.mailboxId);
+    this.#unsubscribe ??= this.#feed.subscribe((mailboxId, modseq) => {
+      if (modseq <= (this.#modseq.get(mailboxId) ?? -1)) return;
+      this.#modseq.set(mailboxId, modseq);
+      this.#pending.add(mailboxId);
       this.#timer ??= setTimeout(() => void this.#flush(), 20);
     });
   }

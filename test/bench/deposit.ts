@@ -37,6 +37,7 @@ import {
   type Table,
 } from './bench-kit.ts';
 import { measureFsync, prepareFanOut } from './fsync-yardstick.ts';
+import { embedded } from '../store/embedded.ts';
 
 const LEVELS = [1, 4, 16] as const;
 /** One SQLite page: about what a WAL commit appends (a deposit commits a few pages). */
@@ -119,11 +120,11 @@ async function openStore(dir: string, depositors: number): Promise<Context> {
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'voicegate.yaml');
   writeFileSync(configFile, 'server:\n  dataDir: data\nlog:\n  level: silent\n');
-  const ctx = createContext(loadConfig(configFile), createLogger('silent'));
+  const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
   // A store in use already has its 256 fan-out folders; a brand-new one also fsyncs the audio
   // root the first time it makes each, which would count against the first few hundred deposits.
-  prepareFanOut(ctx.audio.root);
-  fsyncPath(ctx.audio.root);
+  prepareFanOut(embedded(ctx).audio.root);
+  fsyncPath(embedded(ctx).audio.root);
   await Promise.all(
     Array.from({ length: depositors }, (_, i) =>
       ctx.mailboxes.add({ name: `bench${i}`, extension: String(200 + i) }, '13572468'),
@@ -172,10 +173,12 @@ async function measureDeposits(
     const elu = performance.eventLoopUtilization(elu0);
     const cpu = process.cpuUsage(cpu0);
 
-    const stored = ctx.store.db.prepare('SELECT COUNT(*) AS n FROM message').get() as { n: number };
-    if (Number(stored.n) !== latencies.length + WARM_UP_DEPOSITS) {
+    let stored = 0;
+    for (const box of await ctx.store.listMailboxes())
+      stored += (await ctx.store.listMessages(box.id)).length;
+    if (stored !== latencies.length + WARM_UP_DEPOSITS) {
       throw new Error(
-        `expected ${latencies.length + WARM_UP_DEPOSITS} messages in the store, found ${stored.n}`,
+        `expected ${latencies.length + WARM_UP_DEPOSITS} messages in the store, found ${stored}`,
       );
     }
     return {

@@ -19,7 +19,7 @@ export interface DepositTimes {
 }
 
 const [configFile, wavFile] = process.argv.slice(2) as [string, string];
-const ctx = createContext(loadConfig(configFile), createLogger('silent'));
+const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
 const audio = readFileSync(wavFile);
 const now = (): number => performance.timeOrigin + performance.now();
 

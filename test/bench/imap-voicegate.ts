@@ -42,7 +42,7 @@ export async function prepareStore(
 ): Promise<string> {
   const configFile = join(dir, 'voicegate.yaml');
   writeFileSync(configFile, 'server:\n  dataDir: data\nlog:\n  level: warn\n');
-  const ctx = createContext(loadConfig(configFile), createLogger('silent'));
+  const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
   try {
     // Each add hashes the code at the default cost (scrypt, on libuv's 4 pool threads): 4 at once.
     const queue = [...mailboxes];

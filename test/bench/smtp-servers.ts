@@ -14,6 +14,7 @@ import { BIN, runCli } from '../helpers/cli.ts';
 import { prepareFanOut } from './fsync-yardstick.ts';
 import { freePort, ServerProcess } from './web-servers.ts';
 import { BENCH_LIMITS } from './bench-kit.ts';
+import { embedded } from '../store/embedded.ts';
 
 export const CODE = '13572468';
 const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
@@ -70,10 +71,10 @@ export async function initStore(dir: string): Promise<VoicegateStore> {
  * in use already has them, and a new one would fsync the audio root the first time it makes
  * each (deposit.ts does the same).
  */
-export function openContext(store: VoicegateStore): Context {
-  const ctx = createContext(loadConfig(store.configFile), createLogger('silent'));
-  prepareFanOut(ctx.audio.root);
-  fsyncPath(ctx.audio.root);
+export async function openContext(store: VoicegateStore): Promise<Context> {
+  const ctx = await createContext(loadConfig(store.configFile), createLogger('silent'));
+  prepareFanOut(embedded(ctx).audio.root);
+  fsyncPath(embedded(ctx).audio.root);
   return ctx;
 }
 

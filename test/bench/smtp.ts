@@ -106,7 +106,7 @@ async function addMailboxes(
   store: VoicegateStore,
   boxes: { name: string; extension: string; email?: string }[],
 ): Promise<void> {
-  const ctx = openContext(store);
+  const ctx = await openContext(store);
   try {
     for (const b of boxes) {
       await ctx.mailboxes.add({ ...b, ...(b.email ? { emailMode: 'copy' as const } : {}) }, CODE);
@@ -123,7 +123,7 @@ function rateOf(t: Timed, bytes: number): Rate {
 type Senders = ReturnType<typeof openSenders>;
 
 interface Direct {
-  ctx: ReturnType<typeof openContext>;
+  ctx: Awaited<ReturnType<typeof openContext>>;
   names: string[];
   /** Deposits made so far per depositor, warm-ups included. */
   deposited: number[];
@@ -246,7 +246,7 @@ async function measureInbound(
   const sent = new Array<number>(max).fill(0);
   const levels: InboundLevel[] = [];
   const direct: Direct = {
-    ctx: openContext(directStore),
+    ctx: await openContext(directStore),
     names: directNames,
     deposited: new Array<number>(max).fill(0),
   };
@@ -288,7 +288,7 @@ async function measureInbound(
     'mails accepted',
   );
   check(directStore, directNames, direct.deposited, 'deposits');
-  const ctx = openContext(store);
+  const ctx = await openContext(store);
   let audioIdentical: boolean;
   try {
     const box = await ctx.mailboxes.resolve(boxes[0]!.name);
@@ -303,7 +303,7 @@ async function measureInbound(
 
 /** Queues `count` copies: deposits into the copy-mode mailbox while no server runs. */
 async function queueCopies(store: VoicegateStore, count: number, audio: Uint8Array): Promise<void> {
-  const ctx = openContext(store);
+  const ctx = await openContext(store);
   try {
     for (let i = 0; i < count; i++) {
       await ctx.messages.deposit({

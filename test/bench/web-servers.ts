@@ -14,6 +14,7 @@ import { createLogger } from '../../server/log.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { BENCH_LIMITS, sleep } from './bench-kit.ts';
+import { embedded } from '../store/embedded.ts';
 
 export const MAILBOX = 'bench';
 export const CODE = '13572468';
@@ -45,7 +46,7 @@ export async function prepareStore(dir: string, messages: number): Promise<Prepa
   if (init.code !== 0) throw new Error(`voicegate init failed: ${init.stderr || init.stdout}`);
   const configFile = join(dir, 'voicegate.yaml');
   const loaded = loadConfig(configFile);
-  const ctx = createContext(loaded, createLogger('silent'));
+  const ctx = await createContext(loaded, createLogger('silent'));
   try {
     await ctx.mailboxes.add({ name: MAILBOX, extension: '200' }, CODE);
     const short = toneWav({ seconds: SHORT_SECONDS });
@@ -63,11 +64,12 @@ export async function prepareStore(dir: string, messages: number): Promise<Prepa
       if (i === longAt) longMessage = { id: m!.id, key: m!.audio.key };
     }
     const depositSeconds = (performance.now() - t0) / 1000;
-    const urlPath = `/${relative(ctx.audio.root, ctx.audio.path(longMessage!.key)).split(sep).join('/')}`;
+    const files = embedded(ctx).audio;
+    const urlPath = `/${relative(files.root, files.path(longMessage!.key)).split(sep).join('/')}`;
     return {
       configFile,
       dataDir: loaded.dataDir,
-      audioRoot: ctx.audio.root,
+      audioRoot: files.root,
       certFile: loaded.tlsCert,
       keyFile: loaded.tlsKey,
       messages,

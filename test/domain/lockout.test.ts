@@ -16,8 +16,10 @@ import { tempContext } from '../helpers/temp-context.ts';
 const CODE = '2468';
 const WRONG = '1357';
 
-function setup(opts: { perAddressFailures?: number; scryptCost?: DomainDeps['scryptCost'] } = {}) {
-  const ctx = tempContext();
+async function setup(
+  opts: { perAddressFailures?: number; scryptCost?: DomainDeps['scryptCost'] } = {},
+) {
+  const ctx = await tempContext();
   const clock = { now: Date.UTC(2026, 0, 1) };
   const warnings: { msg: string; mailbox?: string }[] = [];
   const deps: DomainDeps = {
@@ -42,9 +44,9 @@ function setup(opts: { perAddressFailures?: number; scryptCost?: DomainDeps['scr
   return { ctx, deps, clock, warnings, mailboxes: new MailboxService(deps) };
 }
 
-let t: ReturnType<typeof setup>;
-beforeEach(() => {
-  t = setup();
+let t: Awaited<ReturnType<typeof setup>>;
+beforeEach(async () => {
+  t = await setup();
 });
 afterEach(async () => {
   await t.ctx.cleanup();
@@ -149,7 +151,7 @@ describe('failing closed', () => {
 describe('refusals alike', () => {
   it('gives an unknown, a locked and a wrong-code mailbox one answer after about one hash', async () => {
     await t.ctx.cleanup();
-    t = setup({ perAddressFailures: 0, scryptCost: DEFAULT_COST });
+    t = await setup({ perAddressFailures: 0, scryptCost: DEFAULT_COST });
     await t.mailboxes.add({ name: 'shut' }, CODE);
     await t.mailboxes.add({ name: 'open' }, CODE);
     for (let i = 0; i < 5; i++) await outcome(t.mailboxes.authenticate('shut', WRONG, web('x')));

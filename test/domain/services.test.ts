@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainDeps } from '../../server/domain/deps.ts';
 import { MailboxService } from '../../server/domain/mailbox-service.ts';
@@ -11,8 +10,8 @@ import { tempContext } from '../helpers/temp-context.ts';
 const HOUR = 3_600_000;
 
 /** Services over a real store in a temporary folder, with a clock the test moves. */
-function setup() {
-  const ctx = tempContext();
+async function setup() {
+  const ctx = await tempContext();
   const clock = { now: Date.UTC(2026, 0, 1) };
   const deps: DomainDeps = {
     store: ctx.store,
@@ -40,9 +39,9 @@ function setup() {
   return { ctx, clock, mailboxes, messages };
 }
 
-let t: ReturnType<typeof setup>;
-beforeEach(() => {
-  t = setup();
+let t: Awaited<ReturnType<typeof setup>>;
+beforeEach(async () => {
+  t = await setup();
 });
 afterEach(async () => {
   await t.ctx.cleanup();
@@ -249,12 +248,11 @@ describe('messages', () => {
   it('purges only deleted messages and removes their audio', async () => {
     const alice = await t.mailboxes.add({ name: 'alice' }, '1234');
     const [m] = await t.messages.deposit({ mailbox: 'alice', audio: wav() });
-    const file = t.ctx.audio.path(m!.audio.key);
     expect(await errorCode(t.messages.purge(alice.id, [m!.id]))).toBe('INVALID_STATE');
     await t.messages.act(alice.id, m!.id, 'delete');
     await t.messages.purge(alice.id, [m!.id]);
     expect(await t.ctx.store.getMessage(m!.id)).toBeNull();
-    expect(existsSync(file)).toBe(false);
+    expect(await errorCode(t.ctx.audio.size(m!.audio.key))).toBe('NOT_FOUND');
   });
 });
 
@@ -334,7 +332,7 @@ describe('housekeeping', () => {
     t.clock.now += 2 * HOUR;
     expect(await t.messages.runHousekeeping()).toMatchObject({ deleted: 0, purged: 1 });
     expect(await t.ctx.store.getMessage(played!.id)).toBeNull();
-    expect(existsSync(t.ctx.audio.path(played!.audio.key))).toBe(false);
+    expect(await errorCode(t.ctx.audio.read(played!.audio.key))).toBe('NOT_FOUND');
   });
 });
 
@@ -343,11 +341,11 @@ describe('greetings', () => {
     await t.mailboxes.add({ name: 'alice' }, '1234');
     const first = await t.messages.setGreeting('alice', 'unavailable', wav(3));
     const second = await t.messages.setGreeting('alice', 'unavailable', wav(4));
-    expect(existsSync(t.ctx.audio.path(first.audio.key))).toBe(false);
+    expect(await errorCode(t.ctx.audio.read(first.audio.key))).toBe('NOT_FOUND');
     const list = await t.messages.greetings('alice');
     expect(list.map((g) => [g.kind, g.audio.durationMs])).toEqual([['unavailable', 4000]]);
     await t.messages.removeGreeting('alice', 'unavailable');
-    expect(existsSync(t.ctx.audio.path(second.audio.key))).toBe(false);
+    expect(await errorCode(t.ctx.audio.read(second.audio.key))).toBe('NOT_FOUND');
     expect(await errorCode(t.messages.removeGreeting('alice', 'busy'))).toBe('NOT_FOUND');
   });
 });

@@ -7,9 +7,9 @@ import { tempContext } from '../helpers/temp-context.ts';
 import { flowDeps } from '../helpers/flow-deps.ts';
 import { ScriptedCall } from '../helpers/scripted-call.ts';
 
-let ctx: ReturnType<typeof tempContext>;
+let ctx: Awaited<ReturnType<typeof tempContext>>;
 beforeAll(async () => {
-  ctx = tempContext();
+  ctx = await tempContext();
   await ctx.mailboxes.add(
     { name: 'sales', extension: '300', email: 'sales@example.com', fullName: 'Sales team' },
     '1234',

@@ -4,10 +4,10 @@ import { route, type RouteContext } from '../../server/flows/route.ts';
 import { parseFlows } from '../../server/flows/validate.ts';
 import { tempContext } from '../helpers/temp-context.ts';
 
-let ctx: ReturnType<typeof tempContext>;
+let ctx: Awaited<ReturnType<typeof tempContext>>;
 let rctx: RouteContext;
 beforeAll(async () => {
-  ctx = tempContext();
+  ctx = await tempContext();
   await ctx.mailboxes.add(
     { name: 'alice', extension: '201', locale: 'fr-CA', trustedNumbers: ['+15550001'] },
     '1234',

@@ -49,7 +49,7 @@ export class FuzzServer {
     const configFile = join(dir, 'voicegate.yaml');
     writeFileSync(configFile, 'server:\n  dataDir: .\nlog:\n  level: info\n');
     // Set up in this process: a cheap code hash, so thousands of logins cost little CPU.
-    const ctx = createContext(loadConfig(configFile), createLogger('silent'));
+    const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
     const alice = await ctx.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
     await ctx.store.setCodeHash(alice.id, await hashCode('1234', { N: 1024, r: 8, p: 1 }));
     const messageIds: string[] = [];

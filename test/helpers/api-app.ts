@@ -7,7 +7,7 @@ import { tempContext } from './temp-context.ts';
 
 /** The web API over a fresh store, for `inject`; `login` returns a client with cookie and CSRF. */
 export async function apiApp(config: Record<string, unknown> = {}, idleMinutes = 30) {
-  const ctx = tempContext(config);
+  const ctx = await tempContext(config);
   const app: FastifyInstance = await buildApp({
     log: createLogger('silent'),
     version: 'test',

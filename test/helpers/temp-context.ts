@@ -6,9 +6,9 @@ import { createContext, type Context } from '../../server/context.ts';
 import { createLogger } from '../../server/log.ts';
 
 /** A store and services on a fresh temporary data folder; `cleanup` closes and removes it. */
-export function tempContext(
+export async function tempContext(
   raw: Record<string, unknown> = {},
-): Context & { dir: string; cleanup(): Promise<void> } {
+): Promise<Context & { dir: string; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'voicegate-test-'));
   const config = validateConfig(raw);
   const loaded: LoadedConfig = {
@@ -18,7 +18,7 @@ export function tempContext(
     tlsCert: join(dir, 'tls/cert.pem'),
     tlsKey: join(dir, 'tls/key.pem'),
   };
-  const ctx = createContext(loaded, createLogger('silent'));
+  const ctx = await createContext(loaded, createLogger('silent'));
   return Object.assign(ctx, {
     dir,
     async cleanup() {

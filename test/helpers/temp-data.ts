@@ -16,7 +16,7 @@ export interface TempData {
   /** Where the store lives: `dir` unless another folder was given. */
   dataDir: string;
   /** Opens the store and services in this process, as the CLI does, with logs off. */
-  open(): Context;
+  open(): Promise<Context>;
   remove(): void;
 }
 

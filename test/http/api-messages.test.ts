@@ -200,10 +200,18 @@ describe('greetings and settings over the web API', () => {
     expect(res.json().greetings).toEqual([
       { kind: 'unavailable', durationMs: 3000, updatedAt: expect.any(String) },
     ]);
-    const played = parseWav(
-      (await alice.call('GET', '/api/greetings/unavailable/audio')).rawPayload,
-    );
+    const whole = (await alice.call('GET', '/api/greetings/unavailable/audio')).rawPayload;
+    const played = parseWav(whole);
     expect([played.encoding, played.sampleRate, played.channels]).toEqual(['pcm16', 8000, 1]);
+    // Seeking in the player: a range streamed from the audio store.
+    const part = await alice.call('GET', '/api/greetings/unavailable/audio', undefined, {
+      range: 'bytes=1000-4999',
+    });
+    expect([part.statusCode, part.headers['content-range']]).toEqual([
+      206,
+      `bytes 1000-4999/${whole.length}`,
+    ]);
+    expect(part.rawPayload.equals(whole.subarray(1000, 5000))).toBe(true);
     const ogg = execFileSync('sox', ['-n', '-t', 'ogg', '-', 'synth', '2', 'sine', '300']);
     const fromOgg = await alice.call('PUT', '/api/greetings/busy', ogg, {
       'content-type': 'audio/ogg',
@@ -258,5 +266,31 @@ describe('greetings and settings over the web API', () => {
     const m = await deposit();
     const res = await alice.call('POST', `/api/messages/${m.id}/play-on-phone`, {});
     expect(res.statusCode).toBe(503);
+  });
+});
+
+describe('a long message over the web API', () => {
+  it('is served in ranges and whole, streamed from the audio store beyond the player cache', async () => {
+    const long = await apiApp({ policy: { maxMessageSeconds: 3600 } });
+    try {
+      await long.ctx.mailboxes.add({ name: 'carol', extension: '203' }, '1234');
+      // 10 minutes of 16 kHz PCM: more than the player's cache keeps.
+      const audio = toneWav({ seconds: 600, sampleRate: 16000 });
+      const [m] = await long.ctx.messages.deposit({ mailbox: 'carol', audio });
+      const carol = await long.login('carol', '1234');
+      const start = audio.length - 1_000_000;
+      const part = await carol.call('GET', `/api/messages/${m!.id}/audio`, undefined, {
+        range: `bytes=${start}-`,
+      });
+      expect([part.statusCode, part.headers['content-range']]).toEqual([
+        206,
+        `bytes ${start}-${audio.length - 1}/${audio.length}`,
+      ]);
+      expect(part.rawPayload.equals(Buffer.from(audio.subarray(start)))).toBe(true);
+      const whole = await carol.call('GET', `/api/messages/${m!.id}/stream`);
+      expect(whole.rawPayload.equals(Buffer.from(audio))).toBe(true);
+    } finally {
+      await long.close();
+    }
   });
 });

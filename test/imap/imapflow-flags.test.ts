@@ -3,7 +3,6 @@
  * state, and what each flag change, EXPUNGE and MOVE does to the voicemail. Every change is
  * checked in the store and from a second, independent IMAP session.
  */
-import { existsSync } from 'node:fs';
 import { rmSync } from 'node:fs';
 import type { ImapFlow } from 'imapflow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -314,8 +313,8 @@ describe('EXPUNGE and MOVE', () => {
     const { box, seen } = await watched();
     const { message } = await deposit(server, box.name);
     const inTrash = await server.context.messages.act(box.id, message.id, 'delete');
-    const audioFile = server.context.audio.path(message.audio.key);
-    expect(existsSync(audioFile)).toBe(true);
+    const audio = server.context.audio;
+    expect(await audio.size(message.audio.key)).toBe(message.audio.bytes);
 
     const client = await connected(server, box.name);
     try {
@@ -336,7 +335,7 @@ describe('EXPUNGE and MOVE', () => {
       await client.logout();
     }
     expect(await stored(server, message.id)).toBeNull();
-    expect(existsSync(audioFile)).toBe(false);
+    await expect(audio.size(message.audio.key)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await seen.view('Trash')).flags.size).toBe(0);
     expect(await server.context.messages.list(box.id, 'deleted')).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { wav } from './mail-helpers.ts';
  * dies between the two, the voicemail must still be somewhere: in the mailbox, or in the queue
  * to be tried again.
  */
-let ctx: ReturnType<typeof tempContext> | undefined;
+let ctx: Awaited<ReturnType<typeof tempContext>> | undefined;
 afterEach(async () => {
   await ctx?.cleanup();
   ctx = undefined;
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 describe('a bounce interrupted by a crash', () => {
   it('does not lose the forwarded voicemail', async () => {
-    ctx = tempContext();
+    ctx = await tempContext();
     const carol = await ctx.mailboxes.add(
       { name: 'carol', extension: '203', email: 'carol@example.com', emailMode: 'forward' },
       '1234',

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,15 +10,25 @@ import {
   serializeIndex,
 } from '../../server/render/message-index.ts';
 import { renderVoicemail } from '../../server/render/voicemail-mime.ts';
-import { AudioFiles } from '../../server/store/audio-files.ts';
+import { openStore } from '../../server/store/open-store.ts';
 import { fetchSection, leafParts, MINUTE_WAV, SHORT_WAV, voicemail } from './mime-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'voicegate-render-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-writeFileSync(join(dir, 'minute.wav'), MINUTE_WAV);
-writeFileSync(join(dir, 'short.wav'), SHORT_WAV);
-/** The audio store as the server has it: a key names a file. */
-const files = audioAttachmentStorage({ path: (key) => join(dir, `${key}.wav`) });
+const opened = await openStore({ store: { backend: 'sqlite' }, dataDir: dir });
+afterAll(async () => {
+  await opened.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+/** The server's audio store, its audio named here for what it holds ('gone' is not there). */
+const keys: Record<string, string> = {
+  minute: await opened.audio.put(MINUTE_WAV),
+  short: await opened.audio.put(SHORT_WAV),
+};
+const keyOf = (name: string): string => keys[name] ?? '00000000-0000-4000-8000-000000000000';
+const files = audioAttachmentStorage({
+  size: (name) => opened.audio.size(keyOf(name)),
+  stream: (name, range) => opened.audio.stream(keyOf(name), range),
+});
 
 const raw = await renderVoicemail(voicemail());
 const index = deserializeIndex(serializeIndex(indexMessage(raw, 'minute')));
@@ -143,10 +153,8 @@ describe('FETCH from the index and the audio file', () => {
   });
 
   it("serves straight from the server's audio store", async () => {
-    const store = new AudioFiles(join(dir, 'store'));
-    const key = await store.put(MINUTE_WAV);
-    const tree = indexMessage(raw, key).tree;
-    const storage = audioAttachmentStorage(store);
+    const tree = indexMessage(raw, keys.minute!).tree;
+    const storage = audioAttachmentStorage(opened.audio);
     expect((await fetchSection(tree, storage, '')).equals(raw)).toBe(true);
     const piece = await fetchSection(tree, storage, '2', { start: 300_001, length: 999 });
     expect(piece.toString('latin1')).toBe(audioPart.encoded.slice(300_001, 301_000));

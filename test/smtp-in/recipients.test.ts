@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveRecipient } from '../../server/smtp-in/recipients.ts';
 import { tempContext } from '../helpers/temp-context.ts';
 
-let ctx: ReturnType<typeof tempContext>;
+let ctx: Awaited<ReturnType<typeof tempContext>>;
 const resolve = (address: string) => resolveRecipient(address, 'Voicegate.local', ctx.mailboxes);
 
 beforeAll(async () => {
-  ctx = tempContext();
+  ctx = await tempContext();
   // Names are case-sensitive: these are two mailboxes.
   await ctx.mailboxes.add({ name: 'Bob', extension: '300' }, '1234');
   await ctx.mailboxes.add({ name: 'bob', extension: '301' }, '1234');

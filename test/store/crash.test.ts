@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWav } from '../../server/media/wav.ts';
 import { tempData, type TempData } from '../helpers/temp-data.ts';
+import { embedded } from './embedded.ts';
 import { CRASH_TONES, sha256 } from './fixtures/crash-tones.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/deposit-loop.ts', import.meta.url));
@@ -105,7 +106,7 @@ describe('a deposit process killed with SIGKILL', () => {
       );
       expect(run.acked.length).toBeGreaterThanOrEqual(plan.afterAcks);
 
-      const ctx = data.open();
+      const ctx = await data.open();
       try {
         const mailbox = await ctx.mailboxes.resolve('crash');
         const messages = await ctx.store.listMessages(mailbox.id);
@@ -128,22 +129,23 @@ describe('a deposit process killed with SIGKILL', () => {
         }
 
         // Audio in its final place is whole even where no record refers to it yet (renamed, not committed).
-        const audioRoot = ctx.audio.root;
+        const { store, audio } = embedded(ctx);
+        const audioRoot = audio.root;
         for (const [key, path] of placedAudio(audioRoot)) {
           expect(TONE_HASHES, `audio file ${key} is not a whole recording`).toContain(
             sha256(readFileSync(path)),
           );
         }
 
-        const referenced = ctx.store.referencedAudio();
+        const referenced = store.referencedAudio();
         expect(referenced).toEqual(new Set(messages.map((m) => m.audio.key)));
-        ctx.audio.sweep((key) => referenced.has(key), 0);
+        audio.sweep((key) => referenced.has(key), 0);
         expect(readdirSync(join(audioRoot, 'tmp')), 'temporary files left after the sweep').toEqual(
           [],
         );
         expect([...placedAudio(audioRoot).keys()].sort()).toEqual([...referenced].sort());
 
-        expect(ctx.store.db.prepare('PRAGMA integrity_check').all()).toEqual([
+        expect(store.db.prepare('PRAGMA integrity_check').all()).toEqual([
           { integrity_check: 'ok' },
         ]);
 

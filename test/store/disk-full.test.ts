@@ -7,6 +7,7 @@ import { isVoicegateError } from '../../server/domain/errors.ts';
 import type { Message } from '../../server/domain/message.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { runCli } from '../helpers/cli.ts';
+import { embedded } from './embedded.ts';
 import { makeTempDir, tempData, type TempData } from '../helpers/temp-data.ts';
 
 /** 18 s of 16-bit 8 kHz audio: about 288 KB, so a 3 MB disk holds fewer than ten. */
@@ -53,7 +54,7 @@ describe('a full disk', () => {
   let mailboxId: number;
 
   it('refuses the deposit that does not fit with STORAGE_FULL and leaves nothing behind', async () => {
-    ctx = data.open();
+    ctx = await data.open();
     mailboxId = (await ctx.mailboxes.add({ name: MAILBOX }, '1234')).id;
     let failure: unknown;
     for (let i = 0; i < 20 && failure === undefined; i++) {
@@ -77,10 +78,10 @@ describe('a full disk', () => {
     expect(stored.length).toBeGreaterThanOrEqual(5);
 
     expect(
-      readdirSync(join(ctx.audio.root, 'tmp')),
+      readdirSync(join(embedded(ctx).audio.root, 'tmp')),
       'temporary files left by the failed deposit',
     ).toEqual([]);
-    expect(placedAudio(ctx.audio.root), 'audio files without a message').toEqual(
+    expect(placedAudio(embedded(ctx).audio.root), 'audio files without a message').toEqual(
       stored.map((m) => m.audio.key).sort(),
     );
   });
@@ -107,8 +108,8 @@ describe('a full disk', () => {
 
     // The failed CLI deposit left no message, no audio and no temporary file either.
     expect((await ctx!.messages.list(mailboxId)).length).toBe(stored.length);
-    expect(readdirSync(join(ctx!.audio.root, 'tmp'))).toEqual([]);
-    expect(placedAudio(ctx!.audio.root)).toEqual(stored.map((m) => m.audio.key).sort());
+    expect(readdirSync(join(embedded(ctx!).audio.root, 'tmp'))).toEqual([]);
+    expect(placedAudio(embedded(ctx!).audio.root)).toEqual(stored.map((m) => m.audio.key).sort());
   });
 
   it('takes deposits again once messages are deleted and purged, even after filling every byte it can', async () => {
@@ -133,7 +134,7 @@ describe('a full disk', () => {
     const [first, second, ...kept] = stored;
     for (const m of [first!, second!]) await ctx!.messages.act(mailboxId, m.id, 'delete');
     await ctx!.messages.purge(mailboxId, [first!.id, second!.id]);
-    expect(placedAudio(ctx!.audio.root)).toEqual(kept.map((m) => m.audio.key).sort());
+    expect(placedAudio(embedded(ctx!).audio.root)).toEqual(kept.map((m) => m.audio.key).sort());
 
     const [again] = await ctx!.messages.deposit({
       mailbox: MAILBOX,

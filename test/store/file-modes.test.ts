@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbeddedStore, type EmbeddedStore } from '../../server/store/open-store.ts';
+import { openEmbedded } from './embedded.ts';
 import { BIN } from '../helpers/cli.ts';
 import { makeTempDir } from '../helpers/temp-data.ts';
 
@@ -19,11 +19,11 @@ function modes(root: string): Record<string, string> {
 }
 
 const dirs: string[] = [];
-const stores: EmbeddedStore[] = [];
+const stores: Awaited<ReturnType<typeof openEmbedded>>[] = [];
 const savedUmask = process.umask();
-afterEach(() => {
+afterEach(async () => {
   process.umask(savedUmask);
-  for (const s of stores.splice(0)) s.store.close();
+  for (const s of stores.splice(0)) await s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -37,7 +37,7 @@ describe('file modes: only the server user reads the store', () => {
   it('creates the database, its WAL, and audio folders and files private, whatever the umask', async () => {
     const data = join(tempDir(), 'data');
     process.umask(0);
-    const s = openEmbeddedStore(data);
+    const s = await openEmbedded(data);
     stores.push(s);
     await s.audio.put(new Uint8Array(100));
     s.store.db.exec('CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES (1)');
@@ -53,14 +53,14 @@ describe('file modes: only the server user reads the store', () => {
 
   it('corrects a store written before, at open', async () => {
     const data = join(tempDir(), 'data');
-    const first = openEmbeddedStore(data);
+    const first = await openEmbedded(data);
     const key = await first.audio.put(new Uint8Array(100));
-    first.store.close();
+    await first.close();
     const wav = first.audio.path(key);
     for (const p of [join(data, 'voicegate.db'), wav]) chmodSync(p, 0o644);
     for (const p of [join(data, 'audio'), join(data, 'audio', 'tmp'), join(wav, '..')])
       chmodSync(p, 0o755);
-    const s = openEmbeddedStore(data);
+    const s = await openEmbedded(data);
     stores.push(s);
     expect(mode(join(data, 'voicegate.db'))).toBe('600');
     expect(mode(join(data, 'audio'))).toBe('700');

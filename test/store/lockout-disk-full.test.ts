@@ -71,7 +71,7 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 
 describe('log-ins on a full disk', () => {
   it('refuses the right code after wrong ones that could not be recorded, and lets it in once there is room', async () => {
-    ctx = data.open();
+    ctx = await data.open();
     await ctx.mailboxes.add({ name: 'alice' }, CODE);
     const filler = join(mountPoint, 'filler');
     fillDisk(filler);

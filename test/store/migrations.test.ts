@@ -59,7 +59,7 @@ describe('schema migrations', () => {
   });
 
   it('apply only the migrations a store has not had, keeping its data', async () => {
-    const ctx = data.open();
+    const ctx = await data.open();
     const mailbox = await ctx.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
     const [message] = await ctx.messages.deposit({
       mailbox: 'alice',

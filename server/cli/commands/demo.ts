@@ -37,7 +37,7 @@ export function registerDemo(program: Command): void {
         .map(([key, port]) => `${key}=${port}`);
       const loaded = loadConfig(file, [...portSets, ...g.set]);
       const { DEMO_GROUP, DEMO_MAILBOXES, seedDemo } = await import('../../demo/demo-data.ts');
-      const seedCtx = createContext(loaded, createLogger('warn'));
+      const seedCtx = await createContext(loaded, createLogger('warn'));
       try {
         await seedDemo(seedCtx);
       } finally {

@@ -5,7 +5,7 @@ import { browserWav } from '../../media/convert.ts';
 import { wavPeaks } from '../../media/peaks.ts';
 import type { ApiDeps } from '../deps.ts';
 import { AudioCache } from '../audio-cache.ts';
-import { sendBytes } from '../range.ts';
+import { sendBytes, sendStored } from '../range.ts';
 import { ErrorReply, IdParams, Peaks } from '../schemas.ts';
 
 const errors = { 401: ErrorReply, 404: ErrorReply };
@@ -16,7 +16,7 @@ const DownloadQuery = Type.Object({
 export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onRequest', deps.sessions.require);
-    const cache = new AudioCache();
+    const cache = new AudioCache(deps.audio);
 
     app.get(
       '/api/messages/:id/audio',
@@ -36,13 +36,16 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
           .slice(0, 16)
           .replace(/[-:]/g, '')
           .replace('T', '-');
-        return sendBytes(req, reply, await cache.get(deps.audio.path(m.audio.key)), {
+        const body = {
           type: 'audio/wav',
           filename: `voicemail-${stamp}.wav`,
           download: ['1', 'true'].includes(
             (req.query as Static<typeof DownloadQuery>).download ?? '',
           ),
-        });
+        };
+        if (!cache.holds(m.audio.bytes))
+          return sendStored(req, reply, deps.audio, m.audio.key, body);
+        return sendBytes(req, reply, await cache.get(m.audio.key), body);
       },
     );
 
@@ -59,9 +62,9 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
         const { id } = req.params as Static<typeof IdParams>;
         const m = await deps.messages.get(req.mailbox!.id, id);
         if (m.audio.format.startsWith('wav/pcm16/'))
-          return sendBytes(req, reply, await cache.get(deps.audio.path(m.audio.key)), {
-            type: 'audio/wav',
-          });
+          return cache.holds(m.audio.bytes)
+            ? sendBytes(req, reply, await cache.get(m.audio.key), { type: 'audio/wav' })
+            : sendStored(req, reply, deps.audio, m.audio.key, { type: 'audio/wav' });
         return sendBytes(req, reply, browserWav(await deps.audio.read(m.audio.key)), {
           type: 'audio/wav',
         });

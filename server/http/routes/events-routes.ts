@@ -1,8 +1,58 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Change } from '../../domain/message.ts';
+import type { JournalStore } from '../../domain/ports.ts';
 import type { ApiDeps } from '../deps.ts';
 
 const PING_MS = 15_000;
+
+/**
+ * One mailbox's journal read on from its own modseq at each wake-up of the feed, one read at a
+ * time; wake-ups during a read make one more read after it.
+ */
+class JournalFollower {
+  readonly #store: JournalStore;
+  readonly #mailboxId: number;
+  readonly #send: (change: Change) => void;
+  #modseq: number | null = null;
+  #reading = false;
+  #again = false;
+
+  constructor(store: JournalStore, mailboxId: number, send: (change: Change) => void) {
+    this.#store = store;
+    this.#mailboxId = mailboxId;
+    this.#send = send;
+  }
+
+  async start(): Promise<void> {
+    this.#modseq = await this.#store.highestModseq(this.#mailboxId);
+    if (this.#again) this.wake();
+  }
+
+  wake(): void {
+    this.#again = true;
+    if (this.#reading || this.#modseq === null) return;
+    this.#reading = true;
+    void this.#read();
+  }
+
+  async #read(): Promise<void> {
+    try {
+      while (this.#again) {
+        this.#again = false;
+        const changes = await this.#store.changesSince(this.#mailboxId, this.#modseq!);
+        for (const c of changes) {
+          this.#send(c);
+          this.#modseq = Math.max(this.#modseq!, c.modseq);
+        }
+      }
+    } catch {
+      // The mailbox is gone or the store is closing: the page's next request will say which.
+    } finally {
+      this.#reading = false;
+    }
+  }
+}
 
 /** Server-sent events: every change to the logged-in mailbox, from any channel or process. */
 export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
@@ -32,11 +82,14 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         });
         res.write('retry: 2000\n\n');
         open.add(res);
-        const unsubscribe = deps.store.feed.subscribe((c) => {
-          if (c.mailboxId !== mailboxId) return;
+        const follow = new JournalFollower(deps.store, mailboxId, (c) =>
           res.write(
             `event: change\ndata: ${JSON.stringify({ kind: c.kind, messageId: c.messageId, state: c.state })}\n\n`,
-          );
+          ),
+        );
+        // Subscribed before the modseq is read, so no change falls between the two.
+        const unsubscribe = deps.store.feed.subscribe((id) => {
+          if (id === mailboxId) follow.wake();
         });
         const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
         req.raw.on('close', () => {
@@ -44,6 +97,8 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
           unsubscribe();
           open.delete(res);
         });
+        // A mailbox removed meanwhile: the stream ends and the page's next request says why.
+        follow.start().catch(() => res.end());
       },
     );
   };

@@ -4,7 +4,7 @@ import { VoicegateError } from '../../domain/errors.ts';
 import type { ActiveGreeting, GreetingKind } from '../../domain/mailbox.ts';
 import { toTelephoneWav } from '../../media/convert.ts';
 import type { ApiDeps } from '../deps.ts';
-import { sendFile } from '../range.ts';
+import { sendStored } from '../range.ts';
 import {
   NoContent,
   ActiveGreetingBody,
@@ -62,7 +62,7 @@ export function greetingRoutes(deps: ApiDeps): FastifyPluginAsync {
           (g) => g.kind === kind,
         );
         if (!greeting) throw new VoicegateError('NOT_FOUND', `no ${kind} greeting`);
-        return sendFile(req, reply, deps.audio.path(greeting.audio.key), { type: 'audio/wav' });
+        return sendStored(req, reply, deps.audio, greeting.audio.key, { type: 'audio/wav' });
       },
     );
 

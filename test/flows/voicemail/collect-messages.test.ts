@@ -5,8 +5,8 @@ import { FakeCall, type Cue } from './fake-call.ts';
 import { flowKit, type FlowKit } from './flow-kit.ts';
 
 let k: FlowKit;
-beforeEach(() => {
-  k = flowKit();
+beforeEach(async () => {
+  k = await flowKit();
 });
 afterEach(async () => {
   await k.cleanup();

@@ -23,8 +23,8 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
  * Domain services over a real SQLite store in a temporary folder (cheap code hashes so tests
  * stay quick), and FlowDeps with fake prompts and speech.
  */
-export function flowKit() {
-  const ctx = tempContext();
+export async function flowKit() {
+  const ctx = await tempContext();
   const clock = { now: Date.UTC(2026, 2, 2, 14, 5) };
   const domain: DomainDeps = {
     store: ctx.store,
@@ -82,4 +82,4 @@ export function flowKit() {
   };
 }
 
-export type FlowKit = ReturnType<typeof flowKit>;
+export type FlowKit = Awaited<ReturnType<typeof flowKit>>;

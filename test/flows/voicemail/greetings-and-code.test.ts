@@ -6,7 +6,7 @@ import { flowKit, type FlowKit } from './flow-kit.ts';
 
 let k: FlowKit;
 beforeEach(async () => {
-  k = flowKit();
+  k = await flowKit();
   await k.mailbox();
 });
 afterEach(async () => {

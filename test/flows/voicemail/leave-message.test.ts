@@ -4,8 +4,8 @@ import { FakeCall } from './fake-call.ts';
 import { flowKit, type FlowKit } from './flow-kit.ts';
 
 let k: FlowKit;
-beforeEach(() => {
-  k = flowKit();
+beforeEach(async () => {
+  k = await flowKit();
 });
 afterEach(async () => {
   await k.cleanup();

@@ -5,7 +5,7 @@ import { flowKit, type FlowKit } from './flow-kit.ts';
 
 let k: FlowKit;
 beforeEach(async () => {
-  k = flowKit();
+  k = await flowKit();
   await k.mailbox();
   await k.mailbox({ name: '202', extension: '202' });
 });

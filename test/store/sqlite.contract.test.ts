@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../server/store/open-store.ts';
+import { audioContract } from './contract/audio.contract.ts';
+import { greetingsContract } from './contract/greetings.contract.ts';
+import { healthContract } from './contract/health.contract.ts';
+import { journalContract } from './contract/journal.contract.ts';
+import { mailboxesContract } from './contract/mailboxes.contract.ts';
+import { messagesContract } from './contract/messages.contract.ts';
+import type { OpenedStore } from './contract/opened-store.ts';
+import { webSessionsContract } from './contract/web-sessions.contract.ts';
+
+/** A fresh embedded store in a temporary folder; closing the first handle removes the folder. */
+async function openSqlite(): Promise<OpenedStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'voicegate-contract-'));
+  const handle = async (first: boolean): Promise<OpenedStore> => {
+    const opened = await openStore({ store: { backend: 'sqlite' }, dataDir });
+    return {
+      ...opened,
+      reopen: () => handle(false),
+      async close() {
+        await opened.close();
+        if (first) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  };
+  return handle(true);
+}
+
+// Every contract, one line each.
+mailboxesContract(openSqlite);
+messagesContract(openSqlite);
+greetingsContract(openSqlite);
+journalContract(openSqlite);
+webSessionsContract(openSqlite);
+audioContract(openSqlite);
+healthContract(openSqlite);
