@@ -1,5 +1,6 @@
 import type { MailFolder, Message } from '../server/domain/message.ts';
 import type { MessageAction } from '../server/domain/message-state.ts';
+import { wasWaiting } from '../server/domain/waiting.ts';
 
 /**
  * DESIGN.md's mapping between voicemail states and IMAP flags: no \Seen = new, \Seen = old,
@@ -23,7 +24,8 @@ export function flagsOf(
 ): string[] {
   const base = m.state === 'deleted' ? m.deletedFrom : m.state;
   const flags: string[] = [];
-  if (base === 'old' || base === 'saved') flags.push(SEEN);
+  // \Seen is the lamp's rule seen from IMAP: a message waiting for its owner is unseen.
+  if (!wasWaiting(m)) flags.push(SEEN);
   if (base === 'saved') flags.push(FLAGGED);
   if (m.folder === 'inbox' ? m.state === 'deleted' : m.markedForPurge) flags.push(DELETED);
   return flags;

@@ -1,7 +1,8 @@
 import { isVoicegateError } from '../server/domain/errors.ts';
 import type { Message } from '../server/domain/message.ts';
 import type { ImapDeps } from './deps.ts';
-import { flagsOf, folderOfPath, planFlagChange, SEEN, storedFlags } from './flags.ts';
+import { isWaiting } from '../server/domain/waiting.ts';
+import { flagsOf, folderOfPath, planFlagChange, storedFlags } from './flags.ts';
 import { parseFolderId } from './folder-id.ts';
 import { imapHandler, type ImapSession } from './imap-core.ts';
 
@@ -69,12 +70,7 @@ export function messageHooks(deps: ImapDeps) {
       try {
         for (let m of messages) {
           if (gone) break;
-          if (
-            options.markAsSeen &&
-            f === 'inbox' &&
-            !flagsOf(m).includes(SEEN) &&
-            m.state !== 'deleted'
-          ) {
+          if (options.markAsSeen && f === 'inbox' && isWaiting(m.state)) {
             // Reading a message in a mail client is playing it.
             m = await deps.messages.act(mailboxId, m.id, 'play');
             deps.notifier.ignore(mailboxId, m.modseq, session.id);

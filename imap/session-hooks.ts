@@ -1,7 +1,8 @@
 import { isVoicegateError } from '../server/domain/errors.ts';
 import { MAIL_FOLDERS, type MailFolder } from '../server/domain/message.ts';
 import type { ImapDeps } from './deps.ts';
-import { FOLDER_PATHS, folderOfPath, SEEN, flagsOf } from './flags.ts';
+import { wasWaiting } from '../server/domain/waiting.ts';
+import { FOLDER_PATHS, folderOfPath } from './flags.ts';
 import { folderId } from './folder-id.ts';
 import type { ImapSession } from './imap-core.ts';
 import { IMAP_REPLY, imapResponseCode, isInternal } from './replies.ts';
@@ -71,7 +72,7 @@ export function sessionHooks(deps: ImapDeps) {
           messages: snapshot.uids.length,
           uidNext: snapshot.uidNext,
           uidValidity: snapshot.uidValidity,
-          unseen: messages.filter((m) => !flagsOf(m).includes(SEEN)).length,
+          unseen: messages.filter(wasWaiting).length,
           highestModseq: snapshot.modseq,
         },
       ];

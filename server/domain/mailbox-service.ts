@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hashCode, verifyCode } from './code-hash.ts';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
+import { mailboxOfAddress, type MailAddress } from './addressing.ts';
+import { checkEmailSettings, checkOwnerEmailChange, type EmailSettings } from './email-settings.ts';
 import {
-  checkEmailMode,
   normalizeMailboxChanges,
   checkSipPassword,
   normalizeName,
@@ -11,6 +12,7 @@ import {
   type MailboxChanges,
   type MailboxInput,
   type MailboxRecord,
+  type MailboxRef,
 } from './mailbox.ts';
 import { checkCode, DEFAULT_PER_ADDRESS_FAILURES } from './policy.ts';
 import { AddressThrottle, clientAddress } from './address-throttle.ts';
@@ -58,12 +60,21 @@ export class MailboxService {
     return this.#deps.now?.() ?? Date.now();
   }
 
-  /** Finds a mailbox by name or extension, or throws NOT_FOUND naming what was asked for. */
-  async resolve(ref: string): Promise<MailboxRecord> {
+  /**
+   * Finds a mailbox by name or extension, or throws NOT_FOUND naming what was asked for. A
+   * mailbox already resolved (a call keeps the one it found) is taken as it is.
+   */
+  async resolve(ref: MailboxRef): Promise<MailboxRecord> {
+    if (typeof ref !== 'string') return ref;
     const key = ref.replace(/ +$/, '');
     const found = key ? await this.#deps.store.findMailbox(key) : null;
     if (!found) throw new VoicegateError('NOT_FOUND', `no mailbox named or numbered "${ref}"`);
     return found;
+  }
+
+  /** The mailbox a mail address of `serverDomain` names (the domain's addressing rule). */
+  async byAddress(address: MailAddress, serverDomain: string): Promise<MailboxRecord> {
+    return mailboxOfAddress(address, serverDomain, this.#deps.store);
   }
 
   async list(): Promise<Mailbox[]> {
@@ -92,7 +103,7 @@ export class MailboxService {
     if (kind !== 'group' && input.broadcast) {
       throw new VoicegateError('INVALID_INPUT', 'broadcast applies to hunt groups only');
     }
-    checkEmailMode(full);
+    checkEmailSettings(full);
     await this.#checkUnique(full.name, full.extension, null);
     const codeHash = await hashCode(code, this.#deps.scryptCost);
     const created = await this.#deps.store.createMailbox({ ...full, codeHash });
@@ -106,7 +117,7 @@ export class MailboxService {
     if (fields.broadcast && current.kind !== 'group') {
       throw new VoicegateError('INVALID_INPUT', 'broadcast applies to hunt groups only');
     }
-    checkEmailMode({ ...current, ...fields });
+    checkEmailSettings({ ...current, ...fields });
     await this.#checkUnique(
       fields.name ?? current.name,
       fields.extension === undefined ? current.extension : fields.extension,
@@ -119,6 +130,13 @@ export class MailboxService {
       this.#deps.log.info({ mailbox: current.name }, 'SIP credentials dropped: new extension');
     }
     return publicMailbox(updated);
+  }
+
+  /** The owner changes the mailbox's e-mail settings (the web): within what an owner may set. */
+  async updateOwnEmail(ref: MailboxRef, wanted: EmailSettings): Promise<Mailbox> {
+    const current = await this.resolve(ref);
+    checkOwnerEmailChange(current, wanted);
+    return this.update(current.name, { email: wanted.email, emailMode: wanted.emailMode });
   }
 
   async remove(ref: string): Promise<void> {

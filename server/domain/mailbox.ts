@@ -48,6 +48,12 @@ export interface MailboxRecord extends Mailbox {
 }
 
 /**
+ * A mailbox as a caller of the services names it: its name or extension, or the record already
+ * resolved (a call resolves its mailbox once and carries it, rather than looking it up again).
+ */
+export type MailboxRef = string | MailboxRecord;
+
+/**
  * What SIP digest needs of a phone's password, and nothing more: H(extension:realm:password)
  * with MD5 and with SHA-256 (RFC 8760). A new realm or extension needs a new password.
  */
@@ -188,15 +194,6 @@ export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
   if (input.activeGreeting !== undefined)
     out.activeGreeting = oneOf(ACTIVE_GREETING_KINDS, input.activeGreeting, 'active greeting');
   return out;
-}
-
-export function checkEmailMode(mailbox: Pick<Mailbox, 'email' | 'emailMode'>): void {
-  if (mailbox.emailMode !== 'off' && !mailbox.email) {
-    throw new VoicegateError(
-      'INVALID_INPUT',
-      `e-mail mode "${mailbox.emailMode}" needs an e-mail address`,
-    );
-  }
 }
 
 /**

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
 import { housekeepingDue } from './housekeeping.ts';
-import { normalizeEmail, type GreetingKind, type MailboxRecord } from './mailbox.ts';
+import { emailDelivery } from './email-settings.ts';
+import {
+  normalizeEmail,
+  type GreetingKind,
+  type MailboxRecord,
+  type MailboxRef,
+} from './mailbox.ts';
 import type { MailFacts, NewMail, OutboxItem } from './outbox.ts';
 import {
   folderAfter,
@@ -15,10 +21,11 @@ import {
 } from './message.ts';
 import { applyAction, LIVE_STATES, type MessageAction } from './message-state.ts';
 import { checkMessageLength } from './policy.ts';
+import { lampCounts, type LampCounts } from './waiting.ts';
 import type { MailboxService } from './mailbox-service.ts';
 
 export interface DepositInput {
-  mailbox: string;
+  mailbox: MailboxRef;
   audio: Uint8Array;
   callerNumber?: string | null;
   callerName?: string | null;
@@ -126,7 +133,7 @@ export class MessageService {
     const mails: NewMail[] = [];
     for (const target of targets) {
       const id = randomUUID();
-      const mode = target.email ? target.emailMode : 'off';
+      const mode = emailDelivery(target);
       const facts = { voicemailId: id, ...pick(base) };
       if (mode === 'forward') {
         mails.push({
@@ -189,7 +196,7 @@ export class MessageService {
    * is sent for (its name and sender); `to` defaults to that mailbox's own address.
    */
   async emailRecording(
-    mailboxRef: string,
+    mailboxRef: MailboxRef,
     to: string | null,
     audio: Uint8Array,
     facts: { callerNumber?: string | null; callerName?: string | null } = {},
@@ -228,7 +235,7 @@ export class MessageService {
   }
 
   /** The audio callers hear as a mailbox's greeting (`kind`, else its active one); null if none. */
-  async greetingAudio(mailboxRef: string, kind?: GreetingKind): Promise<Uint8Array | null> {
+  async greetingAudio(mailboxRef: MailboxRef, kind?: GreetingKind): Promise<Uint8Array | null> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     const wanted = kind ?? mailbox.activeGreeting;
     const greeting = (await this.#deps.store.listGreetings(mailbox.id)).find(
@@ -268,17 +275,22 @@ export class MessageService {
     return sortForPlayback(messages, this.#deps.playbackOrder);
   }
 
-  /** Messages per category: new (including unopened), old, saved, deleted. */
+  /** Messages per category: new (waiting: `lampCounts`' rule), old, saved, deleted. */
   async counts(
     mailboxId: number,
   ): Promise<{ new: number; old: number; saved: number; deleted: number }> {
     const c = await this.#deps.store.countByState(mailboxId);
     return {
-      new: (c.new ?? 0) + (c.unopened ?? 0),
+      new: lampCounts(c).waiting,
       old: c.old ?? 0,
       saved: c.saved ?? 0,
       deleted: c.deleted ?? 0,
     };
+  }
+
+  /** What the lamp and the phone's summary count: messages waiting, and heard ones kept. */
+  async lamp(mailboxId: number): Promise<LampCounts> {
+    return lampCounts(await this.#deps.store.countByState(mailboxId));
   }
 
   /** play, playHeader, markUnread, save, unsave, delete, undelete: the same for every channel. */
@@ -401,7 +413,11 @@ export class MessageService {
     return { deleted, purged: toPurge.length, journalPruned };
   }
 
-  async setGreeting(mailboxRef: string, kind: GreetingKind, audio: Uint8Array): Promise<Greeting> {
+  async setGreeting(
+    mailboxRef: MailboxRef,
+    kind: GreetingKind,
+    audio: Uint8Array,
+  ): Promise<Greeting> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     const info = this.#deps.inspectAudio(audio);
     if (info.durationMs > this.#deps.policy.maxMessageSeconds * 1000) {
@@ -423,12 +439,12 @@ export class MessageService {
     return this.#deps.audio.read(message.audio.key);
   }
 
-  async greetings(mailboxRef: string): Promise<Greeting[]> {
+  async greetings(mailboxRef: MailboxRef): Promise<Greeting[]> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     return this.#deps.store.listGreetings(mailbox.id);
   }
 
-  async removeGreeting(mailboxRef: string, kind: GreetingKind): Promise<void> {
+  async removeGreeting(mailboxRef: MailboxRef, kind: GreetingKind): Promise<void> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     await this.#deps.audio.remove(
       await this.#deps.store.removeGreeting(mailbox.id, kind, this.#now()),

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { MailboxRecord, MailboxRef } from '../domain/mailbox.ts';
 import type { Call } from './call.ts';
 import type { FlowDeps, FlowLog } from './flow-deps.ts';
 import type { Flow } from './flow.ts';
@@ -12,7 +13,7 @@ export interface LeaveMessageOptions {
 export interface CollectMessagesOptions {
   language: string;
   /** The mailbox, when routing knows it; absent = ask for it. */
-  mailboxRef?: string;
+  mailboxRef?: MailboxRef;
   /** The caller is the mailbox's own phone or a trusted number: no code asked. */
   trusted: boolean;
 }
@@ -22,7 +23,7 @@ export interface VoicemailFlows {
   leaveMessage(
     call: Call,
     deps: FlowDeps,
-    mailboxRef: string,
+    mailboxRef: MailboxRef,
     opts: LeaveMessageOptions,
   ): Promise<unknown>;
   collectMessages(call: Call, deps: FlowDeps, opts: CollectMessagesOptions): Promise<unknown>;
@@ -47,11 +48,26 @@ export interface RunContext {
   deps: FlowEngineDeps;
   flow: Flow;
   vars: Vars;
+  /**
+   * The mailbox routing resolved for this call (`${mailbox}`), kept so that steps naming it do
+   * not look it up again; null when the call is for no mailbox (an access number).
+   */
+  mailbox: MailboxRecord | null;
   language: string;
   voicemail: VoicemailFlows;
   recordings: Map<string, Int16Array>;
   lastRecording: Int16Array | null;
   log: FlowLog;
+}
+
+/**
+ * A mailbox a step names (after `${}` expansion): the call's own resolved mailbox when the name
+ * or extension is its, else the reference for the services to look up.
+ */
+export function mailboxRef(ctx: Pick<RunContext, 'mailbox'>, ref: string): MailboxRef {
+  const m = ctx.mailbox;
+  // Names and extensions share one namespace, so either names this mailbox and no other.
+  return m && (ref === m.name || (m.extension !== null && ref === m.extension)) ? m : ref;
 }
 
 /** What a step leads to: the following step, a named one, or the end of the run. */

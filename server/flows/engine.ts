@@ -1,3 +1,4 @@
+import type { MailboxRecord } from '../domain/mailbox.ts';
 import { HangUp, type Call } from './call.ts';
 import type { FlowLog } from './flow-deps.ts';
 import type { Flow } from './flow.ts';
@@ -25,13 +26,16 @@ function childLog(log: FlowLog, bound: object): FlowLog {
 /**
  * Runs a validated flow on a call until it ends, hangs up, transfers or reaches the step
  * limit. Never throws: an error is logged with the call id and the call is ended. After the
- * caller hangs up only steps that need no call (e-mail, time conditions) still run.
+ * caller hangs up only steps that need no call (e-mail, time conditions) still run. `mailbox`
+ * is the one routing resolved (`vars.mailbox` names it): the run carries it instead of looking
+ * it up again.
  */
 export async function runFlow(
   call: Call,
   flow: Flow,
   deps: FlowEngineDeps,
   vars: Vars = {},
+  mailbox: MailboxRecord | null = null,
 ): Promise<RunResult> {
   const log = childLog(deps.log, { cid: call.info.callId, flow: flow.name });
   const ctx: RunContext = {
@@ -44,6 +48,7 @@ export async function runFlow(
       dialled: call.info.dialled,
       ...vars,
     },
+    mailbox: mailbox && vars.mailbox === mailbox.name ? mailbox : null,
     language: vars.language || flow.language || deps.defaultLanguage,
     voicemail: deps.voicemail ?? { leaveMessage, collectMessages },
     recordings: new Map(),

@@ -23,6 +23,8 @@ export type Route =
       reason: RouteReason;
       /** The mailbox name the call is for; null at a flow number or an access number. */
       mailbox: string | null;
+      /** That mailbox as routing found it: the call carries it (runFlow) rather than look again. */
+      record: MailboxRecord | null;
       language: string;
       /** Starting variables for runFlow. */
       vars: Vars;
@@ -77,6 +79,7 @@ export async function route(info: CallInfo, ctx: RouteContext): Promise<Route> {
       flow,
       reason,
       mailbox: mailbox?.name ?? null,
+      record: mailbox,
       language: lang,
       vars: { ...base, mailbox: mailbox?.name ?? '', language: lang, ...extra },
     };

@@ -3,6 +3,7 @@ import { runFlow } from '../flows/engine.ts';
 import type { FlowSet } from '../flows/flow-set.ts';
 import { route } from '../flows/route.ts';
 import { isVoicegateError } from '../domain/errors.ts';
+import type { MailboxRecord } from '../domain/mailbox.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { CallInfo } from '../flows/call.ts';
 import { isRtpError } from '../rtp/errors.ts';
@@ -69,7 +70,7 @@ export function reinviteHandler(
 async function phoneVouches(
   invite: IncomingInvite,
   info: CallInfo,
-  deps: Pick<InboundDeps, 'trust' | 'mailboxes'>,
+  deps: Pick<InboundDeps, 'trust'> & { mailboxes: CallMailboxes },
 ): Promise<'digest' | 'none' | 'challenge' | 'stale' | 'forbidden'> {
   if (info.callerNumber === null || info.forwardedFrom !== null) return 'none';
   const phone = await deps.trust.phoneOf(info.callerNumber);
@@ -86,6 +87,24 @@ async function phoneVouches(
   return check.reason === 'stale' ? 'stale' : 'forbidden';
 }
 
+type CallMailboxes = Pick<MailboxService, 'resolve'>;
+
+/**
+ * The mailbox look-ups of one INVITE, each name asked once: the digest check and routing both
+ * want the dialled mailbox, and the flow then carries the record routing found.
+ */
+function onceEach(mailboxes: MailboxService): CallMailboxes {
+  const found = new Map<string, Promise<MailboxRecord>>();
+  return {
+    resolve(ref) {
+      if (typeof ref !== 'string') return Promise.resolve(ref);
+      let p = found.get(ref);
+      if (!p) found.set(ref, (p = mailboxes.resolve(ref)));
+      return p;
+    },
+  };
+}
+
 /** Answers a call: port limit, routing, SDP, then the call flow; the BYE waits for the deposit. */
 export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): Promise<void> {
   const peer = deps.trust.isTrustedPeer(invite.source.address);
@@ -99,9 +118,10 @@ export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): P
     return;
   }
   let rtp: MediaSession | null = null;
+  const mailboxes = onceEach(deps.mailboxes);
   try {
     if (!peer) {
-      const vouched = await phoneVouches(invite, info, deps);
+      const vouched = await phoneVouches(invite, info, { trust: deps.trust, mailboxes });
       if (vouched === 'challenge' || vouched === 'stale') {
         invite.reject(401, 'Unauthorized', deps.trust.challenge(vouched === 'stale'));
         return;
@@ -119,7 +139,7 @@ export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): P
     const book = await deps.flows.current();
     const target = await route(info, {
       flows: book,
-      mailboxes: deps.mailboxes,
+      mailboxes,
       accessNumbers: deps.accessNumbers,
       defaultLanguage: deps.engine.defaultLanguage,
     });
@@ -181,7 +201,7 @@ export async function handleInvite(invite: IncomingInvite, deps: InboundDeps): P
       },
       'call answered',
     );
-    await runFlow(call, target.flow, { ...deps.engine, log }, target.vars);
+    await runFlow(call, target.flow, { ...deps.engine, log }, target.vars, target.record);
     answerBye();
   } catch (err) {
     log.error({ err }, 'call failed');

@@ -48,8 +48,8 @@ export class LampWatcher {
 
   /** The lamp state now (and remembered, so only later changes are reported). */
   async current(mailboxId: number): Promise<LampState> {
-    const c = await this.#messages.counts(mailboxId);
-    const state = { newCount: c.new, oldCount: c.old + c.saved };
+    const c = await this.#messages.lamp(mailboxId);
+    const state = { newCount: c.waiting, oldCount: c.heard };
     this.#last.set(mailboxId, `${state.newCount}/${state.oldCount}`);
     return state;
   }

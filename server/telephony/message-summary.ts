@@ -1,8 +1,11 @@
-/** The message-waiting state of one mailbox as a lamp sees it (RFC 3842). */
+/**
+ * The message-waiting state of one mailbox on the wire (RFC 3842): the domain's `lampCounts`
+ * (server/domain/waiting.ts) decides which messages are new and which old.
+ */
 export interface LampState {
-  /** new and unopened messages */
+  /** waiting messages */
   newCount: number;
-  /** old and saved messages */
+  /** heard messages still kept */
   oldCount: number;
 }
 

@@ -218,6 +218,34 @@ describe('voicegate mailbox and group', () => {
     );
   });
 
+  it('puts a mailbox into Exchange only with its Exchange address, and keeps the address', async () => {
+    await runCli([...cfg, 'mailbox', 'add', 'erin', '--extension', '240'], { input: '1234\n' });
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'set', 'erin', '--email-mode', 'exchange']),
+      2,
+      /e-mail mode "exchange" needs the address of the user's Exchange mailbox/,
+    );
+    const set = await runCli([
+      ...cfg,
+      'mailbox',
+      'set',
+      '240',
+      '--email',
+      'erin@contoso.example',
+      '--email-mode',
+      'exchange',
+    ]);
+    expect(set.code).toBe(0);
+    expectOneLineError(
+      await runCli([...cfg, 'mailbox', 'set', 'erin', '--email', '']),
+      2,
+      /e-mail mode "exchange" needs the address of the user's Exchange mailbox/,
+    );
+    const shown = JSON.parse((await runCli([...cfg, 'mailbox', 'show', 'erin', '--json'])).stdout);
+    expect(shown).toMatchObject({ email: 'erin@contoso.example', emailMode: 'exchange' });
+    expect((await runCli([...cfg, 'mailbox', 'set', 'erin', '--email-mode', 'off'])).code).toBe(0);
+  });
+
   it('removes a mailbox', async () => {
     await runCli([...cfg, 'mailbox', 'add', 'temp'], { input: '1234\n' });
     expect((await runCli([...cfg, 'mailbox', 'remove', 'temp'])).code).toBe(0);

@@ -43,7 +43,11 @@ export function flowDeps(ctx: Context, over: Partial<FlowEngineDeps> = {}) {
   const voicemailCalls: { fn: string; mailbox?: string; opts: unknown }[] = [];
   const voicemail: VoicemailFlows = {
     leaveMessage: async (_call, _deps, mailbox, opts) => {
-      voicemailCalls.push({ fn: 'leaveMessage', mailbox, opts });
+      voicemailCalls.push({
+        fn: 'leaveMessage',
+        mailbox: typeof mailbox === 'string' ? mailbox : mailbox.name,
+        opts,
+      });
     },
     collectMessages: async (_call, _deps, opts) => {
       voicemailCalls.push({ fn: 'collectMessages', opts });

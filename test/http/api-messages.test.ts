@@ -262,6 +262,36 @@ describe('greetings and settings over the web API', () => {
     expect((await t.ctx.mailboxes.resolve('alice')).emailMode).toBe('exchange');
   });
 
+  it("shows an Exchange mailbox's form as off, lets no owner choose Exchange, and mails nothing", async () => {
+    const missing = await alice.call('PUT', '/api/settings/email', {
+      email: null,
+      mode: 'exchange',
+    });
+    expect(missing.statusCode).toBe(400);
+    await expect(
+      t.ctx.mailboxes.updateOwnEmail('alice', { email: 'a@example.com', emailMode: 'exchange' }),
+    ).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'only the administrator can set e-mail mode "exchange"',
+    });
+    await expect(t.ctx.mailboxes.update('alice', { emailMode: 'exchange' })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: 'e-mail mode "exchange" needs the address of the user\'s Exchange mailbox',
+    });
+    await t.ctx.mailboxes.update('alice', {
+      email: 'alice@contoso.example',
+      emailMode: 'exchange',
+    });
+    expect((await alice.call('GET', '/api/settings/email')).json()).toEqual({
+      email: 'alice@contoso.example',
+      mode: 'off',
+    });
+    // Kept here and lighting the lamp; no copy, forward or alert goes out.
+    await deposit();
+    expect((await alice.call('GET', '/api/messages')).json().counts.new).toBe(1);
+    expect(await t.ctx.outbox.list()).toEqual([]);
+  });
+
   it('answers 503 for play on my phone when the phone part is not running', async () => {
     const m = await deposit();
     const res = await alice.call('POST', `/api/messages/${m.id}/play-on-phone`, {});

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { defineAction, NEXT } from '../action.ts';
+import { defineAction, mailboxRef, NEXT } from '../action.ts';
 import { interpolate } from '../vars.ts';
 
 /**
@@ -21,7 +21,7 @@ export const collectMessages = defineAction({
     const trusted = ctx.vars.trusted === 'yes' && ref !== '' && ref === ctx.vars.mailbox;
     await ctx.voicemail.collectMessages(ctx.call, ctx.deps, {
       language: ctx.language,
-      ...(ref === '' ? {} : { mailboxRef: ref }),
+      ...(ref === '' ? {} : { mailboxRef: mailboxRef(ctx, ref) }),
       trusted,
     });
     return NEXT;

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { isVoicegateError } from '../../domain/errors.ts';
 import { encodeWav, fromPcm16 } from '../../media/wav.ts';
-import { defineAction, NEXT } from '../action.ts';
+import { defineAction, mailboxRef, NEXT } from '../action.ts';
 import { interpolate } from '../vars.ts';
 
 /**
@@ -38,7 +38,7 @@ export const email = defineAction({
     const ref = interpolate(p.mailbox, ctx.vars);
     try {
       const { recipient } = await ctx.deps.messages.emailRecording(
-        ref,
+        mailboxRef(ctx, ref),
         p.to ? interpolate(p.to, ctx.vars) : null,
         wav,
         { callerNumber: ctx.call.info.callerNumber, callerName: ctx.call.info.callerName },

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { defineAction, NEXT } from '../action.ts';
+import { defineAction, mailboxRef, NEXT } from '../action.ts';
 import { interpolate } from '../vars.ts';
 
 /** Runs the built-in leave-message flow for a mailbox (its greeting, the tone, the recording). */
@@ -15,7 +15,7 @@ export const leaveMessage = defineAction({
   waits: true,
   continues: true,
   async run(p, ctx) {
-    const ref = interpolate(p.mailbox, ctx.vars);
+    const ref = mailboxRef(ctx, interpolate(p.mailbox, ctx.vars));
     await ctx.voicemail.leaveMessage(ctx.call, ctx.deps, ref, { language: ctx.language });
     return NEXT;
   },

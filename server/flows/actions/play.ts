@@ -1,10 +1,14 @@
 import { Type } from '@sinclair/typebox';
-import { GREETING_KINDS } from '../../domain/mailbox.ts';
-import { defineAction, NEXT } from '../action.ts';
+import { callerGreetings, callReason } from '../../domain/greeting.ts';
+import { GREETING_KINDS, type GreetingKind } from '../../domain/mailbox.ts';
+import { defineAction, mailboxRef, NEXT } from '../action.ts';
 import { playPrompt, sayText, wavSamples } from '../audio.ts';
 import { interpolate } from '../vars.ts';
 
-/** Plays a prompt, or a mailbox's greeting (its active one unless `kind` says which). */
+/**
+ * Plays a prompt, or a mailbox's greeting: `kind`, else the recorded one a caller would hear
+ * (the domain's `callerGreetings`: busy on a busy-forwarded call, else the active one).
+ */
 export const play = defineAction({
   schema: Type.Object(
     {
@@ -30,15 +34,27 @@ export const play = defineAction({
         ? { end: 'hangup' }
         : NEXT;
     }
-    const ref = interpolate(p.greeting!, ctx.vars);
-    const audio = await ctx.deps.messages.greetingAudio(ref, p.kind);
-    const samples = audio ? wavSamples(audio) : null;
+    const mailbox = await ctx.deps.mailboxes.resolve(
+      mailboxRef(ctx, interpolate(p.greeting!, ctx.vars)),
+    );
+    let kinds: GreetingKind[] = p.kind ? [p.kind] : [];
+    if (!p.kind) {
+      const recorded = (await ctx.deps.messages.greetings(mailbox)).map((g) => g.kind);
+      kinds = callerGreetings(mailbox, recorded, callReason(ctx.call.info.forwardReason)).flatMap(
+        (c) => (c.say === 'greeting' ? [c.kind] : []),
+      );
+    }
+    let samples: Int16Array | null = null;
+    for (const kind of kinds) {
+      const audio = await ctx.deps.messages.greetingAudio(mailbox, kind);
+      samples = audio ? wavSamples(audio) : null;
+      if (samples) break;
+    }
     let result;
     if (samples) {
       result = await ctx.call.play(samples, { interruptible: p.interruptible });
     } else {
       // No greeting recorded (or not in telephone format): say whose mailbox this is.
-      const mailbox = await ctx.deps.mailboxes.resolve(ref);
       result = await sayText(
         ctx,
         mailbox.fullName || mailbox.extension || mailbox.name,

@@ -3,7 +3,7 @@
  * Greetings uploaded on the web are converted to 8 kHz at upload, but the CLI and inbound
  * e-mail store other rates and stereo as they come, so playback converts what it must.
  */
-import type { GreetingKind } from '../../domain/mailbox.ts';
+import type { GreetingKind, MailboxRef } from '../../domain/mailbox.ts';
 import { encodeWav, fromPcm16, parseWav, toPcm16 } from '../../media/wav.ts';
 import type { FlowDeps } from '../flow-deps.ts';
 
@@ -20,7 +20,7 @@ const GREETINGS_KEPT = 64;
  */
 export async function greetingSamples(
   deps: FlowDeps,
-  mailboxRef: string,
+  mailboxRef: MailboxRef,
   kind: GreetingKind,
 ): Promise<Int16Array | null> {
   const greeting = (await deps.messages.greetings(mailboxRef)).find((g) => g.kind === kind);

@@ -3,7 +3,7 @@
  * summary, then the main menu (MAIN_MENU_KEYS).
  */
 import { isVoicegateError } from '../../domain/errors.ts';
-import type { Mailbox } from '../../domain/mailbox.ts';
+import type { Mailbox, MailboxRef } from '../../domain/mailbox.ts';
 import { publicMailbox } from '../../domain/mailbox-service.ts';
 import type { Call } from '../call.ts';
 import type { FlowDeps } from '../flow-deps.ts';
@@ -15,8 +15,11 @@ import { MAX_QUIET, Prompter, untilHangUp } from './prompter.ts';
 import type { Session } from './session.ts';
 
 export interface CollectOptions {
-  /** The mailbox, when the router knows it (own extension, a trusted number). */
-  mailboxRef?: string;
+  /**
+   * The mailbox, when the router knows it (own extension, a trusted number): the record it
+   * resolved, or a name or extension.
+   */
+  mailboxRef?: MailboxRef;
   /** The same, as the flow engine's collect-messages action names it (null = ask). */
   mailbox?: string | null;
   /** The router vouches for the caller: no code asked. */
@@ -56,7 +59,8 @@ async function logIn(p: Prompter, opts: CollectOptions): Promise<Mailbox | null>
     }
   }
   // A mailbox the router named is kept across attempts; one the caller typed is asked again.
-  const known = opts.trusted ? null : given;
+  const known =
+    opts.trusted || given === null ? null : typeof given === 'string' ? given : given.name;
   let failures = 0;
   let quiet = 0;
   while (quiet < MAX_QUIET) {
@@ -123,14 +127,13 @@ async function mainMenu(s: Session): Promise<void> {
   await s.p.goodbye();
 }
 
-/** "You have N new messages and M saved messages"; saved counts old and saved ones. */
+/** "You have N new messages and M saved messages": what the lamp counts, waiting and heard. */
 async function summary(s: Session): Promise<void> {
-  const c = await s.deps.messages.counts(s.mailbox.id);
-  const kept = c.old + c.saved;
+  const { waiting, heard: kept } = await s.deps.messages.lamp(s.mailbox.id);
   await s.p.say([
     'you-have',
-    ...(await s.p.count(c.new)),
-    c.new === 1 ? 'new-message' : 'new-messages',
+    ...(await s.p.count(waiting)),
+    waiting === 1 ? 'new-message' : 'new-messages',
     'and',
     ...(await s.p.count(kept)),
     kept === 1 ? 'saved-message' : 'saved-messages',

@@ -1,4 +1,5 @@
 /** The owner's greetings menu (GREETING_MENU_KEYS): record, listen, choose the active one. */
+import { callerGreetings, recordedGreeting } from '../../domain/greeting.ts';
 import type { ActiveGreeting, GreetingKind } from '../../domain/mailbox.ts';
 import { HangUp } from '../call.ts';
 import { durationMs, samplesToWav, wavToSamples } from './audio.ts';
@@ -108,7 +109,8 @@ async function chooseActive(s: Session): Promise<void> {
   await s.deps.mailboxes.update(s.mailbox.name, { activeGreeting: kind });
   s.mailbox = { ...s.mailbox, activeGreeting: kind };
   await s.p.say(['greeting-activated']);
-  const recorded = (await s.deps.messages.greetings(s.mailbox.name)).some((g) => g.kind === kind);
+  const recorded = (await s.deps.messages.greetings(s.mailbox.name)).map((g) => g.kind);
   // Callers will hear the name or the number instead: say so now rather than be surprised.
-  if (!recorded) await s.p.say(['greeting-not-recorded']);
+  if (recordedGreeting(callerGreetings(s.mailbox, recorded, 'direct')) !== kind)
+    await s.p.say(['greeting-not-recorded']);
 }

@@ -3,8 +3,13 @@
  * then the deposit. The promise resolves only once the message is durable, because the
  * telephony layer acknowledges the caller's BYE after it.
  */
-import { BREAKOUT_KEYS, type Mailbox } from '../../domain/mailbox.ts';
-import { publicMailbox } from '../../domain/mailbox-service.ts';
+import { callerGreetings, callReason } from '../../domain/greeting.ts';
+import {
+  BREAKOUT_KEYS,
+  type GreetingKind,
+  type MailboxRecord,
+  type MailboxRef,
+} from '../../domain/mailbox.ts';
 import { isVoicegateError } from '../../domain/errors.ts';
 import type { Call } from '../call.ts';
 import type { FlowDeps } from '../flow-deps.ts';
@@ -34,17 +39,24 @@ export interface LeaveOptions {
 
 const DEFAULT_SILENCE_SECONDS = 8;
 
+/**
+ * `mailboxRef` is the mailbox the call resolved when it has one (then nothing is looked up
+ * again during the call), else its name or extension.
+ */
 export async function leaveMessage(
   call: Call,
   deps: FlowDeps,
-  mailboxRef: string,
+  mailboxRef: MailboxRef,
   opts: LeaveOptions,
 ): Promise<LeaveResult> {
   const p = new Prompter(call, deps, opts.language);
-  const logCtx = { callId: call.info.callId, mailbox: mailboxRef };
-  let mailbox: Mailbox;
+  const logCtx = {
+    callId: call.info.callId,
+    mailbox: typeof mailboxRef === 'string' ? mailboxRef : mailboxRef.name,
+  };
+  let mailbox: MailboxRecord;
   try {
-    mailbox = publicMailbox(await deps.mailboxes.resolve(mailboxRef));
+    mailbox = await deps.mailboxes.resolve(mailboxRef);
   } catch (err) {
     if (!isVoicegateError(err, 'NOT_FOUND')) throw err;
     deps.log.warn(logCtx, 'leave message: no such mailbox');
@@ -86,7 +98,7 @@ export async function leaveMessage(
   let ids: string[];
   try {
     const stored = await deps.messages.deposit({
-      mailbox: mailbox.name,
+      mailbox,
       audio: samplesToWav(taken),
       callerNumber: call.info.callerNumber,
       callerName: call.info.callerName,
@@ -123,7 +135,11 @@ function tooShort(deps: FlowDeps, samples: Int16Array): boolean {
 }
 
 /** The greeting a caller hears; returns the breakout number the caller was sent to, if any. */
-async function greet(p: Prompter, mailbox: Mailbox, withGreeting: boolean): Promise<string | null> {
+async function greet(
+  p: Prompter,
+  mailbox: MailboxRecord,
+  withGreeting: boolean,
+): Promise<string | null> {
   for (const clip of withGreeting ? await greetingClips(p, mailbox) : []) {
     const target = await playWithBreakouts(p, mailbox, clip);
     if (target === 'skip') break;
@@ -134,34 +150,47 @@ async function greet(p: Prompter, mailbox: Mailbox, withGreeting: boolean): Prom
   return null;
 }
 
-/**
- * Active greeting, else the recorded name + "is not available", else the number. A call the
- * PBX forwarded because the line was busy hears the busy greeting when there is one (a
- * temporary greeting, meant for every caller, still wins).
- */
-async function greetingClips(p: Prompter, mailbox: Mailbox): Promise<Clip[]> {
-  const busy =
-    p.call.info.forwardReason === 'user-busy' && mailbox.activeGreeting !== 'temporary'
-      ? await storedGreeting(p, mailbox, 'busy')
-      : null;
-  const active = busy ?? (await storedGreeting(p, mailbox, mailbox.activeGreeting));
-  if (active) return [active];
-  const name = await storedGreeting(p, mailbox, 'name');
-  if (name) return [name, 'is-not-available', 'leave-message-after-tone'];
-  const number = mailbox.extension ?? (/^[0-9]+$/.test(mailbox.name) ? mailbox.name : null);
-  if (number) {
-    return ['extension-intro', ...p.digits(number), 'is-not-available', 'leave-message-after-tone'];
+/** The domain's choice of greeting (`callerGreetings`) as clips: the first one that plays. */
+async function greetingClips(p: Prompter, mailbox: MailboxRecord): Promise<Clip[]> {
+  const recorded = await p.deps.messages.greetings(mailbox);
+  const choices = callerGreetings(
+    mailbox,
+    recorded.map((g) => g.kind),
+    callReason(p.call.info.forwardReason),
+  );
+  for (const choice of choices) {
+    switch (choice.say) {
+      case 'greeting': {
+        const greeting = await storedGreeting(p, mailbox, choice.kind);
+        if (greeting) return [greeting];
+        break;
+      }
+      case 'name': {
+        const name = await storedGreeting(p, mailbox, 'name');
+        if (name) return [name, 'is-not-available', 'leave-message-after-tone'];
+        break;
+      }
+      case 'number':
+        return [
+          'extension-intro',
+          ...p.digits(choice.number),
+          'is-not-available',
+          'leave-message-after-tone',
+        ];
+      case 'nobody':
+        return ['person-not-available', 'leave-message-after-tone'];
+    }
   }
   return ['person-not-available', 'leave-message-after-tone'];
 }
 
 async function storedGreeting(
   p: Prompter,
-  mailbox: Mailbox,
-  kind: Mailbox['activeGreeting'] | 'name',
+  mailbox: MailboxRecord,
+  kind: GreetingKind,
 ): Promise<Int16Array | null> {
   try {
-    return await greetingSamples(p.deps, mailbox.name, kind);
+    return await greetingSamples(p.deps, mailbox, kind);
   } catch (err) {
     // A greeting that cannot be read must not cost the caller the message: fall back.
     p.deps.log.warn({ mailbox: mailbox.name, kind, err }, 'greeting unreadable');
@@ -176,7 +205,7 @@ async function storedGreeting(
  */
 async function playWithBreakouts(
   p: Prompter,
-  mailbox: Mailbox,
+  mailbox: MailboxRecord,
   clip: Clip,
 ): Promise<string | 'skip' | null> {
   let samples = typeof clip === 'string' ? p.deps.prompts.get(clip, p.language) : clip;
@@ -200,7 +229,7 @@ async function playWithBreakouts(
   return null;
 }
 
-function breakoutFor(mailbox: Mailbox, key: string | null): string | null {
+function breakoutFor(mailbox: MailboxRecord, key: string | null): string | null {
   const k = BREAKOUT_KEYS.find((b) => b === key);
   return k ? (mailbox.breakouts[k] ?? null) : null;
 }

@@ -5,6 +5,7 @@
 import { isVoicegateError } from '../../domain/errors.ts';
 import type { Message } from '../../domain/message.ts';
 import type { LiveState, MessageAction } from '../../domain/message-state.ts';
+import { HEARD_STATES, WAITING_STATES } from '../../domain/waiting.ts';
 import { wavToSamples } from './audio.ts';
 import { commandFor, MESSAGE_KEYS } from './keymaps.ts';
 import { KEY_TIMEOUT_MS, MAX_QUIET, type Clip } from './prompter.ts';
@@ -12,8 +13,8 @@ import type { Session } from './session.ts';
 
 export type Category = 'new' | 'saved';
 const CATEGORY_STATES: Record<Category, readonly LiveState[]> = {
-  new: ['new', 'unopened'],
-  saved: ['old', 'saved'],
+  new: WAITING_STATES,
+  saved: HEARD_STATES,
 };
 
 type Command = (typeof MESSAGE_KEYS)[keyof typeof MESSAGE_KEYS];

@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { VoicegateError } from '../../domain/errors.ts';
+import { ownerEmailSettings } from '../../domain/email-settings.ts';
 import type { EmailMode } from '../../domain/mailbox.ts';
 import type { ApiDeps } from '../deps.ts';
 import { EmailSettings, ErrorReply } from '../schemas.ts';
@@ -12,10 +12,7 @@ export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.get(
       '/api/settings/email',
       { schema: { response: { 200: EmailSettings, 401: ErrorReply } } },
-      async (req) => ({
-        email: req.mailbox!.email,
-        mode: req.mailbox!.emailMode === 'exchange' ? 'off' : req.mailbox!.emailMode,
-      }),
+      async (req) => ownerEmailSettings(req.mailbox!),
     );
 
     app.put(
@@ -29,17 +26,11 @@ export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
       },
       async (req) => {
         const body = req.body as Static<typeof EmailSettings>;
-        // Exchange delivery is the administrator's choice: the user's form must not undo it.
-        if (req.mailbox!.emailMode === 'exchange')
-          throw new VoicegateError(
-            'FORBIDDEN',
-            "this mailbox's voicemail goes to Exchange; the administrator manages its e-mail",
-          );
-        const m = await deps.mailboxes.update(req.mailbox!.name, {
+        const m = await deps.mailboxes.updateOwnEmail(req.mailbox!.name, {
           email: body.email,
           emailMode: body.mode as EmailMode,
         });
-        return { email: m.email, mode: m.emailMode };
+        return ownerEmailSettings(m);
       },
     );
   };

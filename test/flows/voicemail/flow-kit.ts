@@ -2,6 +2,7 @@ import type { FlowDeps } from '../../../server/flows/flow-deps.ts';
 import { MailboxService } from '../../../server/domain/mailbox-service.ts';
 import { MessageService } from '../../../server/domain/message-service.ts';
 import type { DomainDeps } from '../../../server/domain/deps.ts';
+import type { VoicemailStore } from '../../../server/domain/ports.ts';
 import type { MailboxInput } from '../../../server/domain/mailbox.ts';
 import { DEFAULT_POLICY, type Policy } from '../../../server/domain/policy.ts';
 import { inspectWav } from '../../../server/media/wav.ts';
@@ -21,13 +22,16 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 /**
  * Domain services over a real SQLite store in a temporary folder (cheap code hashes so tests
- * stay quick), and FlowDeps with fake prompts and speech.
+ * stay quick), and FlowDeps with fake prompts and speech. `wrapStore` puts something (a
+ * counter) between the services and the store.
  */
-export async function flowKit() {
+export async function flowKit(
+  opts: { wrapStore?: (store: VoicemailStore) => VoicemailStore } = {},
+) {
   const ctx = await tempContext();
   const clock = { now: Date.UTC(2026, 2, 2, 14, 5) };
   const domain: DomainDeps = {
-    store: ctx.store,
+    store: opts.wrapStore ? opts.wrapStore(ctx.store) : ctx.store,
     audio: ctx.audio,
     inspectAudio: inspectWav,
     policy: POLICY,
