@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainDeps } from '../../server/domain/deps.ts';
 import { MailboxService } from '../../server/domain/mailbox-service.ts';
@@ -30,6 +31,7 @@ function setup() {
     },
     playbackOrder: 'fifo',
     serverName: 'test-server',
+    newVoicemailId: monotonicFactory(),
     defaults: { locale: 'en-US', timeZone: 'UTC' },
     log: { info() {}, warn() {} },
     now: () => clock.now,
