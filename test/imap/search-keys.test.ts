@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneWav } from '../../server/media/tone.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { CODE, connected, newMailbox } from './imapflow-kit.ts';
-import { RawImap, rawLogin } from './imapflow-raw.ts';
+import { rawLogin, type RawImap } from './imapflow-raw.ts';
 
 interface Fetched {
   uid: number;
