@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { monotonicFactory } from 'ulid';
 import type { DomainDeps } from './domain/deps.ts';
 import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
@@ -52,6 +53,7 @@ export async function createContext(
     },
     playbackOrder: config.housekeeping.playbackOrder,
     serverName: config.server.name,
+    newVoicemailId: monotonicFactory(),
     defaults: { locale: config.server.locale, timeZone: config.server.timeZone },
     log: log.child({ part: 'domain' }),
     onMailQueued: () => mailQueued.notify(),

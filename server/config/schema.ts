@@ -17,7 +17,13 @@ export const ConfigSchema = Type.Object(
   {
     server: Type.Object(
       {
-        name: Type.String({ default: 'voicegate', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+        // Dot-separated words: it is the right-hand side of each voicemail's Message-ID.
+        name: Type.String({
+          default: 'voicegate',
+          minLength: 1,
+          maxLength: 200,
+          pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$',
+        }),
         domain: Type.String({
           default: 'voicegate.local',
           minLength: 1,

@@ -5,7 +5,8 @@ export function configTemplate(): string {
 # Any key can be overridden at start-up: voicegate serve --set http.port=8080
 
 server:
-  name: voicegate            # this server's name, recorded on each message it stores
+  name: voicegate            # this server's name, recorded on each message it stores and in
+                             # each voicemail's Message-ID; distinct for each server of a network
   domain: voicegate.local    # mail domain: the SMTP listener accepts mail only for it
   role: standalone           # standalone | central | backup | distributed
   dataDir: .                 # the store (voicegate.db) and audio/ live here

@@ -10,8 +10,10 @@ export interface DomainDeps {
   policy: Policy;
   housekeeping: HousekeepingRules;
   playbackOrder: PlaybackOrder;
-  /** This server's name, recorded as each message's origin. */
+  /** This server's name, recorded as each message's origin and in its identity. */
   serverName: string;
+  /** A new id, unique at this server and rising with time (a ULID): a voicemail's identity. */
+  newVoicemailId: () => string;
   defaults: { locale: string; timeZone: string };
   log: DomainLogger;
   now?: () => number;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
+import { checkIdentity, newIdentity } from './identity.ts';
 import { housekeepingDue } from './housekeeping.ts';
 import { emailDelivery } from './email-settings.ts';
 import {
@@ -34,6 +35,12 @@ export interface DepositInput {
   private?: boolean;
   receivedAt?: number;
   originServer?: string;
+  /**
+   * The voicemail's global identity when it arrives with one (a mail's Message-ID, a peer's
+   * copy): a deposit made before under it into the same mailbox is acknowledged and not stored
+   * again. Without one, the voicemail gets a new identity.
+   */
+  identity?: string;
 }
 
 /** What a user lists: the inbox (live messages) or the deleted ones, wherever IMAP keeps them. */
@@ -57,6 +64,7 @@ function cleanCallerText(value: string | null | undefined, max: number): string 
 /** The facts a mail about a message carries. */
 function pick(m: Omit<NewMessage, 'id' | 'mailboxId'>): Omit<MailFacts, 'voicemailId'> {
   return {
+    identity: m.identity,
     callerNumber: m.callerNumber,
     callerName: m.callerName,
     receivedAt: m.receivedAt,
@@ -78,17 +86,27 @@ export class MessageService {
     return this.#deps.now?.() ?? Date.now();
   }
 
+  /** The identity of a voicemail that starts here. */
+  newIdentity(): string {
+    return newIdentity(this.#deps.newVoicemailId(), this.#deps.serverName);
+  }
+
   /**
    * Stores a new voicemail. Returns only once the audio and the record are durable. A message for
-   * a hunt group with broadcast on is copied to each member instead.
+   * a hunt group with broadcast on is copied to each member instead. A voicemail whose identity
+   * was deposited into the mailbox before is not stored again: the messages stored then, if
+   * they still exist, are returned.
    */
   async deposit(input: DepositInput): Promise<Message[]> {
+    const identity =
+      input.identity === undefined ? this.newIdentity() : checkIdentity(input.identity);
     const mailbox = await this.#mailboxes.resolve(input.mailbox);
     const info = this.#deps.inspectAudio(input.audio);
     if ((input.kind ?? 'message') === 'message')
       checkMessageLength(info.durationMs, this.#deps.policy);
     const key = await this.#deps.audio.put(input.audio);
     const base: Omit<NewMessage, 'id' | 'mailboxId'> = {
+      identity,
       kind: input.kind ?? 'message',
       callerNumber: cleanCallerText(input.callerNumber, 64),
       callerName: cleanCallerText(input.callerName, 128),
@@ -157,16 +175,29 @@ export class MessageService {
       }
     }
     const added = await this.#deps.store.addMessages(messages, this.#now(), mails);
-    for (const m of added) {
+    const requested = new Set(messages.map((m) => m.id));
+    const fresh = new Set(added.messages.filter((m) => requested.has(m.id)).map((m) => m.id));
+    for (const m of added.messages) {
+      if (!fresh.has(m.id)) continue;
       this.#deps.log.info(
         { messageId: m.id, mailboxId: m.mailboxId, ms: m.audio.durationMs },
         'message stored',
       );
     }
-    for (const mail of mails)
+    let queued = mails;
+    if (added.repeated > 0) {
+      // A resend (a retried SMTP delivery, a peer's copy): acknowledged, nothing stored twice.
+      this.#deps.log.info(
+        { identity: base.identity, repeated: added.repeated, mailboxId: mailbox.id },
+        'voicemail deposited before: not stored again',
+      );
+      await this.#deps.audio.remove(added.unusedAudio);
+      queued = mails.filter((mail) => mail.messageId !== null && fresh.has(mail.messageId));
+    }
+    for (const mail of queued)
       this.#deps.log.info({ mailboxId: mail.mailboxId, kind: mail.kind }, 'e-mail queued');
-    if (mails.length > 0) this.#deps.onMailQueued?.();
-    return added;
+    if (queued.length > 0) this.#deps.onMailQueued?.();
+    return added.messages;
   }
 
   /** A user's "forward to e-mail": any address, never a private message. */
@@ -178,6 +209,7 @@ export class MessageService {
     if (!recipient) throw new VoicegateError('INVALID_INPUT', 'an e-mail address is needed');
     await this.#deps.store.queueMail(
       {
+        // A copy of the voicemail: it keeps its identity (the mail's Message-ID).
         voicemailId: randomUUID(),
         ...pick(message),
         kind: 'manual',
@@ -212,6 +244,7 @@ export class MessageService {
       await this.#deps.store.queueMail(
         {
           voicemailId,
+          identity: this.newIdentity(),
           callerNumber: cleanCallerText(facts.callerNumber, 64),
           callerName: cleanCallerText(facts.callerName, 128),
           receivedAt: this.#now(),
@@ -248,6 +281,7 @@ export class MessageService {
   undeliveredForward(item: OutboxItem): NewMessage {
     return {
       id: item.voicemailId,
+      identity: item.identity,
       mailboxId: item.mailboxId,
       kind: 'message',
       callerNumber: item.callerNumber,
@@ -375,6 +409,7 @@ export class MessageService {
     const source = await this.#deps.store.getMailbox(mailboxId);
     const {
       id: _id,
+      identity: _identity,
       mailboxId: _mb,
       state: _s,
       deletedFrom: _d,
@@ -385,7 +420,12 @@ export class MessageService {
       markedForPurge: _p,
       ...rest
     } = message;
-    return this.#addTo(target, { ...rest, forwardedFrom: source?.name ?? null });
+    // A forward is a new voicemail, made here: forwarding it again gives another one.
+    return this.#addTo(target, {
+      ...rest,
+      identity: this.newIdentity(),
+      forwardedFrom: source?.name ?? null,
+    });
   }
 
   async runHousekeeping(): Promise<{ deleted: number; purged: number; journalPruned: number }> {
@@ -408,6 +448,8 @@ export class MessageService {
     }
     await this.#purge(toPurge);
     const journalPruned = await this.#deps.store.pruneJournal(now - 30 * 86_400_000);
+    // A resend comes within the senders' retry times (days): a month covers them.
+    await this.#deps.store.pruneDeposits(now - 30 * 86_400_000);
     if (deleted || toPurge.length)
       this.#deps.log.info({ deleted, purged: toPurge.length }, 'housekeeping');
     return { deleted, purged: toPurge.length, journalPruned };

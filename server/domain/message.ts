@@ -1,3 +1,4 @@
+import type { VoicemailIdentity } from './identity.ts';
 import type { GreetingKind } from './mailbox.ts';
 import type { LiveState, MessageState } from './message-state.ts';
 import type { PlaybackOrder } from './policy.ts';
@@ -24,7 +25,14 @@ export interface AudioRef {
 }
 
 export interface Message {
+  /** This store's key for the message (one per mailbox it is in): URLs, IMAP, the journal. */
   id: string;
+  /**
+   * The voicemail's global identity (`identity.ts`), its MIME Message-ID: shared by every copy
+   * of it (each member of a broadcast group, its e-mail, a peer's copy); a mailbox holds a
+   * voicemail once.
+   */
+  identity: VoicemailIdentity;
   mailboxId: number;
   kind: MessageKind;
   callerNumber: string | null;

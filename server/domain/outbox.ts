@@ -1,3 +1,4 @@
+import type { VoicemailIdentity } from './identity.ts';
 import type { AudioRef, Priority } from './message.ts';
 
 /**
@@ -9,8 +10,10 @@ export const MAIL_KINDS = ['copy', 'forward', 'alert', 'manual'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 export interface MailFacts {
-  /** The voicemail's id: the mail's Message-ID. */
+  /** The id of the message this voicemail is, or becomes if a forward bounces (the web link). */
   voicemailId: string;
+  /** The voicemail's global identity: the mail's Message-ID. */
+  identity: VoicemailIdentity;
   callerNumber: string | null;
   callerName: string | null;
   receivedAt: number;

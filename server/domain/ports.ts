@@ -62,12 +62,26 @@ export interface MailboxStore {
   groupMembers(groupId: number): Promise<number[]>;
 }
 
+/** What addMessages did. */
+export interface AddedMessages {
+  /** Each message stored: the new one, or the one stored before under its identity if it exists. */
+  messages: Message[];
+  /** How many deposits (messages, forwards) had been made before: nothing was added for them. */
+  repeated: number;
+  /** Audio keys of those repeated deposits that nothing refers to: the caller removes them. */
+  unusedAudio: string[];
+}
+
 export interface MessageStore {
   /**
    * Adds the messages and queues the mails, all or none, in one transaction; each message gets
-   * a journal entry.
+   * a journal entry. Each message, and each mail standing for a message not kept (a forward:
+   * `messageId` null), is a deposit of its voicemail into its mailbox: a deposit whose
+   * (mailbox, identity) was deposited before (a resend) adds nothing, nor the mails about it,
+   * even if that message has since been forwarded, deleted or purged; the decision is taken in
+   * this same transaction, so concurrent resends store one.
    */
-  addMessages(messages: NewMessage[], at: number, mails?: NewMail[]): Promise<Message[]>;
+  addMessages(messages: NewMessage[], at: number, mails?: NewMail[]): Promise<AddedMessages>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
   /**
@@ -93,6 +107,11 @@ export interface MessageStore {
   countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>>;
   /** Every message's id, state and state time, for housekeeping. */
   messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]>;
+  /**
+   * Forgets deposits made before `before` whose message is gone (purged, or forwarded by
+   * e-mail): a resend after that is stored again. Returns how many were forgotten.
+   */
+  pruneDeposits(before: number): Promise<number>;
 }
 
 export interface OutboxStore {

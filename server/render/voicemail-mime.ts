@@ -16,7 +16,14 @@ import { formatDuration, formatLocalTime } from '../domain/time.ts';
  * message stays byte-identical while it is read, flagged and moved. */
 export type RenderedMessage = Pick<
   Message,
-  'id' | 'callerNumber' | 'callerName' | 'receivedAt' | 'audio' | 'priority' | 'private'
+  | 'id'
+  | 'identity'
+  | 'callerNumber'
+  | 'callerName'
+  | 'receivedAt'
+  | 'audio'
+  | 'priority'
+  | 'private'
 >;
 
 export interface VoicemailInput {
@@ -213,7 +220,8 @@ function headers(input: VoicemailInput, s: VoicemailSummary): MimeNodeHeader[] {
     },
     { key: 'Subject', value: s.subject },
     { key: 'Date', value: s.date },
-    { key: 'Message-ID', value: `<${message.id}@${domain}>` },
+    // The voicemail's global identity: the same in every copy of it (IMAP, e-mail, peers).
+    { key: 'Message-ID', value: `<${message.identity}>` },
   ];
   if (message.priority === 'high') {
     fields.push({ key: 'Importance', value: 'high' }, { key: 'X-Priority', value: '1' });

@@ -98,7 +98,10 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
   const sessionLog = (s: SMTPServerSession): Logger =>
     log.child({ cid: s.id, remote: s.remoteAddress });
 
-  /** One deposit per mailbox (two addresses of one mailbox store it once). */
+  /**
+   * One deposit per mailbox (two addresses of one mailbox store it once), each under the mail's
+   * identity: a retry of a mail stored in part stores the rest, once.
+   */
   const depositAll = async (
     names: string[],
     mail: MailVoicemail,
@@ -109,7 +112,7 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
       try {
         stored.push(...(await messages.deposit({ mailbox, ...mail })));
       } catch (err) {
-        // A retry by the sender will store it again in these; a duplicate beats a loss.
+        // A retry by the sender finds these stored (its Message-ID) and stores the rest.
         if (stored.length > 0)
           l.warn({ stored: stored.map((m) => m.id), failed: mailbox }, 'mail stored in part');
         throw err;
@@ -213,12 +216,15 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
         .then(async ({ raw, bytes }) => {
           if (stream.sizeExceeded || bytes > opts.maxMessageBytes)
             throw reply(552, `message exceeds the maximum size of ${maxMB} MB`);
-          const mail = await readVoicemail(raw, from);
+          const read = await readVoicemail(raw, from);
+          // Without a Message-ID, one new identity still makes it one voicemail in every mailbox.
+          const mail = { ...read, identity: read.identity ?? messages.newIdentity() };
           const stored = await depositAll(names, mail, l);
           l.info(
             {
               ...envelope,
               bytes: raw.length,
+              identity: mail.identity,
               callerNumber: mail.callerNumber,
               messages: stored.map((m) => ({ id: m.id, mailboxId: m.mailboxId })),
             },

@@ -1,12 +1,17 @@
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
 import { VoicegateError, isVoicegateError } from '../domain/errors.ts';
+import { identityFromMessageId } from '../domain/identity.ts';
 import type { DepositInput } from '../domain/message-service.ts';
 import { parseWav } from '../media/wav.ts';
 
-/** What a mail gives a deposit; the mailbox comes from the envelope. */
+/**
+ * What a mail gives a deposit; the mailbox comes from the envelope. `identity` is the mail's
+ * Message-ID when it has the form of one, so a retried delivery of the mail is recognised.
+ */
 export type MailVoicemail = Required<
   Pick<DepositInput, 'audio' | 'callerNumber' | 'callerName' | 'priority' | 'private'>
->;
+> &
+  Pick<DepositInput, 'identity'>;
 
 const WAV_TYPES = new Set(['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave']);
 /** A sender's local part taken as the caller's number: digits, an optional leading +. */
@@ -26,7 +31,8 @@ function callerNumberOf(value: string): string | null {
 
 /**
  * Reads a voicemail from a mail: the first WAV attachment that parses, the caller from the
- * Exchange voice headers or the sender, priority and sensitivity. Refusals are domain errors:
+ * Exchange voice headers or the sender, priority and sensitivity, the identity from the
+ * Message-ID (a mail without a usable one gets a new identity when deposited). Refusals are domain errors:
  * INVALID_INPUT for the mail itself, BAD_AUDIO (the parser's reason) for the WAV.
  */
 export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<MailVoicemail> {
@@ -45,7 +51,9 @@ export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<
     const value = mail.headers.get(name);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
   };
+  const identity = identityFromMessageId(mail.messageId);
   return {
+    ...(identity ? { identity } : {}),
     audio,
     callerNumber:
       callerNumberOf(header('x-callingtelephonenumber') ?? '') ??

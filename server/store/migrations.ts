@@ -150,6 +150,29 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailbox ADD COLUMN sip_ha1_md5 TEXT;
   ALTER TABLE mailbox ADD COLUMN sip_ha1_sha256 TEXT;
   `,
+  // 6: every voicemail's global identity (its Message-ID), and the deposits made, so that a
+  // resend is recognised in the transaction that would store it. Messages stored before get
+  // `<id>@<origin server>`; mails queued before, their message's identity (a forward, which has
+  // none, its own id at this server's default name).
+  `
+  ALTER TABLE message ADD COLUMN identity TEXT NOT NULL DEFAULT '';
+  UPDATE message SET identity = id || '@' || origin_server;
+  CREATE INDEX message_by_identity ON message (mailbox_id, identity);
+  ALTER TABLE outbox ADD COLUMN identity TEXT NOT NULL DEFAULT '';
+  UPDATE outbox SET identity = COALESCE(
+    (SELECT identity FROM message WHERE message.id = outbox.message_id),
+    voicemail_id || '@voicegate');
+  CREATE TABLE deposit (
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    identity TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, identity)
+  ) STRICT;
+  INSERT INTO deposit (mailbox_id, identity, at)
+    SELECT mailbox_id, identity, MIN(received_at) FROM message GROUP BY mailbox_id, identity;
+  INSERT OR IGNORE INTO deposit (mailbox_id, identity, at)
+    SELECT mailbox_id, identity, created_at FROM outbox WHERE kind = 'forward';
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -16,15 +16,16 @@ export class OutboxTable implements OutboxStore {
   insertMail(m: NewMail, at: number): void {
     this.#db
       .sql(
-        `INSERT INTO outbox (kind, mailbox_id, recipient, voicemail_id, message_id, caller_number, caller_name, received_at,
-         audio_key, audio_format, audio_bytes, duration_ms, priority, private, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (kind, mailbox_id, recipient, voicemail_id, identity, message_id, caller_number, caller_name,
+         received_at, audio_key, audio_format, audio_bytes, duration_ms, priority, private, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         m.kind,
         m.mailboxId,
         m.recipient,
         m.voicemailId,
+        m.identity,
         m.messageId,
         m.callerNumber,
         m.callerName,

@@ -56,6 +56,7 @@ export function rowToMailbox(r: MailboxRow): MailboxRecord {
 
 export interface MessageRow {
   id: string;
+  identity: string;
   mailbox_id: number;
   kind: string;
   caller_number: string | null;
@@ -82,6 +83,7 @@ export interface MessageRow {
 export function rowToMessage(r: MessageRow): Message {
   return {
     id: r.id,
+    identity: r.identity,
     mailboxId: r.mailbox_id,
     kind: r.kind as Message['kind'],
     callerNumber: r.caller_number,
@@ -164,6 +166,7 @@ export interface OutboxRow {
   mailbox_id: number;
   recipient: string;
   voicemail_id: string;
+  identity: string;
   message_id: string | null;
   caller_number: string | null;
   caller_name: string | null;
@@ -188,6 +191,7 @@ export function rowToOutbox(r: OutboxRow): OutboxItem {
     mailboxId: r.mailbox_id,
     recipient: r.recipient,
     voicemailId: r.voicemail_id,
+    identity: r.identity,
     messageId: r.message_id,
     callerNumber: r.caller_number,
     callerName: r.caller_name,

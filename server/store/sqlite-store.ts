@@ -17,8 +17,15 @@ import type {
 } from '../domain/message.ts';
 import type { MessageState, StatePair } from '../domain/message-state.ts';
 import type { NewMail, OutboxItem } from '../domain/outbox.ts';
-import type { MessageFilter, NewMailbox, VoicemailStore, WebSession } from '../domain/ports.ts';
+import type {
+  AddedMessages,
+  MessageFilter,
+  NewMailbox,
+  VoicemailStore,
+  WebSession,
+} from '../domain/ports.ts';
 import { JournalFeed } from './change-feed.ts';
+import { DepositTable } from './deposit-table.ts';
 import { GreetingTable } from './greeting-table.ts';
 import { MailboxTable } from './mailbox-table.ts';
 import { OutboxTable } from './outbox-table.ts';
@@ -58,6 +65,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     this.#outbox = new OutboxTable(this);
     this.#sessions = new WebSessionTable(this);
     this.#greetings = new GreetingTable(this);
+    this.#deposits = new DepositTable(this);
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
@@ -172,10 +180,47 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
 
   // Messages
 
-  async addMessages(messages: NewMessage[], at: number, mails: NewMail[] = []): Promise<Message[]> {
+  readonly #deposits: DepositTable;
+  async addMessages(
+    messages: NewMessage[],
+    at: number,
+    mails: NewMail[] = [],
+  ): Promise<AddedMessages> {
     return this.tx(() => {
-      for (const mail of mails) this.#outbox.insertMail(mail, at);
-      return messages.map((m) => this.insertMessage(m, at));
+      const stored: Message[] = [];
+      const repeatedIds = new Set<string>();
+      const unused: string[] = [];
+      for (const m of messages) {
+        if (this.#deposits.claim(m.mailboxId, m.identity, at)) {
+          stored.push(this.insertMessage(m, at));
+          continue;
+        }
+        repeatedIds.add(m.id);
+        unused.push(m.audio.key);
+        const before = this.sql(
+          'SELECT * FROM message WHERE mailbox_id = ? AND identity = ? ORDER BY received_at, id LIMIT 1',
+        ).get(m.mailboxId, m.identity) as unknown as MessageRow | undefined;
+        if (before) stored.push(rowToMessage(before));
+      }
+      let repeatedMails = 0;
+      for (const mail of mails) {
+        // A mail about a message goes with it; a forward is a deposit of its own.
+        const repeated =
+          mail.messageId !== null
+            ? repeatedIds.has(mail.messageId)
+            : !this.#deposits.claim(mail.mailboxId, mail.identity, at);
+        if (!repeated) {
+          this.#outbox.insertMail(mail, at);
+          continue;
+        }
+        if (mail.messageId === null) repeatedMails++;
+        unused.push(mail.audio.key);
+      }
+      return {
+        messages: stored,
+        repeated: repeatedIds.size + repeatedMails,
+        unusedAudio: this.unusedAudio(unused),
+      };
     });
   }
 
@@ -186,12 +231,13 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       uid,
     });
     const row = this.sql(
-      `INSERT INTO message (id, mailbox_id, kind, caller_number, caller_name, received_at, audio_key, audio_format,
-             audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private, origin_server,
-             forwarded_from, modseq, folder, uid)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?, 'inbox', ?) RETURNING *`,
+      `INSERT INTO message (id, identity, mailbox_id, kind, caller_number, caller_name, received_at, audio_key,
+             audio_format, audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private,
+             origin_server, forwarded_from, modseq, folder, uid)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?, 'inbox', ?) RETURNING *`,
     ).get(
       m.id,
+      m.identity,
       m.mailboxId,
       m.kind,
       m.callerNumber,
@@ -374,6 +420,10 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       state_changed_at: number;
     }[];
     return rows.map((r) => ({ id: r.id, state: r.state, stateChangedAt: r.state_changed_at }));
+  }
+
+  pruneDeposits(before: number): Promise<number> {
+    return this.#deposits.prune(before);
   }
 
   // Greetings (a table of their own)

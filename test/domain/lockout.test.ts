@@ -4,6 +4,7 @@
  * refused.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { monotonicFactory } from 'ulid';
 import { AddressThrottle, clientAddress } from '../../server/domain/address-throttle.ts';
 import { DEFAULT_COST } from '../../server/domain/code-hash.ts';
 import type { DomainDeps } from '../../server/domain/deps.ts';
@@ -36,6 +37,7 @@ async function setup(
     },
     playbackOrder: 'fifo',
     serverName: 'test-server',
+    newVoicemailId: monotonicFactory(),
     defaults: { locale: 'en-US', timeZone: 'UTC' },
     log: { info() {}, warn: (obj: object, msg: string) => warnings.push({ ...obj, msg }) },
     now: () => clock.now,

@@ -1,3 +1,4 @@
+import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainDeps } from '../../server/domain/deps.ts';
 import { MailboxService } from '../../server/domain/mailbox-service.ts';
@@ -29,6 +30,7 @@ async function setup() {
     },
     playbackOrder: 'fifo',
     serverName: 'test-server',
+    newVoicemailId: monotonicFactory(),
     defaults: { locale: 'en-US', timeZone: 'UTC' },
     log: { info() {}, warn() {} },
     now: () => clock.now,
@@ -308,6 +310,45 @@ describe('hunt groups and forwarding', () => {
     const [p] = await t.messages.deposit({ mailbox: 'alice', audio: wav(), private: true });
     expect(await errorCode(t.messages.forward(alice.id, p!.id, 'bob'))).toBe('FORBIDDEN');
     expect((await t.messages.list(bob.id)).length).toBe(1);
+  });
+});
+
+describe('voicemail identities', () => {
+  it('a deposit under an identity made before returns the stored copies and stores nothing', async () => {
+    const alice = await t.mailboxes.add({ name: 'alice' }, '1234');
+    const bob = await t.mailboxes.add({ name: 'bob' }, '1234');
+    await t.mailboxes.add({ name: 'sales', extension: '300', kind: 'group' }, '1234');
+    await t.mailboxes.setGroupMembers('300', ['alice', 'bob']);
+    const copies = await t.messages.deposit({ mailbox: '300', audio: wav() });
+    // One voicemail: every member's copy has its own id and the same identity, made here.
+    expect(new Set(copies.map((c) => c.id)).size).toBe(2);
+    expect(copies[0]!.identity).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}@test-server$/);
+    expect(copies[1]!.identity).toBe(copies[0]!.identity);
+
+    const again = await t.messages.deposit({
+      mailbox: '300',
+      audio: wav(),
+      identity: copies[0]!.identity,
+    });
+    expect(again.sort((a, b) => a.mailboxId - b.mailboxId)).toEqual(
+      copies.sort((a, b) => a.mailboxId - b.mailboxId),
+    );
+    expect(await t.messages.list(alice.id)).toHaveLength(1);
+    expect(await t.messages.list(bob.id)).toHaveLength(1);
+    expect(
+      await errorCode(t.messages.deposit({ mailbox: 'alice', audio: wav(), identity: 'x' })),
+    ).toBe('INVALID_INPUT');
+  });
+
+  it('a forward is a new voicemail, and identities rise in the order voicemail is recorded', async () => {
+    await t.mailboxes.add({ name: 'alice' }, '1234');
+    await t.mailboxes.add({ name: 'bob' }, '1234');
+    const [first] = await t.messages.deposit({ mailbox: 'alice', audio: wav() });
+    const [second] = await t.messages.deposit({ mailbox: 'alice', audio: wav() });
+    expect(second!.identity > first!.identity).toBe(true);
+    const [copy1] = await t.messages.forward(first!.mailboxId, first!.id, 'bob');
+    const [copy2] = await t.messages.forward(first!.mailboxId, first!.id, 'bob');
+    expect(new Set([first!.identity, copy1!.identity, copy2!.identity]).size).toBe(3);
   });
 });
 

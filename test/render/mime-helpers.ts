@@ -30,6 +30,7 @@ export function voicemail(
 ): VoicemailInput {
   const message: RenderedMessage = {
     id: '7c1d0f4e-2b6a-4f3c-9d8e-5a4b3c2d1e0f',
+    identity: '01KAZ3N5Q8W2E4R6T8Y0V2H4J6@central',
     callerNumber: '+33612345678',
     callerName: 'Alice Martin',
     // 13:12:03 UTC is 14:12:03 in Paris (winter time).

@@ -29,7 +29,8 @@ describe('renderVoicemail', () => {
           'Voicemail Message (Alice Martin (+33612345678) > Bob Smith) From:Alice Martin (+33612345678)',
       },
       { name: 'Date', value: 'Sat, 21 Nov 2026 14:12:03 +0100' },
-      { name: 'Message-ID', value: '<7c1d0f4e-2b6a-4f3c-9d8e-5a4b3c2d1e0f@voicegate.local>' },
+      // The voicemail's global identity, not this store's id or this server's mail domain.
+      { name: 'Message-ID', value: '<01KAZ3N5Q8W2E4R6T8Y0V2H4J6@central>' },
       { name: 'Content-Class', value: 'voice-ca' },
       { name: 'X-CallingTelephoneNumber', value: '+33612345678' },
       { name: 'X-VoiceMessageDuration', value: '60' },

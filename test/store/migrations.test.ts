@@ -44,6 +44,7 @@ describe('schema migrations', () => {
     expect(MIGRATIONS.length).toBeGreaterThan(0);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
     expect(tables(store.db)).toEqual([
+      'deposit',
       'greeting',
       'group_member',
       'journal',
@@ -169,5 +170,48 @@ describe('migration 2: IMAP folders and UIDs', () => {
       uid_next_inbox: 3,
       uid_next_trash: 3,
     });
+  });
+});
+
+describe('migration 6: voicemail identities', () => {
+  it('gives stored messages and queued mails an identity, and records their deposits', async () => {
+    const db = openDb();
+    migrate(db, MIGRATIONS.slice(0, 5));
+    db.exec(`INSERT INTO mailbox (id, kind, name, code_hash, locale, time_zone, created_at)
+             VALUES (1, 'user', 'alice', 'x', 'en-US', 'UTC', 1700000000000)`);
+    const add =
+      db.prepare(`INSERT INTO message (id, mailbox_id, kind, received_at, audio_key, audio_format, audio_bytes,
+        duration_ms, state, state_changed_at, origin_server, modseq, uid)
+      VALUES (?, 1, 'message', ?, 'k', 'wav/pcm16/8000', 1, 1000, 'new', 0, 'site-a', 1, ?)`);
+    add.run('m1', 1000, 1);
+    add.run('m2', 2000, 2);
+    const mail =
+      db.prepare(`INSERT INTO outbox (kind, mailbox_id, recipient, voicemail_id, message_id, received_at,
+        audio_key, audio_format, audio_bytes, duration_ms, priority, private, next_attempt_at, created_at)
+      VALUES (?, 1, 'a@example.com', ?, ?, 0, 'k', 'wav/pcm16/8000', 1, 1000, 'normal', 0, 0, 5000)`);
+    mail.run('copy', 'm1', 'm1');
+    mail.run('forward', 'f1', null);
+    migrate(db);
+
+    expect(db.prepare('SELECT id, identity FROM message ORDER BY id').all()).toEqual([
+      { id: 'm1', identity: 'm1@site-a' },
+      { id: 'm2', identity: 'm2@site-a' },
+    ]);
+    expect(db.prepare('SELECT kind, identity FROM outbox ORDER BY id').all()).toEqual([
+      { kind: 'copy', identity: 'm1@site-a' },
+      { kind: 'forward', identity: 'f1@voicegate' },
+    ]);
+    expect(db.prepare('SELECT * FROM deposit ORDER BY identity').all()).toEqual([
+      { mailbox_id: 1, identity: 'f1@voicegate', at: 5000 },
+      { mailbox_id: 1, identity: 'm1@site-a', at: 1000 },
+      { mailbox_id: 1, identity: 'm2@site-a', at: 2000 },
+    ]);
+
+    // The store opens on it and recognises a resend of a message stored before the upgrade.
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    const [before] = await store.listMessages(1);
+    const again = await store.addMessages([{ ...before!, id: 'm9' }], 9000);
+    expect(again).toEqual({ messages: [before], repeated: 1, unusedAudio: [] });
   });
 });

@@ -1,4 +1,5 @@
 import type { FlowDeps } from '../../../server/flows/flow-deps.ts';
+import { monotonicFactory } from 'ulid';
 import { MailboxService } from '../../../server/domain/mailbox-service.ts';
 import { MessageService } from '../../../server/domain/message-service.ts';
 import type { DomainDeps } from '../../../server/domain/deps.ts';
@@ -41,6 +42,7 @@ export async function flowKit(
     },
     playbackOrder: 'fifo',
     serverName: 'test-server',
+    newVoicemailId: monotonicFactory(),
     defaults: { locale: 'en-US', timeZone: 'UTC' },
     log: quiet,
     now: () => clock.now,

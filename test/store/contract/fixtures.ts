@@ -41,8 +41,10 @@ export function newMessage(
   key: string = randomUUID(),
   at = Date.now(),
 ): NewMessage {
+  const id = randomUUID();
   return {
-    id: randomUUID(),
+    id,
+    identity: `${id}@contract`,
     mailboxId,
     kind: 'message',
     callerNumber: '+15550100',
@@ -61,8 +63,8 @@ export async function deposit(
   mailboxId: number,
   key?: string,
 ): Promise<Message> {
-  const [m] = await store.addMessages([newMessage(mailboxId, key)], Date.now());
-  return m!;
+  const { messages } = await store.addMessages([newMessage(mailboxId, key)], Date.now());
+  return messages[0]!;
 }
 
 /** The error code a promise rejects with, or 'resolved'. */

@@ -23,7 +23,9 @@ export function messagesContract(open: () => Promise<OpenedStore>): void {
 
     it('adds messages as new in the inbox, with what they were given', async () => {
       const input = newMessage(alice.id, randomUUID(), 1_700_000_000_000);
-      const [m] = await store.addMessages([input], 1_700_000_000_500);
+      const {
+        messages: [m],
+      } = await store.addMessages([input], 1_700_000_000_500);
       expect(m).toEqual({
         ...input,
         state: 'new',
@@ -53,10 +55,11 @@ export function messagesContract(open: () => Promise<OpenedStore>): void {
       expect(await store.listMessages(bob.id)).toEqual([]);
       expect(await store.highestModseq(alice.id)).toBe(before);
       expect(await store.changesSince(alice.id, before)).toEqual([]);
-      // A message id is stored once.
+      // A message id is stored once (a voicemail of another identity cannot take it).
       const one = newMessage(alice.id);
       await store.addMessages([one], Date.now());
-      expect(await codeOf(store.addMessages([newMessage(bob.id), one], Date.now()))).not.toBe(
+      const clash = { ...one, identity: `other-${one.identity}` };
+      expect(await codeOf(store.addMessages([newMessage(bob.id), clash], Date.now()))).not.toBe(
         'resolved',
       );
       expect(await store.listMessages(bob.id)).toEqual([]);
@@ -65,8 +68,8 @@ export function messagesContract(open: () => Promise<OpenedStore>): void {
     it('lists by state and folder, oldest first', async () => {
       const first = await store.addMessages([newMessage(alice.id, undefined, 1000)], 1000);
       const second = await store.addMessages([newMessage(alice.id, undefined, 2000)], 2000);
-      const a = first[0]!;
-      const b = second[0]!;
+      const a = first.messages[0]!;
+      const b = second.messages[0]!;
       await store.setState(a.id, NEW, DELETED_OLD, 'trash', 3000);
       expect((await store.listMessages(alice.id)).map((m) => m.id)).toEqual([a.id, b.id]);
       expect((await store.listMessages(alice.id, { folder: 'inbox' })).map((m) => m.id)).toEqual([
