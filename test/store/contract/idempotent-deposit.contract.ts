@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewMessage } from '../../../server/domain/message.ts';
 import type { NewMail } from '../../../server/domain/outbox.ts';
-import type { AudioStore, NewMailbox, VoicemailStore } from '../../../server/domain/ports.ts';
+import type { NewMailbox, VoicemailStore } from '../../../server/domain/ports.ts';
 import { toneWav } from '../../../server/media/tone.ts';
 import type { OpenedStore } from './opened-store.ts';
 
