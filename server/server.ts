@@ -9,7 +9,7 @@ import { createContext, packageVersion, type Context } from './context.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { ensureSelfSignedCert } from './config/tls-cert.ts';
 import { startHousekeeping } from './housekeeping-scheduler.ts';
-import { startOutbox } from './mail/outbox-runner.ts';
+import { DeliveryRunner, workerId } from './delivery/delivery-runner.ts';
 import { SmtpTarget } from './mail/smtp-target.ts';
 import { buildApp } from './http/app.ts';
 import { httpListener } from './http/http-server.ts';
@@ -252,6 +252,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     parts.set('smtp', () => smtp.close());
     listeners.smtp = () => smtp.stats();
 
+    const smtpLimits = config.delivery.targets.smtp;
     const smtpTarget = new SmtpTarget(
       {
         servers: config.mail.servers,
@@ -259,18 +260,31 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
         domain: config.server.domain,
         webUrl: config.mail.webUrl || urls.http,
         name: config.server.domain,
+        timeoutMs: smtpLimits.timeoutSeconds * 1000,
+        concurrency: smtpLimits.concurrency,
       },
       context.store,
       context.audio,
     );
-    const mailSender = startOutbox(context.outbox, smtpTarget, log.child({ proto: 'smtp-out' }));
-    context.mailQueued.notify = mailSender.poke;
+    const delivery = new DeliveryRunner({
+      queue: context.deliveries,
+      targets: [
+        {
+          target: smtpTarget,
+          timeoutMs: smtpLimits.timeoutSeconds * 1000,
+          concurrency: smtpLimits.concurrency,
+        },
+      ],
+      holder: workerId(),
+      log: log.child({ part: 'delivery' }),
+    });
+    context.deliveryQueued.notify = () => delivery.poke();
     parts.set('mail', async () => {
-      await mailSender.stop();
+      await delivery.stop();
       smtpTarget.close();
     });
     // Mail queued while the server was down goes at once, not at the first poll.
-    mailSender.poke();
+    delivery.start();
     if (config.mail.servers.length === 0)
       log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
 

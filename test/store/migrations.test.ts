@@ -44,12 +44,12 @@ describe('schema migrations', () => {
     expect(MIGRATIONS.length).toBeGreaterThan(0);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
     expect(tables(store.db)).toEqual([
+      'delivery',
       'greeting',
       'group_member',
       'journal',
       'mailbox',
       'message',
-      'outbox',
       'rendition',
       'web_session',
     ]);
