@@ -234,7 +234,10 @@ describe('e-mail modes', () => {
       expect(await server.context.messages.list(box.carol!.id)).toHaveLength(carolBefore);
       const list = await cli('queue', 'list');
       expect(list.stdout).toMatch(
-        new RegExp(`^${waiting.id}\\s+smtp\\s+forward\\s+carol@example\\.com\\s+pending\\s+1\\s`, 'm'),
+        new RegExp(
+          `^${waiting.id}\\s+smtp\\s+forward\\s+carol@example\\.com\\s+pending\\s+1\\s`,
+          'm',
+        ),
       );
 
       smtp.answer = 'accept';
