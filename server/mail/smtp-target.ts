@@ -90,8 +90,8 @@ export class SmtpTarget implements DeliveryTarget {
   }
 
   #create(server: SmtpServer, plaintext: boolean) {
-    // Each wait ends a few seconds before the runner's limit; 30 s and 60 s at most as before.
-    const limit = Math.max(1000, (this.#o.timeoutMs ?? 120_000) - 5000);
+    // Each wait ends well before the runner's limit (30 s and 60 s at most, as before).
+    const limit = Math.max(1000, Math.round((this.#o.timeoutMs ?? 120_000) * 0.8));
     return nodemailer.createTransport({
       pool: !plaintext,
       maxConnections: this.#o.concurrency ?? 1,
