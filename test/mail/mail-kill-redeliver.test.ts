@@ -40,7 +40,7 @@ function serve(): Promise<ChildProcess> {
   );
   let logs = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 30_000);
     child.stderr!.on('data', (d: Buffer) => {
       logs += d.toString();
       if (logs.includes('"voicegate serving"')) {
@@ -117,5 +117,5 @@ describe('a server killed in the middle of a delivery', () => {
     const emptied = Date.now();
     await until(() => Date.now() > emptied + 2500, 5000, 'a poll more');
     expect(smtp.mails).toHaveLength(1);
-  }, 60_000);
+  }, 120_000);
 });

@@ -37,7 +37,7 @@ function serve(): Promise<ChildProcess> {
   );
   let logs = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 30_000);
     child.stderr!.on('data', (d: Buffer) => {
       logs += d.toString();
       if (logs.includes('"voicegate serving"')) {
