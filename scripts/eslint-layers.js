@@ -39,6 +39,7 @@ export const LAYERS = {
     may: ['server/domain', 'server/store', 'server/media', 'server/net', 'server/log.ts'],
   },
   'server/mail': { may: ['server/domain', 'server/store', 'server/render', 'server/log.ts'] },
+  'server/delivery': { may: ['server/domain', 'server/log.ts'] },
   'server/housekeeping-scheduler.ts': { may: ['server/domain', 'server/log.ts'] },
   'server/cli': { may: ['*'] },
   'server/demo': { may: ['*'] },

@@ -3,7 +3,7 @@ import { monotonicFactory } from 'ulid';
 import type { DomainDeps } from './domain/deps.ts';
 import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
-import { OutboxService } from './domain/outbox-service.ts';
+import { DeliveryService } from './domain/delivery-service.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -16,9 +16,9 @@ export interface Context extends OpenedStore {
   log: Logger;
   mailboxes: MailboxService;
   messages: MessageService;
-  outbox: OutboxService;
-  /** Set by the server: called when this process queued mail. */
-  mailQueued: { notify: () => void };
+  deliveries: DeliveryService;
+  /** Set by the server: called when this process queued a delivery. */
+  deliveryQueued: { notify: () => void };
   close(): Promise<void>;
 }
 
@@ -56,19 +56,19 @@ export async function createContext(
     newVoicemailId: monotonicFactory(),
     defaults: { locale: config.server.locale, timeZone: config.server.timeZone },
     log: log.child({ part: 'domain' }),
-    onMailQueued: () => mailQueued.notify(),
+    onDeliveryQueued: () => deliveryQueued.notify(),
   };
-  const mailQueued = { notify: () => {} };
+  const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);
   const messages = new MessageService(deps, mailboxes);
-  const outbox = new OutboxService(deps, messages, config.mail.retryHours);
+  const deliveries = new DeliveryService(deps, messages, config.mail.retryHours);
   return {
     ...opened,
     loaded,
     log,
     mailboxes,
     messages,
-    outbox,
-    mailQueued,
+    deliveries,
+    deliveryQueued,
   };
 }

@@ -1,40 +1,57 @@
-import { startOutbox } from '../mail/outbox-runner.ts';
+import { DeliveryRunner, workerId } from '../delivery/delivery-runner.ts';
 import { SmtpTarget } from '../mail/smtp-target.ts';
 import type { Part, Wiring } from './part.ts';
 
-/** Sends the delivery queue to its targets, on the node that runs it. */
+/**
+ * Delivers the queue to its targets (smtp today; ews, graph and peer register here), on the node
+ * that runs it. Each target's time limit and concurrency come from `delivery.targets`.
+ */
 export function buildDeliveryPart(w: Wiring): Part {
   const { config } = w.loaded;
   const { context, log } = w;
-  let stop: (() => Promise<void>) | null = null;
-  let target: SmtpTarget | null = null;
+  const smtpLimits = config.delivery.targets.smtp;
+  let smtp: SmtpTarget | null = null;
+  let runner: DeliveryRunner | null = null;
   return {
     listen: async () => {
-      target = new SmtpTarget(
+      smtp = new SmtpTarget(
         {
           servers: config.mail.servers,
           from: config.mail.from,
           domain: config.server.domain,
+          // Read now: the web address is known once the HTTP part listens.
           webUrl: config.mail.webUrl || w.urls.http,
           name: config.server.domain,
+          timeoutMs: smtpLimits.timeoutSeconds * 1000,
+          concurrency: smtpLimits.concurrency,
         },
         context.store,
         context.audio,
       );
-      const sender = startOutbox(context.outbox, target, log.child({ proto: 'smtp-out' }), {
+      runner = new DeliveryRunner({
+        queue: context.deliveries,
+        targets: [
+          {
+            target: smtp,
+            timeoutMs: smtpLimits.timeoutSeconds * 1000,
+            concurrency: smtpLimits.concurrency,
+          },
+        ],
+        holder: workerId(),
+        log: log.child({ part: 'delivery' }),
         runsHere: () => w.once.runsHere('delivery'),
       });
-      context.mailQueued.notify = sender.poke;
-      stop = sender.stop;
-      // Mail queued while the server was down goes at once, not at the first poll.
-      sender.poke();
+      const started = runner;
+      context.deliveryQueued.notify = () => started.poke();
+      // What was queued while the server was down goes at once, not at the first poll.
+      runner.start();
       if (config.mail.servers.length === 0)
         log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
     },
     close: async () => {
-      context.mailQueued.notify = () => {};
-      await stop?.();
-      target?.close();
+      context.deliveryQueued.notify = () => {};
+      await runner?.stop();
+      smtp?.close();
     },
   };
 }

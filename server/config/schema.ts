@@ -13,6 +13,16 @@ const Listener = <T extends TProperties>(port: number, extra: T) =>
 
 const Hours = (def: number) => Type.Number({ default: def, minimum: 0 });
 
+/** A delivery target's limits: a slow target holds up only its own deliveries. */
+const DeliveryTarget = (timeoutSeconds: number, concurrency: number) =>
+  Type.Object(
+    {
+      timeoutSeconds: Type.Number({ default: timeoutSeconds, minimum: 1, maximum: 3600 }),
+      concurrency: Type.Integer({ default: concurrency, minimum: 1, maximum: 100 }),
+    },
+    { additionalProperties: false, default: {} },
+  );
+
 export const ConfigSchema = Type.Object(
   {
     server: Type.Object(
@@ -183,6 +193,16 @@ export const ConfigSchema = Type.Object(
             { additionalProperties: false },
           ),
           { default: [] },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    delivery: Type.Object(
+      {
+        /** Per target kind: how long one delivery may take, and how many may run at once. */
+        targets: Type.Object(
+          { smtp: DeliveryTarget(120, 2) },
+          { additionalProperties: false, default: {} },
         ),
       },
       { additionalProperties: false, default: {} },

@@ -86,6 +86,12 @@ mail:                        # voicemail e-mail (per-mailbox modes: off, copy, f
   #   domains: []            # e.g. [partner.example] for a later entry
   #   caFile: ''             # PEM to trust for this server's certificate
 
+delivery:                    # the queue in front of every delivery target (e-mail today)
+  targets:
+    smtp:
+      timeoutSeconds: 120    # one mail may take this long, then it waits for its next try
+      concurrency: 2         # mails under way at once (connections per mail server)
+
 policy:
   minMessageSeconds: 1       # shorter recordings are discarded
   maxMessageSeconds: 120     # at most 3600

@@ -17,7 +17,7 @@ export interface DomainDeps {
   defaults: { locale: string; timeZone: string };
   log: DomainLogger;
   now?: () => number;
-  /** Called when mail was queued, so the sender can start at once instead of at its next poll. */
-  onMailQueued?: () => void;
+  /** Called when a delivery was queued, so the runner starts at once instead of at its next poll. */
+  onDeliveryQueued?: () => void;
   scryptCost?: ScryptCost;
 }

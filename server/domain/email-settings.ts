@@ -15,7 +15,7 @@ export type EmailSettings = Pick<Mailbox, 'email' | 'emailMode'>;
 export const OWNER_EMAIL_MODES = ['off', 'copy', 'forward', 'alert'] as const;
 export type OwnerEmailMode = (typeof OWNER_EMAIL_MODES)[number];
 
-/** What a new voicemail's mail is: none, or the kind of mail the outbox sends. */
+/** What a new voicemail's mail is: none, or the kind of mail the delivery queue sends. */
 export type EmailDelivery = 'off' | 'copy' | 'forward' | 'alert';
 
 /**

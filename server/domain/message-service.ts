@@ -10,7 +10,7 @@ import {
   type MailboxRecord,
   type MailboxRef,
 } from './mailbox.ts';
-import type { MailFacts, NewMail, OutboxItem } from './outbox.ts';
+import type { Delivery, MailFacts, NewDelivery } from './delivery.ts';
 import {
   folderAfter,
   sortForPlayback,
@@ -148,7 +148,7 @@ export class MessageService {
       if (members.length > 0) targets = members;
     }
     const messages: NewMessage[] = [];
-    const mails: NewMail[] = [];
+    const mails: NewDelivery[] = [];
     for (const target of targets) {
       const id = randomUUID();
       const mode = emailDelivery(target);
@@ -156,6 +156,7 @@ export class MessageService {
       if (mode === 'forward') {
         mails.push({
           ...facts,
+          target: 'smtp',
           kind: 'forward',
           mailboxId: target.id,
           recipient: target.email!,
@@ -167,6 +168,7 @@ export class MessageService {
       if (mode === 'copy' || mode === 'alert') {
         mails.push({
           ...facts,
+          target: 'smtp',
           kind: mode,
           mailboxId: target.id,
           recipient: target.email!,
@@ -196,7 +198,7 @@ export class MessageService {
     }
     for (const mail of queued)
       this.#deps.log.info({ mailboxId: mail.mailboxId, kind: mail.kind }, 'e-mail queued');
-    if (queued.length > 0) this.#deps.onMailQueued?.();
+    if (queued.length > 0) this.#deps.onDeliveryQueued?.();
     return added.messages;
   }
 
@@ -207,11 +209,12 @@ export class MessageService {
       throw new VoicegateError('FORBIDDEN', 'a private message cannot be forwarded');
     const recipient = normalizeEmail(address);
     if (!recipient) throw new VoicegateError('INVALID_INPUT', 'an e-mail address is needed');
-    await this.#deps.store.queueMail(
+    await this.#deps.store.queueDelivery(
       {
         // A copy of the voicemail: it keeps its identity (the mail's Message-ID).
         voicemailId: randomUUID(),
         ...pick(message),
+        target: 'smtp',
         kind: 'manual',
         mailboxId,
         recipient,
@@ -219,12 +222,12 @@ export class MessageService {
       },
       this.#now(),
     );
-    this.#deps.onMailQueued?.();
+    this.#deps.onDeliveryQueued?.();
   }
 
   /**
    * Mails a recording that is not a stored message (a call flow's recorded answer) to any
-   * address, through the outbox like every voicemail mail. `mailboxRef` is the mailbox the mail
+   * address, through the delivery queue like every voicemail mail. `mailboxRef` is the mailbox the mail
    * is sent for (its name and sender); `to` defaults to that mailbox's own address.
    */
   async emailRecording(
@@ -241,7 +244,7 @@ export class MessageService {
     const key = await this.#deps.audio.put(audio);
     const voicemailId = randomUUID();
     try {
-      await this.#deps.store.queueMail(
+      await this.#deps.store.queueDelivery(
         {
           voicemailId,
           identity: this.newIdentity(),
@@ -251,6 +254,7 @@ export class MessageService {
           audio: { key, format: info.format, bytes: audio.byteLength, durationMs: info.durationMs },
           priority: 'normal',
           private: false,
+          target: 'smtp',
           kind: 'manual',
           mailboxId: mailbox.id,
           recipient,
@@ -263,7 +267,7 @@ export class MessageService {
       throw err;
     }
     this.#deps.log.info({ mailboxId: mailbox.id, kind: 'manual' }, 'e-mail queued');
-    this.#deps.onMailQueued?.();
+    this.#deps.onDeliveryQueued?.();
     return { recipient, voicemailId };
   }
 
@@ -277,8 +281,8 @@ export class MessageService {
     return greeting ? this.#deps.audio.read(greeting.audio.key) : null;
   }
 
-  /** The message a forward-mode mail becomes when it cannot be sent: nothing is lost. */
-  undeliveredForward(item: OutboxItem): NewMessage {
+  /** The message a forward becomes when it cannot be delivered: nothing is lost. */
+  undeliveredForward(item: Delivery): NewMessage {
     return {
       id: item.voicemailId,
       identity: item.identity,

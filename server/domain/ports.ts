@@ -19,7 +19,7 @@ import type {
   MailboxRecord,
   SipCredentials,
 } from './mailbox.ts';
-import type { NewMail, OutboxItem } from './outbox.ts';
+import type { Delivery, NewDelivery, TargetKind } from './delivery.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 import type { Readable } from 'node:stream';
 
@@ -74,14 +74,18 @@ export interface AddedMessages {
 
 export interface MessageStore {
   /**
-   * Adds the messages and queues the mails, all or none, in one transaction; each message gets
-   * a journal entry. Each message, and each mail standing for a message not kept (a forward:
-   * `messageId` null), is a deposit of its voicemail into its mailbox: a deposit whose
-   * (mailbox, identity) was deposited before (a resend) adds nothing, nor the mails about it,
-   * even if that message has since been forwarded, deleted or purged; the decision is taken in
-   * this same transaction, so concurrent resends store one.
+   * Adds the messages and queues the deliveries, all or none, in one transaction; each message
+   * gets a journal entry. Each message, and each delivery standing for a message not kept (a
+   * forward: `messageId` null), is a deposit of its voicemail into its mailbox: a deposit whose
+   * (mailbox, identity) was deposited before (a resend) adds nothing, nor the deliveries about
+   * it, even if that message has since been forwarded, deleted or purged; the decision is taken
+   * in this same transaction, so concurrent resends store one.
    */
-  addMessages(messages: NewMessage[], at: number, mails?: NewMail[]): Promise<AddedMessages>;
+  addMessages(
+    messages: NewMessage[],
+    at: number,
+    deliveries?: NewDelivery[],
+  ): Promise<AddedMessages>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
   /**
@@ -114,19 +118,54 @@ export interface MessageStore {
   pruneDeposits(before: number): Promise<number>;
 }
 
-export interface OutboxStore {
-  queueMail(mail: NewMail, at: number): Promise<void>;
-  /** Pending mails whose time has come, oldest first. */
-  dueMail(now: number, limit: number): Promise<OutboxItem[]>;
-  listOutbox(): Promise<OutboxItem[]>;
-  /** Removes a sent (or dropped) mail; returns audio keys no longer used. */
-  removeMail(id: number): Promise<string[]>;
-  retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void>;
+export interface ClaimRequest {
+  target: TargetKind;
+  /** Who claims: unique per process, so a restarted process never holds its old leases. */
+  holder: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+}
+
+/**
+ * The delivery queue. Items are claimed with a lease; only the lease holder completes them
+ * (removed, deferred or failed), so several workers, on one node or several, never deliver an
+ * item twice while a live one holds it, and a dead worker's items come back when its lease ends.
+ */
+export interface DeliveryStore {
+  queueDelivery(delivery: NewDelivery, at: number): Promise<void>;
   /**
-   * Marks a mail failed for good and notes it on its message; `keep` (a bounced forward) is
-   * added as a message in the same transaction.
+   * Atomically leases pending items of a target kind that are due and not leased (or whose lease
+   * ran out), oldest first.
    */
-  failMail(id: number, error: string, keep?: NewMessage): Promise<void>;
+  claimDeliveries(request: ClaimRequest): Promise<Delivery[]>;
+  listDeliveries(): Promise<Delivery[]>;
+  getDelivery(id: number): Promise<Delivery | null>;
+  /**
+   * Removes a delivered item if `holder` still leases it; returns the audio keys no longer used,
+   * or null when the lease was lost (the item is left alone).
+   */
+  completeDelivery(id: number, holder: string): Promise<string[] | null>;
+  /** Schedules the next attempt and ends the lease, if `holder` still leases it. */
+  deferDelivery(
+    id: number,
+    holder: string,
+    at: number,
+    attempts: number,
+    error: string,
+  ): Promise<boolean>;
+  /**
+   * Marks an item failed for good, if `holder` still leases it, and notes it on its message;
+   * `keep` (an undeliverable forward) is added as a message in the same transaction.
+   */
+  failDelivery(id: number, holder: string, error: string, keep?: NewMessage): Promise<boolean>;
+  /** An administrator's "try again now": pending from `at`, a lease in force is left alone. */
+  rescheduleDelivery(id: number, at: number): Promise<void>;
+  /**
+   * An administrator's "drop": removes the item whoever leases it; `keep` (a pending forward) is
+   * added as a message in the same transaction. Returns the audio keys no longer used.
+   */
+  dropDelivery(id: number, keep?: NewMessage): Promise<string[]>;
 }
 
 export interface GreetingStore {
@@ -181,7 +220,7 @@ export interface WebSessionStore {
 }
 
 export interface VoicemailStore
-  extends MailboxStore, MessageStore, GreetingStore, JournalStore, WebSessionStore, OutboxStore {
+  extends MailboxStore, MessageStore, GreetingStore, JournalStore, WebSessionStore, DeliveryStore {
   close(): Promise<void>;
 }
 

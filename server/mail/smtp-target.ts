@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
-import type { DeliveryResult, DeliveryTarget, OutboxItem } from '../domain/outbox.ts';
+import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/delivery.ts';
 import { renderVoicemail } from '../render/voicemail-mime.ts';
 
 export interface SmtpServer {
@@ -25,6 +25,10 @@ export interface SmtpTargetOptions {
   webUrl?: string;
   /** This server's name, said in EHLO. */
   name: string;
+  /** The target's time limit (`delivery.targets.smtp.timeoutSeconds`): SMTP's own are shorter. */
+  timeoutMs?: number;
+  /** Connections per server entry (`delivery.targets.smtp.concurrency`). */
+  concurrency?: number;
 }
 
 /** The entry for a recipient: a later entry naming its domain, else the first (the default). */
@@ -53,8 +57,13 @@ export function isPermanent(err: SmtpError): boolean {
 
 const TLS_ERRORS = new Set(['ETLS', 'ESOCKET']);
 
-/** Delivers voicemail e-mail over SMTP with nodemailer: the same rendering as the IMAP view. */
+/**
+ * Delivers voicemail e-mail over SMTP with nodemailer: the same rendering as the IMAP view. Its
+ * connection and socket timeouts are shorter than the runner's time limit, so a silent server
+ * ends the attempt here, not by the runner giving up on a mail that might still be accepted.
+ */
 export class SmtpTarget implements DeliveryTarget {
+  readonly kind = 'smtp';
   readonly #o: SmtpTargetOptions;
   readonly #store: VoicemailStore;
   readonly #audio: AudioStore;
@@ -81,9 +90,11 @@ export class SmtpTarget implements DeliveryTarget {
   }
 
   #create(server: SmtpServer, plaintext: boolean) {
+    // Each wait ends well before the runner's limit (30 s and 60 s at most, as before).
+    const limit = Math.max(1000, Math.round((this.#o.timeoutMs ?? 120_000) * 0.8));
     return nodemailer.createTransport({
       pool: !plaintext,
-      maxConnections: 1,
+      maxConnections: this.#o.concurrency ?? 1,
       host: server.host,
       port: server.port,
       name: this.#o.name,
@@ -94,13 +105,13 @@ export class SmtpTarget implements DeliveryTarget {
       auth: server.user && !plaintext ? { user: server.user, pass: server.password } : undefined,
       authMethod: server.authMethod,
       tls: { minVersion: 'TLSv1.2', ...(server.caFile ? { ca: readFileSync(server.caFile) } : {}) },
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
-      socketTimeout: 60_000,
+      connectionTimeout: Math.min(30_000, limit),
+      greetingTimeout: Math.min(30_000, limit),
+      socketTimeout: Math.min(60_000, limit),
     });
   }
 
-  async deliver(item: OutboxItem): Promise<DeliveryResult> {
+  async deliver(item: Delivery): Promise<DeliveryResult> {
     const server = serverFor(this.#o.servers, item.recipient);
     if (!server) return { status: 'retry', reason: 'no SMTP server configured (mail.servers)' };
     const mailbox = await this.#store.getMailbox(item.mailboxId);

@@ -33,7 +33,7 @@ export class DepositTable {
         .sql(
           `DELETE FROM deposit WHERE at < ?
              AND NOT EXISTS (SELECT 1 FROM message m WHERE m.mailbox_id = deposit.mailbox_id AND m.identity = deposit.identity)
-             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mailbox_id = deposit.mailbox_id AND o.identity = deposit.identity)`,
+             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.mailbox_id = deposit.mailbox_id AND d.identity = deposit.identity)`,
         )
         .run(before);
       return Number(result.changes);

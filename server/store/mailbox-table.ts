@@ -129,7 +129,7 @@ export class MailboxTable implements MailboxStore {
         this.#db
           .sql(
             `SELECT audio_key FROM message WHERE mailbox_id = ?1 UNION SELECT audio_key FROM greeting WHERE mailbox_id = ?1
-           UNION SELECT audio_key FROM outbox WHERE mailbox_id = ?1`,
+           UNION SELECT audio_key FROM delivery WHERE mailbox_id = ?1`,
           )
           .all(id) as { audio_key: string }[]
       ).map((r) => r.audio_key);

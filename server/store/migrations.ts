@@ -173,6 +173,51 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO deposit (mailbox_id, identity, at)
     SELECT mailbox_id, identity, created_at FROM outbox WHERE kind = 'forward';
   `,
+  // 7: the delivery queue: the outbound mail queue becomes a queue of deliveries to target
+  // kinds, claimed with leases. Queued and bounced mail is kept, as smtp deliveries with the
+  // same ids and identities.
+  `
+  CREATE TABLE delivery (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL CHECK (target IN ('smtp', 'ews', 'graph', 'peer')),
+    kind TEXT NOT NULL CHECK (kind IN ('copy', 'forward', 'alert', 'manual')),
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    recipient TEXT NOT NULL,
+    payload TEXT,
+    voicemail_id TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    message_id TEXT,
+    caller_number TEXT,
+    caller_name TEXT,
+    received_at INTEGER NOT NULL,
+    audio_key TEXT NOT NULL,
+    audio_format TEXT NOT NULL,
+    audio_bytes INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    priority TEXT NOT NULL,
+    private INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    lease_holder TEXT,
+    lease_until INTEGER
+  ) STRICT;
+  INSERT INTO delivery (id, target, kind, mailbox_id, recipient, voicemail_id, identity,
+    message_id, caller_number, caller_name, received_at, audio_key, audio_format, audio_bytes,
+    duration_ms, priority, private, status, attempts, next_attempt_at, last_error, created_at)
+  SELECT id, 'smtp', kind, mailbox_id, recipient, voicemail_id, identity, message_id, caller_number,
+    caller_name, received_at, audio_key, audio_format, audio_bytes, duration_ms, priority,
+    private, status, attempts, next_attempt_at, last_error, created_at FROM outbox;
+  -- Ids go on rising from the outbox's: a number once shown by queue list is never reused.
+  DELETE FROM sqlite_sequence WHERE name = 'delivery';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'delivery', seq FROM sqlite_sequence WHERE name = 'outbox';
+  DROP TABLE outbox;
+  CREATE INDEX delivery_due ON delivery (target, status, next_attempt_at);
+  CREATE INDEX delivery_by_audio ON delivery (audio_key);
+  CREATE INDEX delivery_by_mailbox ON delivery (mailbox_id);
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

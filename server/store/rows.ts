@@ -1,6 +1,6 @@
 import type { MailboxRecord } from '../domain/mailbox.ts';
 import type { Change, Greeting, Message } from '../domain/message.ts';
-import type { OutboxItem } from '../domain/outbox.ts';
+import type { Delivery } from '../domain/delivery.ts';
 
 /** SQLite rows and their mapping to domain objects: the one place that knows column names. */
 export interface MailboxRow {
@@ -160,11 +160,13 @@ export function rowToChange(r: ChangeRow): Change {
   };
 }
 
-export interface OutboxRow {
+export interface DeliveryRow {
   id: number;
+  target: string;
   kind: string;
   mailbox_id: number;
   recipient: string;
+  payload: string | null;
   voicemail_id: string;
   identity: string;
   message_id: string | null;
@@ -182,14 +184,18 @@ export interface OutboxRow {
   next_attempt_at: number;
   last_error: string | null;
   created_at: number;
+  lease_holder: string | null;
+  lease_until: number | null;
 }
 
-export function rowToOutbox(r: OutboxRow): OutboxItem {
+export function rowToDelivery(r: DeliveryRow): Delivery {
   return {
     id: r.id,
-    kind: r.kind as OutboxItem['kind'],
+    target: r.target as Delivery['target'],
+    kind: r.kind as Delivery['kind'],
     mailboxId: r.mailbox_id,
     recipient: r.recipient,
+    payload: r.payload === null ? null : (JSON.parse(r.payload) as Delivery['payload']),
     voicemailId: r.voicemail_id,
     identity: r.identity,
     messageId: r.message_id,
@@ -202,12 +208,16 @@ export function rowToOutbox(r: OutboxRow): OutboxItem {
       bytes: r.audio_bytes,
       durationMs: r.duration_ms,
     },
-    priority: r.priority as OutboxItem['priority'],
+    priority: r.priority as Delivery['priority'],
     private: r.private === 1,
-    status: r.status as OutboxItem['status'],
+    status: r.status as Delivery['status'],
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error,
     createdAt: r.created_at,
+    lease:
+      r.lease_holder !== null && r.lease_until !== null
+        ? { holder: r.lease_holder, until: r.lease_until }
+        : null,
   };
 }

@@ -9,7 +9,7 @@ export interface SqlAccess {
   sql(text: string): StatementSync;
   /** One write transaction; its journal entries reach the change feed after commit. */
   tx<T>(fn: () => T): T;
-  /** Of these audio keys, those no message, greeting or mail refers to any more. */
+  /** Of these audio keys, those no message, greeting or delivery refers to any more. */
   unusedAudio(keys: string[]): string[];
   insertMessage(m: NewMessage, at: number): Message;
   /**

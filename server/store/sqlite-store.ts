@@ -16,9 +16,10 @@ import type {
   NewMessage,
 } from '../domain/message.ts';
 import type { MessageState, StatePair } from '../domain/message-state.ts';
-import type { NewMail, OutboxItem } from '../domain/outbox.ts';
+import type { Delivery, NewDelivery } from '../domain/delivery.ts';
 import type {
   AddedMessages,
+  ClaimRequest,
   MessageFilter,
   NewMailbox,
   VoicemailStore,
@@ -28,7 +29,7 @@ import { JournalFeed } from './change-feed.ts';
 import { DepositTable } from './deposit-table.ts';
 import { GreetingTable } from './greeting-table.ts';
 import { MailboxTable } from './mailbox-table.ts';
-import { OutboxTable } from './outbox-table.ts';
+import { DeliveryTable } from './delivery-table.ts';
 import { storeError, type SqlAccess } from './sql-access.ts';
 import { WebSessionTable } from './web-session-table.ts';
 import { migrate } from './migrations.ts';
@@ -62,7 +63,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       onError: opts.onFeedError,
       walFile: path === ':memory:' ? undefined : `${path}-wal`,
     });
-    this.#outbox = new OutboxTable(this);
+    this.#deliveries = new DeliveryTable(this);
     this.#sessions = new WebSessionTable(this);
     this.#greetings = new GreetingTable(this);
     this.#deposits = new DepositTable(this);
@@ -131,7 +132,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   unusedAudio(keys: string[]): string[] {
     const used = this.sql(
       `SELECT 1 FROM message WHERE audio_key = ?1 UNION ALL SELECT 1 FROM greeting WHERE audio_key = ?1
-       UNION ALL SELECT 1 FROM outbox WHERE audio_key = ?1 LIMIT 1`,
+       UNION ALL SELECT 1 FROM delivery WHERE audio_key = ?1 LIMIT 1`,
     );
     return [...new Set(keys)].filter((k) => used.get(k) === undefined);
   }
@@ -184,7 +185,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   async addMessages(
     messages: NewMessage[],
     at: number,
-    mails: NewMail[] = [],
+    deliveries: NewDelivery[] = [],
   ): Promise<AddedMessages> {
     return this.tx(() => {
       const stored: Message[] = [];
@@ -203,14 +204,14 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
         if (before) stored.push(rowToMessage(before));
       }
       let repeatedMails = 0;
-      for (const mail of mails) {
+      for (const mail of deliveries) {
         // A mail about a message goes with it; a forward is a deposit of its own.
         const repeated =
           mail.messageId !== null
             ? repeatedIds.has(mail.messageId)
             : !this.#deposits.claim(mail.mailboxId, mail.identity, at);
         if (!repeated) {
-          this.#outbox.insertMail(mail, at);
+          this.#deliveries.insertDelivery(mail, at);
           continue;
         }
         if (mail.messageId === null) repeatedMails++;
@@ -469,27 +470,42 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     });
   }
 
-  // The outgoing mail queue and web sessions live in tables of their own.
+  // The delivery queue and web sessions live in tables of their own.
 
-  readonly #outbox: OutboxTable;
+  readonly #deliveries: DeliveryTable;
   readonly #sessions: WebSessionTable;
-  queueMail(mail: NewMail, at: number): Promise<void> {
-    return this.#outbox.queueMail(mail, at);
+  queueDelivery(d: NewDelivery, at: number): Promise<void> {
+    return this.#deliveries.queueDelivery(d, at);
   }
-  dueMail(now: number, limit: number): Promise<OutboxItem[]> {
-    return this.#outbox.dueMail(now, limit);
+  claimDeliveries(request: ClaimRequest): Promise<Delivery[]> {
+    return this.#deliveries.claimDeliveries(request);
   }
-  listOutbox(): Promise<OutboxItem[]> {
-    return this.#outbox.listOutbox();
+  listDeliveries(): Promise<Delivery[]> {
+    return this.#deliveries.listDeliveries();
   }
-  removeMail(id: number): Promise<string[]> {
-    return this.#outbox.removeMail(id);
+  getDelivery(id: number): Promise<Delivery | null> {
+    return this.#deliveries.getDelivery(id);
   }
-  retryMailAt(id: number, at: number, attempts: number, error: string | null): Promise<void> {
-    return this.#outbox.retryMailAt(id, at, attempts, error);
+  completeDelivery(id: number, holder: string): Promise<string[] | null> {
+    return this.#deliveries.completeDelivery(id, holder);
   }
-  failMail(id: number, error: string, keep?: NewMessage): Promise<void> {
-    return this.#outbox.failMail(id, error, keep);
+  deferDelivery(
+    id: number,
+    holder: string,
+    at: number,
+    attempts: number,
+    error: string,
+  ): Promise<boolean> {
+    return this.#deliveries.deferDelivery(id, holder, at, attempts, error);
+  }
+  failDelivery(id: number, holder: string, error: string, keep?: NewMessage): Promise<boolean> {
+    return this.#deliveries.failDelivery(id, holder, error, keep);
+  }
+  rescheduleDelivery(id: number, at: number): Promise<void> {
+    return this.#deliveries.rescheduleDelivery(id, at);
+  }
+  dropDelivery(id: number, keep?: NewMessage): Promise<string[]> {
+    return this.#deliveries.dropDelivery(id, keep);
   }
   createWebSession(s: WebSession): Promise<void> {
     return this.#sessions.createWebSession(s);
@@ -507,10 +523,10 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return this.#sessions.deleteWebSessionsOf(mailboxId, except);
   }
 
-  /** Every audio key a message or greeting refers to (for sweeping files a crash left behind). */
+  /** Every audio key a message, greeting or delivery refers to (for sweeping files a crash left behind). */
   referencedAudio(): Set<string> {
     const rows = this.sql(
-      'SELECT audio_key FROM message UNION SELECT audio_key FROM greeting UNION SELECT audio_key FROM outbox',
+      'SELECT audio_key FROM message UNION SELECT audio_key FROM greeting UNION SELECT audio_key FROM delivery',
     ).all() as { audio_key: string }[];
     return new Set(rows.map((r) => r.audio_key));
   }

@@ -104,7 +104,7 @@ export class QueueWatch {
   counts(): { pending: number; failed: number; attempted: number } {
     const row = this.#db
       .prepare(
-        "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(attempts > 0), 0) AS attempted FROM outbox",
+        "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(attempts > 0), 0) AS attempted FROM delivery",
       )
       .get() as { pending: number; failed: number; attempted: number };
     return {

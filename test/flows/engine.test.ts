@@ -263,7 +263,7 @@ flows:
     expect(call.events.find((e) => e.type === 'record')).toMatchObject({
       opts: { maxMs: 30_000, stopKeys: '#' },
     });
-    const queued = await ctx.outbox.list();
+    const queued = await ctx.deliveries.list();
     expect(queued).toHaveLength(1);
     expect(queued[0]).toMatchObject({
       kind: 'manual',

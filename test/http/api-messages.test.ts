@@ -289,7 +289,7 @@ describe('greetings and settings over the web API', () => {
     // Kept here and lighting the lamp; no copy, forward or alert goes out.
     await deposit();
     expect((await alice.call('GET', '/api/messages')).json().counts.new).toBe(1);
-    expect(await t.ctx.outbox.list()).toEqual([]);
+    expect(await t.ctx.deliveries.list()).toEqual([]);
   });
 
   it('answers 503 for play on my phone when the phone part is not running', async () => {

@@ -1,17 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryResult } from '../../server/domain/delivery.ts';
 import { tempContext } from '../helpers/temp-context.ts';
 import { wav } from './mail-helpers.ts';
 
 /**
  * A forward that bounces is recorded as failed and then put into the mailbox. If the process
  * dies between the two, the voicemail must still be somewhere: in the mailbox, or in the queue
- * to be tried again.
+ * to be tried again once the dead worker's lease has run out.
  */
 let ctx: Awaited<ReturnType<typeof tempContext>> | undefined;
 afterEach(async () => {
   await ctx?.cleanup();
   ctx = undefined;
 });
+
+const LEASE_MS = 60_000;
+const refusal: DeliveryResult = { status: 'fail', reason: '550 no such user' };
 
 describe('a bounce interrupted by a crash', () => {
   it('does not lose the forwarded voicemail', async () => {
@@ -21,28 +25,45 @@ describe('a bounce interrupted by a crash', () => {
       '1234',
     );
     await ctx.messages.deposit({ mailbox: '203', audio: wav(ctx.dir, 2) });
-    const [queued] = await ctx.outbox.list();
+    const [claimed] = await ctx.deliveries.claim('smtp', 'worker-1', 10, LEASE_MS);
+    expect(claimed).toMatchObject({ kind: 'forward', target: 'smtp' });
 
     // The bounce's one transaction fails (as if the process died in it): nothing changed.
     const store = ctx.store;
-    const failMail = store.failMail.bind(store);
-    store.failMail = () => Promise.reject(new Error('process killed'));
-    const refuse = {
-      deliver: async () => ({ status: 'fail' as const, reason: '550 no such user' }),
-    };
-    await expect(ctx.outbox.runDue(refuse)).rejects.toThrow('process killed');
-    store.failMail = failMail;
+    const failDelivery = store.failDelivery.bind(store);
+    store.failDelivery = () => Promise.reject(new Error('process killed'));
+    await expect(ctx.deliveries.settle(claimed!, refusal, 'worker-1')).rejects.toThrow(
+      'process killed',
+    );
+    store.failDelivery = failDelivery;
     expect(await ctx.messages.list(carol.id)).toHaveLength(0);
-    expect((await ctx.outbox.list()).find((m) => m.id === queued!.id)?.status).toBe('pending');
+    const waiting = await ctx.deliveries.list();
+    expect(waiting).toMatchObject([{ id: claimed!.id, status: 'pending', attempts: 0 }]);
+    expect(waiting[0]!.lease?.holder).toBe('worker-1');
 
-    // Run again: the bounce and the message in the mailbox are committed together.
-    await ctx.outbox.runDue(refuse);
-    const kept = await ctx.messages.list(carol.id);
-    expect(kept.map((m) => m.id)).toEqual([queued!.voicemailId]);
-    expect((await ctx.outbox.list()).find((m) => m.id === queued!.id)).toMatchObject({
-      status: 'failed',
-      attempts: 1,
-      lastError: '550 no such user',
+    // Nobody else takes it while the lease lasts; once it has run out, another worker does.
+    expect(await ctx.deliveries.claim('smtp', 'worker-2', 10, LEASE_MS)).toEqual([]);
+    const [again] = await store.claimDeliveries({
+      target: 'smtp',
+      holder: 'worker-2',
+      now: waiting[0]!.lease!.until,
+      leaseMs: LEASE_MS,
+      limit: 10,
     });
+    expect(again?.id).toBe(claimed!.id);
+
+    // The bounce and the message in the mailbox are committed together.
+    expect(await ctx.deliveries.settle(again!, refusal, 'worker-2')).toBe('failed');
+    const kept = await ctx.messages.list(carol.id);
+    expect(kept.map((m) => m.id)).toEqual([claimed!.voicemailId]);
+    expect(await ctx.deliveries.list()).toMatchObject([
+      {
+        id: claimed!.id,
+        status: 'failed',
+        attempts: 1,
+        lastError: '550 no such user',
+        lease: null,
+      },
+    ]);
   });
 });

@@ -50,7 +50,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const queue = () => server.context.outbox.list();
+const queue = () => server.context.deliveries.list();
 
 describe('POST /api/messages/:id/forward-email', () => {
   it('queues the message and sends it with its WAV to any address', async () => {

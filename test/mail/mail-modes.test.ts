@@ -77,7 +77,7 @@ function deposit(mailbox: string) {
 }
 
 const cli = (...args: string[]) => runCli(['--config', server.configFile, ...args]);
-const queue = () => server.context.outbox.list();
+const queue = () => server.context.deliveries.list();
 const audioFiles = () =>
   readdirSync(join(server.dir, 'audio'), { recursive: true, withFileTypes: true }).filter((e) =>
     e.isFile(),
@@ -213,7 +213,7 @@ describe('e-mail modes', () => {
 
   it('forward while the server answers 4xx or is down: waits in the queue, sent once it is back', async () => {
     // Clean up the bounce of the previous test, keeping its message (already in the mailbox).
-    for (const m of await queue()) await server.context.outbox.drop(m.id);
+    for (const m of await queue()) await server.context.deliveries.drop(m.id);
     const carolBefore = (await server.context.messages.list(box.carol!.id)).length;
 
     for (const trouble of ['defer', 'down'] as const) {
@@ -234,7 +234,10 @@ describe('e-mail modes', () => {
       expect(await server.context.messages.list(box.carol!.id)).toHaveLength(carolBefore);
       const list = await cli('queue', 'list');
       expect(list.stdout).toMatch(
-        new RegExp(`^${waiting.id}\\s+forward\\s+carol@example\\.com\\s+pending\\s+1\\s`, 'm'),
+        new RegExp(
+          `^${waiting.id}\\s+smtp\\s+forward\\s+carol@example\\.com\\s+pending\\s+1\\s`,
+          'm',
+        ),
       );
 
       smtp.answer = 'accept';
@@ -265,7 +268,7 @@ describe('e-mail modes', () => {
 
       smtp.answer = 'reject';
       await smtp.up();
-      await server.context.outbox.retry(waiting.id);
+      await server.context.deliveries.retry(waiting.id);
       const bounced = await until(
         async () => (await queue()).find((m) => m.id === waiting.id && m.status === 'failed'),
         10_000,

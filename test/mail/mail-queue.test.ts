@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxItem } from '../../server/domain/outbox.ts';
+import type { Delivery } from '../../server/domain/delivery.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { soxWav } from '../helpers/sox.ts';
 import { mailServers, parse, sleep, until } from './mail-helpers.ts';
@@ -37,7 +37,7 @@ function serve(): Promise<ChildProcess> {
   );
   let logs = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 30_000);
     child.stderr!.on('data', (d: Buffer) => {
       logs += d.toString();
       if (logs.includes('"voicegate serving"')) {
@@ -60,10 +60,10 @@ async function kill(signal: NodeJS.Signals): Promise<void> {
 
 const cli = (...args: string[]) => runCli([...cfg, ...args]);
 
-async function queueJson(): Promise<OutboxItem[]> {
+async function queueJson(): Promise<Delivery[]> {
   const r = await cli('queue', 'list', '--json');
   expect(r.code, r.stderr).toBe(0);
-  return r.stdout.startsWith('[') ? (JSON.parse(r.stdout) as OutboxItem[]) : [];
+  return r.stdout.startsWith('[') ? (JSON.parse(r.stdout) as Delivery[]) : [];
 }
 
 async function inbox(): Promise<{ id: string; callerNumber: string }[]> {
@@ -128,7 +128,7 @@ describe('the durable e-mail queue', () => {
     expect(first!.nextAttemptAt - Date.now()).toBeLessThan(61_000);
     const text = await cli('queue', 'list');
     const row = new RegExp(
-      `^${mailId}\\s+forward\\s+alice@example\\.com\\s+pending\\s+1\\s+(\\S+Z)\\s+127\\.0\\.0\\.1:${smtp.port}`,
+      `^${mailId}\\s+smtp\\s+forward\\s+alice@example\\.com\\s+pending\\s+1\\s+(\\S+Z)\\s+127\\.0\\.0\\.1:${smtp.port}`,
       'm',
     ).exec(text.stdout);
     expect(row, text.stdout).not.toBeNull();

@@ -71,6 +71,6 @@ describe('per-domain SMTP servers', () => {
       expect(m.from).toBe('relay@partner-gw.example');
       expect(firstAddress((await parse(m.raw)).from).address).toBe('relay@partner-gw.example');
     }
-    expect(await server.context.outbox.list()).toEqual([]);
+    expect(await server.context.deliveries.list()).toEqual([]);
   });
 });

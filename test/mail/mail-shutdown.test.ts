@@ -65,6 +65,6 @@ describe('stopping the server during a delivery', () => {
     // Regression (fixed): close() does not wait for the delivery in progress; its result is lost with the
     // closed store, the mail stays queued and goes again.
     expect(smtp.mails).toHaveLength(1);
-    expect(await second.context.outbox.list()).toEqual([]);
+    expect(await second.context.deliveries.list()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxItem } from '../../server/domain/outbox.ts';
+import type { Delivery } from '../../server/domain/delivery.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { makeCert, mailServers, parse, until, wav } from './mail-helpers.ts';
 import { SmtpRecorder } from './smtp-recorder.ts';
@@ -90,7 +90,9 @@ beforeAll(async () => {
   // Every mail has been tried once: sent, or waiting with an error.
   await until(
     async () =>
-      (await server.context.outbox.list()).every((m) => m.attempts > 0 || m.status === 'failed'),
+      (await server.context.deliveries.list()).every(
+        (m) => m.attempts > 0 || m.status === 'failed',
+      ),
     10_000,
     'each mail to be tried',
   );
@@ -102,8 +104,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function queued(to: string): Promise<OutboxItem | undefined> {
-  return (await server.context.outbox.list()).find((m) => m.recipient === to);
+async function queued(to: string): Promise<Delivery | undefined> {
+  return (await server.context.deliveries.list()).find((m) => m.recipient === to);
 }
 
 describe('TLS modes', () => {

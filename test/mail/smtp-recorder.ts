@@ -51,6 +51,10 @@ export class SmtpRecorder {
   delayMs = 0;
   /** Mails whose data has started to arrive (answered or not). */
   receiving = 0;
+  /** Leaves every RCPT TO unanswered: a delivery stays under way until the client goes. */
+  holdEnvelope = false;
+  /** Recipients given (answered or not). */
+  recipients = 0;
   port = 0;
   readonly #opts: RecorderOptions;
   #server: SMTPServer | null = null;
@@ -103,6 +107,8 @@ export class SmtpRecorder {
         callback(null, { user: { name: user, method: login.method } satisfies SessionUser });
       },
       onRcptTo: (_address, _session, callback) => {
+        this.recipients++;
+        if (this.holdEnvelope) return;
         if (this.answer !== 'reject') return callback();
         callback(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
       },

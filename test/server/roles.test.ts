@@ -117,14 +117,14 @@ describe('the composition root', () => {
     );
     await running.context.messages.deposit({ mailbox: '201', audio: wav(dir, 1) });
     // Queued and poked at once; another node would send it, so this one leaves it waiting.
-    await until(async () => (await running.context.outbox.list()).length === 1, 5000, 'queued');
+    await until(async () => (await running.context.deliveries.list()).length === 1, 5000, 'queued');
     await new Promise((r) => setTimeout(r, 2500)); // one poll of the queue
     expect(smtp.mails).toHaveLength(0);
-    expect(await running.context.outbox.list()).toHaveLength(1);
+    expect(await running.context.deliveries.list()).toHaveLength(1);
 
     // The lease moves here: the next poll sends it.
     mine = true;
     await smtp.waitFor(1, 10_000);
-    await until(async () => (await running.context.outbox.list()).length === 0, 5000, 'sent');
+    await until(async () => (await running.context.deliveries.list()).length === 0, 5000, 'sent');
   });
 });

@@ -183,7 +183,7 @@ describe('the same voicemail mail delivered again', () => {
     // The forward carries the voicemail's identity as its Message-ID.
     expect((await parse(forwarded!.raw)).messageId).toBe(`<${identity}>`);
     await until(
-      async () => (await server.context.outbox.list()).length === 0,
+      async () => (await server.context.deliveries.list()).length === 0,
       10_000,
       'the queue to empty',
     );
@@ -191,7 +191,7 @@ describe('the same voicemail mail delivered again', () => {
     // Sent and gone from the queue: a resend now is still recognised, and nothing is queued.
     expect((await send(mailer, raw, ['203@voicegate.local'])).response).toMatch(/^250 /);
     mailer.close();
-    expect(await server.context.outbox.list()).toEqual([]);
+    expect(await server.context.deliveries.list()).toEqual([]);
     expect(await server.context.messages.list(carol.id)).toEqual([]);
     expect(smtp.mails).toHaveLength(before + 1);
   });

@@ -44,13 +44,13 @@ describe('schema migrations', () => {
     expect(MIGRATIONS.length).toBeGreaterThan(0);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
     expect(tables(store.db)).toEqual([
+      'delivery',
       'deposit',
       'greeting',
       'group_member',
       'journal',
       'mailbox',
       'message',
-      'outbox',
       'rendition',
       'web_session',
     ]);
@@ -191,7 +191,7 @@ describe('migration 6: voicemail identities', () => {
       VALUES (?, 1, 'a@example.com', ?, ?, 0, 'k', 'wav/pcm16/8000', 1, 1000, 'normal', 0, 0, 5000)`);
     mail.run('copy', 'm1', 'm1');
     mail.run('forward', 'f1', null);
-    migrate(db);
+    migrate(db, MIGRATIONS.slice(0, 6));
 
     expect(db.prepare('SELECT id, identity FROM message ORDER BY id').all()).toEqual([
       { id: 'm1', identity: 'm1@site-a' },
@@ -213,5 +213,53 @@ describe('migration 6: voicemail identities', () => {
     const [before] = await store.listMessages(1);
     const again = await store.addMessages([{ ...before!, id: 'm9' }], 9000);
     expect(again).toEqual({ messages: [before], repeated: 1, unusedAudio: [] });
+  });
+});
+
+describe('the delivery queue migration', () => {
+  it('keeps queued and bounced mail as smtp deliveries, ids rising on from the outbox', async () => {
+    const at = MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE delivery'));
+    expect(at).toBeGreaterThan(0);
+    const db = openDb();
+    migrate(db, MIGRATIONS.slice(0, at));
+    db.exec(`INSERT INTO mailbox (id, kind, name, code_hash, locale, time_zone, created_at)
+             VALUES (1, 'user', 'alice', 'x', 'en-US', 'UTC', 1700000000000)`);
+    const add = db.prepare(`INSERT INTO outbox (id, kind, mailbox_id, recipient, voicemail_id,
+        message_id, caller_number, caller_name, received_at, audio_key, audio_format, audio_bytes,
+        duration_ms, priority, private, status, attempts, next_attempt_at, last_error, created_at)
+      VALUES (?, ?, 1, ?, ?, NULL, '+331', NULL, 1000, ?, 'wav/pcm16/8000', 10, 1000, 'normal', 0,
+        ?, ?, 5000, ?, 900)`);
+    add.run(3, 'forward', 'a@example.com', 'v-3', 'k3', 'pending', 2, '451 later');
+    add.run(4, 'copy', 'b@example.com', 'v-4', 'k4', 'failed', 1, '550 no');
+    // Sent and removed: its number is not given out again.
+    add.run(9, 'alert', 'c@example.com', 'v-9', 'k9', 'pending', 0, null);
+    db.exec('DELETE FROM outbox WHERE id = 9');
+    db.close();
+    open.splice(open.indexOf(db), 1);
+
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    expect(tables(store.db)).not.toContain('outbox');
+    expect(await store.listDeliveries()).toMatchObject([
+      {
+        id: 3,
+        target: 'smtp',
+        kind: 'forward',
+        recipient: 'a@example.com',
+        voicemailId: 'v-3',
+        audio: { key: 'k3', bytes: 10 },
+        status: 'pending',
+        attempts: 2,
+        nextAttemptAt: 5000,
+        lastError: '451 later',
+        createdAt: 900,
+        lease: null,
+      },
+      { id: 4, target: 'smtp', kind: 'copy', status: 'failed', lastError: '550 no' },
+    ]);
+    const [next] = await store.listDeliveries();
+    await store.queueDelivery({ ...next!, recipient: 'd@example.com' }, 6000);
+    expect((await store.listDeliveries()).map((d) => d.id)).toEqual([3, 4, 10]);
+    expect(store.referencedAudio()).toEqual(new Set(['k3', 'k4']));
   });
 });

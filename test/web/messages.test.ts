@@ -203,7 +203,7 @@ describe('forwarding', () => {
     await statusLine(page)
       .filter({ hasText: 'Sending the message to carol@example.org by e-mail.' })
       .waitFor();
-    const queued = (await suite.server.context.outbox.list()).filter(
+    const queued = (await suite.server.context.deliveries.list()).filter(
       (m) => m.messageId === message.id,
     );
     expect(queued.map((m) => [m.kind, m.recipient])).toEqual([['manual', 'carol@example.org']]);

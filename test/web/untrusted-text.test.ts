@@ -61,10 +61,19 @@ describe('untrusted caller data', () => {
     });
     await deposit(suite.server, box.name, { callerName: 'Copied Caller' });
     // No mail server is configured: the copy waits in the queue until we refuse it for good.
-    const [copy] = await suite.server.context.outbox.list();
+    const [copy] = await suite.server.context.deliveries.list();
     expect(copy).toMatchObject({ kind: 'copy', mailboxId: box.id });
     const refusal = 'mx.example.org:25: 550 5.1.1 <b>x</b> no such user';
-    await suite.server.context.store.failMail(copy!.id, refusal);
+    // Claimed as a worker would (past any lease the server's own attempt holds), then refused.
+    const store = suite.server.context.store;
+    await store.claimDeliveries({
+      target: 'smtp',
+      holder: 'test',
+      now: Date.now() + 3_600_000,
+      leaseMs: 60_000,
+      limit: 100,
+    });
+    expect(await store.failDelivery(copy!.id, 'test', refusal)).toBe(true);
 
     const page = await suite.open();
     await logIn(page, box.extension);

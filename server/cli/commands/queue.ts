@@ -13,21 +13,24 @@ function id(text: string): number {
 }
 
 export function registerQueue(program: Command): void {
-  const queue = program.command('queue').description('the outgoing e-mail queue');
+  const queue = program
+    .command('queue')
+    .description('the delivery queue: voicemail e-mail and every other target');
 
   queue
     .command('list')
-    .description('mail waiting to be sent, and mail that bounced')
+    .description('deliveries waiting, and those that failed for good (bounced)')
     .option('--json', 'as JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        const items = await ctx.outbox.list();
+        const items = await ctx.deliveries.list();
         if (o.json) return printJson(items);
         if (items.length === 0) return print('the queue is empty');
         printTable(
-          ['ID', 'KIND', 'TO', 'STATUS', 'TRIES', 'NEXT TRY', 'LAST ERROR'],
+          ['ID', 'TARGET', 'KIND', 'TO', 'STATUS', 'TRIES', 'NEXT TRY', 'LAST ERROR'],
           items.map((m) => [
             String(m.id),
+            m.target,
             m.kind,
             m.recipient,
             m.status,
@@ -43,20 +46,20 @@ export function registerQueue(program: Command): void {
 
   queue
     .command('retry <id>')
-    .description('try a mail again now')
+    .description('try an item again now')
     .action(async (text: string, _o: unknown, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        await ctx.outbox.retry(id(text));
+        await ctx.deliveries.retry(id(text));
         print(`mail ${text} will be tried again now`);
       });
     });
 
   queue
     .command('drop <id>')
-    .description('remove a mail from the queue (a pending forward is kept in the mailbox instead)')
+    .description('remove an item from the queue (a pending forward is kept in the mailbox instead)')
     .action(async (text: string, _o: unknown, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        await ctx.outbox.drop(id(text));
+        await ctx.deliveries.drop(id(text));
         print(`dropped mail ${text}`);
       });
     });

@@ -5,8 +5,9 @@ import { defineAction, mailboxRef, NEXT } from '../action.ts';
 import { interpolate } from '../vars.ts';
 
 /**
- * Mails a recorded answer (the last one, or `recording: name`) through the outbox, as voicemail
- * for `mailbox` (default: the mailbox the call is for) to `to` (default: that mailbox's address).
+ * Mails a recorded answer (the last one, or `recording: name`) through the delivery queue, as
+ * voicemail for `mailbox` (default: the mailbox the call is for) to `to` (default: that
+ * mailbox's address).
  * Runs even after the caller hung up.
  */
 export const email = defineAction({

@@ -75,7 +75,7 @@ describe('a call looks its mailbox up once', () => {
     const r = await call({ dialled: '201' }, { takes: [{ seconds: 3, endedBy: 'hangup' }] });
     expect(r.played.slice(0, 2)).toEqual(['audio:1500', 'tone']);
     expect(await inbox()).toHaveLength(1);
-    expect(await k.ctx.outbox.list()).toHaveLength(1);
+    expect(await k.ctx.deliveries.list()).toHaveLength(1);
     expect(r.lookups).toEqual(['findMailbox(201)']);
   });
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewMessage } from '../../../server/domain/message.ts';
-import type { NewMail } from '../../../server/domain/outbox.ts';
+import type { NewDelivery } from '../../../server/domain/delivery.ts';
 import type { NewMailbox, VoicemailStore } from '../../../server/domain/ports.ts';
 import { toneWav } from '../../../server/media/tone.ts';
 import type { OpenedStore } from './opened-store.ts';
@@ -67,8 +67,9 @@ export function idempotentDepositContract(open: () => Promise<OpenedStore>): voi
       };
     }
 
-    function mailOf(m: NewMessage, kind: NewMail['kind']): NewMail {
+    function mailOf(m: NewMessage, kind: NewDelivery['kind']): NewDelivery {
       return {
+        target: 'smtp',
         voicemailId: m.id,
         identity: m.identity,
         callerNumber: m.callerNumber,
@@ -140,24 +141,33 @@ export function idempotentDepositContract(open: () => Promise<OpenedStore>): voi
       await store.addMessages([kept], 1_000, [mailOf(kept, 'copy')]);
       const resent = copy(alice, kept.identity);
       await store.addMessages([resent], 2_000, [mailOf(resent, 'copy')]);
-      expect((await store.listOutbox()).map((m) => m.messageId)).toEqual([kept.id]);
+      expect((await store.listDeliveries()).map((m) => m.messageId)).toEqual([kept.id]);
 
       // A forward keeps no message: the deposit alone remembers it, also once the mail is sent.
       const forward = copy(bob, '01KAZ3N5Q8W2E4R6T8Y0V2H4JA@site-a');
       await store.addMessages([], 1_000, [mailOf(forward, 'forward')]);
-      const queued = (await store.listOutbox()).find((m) => m.kind === 'forward')!;
+      const queued = (await store.listDeliveries()).find((m) => m.kind === 'forward')!;
       expect(queued).toMatchObject({ identity: forward.identity, mailboxId: bob });
       const audio = await opened.audio.put(toneWav({ seconds: 1, frequency: 500 }));
       const again = await store.addMessages([], 2_000, [
         mailOf(copy(bob, forward.identity, audio), 'forward'),
       ]);
       expect(again).toEqual({ messages: [], repeated: 1, unusedAudio: [audio] });
-      await store.removeMail(queued.id);
+      // Sent: claimed and completed by its worker, so it leaves the queue.
+      const [claimed] = await store.claimDeliveries({
+        target: 'smtp',
+        holder: 'w1',
+        now: Date.now(),
+        leaseMs: 60_000,
+        limit: 10,
+      });
+      expect(claimed?.id).toBe(queued.id);
+      await store.completeDelivery(queued.id, 'w1');
       const later = await store.addMessages([], 3_000, [
         mailOf(copy(bob, forward.identity), 'forward'),
       ]);
       expect(later.repeated).toBe(1);
-      expect((await store.listOutbox()).filter((m) => m.kind === 'forward')).toEqual([]);
+      expect((await store.listDeliveries()).filter((m) => m.kind === 'forward')).toEqual([]);
       expect(await store.listMessages(bob)).toEqual([]);
     });
 
