@@ -154,14 +154,14 @@ export function idempotentDepositContract(open: () => Promise<OpenedStore>): voi
       ]);
       expect(again).toEqual({ messages: [], repeated: 1, unusedAudio: [audio] });
       // Sent: claimed and completed by its worker, so it leaves the queue.
-      const [claimed] = await store.claimDeliveries({
+      const claimed = await store.claimDeliveries({
         target: 'smtp',
         holder: 'w1',
         now: Date.now(),
         leaseMs: 60_000,
         limit: 10,
       });
-      expect(claimed?.id).toBe(queued.id);
+      expect(claimed.map((d) => d.id)).toContain(queued.id);
       await store.completeDelivery(queued.id, 'w1');
       const later = await store.addMessages([], 3_000, [
         mailOf(copy(bob, forward.identity), 'forward'),
