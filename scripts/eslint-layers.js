@@ -33,12 +33,12 @@ export const LAYERS = {
     ],
   },
   'server/http': {
-    may: ['server/domain', 'server/store', 'server/media', 'server/net', 'server/log.ts'],
+    may: ['server/domain', 'server/media', 'server/net', 'server/log.ts'],
   },
   'server/smtp-in': {
-    may: ['server/domain', 'server/store', 'server/media', 'server/net', 'server/log.ts'],
+    may: ['server/domain', 'server/media', 'server/net', 'server/log.ts'],
   },
-  'server/mail': { may: ['server/domain', 'server/store', 'server/render', 'server/log.ts'] },
+  'server/mail': { may: ['server/domain', 'server/render', 'server/log.ts'] },
   'server/delivery': { may: ['server/domain', 'server/log.ts'] },
   'server/housekeeping-scheduler.ts': { may: ['server/domain', 'server/log.ts'] },
   'server/cli': { may: ['*'] },
@@ -46,8 +46,8 @@ export const LAYERS = {
   'server/context.ts': { may: ['*'] },
   'server/compose': { may: ['*'] },
   'server/server.ts': { may: ['*'] },
-  imap: { may: ['server/domain', 'server/store', 'server/render', 'server/net'] },
-  exchange: { may: ['server/domain', 'server/store'] },
+  imap: { may: ['server/domain', 'server/render', 'server/net'] },
+  exchange: { may: ['server/domain'] },
   web: { may: [] },
 };
 
