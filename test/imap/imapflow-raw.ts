@@ -24,6 +24,10 @@ export class RawImap {
   #waiters: (() => void)[] = [];
   #tag = 0;
   #deflate: DeflateRaw | undefined;
+  /** Under COMPRESS: bytes the socket delivered that inflate has not handed on yet. */
+  #inflating: Promise<void> | null = null;
+  /** The socket closed and everything it brought was parsed. */
+  #drained = false;
   /** Bytes received on the socket (after TLS, before any decompression). */
   wireBytesRead = 0;
   /** Bytes of IMAP protocol received (after decompression). */
@@ -69,6 +73,14 @@ export class RawImap {
     if (reply.status !== 'OK') return reply;
     const inflate = createInflateRaw();
     inflate.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // The server's last words (LOGOUT's OK) may still be in inflate when the socket closes:
+    // the connection counts as closed only once inflate has handed on everything.
+    this.#inflating = new Promise<void>((resolve) => {
+      inflate.once('end', resolve);
+      inflate.once('error', () => resolve());
+    });
+    this.#socket.once('end', () => inflate.end());
+    this.#socket.once('close', () => inflate.end());
     this.#socket.removeAllListeners('data');
     this.#socket.on('data', (chunk: Buffer) => {
       this.wireBytesRead += chunk.length;
@@ -136,7 +148,10 @@ export class RawImap {
       this.#onData(chunk);
     });
     this.#socket.on('close', () => {
-      for (const w of this.#waiters.splice(0)) w();
+      void (this.#inflating ?? Promise.resolve()).then(() => {
+        this.#drained = true;
+        for (const w of this.#waiters.splice(0)) w();
+      });
     });
   }
 
@@ -168,7 +183,7 @@ export class RawImap {
 
   async #next(): Promise<string> {
     while (this.#responses.length === 0) {
-      if (this.#socket.destroyed) throw new Error('connection closed');
+      if (this.#socket.destroyed && this.#drained) throw new Error('connection closed');
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     return this.#responses.shift()!;
