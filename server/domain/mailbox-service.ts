@@ -20,6 +20,8 @@ import { AddressThrottle, clientAddress } from './address-throttle.ts';
 export type Channel = 'imap' | 'web' | 'phone' | 'cli' | 'smtp';
 
 const CANNOT_RECORD = 'logging in is not possible just now; try again later';
+/** How many rounds of code checks under way a log-in that met a lock waits for. */
+const MAX_WAITS = 20;
 
 /** Who is logging in: the channel, the client's address, and on the phone the caller. */
 export interface LoginContext {
@@ -48,6 +50,11 @@ export function publicMailbox(record: MailboxRecord): Mailbox {
 export class MailboxService {
   readonly #deps: DomainDeps;
   readonly #throttle: AddressThrottle;
+  /**
+   * Code checks under way per mailbox in this process, each settling once its outcome is on
+   * record (a right code having cleared the count and any lock it met).
+   */
+  readonly #checking = new Map<number, Set<Promise<unknown>>>();
   /** A hash of a random code, checked when there is no real hash to check. */
   #decoyHash: Promise<string> | undefined;
   constructor(deps: DomainDeps) {
@@ -246,23 +253,36 @@ export class MailboxService {
       throw denied;
     }
     // Fail closed: a code is never checked unless its attempt is on record.
-    const attempt = await this.#record(
-      () =>
-        this.#deps.store.reserveLogin(
-          mailbox.id,
-          now,
-          failures > 0 ? failures : Number.MAX_SAFE_INTEGER,
-          now + minutes * 60_000,
-        ),
-      client,
-      logged,
-    );
+    const reserve = (): Promise<number | null> =>
+      this.#record(
+        () =>
+          this.#deps.store.reserveLogin(
+            mailbox.id,
+            this.#now(),
+            failures > 0 ? failures : Number.MAX_SAFE_INTEGER,
+            this.#now() + minutes * 60_000,
+          ),
+        client,
+        logged,
+      );
+    let attempt = await reserve();
+    // The attempt that takes the last try locks the mailbox at once, so concurrent log-ins of
+    // one owner (a mail client's several connections) can meet a lock that the right code among
+    // those under way is about to clear: such an attempt waits for them and asks again. Codes
+    // still checked never exceed the limit; after wrong ones the lock stands and it is refused.
+    for (let round = 0; attempt === null && round < MAX_WAITS; round++) {
+      const underWay = this.#checking.get(mailbox.id);
+      if (!underWay?.size) break;
+      await Promise.allSettled([...underWay]);
+      attempt = await reserve();
+    }
     if (attempt === null) {
       await this.#decoy(code);
       this.#deps.log.warn(logged, 'login refused: locked');
       throw denied;
     }
-    if (!(await verifyCode(code, mailbox.codeHash))) {
+    const check = this.#check(mailbox.id, code, mailbox.codeHash, logged);
+    if (!(await check)) {
       this.#deps.log.warn(
         { ...logged, attempt, locked: failures > 0 && attempt >= failures },
         'login failed: wrong code',
@@ -270,12 +290,6 @@ export class MailboxService {
       throw denied;
     }
     this.#throttle.giveBack(client);
-    try {
-      await this.#deps.store.setLoginState(mailbox.id, 0, null);
-    } catch (err) {
-      // The attempt is on record; a count left standing only locks sooner.
-      this.#deps.log.warn({ ...logged, err }, 'could not reset the failure count');
-    }
     if (ctx.requireUms && !mailbox.umsAccess) {
       this.#deps.log.warn(logged, 'login refused: no UMS access');
       throw new VoicegateError(
@@ -284,6 +298,29 @@ export class MailboxService {
       );
     }
     return publicMailbox(mailbox);
+  }
+
+  /** Checks a code on record; a right one clears the count (and any lock) before it settles. */
+  #check(mailboxId: number, code: string, codeHash: string, logged: object): Promise<boolean> {
+    const run = (async (): Promise<boolean> => {
+      if (!(await verifyCode(code, codeHash))) return false;
+      try {
+        await this.#deps.store.setLoginState(mailboxId, 0, null);
+      } catch (err) {
+        // The attempt is on record; a count left standing only locks sooner.
+        this.#deps.log.warn({ ...logged, err }, 'could not reset the failure count');
+      }
+      return true;
+    })();
+    let set = this.#checking.get(mailboxId);
+    if (!set) this.#checking.set(mailboxId, (set = new Set()));
+    set.add(run);
+    const done = (): void => {
+      set.delete(run);
+      if (set.size === 0 && this.#checking.get(mailboxId) === set) this.#checking.delete(mailboxId);
+    };
+    run.then(done, done);
+    return run;
   }
 
   /** Runs a store write for a log-in; if it fails, the log-in is refused as unavailable. */
