@@ -55,6 +55,8 @@ export class MailboxService {
    * record (a right code having cleared the count and any lock it met).
    */
   readonly #checking = new Map<number, Set<Promise<unknown>>>();
+  /** Log-ins under way per client address (and caller), in this process. */
+  readonly #fromClient = new Map<string, Set<Promise<unknown>>>();
   /** A hash of a random code, checked when there is no real hash to check. */
   #decoyHash: Promise<string> | undefined;
   constructor(deps: DomainDeps) {
@@ -236,15 +238,36 @@ export class MailboxService {
    * recorded is refused. Each refusal is logged (never the code).
    */
   async authenticate(ref: string, code: string, ctx: LoginContext): Promise<Mailbox> {
-    const now = this.#now();
-    const { failures, minutes } = this.#deps.policy.lockout;
     const client = clientAddress(ctx.remote) + (ctx.caller ? ` ${ctx.caller}` : '');
     const logged = { channel: ctx.channel, remote: ctx.remote, mailbox: ref };
     const denied = new VoicegateError('AUTH_FAILED', WRONG_OR_LOCKED);
-    if (!this.#throttle.take(client, now)) {
+    // Tries under way count against the address too, so many users behind one address (a NAT,
+    // a proxy) logging in at once can use them all up: such a log-in waits for those under way
+    // and asks again; the tries wrong codes used stay used.
+    let admitted = this.#throttle.take(client, this.#now());
+    for (let round = 0; !admitted && round < MAX_WAITS; round++) {
+      const underWay = this.#fromClient.get(client);
+      if (!underWay?.size) break;
+      await Promise.allSettled([...underWay]);
+      admitted = this.#throttle.take(client, this.#now());
+    }
+    if (!admitted) {
       this.#deps.log.warn(logged, 'login refused: too many wrong codes from this address');
       throw denied;
     }
+    return track(this.#fromClient, client, this.#admitted(ref, code, ctx, client, logged, denied));
+  }
+
+  /** A log-in whose try the address had: the mailbox's own lockout, then the code. */
+  async #admitted(
+    ref: string,
+    code: string,
+    ctx: LoginContext,
+    client: string,
+    logged: { channel: string; remote: string; mailbox: string },
+    denied: VoicegateError,
+  ): Promise<Mailbox> {
+    const { failures, minutes } = this.#deps.policy.lockout;
     const mailbox = await this.#deps.store.findMailbox(ref.replace(/ +$/, ''));
     if (!mailbox) {
       await this.#record(() => this.#deps.store.recordNoLogin(), client, logged);
@@ -312,15 +335,7 @@ export class MailboxService {
       }
       return true;
     })();
-    let set = this.#checking.get(mailboxId);
-    if (!set) this.#checking.set(mailboxId, (set = new Set()));
-    set.add(run);
-    const done = (): void => {
-      set.delete(run);
-      if (set.size === 0 && this.#checking.get(mailboxId) === set) this.#checking.delete(mailboxId);
-    };
-    run.then(done, done);
-    return run;
+    return track(this.#checking, mailboxId, run);
   }
 
   /** Runs a store write for a log-in; if it fails, the log-in is refused as unavailable. */
@@ -354,4 +369,17 @@ export class MailboxService {
     await clash(name, 'name');
     if (extension !== null) await clash(extension, 'extension');
   }
+}
+
+/** Keeps `run` in `under[key]` until it settles; returns it. */
+function track<K, T>(under: Map<K, Set<Promise<unknown>>>, key: K, run: Promise<T>): Promise<T> {
+  let set = under.get(key);
+  if (!set) under.set(key, (set = new Set()));
+  set.add(run);
+  const done = (): void => {
+    set.delete(run);
+    if (set.size === 0 && under.get(key) === set) under.delete(key);
+  };
+  run.then(done, done);
+  return run;
 }
