@@ -4,6 +4,7 @@ import type { NewDelivery, TargetKind } from '../../../server/domain/delivery.ts
 import type { NewMessage } from '../../../server/domain/message.ts';
 import type { VoicemailStore } from '../../../server/domain/ports.ts';
 import { toneWav } from '../../../server/media/tone.ts';
+import { newMailbox } from './fixtures.ts';
 import type { OpenedStore } from './opened-store.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 12);
@@ -25,20 +26,9 @@ export function deliveryQueueContract(open: () => Promise<OpenedStore>): void {
       opened = await open();
       store = opened.store;
       const box = await store.createMailbox({
-        kind: 'user',
-        name: 'alice',
-        extension: '201',
-        fullName: 'Alice',
+        ...newMailbox('alice', '201'),
         email: 'alice@example.com',
         emailMode: 'copy',
-        umsAccess: true,
-        locale: 'en-US',
-        timeZone: 'UTC',
-        trustedNumbers: [],
-        breakouts: {},
-        broadcast: false,
-        activeGreeting: 'unavailable',
-        codeHash: 'x',
       });
       mailboxId = box.id;
       audioKey = await opened.audio.put(toneWav({ seconds: 1 }));

@@ -9,27 +9,13 @@ import type { NewMessage } from '../../../server/domain/message.ts';
 import type { NewDelivery } from '../../../server/domain/delivery.ts';
 import type { NewMailbox, VoicemailStore } from '../../../server/domain/ports.ts';
 import { toneWav } from '../../../server/media/tone.ts';
+import { newMailbox } from './fixtures.ts';
 import type { OpenedStore } from './opened-store.ts';
 
 const HOUR = 3_600_000;
 
 function mailbox(name: string): NewMailbox {
-  return {
-    kind: 'user',
-    name,
-    codeHash: 'not-a-real-hash',
-    extension: null,
-    fullName: '',
-    email: `${name}@example.com`,
-    emailMode: 'off',
-    umsAccess: true,
-    locale: 'en-US',
-    timeZone: 'UTC',
-    trustedNumbers: [],
-    breakouts: {},
-    broadcast: false,
-    activeGreeting: 'unavailable',
-  };
+  return { ...newMailbox(name), email: `${name}@example.com` };
 }
 
 export function idempotentDepositContract(open: () => Promise<OpenedStore>): void {
