@@ -3,6 +3,7 @@ import { VoicegateError, isVoicegateError } from '../domain/errors.ts';
 import { identityFromMessageId } from '../domain/identity.ts';
 import type { DepositInput } from '../domain/message-service.ts';
 import { parseWav } from '../media/wav.ts';
+import { findWavPart, isWavNode } from './wav-part.ts';
 
 /**
  * What a mail gives a deposit; the mailbox comes from the envelope. `identity` is the mail's
@@ -13,7 +14,6 @@ export type MailVoicemail = Required<
 > &
   Pick<DepositInput, 'identity'>;
 
-const WAV_TYPES = new Set(['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave']);
 /** A sender's local part taken as the caller's number: digits, an optional leading +. */
 const PHONE = /^\+?[0-9]{2,32}$/;
 
@@ -32,18 +32,38 @@ function callerNumberOf(value: string): string | null {
 /**
  * Reads a voicemail from a mail: the first WAV attachment that parses, the caller from the
  * Exchange voice headers or the sender, priority and sensitivity, the identity from the
- * Message-ID (a mail without a usable one gets a new identity when deposited). Refusals are domain errors:
- * INVALID_INPUT for the mail itself, BAD_AUDIO (the parser's reason) for the WAV.
+ * Message-ID (a mail without a usable one gets a new identity when deposited). The usual mail
+ * (wav-part.ts) has only its header block read by mailparser. Refusals are domain errors: INVALID_INPUT for the mail itself,
+ * BAD_AUDIO (the parser's reason) for the WAV.
  */
 export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<MailVoicemail> {
-  let mail: ParsedMail;
+  const usual = findWavPart(raw);
+  if (usual && parses(usual.audio)) {
+    return fromHeaders(await parse(usual.header), envelopeFrom, usual.audio);
+  }
+  const mail = await parse(raw);
+  checkStructure(mail, raw);
+  return fromHeaders(mail, envelopeFrom, pickWav(mail.attachments));
+}
+
+async function parse(raw: Buffer): Promise<ParsedMail> {
   try {
-    mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true });
+    return await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true });
   } catch (err) {
     throw new VoicegateError('INVALID_INPUT', `malformed MIME: ${(err as Error).message}`);
   }
-  checkStructure(mail, raw);
-  const audio = pickWav(mail.attachments);
+}
+
+function parses(audio: Uint8Array): boolean {
+  try {
+    parseWav(audio);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fromHeaders(mail: ParsedMail, envelopeFrom: string, audio: Uint8Array): MailVoicemail {
   const from = mail.from?.value[0];
   const sender = from?.address || envelopeFrom;
   const local = sender.slice(0, Math.max(0, sender.lastIndexOf('@')));
@@ -85,7 +105,7 @@ function checkStructure(mail: ParsedMail, raw: Buffer): void {
 }
 
 function isWavLike(a: Attachment): boolean {
-  return WAV_TYPES.has(a.contentType.toLowerCase()) || /\.wav$/i.test(a.filename ?? '');
+  return isWavNode(a.contentType, a.filename ?? false);
 }
 
 /** The first WAV attachment that parses; else the first one's reason, else "no WAV". */
