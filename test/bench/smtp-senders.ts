@@ -63,6 +63,22 @@ export interface Mail {
   raw: Buffer;
 }
 
+/** Each mail sent gets a Message-ID of its own, or the server rightly stores it once. */
+const ID_PLACEHOLDER = '0'.repeat(24);
+let mailsSent = 0;
+
+function withOwnMessageId(raw: Buffer): Buffer {
+  const at = raw.indexOf(ID_PLACEHOLDER);
+  if (at === -1) return raw;
+  const copy = Buffer.from(raw);
+  copy.write(
+    String(++mailsSent).padStart(12, '0') + String(process.pid).padStart(12, '0'),
+    at,
+    'latin1',
+  );
+  return copy;
+}
+
 /**
  * A voicemail as a PBX or a unified-messaging gateway would mail it: a short text part, the WAV
  * attached as audio/wav (base64), the caller in the Exchange voice header.
@@ -77,6 +93,7 @@ export async function composeVoicemail(
     from: { name: 'Bench caller', address: from },
     to,
     subject: `Voicemail from ${caller}`,
+    messageId: `<${ID_PLACEHOLDER}@pbx.bench.example>`,
     headers: { 'X-CallingTelephoneNumber': caller },
     text: 'A voicemail is attached.',
     attachments: [
@@ -130,7 +147,7 @@ async function send(
 ): Promise<void> {
   const info = await transport.sendMail({
     envelope: { from: mail.from, to: [mail.to] },
-    raw: mail.raw,
+    raw: withOwnMessageId(mail.raw),
   });
   if (!/^250\b/.test(info.response)) throw new Error(`unexpected reply: ${info.response}`);
 }
