@@ -33,6 +33,7 @@ import { DeliveryTable } from './delivery-table.ts';
 import { storeError, type SqlAccess } from './sql-access.ts';
 import { WebSessionTable } from './web-session-table.ts';
 import { migrate } from './migrations.ts';
+import { GroupCommit } from './group-commit.ts';
 import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
 
 /**
@@ -67,6 +68,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     this.#sessions = new WebSessionTable(this);
     this.#greetings = new GreetingTable(this);
     this.#deposits = new DepositTable(this);
+    this.#group = new GroupCommit(this.db, () => this.feed.poke());
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
@@ -182,12 +184,14 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   // Messages
 
   readonly #deposits: DepositTable;
+  /** Deposits ready at about the same time share a commit (group-commit.ts). */
+  readonly #group: GroupCommit;
   async addMessages(
     messages: NewMessage[],
     at: number,
     deliveries: NewDelivery[] = [],
   ): Promise<AddedMessages> {
-    return this.tx(() => {
+    return this.#group.run(() => {
       const stored: Message[] = [];
       const repeatedIds = new Set<string>();
       const unused: string[] = [];
