@@ -17,9 +17,10 @@ export interface ScryptCost {
 
 /**
  * Hashing is CPU-bound: running more at once than there are cores only makes each slower and
- * takes the thread pool from file I/O. Extra requests wait in line.
+ * takes the thread pool from file I/O. One core is left to the event loop and the media threads,
+ * so that a burst of log-ins cannot delay greetings, replies or RTP. Extra requests wait in line.
  */
-const MAX_CONCURRENT = Math.max(1, availableParallelism());
+const MAX_CONCURRENT = Math.max(1, availableParallelism() - 1);
 let running = 0;
 const waiting: (() => void)[] = [];
 
