@@ -60,9 +60,11 @@ async function depositLatencies(ctx: Context, opts: BenchOptions, until?: Promis
   const wav = toneWav({ seconds: 5, frequency: 440 });
   const out: number[] = [];
   let done = false;
-  void until?.finally(() => (done = true));
+  const stop = (): void => void (done = true);
+  until?.then(stop, stop);
   const stopAt = performance.now() + opts.seconds * 1000;
-  while (!done && (until || performance.now() < stopAt) && out.length < opts.maxOps) {
+  // Alongside a backup: until it ends, however long it takes (the folder must outlive it).
+  while (until ? !done : performance.now() < stopAt && out.length < opts.maxOps) {
     const t = performance.now();
     await ctx.messages.deposit({ mailbox: 'alice', audio: wav, callerNumber: '5551234' });
     out.push(performance.now() - t);
@@ -128,11 +130,9 @@ const bench: Benchmark = {
 
       console.log('deposit latency without a backup, then while one runs in another process...');
       const quiet = await depositLatencies(ctx, opts);
-      const during = await depositLatencies(
-        ctx,
-        opts,
-        backupProcess(configFile, join(root, 'during.tar.gz')),
-      );
+      const backingUp = backupProcess(configFile, join(root, 'during.tar.gz'));
+      const during = await depositLatencies(ctx, opts, backingUp);
+      await backingUp;
       await ctx.close();
 
       const mbs = (s: number): string => fixed(dataMB / s, 0);
