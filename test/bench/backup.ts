@@ -72,6 +72,10 @@ async function depositLatencies(ctx: Context, opts: BenchOptions, until?: Promis
   return out;
 }
 
+function latencySummary(ms: number[]): { n: number; p50: number; p99: number; max: number } {
+  return { n: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: Math.max(...ms) };
+}
+
 function backupProcess(configFile: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -183,8 +187,9 @@ const bench: Benchmark = {
           tarS,
           restoreS,
           untarS,
-          quiet,
-          during,
+          // Latencies as their summary: thousands of raw figures would drown the file.
+          quiet: latencySummary(quiet),
+          during: latencySummary(during),
         },
       );
       console.log(`wrote ${file}`);
