@@ -17,6 +17,7 @@ declare -A tools=(
   [baresip]=baresip-core
   [sipp]=sip-tester # SIPp's Debian package name
   [kamailio]=kamailio # a record-routing proxy standing in for a PBX
+  [/usr/sbin/sshd]=openssh-server # an SFTP server for scheduled backups, run as a non-daemon
 )
 
 missing=()

@@ -4,6 +4,7 @@ import type { DomainDeps } from './domain/deps.ts';
 import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
 import { DeliveryService } from './domain/delivery-service.ts';
+import { SettingsTransfer } from './domain/settings-transfer.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -17,6 +18,8 @@ export interface Context extends OpenedStore {
   mailboxes: MailboxService;
   messages: MessageService;
   deliveries: DeliveryService;
+  /** Mailboxes, groups and greetings exported and imported (voicegate config export/import). */
+  settings: SettingsTransfer;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   close(): Promise<void>;
@@ -69,6 +72,7 @@ export async function createContext(
     mailboxes,
     messages,
     deliveries,
+    settings: new SettingsTransfer(deps),
     deliveryQueued,
   };
 }

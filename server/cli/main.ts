@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isVoicegateError } from '../domain/errors.ts';
 import { packageVersion } from '../context.ts';
 import { collect } from './common.ts';
+import { registerBackup, registerRestore } from './commands/backup.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerFlows } from './commands/flows.ts';
@@ -36,6 +37,8 @@ export function buildProgram(): Command {
   registerQueue(program);
   registerFlows(program);
   registerDemo(program);
+  registerBackup(program);
+  registerRestore(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

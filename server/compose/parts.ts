@@ -1,3 +1,4 @@
+import { buildBackupPart } from './backup-part.ts';
 import { buildDeliveryPart } from './delivery-part.ts';
 import { buildHousekeepingPart } from './housekeeping-part.ts';
 import { buildHttpPart } from './http-part.ts';
@@ -14,4 +15,5 @@ export const PART_BUILDERS: Record<PartName, (w: Wiring) => Part | Promise<Part>
   'smtp-in': buildSmtpInPart,
   delivery: buildDeliveryPart,
   housekeeping: buildHousekeepingPart,
+  backup: buildBackupPart,
 };

@@ -1,3 +1,4 @@
+import { WEEKDAYS } from '../domain/backup-schedule.ts';
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
 /** The config file's schema: it validates the YAML, fills defaults and gives the types. */
@@ -245,6 +246,48 @@ export const ConfigSchema = Type.Object(
             Type.Literal(l),
           ),
           { default: 'info' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Scheduled backups (voicegate backup create, run by the server) and where they go. */
+    backup: Type.Object(
+      {
+        schedule: Type.Union([Type.Literal('off'), Type.Literal('daily'), Type.Literal('weekly')], {
+          default: 'off',
+        }),
+        /** HH:MM in server.timeZone. */
+        at: Type.String({ default: '03:00', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+        weekday: Type.Union(
+          WEEKDAYS.map((d) => Type.Literal(d)),
+          { default: 'sunday' },
+        ),
+        /** How many backups each destination keeps: older ones are removed after a new one. */
+        keep: Type.Integer({ default: 7, minimum: 1, maximum: 10000 }),
+        destinations: Type.Array(
+          Type.Union([
+            Type.Object(
+              { type: Type.Literal('folder'), path: Type.String({ minLength: 1 }) },
+              { additionalProperties: false },
+            ),
+            Type.Object(
+              {
+                type: Type.Literal('sftp'),
+                host: Type.String({ minLength: 1 }),
+                port: Type.Integer({ default: 22, minimum: 1, maximum: 65535 }),
+                username: Type.String({ minLength: 1 }),
+                /** OpenSSH private key file (relative to the data folder). */
+                privateKeyFile: Type.String({ minLength: 1 }),
+                passphrase: Type.String({ default: '' }),
+                /** The server's host key as `ssh-keygen -lf` prints it (SHA256:...): no other is trusted. */
+                hostKeyFingerprint: Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$' }),
+                /** Remote folder. */
+                path: Type.String({ default: '.', minLength: 1 }),
+              },
+              { additionalProperties: false },
+            ),
+          ]),
+          { default: [] },
         ),
       },
       { additionalProperties: false, default: {} },

@@ -113,5 +113,15 @@ housekeeping:
 
 log:
   level: info                # fatal | error | warn | info | debug | trace | silent
+
+backup:                      # scheduled backups, taken by the running server (README: Backups)
+  schedule: off              # off | daily | weekly
+  at: '03:00'                # HH:MM in server.timeZone
+  weekday: sunday            # for weekly backups
+  keep: 7                    # each destination keeps the newest this many
+  destinations: []           # e.g. - {type: folder, path: /var/backups/voicegate}
+                             #      - {type: sftp, host: backup.example.com, username: vg,
+                             #         privateKeyFile: backup_key, hostKeyFingerprint: 'SHA256:...',
+                             #         path: voicegate}
 `;
 }

@@ -1,8 +1,13 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { VoicegateError, type ErrorCode } from '../domain/errors.ts';
 import type { OpenedStore } from '../domain/ports.ts';
 import { AudioFiles } from './audio-files.ts';
+import { checkSnapshot, type SnapshotCounts, type TakenSnapshot } from './snapshot.ts';
 import { SqliteStore } from './sqlite-store.ts';
+
+export type { SnapshotCounts, TakenSnapshot };
 
 /** What opening a store needs: the config's `store` section and the data folder. */
 export interface StoreConfig {
@@ -57,4 +62,43 @@ function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
     health: async () => store.health(),
     close: () => store.close(),
   };
+}
+
+const SNAPSHOT_WORKER = new URL('./snapshot-worker.ts', import.meta.url);
+
+/**
+ * A consistent copy of the store as of one instant, taken while the server runs and writes (for
+ * backups): a folder laid out as a data folder (`voicegate.db`, `audio/`) inside the data
+ * folder, which the caller removes. Only the embedded store can do it for now.
+ */
+export async function snapshotStore(config: StoreConfig): Promise<TakenSnapshot> {
+  const backend: string = config.store.backend;
+  if (backend !== 'sqlite')
+    throw new VoicegateError(
+      'INVALID_STATE',
+      `backups of the ${backend} store are not supported: use its own tools (for PostgreSQL, pg_dump)`,
+    );
+  const worker = new Worker(SNAPSHOT_WORKER, {
+    workerData: { dataDir: config.dataDir },
+    name: 'voicegate-snapshot',
+  });
+  type Reply =
+    { ok: true; snapshot: TakenSnapshot } | { ok: false; code?: ErrorCode; message: string };
+  const reply = await new Promise<Reply>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the snapshot thread exited (code ${code})`)));
+  });
+  await worker.terminate();
+  if (!reply.ok) throw new VoicegateError(reply.code ?? 'INTERNAL', reply.message);
+  return reply.snapshot;
+}
+
+/**
+ * Checks a copy of the embedded store laid out as a data folder (a backup being verified or
+ * restored): the database opens and passes its integrity check, its schema is one this version
+ * knows, every audio file it refers to is there. Throws INVALID_INPUT saying what is wrong.
+ */
+export function checkStoreCopy(dir: string): SnapshotCounts {
+  return checkSnapshot(dir);
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Benchmark, BenchOptions } from './bench-kit.ts';
 
 const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
+  backup: () => import('./backup.ts'),
   deposit: () => import('./deposit.ts'),
   imap: () => import('./imap.ts'),
   sip: () => import('./sip.ts'),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import { maskSecrets } from '../../config/load.ts';
 import { load, print, printJson } from '../common.ts';
+import { registerConfigTransfer } from './config-transfer.ts';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('show the configuration');
@@ -18,4 +19,5 @@ export function registerConfig(program: Command): void {
         process.stdout.write(YAML.stringify(masked));
       }
     });
+  registerConfigTransfer(config);
 }
