@@ -4,6 +4,7 @@ import type { DomainDeps } from './domain/deps.ts';
 import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
 import { DeliveryService } from './domain/delivery-service.ts';
+import { MailboxHomeService } from './domain/home-service.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -17,6 +18,7 @@ export interface Context extends OpenedStore {
   mailboxes: MailboxService;
   messages: MessageService;
   deliveries: DeliveryService;
+  homes: MailboxHomeService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   close(): Promise<void>;
@@ -57,6 +59,7 @@ export async function createContext(
     defaults: { locale: config.server.locale, timeZone: config.server.timeZone },
     log: log.child({ part: 'domain' }),
     onDeliveryQueued: () => deliveryQueued.notify(),
+    exchangeConnections: config.exchange.connections.map((c) => ({ name: c.name, kind: c.kind })),
   };
   const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);
@@ -69,6 +72,7 @@ export async function createContext(
     mailboxes,
     messages,
     deliveries,
+    homes: new MailboxHomeService(deps, mailboxes),
     deliveryQueued,
   };
 }
