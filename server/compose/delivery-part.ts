@@ -1,5 +1,6 @@
 import { DeliveryRunner, workerId } from '../delivery/delivery-runner.ts';
 import { SmtpTarget } from '../mail/smtp-target.ts';
+import { GraphTarget } from '../exchange/graph-target.ts';
 import type { Part, Wiring } from './part.ts';
 
 /**
@@ -35,6 +36,19 @@ export function buildDeliveryPart(w: Wiring): Part {
             target: smtp,
             timeoutMs: smtpLimits.timeoutSeconds * 1000,
             concurrency: smtpLimits.concurrency,
+          },
+          {
+            target: new GraphTarget(
+              {
+                connections: config.exchange.connections.filter((c) => c.kind === 'graph'),
+                domain: config.server.domain,
+                webUrl: config.mail.webUrl || w.urls.http,
+              },
+              context.store,
+              context.audio,
+            ),
+            timeoutMs: config.delivery.targets.graph.timeoutSeconds * 1000,
+            concurrency: config.delivery.targets.graph.concurrency,
           },
         ],
         holder: workerId(),

@@ -70,7 +70,10 @@ const GraphConnection = Type.Object(
     certificate: Type.Object(
       {
         privateKeyFile: Type.String({ default: '' }),
-        thumbprint: Type.String({ default: '', pattern: '^([0-9A-Fa-f]{40})?$' }),
+        thumbprint: Type.String({
+          default: '',
+          pattern: '^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})?$',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
