@@ -38,7 +38,7 @@ const EwsConnection = Type.Object(
     kind: Type.Literal('ews'),
     url: Type.String({ minLength: 1, pattern: '^https?://' }),
     auth: Type.Union([Type.Literal('basic'), Type.Literal('ntlm'), Type.Literal('oauth')], {
-      default: 'ntlm',
+      default: 'basic',
     }),
     username: Type.String({ default: '' }),
     password: Type.String({ default: '' }),

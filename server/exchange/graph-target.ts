@@ -3,9 +3,15 @@ import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/deliver
 import { exchangePayload } from '../domain/exchange.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
 import { TokenRefused, type GraphCredentials } from './graph-auth.ts';
-import { GraphClient, GraphError, INLINE_ATTACHMENT_LIMIT } from './graph-client.ts';
+import {
+  GraphClient,
+  GraphError,
+  INLINE_ATTACHMENT_LIMIT,
+  type GraphMessage,
+} from './graph-client.ts';
+import { deliverToInbox, type FoundItem } from './item-delivery.ts';
 import { createHttpClient } from './https-client.ts';
-import { graphMessage, voicemailItem } from './voicemail-item.ts';
+import { graphMessage } from './voicemail-item.ts';
 
 export interface GraphConnection extends GraphCredentials {
   name: string;
@@ -57,35 +63,39 @@ export class GraphTarget implements DeliveryTarget {
     const client = this.client(connection);
     if (!client)
       return { status: 'retry', reason: `Exchange connection "${connection}" is not configured` };
-    const mailbox = await this.#store.getMailbox(item.mailboxId);
-    if (!mailbox) return { status: 'fail', reason: 'the mailbox no longer exists' };
-    if (item.messageId) {
-      if (!(await this.#store.getMessage(item.messageId)))
-        return { status: 'ok', detail: 'the message was purged before it reached Exchange' };
-      if (await this.#store.getExchangeItem(item.messageId))
-        return { status: 'ok', detail: 'already in Exchange' };
-    }
-    const address = item.recipient;
-    try {
-      const v = voicemailItem(item, mailbox, address, this.#o);
-      const audio = await this.#audio.read(item.audio.key);
-      const inline = audio.length < INLINE_ATTACHMENT_LIMIT;
-      let [made] = await client.findByInternetMessageId(address, v.internetMessageId, signal);
-      const found = made !== undefined;
-      made ??= await client.createInInbox(address, graphMessage(v, inline ? audio : null), signal);
-      // A large WAV follows the item; an item found without it (an attempt that died while
-      // uploading) gets it now.
-      if ((!found && !inline) || (found && made.hasAttachments === false))
-        await client.attach(address, made.id, { ...v.attachment, bytes: audio }, signal);
-      if (item.messageId)
-        await this.#store.setExchangeItem(item.messageId, {
-          itemId: made.id,
-          changeKey: made.changeKey ?? null,
-        });
-      return { status: 'ok', detail: `${address}: ${found ? 'found' : 'created'} in Exchange` };
-    } catch (err) {
-      return graphResult(err, address);
-    }
+    const ref = (m: GraphMessage): FoundItem => ({
+      itemId: m.id,
+      changeKey: m.changeKey ?? null,
+      hasAttachments: m.hasAttachments ?? null,
+    });
+    return deliverToInbox(
+      item,
+      { store: this.#store, audio: this.#audio, ...this.#o },
+      {
+        find: async (address, v, sig) => {
+          const [m] = await client.findByInternetMessageId(address, v.internetMessageId, sig);
+          return m ? ref(m) : null;
+        },
+        // A large WAV follows the item in an upload session.
+        create: async (address, v, audio, sig) => {
+          const inline = audio.length < INLINE_ATTACHMENT_LIMIT;
+          const m = await client.createInInbox(
+            address,
+            graphMessage(v, inline ? audio : null),
+            sig,
+          );
+          if (!inline) await client.attach(address, m.id, { ...v.attachment, bytes: audio }, sig);
+          return ref(m);
+        },
+        // An item found without its WAV (an attempt that died while uploading) gets it now.
+        complete: async (address, found, v, audio, sig) => {
+          if (found.hasAttachments === false)
+            await client.attach(address, found.itemId, { ...v.attachment, bytes: audio }, sig);
+        },
+        result: graphResult,
+      },
+      signal,
+    );
   }
 }
 
