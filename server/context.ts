@@ -5,6 +5,7 @@ import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
 import { DeliveryService } from './domain/delivery-service.ts';
 import { MailboxHomeService } from './domain/home-service.ts';
+import { ExchangeStateService } from './domain/exchange-state.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -19,6 +20,7 @@ export interface Context extends OpenedStore {
   messages: MessageService;
   deliveries: DeliveryService;
   homes: MailboxHomeService;
+  exchangeStates: ExchangeStateService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   close(): Promise<void>;
@@ -73,6 +75,7 @@ export async function createContext(
     messages,
     deliveries,
     homes: new MailboxHomeService(deps, mailboxes),
+    exchangeStates: new ExchangeStateService(deps, messages),
     deliveryQueued,
   };
 }

@@ -7,7 +7,15 @@ import type { Phone } from '../telephony/phone.ts';
 import { VoicegateError } from '../domain/errors.ts';
 
 /** The parts a server process may run, in the order they start. */
-export const PART_NAMES = ['sip', 'http', 'imap', 'smtp-in', 'delivery', 'housekeeping'] as const;
+export const PART_NAMES = [
+  'sip',
+  'http',
+  'imap',
+  'smtp-in',
+  'delivery',
+  'housekeeping',
+  'exchange-sync',
+] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 /**

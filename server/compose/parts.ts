@@ -1,4 +1,5 @@
 import { buildDeliveryPart } from './delivery-part.ts';
+import { buildExchangeSyncPart } from './exchange-sync-part.ts';
 import { buildHousekeepingPart } from './housekeeping-part.ts';
 import { buildHttpPart } from './http-part.ts';
 import { buildImapPart } from './imap-part.ts';
@@ -14,4 +15,5 @@ export const PART_BUILDERS: Record<PartName, (w: Wiring) => Part | Promise<Part>
   'smtp-in': buildSmtpInPart,
   delivery: buildDeliveryPart,
   housekeeping: buildHousekeepingPart,
+  'exchange-sync': buildExchangeSyncPart,
 };

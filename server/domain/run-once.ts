@@ -1,9 +1,16 @@
 /**
  * Work an installation runs once, however many nodes serve it: sending the delivery queue,
- * housekeeping, telling the PBX of lamps unasked, registering to the PBX. Several gateway nodes
+ * housekeeping, telling the PBX of lamps unasked, registering to the PBX, reading Exchange
+ * mailboxes' changes back. Several gateway nodes
  * on one shared store would otherwise each do it.
  */
-export const ONCE_WORK = ['delivery', 'housekeeping', 'pbx-lamps', 'pbx-registration'] as const;
+export const ONCE_WORK = [
+  'delivery',
+  'housekeeping',
+  'pbx-lamps',
+  'pbx-registration',
+  'exchange-sync',
+] as const;
 export type OnceWork = (typeof ONCE_WORK)[number];
 
 /**

@@ -19,6 +19,20 @@ export const INLINE_ATTACHMENT_LIMIT = 3 * 1024 * 1024;
 /** Upload-session chunks: a multiple of 320 KiB, each request under 4 MB (attachment-createuploadsession). */
 export const UPLOAD_CHUNK = 10 * 320 * 1024;
 
+export interface DeltaChange {
+  id: string;
+  isRead?: boolean;
+  flag?: { flagStatus?: string };
+  parentFolderId?: string;
+  '@removed'?: { reason: string };
+}
+
+interface DeltaPage {
+  value: DeltaChange[];
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
 export interface GraphMessage {
   id: string;
   changeKey?: string;
@@ -114,6 +128,50 @@ export class GraphClient {
         signal,
       });
       if (res.status !== 200 && res.status !== 201) throw errorOf(res, res.body.toString('utf8'));
+    }
+  }
+
+  /** The id of a well-known folder of the user's (Graph: "mailFolder", well-known names). */
+  async folderId(address: string, name: 'inbox' | 'deleteditems', signal?: AbortSignal) {
+    const f = await this.#json<{ id: string }>(
+      'GET',
+      `${this.#user(address)}/mailFolders/${name}?$select=id`,
+      undefined,
+      signal,
+    );
+    return f.id;
+  }
+
+  /**
+   * One round of the Inbox's delta query (Graph: "message: delta"): from `link` (the deltaLink
+   * of the round before) or from the start, every page, and the deltaLink for the next round.
+   */
+  async inboxDelta(address: string, link: string | null, signal?: AbortSignal) {
+    let url: string | undefined =
+      link ??
+      `${this.#user(address)}/mailFolders/inbox/messages/delta?$select=isRead,flag,parentFolderId`;
+    const changes: DeltaChange[] = [];
+    for (;;) {
+      const page: DeltaPage = await this.#json<DeltaPage>('GET', url!, undefined, signal);
+      changes.push(...page.value);
+      if (page['@odata.nextLink']) url = page['@odata.nextLink'];
+      else if (page['@odata.deltaLink']) return { changes, deltaLink: page['@odata.deltaLink'] };
+      else throw new GraphError(200, 'NoDeltaLink', 'a delta round ended without a deltaLink');
+    }
+  }
+
+  /** A message's folder and marks; null when it no longer exists (purged). */
+  async message(address: string, id: string, signal?: AbortSignal): Promise<DeltaChange | null> {
+    try {
+      return await this.#json<DeltaChange>(
+        'GET',
+        `${this.#user(address)}/messages/${encodeURIComponent(id)}?$select=isRead,flag,parentFolderId`,
+        undefined,
+        signal,
+      );
+    } catch (err) {
+      if (err instanceof GraphError && err.status === 404) return null;
+      throw err;
     }
   }
 

@@ -37,6 +37,8 @@ export interface FakeMessage {
   props: Map<string, string>;
   attachments: FakeAttachment[];
   createdAt: number;
+  /** The change number of its last change (delta queries). */
+  version: number;
 }
 
 interface UploadSession {
@@ -92,6 +94,12 @@ const WRITABLE = new Set([
   'flag',
   'categories',
 ]);
+/** Folder ids are opaque in Graph; these stand for them. */
+const FOLDER_IDS: Record<string, string> = {
+  inbox: 'AAMkFolder-Inbox',
+  deleteditems: 'AAMkFolder-DeletedItems',
+  archive: 'AAMkFolder-Archive',
+};
 const MSGFLAG_READ = 0x1;
 const MSGFLAG_UNSENT = 0x8;
 const THREE_MB = 3 * 1024 * 1024;
@@ -115,6 +123,10 @@ export class GraphServer {
   readonly #sessions = new Map<string, UploadSession>();
   #throttle: { count: number; retryAfter: number } = { count: 0, retryAfter: 0 };
   tokenLifetimeSeconds = 3599;
+  /** Rises with every change of any message: what delta tokens count. */
+  #seq = 0;
+  /** Per user: messages that left the Inbox (moved or purged), by id, at which change. */
+  readonly #left = new Map<string, Map<string, number>>();
 
   private constructor(opts: GraphServerOptions, dir: string, key: Buffer, cert: Buffer) {
     this.tenant = opts.tenant ?? 'contoso.onmicrosoft.com';
@@ -188,6 +200,43 @@ export class GraphServer {
 
   messages(address: string): FakeMessage[] {
     return this.mailboxes.get(address.toLowerCase()) ?? [];
+  }
+
+  #change(address: string, id: string, fn: (m: FakeMessage) => void): void {
+    const m = this.messages(address).find((x) => x.id === id);
+    if (!m) throw new Error(`no message ${id}`);
+    const wasInInbox = m.folder === 'inbox';
+    fn(m);
+    m.version = ++this.#seq;
+    m.changeKey = `CQAAAB${randomBytes(6).toString('base64url')}`;
+    if (wasInInbox && m.folder !== 'inbox') this.#leftBox(address).set(id, m.version);
+  }
+
+  #leftBox(address: string): Map<string, number> {
+    let left = this.#left.get(address.toLowerCase());
+    if (!left) this.#left.set(address.toLowerCase(), (left = new Map()));
+    return left;
+  }
+
+  /** What a user does in Outlook: read or unread, flag, move, delete for good. */
+  setRead(address: string, id: string, isRead: boolean): void {
+    this.#change(address, id, (m) => (m.isRead = isRead));
+  }
+
+  setFlag(address: string, id: string, flagStatus: FakeMessage['flagStatus']): void {
+    this.#change(address, id, (m) => (m.flagStatus = flagStatus));
+  }
+
+  move(address: string, id: string, folder: 'inbox' | 'deleteditems' | 'archive'): void {
+    this.#change(address, id, (m) => (m.folder = folder));
+  }
+
+  purge(address: string, id: string): void {
+    const box = this.messages(address);
+    const i = box.findIndex((x) => x.id === id);
+    if (i < 0) throw new Error(`no message ${id}`);
+    const [m] = box.splice(i, 1);
+    if (m!.folder === 'inbox') this.#leftBox(address).set(id, ++this.#seq);
   }
 
   /** The connection config a Voicegate uses for this server. */
@@ -313,6 +362,10 @@ export class GraphServer {
     if (method === 'POST' && rest === '/mailFolders/inbox/messages')
       return this.#create(req, res, box);
     if (method === 'GET' && rest === '/messages') return this.#list(res, box, url);
+    const wellKnown = /^\/mailFolders\/(inbox|deleteditems)$/.exec(rest);
+    if (method === 'GET' && wellKnown) return json(res, 200, { id: FOLDER_IDS[wellKnown[1]!] });
+    if (method === 'GET' && rest === '/mailFolders/inbox/messages/delta')
+      return this.#delta(res, user, box, url);
     const one = /^\/messages\/([^/]+)(\/attachments(\/createUploadSession)?)?$/.exec(rest);
     const msg = one ? box.find((x) => x.id === decodeURIComponent(one[1]!)) : undefined;
     if (one && !msg)
@@ -404,6 +457,7 @@ export class GraphServer {
       props,
       attachments,
       createdAt: Date.now(),
+      version: ++this.#seq,
     };
     box.push(msg);
     json(res, 201, view(msg));
@@ -436,6 +490,34 @@ export class GraphServer {
           ? Object.fromEntries(Object.entries(v).filter(([k]) => select.includes(k) || k === 'id'))
           : v;
       }),
+    });
+  }
+
+  /**
+   * Delta query of a folder's messages (Graph: "message: delta"): the first round lists the
+   * folder, each later one (`$deltatoken`) what changed since, with `@removed` for messages
+   * that left the folder; the last page carries `@odata.deltaLink`. An unknown token is 410.
+   */
+  #delta(res: ServerResponse, user: string, box: FakeMessage[], url: URL): void {
+    const token = url.searchParams.get('$deltatoken');
+    const since = token === null ? 0 : Number(token);
+    if (!Number.isInteger(since) || since < 0 || since > this.#seq)
+      return graphError(res, 410, 'SyncStateNotFound', 'The sync state is not found or expired.');
+    const value: unknown[] = box
+      .filter((m) => m.folder === 'inbox' && m.version > since)
+      .map((m) => ({
+        id: m.id,
+        isRead: m.isRead,
+        flag: { flagStatus: m.flagStatus },
+        parentFolderId: FOLDER_IDS.inbox,
+      }));
+    for (const [id, at] of this.#leftBox(user))
+      if (at > since && !box.some((m) => m.id === id && m.folder === 'inbox'))
+        value.push({ id, '@removed': { reason: 'deleted' } });
+    json(res, 200, {
+      '@odata.context': `${this.url}/v1.0/$metadata#Collection(message)`,
+      value,
+      '@odata.deltaLink': `${this.url}/v1.0/users/${encodeURIComponent(user)}/mailFolders/inbox/messages/delta?$deltatoken=${this.#seq}`,
     });
   }
 
@@ -575,7 +657,7 @@ function view(m: FakeMessage) {
     isDraft: m.isDraft,
     importance: m.importance,
     hasAttachments: m.attachments.length > 0,
-    parentFolderId: m.folder,
+    parentFolderId: FOLDER_IDS[m.folder] ?? m.folder,
     flag: { flagStatus: m.flagStatus },
   };
 }
