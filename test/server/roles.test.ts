@@ -86,6 +86,7 @@ describe('the composition root', () => {
       'smtp-in',
       'delivery',
       'housekeeping',
+      'exchange-sync',
     ]);
     expect(await accepts(port)).toBe(false);
     const running = await server.listen();
