@@ -102,6 +102,16 @@ export class EwsClient {
     return items(msg)[0] ?? null;
   }
 
+  /** Deletes an item for good (HardDelete: `exchange test` removes its test item). */
+  async remove(address: string, itemId: string, signal?: AbortSignal): Promise<void> {
+    await this.#call(
+      'DeleteItem',
+      address,
+      `<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds></m:DeleteItem>`,
+      signal,
+    );
+  }
+
   /**
    * Creates the voicemail in the user's Inbox (CreateItem, MessageDisposition SaveOnly), with
    * the WAV and the properties, in the order of the schema's Item and Message sequences.

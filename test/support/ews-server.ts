@@ -232,6 +232,7 @@ export class EwsServer {
     }
     if (op === 'CreateItem') return this.#create(res, opEl);
     if (op === 'FindItem') return this.#find(res, opEl);
+    if (op === 'DeleteItem') return this.#delete(res, opEl);
     return fault(res, 'ErrorInvalidRequest', `${op} is not implemented by this test server.`);
   }
 
@@ -315,6 +316,29 @@ export class EwsServer {
       'CreateItem',
       `<m:Items><t:Message><t:ItemId Id="${item.itemId}" ChangeKey="${item.changeKey}"/></t:Message></m:Items>`,
     );
+  }
+
+  /** DeleteItem (MS-OXWSCORE 3.1.4.3): HardDelete removes the items for good. */
+  #delete(res: ServerResponse, op: Element): void {
+    if (!op.getAttribute('DeleteType'))
+      return errorMessage(res, 'DeleteItem', 'ErrorInvalidRequest', 'DeleteType is required.');
+    for (const id of kids(op, NS.t, 'ItemId')) {
+      const box = [...this.mailboxes.values()].find((b) =>
+        b.some((i) => i.itemId === id.getAttribute('Id')),
+      );
+      if (!box)
+        return errorMessage(
+          res,
+          'DeleteItem',
+          'ErrorItemNotFound',
+          'The specified object was not found in the store.',
+        );
+      box.splice(
+        box.findIndex((i) => i.itemId === id.getAttribute('Id')),
+        1,
+      );
+    }
+    ok(res, 'DeleteItem', '');
   }
 
   /**
