@@ -40,6 +40,7 @@ export const LAYERS = {
   },
   'server/mail': { may: ['server/domain', 'server/render', 'server/log.ts'] },
   'server/delivery': { may: ['server/domain', 'server/log.ts'] },
+  'server/exchange': { may: ['server/domain', 'server/render', 'server/log.ts'] },
   'server/housekeeping-scheduler.ts': { may: ['server/domain', 'server/log.ts'] },
   'server/backup': { may: ['server/domain'] },
   'server/cli': { may: ['*'] },

@@ -5,6 +5,8 @@ import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
 import { DeliveryService } from './domain/delivery-service.ts';
 import { SettingsTransfer } from './domain/settings-transfer.ts';
+import { MailboxHomeService } from './domain/home-service.ts';
+import { ExchangeStateService } from './domain/exchange-state.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -20,6 +22,8 @@ export interface Context extends OpenedStore {
   deliveries: DeliveryService;
   /** Mailboxes, groups and greetings exported and imported (voicegate config export/import). */
   settings: SettingsTransfer;
+  homes: MailboxHomeService;
+  exchangeStates: ExchangeStateService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   close(): Promise<void>;
@@ -60,6 +64,7 @@ export async function createContext(
     defaults: { locale: config.server.locale, timeZone: config.server.timeZone },
     log: log.child({ part: 'domain' }),
     onDeliveryQueued: () => deliveryQueued.notify(),
+    exchangeConnections: config.exchange.connections.map((c) => ({ name: c.name, kind: c.kind })),
   };
   const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);
@@ -73,6 +78,8 @@ export async function createContext(
     messages,
     deliveries,
     settings: new SettingsTransfer(deps),
+    homes: new MailboxHomeService(deps, mailboxes),
+    exchangeStates: new ExchangeStateService(deps, messages),
     deliveryQueued,
   };
 }

@@ -11,6 +11,7 @@ import { registerGroup, registerMailbox } from './commands/mailbox.ts';
 import { registerMessages } from './commands/messages.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerExchange } from './commands/exchange.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerBackup(program);
   registerRestore(program);
+  registerExchange(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -15,6 +15,7 @@ export const PART_NAMES = [
   'delivery',
   'housekeeping',
   'backup',
+  'exchange-sync',
 ] as const;
 export type PartName = (typeof PART_NAMES)[number];
 

@@ -1,5 +1,6 @@
 import { buildBackupPart } from './backup-part.ts';
 import { buildDeliveryPart } from './delivery-part.ts';
+import { buildExchangeSyncPart } from './exchange-sync-part.ts';
 import { buildHousekeepingPart } from './housekeeping-part.ts';
 import { buildHttpPart } from './http-part.ts';
 import { buildImapPart } from './imap-part.ts';
@@ -16,4 +17,5 @@ export const PART_BUILDERS: Record<PartName, (w: Wiring) => Part | Promise<Part>
   delivery: buildDeliveryPart,
   housekeeping: buildHousekeepingPart,
   backup: buildBackupPart,
+  'exchange-sync': buildExchangeSyncPart,
 };

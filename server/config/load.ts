@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import YAML from 'yaml';
 import { VoicegateError } from '../domain/errors.ts';
 import { ConfigSchema, SECRET_KEY, type Config } from './schema.ts';
+import { exchangeConfigProblem } from './exchange.ts';
 
 /** A validated config plus where it came from; paths in it are resolved against its folder. */
 export interface LoadedConfig {
@@ -77,6 +78,8 @@ export function validateConfig(raw: unknown): Config {
       `config key "server.timeZone" is invalid: "${config.server.timeZone}" is not a known time zone`,
     );
   }
+  const exchangeProblem = exchangeConfigProblem(config);
+  if (exchangeProblem) throw new ConfigError(exchangeProblem);
   if (config.policy.minMessageSeconds >= config.policy.maxMessageSeconds) {
     throw new ConfigError(
       'config key "policy.minMessageSeconds" must be below policy.maxMessageSeconds',

@@ -24,6 +24,68 @@ const DeliveryTarget = (timeoutSeconds: number, concurrency: number) =>
     { additionalProperties: false, default: {} },
   );
 
+/** The name mailboxes use (`--exchange-connection`) to pick an Exchange connection. */
+const ConnectionName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+
+/**
+ * Exchange Server (2016, 2019, SE) or Exchange Online through EWS: `url` is the EWS endpoint
+ * (https://mail.contoso.com/EWS/Exchange.asmx); basic and ntlm log in as `username` (a service
+ * account with ApplicationImpersonation, or FullAccess to each mailbox with `impersonation:
+ * false`), oauth uses the app's token (client credentials) from `tenant`/`clientId`.
+ */
+const EwsConnection = Type.Object(
+  {
+    name: ConnectionName,
+    kind: Type.Literal('ews'),
+    url: Type.String({ minLength: 1, pattern: '^https?://' }),
+    auth: Type.Union([Type.Literal('basic'), Type.Literal('ntlm'), Type.Literal('oauth')], {
+      default: 'basic',
+    }),
+    username: Type.String({ default: '' }),
+    password: Type.String({ default: '' }),
+    /** Act as each mailbox's owner (ExchangeImpersonation); false: delegate access. */
+    impersonation: Type.Boolean({ default: true }),
+    tenant: Type.String({ default: '' }),
+    clientId: Type.String({ default: '' }),
+    clientSecret: Type.String({ default: '' }),
+    authority: Type.String({ default: 'https://login.microsoftonline.com' }),
+    /** PEM file of the CA (or self-signed certificate) to trust for this server's TLS. */
+    caFile: Type.String({ default: '' }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Exchange Online through Microsoft Graph, as an app registration with the application
+ * permission Mail.ReadWrite: client credentials (a secret, or a certificate) from `authority`
+ * (national clouds and tests override it and `endpoint`).
+ */
+const GraphConnection = Type.Object(
+  {
+    name: ConnectionName,
+    kind: Type.Literal('graph'),
+    tenant: Type.String({ minLength: 1 }),
+    clientId: Type.String({ minLength: 1 }),
+    clientSecret: Type.String({ default: '' }),
+    /** Instead of a secret: the certificate's PEM private key file and its SHA-1 thumbprint. */
+    certificate: Type.Object(
+      {
+        privateKeyFile: Type.String({ default: '' }),
+        thumbprint: Type.String({
+          default: '',
+          pattern: '^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})?$',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    authority: Type.String({ default: 'https://login.microsoftonline.com', pattern: '^https://' }),
+    endpoint: Type.String({ default: 'https://graph.microsoft.com', pattern: '^https?://' }),
+    /** PEM file of the CA (or self-signed certificate) to trust for the authority and endpoint. */
+    caFile: Type.String({ default: '' }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: Type.Object(
@@ -202,9 +264,22 @@ export const ConfigSchema = Type.Object(
       {
         /** Per target kind: how long one delivery may take, and how many may run at once. */
         targets: Type.Object(
-          { smtp: DeliveryTarget(120, 2) },
+          {
+            smtp: DeliveryTarget(120, 2),
+            ews: DeliveryTarget(120, 4),
+            graph: DeliveryTarget(120, 4),
+          },
           { additionalProperties: false, default: {} },
         ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Exchange servers that mailboxes at home in Exchange use (`mailbox set --home exchange`). */
+    exchange: Type.Object(
+      {
+        connections: Type.Array(Type.Union([EwsConnection, GraphConnection]), { default: [] }),
+        /** How often each Exchange mailbox's changes are read back (Graph delta, EWS sync). */
+        syncSeconds: Type.Number({ default: 5, minimum: 1, maximum: 3600 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -91,6 +91,32 @@ delivery:                    # the queue in front of every delivery target (e-ma
     smtp:
       timeoutSeconds: 120    # one mail may take this long, then it waits for its next try
       concurrency: 2         # mails under way at once (connections per mail server)
+    ews:                     # into Exchange Server over EWS
+      timeoutSeconds: 120
+      concurrency: 4
+    graph:                   # into Exchange Online over Microsoft Graph
+      timeoutSeconds: 120
+      concurrency: 4
+
+exchange:                    # for mailboxes at home in Exchange (mailbox set --home exchange)
+  syncSeconds: 5             # how often what users do in Outlook is read back
+  connections: []            # for example:
+  # - name: online           # Exchange Online: an app with Mail.ReadWrite (application)
+  #   kind: graph
+  #   tenant: contoso.onmicrosoft.com
+  #   clientId: 00000000-0000-0000-0000-000000000000
+  #   clientSecret: secret   # or certificate: {privateKeyFile: app.key, thumbprint: HEX}
+  #   authority: https://login.microsoftonline.com
+  #   endpoint: https://graph.microsoft.com
+  #   caFile: ''
+  # - name: onprem           # Exchange Server: a service account with ApplicationImpersonation
+  #   kind: ews
+  #   url: https://mail.contoso.com/EWS/Exchange.asmx
+  #   auth: basic            # basic | ntlm (not yet) | oauth (tenant, clientId, clientSecret)
+  #   username: CONTOSO\\svc-voicegate
+  #   password: secret
+  #   impersonation: true    # false: delegate access (FullAccess on each mailbox)
+  #   caFile: ''
 
 policy:
   minMessageSeconds: 1       # shorter recordings are discarded

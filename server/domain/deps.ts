@@ -1,6 +1,7 @@
 import type { AudioInspector, AudioStore, DomainLogger, VoicemailStore } from './ports.ts';
 import type { HousekeepingRules, PlaybackOrder, Policy } from './policy.ts';
 import type { ScryptCost } from './code-hash.ts';
+import type { ExchangeConnectionRef } from './exchange.ts';
 
 /** Everything the domain services use, wired once by the composition root. */
 export interface DomainDeps {
@@ -20,4 +21,6 @@ export interface DomainDeps {
   /** Called when a delivery was queued, so the runner starts at once instead of at its next poll. */
   onDeliveryQueued?: () => void;
   scryptCost?: ScryptCost;
+  /** The configured Exchange connections (`exchange.connections`), by name and kind. */
+  exchangeConnections?: readonly ExchangeConnectionRef[];
 }

@@ -4,6 +4,7 @@ import { VoicegateError } from './errors.ts';
 import { checkIdentity, newIdentity } from './identity.ts';
 import { housekeepingDue } from './housekeeping.ts';
 import { emailDelivery } from './email-settings.ts';
+import { exchangeDestination } from './exchange.ts';
 import {
   normalizeEmail,
   type GreetingKind,
@@ -165,6 +166,12 @@ export class MessageService {
         continue;
       }
       messages.push({ ...base, id, mailboxId: target.id });
+      // At home in Exchange: kept here until the item exists there, then a shadow of it.
+      const home = await this.#deps.store.getMailboxHome(target.id);
+      const exchange = exchangeDestination(home, this.#deps.exchangeConnections ?? []);
+      if (exchange.target)
+        mails.push({ ...facts, ...exchange, kind: 'copy', mailboxId: target.id, messageId: id });
+      else if (exchange.reason) this.#deps.log.warn({ mailboxId: target.id }, exchange.reason);
       if (mode === 'copy' || mode === 'alert') {
         mails.push({
           ...facts,
@@ -197,7 +204,10 @@ export class MessageService {
       queued = mails.filter((mail) => mail.messageId !== null && fresh.has(mail.messageId));
     }
     for (const mail of queued)
-      this.#deps.log.info({ mailboxId: mail.mailboxId, kind: mail.kind }, 'e-mail queued');
+      this.#deps.log.info(
+        { mailboxId: mail.mailboxId, kind: mail.kind, target: mail.target },
+        'delivery queued',
+      );
     if (queued.length > 0) this.#deps.onDeliveryQueued?.();
     return added.messages;
   }

@@ -21,6 +21,7 @@ import type {
 } from './mailbox.ts';
 import type { Delivery, NewDelivery, TargetKind } from './delivery.ts';
 import type { MessageState, StatePair } from './message-state.ts';
+import type { ExchangeItemRef, MailboxHome } from './exchange.ts';
 import type { Readable } from 'node:stream';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
@@ -219,8 +220,38 @@ export interface WebSessionStore {
   deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void>;
 }
 
+/**
+ * Where each mailbox's voicemail lives (`exchange.ts`), and the shadow of an Exchange mailbox:
+ * per voicemail, the Exchange item it became, and per mailbox where reading Exchange's changes
+ * back got to. A mailbox's rows go with it, a message's with the message.
+ */
+export interface ExchangeStore {
+  /** The mailbox's home; LOCAL_HOME for one never set (or gone). */
+  getMailboxHome(mailboxId: number): Promise<MailboxHome>;
+  /** Sets the home; a new home (or connection) forgets the sync state. */
+  setMailboxHome(mailboxId: number, home: MailboxHome): Promise<void>;
+  /** Every mailbox whose home is Exchange, with its home. */
+  listExchangeHomes(): Promise<{ mailboxId: number; home: MailboxHome }[]>;
+  /** Remembers the Exchange item a message became (replacing what was remembered). */
+  setExchangeItem(messageId: string, item: ExchangeItemRef): Promise<void>;
+  /** The item a message became; null while it has not (or no such message). */
+  getExchangeItem(messageId: string): Promise<ExchangeItemRef | null>;
+  /** The message of a mailbox that became Exchange item `itemId`; null if none. */
+  findMessageByExchangeItem(mailboxId: number, itemId: string): Promise<Message | null>;
+  /** Where reading the mailbox's Exchange changes back got to (a delta link, a sync state). */
+  getExchangeSyncState(mailboxId: number): Promise<string | null>;
+  setExchangeSyncState(mailboxId: number, state: string | null): Promise<void>;
+}
+
 export interface VoicemailStore
-  extends MailboxStore, MessageStore, GreetingStore, JournalStore, WebSessionStore, DeliveryStore {
+  extends
+    MailboxStore,
+    MessageStore,
+    GreetingStore,
+    JournalStore,
+    WebSessionStore,
+    DeliveryStore,
+    ExchangeStore {
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Work an installation runs once, however many nodes serve it: sending the delivery queue,
- * housekeeping, telling the PBX of lamps unasked, registering to the PBX, scheduled backups. Several gateway nodes
+ * housekeeping, telling the PBX of lamps unasked, registering to the PBX, scheduled backups,
+ * reading Exchange mailboxes' changes back. Several gateway nodes
  * on one shared store would otherwise each do it.
  */
 export const ONCE_WORK = [
@@ -9,6 +10,7 @@ export const ONCE_WORK = [
   'pbx-lamps',
   'pbx-registration',
   'backup',
+  'exchange-sync',
 ] as const;
 export type OnceWork = (typeof ONCE_WORK)[number];
 

@@ -244,6 +244,40 @@ function headers(input: VoicemailInput, s: VoicemailSummary): MimeNodeHeader[] {
  * `message-index.ts` relies on to re-create the attachment from the WAV file.
  */
 export async function renderVoicemail(input: VoicemailInput): Promise<Buffer> {
+  const { message, audio } = input;
+  const { summary: s, text, html } = voicemailContent(input);
+  const composer = new MailComposer({
+    baseBoundary: createHash('sha256').update(`voicegate:${message.id}`).digest('hex').slice(0, 24),
+    boundaryPrefix: '--_VG',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    normalizeHeaderKey: (key: string) => HEADER_NAMES.get(key.toLowerCase()) ?? key,
+    headers: headers(input, s),
+    text,
+    html,
+    attachments: audio
+      ? [
+          {
+            content: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength),
+            contentType: 'audio/wav',
+            filename: s.filename,
+          },
+        ]
+      : [],
+  });
+  return composer.compile().build();
+}
+
+/**
+ * What a voicemail says, as the MIME rendering and every channel that builds its own message
+ * (Exchange items) show it: the summary, the text and HTML bodies, and the sender.
+ */
+export function voicemailContent(input: VoicemailInput): {
+  summary: VoicemailSummary;
+  text: string;
+  html: string;
+  sender: { name: string; address: string };
+} {
   const { message, mailbox, audio } = input;
   const s = summarize(input);
   const facts: BodyFacts = {
@@ -259,24 +293,14 @@ export async function renderVoicemail(input: VoicemailInput): Promise<Buffer> {
     priority: message.priority === 'high',
     private: message.private,
   };
-  const composer = new MailComposer({
-    baseBoundary: createHash('sha256').update(`voicegate:${message.id}`).digest('hex').slice(0, 24),
-    boundaryPrefix: '--_VG',
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    normalizeHeaderKey: (key: string) => HEADER_NAMES.get(key.toLowerCase()) ?? key,
-    headers: headers(input, s),
+  const senderName =
+    cleanCallerText(message.callerName) ??
+    cleanCallerText(message.callerNumber) ??
+    'Unknown caller';
+  return {
+    summary: s,
     text: textBody(facts),
     html: htmlBody(facts),
-    attachments: audio
-      ? [
-          {
-            content: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength),
-            contentType: 'audio/wav',
-            filename: s.filename,
-          },
-        ]
-      : [],
-  });
-  return composer.compile().build();
+    sender: { name: senderName, address: senderAddress(input) },
+  };
 }

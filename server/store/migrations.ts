@@ -218,6 +218,62 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX delivery_by_audio ON delivery (audio_key);
   CREATE INDEX delivery_by_mailbox ON delivery (mailbox_id);
   `,
+  // 8: Exchange: where each mailbox's voicemail lives, the Exchange item each voicemail became
+  // (the local message is then its shadow), and where reading Exchange's changes back got to.
+  // The delivery queue also takes `update` items (a user's action written through to the item),
+  // so its kind check is widened; SQLite changes a CHECK only by copying the table.
+  `
+  CREATE TABLE mailbox_home (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    home TEXT NOT NULL CHECK (home IN ('local', 'exchange')),
+    exchange_address TEXT,
+    exchange_connection TEXT,
+    sync_state TEXT
+  ) STRICT;
+  CREATE TABLE exchange_item (
+    message_id TEXT PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+    mailbox_id INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    change_key TEXT
+  ) STRICT;
+  CREATE INDEX exchange_item_by_item ON exchange_item (mailbox_id, item_id);
+  CREATE TABLE delivery_v8 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL CHECK (target IN ('smtp', 'ews', 'graph', 'peer')),
+    kind TEXT NOT NULL CHECK (kind IN ('copy', 'forward', 'alert', 'manual', 'update')),
+    mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    recipient TEXT NOT NULL,
+    payload TEXT,
+    voicemail_id TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    message_id TEXT,
+    caller_number TEXT,
+    caller_name TEXT,
+    received_at INTEGER NOT NULL,
+    audio_key TEXT NOT NULL,
+    audio_format TEXT NOT NULL,
+    audio_bytes INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    priority TEXT NOT NULL,
+    private INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    lease_holder TEXT,
+    lease_until INTEGER
+  ) STRICT;
+  INSERT INTO delivery_v8 SELECT * FROM delivery;
+  -- Ids go on rising: a number once shown by queue list is never reused.
+  DELETE FROM sqlite_sequence WHERE name = 'delivery_v8';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'delivery_v8', seq FROM sqlite_sequence WHERE name = 'delivery';
+  DROP TABLE delivery;
+  ALTER TABLE delivery_v8 RENAME TO delivery;
+  CREATE INDEX delivery_due ON delivery (target, status, next_attempt_at);
+  CREATE INDEX delivery_by_audio ON delivery (audio_key);
+  CREATE INDEX delivery_by_mailbox ON delivery (mailbox_id);
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

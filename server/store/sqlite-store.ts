@@ -34,6 +34,8 @@ import { storeError, type SqlAccess } from './sql-access.ts';
 import { WebSessionTable } from './web-session-table.ts';
 import { migrate } from './migrations.ts';
 import { GroupCommit } from './group-commit.ts';
+import { ExchangeTable } from './exchange-table.ts';
+import type { ExchangeItemRef, MailboxHome } from '../domain/exchange.ts';
 import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
 
 /**
@@ -548,5 +550,32 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   async close(): Promise<void> {
     this.feed.stop();
     if (this.db.isOpen) this.db.close();
+  }
+
+  // Mailbox homes and the Exchange shadow.
+  readonly #exchange = new ExchangeTable(this);
+  getMailboxHome(mailboxId: number): Promise<MailboxHome> {
+    return this.#exchange.getMailboxHome(mailboxId);
+  }
+  setMailboxHome(mailboxId: number, home: MailboxHome): Promise<void> {
+    return this.#exchange.setMailboxHome(mailboxId, home);
+  }
+  listExchangeHomes(): Promise<{ mailboxId: number; home: MailboxHome }[]> {
+    return this.#exchange.listExchangeHomes();
+  }
+  setExchangeItem(messageId: string, item: ExchangeItemRef): Promise<void> {
+    return this.#exchange.setExchangeItem(messageId, item);
+  }
+  getExchangeItem(messageId: string): Promise<ExchangeItemRef | null> {
+    return this.#exchange.getExchangeItem(messageId);
+  }
+  findMessageByExchangeItem(mailboxId: number, itemId: string): Promise<Message | null> {
+    return this.#exchange.findMessageByExchangeItem(mailboxId, itemId);
+  }
+  getExchangeSyncState(mailboxId: number): Promise<string | null> {
+    return this.#exchange.getExchangeSyncState(mailboxId);
+  }
+  setExchangeSyncState(mailboxId: number, state: string | null): Promise<void> {
+    return this.#exchange.setExchangeSyncState(mailboxId, state);
   }
 }

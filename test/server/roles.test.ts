@@ -87,6 +87,7 @@ describe('the composition root', () => {
       'delivery',
       'housekeeping',
       'backup',
+      'exchange-sync',
     ]);
     expect(await accepts(port)).toBe(false);
     const running = await server.listen();

@@ -46,10 +46,12 @@ describe('schema migrations', () => {
     expect(tables(store.db)).toEqual([
       'delivery',
       'deposit',
+      'exchange_item',
       'greeting',
       'group_member',
       'journal',
       'mailbox',
+      'mailbox_home',
       'message',
       'rendition',
       'web_session',
@@ -261,5 +263,41 @@ describe('the delivery queue migration', () => {
     await store.queueDelivery({ ...next!, recipient: 'd@example.com' }, 6000);
     expect((await store.listDeliveries()).map((d) => d.id)).toEqual([3, 4, 10]);
     expect(store.referencedAudio()).toEqual(new Set(['k3', 'k4']));
+  });
+});
+
+describe('the Exchange migration', () => {
+  it('keeps the queue with its ids, takes update items, and starts every mailbox at home here', async () => {
+    const at = MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE mailbox_home'));
+    expect(at).toBeGreaterThan(0);
+    const db = openDb();
+    migrate(db, MIGRATIONS.slice(0, at));
+    db.exec(`INSERT INTO mailbox (id, kind, name, code_hash, locale, time_zone, created_at)
+             VALUES (1, 'user', 'alice', 'x', 'en-US', 'UTC', 1700000000000)`);
+    const add = db.prepare(`INSERT INTO delivery (id, target, kind, mailbox_id, recipient,
+        voicemail_id, identity, received_at, audio_key, audio_format, audio_bytes, duration_ms,
+        priority, private, next_attempt_at, created_at)
+      VALUES (?, 'smtp', 'copy', 1, 'a@example.com', ?, ?, 1000, ?, 'wav/pcm16/8000', 10, 1000,
+        'normal', 0, 5000, 900)`);
+    add.run(5, 'v-5', 'v-5@x', 'k5');
+    add.run(8, 'v-8', 'v-8@x', 'k8');
+    db.exec('DELETE FROM delivery WHERE id = 8');
+    db.close();
+    open.splice(open.indexOf(db), 1);
+
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    expect(await store.getMailboxHome(1)).toEqual({
+      home: 'local',
+      exchangeAddress: null,
+      exchangeConnection: null,
+    });
+    const [kept] = await store.listDeliveries();
+    expect(kept).toMatchObject({ id: 5, kind: 'copy', recipient: 'a@example.com' });
+    await store.queueDelivery({ ...kept!, target: 'graph', kind: 'update' as 'copy' }, 6000);
+    expect((await store.listDeliveries()).map((d) => [d.id, d.kind])).toEqual([
+      [5, 'copy'],
+      [9, 'update'],
+    ]);
   });
 });

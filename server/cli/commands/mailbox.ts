@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { VoicegateError } from '../../domain/errors.ts';
 import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
+import type { MailboxHomeChange } from '../../domain/exchange.ts';
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
 import { readCode, warnCodeArgument } from '../read-code.ts';
 
@@ -45,6 +46,20 @@ interface SetOptions {
   broadcast?: boolean;
   sipPassword?: string | boolean;
   clearSipPassword?: boolean;
+  home?: string;
+  exchangeAddress?: string;
+  exchangeConnection?: string;
+}
+
+/** The change of home the options ask for, or null when they name none. */
+function homeChangeFrom(o: SetOptions): MailboxHomeChange | null {
+  if (o.home === undefined && o.exchangeAddress === undefined && o.exchangeConnection === undefined)
+    return null;
+  return {
+    home: o.home,
+    exchangeAddress: o.exchangeAddress,
+    exchangeConnection: o.exchangeConnection,
+  };
 }
 
 function changesFrom(o: SetOptions): MailboxChanges {
@@ -142,6 +157,7 @@ export function registerMailbox(program: Command): void {
             : undefined;
         const shown = {
           ...m,
+          ...(await ctx.homes.home(m.name)),
           members,
           sipCredentials: sip ? `user ${m.extension}, realm ${sip.realm}` : 'none',
           failedLogins,
@@ -197,6 +213,17 @@ export function registerMailbox(program: Command): void {
       "set the SIP password of the mailbox's phone (digest user name: the extension); without a value it is read from standard input or asked for",
     )
     .option('--clear-sip-password', 'remove the SIP password: the phone can no longer register')
+    .addOption(
+      new Option('--home <home>', 'where its voicemail lives: here, or in Exchange').choices([
+        'local',
+        'exchange',
+      ]),
+    )
+    .option('--exchange-address <addr>', "the user's Exchange mailbox (with --home exchange)")
+    .option(
+      '--exchange-connection <name>',
+      'the exchange.connections entry to use (needed when there are several)',
+    )
     .action(async (ref: string, o: SetOptions, cmd: Command) => {
       // Read like codes: never wanted on the command line, where every user sees it (ps).
       if (typeof o.sipPassword === 'string') warnCodeArgument('a SIP password on the command line');
@@ -208,7 +235,13 @@ export function registerMailbox(program: Command): void {
             : undefined;
       await withContext(cmd, async (ctx) => {
         const changes = changesFrom(o);
-        if (Object.keys(changes).length === 0 && sipPassword === undefined && !o.clearSipPassword)
+        const homeChange = homeChangeFrom(o);
+        if (
+          Object.keys(changes).length === 0 &&
+          sipPassword === undefined &&
+          !o.clearSipPassword &&
+          !homeChange
+        )
           throw new VoicegateError(
             'INVALID_INPUT',
             'nothing to change; see voicegate mailbox set --help',
@@ -221,6 +254,14 @@ export function registerMailbox(program: Command): void {
         else if (sipPassword !== undefined) {
           await ctx.mailboxes.setSipPassword(m.name, sipPassword, realm);
           print(`SIP credentials for ${m.name}: user name ${m.extension}, realm ${realm}`);
+        }
+        if (homeChange) {
+          const home = await ctx.homes.setHome(m.name, homeChange);
+          print(
+            home.home === 'exchange'
+              ? `${m.name}: voicemail goes to Exchange, ${home.exchangeAddress} (connection ${home.exchangeConnection})`
+              : `${m.name}: voicemail is kept here`,
+          );
         }
         print(`updated mailbox ${m.name}`);
       });

@@ -1,0 +1,79 @@
+/**
+ * What the user did to a voicemail in Outlook, OWA or a phone's mail app, made the voicemail's
+ * state here through the same transitions every channel uses, so the lamp, the phone menus, the
+ * web and IMAP follow it. The mapping, beside IMAP's:
+ *
+ * | in Exchange                         | voicemail                                 |
+ * | ----------------------------------- | ----------------------------------------- |
+ * | unread in the Inbox                 | new (a heard one is marked new again)     |
+ * | read                                | old (played)                              |
+ * | flagged (follow-up, or complete)    | saved                                     |
+ * | flag cleared                        | old (unsaved)                             |
+ * | moved to Deleted Items              | deleted (keeps its state for undelete)    |
+ * | moved back to the Inbox             | undeleted                                 |
+ * | moved to another folder             | saved: the user filed it, so it is kept   |
+ * | purged (deleted from Deleted Items) | purged here too                           |
+ *
+ * Conflicts resolve one way: the last change wins, and Exchange's state is read after every
+ * change, so what the user sees in Outlook is what the phone says once the two have met.
+ */
+import type { DomainDeps } from './deps.ts';
+import type { Message } from './message.ts';
+import type { MessageAction } from './message-state.ts';
+import type { MessageService } from './message-service.ts';
+
+/** An Exchange item as read back: where it is, and its read and flag marks. */
+export type ExchangeView =
+  | { place: 'gone' }
+  | { place: 'inbox' | 'deleted' | 'elsewhere'; isRead: boolean; flagged: boolean };
+
+/** The transitions that bring `current` to what Exchange shows, in order; 'purge' for gone. */
+export function actionsFor(current: Message, view: ExchangeView): MessageAction[] | 'purge' {
+  if (view.place === 'gone') return 'purge';
+  if (view.place === 'deleted') return current.state === 'deleted' ? [] : ['delete'];
+  const actions: MessageAction[] = current.state === 'deleted' ? ['undelete'] : [];
+  const live = current.state === 'deleted' ? (current.deletedFrom ?? 'old') : current.state;
+  const saved = view.flagged || view.place === 'elsewhere';
+  if (saved && live !== 'saved') actions.push('save');
+  else if (!saved && live === 'saved') actions.push(view.isRead ? 'unsave' : 'markUnread');
+  else if (!saved && view.isRead && (live === 'new' || live === 'unopened')) actions.push('play');
+  else if (!saved && !view.isRead && live === 'old') actions.push('markUnread');
+  return actions;
+}
+
+/** Applies what is read back from Exchange to the shadows of a mailbox. */
+export class ExchangeStateService {
+  readonly #deps: DomainDeps;
+  readonly #messages: MessageService;
+  constructor(deps: DomainDeps, messages: MessageService) {
+    this.#deps = deps;
+    this.#messages = messages;
+  }
+
+  /**
+   * The items of the mailbox's deleted voicemail: a reader that sees only the Inbox's changes
+   * looks these up, to learn which were purged from Deleted Items.
+   */
+  async deletedItems(mailboxId: number): Promise<string[]> {
+    const deleted = await this.#messages.list(mailboxId, 'deleted');
+    const items = await Promise.all(deleted.map((m) => this.#deps.store.getExchangeItem(m.id)));
+    return items.filter((i) => i !== null).map((i) => i.itemId);
+  }
+
+  /** Makes the shadow of item `itemId` follow `view`; false when no voicemail is that item. */
+  async follow(mailboxId: number, itemId: string, view: ExchangeView): Promise<boolean> {
+    const current = await this.#deps.store.findMessageByExchangeItem(mailboxId, itemId);
+    if (!current) return false;
+    const actions = actionsFor(current, view);
+    if (actions === 'purge') {
+      if (current.state !== 'deleted') await this.#messages.act(mailboxId, current.id, 'delete');
+      await this.#messages.purge(mailboxId, [current.id]);
+    } else for (const a of actions) await this.#messages.act(mailboxId, current.id, a);
+    if (actions === 'purge' || actions.length > 0)
+      this.#deps.log.info(
+        { mailboxId, messageId: current.id, actions },
+        'voicemail changed in Exchange',
+      );
+    return true;
+  }
+}

@@ -1,0 +1,150 @@
+import { NEW_VOICEMAIL_FLAGS, VOICE_PROPERTIES } from '../domain/exchange.ts';
+import { GraphAuth } from './graph-auth.ts';
+import type { HttpRequest, HttpResponse } from './https-client.ts';
+import { envelope, EwsError, folder, items, NS, responseMessage, xml } from './ews-soap.ts';
+import type { VoicemailItem } from './voicemail-item.ts';
+
+export interface EwsConnection {
+  url: string;
+  auth: 'basic' | 'ntlm' | 'oauth';
+  username: string;
+  password: string;
+  impersonation: boolean;
+  tenant: string;
+  clientId: string;
+  clientSecret: string;
+  authority: string;
+}
+
+/** PidTagInternetMessageId: the voicemail's identity, which a created item is found by. */
+const INTERNET_MESSAGE_ID = 0x1035;
+/** PidTagMessageDeliveryTime. */
+const DELIVERY_TIME = 0x0e06;
+
+const hex = (tag: number): string => `0x${tag.toString(16).padStart(4, '0').toUpperCase()}`;
+const prop = (tag: number, type: string, value: string): string =>
+  `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="${hex(tag)}" PropertyType="${type}"/><t:Value>${xml(value)}</t:Value></t:ExtendedProperty>`;
+const mailbox = (m: { name: string; address: string }): string =>
+  `<t:Mailbox><t:Name>${xml(m.name)}</t:Name><t:EmailAddress>${xml(m.address)}</t:EmailAddress></t:Mailbox>`;
+
+/**
+ * The EWS operations Voicegate makes (Exchange Server 2016, 2019, SE; Exchange Online until
+ * EWS is retired there), as a service account acting for each user: impersonation (the
+ * ExchangeImpersonation header) or delegate access, with X-AnchorMailbox as Microsoft asks.
+ */
+export class EwsClient {
+  readonly #c: EwsConnection;
+  readonly #send: (req: HttpRequest) => Promise<HttpResponse>;
+  readonly #oauth: GraphAuth | null;
+
+  constructor(c: EwsConnection, send: (req: HttpRequest) => Promise<HttpResponse>) {
+    this.#c = c;
+    this.#send = send;
+    // App-only OAuth for EWS: the same client credentials, for the EWS host's resource.
+    this.#oauth =
+      c.auth === 'oauth'
+        ? new GraphAuth(
+            {
+              tenant: c.tenant,
+              clientId: c.clientId,
+              clientSecret: c.clientSecret,
+              certificate: { privateKeyFile: '', thumbprint: '' },
+              authority: c.authority,
+              endpoint: new URL(c.url).origin,
+            },
+            send,
+          )
+        : null;
+  }
+
+  async #authorization(): Promise<string> {
+    if (this.#oauth) return `Bearer ${await this.#oauth.token()}`;
+    if (this.#c.auth === 'ntlm')
+      throw new EwsError(
+        'NtlmUnsupported',
+        'NTLM is not supported yet: use auth basic (over HTTPS) or oauth',
+        0,
+      );
+    return `Basic ${Buffer.from(`${this.#c.username}:${this.#c.password}`).toString('base64')}`;
+  }
+
+  async #call(op: string, address: string, body: string, signal?: AbortSignal) {
+    const res = await this.#send({
+      method: 'POST',
+      url: this.#c.url,
+      headers: {
+        'content-type': 'text/xml; charset=utf-8',
+        soapaction: `"${NS.m}/${op}"`,
+        'x-anchormailbox': address,
+        authorization: await this.#authorization(),
+      },
+      body: envelope(body, this.#c.impersonation ? address : null),
+      signal,
+    });
+    if (res.status === 401)
+      throw new EwsError('Unauthorized', `credentials refused (HTTP 401) for ${this.#c.url}`, 401);
+    return responseMessage(res.status, res.body.toString('utf8'), op);
+  }
+
+  /** The item in the user's Inbox whose Internet Message-ID is `messageId`, if any. */
+  async findByInternetMessageId(address: string, messageId: string, signal?: AbortSignal) {
+    const msg = await this.#call(
+      'FindItem',
+      address,
+      `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>` +
+        `<t:AdditionalProperties><t:FieldURI FieldURI="item:HasAttachments"/></t:AdditionalProperties></m:ItemShape>` +
+        `<m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="Beginning"/>` +
+        `<m:Restriction><t:IsEqualTo><t:ExtendedFieldURI PropertyTag="${hex(INTERNET_MESSAGE_ID)}" PropertyType="String"/>` +
+        `<t:FieldURIOrConstant><t:Constant Value="${xml(messageId)}"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>` +
+        `<m:ParentFolderIds>${folder('inbox', address)}</m:ParentFolderIds></m:FindItem>`,
+      signal,
+    );
+    return items(msg)[0] ?? null;
+  }
+
+  /** Deletes an item for good (HardDelete: `exchange test` removes its test item). */
+  async remove(address: string, itemId: string, signal?: AbortSignal): Promise<void> {
+    await this.#call(
+      'DeleteItem',
+      address,
+      `<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds></m:DeleteItem>`,
+      signal,
+    );
+  }
+
+  /**
+   * Creates the voicemail in the user's Inbox (CreateItem, MessageDisposition SaveOnly), with
+   * the WAV and the properties, in the order of the schema's Item and Message sequences.
+   */
+  async createInInbox(address: string, v: VoicemailItem, audio: Buffer, signal?: AbortSignal) {
+    const strings = v.strings.filter(([tag]) => tag !== VOICE_PROPERTIES.messageClass);
+    const message =
+      `<t:Message><t:ItemClass>${xml(v.strings.find(([t]) => t === VOICE_PROPERTIES.messageClass)![1])}</t:ItemClass>` +
+      `<t:Subject>${xml(v.subject)}</t:Subject>` +
+      (v.private ? '<t:Sensitivity>Private</t:Sensitivity>' : '') +
+      `<t:Body BodyType="HTML">${xml(v.html)}</t:Body>` +
+      `<t:Attachments><t:FileAttachment><t:Name>${xml(v.attachment.name)}</t:Name>` +
+      `<t:ContentType>${v.attachment.contentType}</t:ContentType><t:Content>${audio.toString('base64')}</t:Content></t:FileAttachment></t:Attachments>` +
+      `<t:Importance>${v.importance === 'high' ? 'High' : 'Normal'}</t:Importance>` +
+      prop(VOICE_PROPERTIES.messageFlags, 'Integer', String(NEW_VOICEMAIL_FLAGS)) +
+      v.integers
+        .filter(([tag]) => tag !== VOICE_PROPERTIES.messageFlags)
+        .map(([tag, value]) => prop(tag, 'Integer', String(value)))
+        .join('') +
+      strings.map(([tag, value]) => prop(tag, 'String', value)).join('') +
+      prop(INTERNET_MESSAGE_ID, 'String', v.internetMessageId) +
+      prop(DELIVERY_TIME, 'SystemTime', v.receivedAt.toISOString()) +
+      `<t:ToRecipients>${mailbox(v.to)}</t:ToRecipients><t:From>${mailbox(v.sender)}</t:From>` +
+      `<t:IsRead>false</t:IsRead></t:Message>`;
+    const msg = await this.#call(
+      'CreateItem',
+      address,
+      `<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId>${folder('inbox', address)}</m:SavedItemFolderId>` +
+        `<m:Items>${message}</m:Items></m:CreateItem>`,
+      signal,
+    );
+    const [made] = items(msg);
+    if (!made?.itemId) throw new EwsError('NoItemId', 'CreateItem answered without an ItemId', 200);
+    return made;
+  }
+}
