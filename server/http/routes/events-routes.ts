@@ -82,19 +82,27 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         });
         res.write('retry: 2000\n\n');
         open.add(res);
-        const box = req.mailbox!;
+        let box: { timeZone: string } = req.mailbox!;
         const follow = new JournalFollower(deps.store, mailboxId, async (changes) => {
           // One event per message changed, carrying it as it is now: a page updates its one row
           // without asking for the list again. A move's two entries (removed, added) make one.
           const last = new Map<string, Change>();
-          for (const c of changes) if (c.messageId) last.set(c.messageId, c);
-          if (last.size === 0) return;
+          let mailboxChanged = false;
+          for (const c of changes) {
+            if (c.messageId) last.set(c.messageId, c);
+            else mailboxChanged = true;
+          }
           const counts = await deps.messages.counts(mailboxId);
+          const send = (data: object) =>
+            res.write(`event: change\ndata: ${JSON.stringify(data)}\n\n`);
+          // Settings or greetings changed: the page reloads the mailbox's own data.
+          if (mailboxChanged) box = (await deps.store.getMailbox(mailboxId)) ?? box;
+          if (mailboxChanged)
+            send({ kind: 'mailbox', messageId: null, state: null, message: null, counts });
           for (const c of last.values()) {
             const m = await deps.store.getMessage(c.messageId!);
             const message = m && m.mailboxId === mailboxId ? messageInfo(m, box) : null;
-            const data = { kind: c.kind, messageId: c.messageId, state: c.state, message, counts };
-            res.write(`event: change\ndata: ${JSON.stringify(data)}\n\n`);
+            send({ kind: c.kind, messageId: c.messageId, state: c.state, message, counts });
           }
         });
         // Subscribed before the modseq is read, so no change falls between the two.
