@@ -24,7 +24,9 @@ async function act(
 /** Where to go when the open message leaves the folder: the next one, else the list. */
 function routeAfter(message: Message, folder: 'inbox' | 'deleted'): Route {
   const next = messages.neighbour(message.id, 1) ?? messages.neighbour(message.id, -1);
-  return next && next.id !== message.id ? { name: 'message', id: next.id } : { name: folder };
+  return next && next.id !== message.id
+    ? { name: 'message', id: next.id }
+    : { name: folder, query: messages.folder === folder ? messages.search.toString() : '' };
 }
 
 export function openNext(currentId: string | undefined, step: 1 | -1): void {
