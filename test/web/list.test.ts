@@ -24,7 +24,12 @@ const DAY = 86_400_000;
 /** The callers listed, top to bottom. */
 async function callers(page: Page): Promise<string[]> {
   const links = page.getByRole('list', { name: /Messages$/ }).getByRole('link');
-  return (await links.allTextContents()).map((text) => text.trim().split(/\s{2,}|\n/)[0]!.trim());
+  return (await links.allTextContents()).map((text) =>
+    text
+      .trim()
+      .split(/\s{2,}|\n/)[0]!
+      .trim(),
+  );
 }
 
 async function seed(box: string, names: string[], start = Date.now() - names.length * DAY) {
@@ -63,11 +68,13 @@ for (const [size, viewport] of [
       expect(await messageLink(page, /Cy Last/).textContent()).toMatch(/Yesterday \d\d:\d\d/);
 
       await page.getByLabel('Order').selectOption('oldest');
-      await expect.poll(() => callers(page)).toEqual([
-        expect.stringMatching(/^Ann First/),
-        expect.stringMatching(/^Urgent Bea/),
-        expect.stringMatching(/^Cy Last/),
-      ]);
+      await expect
+        .poll(() => callers(page))
+        .toEqual([
+          expect.stringMatching(/^Ann First/),
+          expect.stringMatching(/^Urgent Bea/),
+          expect.stringMatching(/^Cy Last/),
+        ]);
       expect(page.url()).toContain('order=oldest');
       // Another visit, without the order in the address, keeps the order chosen.
       await page.goto('/#/inbox');
@@ -87,7 +94,9 @@ for (const [size, viewport] of [
       await page.getByRole('searchbox', { name: 'Search callers' }).fill('ann');
       await expect.poll(() => callers(page)).toHaveLength(2);
       expect(page.url()).toMatch(/#\/inbox\?q=ann/);
-      await page.getByText('Filters').click();
+      // A search opens the filters; a click would close them.
+      const filters = page.locator('details', { hasText: 'Filters' });
+      if ((await filters.getAttribute('open')) === null) await page.getByText('Filters').click();
       await page.getByLabel('State').selectOption('played');
       await expect.poll(() => callers(page)).toEqual([expect.stringMatching(/^Ann Smith/)]);
       await page.getByText('1 message matches').waitFor();
@@ -208,7 +217,11 @@ for (const [size, viewport] of [
       const box = await newMailbox(suite.server, `Bulk private ${size}`);
       const other = await newMailbox(suite.server, `Receiver ${size}`);
       await deposit(suite.server, box.name, { callerName: 'Open One', seconds: 1 });
-      await deposit(suite.server, box.name, { callerName: 'Secret One', seconds: 1, private: true });
+      await deposit(suite.server, box.name, {
+        callerName: 'Secret One',
+        seconds: 1,
+        private: true,
+      });
       const page = await suite.open({ viewport });
       await logIn(page, box.extension);
       await page.getByRole('checkbox', { name: /^Select Open One/ }).check();

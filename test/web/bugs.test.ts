@@ -1,0 +1,108 @@
+/** Faults found by using the app as its users would; each test failed before its fix. */
+import { describe, expect, it } from 'vitest';
+import {
+  DESKTOP,
+  PHONE,
+  deposit,
+  logIn,
+  messageLink,
+  newMailbox,
+  statusLine,
+  useBrowser,
+} from './web-kit.ts';
+
+const suite = useBrowser();
+
+describe('faults found in use', () => {
+  it('log-out drops the "Deleted, Undo" notice, whose Undo would fail', async () => {
+    const box = await newMailbox(suite.server, 'Undo Logout');
+    await deposit(suite.server, box.name, { callerName: 'Gone Soon', seconds: 1 });
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    await messageLink(page, /Gone Soon/).click();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await statusLine(page).getByRole('button', { name: 'Undo' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Voicemail code').waitFor();
+    expect(await page.getByRole('button', { name: 'Undo' }).count()).toBe(0);
+  });
+
+  it('the "?" button is named by what it shows', async () => {
+    const box = await newMailbox(suite.server, 'Help Name');
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    const help = page.getByRole('button', { name: 'Keyboard shortcuts (?)', exact: true });
+    expect(await help.textContent()).toBe('?');
+  });
+
+  for (const [size, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    it(`an open message says "New" once (${size})`, async () => {
+      const box = await newMailbox(suite.server, `New Once ${size}`);
+      await deposit(suite.server, box.name, { callerName: 'Once Caller', seconds: 1 });
+      const page = await suite.open({ viewport });
+      await logIn(page, box.extension);
+      await messageLink(page, /Once Caller/).click();
+      const detail = page.getByRole('article', { name: /Once Caller/ });
+      await detail.waitFor();
+      expect(await detail.getByText('New', { exact: true }).count()).toBe(1);
+    });
+
+    it(`a private message says it cannot be forwarded instead of offering Forward (${size})`, async () => {
+      const box = await newMailbox(suite.server, `Private ${size}`);
+      await deposit(suite.server, box.name, { callerName: 'Secret', seconds: 1, private: true });
+      const page = await suite.open({ viewport });
+      await logIn(page, box.extension);
+      await messageLink(page, /Secret/).click();
+      const detail = page.getByRole('article', { name: /Secret/ });
+      await detail.getByText('A private message cannot be forwarded.').waitFor();
+      expect(await detail.getByRole('button', { name: /Forward/ }).count()).toBe(0);
+    });
+  }
+
+  it('on a phone, an open message is the page: its heading is of the first level', async () => {
+    const box = await newMailbox(suite.server, 'Phone Heading');
+    await deposit(suite.server, box.name, { callerName: 'Heading Caller', seconds: 1 });
+    const page = await suite.open({ viewport: PHONE });
+    await logIn(page, box.extension);
+    await messageLink(page, /Heading Caller/).click();
+    const h1 = page.getByRole('heading', { level: 1 });
+    await expect.poll(() => h1.allTextContents()).toEqual(['Heading Caller (5551234)']);
+  });
+
+  it("on a phone, a caller's number never breaks, leaving a lone bracket", async () => {
+    const box = await newMailbox(suite.server, 'Number Wrap');
+    await deposit(suite.server, box.name, {
+      callerName: 'Maximilian Alexander Fitzgerald-Worthington',
+      callerNumber: '+441632960961',
+      seconds: 1,
+    });
+    const page = await suite.open({ viewport: { width: 320, height: 640 } });
+    await logIn(page, box.extension);
+    const link = messageLink(page, /Maximilian/);
+    await link.waitFor();
+    // Each line of the caller's text, as laid out: none is a bracket alone or starts with one.
+    const lines = await link.locator('.caller').evaluate((element) => {
+      const range = element.ownerDocument.createRange();
+      const tops = new Map<number, string>();
+      const walker = element.ownerDocument.createTreeWalker(element, 4);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? '';
+        for (let i = 0; i < text.length; i++) {
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const rect = range.getBoundingClientRect();
+          if (rect.width === 0) continue;
+          const top = Math.round(rect.top);
+          tops.set(top, (tops.get(top) ?? '') + text[i]);
+        }
+      }
+      return [...tops.values()].map((line) => line.trim());
+    });
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line).not.toMatch(/^[()]|^\d+\)?$/);
+    expect(lines.at(-1)).toMatch(/\(\+441632960961\)$/);
+  });
+});
