@@ -219,10 +219,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX delivery_by_mailbox ON delivery (mailbox_id);
   `,
   // 9 (8 is Exchange's): the web list's searches. Newest first reads message_in_order
-  // backwards; priority first has its own index; a caller's name or number is found through a
+  // backwards; priority first has its own index, counts another; a caller's name or number is found through a
   // trigram index (any part of 3 characters or more) instead of reading every message.
   `
   CREATE INDEX message_by_priority ON message (mailbox_id, priority, received_at DESC, id DESC);
+  -- Counts (per state, and a search's total) read this index alone, never the messages.
+  CREATE INDEX message_by_state ON message (mailbox_id, state, priority, private, received_at);
   CREATE VIRTUAL TABLE message_caller USING fts5(
     caller_name, caller_number, content = 'message', content_rowid = 'rowid', tokenize = 'trigram'
   );
