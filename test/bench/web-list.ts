@@ -5,8 +5,9 @@
  *    yardstick; and its bytes beside the whole list as it was fetched before pages (every
  *    message, uncompressed);
  * 2. the bytes a change made elsewhere costs an open page (one server-sent event);
- * 3. the first page shown in Chromium on a phone profile (360x740, CPU throttled 4x), from the
- *    click on "Log in" to the first row, beside the same page's login form shown (the yardstick).
+ * 3. the first page shown in Chromium on a phone profile (360x740, CPU throttled 4x): the app
+ *    opened with a session, to its first row; beside the app's login form shown (the yardstick:
+ *    the same page and script, no data).
  */
 import { get } from 'node:https';
 import { chromium } from 'playwright-core';
@@ -150,9 +151,13 @@ async function run(): Promise<void> {
         form.push(performance.now() - t0);
         await tab.getByLabel('Mailbox name or extension').fill('300');
         await tab.getByLabel('Voicemail code').fill('1234');
-        const t1 = performance.now();
         await tab.getByRole('button', { name: 'Log in' }).click();
-        await tab.getByRole('list', { name: 'Messages' }).getByRole('link').first().waitFor();
+        const firstRow = tab.getByRole('list', { name: 'Messages' }).getByRole('link').first();
+        await firstRow.waitFor();
+        // Opening the app with a session: from navigation to the first page's first row.
+        const t1 = performance.now();
+        await tab.reload();
+        await firstRow.waitFor();
         shown.push(performance.now() - t1);
         await ctx.close();
       }
@@ -189,7 +194,7 @@ async function run(): Promise<void> {
         ],
         ['bytes per change on the wire', bytesPerChange.toFixed(0), '', '', '< 2048'],
         [
-          'phone 4x throttled: log-in click to first row, median (ms)',
+          'phone 4x throttled: app opened to first row, median (ms)',
           ms(shown, 50),
           ms(form, 50),
           (percentile(shown, 50) / percentile(form, 50)).toFixed(2),

@@ -7,6 +7,7 @@ import {
   logIn,
   messageLink,
   newMailbox,
+  position,
   statusLine,
   useBrowser,
 } from './web-kit.ts';
@@ -104,5 +105,25 @@ describe('faults found in use', () => {
     expect(lines.length).toBeGreaterThan(1);
     for (const line of lines) expect(line).not.toMatch(/^\)|^[\d+]+\)?$|\($/);
     expect(lines.at(-1)).toMatch(/\(\+441632960961\)$/);
+  });
+});
+
+describe('the player', () => {
+  it('changing the speed keeps playing', async () => {
+    const box = await newMailbox(suite.server, 'Speed Keeps');
+    await deposit(suite.server, box.name, { callerName: 'Fast Talker', seconds: 8 });
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    await messageLink(page, /Fast Talker/).click();
+    const detail = page.getByRole('article', { name: /Fast Talker/ });
+    await detail.getByRole('button', { name: 'Play', exact: true }).click();
+    await detail.getByRole('button', { name: 'Pause' }).waitFor();
+    await detail.getByRole('button', { name: '1.5× speed' }).click();
+    expect(
+      await detail.getByRole('button', { name: '1.5× speed' }).getAttribute('aria-pressed'),
+    ).toBe('true');
+    const at = await position(page);
+    await expect.poll(() => position(page), { timeout: 4000 }).toBeGreaterThan(at);
+    expect(await detail.getByRole('button', { name: 'Pause' }).count()).toBe(1);
   });
 });

@@ -54,4 +54,6 @@ export const en: Catalogue = {
   },
   'date.today': 'Today {time}',
   'date.yesterday': 'Yesterday {time}',
+  'arrival.announce': 'New message from {caller}.',
+  'arrival.title': 'New voicemail',
 };

@@ -52,4 +52,6 @@ export const es: Catalogue = {
   },
   'date.today': 'Hoy {time}',
   'date.yesterday': 'Ayer {time}',
+  'arrival.announce': 'Nuevo mensaje de {caller}.',
+  'arrival.title': 'Nuevo mensaje de voz',
 };

@@ -53,4 +53,6 @@ export const fr: Catalogue = {
   },
   'date.today': 'Aujourd’hui {time}',
   'date.yesterday': 'Hier {time}',
+  'arrival.announce': 'Nouveau message de {caller}.',
+  'arrival.title': 'Nouveau message vocal',
 };

@@ -1,6 +1,7 @@
 /** Actions on many messages at once: one request each, applied all or none by the server. */
 import { api } from '../api.ts';
 import type { BulkAction, Folder, SearchFields } from '../api-types.ts';
+import { arrivals } from '../stores/arrivals.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { selection } from '../stores/selection.svelte.ts';
@@ -19,6 +20,7 @@ export async function bulkAct(action: BulkAction, to?: string): Promise<boolean>
   const target = selection.allMatching
     ? { match: match(messages.folder, messages.search) }
     : { ids: [...selection.ids] };
+  arrivals.acted(selection.ids);
   try {
     const { count } = await api.bulk({ action, ...target, ...(to ? { to } : {}) });
     selection.clear();
