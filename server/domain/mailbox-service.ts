@@ -148,6 +148,15 @@ export class MailboxService {
     return this.update(current.name, { email: wanted.email, emailMode: wanted.emailMode });
   }
 
+  /** The owner's language (web and phone prompts) and time zone: both checked as an admin's are. */
+  async updateOwnDisplay(
+    ref: MailboxRef,
+    wanted: { locale: string; timeZone: string },
+  ): Promise<Mailbox> {
+    const current = await this.resolve(ref);
+    return this.update(current.name, { locale: wanted.locale, timeZone: wanted.timeZone });
+  }
+
   async remove(ref: string): Promise<void> {
     const current = await this.resolve(ref);
     const unused = await this.#deps.store.removeMailbox(current.id);

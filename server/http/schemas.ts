@@ -252,6 +252,14 @@ export const EmailSettings = Type.Object(
   { additionalProperties: false },
 );
 
+export const DisplaySettings = Type.Object(
+  {
+    locale: Type.String({ maxLength: 16, description: 'e.g. en-US, fr, es-ES' }),
+    timeZone: Type.String({ maxLength: 64, description: 'an IANA time zone, e.g. Europe/Paris' }),
+  },
+  { additionalProperties: false },
+);
+
 export const NoContent = Type.Null({ description: 'No content' });
 
 export const SHARED_SCHEMAS = [

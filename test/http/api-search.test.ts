@@ -186,3 +186,24 @@ describe('bulk actions', () => {
     expect(ids(await list(''))).toEqual([c.id]);
   });
 });
+
+describe('display settings', () => {
+  it("changes the mailbox's language and time zone, and the list's times follow", async () => {
+    await deposit('2026-03-01T10:00:00Z');
+    const res = await alice.call('PUT', '/api/settings/display', {
+      locale: 'fr-FR',
+      timeZone: 'America/New_York',
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ locale: 'fr-FR', timeZone: 'America/New_York' });
+    expect((await list('')).messages[0]).toMatchObject({ receivedLocal: '2026-03-01 05:00' });
+    for (const body of [
+      { locale: 'fr-FR', timeZone: 'Mars/Olympus' },
+      { locale: 'french', timeZone: 'UTC' },
+    ]) {
+      const bad = await alice.call('PUT', '/api/settings/display', body);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toBe('INVALID_INPUT');
+    }
+  });
+});

@@ -50,6 +50,7 @@ export type ActiveGreetingBody = Body<'/api/greetings/active', 'put'>;
 /** The greetings a caller can be played; `name` (the recorded name) is not one of them. */
 export type ActiveGreetingKind = ActiveGreetingBody['active'];
 
+export type DisplayBody = Body<'/api/settings/display', 'put'>;
 export type EmailSettings = Reply<'/api/settings/email', 'get'>;
 export type EmailMode = EmailSettings['mode'];
 

@@ -5,6 +5,8 @@
 import type {
   ActiveGreetingKind,
   BulkBody,
+  DisplayBody,
+  Mailbox,
   BulkReply,
   EmptyReply,
   CodeBody,
@@ -139,6 +141,8 @@ export const api = {
   setActiveGreeting: (active: ActiveGreetingKind) =>
     request<GreetingList>('PUT', '/api/greetings/active', { json: { active } }),
 
+  saveDisplay: (body: DisplayBody) =>
+    request<Mailbox>('PUT', '/api/settings/display', { json: body }),
   emailSettings: () => request<EmailSettings>('GET', '/api/settings/email'),
   saveEmailSettings: (body: EmailSettings) =>
     request<EmailSettings>('PUT', '/api/settings/email', { json: body }),

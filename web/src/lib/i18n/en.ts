@@ -56,4 +56,12 @@ export const en: Catalogue = {
   'date.yesterday': 'Yesterday {time}',
   'arrival.announce': 'New message from {caller}.',
   'arrival.title': 'New voicemail',
+  'display.heading': 'Language and time zone',
+  'display.language': 'Language',
+  'display.timeZone': 'Time zone',
+  'display.save': 'Save',
+  'display.saved': 'Language and time zone saved.',
+  'display.notify': 'Notify me of new messages',
+  'display.notifyOn': 'Notifications are on for this browser.',
+  'display.notifyRefused': 'This browser does not allow notifications.',
 };

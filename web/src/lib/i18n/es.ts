@@ -54,4 +54,12 @@ export const es: Catalogue = {
   'date.yesterday': 'Ayer {time}',
   'arrival.announce': 'Nuevo mensaje de {caller}.',
   'arrival.title': 'Nuevo mensaje de voz',
+  'display.heading': 'Idioma y zona horaria',
+  'display.language': 'Idioma',
+  'display.timeZone': 'Zona horaria',
+  'display.save': 'Guardar',
+  'display.saved': 'Idioma y zona horaria guardados.',
+  'display.notify': 'Avisarme de mensajes nuevos',
+  'display.notifyOn': 'Las notificaciones están activadas en este navegador.',
+  'display.notifyRefused': 'Este navegador no permite notificaciones.',
 };

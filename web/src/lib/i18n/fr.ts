@@ -55,4 +55,12 @@ export const fr: Catalogue = {
   'date.yesterday': 'Hier {time}',
   'arrival.announce': 'Nouveau message de {caller}.',
   'arrival.title': 'Nouveau message vocal',
+  'display.heading': 'Langue et fuseau horaire',
+  'display.language': 'Langue',
+  'display.timeZone': 'Fuseau horaire',
+  'display.save': 'Enregistrer',
+  'display.saved': 'Langue et fuseau horaire enregistrés.',
+  'display.notify': 'M’avertir des nouveaux messages',
+  'display.notifyOn': 'Les notifications sont activées dans ce navigateur.',
+  'display.notifyRefused': 'Ce navigateur n’autorise pas les notifications.',
 };
