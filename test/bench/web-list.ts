@@ -96,7 +96,9 @@ async function run(): Promise<void> {
     for (let i = 0; i < WARM_UP + REQUESTS; i++) {
       const p = await timed(`${base}/api/messages?limit=50`, { headers });
       const s = await timed(`${base}/api/session`, { headers });
-      if (i >= WARM_UP) page.push(p) && session.push(s);
+      if (i < WARM_UP) continue;
+      page.push(p);
+      session.push(s);
     }
     const pageBytes = await wireBytes(`${base}/api/messages?limit=50`, headers);
     const all = await context.messages.list(box.id);

@@ -52,7 +52,7 @@ for (const [size, viewport] of [
       await logIn(page, box.extension);
       await folderLink(page, 'Settings').click();
       await page.getByLabel('Language', { exact: true }).selectOption('fr');
-      await page.getByLabel('Time zone').selectOption('Asia/Tokyo');
+      await page.getByLabel('Time zone', { exact: true }).selectOption('Asia/Tokyo');
       await page.getByRole('button', { name: 'Save', exact: true }).first().click();
       await page.getByText('Langue et fuseau horaire enregistrés.').waitFor();
       expect(await page.locator('html').getAttribute('lang')).toBe('fr');

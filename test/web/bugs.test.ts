@@ -4,6 +4,7 @@ import {
   DESKTOP,
   PHONE,
   deposit,
+  folderLink,
   logIn,
   messageLink,
   newMailbox,
@@ -125,5 +126,49 @@ describe('the player', () => {
     const at = await position(page);
     await expect.poll(() => position(page), { timeout: 4000 }).toBeGreaterThan(at);
     expect(await detail.getByRole('button', { name: 'Pause' }).count()).toBe(1);
+  });
+});
+
+describe('forwarding', () => {
+  it("the mailbox suggestions never cover the dialog's buttons", async () => {
+    const box = await newMailbox(suite.server, 'Forward From');
+    for (const name of ['Zed One', 'Zed Two', 'Zed Three', 'Zed Four', 'Zed Five'])
+      await newMailbox(suite.server, name);
+    await deposit(suite.server, box.name, { callerName: 'To Forward', seconds: 1 });
+    const page = await suite.open({ viewport: PHONE });
+    await logIn(page, box.extension);
+    await messageLink(page, /To Forward/).click();
+    await page.getByRole('button', { name: 'Forward…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('combobox').fill('Zed');
+    await dialog.getByRole('listbox').getByRole('option').first().waitFor();
+    for (const name of ['Cancel', 'Forward']) {
+      const button = dialog.getByRole('button', { name, exact: true });
+      await button.scrollIntoViewIfNeeded();
+      // What a tap at the button's centre would hit is the button itself.
+      const hit = await button.evaluate((element) => {
+        const r = element.getBoundingClientRect();
+        const top = element.ownerDocument.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return top === element || element.contains(top);
+      });
+      expect(hit, name).toBe(true);
+    }
+  });
+});
+
+describe('changing the code', () => {
+  it('a wrong current code says how many tries are left before the lockout', async () => {
+    const box = await newMailbox(suite.server, 'Tries Left');
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    await folderLink(page, 'Settings').click();
+    await page.getByLabel('Current code').fill('9999');
+    await page.getByLabel('New code', { exact: true }).fill('4321');
+    await page.getByLabel('New code again').fill('4321');
+    await page.getByRole('button', { name: 'Change code' }).click();
+    await page
+      .getByText(/Wrong code: \d+ tries left before the mailbox is locked on every channel/)
+      .waitFor();
+    expect((await suite.server.context.mailboxes.resolve(box.name)).failedLogins).toBe(1);
   });
 });
