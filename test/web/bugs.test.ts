@@ -172,3 +172,43 @@ describe('changing the code', () => {
     expect((await suite.server.context.mailboxes.resolve(box.name)).failedLogins).toBe(1);
   });
 });
+
+describe('greetings', () => {
+  it('a file that is not audio is refused in plain words, not a converter’s', async () => {
+    const box = await newMailbox(suite.server, 'Not Audio');
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    await folderLink(page, 'Settings').click();
+    await page
+      .getByLabel(/Upload a file\s+for the unavailable greeting/i)
+      .setInputFiles({ name: 'notes.mp3', mimeType: 'audio/mpeg', buffer: Buffer.from('hello') });
+    const alert = page.locator('.status-region [role=alert]');
+    await expect
+      .poll(() => alert.textContent())
+      .toMatch(/This file is not audio that can be read \(WAV, Ogg, FLAC, MP3, AIFF or WebM\)/);
+    expect(await alert.textContent()).not.toMatch(/sox|ffmpeg|FAIL|formats:|pipe:/i);
+  });
+});
+
+describe('on a phone', () => {
+  it('going back from a message returns to where the list was scrolled', async () => {
+    const box = await newMailbox(suite.server, 'Scroll Back');
+    for (let i = 0; i < 30; i++)
+      await deposit(suite.server, box.name, {
+        callerName: `Scroller ${String(i).padStart(2, '0')}`,
+        seconds: 1,
+        receivedAt: Date.now() - (30 - i) * 60_000,
+      });
+    const page = await suite.open({ viewport: PHONE });
+    await logIn(page, box.extension);
+    const far = messageLink(page, /Scroller 05/);
+    await far.scrollIntoViewIfNeeded();
+    const before = Number(await page.evaluate('window.scrollY'));
+    expect(before).toBeGreaterThan(300);
+    await far.click();
+    await page.getByRole('article', { name: /Scroller 05/ }).waitFor();
+    await page.getByRole('link', { name: /Back to inbox/ }).click();
+    await far.waitFor();
+    await expect.poll(async () => Number(await page.evaluate('window.scrollY'))).toBe(before);
+  });
+});
