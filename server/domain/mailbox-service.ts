@@ -203,11 +203,11 @@ export class MailboxService {
     if ((m.lockedUntil ?? 0) > this.#now() || left <= 0)
       return new VoicegateError(
         'AUTH_FAILED',
-        `wrong code: the mailbox is now locked on every channel (phone, mail, web) for ${minutes} minutes`,
+        `the mailbox is now locked on every channel (phone, mail, web) for ${minutes} minutes`,
       );
     return new VoicegateError(
       'AUTH_FAILED',
-      `wrong code: ${left} ${left === 1 ? 'try' : 'tries'} left before the mailbox is locked on every channel for ${minutes} minutes`,
+      `${left} ${left === 1 ? 'try' : 'tries'} left before the mailbox is locked on every channel for ${minutes} minutes`,
     );
   }
 

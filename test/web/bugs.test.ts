@@ -167,7 +167,9 @@ describe('changing the code', () => {
     await page.getByLabel('New code again').fill('4321');
     await page.getByRole('button', { name: 'Change code' }).click();
     await page
-      .getByText(/Wrong code: \d+ tries left before the mailbox is locked on every channel/)
+      .getByText(
+        /The current code is not right: \d+ tries left before the mailbox is locked on every channel/,
+      )
       .waitFor();
     expect((await suite.server.context.mailboxes.resolve(box.name)).failedLogins).toBe(1);
   });
