@@ -148,6 +148,15 @@ export class MailboxService {
     return this.update(current.name, { email: wanted.email, emailMode: wanted.emailMode });
   }
 
+  /** The owner's language (web and phone prompts) and time zone: both checked as an admin's are. */
+  async updateOwnDisplay(
+    ref: MailboxRef,
+    wanted: { locale: string; timeZone: string },
+  ): Promise<Mailbox> {
+    const current = await this.resolve(ref);
+    return this.update(current.name, { locale: wanted.locale, timeZone: wanted.timeZone });
+  }
+
   async remove(ref: string): Promise<void> {
     const current = await this.resolve(ref);
     const unused = await this.#deps.store.removeMailbox(current.id);
@@ -171,8 +180,35 @@ export class MailboxService {
     channel: Channel,
     remote: string,
   ): Promise<void> {
-    const mailbox = await this.authenticate(ref, oldCode, { channel, remote });
+    let mailbox: Mailbox;
+    try {
+      mailbox = await this.authenticate(ref, oldCode, { channel, remote });
+    } catch (err) {
+      throw await this.#triesLeft(ref, err);
+    }
     await this.setCode(mailbox.name, newCode);
+  }
+
+  /**
+   * A wrong current code where the owner is already in (the web's settings): the lockout it
+   * counts toward holds on every channel, so the owner is told how many tries are left. Nothing
+   * is revealed that the session does not already prove.
+   */
+  async #triesLeft(ref: string, err: unknown): Promise<unknown> {
+    const { failures, minutes } = this.#deps.policy.lockout;
+    if (!(err instanceof VoicegateError) || err.code !== 'AUTH_FAILED' || failures <= 0) return err;
+    const m = await this.#deps.store.findMailbox(ref);
+    if (!m) return err;
+    const left = failures - m.failedLogins;
+    if ((m.lockedUntil ?? 0) > this.#now() || left <= 0)
+      return new VoicegateError(
+        'AUTH_FAILED',
+        `the mailbox is now locked on every channel (phone, mail, web) for ${minutes} minutes`,
+      );
+    return new VoicegateError(
+      'AUTH_FAILED',
+      `${left} ${left === 1 ? 'try' : 'tries'} left before the mailbox is locked on every channel for ${minutes} minutes`,
+    );
   }
 
   /**

@@ -25,6 +25,15 @@ import { applyAction, LIVE_STATES, type MessageAction } from './message-state.ts
 import { checkMessageLength } from './policy.ts';
 import { lampCounts, type LampCounts } from './waiting.ts';
 import type { MailboxService } from './mailbox-service.ts';
+import { MAX_PAGE, toQuery, type MessageSearch, type MessageView } from './message-search.ts';
+import type { MessagePage, StateChange } from './ports.ts';
+
+/** At most this many messages in one bulk action. */
+export const MAX_BULK = 10_000;
+
+function tooMany(): VoicegateError {
+  return new VoicegateError('INVALID_INPUT', `at most ${MAX_BULK} messages at once`);
+}
 
 export interface DepositInput {
   mailbox: MailboxRef;
@@ -44,8 +53,7 @@ export interface DepositInput {
   identity?: string;
 }
 
-/** What a user lists: the inbox (live messages) or the deleted ones, wherever IMAP keeps them. */
-export type MessageView = 'inbox' | 'deleted';
+export type { MessageView } from './message-search.ts';
 
 export interface ActOptions {
   /** IMAP's \\Deleted flag: the message stays in its folder until EXPUNGE. */
@@ -138,8 +146,9 @@ export class MessageService {
    */
   async #addTo(
     mailbox: MailboxRecord,
-    base: Omit<NewMessage, 'id' | 'mailboxId'>,
+    bases: Omit<NewMessage, 'id' | 'mailboxId'> | Omit<NewMessage, 'id' | 'mailboxId'>[],
   ): Promise<Message[]> {
+    const all = Array.isArray(bases) ? bases : [bases];
     let targets = [mailbox];
     if (mailbox.kind === 'group' && mailbox.broadcast) {
       const ids = await this.#deps.store.groupMembers(mailbox.id);
@@ -150,39 +159,40 @@ export class MessageService {
     }
     const messages: NewMessage[] = [];
     const mails: NewDelivery[] = [];
-    for (const target of targets) {
-      const id = randomUUID();
-      const mode = emailDelivery(target);
-      const facts = { voicemailId: id, ...pick(base) };
-      if (mode === 'forward') {
-        mails.push({
-          ...facts,
-          target: 'smtp',
-          kind: 'forward',
-          mailboxId: target.id,
-          recipient: target.email!,
-          messageId: null,
-        });
-        continue;
+    for (const base of all)
+      for (const target of targets) {
+        const id = randomUUID();
+        const mode = emailDelivery(target);
+        const facts = { voicemailId: id, ...pick(base) };
+        if (mode === 'forward') {
+          mails.push({
+            ...facts,
+            target: 'smtp',
+            kind: 'forward',
+            mailboxId: target.id,
+            recipient: target.email!,
+            messageId: null,
+          });
+          continue;
+        }
+        messages.push({ ...base, id, mailboxId: target.id });
+        // At home in Exchange: kept here until the item exists there, then a shadow of it.
+        const home = await this.#deps.store.getMailboxHome(target.id);
+        const exchange = exchangeDestination(home, this.#deps.exchangeConnections ?? []);
+        if (exchange.target)
+          mails.push({ ...facts, ...exchange, kind: 'copy', mailboxId: target.id, messageId: id });
+        else if (exchange.reason) this.#deps.log.warn({ mailboxId: target.id }, exchange.reason);
+        if (mode === 'copy' || mode === 'alert') {
+          mails.push({
+            ...facts,
+            target: 'smtp',
+            kind: mode,
+            mailboxId: target.id,
+            recipient: target.email!,
+            messageId: id,
+          });
+        }
       }
-      messages.push({ ...base, id, mailboxId: target.id });
-      // At home in Exchange: kept here until the item exists there, then a shadow of it.
-      const home = await this.#deps.store.getMailboxHome(target.id);
-      const exchange = exchangeDestination(home, this.#deps.exchangeConnections ?? []);
-      if (exchange.target)
-        mails.push({ ...facts, ...exchange, kind: 'copy', mailboxId: target.id, messageId: id });
-      else if (exchange.reason) this.#deps.log.warn({ mailboxId: target.id }, exchange.reason);
-      if (mode === 'copy' || mode === 'alert') {
-        mails.push({
-          ...facts,
-          target: 'smtp',
-          kind: mode,
-          mailboxId: target.id,
-          recipient: target.email!,
-          messageId: id,
-        });
-      }
-    }
     const added = await this.#deps.store.addMessages(messages, this.#now(), mails);
     const requested = new Set(messages.map((m) => m.id));
     const fresh = new Set(added.messages.filter((m) => requested.has(m.id)).map((m) => m.id));
@@ -197,7 +207,7 @@ export class MessageService {
     if (added.repeated > 0) {
       // A resend (a retried SMTP delivery, a peer's copy): acknowledged, nothing stored twice.
       this.#deps.log.info(
-        { identity: base.identity, repeated: added.repeated, mailboxId: mailbox.id },
+        { identities: all.map((b) => b.identity), repeated: added.repeated, mailboxId: mailbox.id },
         'voicemail deposited before: not stored again',
       );
       await this.#deps.audio.remove(added.unusedAudio);
@@ -412,34 +422,99 @@ export class MessageService {
     await this.#deps.audio.remove(unused);
   }
 
-  /** Copies a message, as new, into another mailbox (or its group members). Private ones stay put. */
-  async forward(mailboxId: number, id: string, targetRef: string): Promise<Message[]> {
-    const message = await this.get(mailboxId, id);
-    if (message.private)
+  /**
+   * Copies messages, as new, into another mailbox (or its group members): all of them in one
+   * commit, or none when any is private or not this mailbox's.
+   */
+  async forward(mailboxId: number, ids: string | string[], targetRef: string): Promise<Message[]> {
+    const messages = await Promise.all(
+      [...new Set([ids].flat())].map((id) => this.get(mailboxId, id)),
+    );
+    if (messages.some((m) => m.private))
       throw new VoicegateError('FORBIDDEN', 'a private message cannot be forwarded');
     const target = await this.#mailboxes.resolve(targetRef);
     if (target.id === mailboxId)
       throw new VoicegateError('INVALID_INPUT', 'cannot forward a message to its own mailbox');
     const source = await this.#deps.store.getMailbox(mailboxId);
-    const {
-      id: _id,
-      identity: _identity,
-      mailboxId: _mb,
-      state: _s,
-      deletedFrom: _d,
-      stateChangedAt: _t,
-      modseq: _m,
-      folder: _f,
-      uid: _u,
-      markedForPurge: _p,
-      ...rest
-    } = message;
     // A forward is a new voicemail, made here: forwarding it again gives another one.
-    return this.#addTo(target, {
-      ...rest,
+    const copies = messages.map((m) => ({
       identity: this.newIdentity(),
+      kind: m.kind,
+      callerNumber: m.callerNumber,
+      callerName: m.callerName,
+      receivedAt: m.receivedAt,
+      audio: m.audio,
+      priority: m.priority,
+      private: m.private,
+      originServer: m.originServer,
       forwardedFrom: source?.name ?? null,
-    });
+    }));
+    return this.#addTo(target, copies);
+  }
+
+  /** One page of a view, searched and ordered by the store; days are the mailbox's. */
+  async page(
+    mailbox: { id: number; timeZone: string },
+    search: MessageSearch,
+  ): Promise<MessagePage> {
+    return this.#deps.store.queryMessages(mailbox.id, toQuery(search, mailbox.timeZone));
+  }
+
+  /** Every id a search matches (a user's "select all matching"), up to MAX_BULK. */
+  async idsMatching(
+    mailbox: { id: number; timeZone: string },
+    search: Omit<MessageSearch, 'after' | 'limit'>,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    const query = toQuery({ ...search, limit: MAX_PAGE }, mailbox.timeZone);
+    for (;;) {
+      const page = await this.#deps.store.queryMessages(mailbox.id, query);
+      ids.push(...page.messages.map((m) => m.id));
+      if (ids.length > MAX_BULK) throw tooMany();
+      if (!page.next) return ids;
+      query.after = page.next;
+    }
+  }
+
+  /**
+   * One action on many messages of a mailbox, all or none: refused whole when any is not this
+   * mailbox's or cannot take the action. Messages the action leaves as they are stay untouched.
+   */
+  async actMany(mailboxId: number, ids: string[], action: MessageAction): Promise<Message[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length > MAX_BULK) throw tooMany();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await Promise.all(unique.map((id) => this.get(mailboxId, id)));
+      const changes: StateChange[] = [];
+      const result = new Map(current.map((m) => [m.id, m]));
+      for (const m of current) {
+        const next = applyAction(m, action);
+        if (!next)
+          throw new VoicegateError(
+            'INVALID_STATE',
+            `cannot ${action} a message that is ${m.state}`,
+          );
+        const folder = folderAfter(m.folder, next.state);
+        if (next.state === m.state && next.deletedFrom === m.deletedFrom && folder === m.folder)
+          continue;
+        changes.push({ id: m.id, from: m, to: next, folder });
+      }
+      if (changes.length === 0) return current;
+      const updated = await this.#deps.store.setStates(changes, this.#now());
+      if (updated) {
+        for (const m of updated) result.set(m.id, m);
+        return unique.map((id) => result.get(id)!);
+      }
+      // Another channel changed one of them meanwhile: read them again and re-decide.
+    }
+    throw new VoicegateError('UNAVAILABLE', 'messages are changing too often; try again');
+  }
+
+  /** A user's "empty deleted": every deleted message removed for good; returns how many. */
+  async emptyDeleted(mailboxId: number): Promise<number> {
+    const deleted = await this.#deps.store.listMessages(mailboxId, { states: ['deleted'] });
+    await this.#purge(deleted.map((m) => m.id));
+    return deleted.length;
   }
 
   async runHousekeeping(): Promise<{ deleted: number; purged: number; journalPruned: number }> {

@@ -11,6 +11,7 @@ import type {
   MailFolder,
   Message,
   NewMessage,
+  Priority,
 } from './message.ts';
 import type {
   GreetingKind,
@@ -33,6 +34,53 @@ export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
 export interface MessageFilter {
   states?: readonly MessageState[];
   folder?: MailFolder;
+}
+
+/** How a page of messages is ordered; equal times are ordered by id, in the same direction. */
+export type MessageOrder = 'newest' | 'oldest' | 'priority';
+
+/** Where a page ended: its last message's sort keys. The next page starts after it. */
+export interface MessageCursor {
+  receivedAt: number;
+  id: string;
+  priority: Priority;
+}
+
+/**
+ * A search of one mailbox's messages, answered by the store from its indexes (not by reading
+ * every message): the criteria given all hold. `priority` order is high first, then newest first.
+ */
+export interface MessageQuery {
+  states: readonly MessageState[];
+  order: MessageOrder;
+  /** Part of the caller's name or number, letters compared without case. */
+  caller?: string;
+  /** Received at or after (UTC ms). */
+  from?: number;
+  /** Received before (UTC ms). */
+  to?: number;
+  priority?: Priority;
+  private?: boolean;
+  /** Continue after this message (the previous page's `next`). */
+  after?: MessageCursor;
+  /** At most this many messages (1 or more). */
+  limit: number;
+}
+
+export interface MessagePage {
+  messages: Message[];
+  /** The cursor of the next page; null when this page is the last. */
+  next: MessageCursor | null;
+  /** How many messages match the query in all (`after` and `limit` aside). */
+  total: number;
+}
+
+/** One message's compare-and-set, as `setState` takes it. */
+export interface StateChange {
+  id: string;
+  from: StatePair;
+  to: StatePair;
+  folder: MailFolder;
 }
 
 export interface MailboxStore {
@@ -100,6 +148,13 @@ export interface MessageStore {
     folder: MailFolder,
     at: number,
   ): Promise<Message | null>;
+  /** One page of a mailbox's messages matching `query`, in its order. */
+  queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage>;
+  /**
+   * setState for several messages in one transaction: every change is applied, or none (null)
+   * when any message is gone or no longer in its `from`. Returns the messages in the order given.
+   */
+  setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null>;
   /** Sets or clears the purge mark of a message in the trash; null if it is not there. */
   setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null>;
   folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot>;

@@ -42,3 +42,24 @@ export function formatDuration(ms: number): string {
   const total = Math.round(ms / 1000);
   return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
 }
+
+/** How far `timeZone`'s wall clock is ahead of UTC at `utcMs` (ms; minutes precision). */
+function zoneOffset(utcMs: number, timeZone: string): number {
+  const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
+  return wall - Math.floor(utcMs / 60_000) * 60_000;
+}
+
+/**
+ * The instant a local day (`YYYY-MM-DD`) starts in `timeZone`, as UTC ms; null when `day` is
+ * not a date. Around a change of clocks the offset is taken again at the instant found.
+ */
+export function localDayStart(day: string, timeZone: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return null;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (new Date(wall).toISOString().slice(0, 10) !== day) return null;
+  const guess = wall - zoneOffset(wall, timeZone);
+  return wall - zoneOffset(guess, timeZone);
+}

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { constants as zlib } from 'node:zlib';
+import compress from '@fastify/compress';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -60,6 +62,14 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const headers = deps.https ? { ...SECURITY_HEADERS, ...HSTS } : SECURITY_HEADERS;
   app.addHook('onSend', async (_req, reply) => {
     reply.headers(headers);
+  });
+  // JSON and the app's text, never audio (already dense) nor the event stream (hijacked). Brotli
+  // at a quality that costs well under a millisecond for a page of messages.
+  await app.register(compress, {
+    threshold: 1024,
+    encodings: ['br', 'gzip'],
+    customTypes: /^(application\/json|text\/(html|css|javascript)|application\/javascript)/,
+    brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
   });
   await app.register(healthRoutes(deps));
   if (deps.api) {

@@ -70,22 +70,62 @@ export const MessageInfo = Type.Object(
 );
 export type MessageInfo = Static<typeof MessageInfo>;
 
+export const Counts = Type.Object(
+  { new: Type.Integer(), old: Type.Integer(), saved: Type.Integer(), deleted: Type.Integer() },
+  { $id: 'Counts' },
+);
+
 export const MessageList = Type.Object(
   {
     folder: Type.Union([Type.Literal('inbox'), Type.Literal('deleted')]),
     messages: Type.Array(Type.Ref(MessageInfo)),
-    counts: Type.Object({
-      new: Type.Integer(),
-      old: Type.Integer(),
-      saved: Type.Integer(),
-      deleted: Type.Integer(),
+    counts: Type.Ref(Counts),
+    next: Type.Union([Type.String(), Type.Null()], {
+      description: "the next page's `cursor`; null on the last page",
     }),
+    total: Type.Integer({ description: 'how many messages match, on every page' }),
   },
   { $id: 'MessageList' },
 );
 
-export const ListQuery = Type.Object({
+const Day = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD' });
+
+/** A search of a folder; days are local days of the mailbox's time zone, both included. */
+const SearchFields = {
   folder: Type.Optional(Type.Union([Type.Literal('inbox'), Type.Literal('deleted')])),
+  order: Type.Optional(
+    Type.Union(
+      ['newest', 'oldest', 'priority'].map((o) => Type.Literal(o)),
+      {
+        description: 'newest first (default), oldest first, or high priority first',
+      },
+    ),
+  ),
+  q: Type.Optional(
+    Type.String({ maxLength: 64, description: "part of the caller's name or number" }),
+  ),
+  from: Type.Optional(Day),
+  to: Type.Optional(Day),
+  state: Type.Optional(
+    Type.Union(
+      ['new', 'played', 'saved'].map((s) => Type.Literal(s)),
+      {
+        description: 'inbox only',
+      },
+    ),
+  ),
+  priority: Type.Optional(Type.Union([Type.Literal('normal'), Type.Literal('high')])),
+  private: Type.Optional(Type.Boolean()),
+};
+
+export const SearchQuery = Type.Object(SearchFields, { additionalProperties: false });
+
+export const ListQuery = Type.Object({
+  ...SearchFields,
+  cursor: Type.Optional(
+    Type.String({ maxLength: 200, description: "a page's `next`: the page after it" }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 
 export const ActionBody = Type.Object(
@@ -95,6 +135,47 @@ export const ActionBody = Type.Object(
     ),
   },
   { additionalProperties: false },
+);
+
+export const BulkBody = Type.Object(
+  {
+    action: Type.Union(
+      ['play', 'markUnread', 'save', 'unsave', 'delete', 'undelete', 'forward'].map((a) =>
+        Type.Literal(a),
+      ),
+    ),
+    ids: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
+    match: Type.Optional(SearchQuery),
+    to: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'forward: the mailbox name or extension',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'the messages `ids`, or every message `match`ing a search; all or none',
+  },
+);
+
+export const BulkReply = Type.Object({
+  count: Type.Integer({ description: 'how many messages the action took' }),
+});
+
+export const EmptyReply = Type.Object({ purged: Type.Integer() });
+
+/** A live change: the message as it is now (null when it is gone) and the new counts. */
+export const ChangeEvent = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('added'), Type.Literal('changed'), Type.Literal('removed')]),
+    messageId: Type.Union([Type.String(), Type.Null()]),
+    state: Type.Union([Type.String(), Type.Null()]),
+    message: Type.Union([Type.Ref(MessageInfo), Type.Null()]),
+    counts: Type.Ref(Counts),
+  },
+  { $id: 'ChangeEvent' },
 );
 
 export const ForwardBody = Type.Object(
@@ -171,6 +252,22 @@ export const EmailSettings = Type.Object(
   { additionalProperties: false },
 );
 
+export const DisplaySettings = Type.Object(
+  {
+    locale: Type.String({ maxLength: 16, description: 'e.g. en-US, fr, es-ES' }),
+    timeZone: Type.String({ maxLength: 64, description: 'an IANA time zone, e.g. Europe/Paris' }),
+  },
+  { additionalProperties: false },
+);
+
 export const NoContent = Type.Null({ description: 'No content' });
 
-export const SHARED_SCHEMAS = [ErrorReply, MailboxInfo, SessionReply, MessageInfo, MessageList];
+export const SHARED_SCHEMAS = [
+  ErrorReply,
+  MailboxInfo,
+  SessionReply,
+  MessageInfo,
+  Counts,
+  MessageList,
+  ChangeEvent,
+];

@@ -27,9 +27,11 @@ function run(cmd: string, args: string[], input: Uint8Array, timeoutMs: number):
       code === 0
         ? resolve(Buffer.concat(out))
         : reject(
+            // The tool's own words go to the log (as the cause), never to the user.
             new VoicegateError(
               'BAD_AUDIO',
-              `cannot convert the audio: ${err.trim().split('\n').at(-1) ?? code}`,
+              'this file is not audio that can be read (WAV, Ogg, FLAC, MP3, AIFF or WebM)',
+              { cause: new Error(`${cmd}: ${err.trim().split('\n').at(-1) ?? code}`) },
             ),
           ),
     );

@@ -21,7 +21,10 @@ import type {
   AddedMessages,
   ClaimRequest,
   MessageFilter,
+  MessagePage,
+  MessageQuery,
   NewMailbox,
+  StateChange,
   VoicemailStore,
   WebSession,
 } from '../domain/ports.ts';
@@ -36,6 +39,7 @@ import { migrate } from './migrations.ts';
 import { GroupCommit } from './group-commit.ts';
 import { ExchangeTable } from './exchange-table.ts';
 import type { ExchangeItemRef, MailboxHome } from '../domain/exchange.ts';
+import { queryMessages, setStates } from './message-query.ts';
 import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
 
 /**
@@ -293,33 +297,54 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
         MessageRow | undefined;
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
         return null;
-      const mailboxId = current.mailbox_id;
-      let uid = current.uid;
-      let modseq: number;
-      if (folder !== current.folder) {
-        // A move is an expunge from one folder and an arrival in the other, with one modseq.
-        const old = { folder: current.folder as MailFolder, uid: current.uid };
-        uid = this.#takeUid(mailboxId, folder);
-        modseq = this.journal(mailboxId, 'removed', id, to.state, at, old);
-        this.journal(mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
-      } else {
-        modseq = this.journal(mailboxId, 'changed', id, to.state, at, { folder, uid });
-      }
-      const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
-      const row = this.sql(
-        'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ?, purge_mark = CASE WHEN folder = ? THEN purge_mark ELSE 0 END WHERE id = ? RETURNING *',
-      ).get(
-        to.state,
-        to.deletedFrom,
-        stateChangedAt,
-        modseq,
-        folder,
-        uid,
-        folder,
-        id,
-      ) as unknown as MessageRow;
-      return rowToMessage(row);
+      return this.#applyState(current, to, folder, at);
     });
+  }
+
+  async setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null> {
+    return this.tx(() =>
+      setStates(this, changes, (c) => {
+        const current = this.sql('SELECT * FROM message WHERE id = ?').get(
+          c.id,
+        ) as unknown as MessageRow;
+        return this.#applyState(current, c.to, c.folder, at);
+      }),
+    );
+  }
+
+  async queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
+    return queryMessages(this, mailboxId, query);
+  }
+
+  /** Writes a state change checked by the caller, inside its transaction. */
+  #applyState(current: MessageRow, to: StatePair, folder: MailFolder, at: number): Message {
+    const id = current.id;
+    const mailboxId = current.mailbox_id;
+    let uid = current.uid;
+    let modseq: number;
+    if (folder !== current.folder) {
+      // A move is an expunge from one folder and an arrival in the other, with one modseq.
+      const old = { folder: current.folder as MailFolder, uid: current.uid };
+      uid = this.#takeUid(mailboxId, folder);
+      modseq = this.journal(mailboxId, 'removed', id, to.state, at, old);
+      this.journal(mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
+    } else {
+      modseq = this.journal(mailboxId, 'changed', id, to.state, at, { folder, uid });
+    }
+    const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
+    const row = this.sql(
+      'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ?, purge_mark = CASE WHEN folder = ? THEN purge_mark ELSE 0 END WHERE id = ? RETURNING *',
+    ).get(
+      to.state,
+      to.deletedFrom,
+      stateChangedAt,
+      modseq,
+      folder,
+      uid,
+      folder,
+      id,
+    ) as unknown as MessageRow;
+    return rowToMessage(row);
   }
 
   async setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {

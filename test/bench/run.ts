@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),
+  'web-list': () => import('./web-list.ts'),
 };
 
 const { values, positionals } = parseArgs({

@@ -25,7 +25,7 @@ async function subscribe(cookie: string) {
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   const events: {
-    data: { kind: string; messageId: string | null; state: string | null };
+    data: { kind: string; messageId: string | null; state: string | null; [k: string]: unknown };
     at: number;
   }[] = [];
   void (async () => {
@@ -75,7 +75,15 @@ describe('live updates (server-sent events)', () => {
       audio: toneWav({ seconds: 2 }),
     });
     const added = await sse.waitFor((e) => e.data.kind === 'added');
-    expect(added.data).toEqual({ kind: 'added', messageId: m!.id, state: 'new' });
+    expect(added.data).toMatchObject({
+      kind: 'added',
+      messageId: m!.id,
+      state: 'new',
+      message: { id: m!.id, state: 'new', caller: 'Unknown caller' },
+      counts: { new: 1, old: 0, saved: 0, deleted: 0 },
+    });
+    // The event carries the message: well under 2 KB on the wire.
+    expect(JSON.stringify(added.data).length).toBeLessThan(2048);
     expect(added.at - before).toBeLessThan(1000);
 
     // A change made by another process (the CLI), as IMAP or the phone would make one.
@@ -89,13 +97,29 @@ describe('live updates (server-sent events)', () => {
     expect(second.at - exited).toBeLessThan(1000);
 
     await server.context.messages.act(m!.mailboxId, m!.id, 'save');
-    expect((await sse.waitFor((e) => e.data.kind === 'changed')).data).toEqual({
+    expect((await sse.waitFor((e) => e.data.kind === 'changed')).data).toMatchObject({
       kind: 'changed',
       messageId: m!.id,
       state: 'saved',
+      message: { id: m!.id, state: 'saved' },
+      counts: { new: 1, saved: 1 },
     });
+    // A deletion moves the message to the trash (two journal entries): one event, as it is now.
+    await server.context.messages.act(m!.mailboxId, m!.id, 'delete');
+    const deleted = await sse.waitFor((e) => e.data.state === 'deleted');
+    expect(deleted.data).toMatchObject({ message: { state: 'deleted', deletedFrom: 'saved' } });
+    await server.context.messages.purge(m!.mailboxId, [m!.id]);
+    expect((await sse.waitFor((e) => e.data.kind === 'removed')).data).toMatchObject({
+      messageId: m!.id,
+      message: null,
+    });
+    expect(
+      sse.events.filter((e) => e.data.messageId === m!.id && e.data.state === 'deleted'),
+    ).toHaveLength(1);
     // Bob's message never showed up in Alice's stream.
-    expect(sse.events.filter((e) => e.data.kind === 'added')).toHaveLength(2);
+    expect(
+      sse.events.filter((e) => e.data.kind === 'added' && e.data.state === 'new'),
+    ).toHaveLength(2);
     sse.close();
   });
 

@@ -53,6 +53,12 @@ describe('schema migrations', () => {
       'mailbox',
       'mailbox_home',
       'message',
+      // The caller search's trigram index (FTS5 keeps it in tables of its own).
+      'message_caller',
+      'message_caller_config',
+      'message_caller_data',
+      'message_caller_docsize',
+      'message_caller_idx',
       'rendition',
       'web_session',
     ]);
@@ -299,5 +305,47 @@ describe('the Exchange migration', () => {
       [5, 'copy'],
       [9, 'update'],
     ]);
+  });
+});
+
+describe('migration 9', () => {
+  it('indexes the callers of messages stored before it, and reads pages from indexes', async () => {
+    const db = new DatabaseSync(dbFile);
+    const before = MIGRATIONS.findIndex((m) => m.includes('message_caller'));
+    migrate(db, MIGRATIONS.slice(0, before));
+    db.exec(`INSERT INTO mailbox (kind, name, code_hash, locale, time_zone, created_at)
+      VALUES ('user', 'alice', 'h', 'en-US', 'UTC', 0)`);
+    db.exec(`INSERT INTO message (id, identity, mailbox_id, kind, caller_number, caller_name,
+      received_at, audio_key, audio_format, audio_bytes, duration_ms, state, state_changed_at,
+      origin_server, modseq, folder, uid)
+      VALUES ('m1', 'm1@x', 1, 'message', '+15550199', 'Old Caller', 1, 'k', 'wav', 1, 1, 'new', 1,
+      'x', 1, 'inbox', 1)`);
+    db.close();
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    const page = await store.queryMessages(1, {
+      states: ['new'],
+      order: 'newest',
+      caller: 'old call',
+      limit: 10,
+    });
+    expect(page.messages.map((m) => m.id)).toEqual(['m1']);
+    const plan = (sql: string): string =>
+      (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1) as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    expect(
+      plan(`SELECT * FROM message WHERE mailbox_id = ? AND state IN ('new')
+        ORDER BY received_at DESC, id DESC LIMIT 50`),
+    ).toMatch(/USING INDEX message_in_order/);
+    expect(
+      plan(`SELECT * FROM message WHERE mailbox_id = ? AND state IN ('new')
+        ORDER BY priority, received_at DESC, id DESC LIMIT 50`),
+    ).toMatch(/USING INDEX message_by_priority/);
+    expect(
+      plan(
+        `SELECT * FROM message WHERE mailbox_id = ? ORDER BY priority, received_at DESC, id DESC`,
+      ),
+    ).not.toMatch(/TEMP B-TREE/);
   });
 });

@@ -12,6 +12,7 @@ import { idempotentDepositContract } from './contract/idempotent-deposit.contrac
 import { journalContract } from './contract/journal.contract.ts';
 import { mailboxesContract } from './contract/mailboxes.contract.ts';
 import { messagesContract } from './contract/messages.contract.ts';
+import { messageQueryContract } from './contract/message-query.contract.ts';
 import type { OpenedStore } from './contract/opened-store.ts';
 import { webSessionsContract } from './contract/web-sessions.contract.ts';
 
@@ -44,3 +45,4 @@ idempotentDepositContract(openSqlite);
 deliveryQueueContract(openSqlite);
 concurrentDepositsContract(openSqlite);
 exchangeContract(openSqlite);
+messageQueryContract(openSqlite);

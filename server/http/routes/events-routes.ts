@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Change } from '../../domain/message.ts';
 import type { JournalStore } from '../../domain/ports.ts';
 import type { ApiDeps } from '../deps.ts';
+import { messageInfo } from '../message-view.ts';
 
 const PING_MS = 15_000;
 
@@ -13,12 +14,12 @@ const PING_MS = 15_000;
 class JournalFollower {
   readonly #store: JournalStore;
   readonly #mailboxId: number;
-  readonly #send: (change: Change) => void;
+  readonly #send: (changes: Change[]) => Promise<void>;
   #modseq: number | null = null;
   #reading = false;
   #again = false;
 
-  constructor(store: JournalStore, mailboxId: number, send: (change: Change) => void) {
+  constructor(store: JournalStore, mailboxId: number, send: (changes: Change[]) => Promise<void>) {
     this.#store = store;
     this.#mailboxId = mailboxId;
     this.#send = send;
@@ -41,10 +42,9 @@ class JournalFollower {
       while (this.#again) {
         this.#again = false;
         const changes = await this.#store.changesSince(this.#mailboxId, this.#modseq!);
-        for (const c of changes) {
-          this.#send(c);
-          this.#modseq = Math.max(this.#modseq!, c.modseq);
-        }
+        if (changes.length === 0) continue;
+        await this.#send(changes);
+        for (const c of changes) this.#modseq = Math.max(this.#modseq!, c.modseq);
       }
     } catch {
       // The mailbox is gone or the store is closing: the page's next request will say which.
@@ -82,11 +82,29 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         });
         res.write('retry: 2000\n\n');
         open.add(res);
-        const follow = new JournalFollower(deps.store, mailboxId, (c) =>
-          res.write(
-            `event: change\ndata: ${JSON.stringify({ kind: c.kind, messageId: c.messageId, state: c.state })}\n\n`,
-          ),
-        );
+        let box: { timeZone: string } = req.mailbox!;
+        const follow = new JournalFollower(deps.store, mailboxId, async (changes) => {
+          // One event per message changed, carrying it as it is now: a page updates its one row
+          // without asking for the list again. A move's two entries (removed, added) make one.
+          const last = new Map<string, Change>();
+          let mailboxChanged = false;
+          for (const c of changes) {
+            if (c.messageId) last.set(c.messageId, c);
+            else mailboxChanged = true;
+          }
+          const counts = await deps.messages.counts(mailboxId);
+          const send = (data: object) =>
+            res.write(`event: change\ndata: ${JSON.stringify(data)}\n\n`);
+          // Settings or greetings changed: the page reloads the mailbox's own data.
+          if (mailboxChanged) box = (await deps.store.getMailbox(mailboxId)) ?? box;
+          if (mailboxChanged)
+            send({ kind: 'mailbox', messageId: null, state: null, message: null, counts });
+          for (const c of last.values()) {
+            const m = await deps.store.getMessage(c.messageId!);
+            const message = m && m.mailboxId === mailboxId ? messageInfo(m, box) : null;
+            send({ kind: c.kind, messageId: c.messageId, state: c.state, message, counts });
+          }
+        });
         // Subscribed before the modseq is read, so no change falls between the two.
         const unsubscribe = deps.store.feed.subscribe((id) => {
           if (id === mailboxId) follow.wake();

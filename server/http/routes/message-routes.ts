@@ -2,10 +2,14 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { MessageAction } from '../../domain/message-state.ts';
 import type { ApiDeps } from '../deps.ts';
-import { messageInfo } from '../message-view.ts';
+import { createHash } from 'node:crypto';
+import { decodeCursor, encodeCursor, messageInfo, toSearch } from '../message-view.ts';
 import {
   NoContent,
   ActionBody,
+  BulkBody,
+  BulkReply,
+  EmptyReply,
   ErrorReply,
   ForwardBody,
   ForwardEmailBody,
@@ -38,25 +42,69 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
       '/api/messages',
       {
         schema: {
-          summary: 'Messages of a folder, in playback order',
+          summary: 'One page of a folder, newest first unless asked otherwise, searched',
           querystring: ListQuery,
           response: { 200: MessageList, 304: NoContent, ...errors },
         },
       },
       async (req, reply) => {
-        const folder = (req.query as Static<typeof ListQuery>).folder ?? 'inbox';
+        const query = req.query as Static<typeof ListQuery>;
         const box = req.mailbox!;
-        // Every change to the mailbox raises its modseq: an unchanged list is answered with 304.
-        const etag = `"${await deps.store.highestModseq(box.id)}-${folder}-${box.timeZone}"`;
+        // Every change to the mailbox raises its modseq: an unchanged page is answered with 304.
+        const asked = createHash('sha256').update(req.url).digest('base64url').slice(0, 16);
+        const etag = `"${await deps.store.highestModseq(box.id)}-${asked}-${box.timeZone}"`;
         reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
         if (req.headers['if-none-match'] === etag) return reply.status(304).send();
-        const messages = await deps.messages.list(box.id, folder);
+        const page = await deps.messages.page(box, {
+          ...toSearch(query),
+          limit: query.limit ?? 50,
+          ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+        });
         return {
-          folder,
-          messages: messages.map((m) => messageInfo(m, box)),
+          folder: query.folder ?? 'inbox',
+          messages: page.messages.map((m) => messageInfo(m, box)),
           counts: await deps.messages.counts(box.id),
+          next: page.next ? encodeCursor(page.next) : null,
+          total: page.total,
         };
       },
+    );
+
+    app.post(
+      '/api/messages/bulk',
+      {
+        schema: {
+          summary:
+            'One action on many messages (listed, or all matching a search), all or none: play, markUnread, save, unsave, delete, undelete, forward',
+          body: BulkBody,
+          response: { 200: BulkReply, ...errors },
+        },
+      },
+      async (req) => {
+        const body = req.body as Static<typeof BulkBody>;
+        const box = req.mailbox!;
+        if ((body.ids === undefined) === (body.match === undefined))
+          throw new VoicegateError('INVALID_INPUT', 'give either ids or match');
+        const ids = body.ids ?? (await deps.messages.idsMatching(box, toSearch(body.match!)));
+        if (body.action === 'forward') {
+          if (!body.to) throw new VoicegateError('INVALID_INPUT', 'forward needs a mailbox: to');
+          if (ids.length > 0) await deps.messages.forward(box.id, ids, body.to);
+        } else if (ids.length > 0) {
+          await deps.messages.actMany(box.id, ids, body.action as MessageAction);
+        }
+        return { count: ids.length };
+      },
+    );
+
+    app.post(
+      '/api/messages/empty-deleted',
+      {
+        schema: {
+          summary: 'Delete every deleted message for good',
+          response: { 200: EmptyReply, ...errors },
+        },
+      },
+      async (req) => ({ purged: await deps.messages.emptyDeleted(req.mailbox!.id) }),
     );
 
     app.get(

@@ -3,7 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ownerEmailSettings } from '../../domain/email-settings.ts';
 import type { EmailMode } from '../../domain/mailbox.ts';
 import type { ApiDeps } from '../deps.ts';
-import { EmailSettings, ErrorReply } from '../schemas.ts';
+import { mailboxInfo } from '../message-view.ts';
+import { DisplaySettings, EmailSettings, ErrorReply, MailboxInfo } from '../schemas.ts';
 
 export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
@@ -32,6 +33,24 @@ export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
         });
         return ownerEmailSettings(m);
       },
+    );
+
+    app.put(
+      '/api/settings/display',
+      {
+        schema: {
+          summary: "The mailbox's language and time zone",
+          body: DisplaySettings,
+          response: { 200: MailboxInfo, 400: ErrorReply, 401: ErrorReply },
+        },
+      },
+      async (req) =>
+        mailboxInfo(
+          await deps.mailboxes.updateOwnDisplay(
+            req.mailbox!.name,
+            req.body as Static<typeof DisplaySettings>,
+          ),
+        ),
     );
   };
 }

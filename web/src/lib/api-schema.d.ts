@@ -316,11 +316,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Messages of a folder, in playback order */
+        /** One page of a folder, newest first unless asked otherwise, searched */
         get: {
             parameters: {
                 query?: {
                     folder?: "inbox" | "deleted";
+                    /** @description newest first (default), oldest first, or high priority first */
+                    order?: "newest" | "oldest" | "priority";
+                    /** @description part of the caller's name or number */
+                    q?: string;
+                    /** @description YYYY-MM-DD */
+                    from?: string;
+                    /** @description YYYY-MM-DD */
+                    to?: string;
+                    /** @description inbox only */
+                    state?: "new" | "played" | "saved";
+                    priority?: "normal" | "high";
+                    private?: boolean;
+                    /** @description a page's `next`: the page after it */
+                    cursor?: string;
+                    limit?: number;
                 };
                 header?: never;
                 path?: never;
@@ -337,12 +352,11 @@ export interface paths {
                         "application/json": {
                             folder: "inbox" | "deleted";
                             messages: components["schemas"]["Message"][];
-                            counts: {
-                                new: number;
-                                old: number;
-                                saved: number;
-                                deleted: number;
-                            };
+                            counts: components["schemas"]["Counts"];
+                            /** @description the next page's `cursor`; null on the last page */
+                            next: string | null;
+                            /** @description how many messages match, on every page */
+                            total: number;
                         };
                     };
                 };
@@ -429,6 +443,252 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** One action on many messages (listed, or all matching a search), all or none: play, markUnread, save, unsave, delete, undelete, forward */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the messages `ids`, or every message `match`ing a search; all or none */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        action: "play" | "markUnread" | "save" | "unsave" | "delete" | "undelete" | "forward";
+                        ids?: string[];
+                        match?: {
+                            folder?: "inbox" | "deleted";
+                            /** @description newest first (default), oldest first, or high priority first */
+                            order?: "newest" | "oldest" | "priority";
+                            /** @description part of the caller's name or number */
+                            q?: string;
+                            /** @description YYYY-MM-DD */
+                            from?: string;
+                            /** @description YYYY-MM-DD */
+                            to?: string;
+                            /** @description inbox only */
+                            state?: "new" | "played" | "saved";
+                            priority?: "normal" | "high";
+                            private?: boolean;
+                        };
+                        /** @description forward: the mailbox name or extension */
+                        to?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description how many messages the action took */
+                            count: number;
+                        };
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/empty-deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete every deleted message for good */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            purged: number;
+                        };
+                    };
+                };
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2107,6 +2367,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings/display": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The mailbox's language and time zone */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description e.g. en-US, fr, es-ES */
+                        locale: string;
+                        /** @description an IANA time zone, e.g. Europe/Paris */
+                        timeZone: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            extension: string | null;
+                            fullName: string;
+                            kind: "user" | "group";
+                            timeZone: string;
+                            locale: string;
+                            email: string | null;
+                            emailMode: string;
+                            activeGreeting: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -2185,15 +2526,27 @@ export interface components {
             /** @description Why this message's e-mail was refused for good, as the remote mail server said it (untrusted text); null if it was not */
             emailError: string | null;
         };
+        Counts: {
+            new: number;
+            old: number;
+            saved: number;
+            deleted: number;
+        };
         MessageList: {
             folder: "inbox" | "deleted";
             messages: components["schemas"]["Message"][];
-            counts: {
-                new: number;
-                old: number;
-                saved: number;
-                deleted: number;
-            };
+            counts: components["schemas"]["Counts"];
+            /** @description the next page's `cursor`; null on the last page */
+            next: string | null;
+            /** @description how many messages match, on every page */
+            total: number;
+        };
+        ChangeEvent: {
+            kind: "added" | "changed" | "removed";
+            messageId: string | null;
+            state: string | null;
+            message: components["schemas"]["Message"] | (never | null);
+            counts: components["schemas"]["Counts"];
         };
     };
     responses: never;

@@ -28,6 +28,12 @@ export type MessageList = Schemas['MessageList'];
 export type Folder = MessageList['folder'];
 export type MessageCounts = MessageList['counts'];
 export type MessageAction = Body<'/api/messages/{id}/actions', 'post'>['action'];
+export type BulkBody = Body<'/api/messages/bulk', 'post'>;
+export type BulkAction = BulkBody['action'];
+export type BulkReply = Reply<'/api/messages/bulk', 'post'>;
+export type EmptyReply = Reply<'/api/messages/empty-deleted', 'post'>;
+/** A folder's search, as the list's URL and the API take it. */
+export type SearchFields = NonNullable<BulkBody['match']>;
 export type ForwardBody = Body<'/api/messages/{id}/forward', 'post'>;
 export type ForwardReply = Reply<'/api/messages/{id}/forward', 'post', 201>;
 export type PlayOnPhoneReply = Reply<'/api/messages/{id}/play-on-phone', 'post', 202>;
@@ -44,6 +50,7 @@ export type ActiveGreetingBody = Body<'/api/greetings/active', 'put'>;
 /** The greetings a caller can be played; `name` (the recorded name) is not one of them. */
 export type ActiveGreetingKind = ActiveGreetingBody['active'];
 
+export type DisplayBody = Body<'/api/settings/display', 'put'>;
 export type EmailSettings = Reply<'/api/settings/email', 'get'>;
 export type EmailMode = EmailSettings['mode'];
 
@@ -52,4 +59,7 @@ export interface ChangeEvent {
   kind: 'added' | 'changed' | 'removed' | 'mailbox';
   messageId?: string | null;
   state?: MessageState | null;
+  /** The message as it is now; null when it is gone. */
+  message?: Message | null;
+  counts?: MessageCounts;
 }

@@ -4,6 +4,11 @@
  */
 import type {
   ActiveGreetingKind,
+  BulkBody,
+  DisplayBody,
+  Mailbox,
+  BulkReply,
+  EmptyReply,
   CodeBody,
   EmailSettings,
   Folder,
@@ -103,8 +108,16 @@ export const api = {
   logout: () => request<void>('POST', '/api/logout'),
   session: () => request<Session>('GET', '/api/session'),
 
-  listMessages: (folder: Folder) =>
-    request<MessageList>('GET', `/api/messages?folder=${seg(folder)}`),
+  /** `search`: the folder's search as URL parameters (q, order, state...), `cursor` a page's next. */
+  listMessages: (folder: Folder, search: URLSearchParams, cursor?: string, limit = 50) => {
+    const params = new URLSearchParams(search);
+    params.set('folder', folder);
+    params.set('limit', String(limit));
+    if (cursor) params.set('cursor', cursor);
+    return request<MessageList>('GET', `/api/messages?${params}`);
+  },
+  bulk: (body: BulkBody) => request<BulkReply>('POST', '/api/messages/bulk', { json: body }),
+  emptyDeleted: () => request<EmptyReply>('POST', '/api/messages/empty-deleted'),
   getMessage: (id: string) => request<Message>('GET', `/api/messages/${seg(id)}`),
   messageAction: (id: string, action: MessageAction) =>
     request<Message>('POST', `/api/messages/${seg(id)}/actions`, { json: { action } }),
@@ -128,6 +141,8 @@ export const api = {
   setActiveGreeting: (active: ActiveGreetingKind) =>
     request<GreetingList>('PUT', '/api/greetings/active', { json: { active } }),
 
+  saveDisplay: (body: DisplayBody) =>
+    request<Mailbox>('PUT', '/api/settings/display', { json: body }),
   emailSettings: () => request<EmailSettings>('GET', '/api/settings/email'),
   saveEmailSettings: (body: EmailSettings) =>
     request<EmailSettings>('PUT', '/api/settings/email', { json: body }),

@@ -1,22 +1,28 @@
-/** The hash router: `#/inbox`, `#/deleted`, `#/messages/<id>` (linked from e-mails), `#/settings`. */
+/**
+ * The hash router: `#/inbox`, `#/deleted`, `#/messages/<id>` (linked from e-mails), `#/settings`.
+ * A folder's search follows a `?` (`#/inbox?q=ann&state=new`), so it can be bookmarked and shared.
+ */
 export type Route =
-  | { name: 'inbox' }
-  | { name: 'deleted' }
+  | { name: 'inbox'; query: string }
+  | { name: 'deleted'; query: string }
   | { name: 'message'; id: string }
   | { name: 'settings' }
   | { name: 'notFound' };
 
 export function parseHash(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/inbox';
-  if (path === '/' || path === '/inbox') return { name: 'inbox' };
-  if (path === '/deleted') return { name: 'deleted' };
+  const [path = '', query = ''] = (hash.replace(/^#/, '') || '/inbox').split(/\?(.*)/s);
+  if (path === '/' || path === '/inbox') return { name: 'inbox', query };
+  if (path === '/deleted') return { name: 'deleted', query };
   if (path === '/settings') return { name: 'settings' };
   const message = /^\/messages\/([\w-]{1,64})$/.exec(path);
   return message?.[1] ? { name: 'message', id: message[1] } : { name: 'notFound' };
 }
 
 export function href(route: Route): string {
-  return route.name === 'message' ? `#/messages/${route.id}` : `#/${route.name}`;
+  if (route.name === 'message') return `#/messages/${route.id}`;
+  if ((route.name === 'inbox' || route.name === 'deleted') && route.query)
+    return `#/${route.name}?${route.query}`;
+  return `#/${route.name}`;
 }
 
 class Router {

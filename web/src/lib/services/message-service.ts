@@ -2,6 +2,7 @@
 import { api } from '../api.ts';
 import type { Message, MessageAction } from '../api-types.ts';
 import { router, type Route } from '../router.svelte.ts';
+import { arrivals } from '../stores/arrivals.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { handleError } from '../utils/handle-error.ts';
@@ -11,6 +12,7 @@ async function act(
   action: MessageAction,
   failure: string,
 ): Promise<Message | null> {
+  arrivals.acted([message.id]);
   try {
     const updated = await api.messageAction(message.id, action);
     messages.apply(updated);
@@ -24,7 +26,9 @@ async function act(
 /** Where to go when the open message leaves the folder: the next one, else the list. */
 function routeAfter(message: Message, folder: 'inbox' | 'deleted'): Route {
   const next = messages.neighbour(message.id, 1) ?? messages.neighbour(message.id, -1);
-  return next && next.id !== message.id ? { name: 'message', id: next.id } : { name: folder };
+  return next && next.id !== message.id
+    ? { name: 'message', id: next.id }
+    : { name: folder, query: messages.folder === folder ? messages.search.toString() : '' };
 }
 
 export function openNext(currentId: string | undefined, step: 1 | -1): void {

@@ -1,4 +1,5 @@
 import { api, ApiError } from '../api.ts';
+import { notifications } from '../stores/notifications.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
 import { session } from '../stores/session.svelte.ts';
 import { handleError } from '../utils/handle-error.ts';
@@ -30,6 +31,8 @@ export async function logOut(): Promise<void> {
     }
   }
   messages.reset();
+  // A notice about the mailbox ("Deleted, Undo") means nothing once logged out: its Undo would fail.
+  notifications.clear();
   session.signedOut();
 }
 

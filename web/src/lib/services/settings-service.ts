@@ -13,7 +13,8 @@ export async function changeCode(oldCode: string, newCode: string): Promise<void
     await api.changeCode({ oldCode, newCode });
   } catch (error) {
     if (error instanceof ApiError && error.code === 'AUTH_FAILED') {
-      throw new ApiError(400, 'WRONG_CODE', 'The current code is not right.');
+      // The server says how many tries are left before the lockout, which holds on every channel.
+      throw new ApiError(400, 'WRONG_CODE', `The current code is not right: ${error.message}`);
     }
     throw error;
   }

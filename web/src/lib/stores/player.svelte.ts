@@ -1,3 +1,4 @@
+import { untrack } from 'svelte';
 export const SPEEDS = [1, 1.5, 2] as const;
 
 /** The speed chosen last, kept for the next message. */
@@ -35,7 +36,9 @@ export class PlayerState {
 
   attach = (audio: HTMLAudioElement): (() => void) => {
     this.#audio = audio;
-    audio.defaultPlaybackRate = audio.playbackRate = this.#rate;
+    // Read untracked: were the rate a dependency of the attachment, choosing a speed would re-run
+    // it, and its cleanup would pause the playback.
+    audio.defaultPlaybackRate = audio.playbackRate = untrack(() => this.#rate);
     const sync = (): void => {
       this.#paused = audio.paused;
       this.#time = audio.currentTime;

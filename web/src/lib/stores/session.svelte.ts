@@ -1,5 +1,6 @@
 import { setCsrfToken } from '../api.ts';
 import type { Mailbox, Session } from '../api-types.ts';
+import { i18n, languageOf } from '../i18n/i18n.svelte.ts';
 
 type Status = 'checking' | 'anonymous' | 'authenticated';
 
@@ -25,6 +26,8 @@ class SessionState {
   signedIn(session: Session): void {
     setCsrfToken(session.csrfToken);
     this.#mailbox = session.mailbox;
+    // The mailbox's language (the one its phone prompts speak), else the browser's.
+    i18n.language = languageOf(session.mailbox.locale) ?? languageOf(navigator.language) ?? 'en';
     this.#status = 'authenticated';
     this.#notice = null;
   }

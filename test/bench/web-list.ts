@@ -1,0 +1,217 @@
+/**
+ * The web list of a 10,000-message mailbox, against the issue's targets:
+ * 1. the first page's API response (GET /api/messages, 50 newest, brotli), p50/p99 with one
+ *    client, beside GET /api/session (a trivial authenticated JSON answer) in the same run: the
+ *    yardstick; and its bytes beside the whole list as it was fetched before pages (every
+ *    message, uncompressed);
+ * 2. the bytes a change made elsewhere costs an open page (one server-sent event);
+ * 3. the first page shown in Chromium on a phone profile (360x740, CPU throttled 4x): the app
+ *    opened with a session, to its first row; beside the app's login form shown (the yardstick:
+ *    the same page and script, no data).
+ */
+import { get } from 'node:https';
+import { chromium } from 'playwright-core';
+import { markdownTable, percentile, textTable, writeResult, type Benchmark } from './bench-kit.ts';
+import { toneWav } from '../../server/media/tone.ts';
+import { messageInfo } from '../../server/http/message-view.ts';
+import { startTestServer } from '../helpers/test-server.ts';
+import type { NewMessage } from '../../server/domain/message.ts';
+
+const MESSAGES = 10_000;
+const REQUESTS = 300;
+const WARM_UP = 30;
+const CHANGES = 20;
+const PAGE_LOADS = 5;
+
+const benchmark: Benchmark = {
+  name: 'web-list',
+  title: 'Web list: a 10,000-message mailbox, first page on a throttled phone, API p99, bytes',
+  run,
+};
+export default benchmark;
+
+async function timed(url: string, init: RequestInit): Promise<{ ms: number; bytes: number }> {
+  const start = performance.now();
+  const res = await fetch(url, init);
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return {
+    ms: performance.now() - start,
+    bytes: Number(res.headers.get('content-length') ?? body.length),
+  };
+}
+
+/** The bytes of an answer as they travel (compressed), not as fetch hands them over. */
+function wireBytes(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers, rejectUnauthorized: false }, (res) => {
+      let n = 0;
+      res.on('data', (chunk: Buffer) => (n += chunk.length));
+      res.on('end', () => resolve(n));
+    }).on('error', reject);
+  });
+}
+
+async function run(): Promise<void> {
+  const server = await startTestServer();
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  try {
+    const { context } = server;
+    const box = await context.mailboxes.add({ name: 'big', extension: '300' }, '1234');
+    const key = await context.audio.put(toneWav({ seconds: 2 }));
+    const start = Date.now() - MESSAGES * 60_000;
+    for (let i = 0; i < MESSAGES; i += 1000) {
+      const batch: NewMessage[] = [];
+      for (let j = i; j < Math.min(MESSAGES, i + 1000); j++) {
+        const id = crypto.randomUUID();
+        batch.push({
+          id,
+          identity: `${id}@bench`,
+          mailboxId: box.id,
+          kind: 'message',
+          callerNumber: `+1555${String(j).padStart(7, '0')}`,
+          callerName: `Caller ${j}`,
+          receivedAt: start + j * 60_000,
+          audio: { key, format: 'wav/pcm16/8000', bytes: 32_044, durationMs: 2000 },
+          priority: j % 10 === 0 ? 'high' : 'normal',
+          private: false,
+          originServer: 'bench',
+          forwardedFrom: null,
+        });
+      }
+      await context.store.addMessages(batch, Date.now());
+    }
+    const base = server.urls.http;
+    const login = await fetch(`${base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mailbox: 'big', code: '1234' }),
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const headers = { cookie, 'accept-encoding': 'br, gzip' };
+
+    // 1. API: the first page beside the yardstick, interleaved so both see the same machine.
+    const page: { ms: number; bytes: number }[] = [];
+    const session: { ms: number; bytes: number }[] = [];
+    for (let i = 0; i < WARM_UP + REQUESTS; i++) {
+      const p = await timed(`${base}/api/messages?limit=50`, { headers });
+      const s = await timed(`${base}/api/session`, { headers });
+      if (i < WARM_UP) continue;
+      page.push(p);
+      session.push(s);
+    }
+    const pageBytes = await wireBytes(`${base}/api/messages?limit=50`, headers);
+    const all = await context.messages.list(box.id);
+    const wholeListBytes = Buffer.byteLength(
+      JSON.stringify({ messages: all.map((m) => messageInfo(m, box)) }),
+    );
+
+    // 2. Bytes per change: one server-sent event per message changed elsewhere.
+    const events = await fetch(`${base}/api/events`, { headers: { cookie } });
+    const reader = events.body!.getReader();
+    const first = await reader.read(); // "retry:" line
+    let received = 0;
+    let count = 0;
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        received += value.length;
+        count += new TextDecoder().decode(value).split('event: change').length - 1;
+        if (count >= CHANGES) return;
+      }
+    })();
+    const some = all.slice(0, CHANGES);
+    for (const m of some) await context.messages.act(box.id, m.id, 'save');
+    await reading;
+    await reader.cancel();
+    void first;
+    const bytesPerChange = received / CHANGES;
+
+    // 3. The browser: a phone profile, CPU throttled 4x.
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    const shown: number[] = [];
+    const form: number[] = [];
+    try {
+      for (let i = 0; i < PAGE_LOADS; i++) {
+        const ctx = await browser.newContext({
+          ignoreHTTPSErrors: true,
+          viewport: { width: 360, height: 740 },
+          isMobile: true,
+          hasTouch: true,
+          baseURL: base,
+        });
+        const tab = await ctx.newPage();
+        const cdp = await ctx.newCDPSession(tab);
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+        const t0 = performance.now();
+        await tab.goto('/');
+        await tab.getByLabel('Voicemail code').waitFor();
+        form.push(performance.now() - t0);
+        await tab.getByLabel('Mailbox name or extension').fill('300');
+        await tab.getByLabel('Voicemail code').fill('1234');
+        await tab.getByRole('button', { name: 'Log in' }).click();
+        const firstRow = tab.getByRole('list', { name: 'Messages' }).getByRole('link').first();
+        await firstRow.waitFor();
+        // Opening the app with a session: from navigation to the first page's first row.
+        const t1 = performance.now();
+        await tab.reload();
+        await firstRow.waitFor();
+        shown.push(performance.now() - t1);
+        await ctx.close();
+      }
+    } finally {
+      await browser.close();
+    }
+
+    const ms = (values: number[], p: number) => percentile(values, p).toFixed(1);
+    const pageMs = page.map((x) => x.ms);
+    const sessionMs = session.map((x) => x.ms);
+    const table = {
+      head: ['measure', 'Voicegate', 'yardstick', 'ratio', 'target'],
+      rows: [
+        [
+          'first page API p50 (ms)',
+          ms(pageMs, 50),
+          ms(sessionMs, 50),
+          (percentile(pageMs, 50) / percentile(sessionMs, 50)).toFixed(2),
+          '',
+        ],
+        [
+          'first page API p99 (ms)',
+          ms(pageMs, 99),
+          ms(sessionMs, 99),
+          (percentile(pageMs, 99) / percentile(sessionMs, 99)).toFixed(2),
+          '< 20',
+        ],
+        [
+          'first page bytes (br) vs whole list before (JSON)',
+          String(pageBytes),
+          String(wholeListBytes),
+          (pageBytes / wholeListBytes).toFixed(4),
+          '',
+        ],
+        ['bytes per change on the wire', bytesPerChange.toFixed(0), '', '', '< 2048'],
+        [
+          'phone 4x throttled: app opened to first row, median (ms)',
+          ms(shown, 50),
+          ms(form, 50),
+          (percentile(shown, 50) / percentile(form, 50)).toFixed(2),
+          '< 1000',
+        ],
+      ],
+    };
+    console.log(textTable(table));
+    const path = writeResult(
+      'web-list',
+      `Mailbox of ${MESSAGES} messages; API over HTTPS on loopback, one client, ${REQUESTS} requests after ${WARM_UP}; yardstick GET /api/session in the same run. Browser: Chromium, 360x740, CPU throttled 4x, ${PAGE_LOADS} loads; yardstick: the login form shown.\n\n${markdownTable(table)}`,
+      { pageMs, sessionMs, wholeListBytes, bytesPerChange, shown, form },
+    );
+    console.log(`written: ${path}`);
+  } finally {
+    await server.stop();
+  }
+}
