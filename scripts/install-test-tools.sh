@@ -18,6 +18,8 @@ declare -A tools=(
   [sipp]=sip-tester # SIPp's Debian package name
   [kamailio]=kamailio # a record-routing proxy standing in for a PBX
   [/usr/sbin/sshd]=openssh-server # an SFTP server for scheduled backups, run as a non-daemon
+  [podman]=podman # builds the container image (test/docker/)
+  [debootstrap]=debootstrap # makes the image's Debian base without a registry
 )
 
 missing=()
