@@ -17,6 +17,7 @@ declare -A tools=(
   [baresip]=baresip-core
   [sipp]=sip-tester # SIPp's Debian package name
   [kamailio]=kamailio # a record-routing proxy standing in for a PBX
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql # the PostgreSQL store's test clusters
 )
 
 missing=()
