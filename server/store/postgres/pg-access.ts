@@ -40,8 +40,9 @@ function runner(q: pg.Pool | pg.PoolClient): Sql {
   };
 }
 
-export function poolOptions(url: string): pg.PoolConfig {
-  return { connectionString: url, types: TYPES, max: 10, keepAlive: true };
+/** `name`: the application_name an administrator sees in pg_stat_activity. */
+export function poolOptions(url: string, name = 'voicegate'): pg.PoolConfig {
+  return { connectionString: url, types: TYPES, max: 10, keepAlive: true, application_name: name };
 }
 
 /** PostgreSQL's errors as the domain's: a full disk, a unique key taken, a server gone. */

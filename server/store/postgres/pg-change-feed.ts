@@ -5,7 +5,7 @@ import { JOURNAL_CHANNEL, poolOptions } from './pg-access.ts';
 type Listener = (mailboxId: number, modseq: number) => void;
 
 /** Reconnection delays: quick at first (a restarted server), then every 2 s. */
-const RETRY_MS = [50, 200, 500, 1000, 2000];
+const RETRY_MS = [100, 250, 500, 1000, 2000];
 
 /**
  * The change feed across nodes. The journal rows are the truth; NOTIFY, sent by each committing
@@ -58,7 +58,7 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client(poolOptions(this.#url));
+    const client = new pg.Client(poolOptions(this.#url, 'voicegate-feed'));
     client.on('notification', (n) => this.#notified(n.payload ?? ''));
     const lost = (err?: unknown): void => {
       if (this.#client !== client) return;

@@ -86,7 +86,7 @@ export class PgLeaderLease implements RunOnce {
 
   async #connection(): Promise<pg.Client> {
     if (this.#client) return this.#client;
-    const client = new pg.Client(poolOptions(this.#url));
+    const client = new pg.Client(poolOptions(this.#url, 'voicegate-leader'));
     client.on('error', () => {
       if (this.#client !== client) return;
       this.#client = null;
