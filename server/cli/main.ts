@@ -10,6 +10,7 @@ import { registerGroup, registerMailbox } from './commands/mailbox.ts';
 import { registerMessages } from './commands/messages.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStore } from './commands/store.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerQueue(program);
   registerFlows(program);
   registerDemo(program);
+  registerStore(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

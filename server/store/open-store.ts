@@ -85,3 +85,5 @@ function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
     close: () => store.close(),
   };
 }
+
+export { copyToPostgres, type CopyProgress, type CopyReport } from './copy-store.ts';

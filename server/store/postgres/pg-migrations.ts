@@ -158,6 +158,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE audio ALTER COLUMN data SET STORAGE EXTERNAL;
   `,
+  // 2: copies from an embedded store (voicegate store migrate): which one, begun and finished,
+  // so an interrupted copy is resumed and a database in use is never copied into
+  `
+  CREATE TABLE store_copy (
+    source TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT
+  );
+  `,
 ];
 
 /** Nodes starting together on an empty database: one migrates, the others wait for it. */
