@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),
+  'deposit-pg': () => import('./deposit-pg.ts'),
 };
 
 const { values, positionals } = parseArgs({
