@@ -74,6 +74,55 @@ describe('the change feed across nodes', () => {
   }, 60_000);
 });
 
+describe('PostgreSQL restarted under load', () => {
+  it('keeps every acknowledged deposit, refuses the rest as unavailable, and serves again after', async () => {
+    const url = await cluster.createDatabase();
+    const nodeA = await openStore(configOf(url));
+    const nodeB = await openStore(configOf(url));
+    try {
+      const boxes = [
+        await addMailbox(nodeB.store, 'alice', '201'),
+        await addMailbox(nodeB.store, 'bob', '202'),
+      ];
+      const wakes = new Wakes();
+      const stop = nodeA.store.feed.subscribe(wakes.listener);
+      const acknowledged: string[] = [];
+      const refused: string[] = [];
+      let restarted = false;
+      let afterRestart = 0;
+      const writer = (async () => {
+        for (let n = 0; !restarted || afterRestart < 5; n++) {
+          try {
+            const m = await deposit(nodeB.store, boxes[n % 2]!.id);
+            acknowledged.push(m.id);
+            if (restarted) afterRestart++;
+          } catch (err) {
+            refused.push(String((err as { code?: string }).code));
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      })();
+      await until('some deposits', () => acknowledged.length >= 5);
+      await cluster.stopServer('fast');
+      await new Promise((r) => setTimeout(r, 500));
+      await cluster.startServer();
+      restarted = true;
+      await writer;
+
+      expect(refused.length, 'deposits refused while PostgreSQL was down').toBeGreaterThan(0);
+      expect(new Set(refused)).toEqual(new Set(['UNAVAILABLE']));
+      for (const id of acknowledged) expect(await nodeA.store.getMessage(id)).not.toBeNull();
+      expect(await nodeA.health()).toBeNull();
+      for (const box of boxes)
+        await wakes.covering(box.id, await nodeA.store.highestModseq(box.id), 5000);
+      stop();
+    } finally {
+      await nodeB.close();
+      await nodeA.close();
+    }
+  }, 60_000);
+});
+
 describe('the leader lease', () => {
   it('has one leader at a time, and another node takes over within seconds when it goes', async () => {
     const url = await cluster.createDatabase();

@@ -99,6 +99,12 @@ export class PgAccess {
         throw pgError(err);
       }
       let broken = false;
+      // A connection lost between two statements of the transaction is reported as an event:
+      // without a listener it would end the process; the statement under way fails anyway.
+      const lost = (): void => {
+        broken = true;
+      };
+      client.on('error', lost);
       try {
         await client.query(`BEGIN ${mode}`);
         const result = await fn(runner(client));
@@ -115,6 +121,7 @@ export class PgAccess {
         if ((RETRIED.has(code) || RETRIED.has(cause)) && attempt < 5) continue;
         throw pgError(err);
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     }
