@@ -22,8 +22,12 @@ export interface PgCluster {
   url(database?: string): string;
   /** A new, empty database; returns its URL. */
   createDatabase(): Promise<string>;
-  /** Runs one SQL statement as the superuser (e.g. pg_terminate_backend). */
-  query<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs one SQL statement as the superuser (e.g. pg_terminate_backend), in `database`. */
+  query<T extends pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<T[]>;
   /** Stops the server fast (clients cut), or with `immediate` as a crash would. */
   stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
   startServer(): Promise<void>;
@@ -92,8 +96,12 @@ export async function startPgCluster(
   await startServer();
   const url = (database = 'postgres'): string =>
     `postgresql://postgres@127.0.0.1:${port}/${database}`;
-  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
-    const client = new pg.Client({ connectionString: url() });
+  const query = async <T extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    database?: string,
+  ) => {
+    const client = new pg.Client({ connectionString: url(database) });
     await client.connect();
     try {
       return (await client.query<T>(sql, params)).rows;
