@@ -48,4 +48,20 @@ describe('store.backend and store.url', () => {
     expect(result.stdout).toContain('url: postgresql://voicegate:********@db.example/voicegate');
     expect(result.stdout + result.stderr).not.toContain('hunter2');
   });
+
+  it('says which PostgreSQL server cannot be reached, without its password', async () => {
+    const dir = makeTempDir();
+    const file = join(dir, 'voicegate.yaml');
+    // Port 1 on loopback: nothing listens there.
+    writeFileSync(
+      file,
+      'store:\n  backend: postgresql\n  url: postgresql://voicegate:hunter2@127.0.0.1:1/voicegate\nlog:\n  level: silent\n',
+    );
+    const result = await runCli(['mailbox', 'list', '--config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^voicegate: cannot open the PostgreSQL store at 127\.0\.0\.1:1\/voicegate: .*ECONNREFUSED/m,
+    );
+    expect(result.stdout + result.stderr).not.toContain('hunter2');
+  });
 });

@@ -1,3 +1,4 @@
+import { isVoicegateError, VoicegateError } from '../../domain/errors.ts';
 import type { OpenedStore } from '../../domain/ports.ts';
 import { PgAccess } from './pg-access.ts';
 import { PgAudio } from './pg-audio.ts';
@@ -25,7 +26,7 @@ export async function openPostgres(
   } catch (err) {
     await feed.stop();
     await db.close();
-    throw err;
+    throw openError(url, err);
   }
   const store = new PgStore(db, feed);
   const audio = new PgAudio(db);
@@ -41,4 +42,25 @@ export async function openLeaderLease(
   const lease = new PgLeaderLease(url, opts);
   await lease.start();
   return lease;
+}
+
+/**
+ * Why the store cannot be opened, naming the server and database (never the password) and
+ * PostgreSQL's own reason (a refused connection, an unknown database, a wrong password).
+ */
+function openError(url: string, err: unknown): unknown {
+  if (isVoicegateError(err) && err.code !== 'UNAVAILABLE') return err;
+  const cause = (isVoicegateError(err) ? err.cause : err) as Error | undefined;
+  let where = 'the configured server';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    // an unparsable URL was refused by the config's validation already
+  }
+  return new VoicegateError(
+    'UNAVAILABLE',
+    `cannot open the PostgreSQL store at ${where}: ${cause?.message ?? String(err)}`,
+    { cause: err },
+  );
 }
