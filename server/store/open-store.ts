@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { OpenedStore } from '../domain/ports.ts';
 import { SINGLE_NODE, type RunOnce } from '../domain/run-once.ts';
 import { AudioFiles } from './audio-files.ts';
-import { openLeaderLease, openPostgres } from './postgres/open-postgres.ts';
+import type { CopyProgress, CopyReport } from './copy-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 /** What opening a store needs: the config's `store` section and the data folder. */
@@ -38,8 +38,11 @@ export async function openStore(config: StoreConfig, opts: OpenOptions = {}): Pr
   switch (config.store.backend) {
     case 'sqlite':
       return openEmbedded(config.dataDir, opts);
-    case 'postgresql':
+    case 'postgresql': {
+      // Loaded only when named: an embedded installation never loads the PostgreSQL client.
+      const { openPostgres } = await import('./postgres/open-postgres.ts');
       return openPostgres(config.store.url ?? '', opts);
+    }
   }
 }
 
@@ -60,6 +63,7 @@ export async function openRunOnce(
     case 'sqlite':
       return { runsHere: SINGLE_NODE.runsHere, close: async () => {} };
     case 'postgresql': {
+      const { openLeaderLease } = await import('./postgres/open-postgres.ts');
       const lease = await openLeaderLease(config.store.url ?? '', opts);
       return { runsHere: (work) => lease.runsHere(work), close: () => lease.stop() };
     }
@@ -86,4 +90,14 @@ function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
   };
 }
 
-export { copyToPostgres, type CopyProgress, type CopyReport } from './copy-store.ts';
+export type { CopyProgress, CopyReport };
+
+/** Copies the embedded store in `dataDir` into the PostgreSQL database at `url` (copy-store.ts). */
+export async function copyToPostgres(
+  dataDir: string,
+  url: string,
+  progress?: CopyProgress,
+): Promise<CopyReport> {
+  const copy = await import('./copy-store.ts');
+  return copy.copyToPostgres(dataDir, url, progress);
+}
