@@ -18,6 +18,7 @@ declare -A tools=(
   [sipp]=sip-tester # SIPp's Debian package name
   [kamailio]=kamailio # a record-routing proxy standing in for a PBX
   [/usr/sbin/sshd]=openssh-server # an SFTP server for scheduled backups, run as a non-daemon
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql # the PostgreSQL store's test clusters
 )
 
 missing=()
