@@ -8,10 +8,17 @@ import type {
   NewMessage,
 } from '../../domain/message.ts';
 import type { MessageState, StatePair } from '../../domain/message-state.ts';
-import type { AddedMessages, MessageFilter } from '../../domain/ports.ts';
+import type {
+  AddedMessages,
+  MessageFilter,
+  MessagePage,
+  MessageQuery,
+  StateChange,
+} from '../../domain/ports.ts';
 import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from '../rows.ts';
 import type { PgAccess, Sql } from './pg-access.ts';
 import type { PgDeliveryTable } from './pg-delivery-table.ts';
+import { queryMessages } from './pg-message-query.ts';
 import type { PgDepositTable } from './pg-side-tables.ts';
 
 const ALL_STATES: readonly MessageState[] = ['new', 'unopened', 'old', 'saved', 'deleted'];
@@ -166,30 +173,83 @@ export class PgMessageTable {
       const current = await this.#lockedMessage(t, id);
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
         return null;
-      const mailboxId = current.mailbox_id;
-      let uid = current.uid;
-      let modseq: number;
-      if (folder !== current.folder) {
-        // A move is an expunge from one folder and an arrival in the other, with one modseq.
-        const old = { folder: current.folder as MailFolder, uid: current.uid };
-        uid = await this.#takeUid(t, mailboxId, folder);
-        modseq = await this.#db.journal(t, mailboxId, 'removed', id, to.state, at, old);
-        await this.#db.journal(t, mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
-      } else {
-        modseq = await this.#db.journal(t, mailboxId, 'changed', id, to.state, at, {
-          folder,
-          uid,
-        });
-      }
-      const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
-      const row = await t.row<MessageRow>(
-        `UPDATE message SET state = $1, deleted_from = $2, state_changed_at = $3, modseq = $4, folder = $5, uid = $6,
-           purge_mark = CASE WHEN folder = $5 THEN purge_mark ELSE 0 END
-         WHERE id = $7 RETURNING *`,
-        [to.state, to.deletedFrom, stateChangedAt, modseq, folder, uid, id],
-      );
-      return rowToMessage(row!);
+      return this.#applyState(t, current, to, folder, at);
     });
+  }
+
+  /**
+   * Takes the row locks of every mailbox concerned (in id order), then checks every change
+   * against the stored state before writing any: all are applied, or none (null).
+   */
+  async setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null> {
+    return this.#db.tx(async (t) => {
+      const ids = changes.map((c) => c.id);
+      const owners = await t.rows<{ mailbox_id: number }>(
+        'SELECT DISTINCT mailbox_id FROM message WHERE id = ANY($1::text[])',
+        [ids],
+      );
+      await this.#db.lockMailboxes(
+        t,
+        owners.map((o) => o.mailbox_id),
+      );
+      const rows = await t.rows<MessageRow>('SELECT * FROM message WHERE id = ANY($1::text[])', [
+        ids,
+      ]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const c of changes) {
+        const row = byId.get(c.id);
+        if (!row || row.state !== c.from.state || row.deleted_from !== c.from.deletedFrom)
+          return null;
+      }
+      const done: Message[] = [];
+      for (const c of changes) {
+        const current = await t.row<MessageRow>('SELECT * FROM message WHERE id = $1', [c.id]);
+        done.push(await this.#applyState(t, current!, c.to, c.folder, at));
+      }
+      return done;
+    });
+  }
+
+  /** A page of the web list (pg-message-query.ts): its total and its rows of one snapshot. */
+  async queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
+    return this.#db.tx(
+      (t) => queryMessages(t, mailboxId, query),
+      'ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+  }
+
+  /** Writes a state change checked by the caller, under its mailbox's lock. */
+  async #applyState(
+    t: Sql,
+    current: MessageRow,
+    to: StatePair,
+    folder: MailFolder,
+    at: number,
+  ): Promise<Message> {
+    const id = current.id;
+    const mailboxId = current.mailbox_id;
+    let uid = current.uid;
+    let modseq: number;
+    if (folder !== current.folder) {
+      // A move is an expunge from one folder and an arrival in the other, with one modseq.
+      const old = { folder: current.folder as MailFolder, uid: current.uid };
+      uid = await this.#takeUid(t, mailboxId, folder);
+      modseq = await this.#db.journal(t, mailboxId, 'removed', id, to.state, at, old);
+      await this.#db.journal(t, mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
+    } else {
+      modseq = await this.#db.journal(t, mailboxId, 'changed', id, to.state, at, {
+        folder,
+        uid,
+      });
+    }
+    const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
+    const row = await t.row<MessageRow>(
+      `UPDATE message SET state = $1, deleted_from = $2, state_changed_at = $3, modseq = $4, folder = $5, uid = $6,
+         purge_mark = CASE WHEN folder = $5 THEN purge_mark ELSE 0 END
+       WHERE id = $7 RETURNING *`,
+      [to.state, to.deletedFrom, stateChangedAt, modseq, folder, uid, id],
+    );
+    return rowToMessage(row!);
   }
 
   async setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {

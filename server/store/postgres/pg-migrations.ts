@@ -4,8 +4,8 @@ import type { PgAccess } from './pg-access.ts';
 /**
  * Versioned PostgreSQL schema, applied in order, one transaction each, the version kept in
  * `schema_version`. Its meaning mirrors the embedded store's schema (server/store/migrations.ts)
- * as of its migration 7; PostgreSQL starts there, so its list is its own and short. Never edit a
- * released migration: add the next one.
+ * as of its migration 7; PostgreSQL starts there, so its list is its own and short (its 3 means
+ * the embedded 8 and 9). Never edit a released migration: add the next one.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: everything the embedded store's migrations 1-7 built
@@ -166,6 +166,52 @@ export const PG_MIGRATIONS: readonly string[] = [
     started_at BIGINT NOT NULL,
     finished_at BIGINT
   );
+  `,
+  // 3: the embedded store's 8 (Exchange: each mailbox's home, the Exchange item each voicemail
+  // became, where reading Exchange's changes back got to; the queue's `update` items) and 9
+  // (the web list: one index read per order, counts from an index, callers found by trigrams).
+  `
+  CREATE TABLE mailbox_home (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    home TEXT NOT NULL CHECK (home IN ('local', 'exchange')),
+    exchange_address TEXT,
+    exchange_connection TEXT,
+    sync_state TEXT
+  );
+  CREATE TABLE exchange_item (
+    message_id TEXT PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+    mailbox_id INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    change_key TEXT
+  );
+  CREATE INDEX exchange_item_by_item ON exchange_item (mailbox_id, item_id);
+  ALTER TABLE delivery DROP CONSTRAINT delivery_kind_check;
+  ALTER TABLE delivery ADD CONSTRAINT delivery_kind_check
+    CHECK (kind IN ('copy', 'forward', 'alert', 'manual', 'update'));
+  -- Ids compare bytewise (COLLATE "C"), as the embedded store's do, whatever the database's
+  -- collation: the orders' indexes say so, or the planner could not read them in order.
+  DROP INDEX message_in_order;
+  CREATE INDEX message_in_order ON message (mailbox_id, received_at, id COLLATE "C");
+  CREATE INDEX message_by_priority
+    ON message (mailbox_id, priority COLLATE "C", received_at DESC, id COLLATE "C" DESC);
+  CREATE INDEX message_by_state ON message (mailbox_id, state, priority, private, received_at);
+  -- A caller's name or number is found by any part of it through pg_trgm's GIN indexes (ILIKE,
+  -- a pattern of 3 characters or more). pg_trgm is a trusted extension: the database's owner
+  -- may create it. Where even that is refused, searches read the mailbox's rows
+  -- (message_in_order) instead; creating the extension and these two indexes later is enough.
+  DO $$
+  BEGIN
+    BEGIN
+      CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    EXCEPTION WHEN insufficient_privilege OR undefined_file THEN
+      RAISE WARNING 'pg_trgm is not available (%): caller searches read each mailbox''s rows', SQLERRM;
+    END;
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+      CREATE INDEX message_caller_name ON message USING gin (caller_name gin_trgm_ops);
+      CREATE INDEX message_caller_number ON message USING gin (caller_number gin_trgm_ops);
+    END IF;
+  END
+  $$;
   `,
 ];
 

@@ -14,18 +14,23 @@ import type {
   Message,
   NewMessage,
 } from '../../domain/message.ts';
+import type { ExchangeItemRef, MailboxHome } from '../../domain/exchange.ts';
 import type { MessageState, StatePair } from '../../domain/message-state.ts';
 import type {
   AddedMessages,
   ClaimRequest,
   MessageFilter,
+  MessagePage,
+  MessageQuery,
   NewMailbox,
+  StateChange,
   VoicemailStore,
   WebSession,
 } from '../../domain/ports.ts';
 import type { PgAccess } from './pg-access.ts';
 import type { PgChangeFeed } from './pg-change-feed.ts';
 import { PgDeliveryTable } from './pg-delivery-table.ts';
+import { PgExchangeTable } from './pg-exchange-table.ts';
 import { PgMailboxTable } from './pg-mailbox-table.ts';
 import { PgMessageTable } from './pg-message-table.ts';
 import { PgDepositTable, PgGreetingTable, PgWebSessionTable } from './pg-side-tables.ts';
@@ -43,6 +48,7 @@ export class PgStore implements VoicemailStore {
   readonly #deliveries: PgDeliveryTable;
   readonly #greetings: PgGreetingTable;
   readonly #sessions: PgWebSessionTable;
+  readonly #exchange: PgExchangeTable;
 
   constructor(db: PgAccess, feed: PgChangeFeed) {
     this.#db = db;
@@ -56,6 +62,7 @@ export class PgStore implements VoicemailStore {
     this.#messages.deliveries = this.#deliveries;
     this.#greetings = new PgGreetingTable(db);
     this.#sessions = new PgWebSessionTable(db);
+    this.#exchange = new PgExchangeTable(db);
   }
 
   // Mailboxes
@@ -117,6 +124,12 @@ export class PgStore implements VoicemailStore {
     at: number,
   ): Promise<Message | null> {
     return this.#messages.setState(id, from, to, folder, at);
+  }
+  setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null> {
+    return this.#messages.setStates(changes, at);
+  }
+  queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
+    return this.#messages.queryMessages(mailboxId, query);
   }
   setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {
     return this.#messages.setPurgeMark(id, marked, at);
@@ -218,6 +231,32 @@ export class PgStore implements VoicemailStore {
   }
   deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void> {
     return this.#sessions.deleteWebSessionsOf(mailboxId, except);
+  }
+
+  // Mailbox homes and the Exchange shadow
+  getMailboxHome(mailboxId: number): Promise<MailboxHome> {
+    return this.#exchange.getMailboxHome(mailboxId);
+  }
+  setMailboxHome(mailboxId: number, home: MailboxHome): Promise<void> {
+    return this.#exchange.setMailboxHome(mailboxId, home);
+  }
+  listExchangeHomes(): Promise<{ mailboxId: number; home: MailboxHome }[]> {
+    return this.#exchange.listExchangeHomes();
+  }
+  setExchangeItem(messageId: string, item: ExchangeItemRef): Promise<void> {
+    return this.#exchange.setExchangeItem(messageId, item);
+  }
+  getExchangeItem(messageId: string): Promise<ExchangeItemRef | null> {
+    return this.#exchange.getExchangeItem(messageId);
+  }
+  findMessageByExchangeItem(mailboxId: number, itemId: string): Promise<Message | null> {
+    return this.#exchange.findMessageByExchangeItem(mailboxId, itemId);
+  }
+  getExchangeSyncState(mailboxId: number): Promise<string | null> {
+    return this.#exchange.getExchangeSyncState(mailboxId);
+  }
+  setExchangeSyncState(mailboxId: number, state: string | null): Promise<void> {
+    return this.#exchange.setExchangeSyncState(mailboxId, state);
   }
 
   /** null while the database answers a query; else why not. */
