@@ -14,9 +14,11 @@ import { SqliteStore } from './sqlite-store.ts';
  */
 const TABLES: readonly { name: string; key: string; pgOrder: string }[] = [
   { name: 'mailbox', key: 'id', pgOrder: 'id' },
+  { name: 'mailbox_home', key: 'mailbox_id', pgOrder: 'mailbox_id' },
   { name: 'group_member', key: 'group_id, member_id', pgOrder: 'group_id, member_id' },
   { name: 'greeting', key: 'mailbox_id, kind', pgOrder: 'mailbox_id, kind COLLATE "C"' },
   { name: 'message', key: 'id', pgOrder: 'id COLLATE "C"' },
+  { name: 'exchange_item', key: 'message_id', pgOrder: 'message_id COLLATE "C"' },
   {
     name: 'rendition',
     key: 'message_id, kind',
@@ -69,7 +71,7 @@ function canonical(row: Row, columns: string[]): string {
 /**
  * Copies the embedded store in `dataDir` (mailboxes, messages with their audio, greetings, the
  * journal with every mailbox's modseq and UIDs, the delivery queue, web sessions, the deposits
- * made) into the PostgreSQL database at `url`, which must be empty or hold an interrupted copy
+ * made, each mailbox's home and the Exchange items its voicemail became) into the PostgreSQL database at `url`, which must be empty or hold an interrupted copy
  * of this same store. Audio goes first, then the tables in batches, each batch committed: run
  * again after an interruption, it goes on where it stopped. Then it compares row counts and
  * checksums of every table and of every audio item on both sides; a difference is an error.

@@ -43,6 +43,15 @@ beforeAll(async () => {
     createdAt: Date.now(),
     expiresAt: Date.now() + 3_600_000,
   });
+  // Alice's voicemail lives in Exchange: her home, where reading back got to, an item made.
+  await ctx.store.setMailboxHome(alice.id, {
+    home: 'exchange',
+    exchangeAddress: 'alice@example.com',
+    exchangeConnection: 'corp',
+  });
+  await ctx.store.setExchangeSyncState(alice.id, 'delta-link-1');
+  const [hers] = await ctx.store.listMessages(alice.id);
+  await ctx.store.setExchangeItem(hers!.id, { itemId: 'AAMk-1', changeKey: 'CQAA-1' });
   await ctx.close();
 }, 180_000);
 
@@ -80,7 +89,7 @@ describe('voicegate store migrate', () => {
     expect(resumed.stderr).toMatch(/verify audio: 41\/41/);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(
-      /^resumed and finished: 3 mailbox, 2 group_member, 1 greeting, 40 message, .*41 audio; counts and checksums match/m,
+      /^resumed and finished: 3 mailbox, 1 mailbox_home, 2 group_member, 1 greeting, 40 message, 1 exchange_item, .*41 audio; counts and checksums match/m,
     );
     expect(resumed.stdout).toContain('now set store.backend: postgresql');
     // Run again: nothing to copy, verified again.
@@ -104,7 +113,27 @@ describe('voicegate store migrate', () => {
         expect(await after.store.groupMembers(box.id)).toEqual(
           await before.store.groupMembers(box.id),
         );
+        expect(await after.store.getMailboxHome(box.id)).toEqual(
+          await before.store.getMailboxHome(box.id),
+        );
+        expect(await after.store.getExchangeSyncState(box.id)).toEqual(
+          await before.store.getExchangeSyncState(box.id),
+        );
+        for (const m of await before.store.listMessages(box.id))
+          expect(await after.store.getExchangeItem(m.id)).toEqual(
+            await before.store.getExchangeItem(m.id),
+          );
       }
+      expect(await after.store.listExchangeHomes()).toEqual([
+        {
+          mailboxId: 1,
+          home: {
+            home: 'exchange',
+            exchangeAddress: 'alice@example.com',
+            exchangeConnection: 'corp',
+          },
+        },
+      ]);
       expect(await after.store.listDeliveries()).toEqual(await before.store.listDeliveries());
       expect(await after.store.getWebSession('hash', Date.now())).toEqual(
         await before.store.getWebSession('hash', Date.now()),
