@@ -59,29 +59,44 @@ function criteria(mailboxId: number, q: MessageQuery): { where: string; values: 
   return { where: where.join(' AND '), values };
 }
 
-export async function queryMessages(
-  sql: Sql,
+/** A statement and its values. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** The two statements of a page: its total, and its rows (one more than asked: is there more?). */
+export function pageStatements(
   mailboxId: number,
   q: MessageQuery,
-): Promise<MessagePage> {
+): { count: Statement; page: Statement } {
   if (!Number.isInteger(q.limit) || q.limit < 1)
     throw new VoicegateError('INVALID_INPUT', 'a page holds at least one message');
   const order = ORDERS[q.order];
   const { where, values } = criteria(mailboxId, q);
-  const total = (await sql.row<{ n: number }>(
-    `SELECT COUNT(*)::int AS n FROM message WHERE ${where}`,
-    values,
-  ))!.n;
   const page = q.after
     ? {
         where: `${where} AND ${order.after(values.length + 1)}`,
         values: [...values, ...order.keys(q.after)],
       }
     : { where, values };
-  const rows = await sql.rows<MessageRow>(
-    `SELECT * FROM message WHERE ${page.where} ORDER BY ${order.by} LIMIT $${page.values.length + 1}`,
-    [...page.values, q.limit + 1],
-  );
+  return {
+    count: { text: `SELECT COUNT(*)::int AS n FROM message WHERE ${where}`, values },
+    page: {
+      text: `SELECT * FROM message WHERE ${page.where} ORDER BY ${order.by} LIMIT $${page.values.length + 1}`,
+      values: [...page.values, q.limit + 1],
+    },
+  };
+}
+
+export async function queryMessages(
+  sql: Sql,
+  mailboxId: number,
+  q: MessageQuery,
+): Promise<MessagePage> {
+  const { count, page } = pageStatements(mailboxId, q);
+  const total = (await sql.row<{ n: number }>(count.text, count.values))!.n;
+  const rows = await sql.rows<MessageRow>(page.text, page.values);
   const messages = rows.slice(0, q.limit).map(rowToMessage);
   const last = messages.at(-1);
   const next =
