@@ -98,4 +98,35 @@ describe('the web list on PostgreSQL', () => {
       expect(text).not.toMatch(/Sort|Seq Scan/);
     }
   });
+
+  it('still finds callers, by reading the mailbox, where the store may not create pg_trgm', async () => {
+    // A store's user with no right to create extensions in its database (not its owner).
+    const name = new URL(await cluster.createDatabase()).pathname.slice(1);
+    await cluster.query('CREATE ROLE plain LOGIN');
+    await cluster.query('GRANT USAGE, CREATE ON SCHEMA public TO plain', [], name);
+    const url = new URL(cluster.url(name));
+    url.username = 'plain';
+    const limited = await openStore({
+      store: { backend: 'postgresql', url: url.href },
+      dataDir: '/nonexistent',
+    });
+    try {
+      const box = await addMailbox(limited.store, 'carol', '203');
+      await limited.store.addMessages(
+        [{ ...newMessage(box.id), callerName: 'Dan Smith', callerNumber: '+15550999' }],
+        Date.now(),
+      );
+      const found = await limited.store.queryMessages(box.id, { ...inbox, caller: 'SMITH' });
+      expect(found.messages.map((m) => m.callerName)).toEqual(['Dan Smith']);
+      const indexes = await cluster.query<{ indexname: string }>(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'message'",
+        [],
+        name,
+      );
+      expect(indexes.map((i) => i.indexname)).not.toContain('message_caller_name');
+      expect(indexes.map((i) => i.indexname)).toContain('message_in_order');
+    } finally {
+      await limited.close();
+    }
+  });
 });
