@@ -1,9 +1,13 @@
 // The web list on PostgreSQL reads indexes, not the mailbox: a caller search goes through the
-// pg_trgm indexes, each order through its own index in its direction, with no sort.
+// pg_trgm indexes, each order through its own index in its direction, with no sort. Without
+// pg_trgm it still answers; a database of the previous schema is upgraded with its messages.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_STATES } from '../../server/domain/message-state.ts';
 import type { MessageQuery, VoicemailStore } from '../../server/domain/ports.ts';
+import { LOCAL_HOME } from '../../server/domain/exchange.ts';
 import { openStore } from '../../server/store/open-store.ts';
+import { PgAccess } from '../../server/store/postgres/pg-access.ts';
+import { migratePg, PG_MIGRATIONS } from '../../server/store/postgres/pg-migrations.ts';
 import { pageStatements } from '../../server/store/postgres/pg-message-query.ts';
 import type { OpenedStore } from '../../server/domain/ports.ts';
 import { startPgCluster, type PgCluster } from '../helpers/postgres.ts';
@@ -127,6 +131,45 @@ describe('the web list on PostgreSQL', () => {
       expect(indexes.map((i) => i.indexname)).toContain('message_in_order');
     } finally {
       await limited.close();
+    }
+  });
+
+  it('upgrades a database made before the web list and Exchange, keeping its messages', async () => {
+    const url = await cluster.createDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const before = new PgAccess(url);
+    await migratePg(before, PG_MIGRATIONS.slice(0, 2));
+    await before.close();
+    await cluster.query(
+      `INSERT INTO mailbox (name, extension, code_hash, locale, time_zone, created_at, kind)
+       VALUES ('erin', '205', 'x', 'en-US', 'UTC', 1, 'user')`,
+      [],
+      name,
+    );
+    await cluster.query(
+      `INSERT INTO message (id, identity, mailbox_id, kind, caller_name, received_at, audio_key,
+         audio_format, audio_bytes, duration_ms, state, state_changed_at, origin_server, modseq, uid)
+       VALUES ('m1', 'm1', 1, 'message', 'Frank Miller', 5, 'a', 'wav', 1, 1, 'new', 5, 'x', 2, 1)`,
+      [],
+      name,
+    );
+    const upgraded = await openStore({ store: { backend: 'postgresql', url }, dataDir: '/x' });
+    try {
+      const found = await upgraded.store.queryMessages(1, { ...inbox, caller: 'miller' });
+      expect(found.messages.map((m) => m.id)).toEqual(['m1']);
+      expect(await upgraded.store.getMailboxHome(1)).toEqual(LOCAL_HOME);
+      // The queue takes the items that write a user's action through to Exchange.
+      await cluster.query(
+        `INSERT INTO delivery (target, kind, mailbox_id, recipient, voicemail_id, identity,
+           received_at, audio_key, audio_format, audio_bytes, duration_ms, priority, private,
+           next_attempt_at, created_at)
+         VALUES ('ews', 'update', 1, 'erin@example.com', 'm1', 'u1', 5, 'a', 'wav', 1, 1,
+           'normal', 0, 5, 5)`,
+        [],
+        name,
+      );
+    } finally {
+      await upgraded.close();
     }
   });
 });
