@@ -43,15 +43,18 @@ export default tseslint.config(
   {
     // The store boundary (server/store/README.md): outside the store, storage is reached only
     // through openStore's interfaces, so a second back end can take the embedded one's place.
-    // The embedded store's own tests and benchmarks look behind it.
+    // The store's own tests and benchmarks look behind it (and the PostgreSQL test clusters).
     files: ['**/*.ts'],
-    ignores: ['server/store/**', 'test/store/**', 'test/bench/**'],
+    ignores: ['server/store/**', 'test/store/**', 'test/bench/**', 'test/helpers/postgres.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'node:sqlite', message: STORE_BOUNDARY }],
-          patterns: [{ regex: '(^|/)store/(?!open-store\\.ts$)[^/]+$', message: STORE_BOUNDARY }],
+          paths: [
+            { name: 'node:sqlite', message: STORE_BOUNDARY },
+            { name: 'pg', message: STORE_BOUNDARY },
+          ],
+          patterns: [{ regex: '(^|/)store/(?!open-store\\.ts$).+$', message: STORE_BOUNDARY }],
         },
       ],
     },

@@ -20,6 +20,7 @@ declare -A tools=(
   [/usr/sbin/sshd]=openssh-server # an SFTP server for scheduled backups, run as a non-daemon
   [podman]=podman # builds the container image (test/docker/)
   [debootstrap]=debootstrap # makes the image's Debian base without a registry
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql # the PostgreSQL store's test clusters
 )
 
 missing=()

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { createContext, packageVersion, type Context } from './context.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { ensureSelfSignedCert } from './config/tls-cert.ts';
-import { SINGLE_NODE, type RunOnce } from './domain/run-once.ts';
+import type { RunOnce } from './domain/run-once.ts';
+import { openRunOnce } from './store/open-store.ts';
 import type { Logger } from './log.ts';
 import type { Phone } from './telephony/phone.ts';
 import type { Part, PartName, Wiring } from './compose/part.ts';
@@ -36,7 +37,8 @@ export interface BuiltServer {
 /**
  * Builds the parts `server.role` runs (compose/roles.ts), each from the same store and services;
  * nothing binds a socket or starts a timer until `listen`. `once` answers whether this node runs
- * the installation's once-only work: yes for a single node.
+ * the installation's once-only work: by default, yes for the embedded store, and for nodes
+ * sharing a PostgreSQL store, the holder of its leader lease.
  */
 export async function buildServer(
   loaded: LoadedConfig,
@@ -46,6 +48,20 @@ export async function buildServer(
   const { config } = loaded;
   const names = partsOf(config.server.role);
   const context = await createContext(loaded, log, { sweep: true });
+  // Nodes sharing one store elect who runs the once-only work; a single node runs it all.
+  const lease = opts.once
+    ? null
+    : await openRunOnce(
+        { store: config.store, dataDir: loaded.dataDir },
+        {
+          onChange: (leader) =>
+            log.info({ leader }, leader ? 'leading the nodes' : 'no longer leading'),
+        },
+      ).catch(async (err: unknown) => {
+        await context.close();
+        throw err;
+      });
+  const once: RunOnce = opts.once ?? lease!;
   const parts = new Map<PartName, Part>();
   const pending = new Set<string>();
   // A last-resort net, not the fix: every path a peer can reach contains its own failures, but a
@@ -74,6 +90,7 @@ export async function buildServer(
     );
     pending.add('store');
     process.off('unhandledRejection', onUnhandled);
+    await lease?.close();
     await context.close();
     pending.delete('store');
   };
@@ -85,7 +102,7 @@ export async function buildServer(
     context,
     log,
     tls: { key: Buffer.alloc(0), cert: Buffer.alloc(0) },
-    once: opts.once ?? SINGLE_NODE,
+    once,
     urls: {},
     listeners: {},
     version: packageVersion(),

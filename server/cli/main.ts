@@ -12,6 +12,7 @@ import { registerMessages } from './commands/messages.ts';
 import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerExchange } from './commands/exchange.ts';
+import { registerStore } from './commands/store.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerRestore(program);
   registerExchange(program);
+  registerStore(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -85,7 +85,27 @@ export function validateConfig(raw: unknown): Config {
       'config key "policy.minMessageSeconds" must be below policy.maxMessageSeconds',
     );
   }
+  checkStore(config.store);
   return config;
+}
+
+/** A PostgreSQL store needs a PostgreSQL URL; the URL is never echoed (it may hold a password). */
+function checkStore(store: Config['store']): void {
+  if (store.backend !== 'postgresql') return;
+  if (store.url === '')
+    throw new ConfigError(
+      'config key "store.url" is missing: store.backend postgresql needs a URL such as postgresql://USER:PASSWORD@HOST/DATABASE',
+    );
+  let url: URL;
+  try {
+    url = new URL(store.url);
+  } catch {
+    throw new ConfigError('config key "store.url" is invalid: not a URL');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:')
+    throw new ConfigError(
+      `config key "store.url" is invalid: expected postgresql://..., not ${url.protocol}//...`,
+    );
 }
 
 export function loadConfig(file: string, sets: string[] = []): LoadedConfig {
@@ -123,7 +143,17 @@ export function maskSecrets<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && typeof v === 'string' && v !== '' ? '********' : maskSecrets(v);
+    out[k] =
+      SECRET_KEY.test(k) && typeof v === 'string' && v !== ''
+        ? '********'
+        : typeof v === 'string'
+          ? maskUrlPassword(v)
+          : maskSecrets(v);
   }
   return out as T;
+}
+
+/** `scheme://user:PASSWORD@host...` with the password masked (store.url); other text as it is. */
+export function maskUrlPassword(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^@/]*@/i, '$1********@');
 }

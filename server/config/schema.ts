@@ -119,7 +119,13 @@ export const ConfigSchema = Type.Object(
     ),
     /** Where messages, audio and the journal are kept; the embedded store lives in server.dataDir. */
     store: Type.Object(
-      { backend: Type.Union([Type.Literal('sqlite')], { default: 'sqlite' }) },
+      {
+        backend: Type.Union([Type.Literal('sqlite'), Type.Literal('postgresql')], {
+          default: 'sqlite',
+        }),
+        /** postgresql: the database, e.g. postgresql://voicegate:PASSWORD@db.example/voicegate */
+        url: Type.String({ default: '' }),
+      },
       { additionalProperties: false, default: {} },
     ),
     tls: Type.Object(

@@ -14,7 +14,9 @@ server:
   timeZone: UTC              # default time zone of new mailboxes (IANA name)
 
 store:
-  backend: sqlite            # the embedded store (voicegate.db and audio/ in server.dataDir)
+  backend: sqlite            # the embedded store (voicegate.db and audio/ in server.dataDir), or
+                             # postgresql: one database shared by several nodes
+  url: ''                    # postgresql only: postgresql://USER:PASSWORD@HOST:5432/DATABASE
 
 tls:                         # certificate for HTTPS, IMAPS and STARTTLS (init makes a self-signed one)
   cert: tls/cert.pem

@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { VoicegateError, type ErrorCode } from '../domain/errors.ts';
 import type { OpenedStore } from '../domain/ports.ts';
+import { SINGLE_NODE, type RunOnce } from '../domain/run-once.ts';
 import { AudioFiles } from './audio-files.ts';
 import { checkSnapshot, type SnapshotCounts, type TakenSnapshot } from './snapshot.ts';
+import type { CopyProgress, CopyReport } from './copy-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 export type { SnapshotCounts, TakenSnapshot };
 
 /** What opening a store needs: the config's `store` section and the data folder. */
 export interface StoreConfig {
-  store: { backend: 'sqlite' };
+  store: { backend: 'sqlite' | 'postgresql'; url?: string };
   dataDir: string;
 }
 
@@ -34,13 +36,42 @@ function privateDatabase(path: string): void {
 
 /**
  * The one way into storage: the store, its audio and a health check, as interfaces, whatever
- * `config.store.backend` names. Only `sqlite` exists today (`voicegate.db` and `audio/` in the
- * data folder, created if needed).
+ * `config.store.backend` names: `sqlite` (`voicegate.db` and `audio/` in the data folder, created
+ * if needed) or `postgresql` (`store.url`, shared by several nodes; postgres/README.md).
  */
 export async function openStore(config: StoreConfig, opts: OpenOptions = {}): Promise<OpenedStore> {
   switch (config.store.backend) {
     case 'sqlite':
       return openEmbedded(config.dataDir, opts);
+    case 'postgresql': {
+      // Loaded only when named: an embedded installation never loads the PostgreSQL client.
+      const { openPostgres } = await import('./postgres/open-postgres.ts');
+      return openPostgres(config.store.url ?? '', opts);
+    }
+  }
+}
+
+/** Whether this node runs the installation's once-only work, and how to stop asking. */
+export interface OpenedRunOnce extends RunOnce {
+  close(): Promise<void>;
+}
+
+/**
+ * Who runs the work that must run once (server/domain/run-once.ts): the one process of an
+ * embedded store runs all of it; nodes sharing a PostgreSQL store elect a leader with a lease.
+ */
+export async function openRunOnce(
+  config: StoreConfig,
+  opts: { tryEveryMs?: number; onChange?: (leader: boolean) => void } = {},
+): Promise<OpenedRunOnce> {
+  switch (config.store.backend) {
+    case 'sqlite':
+      return { runsHere: SINGLE_NODE.runsHere, close: async () => {} };
+    case 'postgresql': {
+      const { openLeaderLease } = await import('./postgres/open-postgres.ts');
+      const lease = await openLeaderLease(config.store.url ?? '', opts);
+      return { runsHere: (work) => lease.runsHere(work), close: () => lease.stop() };
+    }
   }
 }
 
@@ -101,4 +132,16 @@ export async function snapshotStore(config: StoreConfig): Promise<TakenSnapshot>
  */
 export function checkStoreCopy(dir: string): SnapshotCounts {
   return checkSnapshot(dir);
+}
+
+export type { CopyProgress, CopyReport };
+
+/** Copies the embedded store in `dataDir` into the PostgreSQL database at `url` (copy-store.ts). */
+export async function copyToPostgres(
+  dataDir: string,
+  url: string,
+  progress?: CopyProgress,
+): Promise<CopyReport> {
+  const copy = await import('./copy-store.ts');
+  return copy.copyToPostgres(dataDir, url, progress);
 }

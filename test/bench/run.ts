@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),
   'web-list': () => import('./web-list.ts'),
+  'deposit-pg': () => import('./deposit-pg.ts'),
 };
 
 const { values, positionals } = parseArgs({

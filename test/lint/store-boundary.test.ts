@@ -22,6 +22,8 @@ describe('the store boundary', () => {
     ['server/cli/commands/x.ts', '../../store/migrations.ts'],
     ['test/http/x.test.ts', '../../server/store/sqlite-store.ts'],
     ['test/render/x.test.ts', 'node:sqlite'],
+    ['server/server.ts', './store/postgres/pg-store.ts'],
+    ['imap/x.ts', 'pg'],
   ])('refuses %s importing %s', async (file, spec) => {
     expect(await boundaryErrors(file, spec)).toBe(1);
   });
@@ -33,6 +35,8 @@ describe('the store boundary', () => {
     ['server/store/x.ts', './sqlite-store.ts'],
     ['test/store/x.test.ts', '../../server/store/sqlite-store.ts'],
     ['test/bench/x.ts', '../store/embedded.ts'],
+    ['server/store/postgres/x.ts', 'pg'],
+    ['server/store/x.ts', './postgres/open-postgres.ts'],
   ])('lets %s import %s', async (file, spec) => {
     expect(await boundaryErrors(file, spec)).toBe(0);
   });
