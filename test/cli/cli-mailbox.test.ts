@@ -308,7 +308,7 @@ describe('voicegate config and errors', () => {
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
-  });
+  }, 120_000); // sixteen CLI processes, each loading the whole program
 
   it('explains that Node 24 is needed', () => {
     expect(nodeVersionProblem('20.20.2')).toMatch(
