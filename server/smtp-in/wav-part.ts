@@ -30,7 +30,7 @@ export function findWavPart(raw: Buffer): WavPart | null {
   const root = readPart(raw, 0, raw.length);
   if (!root) return null;
   const base64 = firstWav(raw, root, 0);
-  if (!base64) return null;
+  if (!base64 || base64 === NOT_HERE) return null;
   // Buffer's base64 decoder skips line breaks, as RFC 2045 6.8 asks of a decoder.
   const audio = Buffer.from(base64.toString('latin1'), 'base64');
   return {
