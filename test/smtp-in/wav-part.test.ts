@@ -124,6 +124,7 @@ describe('the usual voicemail mail, read without the full parser', () => {
         b64(OTHER),
       wavPart(TONE),
     ]);
+    expect(findWavPart(await mail({ text: 'no audio here' }))).toBeNull();
     for (const raw of [qp, unclosed, embedded]) {
       expect(findWavPart(raw)).toBeNull();
       const vm = await readVoicemail(raw, '');
