@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Delivery } from '../domain/delivery.ts';
 import { EwsClient, type EwsConnection } from './ews-client.ts';
 import { ewsResult } from './ews-target.ts';
 import type { GraphCredentials } from './graph-auth.ts';
 import { GraphClient } from './graph-client.ts';
 import { graphResult } from './graph-target.ts';
-import { createHttpClient } from './https-client.ts';
+import { httpClientFor } from './https-client.ts';
 import { graphMessage, voicemailItem } from './voicemail-item.ts';
 
 export type TestedConnection =
@@ -49,7 +48,7 @@ export async function* testConnection(
   address: string,
   opts: { readOnly: boolean; domain: string },
 ): AsyncGenerator<TestStep> {
-  const send = createHttpClient(c.caFile ? readFileSync(c.caFile) : undefined);
+  const send = httpClientFor(c);
   const how = c.kind === 'graph' ? `Graph at ${c.endpoint}` : `EWS at ${c.url}`;
   const why = (err: unknown) => {
     const r = c.kind === 'graph' ? graphResult(err, address) : ewsResult(err, address);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/delivery.ts';
 import { exchangePayload } from '../domain/exchange.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
@@ -10,7 +9,7 @@ import {
   type GraphMessage,
 } from './graph-client.ts';
 import { deliverToInbox, type FoundItem } from './item-delivery.ts';
-import { createHttpClient } from './https-client.ts';
+import { httpClientFor } from './https-client.ts';
 import { graphMessage } from './voicemail-item.ts';
 
 export interface GraphConnection extends GraphCredentials {
@@ -51,7 +50,7 @@ export class GraphTarget implements DeliveryTarget {
     if (client) return client;
     const c = this.#o.connections.find((x) => x.name === name);
     if (!c) return null;
-    client = new GraphClient(c, createHttpClient(c.caFile ? readFileSync(c.caFile) : undefined));
+    client = new GraphClient(c, httpClientFor(c));
     this.#clients.set(name, client);
     return client;
   }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 
 export interface HttpResponse {
   status: number;
@@ -63,4 +64,11 @@ export function retryAfterMs(
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The HTTP client of a configured connection: its own CA file when it names one. */
+export function httpClientFor(connection: {
+  caFile?: string;
+}): (req: HttpRequest) => Promise<HttpResponse> {
+  return createHttpClient(connection.caFile ? readFileSync(connection.caFile) : undefined);
 }
