@@ -74,13 +74,20 @@ export class RawImap {
     const inflate = createInflateRaw();
     inflate.on('data', (chunk: Buffer) => this.#onData(chunk));
     // The server's last words (LOGOUT's OK) may still be in inflate when the socket closes:
-    // the connection counts as closed only once inflate has handed on everything.
+    // the connection counts as closed only once inflate has handed on everything. The server
+    // need not finish its DEFLATE stream, so ending inflate could fail ("unexpected end of
+    // file") and drop output it had not handed on yet: a sync flush hands it all on instead.
     this.#inflating = new Promise<void>((resolve) => {
-      inflate.once('end', resolve);
+      let flushed = false;
+      const drain = (): void => {
+        if (flushed) return;
+        flushed = true;
+        inflate.flush(constants.Z_SYNC_FLUSH, () => setImmediate(resolve));
+      };
+      this.#socket.once('end', drain);
+      this.#socket.once('close', drain);
       inflate.once('error', () => resolve());
     });
-    this.#socket.once('end', () => inflate.end());
-    this.#socket.once('close', () => inflate.end());
     this.#socket.removeAllListeners('data');
     this.#socket.on('data', (chunk: Buffer) => {
       this.wireBytesRead += chunk.length;

@@ -2,6 +2,7 @@
  * Live updates: changes made elsewhere (the CLI in another process, a mail client over IMAP)
  * show in an open page within a second or two, without a reload.
  */
+import { pbkdf2 } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -103,7 +104,7 @@ describe('the IMAP client of the live updates', () => {
   // closes first, imap-core sets _deflate to null, the inflate stream then fails on the
   // unfinished stream, and the wrapped close() throws an uncaught TypeError, which ends the
   // whole server process (voicegate serve has no uncaughtException handler).
-  it('logging out under COMPRESS=DEFLATE leaves the server running', async () => {
+  it('logging out under COMPRESS=DEFLATE answers OK and leaves the server running', async () => {
     const box = await newMailbox(suite.server, 'Compressed Client');
     const uncaught: string[] = [];
     const onUncaught = (error: Error) => uncaught.push(error.message);
@@ -111,7 +112,18 @@ describe('the IMAP client of the live updates', () => {
     try {
       const raw = await rawLogin(suite.server.ports.imaps, box.name, CODE);
       expect((await raw.compress()).status).toBe('OK');
-      expect((await raw.command('LOGOUT')).status).toBe('OK');
+      // A busy machine: zlib's thread pool is taken when the server compresses LOGOUT's answer,
+      // so the answer may still be inside zlib when the server closes the connection.
+      let busy = true;
+      const occupy = (): void => {
+        if (busy) pbkdf2('x', 'y', 20_000, 32, 'sha256', occupy);
+      };
+      for (let i = 0; i < 8; i++) occupy();
+      try {
+        expect((await raw.command('LOGOUT')).status).toBe('OK');
+      } finally {
+        busy = false;
+      }
       await new Promise((resolve) => setTimeout(resolve, 300));
       raw.close();
     } finally {
