@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import YAML from 'yaml';
+import { parseDatabaseUrl } from '../domain/database-url.ts';
 import { VoicegateError } from '../domain/errors.ts';
 import { ConfigSchema, SECRET_KEY, type Config } from './schema.ts';
 import { exchangeConfigProblem } from './exchange.ts';
@@ -96,16 +97,12 @@ function checkStore(store: Config['store']): void {
     throw new ConfigError(
       'config key "store.url" is missing: store.backend postgresql needs a URL such as postgresql://USER:PASSWORD@HOST/DATABASE',
     );
-  let url: URL;
   try {
-    url = new URL(store.url);
-  } catch {
-    throw new ConfigError('config key "store.url" is invalid: not a URL');
+    // libpq's form, one host or several (h1:5432,h2:5433) and target_session_attrs
+    parseDatabaseUrl(store.url);
+  } catch (err) {
+    throw new ConfigError(`config key "store.url" is invalid: ${(err as Error).message}`);
   }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:')
-    throw new ConfigError(
-      `config key "store.url" is invalid: expected postgresql://..., not ${url.protocol}//...`,
-    );
 }
 
 export function loadConfig(file: string, sets: string[] = []): LoadedConfig {

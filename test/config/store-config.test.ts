@@ -36,6 +36,29 @@ describe('store.backend and store.url', () => {
     );
   });
 
+  it('takes several hosts in libpq form, and refuses a target Voicegate cannot write to', () => {
+    const url =
+      'postgresql://voicegate:s3cret@db1.example:5432,[::1]:5433,db3/voicegate?target_session_attrs=read-write';
+    expect(validateConfig({ store: { backend: 'postgresql', url } }).store.url).toBe(url);
+    expect(
+      errorOf({
+        store: {
+          backend: 'postgresql',
+          url: 'postgresql://u:hunter2@a,b/db?target_session_attrs=standby',
+        },
+      }),
+    ).toBe(
+      'config key "store.url" is invalid: target_session_attrs must be any, read-write, primary (Voicegate writes), not "standby"',
+    );
+    expect(
+      errorOf({
+        store: { backend: 'postgresql', url: 'postgresql://u:hunter2@a:5432,b:99999/db' },
+      }),
+    ).toBe(
+      'config key "store.url" is invalid: host 2 of the URL is not HOST or HOST:PORT (a port from 1 to 65535)',
+    );
+  });
+
   it('masks the password of the URL in config print', async () => {
     const dir = makeTempDir();
     const file = join(dir, 'voicegate.yaml');
@@ -61,6 +84,21 @@ describe('store.backend and store.url', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^voicegate: cannot open the PostgreSQL store at 127\.0\.0\.1:1\/voicegate: .*ECONNREFUSED/m,
+    );
+    expect(result.stdout + result.stderr).not.toContain('hunter2');
+  });
+
+  it('with several hosts, says why each one could not serve', async () => {
+    const dir = makeTempDir();
+    const file = join(dir, 'voicegate.yaml');
+    writeFileSync(
+      file,
+      'store:\n  backend: postgresql\n  url: postgresql://voicegate:hunter2@127.0.0.1:1,127.0.0.1:2/voicegate\nlog:\n  level: silent\n',
+    );
+    const result = await runCli(['mailbox', 'list', '--config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^voicegate: cannot open the PostgreSQL store at 127\.0\.0\.1:1,127\.0\.0\.1:2\/voicegate: no server takes writes \(127\.0\.0\.1:1: .*ECONNREFUSED.*; 127\.0\.0\.1:2: .*ECONNREFUSED/m,
     );
     expect(result.stdout + result.stderr).not.toContain('hunter2');
   });

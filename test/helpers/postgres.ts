@@ -31,6 +31,8 @@ export interface PgCluster {
   /** Stops the server fast (clients cut), or with `immediate` as a crash would. */
   stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
   startServer(): Promise<void>;
+  /** A standby of this cluster: ends its recovery and becomes a primary (`pg_ctl promote`). */
+  promote(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,20 +58,73 @@ async function pgRun(cmd: string, args: string[]): Promise<string> {
 
 let databases = 0;
 
-export async function startPgCluster(
-  opts: { settings?: Record<string, string | number> } = {},
-): Promise<PgCluster> {
+function checkInstalled(): void {
   if (!existsSync(join(PG_BIN, 'initdb')))
     throw new Error(
       `PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): run scripts/install-test-tools.sh or apt-get install postgresql`,
     );
+}
+
+/** A temporary folder the server user owns. */
+async function serverDir(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'voicegate-pg-'));
   if (userInfo().uid === 0) {
     const { uid, gid } = await serverUser();
     chownSync(dir, uid, gid);
   }
+  return dir;
+}
+
+export async function startPgCluster(
+  opts: { settings?: Record<string, string | number> } = {},
+): Promise<PgCluster> {
+  checkInstalled();
+  const dir = await serverDir();
   const data = join(dir, 'data');
   await pgRun('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+  return runCluster(dir, opts.settings);
+}
+
+/**
+ * A streaming standby of `primary` (pg_basebackup -R) in a folder of its own, on a free port,
+ * started. With `synchronous`, the primary then waits for it at every commit
+ * (`synchronous_standby_names = '*'`, `synchronous_commit` on, its default): a commit the
+ * primary acknowledged is on the standby too.
+ */
+export async function startPgStandby(
+  primary: PgCluster,
+  opts: { synchronous?: boolean } = {},
+): Promise<PgCluster> {
+  checkInstalled();
+  const dir = await serverDir();
+  const data = join(dir, 'data');
+  await pgRun('pg_basebackup', [
+    ...['-D', data, '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres'],
+    ...['-R', '-X', 'stream', '--no-sync', '--checkpoint=fast'],
+  ]);
+  const standby = await runCluster(dir, { cluster_name: "'standby'" });
+  if (opts.synchronous) {
+    await primary.query("ALTER SYSTEM SET synchronous_standby_names = '*'");
+    await primary.query('SELECT pg_reload_conf()');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const rows = await primary.query<{ sync_state: string }>(
+        'SELECT sync_state FROM pg_stat_replication',
+      );
+      if (rows.some((r) => r.sync_state === 'sync')) break;
+      if (Date.now() > deadline) throw new Error('the standby did not become synchronous');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return standby;
+}
+
+/** Runs the cluster whose data folder is `dir`/data, with `settings` appended to its own. */
+async function runCluster(
+  dir: string,
+  extra: Record<string, string | number> = {},
+): Promise<PgCluster> {
+  const data = join(dir, 'data');
   const port = await freePort();
   const settings: Record<string, string | number> = {
     listen_addresses: "'127.0.0.1'",
@@ -77,7 +132,7 @@ export async function startPgCluster(
     unix_socket_directories: `'${dir}'`,
     max_connections: 200,
     shared_buffers: "'32MB'",
-    ...opts.settings,
+    ...extra,
   };
   // Appended to the cluster's own settings, which the server reads at each start.
   appendFileSync(
@@ -122,6 +177,9 @@ export async function startPgCluster(
     query,
     stopServer,
     startServer,
+    async promote() {
+      await pgRun('pg_ctl', ['-D', data, '-w', '-t', '60', 'promote']);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,3 +1,4 @@
+import { describeDatabaseUrl } from '../../domain/database-url.ts';
 import { isVoicegateError, VoicegateError } from '../../domain/errors.ts';
 import type { OpenedStore } from '../../domain/ports.ts';
 import { PgAccess } from './pg-access.ts';
@@ -51,13 +52,7 @@ export async function openLeaderLease(
 function openError(url: string, err: unknown): unknown {
   if (isVoicegateError(err) && err.code !== 'UNAVAILABLE') return err;
   const cause = (isVoicegateError(err) ? err.cause : err) as Error | undefined;
-  let where = 'the configured server';
-  try {
-    const u = new URL(url);
-    where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    // an unparsable URL was refused by the config's validation already
-  }
+  const where = describeDatabaseUrl(url);
   return new VoicegateError(
     'UNAVAILABLE',
     `cannot open the PostgreSQL store at ${where}: ${cause?.message ?? String(err)}`,

@@ -1,19 +1,11 @@
 import pg from 'pg';
-import { VoicegateError } from '../../domain/errors.ts';
+import { isVoicegateError, VoicegateError } from '../../domain/errors.ts';
 import type { Change, MailFolder } from '../../domain/message.ts';
 import type { MessageState } from '../../domain/message-state.ts';
+import { PgHosts } from './pg-hosts.ts';
 
 /** The channel NOTIFY wakes listeners on: `<mailbox id>:<modseq>`, sent by the committing transaction. */
 export const JOURNAL_CHANNEL = 'voicegate_journal';
-
-/**
- * bigint columns (times in ms, modseqs, ids) as numbers: every value the store keeps is below
- * 2^53. Set per pool, not on the driver's global table, so no other user of `pg` is affected.
- */
-const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as never,
-};
 
 /** One query runner: a pool, or the client of a transaction. */
 export interface Sql {
@@ -21,28 +13,25 @@ export interface Sql {
   row<T>(text: string, params?: unknown[]): Promise<T | undefined>;
 }
 
-function runner(q: pg.Pool | pg.PoolClient): Sql {
+type Query = (text: string, params: unknown[]) => Promise<pg.QueryResult>;
+
+function runner(query: Query, failed: (err: unknown) => unknown): Sql {
   return {
     rows: async <T>(text: string, params: unknown[] = []) => {
       try {
-        return (await q.query(text, params)).rows as T[];
+        return (await query(text, params)).rows as T[];
       } catch (err) {
-        throw pgError(err);
+        throw failed(err);
       }
     },
     row: async <T>(text: string, params: unknown[] = []) => {
       try {
-        return (await q.query(text, params)).rows[0] as T | undefined;
+        return (await query(text, params)).rows[0] as T | undefined;
       } catch (err) {
-        throw pgError(err);
+        throw failed(err);
       }
     },
   };
-}
-
-/** `name`: the application_name an administrator sees in pg_stat_activity. */
-export function poolOptions(url: string, name = 'voicegate'): pg.PoolConfig {
-  return { connectionString: url, types: TYPES, max: 10, keepAlive: true, application_name: name };
 }
 
 /** PostgreSQL's errors as the domain's: a full disk, a unique key taken, a server gone. */
@@ -56,6 +45,7 @@ export function pgError(err: unknown): unknown {
     return new VoicegateError('ALREADY_EXISTS', `a mailbox with this ${unique[1]} already exists`);
   if (
     e.code?.startsWith('08') ||
+    e.code === '25006' || // a server that no longer takes writes (a primary turned standby)
     e.code?.startsWith('57P') ||
     ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '') ||
     /Connection terminated|Client has encountered a connection error|pool after calling end/i.test(
@@ -80,24 +70,67 @@ const RETRIED = new Set(['40P01', '40001']);
 export class PgAccess {
   readonly pool: pg.Pool;
   readonly sql: Sql;
+  /** The servers of the URL and the one in use (pg-hosts.ts). */
+  readonly hosts: PgHosts;
   closed = false;
 
   constructor(url: string) {
-    this.pool = new pg.Pool(poolOptions(url));
-    // An idle client's connection lost (a server restart) is no crash: the pool drops it.
-    this.pool.on('error', () => {});
-    this.sql = runner(this.pool);
+    this.hosts = new PgHosts(url);
+    this.pool = new pg.Pool(this.hosts.poolConfig());
+    // An idle client's connection lost (a server restart) is no crash: the pool drops it, and
+    // the server is looked for again (it may have been a primary that is gone).
+    this.pool.on('error', () => this.hosts.forget());
+    this.sql = runner(
+      (text, params) => this.#query(text, params),
+      (err) => this.#failed(err),
+    );
+  }
+
+  /** A pooled connection; with several hosts, once more when the one in use has gone. */
+  async #connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      const failed = this.#failed(err);
+      if (!this.hosts.checked || !isVoicegateError(failed, 'UNAVAILABLE')) throw failed;
+    }
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw this.#failed(err);
+    }
+  }
+
+  /** One statement on its own (autocommit). */
+  async #query(text: string, params: unknown[]): Promise<pg.QueryResult> {
+    const client = await this.#connect();
+    let broken = false;
+    const lost = (): void => {
+      broken = true;
+    };
+    client.on('error', lost);
+    try {
+      return await client.query(text, params);
+    } catch (err) {
+      if (isVoicegateError(this.#failed(err), 'UNAVAILABLE')) broken = true;
+      throw err;
+    } finally {
+      client.off('error', lost);
+      client.release(broken);
+    }
+  }
+
+  /** The domain's error; a server gone (or no longer the primary) is looked for again. */
+  #failed(err: unknown): unknown {
+    const e = pgError(err);
+    if (isVoicegateError(e, 'UNAVAILABLE')) this.hosts.forget();
+    return e;
   }
 
   /** Runs `fn` in one transaction (READ COMMITTED, row locks), again after a deadlock. */
   async tx<T>(fn: (t: Sql) => Promise<T>, mode = 'READ WRITE'): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        throw pgError(err);
-      }
+      const client = await this.#connect();
       let broken = false;
       // A connection lost between two statements of the transaction is reported as an event:
       // without a listener it would end the process; the statement under way fails anyway.
@@ -107,7 +140,12 @@ export class PgAccess {
       client.on('error', lost);
       try {
         await client.query(`BEGIN ${mode}`);
-        const result = await fn(runner(client));
+        const result = await fn(
+          runner(
+            (text, params) => client.query(text, params),
+            (e) => this.#failed(e),
+          ),
+        );
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -119,7 +157,9 @@ export class PgAccess {
         const code = (err as { code?: string }).code ?? '';
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
         if ((RETRIED.has(code) || RETRIED.has(cause)) && attempt < 5) continue;
-        throw pgError(err);
+        const failed = this.#failed(err);
+        if (isVoicegateError(failed, 'UNAVAILABLE')) broken = true;
+        throw failed;
       } finally {
         client.off('error', lost);
         client.release(broken);

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { ChangeFeed } from '../../domain/ports.ts';
-import { JOURNAL_CHANNEL, poolOptions } from './pg-access.ts';
+import { JOURNAL_CHANNEL } from './pg-access.ts';
+import { PgHosts } from './pg-hosts.ts';
 
 type Listener = (mailboxId: number, modseq: number) => void;
 
@@ -17,7 +18,7 @@ const RETRY_MS = [100, 250, 500, 1000, 2000];
  * standbys refuse LISTEN.
  */
 export class PgChangeFeed implements ChangeFeed {
-  readonly #url: string;
+  readonly #hosts: PgHosts;
   readonly #onError: (err: unknown) => void;
   readonly #listeners = new Set<Listener>();
   /** Highest modseq seen per mailbox. */
@@ -30,7 +31,7 @@ export class PgChangeFeed implements ChangeFeed {
   connects = 0;
 
   constructor(url: string, opts: { onError?: (err: unknown) => void } = {}) {
-    this.#url = url;
+    this.#hosts = new PgHosts(url);
     this.#onError = opts.onError ?? (() => {});
   }
 
@@ -58,7 +59,7 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client(poolOptions(this.#url, 'voicegate-feed'));
+    const client = await this.#hosts.connect('voicegate-feed');
     client.on('notification', (n) => this.#notified(n.payload ?? ''));
     const lost = (err?: unknown): void => {
       if (this.#client !== client) return;
@@ -70,7 +71,6 @@ export class PgChangeFeed implements ChangeFeed {
     client.on('error', lost);
     client.on('end', () => lost());
     try {
-      await client.connect();
       await client.query(`LISTEN ${JOURNAL_CHANNEL}`);
       this.#client = client;
       // Listening first, then reading: whatever commits in between is in one or the other.

@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { OnceWork, RunOnce } from '../../domain/run-once.ts';
-import { poolOptions } from './pg-access.ts';
+import { PgHosts } from './pg-hosts.ts';
 
 /** The advisory lock whose holder is the installation's leader ('vgld'). */
 const LEADER_LOCK = 0x76676c64;
@@ -15,7 +15,7 @@ const LEADER_LOCK = 0x76676c64;
  * fails or takes longer than that, so two nodes lead at once for at most about one period.
  */
 export class PgLeaderLease implements RunOnce {
-  readonly #url: string;
+  readonly #hosts: PgHosts;
   readonly #everyMs: number;
   readonly #onChange: (leader: boolean) => void;
   #client: pg.Client | null = null;
@@ -28,7 +28,7 @@ export class PgLeaderLease implements RunOnce {
     url: string,
     opts: { tryEveryMs?: number; onChange?: (leader: boolean) => void } = {},
   ) {
-    this.#url = url;
+    this.#hosts = new PgHosts(url);
     this.#everyMs = opts.tryEveryMs ?? 1000;
     this.#onChange = opts.onChange ?? (() => {});
   }
@@ -86,15 +86,16 @@ export class PgLeaderLease implements RunOnce {
 
   async #connection(): Promise<pg.Client> {
     if (this.#client) return this.#client;
-    const client = new pg.Client(poolOptions(this.#url, 'voicegate-leader'));
+    const connecting = this.#hosts.connect('voicegate-leader');
+    const client = await withDeadline(connecting, this.#everyMs * 2).catch((err: unknown) => {
+      // A connection made after the deadline is closed, never left holding a session.
+      void connecting.then((late) => late.end()).catch(() => {});
+      throw err;
+    });
     client.on('error', () => {
       if (this.#client !== client) return;
       this.#client = null;
       this.#set(false);
-    });
-    await withDeadline(client.connect(), this.#everyMs * 2).catch(async (err: unknown) => {
-      await client.end().catch(() => {});
-      throw err;
     });
     this.#client = client;
     return client;
