@@ -1,4 +1,4 @@
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { openStore } from '../../server/store/open-store.ts';
 import { startPgCluster, type PgCluster } from '../helpers/postgres.ts';
 import { audioContract } from './contract/audio.contract.ts';
@@ -15,16 +15,22 @@ import { messageQueryContract } from './contract/message-query.contract.ts';
 import type { OpenedStore } from './contract/opened-store.ts';
 import { webSessionsContract } from './contract/web-sessions.contract.ts';
 
-/** One PostgreSQL cluster for the file (Debian's postgresql, in a temporary folder). */
-let cluster: Promise<PgCluster> | undefined;
+/**
+ * One PostgreSQL cluster for the file (Debian's postgresql, in a temporary folder), started
+ * before any contract so that its start, slow on a busy machine, is not charged to one test.
+ */
+let cluster: PgCluster | undefined;
+beforeAll(async () => {
+  cluster = await startPgCluster();
+}, 180_000);
 afterAll(async () => {
-  await (await cluster)?.stop();
-}, 60_000);
+  await cluster?.stop();
+}, 120_000);
 
 /** A fresh, empty database each time; the first handle's close leaves it to the cluster's end. */
 async function openPostgres(): Promise<OpenedStore> {
-  cluster ??= startPgCluster();
-  const url = await (await cluster).createDatabase();
+  if (!cluster) throw new Error('the PostgreSQL cluster did not start');
+  const url = await cluster.createDatabase();
   const config = { store: { backend: 'postgresql' as const, url }, dataDir: '/nonexistent' };
   const handle = async (): Promise<OpenedStore> => {
     const opened = await openStore(config);
