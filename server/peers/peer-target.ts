@@ -76,7 +76,7 @@ export class PeerTarget implements DeliveryTarget {
     const held = this.#waitUntil.get(peer);
     const until = held !== undefined && held > now ? held : Math.ceil((now + 1) / grid) * grid;
     this.#waitUntil.set(peer, until);
-    return { status: 'retry', reason, afterMs: until - now };
+    return { status: 'retry', reason, at: until };
   }
 
   async deliver(item: Delivery): Promise<DeliveryResult> {
