@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { until, wav } from '../mail/mail-helpers.ts';
-import { peer, startNode } from './peers-kit.ts';
+import type { TopologyStatus } from '../../server/peers/topology-status.ts';
+import { runCli } from '../helpers/cli.ts';
+import { nodeSets, peer, startNode } from './peers-kit.ts';
 
 /**
  * A distributed server and its central on loopback, each with its own data folder: every
@@ -17,6 +19,16 @@ let smtpPort: number;
 let central: RunningServer | null = null;
 let site: RunningServer;
 let audio: Buffer;
+let siteSets: string[];
+
+/** `voicegate topology status --json` on the distributed server, as an administrator runs it. */
+async function status(): Promise<TopologyStatus> {
+  const sets = nodeSets(siteSets).flatMap((s) => ['--set', s]);
+  const file = join(dir, 'site1', 'voicegate.yaml');
+  const r = await runCli(['--config', file, ...sets, 'topology', 'status', '--json']);
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout) as TopologyStatus;
+}
 
 const startCentral = async (): Promise<RunningServer> =>
   startNode(join(dir, 'central'), [
@@ -31,7 +43,7 @@ beforeAll(async () => {
   smtpPort = await freePort();
   central = await startCentral();
   await central.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
-  site = await startNode(join(dir, 'site1'), [
+  siteSets = [
     'server.name=site1',
     'server.role=distributed',
     'topology.retrySeconds=1',
@@ -40,7 +52,8 @@ beforeAll(async () => {
       smtp: `127.0.0.1:${smtpPort}`,
       caFile: join(dir, 'central', 'tls', 'cert.pem'),
     })}`,
-  ]);
+  ];
+  site = await startNode(join(dir, 'site1'), siteSets);
   // The mailboxes the site records for (from the central, once replication exists).
   await site.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
   await site.context.mailboxes.add({ name: 'bob', extension: '202' }, '1234');
@@ -89,6 +102,19 @@ describe('a distributed server and its central', () => {
       'a failed attempt',
     );
     expect(await queued()).toBe(5);
+    const down = await status();
+    expect(down.self).toEqual({ name: 'site1', role: 'distributed' });
+    expect(down.peers).toEqual([
+      expect.objectContaining({
+        name: 'central',
+        role: 'central',
+        smtpLive: false,
+        httpsLive: null,
+        problem: 'SMTP: ECONNREFUSED',
+        queued: 5,
+        failed: 0,
+      }),
+    ]);
     central = await startCentral();
     const all = await until(async () => {
       const got = await atCentral();
@@ -97,6 +123,7 @@ describe('a distributed server and its central', () => {
     expect(all.map((m) => m.caller)).toEqual(['1000', ...callers]);
     expect(new Set(all.map((m) => m.identity)).size).toBe(6);
     await until(async () => (await queued()) === 0, 5000, 'every local copy released');
+    expect((await status()).peers[0]).toMatchObject({ smtpLive: true, queued: 0 });
     expect(
       readdirSync(join(dir, 'site1', 'audio'), { recursive: true }).filter((f) =>
         String(f).endsWith('.wav'),

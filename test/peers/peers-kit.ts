@@ -21,7 +21,13 @@ export async function startNode(dir: string, sets: string[]): Promise<RunningSer
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'voicegate.yaml');
   writeFileSync(file, 'server:\n  dataDir: .\n');
-  const loaded = loadConfig(file, [
+  const loaded = loadConfig(file, nodeSets(sets));
+  return startServer(loaded, createLogger(loaded.config.log.level));
+}
+
+/** The overrides a node of the test network runs with (the CLI is given them too). */
+export function nodeSets(sets: string[]): string[] {
+  return [
     'http.port=0',
     'http.tls=false',
     'imap.port=0',
@@ -32,6 +38,5 @@ export async function startNode(dir: string, sets: string[]): Promise<RunningSer
     'smtp.port=0',
     'log.level=silent',
     ...sets,
-  ]);
-  return startServer(loaded, createLogger(loaded.config.log.level));
+  ];
 }
