@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { FailbackMode } from '../domain/failover.ts';
 
 /**
  * The other Voicegate servers of a network (DESIGN.md, "Topology"): one entry per peer, with
@@ -34,7 +35,8 @@ const Peer = Type.Object(
 );
 export type PeerConfig = Static<typeof Peer>;
 
-export const FAILBACK_MODES = ['manual', 'graceful', 'automatic'] as const;
+/** The failback modes (their rules: `server/domain/failover.ts`). */
+const FAILBACK = ['manual', 'graceful', 'automatic'] as const satisfies readonly FailbackMode[];
 
 export const TopologySchema = Type.Object(
   {
@@ -54,7 +56,7 @@ export const TopologySchema = Type.Object(
         missedBeats: Type.Integer({ default: 3, minimum: 1, maximum: 100 }),
         intervalSeconds: Type.Number({ default: 10, minimum: 1, maximum: 3600 }),
         failback: Type.Union(
-          FAILBACK_MODES.map((m) => Type.Literal(m)),
+          FAILBACK.map((m) => Type.Literal(m)),
           { default: 'manual' },
         ),
         /** automatic: hand back after this long even if calls are still in progress. */
