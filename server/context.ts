@@ -65,6 +65,9 @@ export async function createContext(
     log: log.child({ part: 'domain' }),
     onDeliveryQueued: () => deliveryQueued.notify(),
     exchangeConnections: config.exchange.connections.map((c) => ({ name: c.name, kind: c.kind })),
+    ...(config.server.role === 'distributed' && config.topology.central
+      ? { central: config.topology.central.name }
+      : {}),
   };
   const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);

@@ -9,7 +9,7 @@ import type { Logger } from './log.ts';
 import type { Phone } from './telephony/phone.ts';
 import type { Part, PartName, Wiring } from './compose/part.ts';
 import { PART_BUILDERS } from './compose/parts.ts';
-import { partsOf } from './compose/roles.ts';
+import { partsOf, roleOnce } from './compose/roles.ts';
 
 export interface RunningServer {
   context: Context;
@@ -61,7 +61,7 @@ export async function buildServer(
         await context.close();
         throw err;
       });
-  const once: RunOnce = opts.once ?? lease!;
+  const once: RunOnce = roleOnce(config.server.role, opts.once ?? lease!);
   const parts = new Map<PartName, Part>();
   const pending = new Set<string>();
   // A last-resort net, not the fix: every path a peer can reach contains its own failures, but a

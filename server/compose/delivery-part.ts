@@ -2,7 +2,9 @@ import { DeliveryRunner, workerId } from '../delivery/delivery-runner.ts';
 import { SmtpTarget } from '../mail/smtp-target.ts';
 import { GraphTarget } from '../exchange/graph-target.ts';
 import { EwsTarget } from '../exchange/ews-target.ts';
+import { PeerTarget } from '../peers/peer-target.ts';
 import type { Part, Wiring } from './part.ts';
+import { peerSetOf } from './peers.ts';
 
 /**
  * Delivers the queue to its targets (smtp today; ews, graph and peer register here), on the node
@@ -13,6 +15,17 @@ export function buildDeliveryPart(w: Wiring): Part {
   const { context, log } = w;
   const smtpLimits = config.delivery.targets.smtp;
   let smtp: SmtpTarget | null = null;
+  const peers = peerSetOf(w.loaded);
+  const peerLimits = config.delivery.targets.peer;
+  // Another Voicegate (a distributed server's messages to the central), on a server with peers.
+  const peer = peers
+    ? new PeerTarget({
+        peers,
+        audio: context.audio,
+        timeoutMs: peerLimits.timeoutSeconds * 1000,
+        retryMs: config.topology.retrySeconds * 1000,
+      })
+    : null;
   let runner: DeliveryRunner | null = null;
   return {
     listen: async () => {
@@ -64,6 +77,15 @@ export function buildDeliveryPart(w: Wiring): Part {
             timeoutMs: config.delivery.targets.ews.timeoutSeconds * 1000,
             concurrency: config.delivery.targets.ews.concurrency,
           },
+          ...(peer
+            ? [
+                {
+                  target: peer,
+                  timeoutMs: peerLimits.timeoutSeconds * 1000,
+                  concurrency: peerLimits.concurrency,
+                },
+              ]
+            : []),
         ],
         holder: workerId(),
         log: log.child({ part: 'delivery' }),
@@ -80,6 +102,7 @@ export function buildDeliveryPart(w: Wiring): Part {
       context.deliveryQueued.notify = () => {};
       await runner?.stop();
       smtp?.close();
+      peer?.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { parseDatabaseUrl } from '../domain/database-url.ts';
 import { VoicegateError } from '../domain/errors.ts';
 import { ConfigSchema, SECRET_KEY, type Config } from './schema.ts';
 import { exchangeConfigProblem } from './exchange.ts';
+import { topologyConfigProblem } from './topology.ts';
 
 /** A validated config plus where it came from; paths in it are resolved against its folder. */
 export interface LoadedConfig {
@@ -87,6 +88,12 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   checkStore(config.store);
+  const topologyProblem = topologyConfigProblem(
+    config.server.role,
+    config.server.name,
+    config.topology,
+  );
+  if (topologyProblem) throw new ConfigError(topologyProblem);
   return config;
 }
 

@@ -1,4 +1,5 @@
 import { WEEKDAYS } from '../domain/backup-schedule.ts';
+import { TopologySchema } from './topology.ts';
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
 /** The config file's schema: it validates the YAML, fills defaults and gives the types. */
@@ -274,6 +275,8 @@ export const ConfigSchema = Type.Object(
             smtp: DeliveryTarget(120, 2),
             ews: DeliveryTarget(120, 4),
             graph: DeliveryTarget(120, 4),
+            /** Sync mail to other Voicegate servers: one at a time keeps the order of recording. */
+            peer: DeliveryTarget(60, 1),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -373,6 +376,8 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** The other servers of a network (server.role central, backup or distributed). */
+    topology: TopologySchema,
   },
   { additionalProperties: false },
 );

@@ -99,6 +99,9 @@ delivery:                    # the queue in front of every delivery target (e-ma
     graph:                   # into Exchange Online over Microsoft Graph
       timeoutSeconds: 120
       concurrency: 4
+    peer:                    # sync mail to other Voicegate servers (README: Several servers)
+      timeoutSeconds: 60
+      concurrency: 1         # one at a time keeps the order of recording
 
 exchange:                    # for mailboxes at home in Exchange (mailbox set --home exchange)
   syncSeconds: 5             # how often what users do in Outlook is read back
@@ -151,5 +154,17 @@ backup:                      # scheduled backups, taken by the running server (R
                              #      - {type: sftp, host: backup.example.com, username: vg,
                              #         privateKeyFile: backup_key, hostKeyFingerprint: 'SHA256:...',
                              #         path: voicegate}
+
+topology:                    # the other servers of a network (README: Several servers)
+  # central: {name: central, smtp: 'central.example.com:25', https: 'https://central.example.com:8443',
+  #           secretFile: peers/central.secret, caFile: peers/central-cert.pem}
+  distributed: []            # on the central: its distributed servers, each like central above
+  syncMessages: false        # backup (to come): messages too, not only settings
+  retrySeconds: 30           # a peer that did not answer: every mail to it waits this long
+  failover:                  # backup (to come)
+    missedBeats: 3
+    intervalSeconds: 10
+    failback: manual         # manual | graceful | automatic
+    timeoutSeconds: 300      # automatic: hand back after this even with calls in progress
 `;
 }

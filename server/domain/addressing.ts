@@ -6,8 +6,20 @@ import { VoicegateError } from './errors.ts';
 import type { MailboxRecord } from './mailbox.ts';
 import type { MailboxStore } from './ports.ts';
 
-/** Reserved for server-to-server sync (DESIGN.md, Topology), which this server does not do yet. */
+/**
+ * Server-to-server sync (DESIGN.md, Topology): mail to the central goes to `vmsyncmaster@`,
+ * mail from it to `vmsyncslave@`. Only signed mail of configured peers is taken there
+ * (`server/domain/peer-trust.ts`); a server without peers refuses both.
+ */
 export const SYNC_LOCAL_PARTS = ['vmsyncmaster', 'vmsyncslave'] as const;
+export type SyncLocalPart = (typeof SYNC_LOCAL_PARTS)[number];
+
+/** The sync address `address` is (for this server's domain), or null for any other. */
+export function syncAddressOf(address: MailAddress, serverDomain: string): SyncLocalPart | null {
+  const local = address.local.toLowerCase() as SyncLocalPart;
+  if (address.domain.toLowerCase() !== serverDomain.toLowerCase()) return null;
+  return SYNC_LOCAL_PARTS.includes(local) ? local : null;
+}
 const EXTN = /^extn(.+)$/i;
 
 export interface MailAddress {

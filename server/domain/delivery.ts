@@ -62,11 +62,12 @@ export interface Delivery extends NewDelivery {
 
 /**
  * What a target answers: delivered; not now (optionally after the time the target names, such
- * as a server's Retry-After); or never.
+ * as a server's Retry-After, or at the moment it names: items that must go in order wait for
+ * one same moment); or never.
  */
 export type DeliveryResult =
   | { status: 'ok'; detail?: string }
-  | { status: 'retry'; reason: string; afterMs?: number }
+  | { status: 'retry'; reason: string; afterMs?: number; at?: number }
   | { status: 'fail'; reason: string };
 
 /** A place voicemail is delivered to: an SMTP server, an Exchange server, another Voicegate. */
@@ -103,6 +104,9 @@ export function decideRetry(
     return { action: 'give-up', reason: result.reason };
   }
   const attempts = item.attempts + 1;
+  // As named, even if just past: items waiting for one moment keep their order in the queue.
+  if (result.at !== undefined && Number.isFinite(result.at))
+    return { action: 'retry', at: result.at, attempts };
   const wait =
     result.afterMs !== undefined && Number.isFinite(result.afterMs)
       ? Math.max(0, result.afterMs)

@@ -23,4 +23,9 @@ export interface DomainDeps {
   scryptCost?: ScryptCost;
   /** The configured Exchange connections (`exchange.connections`), by name and kind. */
   exchangeConnections?: readonly ExchangeConnectionRef[];
+  /**
+   * On a distributed server, the central's name (`topology.central.name`): every voicemail
+   * recorded here is forwarded there through the queue instead of being kept.
+   */
+  central?: string;
 }

@@ -149,6 +149,7 @@ export class MessageService {
     bases: Omit<NewMessage, 'id' | 'mailboxId'> | Omit<NewMessage, 'id' | 'mailboxId'>[],
   ): Promise<Message[]> {
     const all = Array.isArray(bases) ? bases : [bases];
+    if (this.#deps.central) return this.#toCentral(mailbox, all, this.#deps.central);
     let targets = [mailbox];
     if (mailbox.kind === 'group' && mailbox.broadcast) {
       const ids = await this.#deps.store.groupMembers(mailbox.id);
@@ -299,6 +300,39 @@ export class MessageService {
       (g) => g.kind === wanted,
     );
     return greeting ? this.#deps.audio.read(greeting.audio.key) : null;
+  }
+
+  /**
+   * A distributed server keeps no voicemail: each one is queued, with its audio, for the
+   * central (a `forward` to the `peer` target, named by the mailbox's name there), which
+   * expands groups and sends e-mail. The queue keeps it until the central stored it; one the
+   * central refuses for good goes into the mailbox here instead (`undeliveredForward`).
+   */
+  async #toCentral(
+    mailbox: MailboxRecord,
+    bases: Omit<NewMessage, 'id' | 'mailboxId'>[],
+    central: string,
+  ): Promise<Message[]> {
+    const mails: NewDelivery[] = bases.map((base) => ({
+      voicemailId: randomUUID(),
+      ...pick(base),
+      target: 'peer',
+      kind: 'forward',
+      mailboxId: mailbox.id,
+      recipient: mailbox.name,
+      messageId: null,
+      payload: { peer: central },
+    }));
+    const added = await this.#deps.store.addMessages([], this.#now(), mails);
+    // A resend of a voicemail queued or sent before: acknowledged, queued once.
+    if (added.repeated > 0) await this.#deps.audio.remove(added.unusedAudio);
+    for (const mail of mails)
+      this.#deps.log.info(
+        { mailboxId: mail.mailboxId, identity: mail.identity, peer: central },
+        'voicemail queued for the central',
+      );
+    this.#deps.onDeliveryQueued?.();
+    return [];
   }
 
   /** The message a forward becomes when it cannot be delivered: nothing is lost. */

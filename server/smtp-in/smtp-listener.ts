@@ -17,7 +17,9 @@ import {
 } from '../net/connection-limits.ts';
 import { isClientGone } from '../net/client-errors.ts';
 import { peerFilter } from './peers.ts';
-import { resolveRecipient } from './recipients.ts';
+import { parseAddress, resolveRecipient } from './recipients.ts';
+import { syncAddressOf } from '../domain/addressing.ts';
+import type { SyncInbox } from '../domain/peer-trust.ts';
 import { isInternal, reply, toSmtpReply } from './replies.ts';
 import { readVoicemail, type MailVoicemail } from './voicemail-mail.ts';
 
@@ -42,6 +44,8 @@ export interface SmtpServices {
   mailboxes: MailboxService;
   messages: MessageService;
   log: Logger;
+  /** Where mail to vmsyncmaster@ and vmsyncslave@ goes, on a server with peers. */
+  sync?: SyncInbox;
 }
 
 export interface SmtpPart {
@@ -95,6 +99,8 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
   // Each accepted recipient's mailbox, keyed by the address object smtp-server keeps in the
   // envelope, so DATA delivers to what RCPT accepted.
   const mailboxOf = new WeakMap<SMTPServerAddress, string>();
+  // Accepted sync recipients: a sync mail goes alone, never with voicemail for mailboxes.
+  const syncOf = new WeakMap<SMTPServerAddress, string>();
   const sessionLog = (s: SMTPServerSession): Logger =>
     log.child({ cid: s.id, remote: s.remoteAddress });
 
@@ -151,6 +157,36 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
     };
   };
 
+  /** A sync mail: checked and applied by the inbox; refusals are logged with their reason. */
+  const receiveSync = (
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    inbox: SyncInbox,
+    to: string,
+    cb: (err?: Error | null, message?: string) => void,
+  ): void => {
+    const l = sessionLog(session);
+    readAll(stream, opts.maxMessageBytes)
+      .then(async ({ raw, bytes }) => {
+        if (stream.sizeExceeded || bytes > opts.maxMessageBytes)
+          throw reply(552, `message exceeds the maximum size of ${maxMB} MB`);
+        const text = await inbox.receive(raw, to, {
+          secure: session.secure,
+          remote: session.remoteAddress,
+        });
+        sessionDeadline(session);
+        cb(null, text);
+      })
+      .catch((err: unknown) => {
+        const answer = toSmtpReply(err);
+        if (isInternal(err)) l.error({ err, to }, 'sync mail failed');
+        else
+          l.warn({ to, reply: answer.responseCode, reason: answer.message }, 'sync mail refused');
+        sessionDeadline(session);
+        cb(answer);
+      });
+  };
+
   const server = new SMTPServer({
     name: opts.domain,
     banner: 'Voicegate voicemail',
@@ -187,6 +223,29 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
     },
 
     onRcptTo(address, session, cb) {
+      const sync = syncAddressOf(parseAddress(address.address), opts.domain);
+      const others = session.envelope.rcptTo;
+      if (sync && services.sync) {
+        try {
+          if (others.some((r) => !syncOf.has(r)))
+            throw reply(550, 'sync mail goes alone: send it to its sync address only');
+          services.sync.checkRecipient(sync, {
+            secure: session.secure,
+            remote: session.remoteAddress,
+          });
+          syncOf.set(address, sync);
+          return cb();
+        } catch (err) {
+          const answer = toSmtpReply(err);
+          sessionLog(session).warn(
+            { to: address.address, reply: answer.responseCode, reason: answer.message },
+            'sync recipient refused',
+          );
+          return cb(answer);
+        }
+      }
+      if (others.some((r) => syncOf.has(r)))
+        return cb(reply(550, 'sync mail goes alone: send it to its sync address only'));
       resolveRecipient(address.address, opts.domain, mailboxes).then(
         (mailbox) => {
           mailboxOf.set(address, mailbox);
@@ -212,6 +271,8 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
       const names = [...new Set(rcpts.map((r) => mailboxOf.get(r)).filter((n) => n != null))];
       const l = sessionLog(session);
       sessionDeadline(session);
+      const sync = rcpts.map((r) => syncOf.get(r)).find((to) => to !== undefined);
+      if (sync && services.sync) return receiveSync(stream, session, services.sync, sync, cb);
       readAll(stream, opts.maxMessageBytes)
         .then(async ({ raw, bytes }) => {
           if (stream.sizeExceeded || bytes > opts.maxMessageBytes)

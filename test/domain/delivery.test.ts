@@ -24,6 +24,20 @@ describe('whether and when to retry a delivery', () => {
     ).toEqual({ action: 'give-up', reason: '550 no such user' });
   });
 
+  it('waits for the very moment a target names, even one just past, so items keep their order', () => {
+    const at = created + 30_000;
+    const result: DeliveryResult = { status: 'retry', reason: 'peer down', at };
+    for (const now of [created + 1000, at + 3])
+      expect(decideRetry({ attempts: 2, createdAt: created }, result, now, 48)).toEqual({
+        action: 'retry',
+        at,
+        attempts: 3,
+      });
+    expect(
+      decideRetry({ attempts: 2, createdAt: created }, result, created + 49 * HOUR, 48),
+    ).toEqual({ action: 'give-up', reason: 'peer down' });
+  });
+
   it('waits 1, 5, 15, 30 minutes, then every hour', () => {
     const now = created + 10 * MINUTE;
     const waits = [0, 1, 2, 3, 4, 5, 9].map((attempts) => {

@@ -104,9 +104,10 @@ describe('the composition root', () => {
   });
 
   it('refuses a role whose parts this version does not have, naming the setting', async () => {
-    await expect(build(['http.port=0', 'server.role=backup'])).rejects.toThrow(
-      /server\.role "backup" is not available.*standalone/,
-    );
+    const central = '{name: c, smtp: "127.0.0.1:25", secret: 0123456789abcdef0123}';
+    await expect(
+      build(['http.port=0', 'server.role=backup', `topology.central=${central}`]),
+    ).rejects.toThrow(/server\.role "backup" is not available.*standalone/);
   });
 
   it('sends the delivery queue only on the node that runs it', async () => {

@@ -50,7 +50,12 @@ export function registerMessages(program: Command): void {
             private: o.private ?? false,
             kind: o.recording ? 'recording' : 'message',
           });
-          if (stored.length === 0) print(`sent to ${ref} by e-mail (forward mode keeps no copy)`);
+          if (stored.length === 0)
+            print(
+              ctx.loaded.config.server.role === 'distributed'
+                ? `queued for ${ref} at the central (${ctx.loaded.config.topology.central?.name})`
+                : `sent to ${ref} by e-mail (forward mode keeps no copy)`,
+            );
           for (const m of stored) {
             const box = await ctx.store.getMailbox(m.mailboxId);
             print(

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { peerSetOf } from '../../compose/peers.ts';
+import { VoicegateError } from '../../domain/errors.ts';
+import { topologyStatus } from '../../peers/topology-status.ts';
+import { print, printJson, printTable, withContext } from '../common.ts';
+
+const time = (ms: number | null): string =>
+  ms === null ? '' : new Date(ms).toISOString().slice(0, 19) + 'Z';
+
+export function registerTopology(program: Command): void {
+  const topology = program
+    .command('topology')
+    .description('the other servers of the network (server.role central, backup, distributed)');
+
+  topology
+    .command('status')
+    .description('each peer: its role, whether it answers now, the sync mail waiting for it')
+    .option('--json', 'as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const peers = peerSetOf(ctx.loaded);
+        const role = ctx.loaded.config.server.role;
+        if (!peers)
+          throw new VoicegateError(
+            'INVALID_STATE',
+            'this server is standalone: set server.role and topology to join a network',
+          );
+        const status = await topologyStatus(peers, role, await ctx.deliveries.list());
+        if (o.json) return printJson(status);
+        print(`${status.self.name} (${role})`);
+        printTable(
+          ['PEER', 'ROLE', 'SMTP', 'LIVE', 'QUEUED TO IT', 'FAILED', 'OLDEST QUEUED', 'PROBLEM'],
+          status.peers.map((p) => [
+            p.name,
+            p.role,
+            p.smtp,
+            p.smtpLive && p.httpsLive !== false ? 'yes' : 'no',
+            String(p.queued),
+            String(p.failed),
+            time(p.oldestQueuedAt),
+            p.problem ?? '',
+          ]),
+        );
+      });
+    });
+}

@@ -1,0 +1,81 @@
+import type { MessageService } from '../domain/message-service.ts';
+import { VoicegateError } from '../domain/errors.ts';
+import { NonceMemory, verifySync, type SyncInbox } from '../domain/peer-trust.ts';
+import type { Logger } from '../log.ts';
+import type { PeerSet } from './peer-set.ts';
+import { readVoicemailBody, signedBody, signedFacts, splitMail } from './sync-mail.ts';
+
+export interface SyncInboxDeps {
+  peers: PeerSet;
+  messages: Pick<MessageService, 'deposit'>;
+  log: Logger;
+  now?: () => number;
+}
+
+/** A refusal the sending peer may overcome by fixing its set-up: it keeps its mail and retries. */
+const untrusted = (why: string): VoicegateError =>
+  new VoicegateError('AUTH_FAILED', `sync mail refused: ${why}`);
+
+/**
+ * The sync addresses of this server: mail there is taken only from a configured peer, over TLS
+ * unless that peer may go without, and with a valid signature; a voicemail from a distributed
+ * server is then deposited under its identity (stored once however often it comes).
+ */
+export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
+  const nonces = new NonceMemory();
+  const now = deps.now ?? Date.now;
+  const secretOf = (name: string): string | null => deps.peers.get(name)?.secret ?? null;
+  return {
+    checkRecipient(to, session) {
+      if (!session.secure && !deps.peers.anyPlainText())
+        throw new VoicegateError('UNAUTHENTICATED', 'sync mail needs TLS: issue STARTTLS first');
+      // Voicemail comes to the central only; a server that is not one has no master address.
+      if (to === 'vmsyncmaster' && deps.peers.central())
+        throw new VoicegateError(
+          'FORBIDDEN',
+          'this server is not the central: send sync mail there',
+        );
+    },
+
+    async receive(raw, to, session) {
+      const { headers, body } = splitMail(raw);
+      const { facts, signature } = signedFacts(headers, to);
+      try {
+        verifySync(facts, signature, signedBody(body), secretOf, nonces, now());
+      } catch (err) {
+        throw untrusted((err as Error).message.replace(/^sync mail refused: /, ''));
+      }
+      const peer = deps.peers.get(facts.peer)!;
+      if (!session.secure && !peer.plainText)
+        throw untrusted(`${peer.name} must send over TLS (its entry does not say plainText)`);
+      if (to !== 'vmsyncmaster' || (peer.role !== 'distributed' && peer.role !== 'backup'))
+        throw new VoicegateError(
+          'FORBIDDEN',
+          `sync mail refused: ${peer.name} sends no voicemail here`,
+        );
+      const { facts: vm, audio } = readVoicemailBody(headers.get('content-type') ?? '', body);
+      const stored = await deps.messages.deposit({
+        mailbox: vm.mailbox,
+        audio,
+        identity: facts.messageId,
+        callerNumber: vm.callerNumber,
+        callerName: vm.callerName,
+        receivedAt: vm.receivedAt,
+        priority: vm.priority === 'high' ? 'high' : 'normal',
+        private: vm.private === true,
+        originServer: peer.name,
+      });
+      deps.log.info(
+        {
+          peer: peer.name,
+          remote: session.remote,
+          identity: facts.messageId,
+          mailbox: vm.mailbox,
+          messages: stored.map((m) => m.id),
+        },
+        'sync voicemail stored',
+      );
+      return `voicemail ${facts.messageId} stored`;
+    },
+  };
+}

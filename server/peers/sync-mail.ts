@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { VoicegateError } from '../domain/errors.ts';
+import { SYNC_HEADERS, type SignedFacts, type SyncKind } from '../domain/peer-trust.ts';
+import type { Priority } from '../domain/message.ts';
+
+/**
+ * A sync mail on the wire: an ordinary MIME message, so it crosses the relays and firewalls
+ * mail does, with the signing headers of `server/domain/peer-trust.ts`. A voicemail's facts go
+ * as a JSON part and its audio as a WAV attachment; its identity is the Message-ID.
+ */
+
+/** What a voicemail sync mail says beyond its identity and audio. */
+export interface VoicemailFacts {
+  /** The mailbox's name at the receiving server. */
+  mailbox: string;
+  callerNumber: string | null;
+  callerName: string | null;
+  /** When it was recorded (ms since 1970): the receiver keeps it as the message's time. */
+  receivedAt: number;
+  priority: Priority;
+  private: boolean;
+}
+
+const CRLF = '\r\n';
+
+/** The bytes a signature covers: the body, without the line ends it may end with. */
+export function signedBody(body: Uint8Array): Uint8Array {
+  let end = body.length;
+  while (end > 0 && (body[end - 1] === 0x0a || body[end - 1] === 0x0d)) end--;
+  return body.subarray(0, end);
+}
+
+/** The MIME body of a voicemail sync mail, and its Content-Type. */
+export function voicemailBody(
+  facts: VoicemailFacts,
+  audio: Uint8Array,
+): { body: Buffer; contentType: string } {
+  const boundary = `vg-${randomBytes(12).toString('hex')}`;
+  const b64 = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength)
+    .toString('base64')
+    .replace(/.{1,76}/g, (line) => line + CRLF);
+  const body = [
+    `--${boundary}`,
+    'Content-Type: application/json; charset=utf-8',
+    '',
+    JSON.stringify(facts),
+    `--${boundary}`,
+    'Content-Type: audio/wav',
+    'Content-Transfer-Encoding: base64',
+    'Content-Disposition: attachment; filename="voicemail.wav"',
+    '',
+    b64 + `--${boundary}--`,
+    '',
+  ].join(CRLF);
+  return { body: Buffer.from(body), contentType: `multipart/mixed; boundary="${boundary}"` };
+}
+
+/** The whole mail: headers (the signature among them) and body. */
+export function syncMail(
+  facts: SignedFacts & { from: string; toAddress: string },
+  signature: string,
+  contentType: string,
+  body: Buffer,
+): Buffer {
+  const head = [
+    `From: <${facts.from}>`,
+    `To: <${facts.toAddress}>`,
+    `Date: ${new Date(facts.timestamp).toUTCString()}`,
+    `Message-ID: <${facts.messageId}>`,
+    `Subject: Voicegate sync (${facts.kind})`,
+    'MIME-Version: 1.0',
+    `X-Voicegate-Peer: ${facts.peer}`,
+    `X-Voicegate-Sync: ${facts.kind}`,
+    `X-Voicegate-Timestamp: ${facts.timestamp}`,
+    `X-Voicegate-Nonce: ${facts.nonce}`,
+    `X-Voicegate-Signature: ${signature}`,
+    `Content-Type: ${contentType}`,
+  ].join(CRLF);
+  return Buffer.concat([Buffer.from(head + CRLF + CRLF), body]);
+}
+
+const bad = (why: string): VoicegateError =>
+  new VoicegateError('INVALID_INPUT', `not a sync mail: ${why}`);
+
+/** A received mail split into its headers (lower-case names, unfolded) and body. */
+export function splitMail(raw: Buffer): { headers: Map<string, string>; body: Buffer } {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) throw bad('no end of header');
+  const headers = new Map<string, string>();
+  const text = raw
+    .subarray(0, end)
+    .toString('latin1')
+    .replace(/\r\n[ \t]+/g, ' ');
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!headers.has(name)) headers.set(name, line.slice(colon + 1).trim());
+  }
+  return { headers, body: raw.subarray(end + 4) };
+}
+
+/** The signed facts a mail's headers state (checked by `verifySync`). */
+export function signedFacts(
+  headers: Map<string, string>,
+  to: string,
+): { facts: SignedFacts; signature: string } {
+  const need = (name: string): string => {
+    const value = headers.get(name);
+    if (!value) throw new VoicegateError('AUTH_FAILED', `sync mail refused: no ${name} header`);
+    return value;
+  };
+  const messageId = /^<([^<>\s]+)>$/.exec(headers.get('message-id') ?? '')?.[1];
+  if (!messageId) throw bad('no Message-ID');
+  return {
+    facts: {
+      peer: need(SYNC_HEADERS.peer),
+      to,
+      kind: need(SYNC_HEADERS.kind) as SyncKind,
+      messageId,
+      timestamp: Number(need(SYNC_HEADERS.timestamp)),
+      nonce: need(SYNC_HEADERS.nonce),
+    },
+    signature: need(SYNC_HEADERS.signature),
+  };
+}
+
+/** The facts and audio of a voicemail sync mail's body. */
+export function readVoicemailBody(
+  contentType: string,
+  body: Buffer,
+): { facts: VoicemailFacts; audio: Buffer } {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!boundary) throw bad('no multipart boundary');
+  const parts = body
+    .toString('latin1')
+    .split(`--${boundary}`)
+    .slice(1, 3)
+    .map((p) => {
+      const end = p.indexOf('\r\n\r\n');
+      return end < 0 ? '' : p.slice(end + 4).replace(/\r\n$/, '');
+    });
+  if (parts.length < 2) throw bad('it has not its two parts');
+  let facts: VoicemailFacts;
+  try {
+    facts = JSON.parse(Buffer.from(parts[0]!, 'latin1').toString('utf8')) as VoicemailFacts;
+  } catch {
+    throw bad('its facts are not JSON');
+  }
+  if (typeof facts.mailbox !== 'string' || typeof facts.receivedAt !== 'number')
+    throw bad('its facts name no mailbox or time');
+  return { facts, audio: Buffer.from(parts[1]!.replace(/\s+/g, ''), 'base64') };
+}

@@ -1,0 +1,96 @@
+import { connect } from 'node:net';
+import type { Delivery } from '../domain/delivery.ts';
+import type { Peer, PeerSet } from './peer-set.ts';
+
+/** One peer as `voicegate topology status` (and later /api/admin/topology) shows it. */
+export interface PeerStatus {
+  name: string;
+  role: Peer['role'];
+  smtp: string;
+  /** Its SMTP listener greeted us just now. */
+  smtpLive: boolean;
+  /** Its web health answered 200 just now; null when its entry names no HTTPS URL. */
+  httpsLive: boolean | null;
+  /** Why a probe failed (the first), or null. */
+  problem: string | null;
+  /** Sync mail waiting here for it, and what it refused for good (kept here instead). */
+  queued: number;
+  failed: number;
+  /** The oldest waiting mail's first queueing (ms), or null: how far behind it is. */
+  oldestQueuedAt: number | null;
+}
+
+export interface TopologyStatus {
+  self: { name: string; role: string };
+  checkedAt: number;
+  peers: PeerStatus[];
+}
+
+/** Whether an SMTP server greets (220) within `ms`. */
+export function smtpGreets(host: string, port: number, ms: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let text = '';
+    const done = (problem: string | null): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(problem);
+    };
+    const timer = setTimeout(() => done(`SMTP: no greeting within ${ms / 1000} s`), ms);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\n')) done(text.startsWith('220') ? null : `SMTP: ${text.trim()}`);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => done(`SMTP: ${err.code ?? err.message}`));
+  });
+}
+
+/** Whether a web base URL's /healthz answers 200 within `ms`. */
+async function healthAnswers(base: string, ms: number): Promise<string | null> {
+  try {
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(ms) });
+    return res.ok ? null : `HTTPS: /healthz answered ${res.status}`;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    return `HTTPS: ${cause ?? (err as Error).message}`;
+  }
+}
+
+/**
+ * Each peer: whether its SMTP listener and its web health answer now, and the sync mail
+ * waiting here for it (the queue is handed in, read from the store).
+ */
+export async function topologyStatus(
+  peers: PeerSet,
+  role: string,
+  queue: readonly Delivery[],
+  opts: { timeoutMs?: number; now?: number } = {},
+): Promise<TopologyStatus> {
+  const ms = opts.timeoutMs ?? 3000;
+  const statuses = await Promise.all(
+    peers.all().map(async (p): Promise<PeerStatus> => {
+      const [smtp, https] = await Promise.all([
+        smtpGreets(p.host, p.port, ms),
+        p.https ? healthAnswers(p.https, ms) : Promise.resolve(undefined),
+      ]);
+      const mine = queue.filter((d) => d.target === 'peer' && d.payload?.peer === p.name);
+      const pending = mine.filter((d) => d.status === 'pending');
+      return {
+        name: p.name,
+        role: p.role,
+        smtp: `${p.host}:${p.port}`,
+        smtpLive: smtp === null,
+        httpsLive: https === undefined ? null : https === null,
+        problem: smtp ?? https ?? null,
+        queued: pending.length,
+        failed: mine.length - pending.length,
+        oldestQueuedAt: pending.length ? Math.min(...pending.map((d) => d.createdAt)) : null,
+      };
+    }),
+  );
+  return {
+    self: { name: peers.self.name, role },
+    checkedAt: opts.now ?? Date.now(),
+    peers: statuses,
+  };
+}
