@@ -27,6 +27,7 @@
  * Outlook while the phone saved it: whichever reached Voicegate last is what both show).
  */
 import type { DomainDeps } from './deps.ts';
+import type { ExchangeItemRef } from './exchange.ts';
 import type { Message } from './message.ts';
 import type { MessageAction } from './message-state.ts';
 import type { MessageService } from './message-service.ts';
@@ -84,6 +85,23 @@ export class ExchangeStateService {
     const deleted = await this.#messages.list(mailboxId, 'deleted');
     const items = await Promise.all(deleted.map((m) => this.#deps.store.getExchangeItem(m.id)));
     return items.filter((i) => i !== null).map((i) => i.itemId);
+  }
+
+  /** The voicemail identity of the message that became item `itemId`; null if none did. */
+  async identityOf(mailboxId: number, itemId: string): Promise<string | null> {
+    return (await this.#deps.store.findMessageByExchangeItem(mailboxId, itemId))?.identity ?? null;
+  }
+
+  /**
+   * Remembers that the voicemail `identity` of the mailbox is now item `ref` (Exchange gave the
+   * item a new id when it moved); false when no voicemail here has that identity.
+   */
+  async relink(mailboxId: number, identity: string, ref: ExchangeItemRef): Promise<boolean> {
+    const all = await this.#deps.store.listMessages(mailboxId);
+    const message = all.find((m) => m.identity === identity);
+    if (!message) return false;
+    await this.#deps.store.setExchangeItem(message.id, ref);
+    return true;
   }
 
   async #writingBack(messageId: string): Promise<boolean> {

@@ -161,14 +161,25 @@ export class EwsClient {
 
   /** An item's folder, read mark and flag (GetItem); null when no item has that id. */
   async marks(address: string, itemId: string, signal?: AbortSignal) {
-    let msg: Element;
+    const msg = await this.getItemElement(address, itemId, signal);
+    return msg && itemMarks(msg);
+  }
+
+  /** GetItem's answer for an item: its folder, read mark, flag and identity; null if none. */
+  async getItemElement(
+    address: string,
+    itemId: string,
+    signal?: AbortSignal,
+  ): Promise<Element | null> {
     try {
-      msg = await this.#call(
+      return await this.#call(
         'GetItem',
         address,
         `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>` +
           `<t:FieldURI FieldURI="item:ParentFolderId"/><t:FieldURI FieldURI="message:IsRead"/>` +
-          `<t:FieldURI FieldURI="item:Flag"/></t:AdditionalProperties></m:ItemShape>` +
+          `<t:FieldURI FieldURI="item:Flag"/>` +
+          `<t:ExtendedFieldURI PropertyTag="${hex(INTERNET_MESSAGE_ID)}" PropertyType="String"/>` +
+          `</t:AdditionalProperties></m:ItemShape>` +
           `<m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds></m:GetItem>`,
         signal,
       );
@@ -176,7 +187,6 @@ export class EwsClient {
       if (err instanceof EwsError && err.code === 'ErrorItemNotFound') return null;
       throw err;
     }
-    return itemMarks(msg);
   }
 
   /**
