@@ -115,6 +115,9 @@ export class GraphServer {
   /** The PATCHes and moves Voicegate made, in order: what it wrote back. */
   readonly patches: { id: string; body: Record<string, unknown> }[] = [];
   readonly moves: { id: string; to: string }[] = [];
+  /** Creates are made, and not answered until the client goes away. */
+  holdCreates = false;
+  createsHeld = 0;
   /** Every request seen: method and path. */
   readonly requests: { method: string; path: string }[] = [];
   /** The CA file (the server's self-signed certificate) a client must trust. */
@@ -530,6 +533,12 @@ export class GraphServer {
       version: ++this.#seq,
     };
     box.push(msg);
+    // The message exists; the answer waits (a slow Exchange, or a client that dies meanwhile).
+    if (this.holdCreates) {
+      this.createsHeld++;
+      await new Promise<void>((resolve) => res.once('close', resolve));
+      return;
+    }
     json(res, 201, view(msg));
   }
 
