@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   web: () => import('./web.ts'),
   'web-list': () => import('./web-list.ts'),
   'deposit-pg': () => import('./deposit-pg.ts'),
+  exchange: () => import('./exchange.ts'),
 };
 
 const { values, positionals } = parseArgs({
