@@ -13,9 +13,11 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
  * Why a voicemail is delivered. `copy` and `alert` go with a message kept in the mailbox
  * (`alert` without the audio); `forward` replaces it (the audio is kept in the queue until the
  * target accepted it, and a forward that cannot be delivered is put into the mailbox instead);
- * `manual` is a user's "forward to e-mail" (or a call flow's recorded answer).
+ * `manual` is a user's "forward to e-mail" (or a call flow's recorded answer). `update` writes a
+ * message's state back to where it lives (an Exchange item): the target reads the state when it
+ * runs, so each is idempotent and the last one leaves the item as the message is.
  */
-export const DELIVERY_KINDS = ['copy', 'forward', 'alert', 'manual'] as const;
+export const DELIVERY_KINDS = ['copy', 'forward', 'alert', 'manual', 'update'] as const;
 export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 
 /** The voicemail a delivery carries, kept with it so it outlives the message (or replaces it). */

@@ -14,13 +14,26 @@
  * | moved to another folder             | saved: the user filed it, so it is kept   |
  * | purged (deleted from Deleted Items) | purged here too                           |
  *
- * Conflicts resolve one way: the last change wins, and Exchange's state is read after every
- * change, so what the user sees in Outlook is what the phone says once the two have met.
+ * The other way (`marksFor`), what the phone, the web or IMAP did is written to the item: new
+ * and unopened are unread, played is read, saved is read and flagged, deleted moves the item to
+ * Deleted Items (keeping the marks of the state it had) and undeleted moves it back to the Inbox.
+ * An item the user filed in another folder stays there while the voicemail is live.
+ *
+ * Conflicts resolve one way: the last change wins. A change made here that is still being
+ * written to the item wins over what Exchange shows meanwhile. A write-back carries no state of its own: it
+ * makes the item look like the voicemail when it runs, so writes made in the user's order end
+ * with the item as the user left it; and Exchange's state is read after every change, so what
+ * the user sees in Outlook is what the phone says once the two have met (the user deleted it in
+ * Outlook while the phone saved it: whichever reached Voicegate last is what both show).
  */
 import type { DomainDeps } from './deps.ts';
+import type { ExchangeItemRef } from './exchange.ts';
 import type { Message } from './message.ts';
 import type { MessageAction } from './message-state.ts';
 import type { MessageService } from './message-service.ts';
+
+/** Changes that come from Exchange are not written back to it. */
+const FROM_EXCHANGE = { fromExchange: true } as const;
 
 /** An Exchange item as read back: where it is, and its read and flag marks. */
 export type ExchangeView =
@@ -39,6 +52,20 @@ export function actionsFor(current: Message, view: ExchangeView): MessageAction[
   else if (!saved && view.isRead && (live === 'new' || live === 'unopened')) actions.push('play');
   else if (!saved && !view.isRead && live === 'old') actions.push('markUnread');
   return actions;
+}
+
+/** The marks an Exchange item shows for a voicemail in `m`'s state: the inverse of `actionsFor`. */
+export function marksFor(m: Pick<Message, 'state' | 'deletedFrom'>): {
+  place: 'inbox' | 'deleted';
+  isRead: boolean;
+  flagged: boolean;
+} {
+  const live = m.state === 'deleted' ? (m.deletedFrom ?? 'old') : m.state;
+  return {
+    place: m.state === 'deleted' ? 'deleted' : 'inbox',
+    isRead: live === 'old' || live === 'saved',
+    flagged: live === 'saved',
+  };
 }
 
 /** Applies what is read back from Exchange to the shadows of a mailbox. */
@@ -60,15 +87,43 @@ export class ExchangeStateService {
     return items.filter((i) => i !== null).map((i) => i.itemId);
   }
 
+  /** The voicemail identity of the message that became item `itemId`; null if none did. */
+  async identityOf(mailboxId: number, itemId: string): Promise<string | null> {
+    return (await this.#deps.store.findMessageByExchangeItem(mailboxId, itemId))?.identity ?? null;
+  }
+
+  /**
+   * Remembers that the voicemail `identity` of the mailbox is now item `ref` (Exchange gave the
+   * item a new id when it moved); false when no voicemail here has that identity.
+   */
+  async relink(mailboxId: number, identity: string, ref: ExchangeItemRef): Promise<boolean> {
+    const all = await this.#deps.store.listMessages(mailboxId);
+    const message = all.find((m) => m.identity === identity);
+    if (!message) return false;
+    await this.#deps.store.setExchangeItem(message.id, ref);
+    return true;
+  }
+
+  async #writingBack(messageId: string): Promise<boolean> {
+    const queued = await this.#deps.store.listDeliveries();
+    return queued.some((d) => d.kind === 'update' && d.messageId === messageId);
+  }
+
   /** Makes the shadow of item `itemId` follow `view`; false when no voicemail is that item. */
   async follow(mailboxId: number, itemId: string, view: ExchangeView): Promise<boolean> {
     const current = await this.#deps.store.findMessageByExchangeItem(mailboxId, itemId);
     if (!current) return false;
     const actions = actionsFor(current, view);
+    // A change made here and not yet written to the item is the later one: it wins, and what
+    // Exchange shows meanwhile (perhaps an earlier write-back) is not taken back.
+    if ((actions === 'purge' || actions.length > 0) && (await this.#writingBack(current.id)))
+      return true;
     if (actions === 'purge') {
-      if (current.state !== 'deleted') await this.#messages.act(mailboxId, current.id, 'delete');
-      await this.#messages.purge(mailboxId, [current.id]);
-    } else for (const a of actions) await this.#messages.act(mailboxId, current.id, a);
+      if (current.state !== 'deleted')
+        await this.#messages.act(mailboxId, current.id, 'delete', FROM_EXCHANGE);
+      await this.#messages.purge(mailboxId, [current.id], FROM_EXCHANGE);
+    } else
+      for (const a of actions) await this.#messages.act(mailboxId, current.id, a, FROM_EXCHANGE);
     if (actions === 'purge' || actions.length > 0)
       this.#deps.log.info(
         { mailboxId, messageId: current.id, actions },

@@ -5,6 +5,7 @@ import { checkIdentity, newIdentity } from './identity.ts';
 import { housekeepingDue } from './housekeeping.ts';
 import { emailDelivery } from './email-settings.ts';
 import { exchangeDestination } from './exchange.ts';
+import { ExchangeWriteBack } from './exchange-writeback.ts';
 import {
   normalizeEmail,
   type GreetingKind,
@@ -58,6 +59,8 @@ export type { MessageView } from './message-search.ts';
 export interface ActOptions {
   /** IMAP's \\Deleted flag: the message stays in its folder until EXPUNGE. */
   keepFolder?: boolean;
+  /** The change was read back from Exchange: it is not written back there. */
+  fromExchange?: boolean;
 }
 
 /** Caller data is untrusted: keep it short and free of control characters. */
@@ -86,9 +89,11 @@ function pick(m: Omit<NewMessage, 'id' | 'mailboxId'>): Omit<MailFacts, 'voicema
 export class MessageService {
   readonly #deps: DomainDeps;
   readonly #mailboxes: MailboxService;
+  readonly #exchange: ExchangeWriteBack;
   constructor(deps: DomainDeps, mailboxes: MailboxService) {
     this.#deps = deps;
     this.#mailboxes = mailboxes;
+    this.#exchange = new ExchangeWriteBack(deps);
   }
 
   #now(): number {
@@ -410,6 +415,7 @@ export class MessageService {
         return current;
       }
       const updated = await this.#deps.store.setState(id, current, next, folder, this.#now());
+      if (updated && !opts.fromExchange) await this.#exchange.queue(mailboxId, [updated]);
       if (updated) return updated;
       // Another channel changed it between our read and write: read again and re-decide.
     }
@@ -441,13 +447,16 @@ export class MessageService {
   }
 
   /** Removes messages for good. Users purge from the deleted folder only. */
-  async purge(mailboxId: number, ids: string[]): Promise<void> {
+  async purge(mailboxId: number, ids: string[], opts: ActOptions = {}): Promise<void> {
+    const purged: Message[] = [];
     for (const id of ids) {
       const m = await this.get(mailboxId, id);
       if (m.state !== 'deleted')
         throw new VoicegateError('INVALID_STATE', 'only deleted messages can be purged');
+      purged.push(m);
     }
     await this.#purge(ids);
+    if (!opts.fromExchange) await this.#exchange.queue(mailboxId, purged);
   }
 
   async #purge(ids: string[]): Promise<void> {
@@ -536,6 +545,7 @@ export class MessageService {
       if (changes.length === 0) return current;
       const updated = await this.#deps.store.setStates(changes, this.#now());
       if (updated) {
+        await this.#exchange.queue(mailboxId, updated);
         for (const m of updated) result.set(m.id, m);
         return unique.map((id) => result.get(id)!);
       }
@@ -548,6 +558,7 @@ export class MessageService {
   async emptyDeleted(mailboxId: number): Promise<number> {
     const deleted = await this.#deps.store.listMessages(mailboxId, { states: ['deleted'] });
     await this.#purge(deleted.map((m) => m.id));
+    await this.#exchange.queue(mailboxId, deleted);
     return deleted.length;
   }
 

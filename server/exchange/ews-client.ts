@@ -1,7 +1,8 @@
 import { NEW_VOICEMAIL_FLAGS, VOICE_PROPERTIES } from '../domain/exchange.ts';
 import { GraphAuth } from './graph-auth.ts';
 import type { HttpRequest, HttpResponse } from './https-client.ts';
-import { envelope, EwsError, folder, items, NS, responseMessage, xml } from './ews-soap.ts';
+import { envelope, EwsError, folder, items, NS, responseMessage, text, xml } from './ews-soap.ts';
+import type { Element } from '@xmldom/xmldom';
 import type { VoicemailItem } from './voicemail-item.ts';
 
 export interface EwsConnection {
@@ -17,7 +18,7 @@ export interface EwsConnection {
 }
 
 /** PidTagInternetMessageId: the voicemail's identity, which a created item is found by. */
-const INTERNET_MESSAGE_ID = 0x1035;
+export const INTERNET_MESSAGE_ID = 0x1035;
 /** PidTagMessageDeliveryTime. */
 const DELIVERY_TIME = 0x0e06;
 
@@ -36,6 +37,8 @@ export class EwsClient {
   readonly #c: EwsConnection;
   readonly #send: (req: HttpRequest) => Promise<HttpResponse>;
   readonly #oauth: GraphAuth | null;
+  /** Well-known folders' ids, per user: they do not change. */
+  readonly #folders = new Map<string, string>();
 
   constructor(c: EwsConnection, send: (req: HttpRequest) => Promise<HttpResponse>) {
     this.#c = c;
@@ -68,6 +71,11 @@ export class EwsClient {
     return `Basic ${Buffer.from(`${this.#c.username}:${this.#c.password}`).toString('base64')}`;
   }
 
+  /** Sends one operation and reads its response message (the first, for one item or folder). */
+  call(op: string, address: string, body: string, signal?: AbortSignal): Promise<Element> {
+    return this.#call(op, address, body, signal);
+  }
+
   async #call(op: string, address: string, body: string, signal?: AbortSignal) {
     const res = await this.#send({
       method: 'POST',
@@ -88,6 +96,16 @@ export class EwsClient {
 
   /** The item in the user's Inbox whose Internet Message-ID is `messageId`, if any. */
   async findByInternetMessageId(address: string, messageId: string, signal?: AbortSignal) {
+    return (await this.findAll(address, messageId, ['inbox'], signal))[0] ?? null;
+  }
+
+  /** The items in the user's `folders` whose Internet Message-ID is `messageId`. */
+  async findAll(
+    address: string,
+    messageId: string,
+    folders: readonly ('inbox' | 'deleteditems')[],
+    signal?: AbortSignal,
+  ) {
     const msg = await this.#call(
       'FindItem',
       address,
@@ -96,20 +114,126 @@ export class EwsClient {
         `<m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="Beginning"/>` +
         `<m:Restriction><t:IsEqualTo><t:ExtendedFieldURI PropertyTag="${hex(INTERNET_MESSAGE_ID)}" PropertyType="String"/>` +
         `<t:FieldURIOrConstant><t:Constant Value="${xml(messageId)}"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>` +
-        `<m:ParentFolderIds>${folder('inbox', address)}</m:ParentFolderIds></m:FindItem>`,
+        `<m:ParentFolderIds>${folders.map((f) => folder(f, address)).join('')}</m:ParentFolderIds></m:FindItem>`,
       signal,
     );
-    return items(msg)[0] ?? null;
+    return items(msg);
   }
 
-  /** Deletes an item for good (HardDelete: `exchange test` removes its test item). */
-  async remove(address: string, itemId: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Deletes an item: for good (HardDelete: `exchange test` removes its test item), or as a user
+   * empties Deleted Items (SoftDelete: kept in Recoverable Items for the retention time).
+   */
+  async remove(
+    address: string,
+    itemId: string,
+    signal?: AbortSignal,
+    type: 'HardDelete' | 'SoftDelete' = 'HardDelete',
+  ): Promise<void> {
     await this.#call(
       'DeleteItem',
       address,
-      `<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds></m:DeleteItem>`,
+      `<m:DeleteItem DeleteType="${type}"><m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds></m:DeleteItem>`,
       signal,
     );
+  }
+
+  /** The FolderId of a well-known folder of the user's (GetFolder). */
+  async folderId(address: string, name: 'inbox' | 'deleteditems', signal?: AbortSignal) {
+    const key = `${address.toLowerCase()} ${name}`;
+    const known = this.#folders.get(key);
+    if (known) return known;
+    const msg = await this.#call(
+      'GetFolder',
+      address,
+      `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>` +
+        `<m:FolderIds>${folder(name, address)}</m:FolderIds></m:GetFolder>`,
+      signal,
+    );
+    const id = (
+      msg.getElementsByTagNameNS(NS.t, 'FolderId')[0] as Element | undefined
+    )?.getAttribute('Id');
+    if (!id)
+      throw new EwsError('NoFolderId', `GetFolder answered without the ${name} FolderId`, 200);
+    this.#folders.set(key, id);
+    return id;
+  }
+
+  /** An item's folder, read mark and flag (GetItem); null when no item has that id. */
+  async marks(address: string, itemId: string, signal?: AbortSignal) {
+    const msg = await this.getItemElement(address, itemId, signal);
+    return msg && itemMarks(msg);
+  }
+
+  /** GetItem's answer for an item: its folder, read mark, flag and identity; null if none. */
+  async getItemElement(
+    address: string,
+    itemId: string,
+    signal?: AbortSignal,
+  ): Promise<Element | null> {
+    try {
+      return await this.#call(
+        'GetItem',
+        address,
+        `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>` +
+          `<t:FieldURI FieldURI="item:ParentFolderId"/><t:FieldURI FieldURI="message:IsRead"/>` +
+          `<t:FieldURI FieldURI="item:Flag"/>` +
+          `<t:ExtendedFieldURI PropertyTag="${hex(INTERNET_MESSAGE_ID)}" PropertyType="String"/>` +
+          `</t:AdditionalProperties></m:ItemShape>` +
+          `<m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds></m:GetItem>`,
+        signal,
+      );
+    } catch (err) {
+      if (err instanceof EwsError && err.code === 'ErrorItemNotFound') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Sets an item's read mark and flag (UpdateItem, SetItemField). Without a ChangeKey and with
+   * AlwaysOverwrite: the voicemail's state is the last change, so it wins.
+   */
+  async mark(
+    address: string,
+    itemId: string,
+    marks: { isRead?: boolean; flagged?: boolean },
+    signal?: AbortSignal,
+  ) {
+    const set = (uri: string, inner: string) =>
+      `<t:SetItemField><t:FieldURI FieldURI="${uri}"/><t:Message>${inner}</t:Message></t:SetItemField>`;
+    const updates =
+      (marks.flagged === undefined
+        ? ''
+        : set(
+            'item:Flag',
+            `<t:Flag><t:FlagStatus>${marks.flagged ? 'Flagged' : 'NotFlagged'}</t:FlagStatus></t:Flag>`,
+          )) +
+      (marks.isRead === undefined
+        ? ''
+        : set('message:IsRead', `<t:IsRead>${marks.isRead}</t:IsRead>`));
+    const msg = await this.#call(
+      'UpdateItem',
+      address,
+      `<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite"><m:ItemChanges>` +
+        `<t:ItemChange><t:ItemId Id="${xml(itemId)}"/><t:Updates>${updates}</t:Updates></t:ItemChange>` +
+        `</m:ItemChanges></m:UpdateItem>`,
+      signal,
+    );
+    return items(msg)[0] ?? { itemId, changeKey: null, hasAttachments: null };
+  }
+
+  /** Moves an item to a well-known folder (MoveItem); returns its new ItemId. */
+  async move(address: string, itemId: string, to: 'inbox' | 'deleteditems', signal?: AbortSignal) {
+    const msg = await this.#call(
+      'MoveItem',
+      address,
+      `<m:MoveItem><m:ToFolderId>${folder(to, address)}</m:ToFolderId>` +
+        `<m:ItemIds><t:ItemId Id="${xml(itemId)}"/></m:ItemIds><m:ReturnNewItemIds>true</m:ReturnNewItemIds></m:MoveItem>`,
+      signal,
+    );
+    const [moved] = items(msg);
+    if (!moved?.itemId) throw new EwsError('NoItemId', 'MoveItem answered without an ItemId', 200);
+    return moved;
   }
 
   /**
@@ -147,4 +271,15 @@ export class EwsClient {
     if (!made?.itemId) throw new EwsError('NoItemId', 'CreateItem answered without an ItemId', 200);
     return made;
   }
+}
+
+/** The folder id, read mark and flag of the first item in a response message. */
+export function itemMarks(el: Element): { folderId: string; isRead: boolean; flagged: boolean } {
+  const tag = (name: string) => el.getElementsByTagNameNS(NS.t, name)[0] as Element | undefined;
+  const status = text(tag('FlagStatus') ?? null);
+  return {
+    folderId: tag('ParentFolderId')?.getAttribute('Id') ?? '',
+    isRead: text(tag('IsRead') ?? null) === 'true',
+    flagged: status === 'Flagged' || status === 'Complete',
+  };
 }

@@ -6,6 +6,7 @@ import { EwsError } from './ews-soap.ts';
 import { TokenRefused } from './graph-auth.ts';
 import { httpClientFor } from './https-client.ts';
 import { deliverToInbox } from './item-delivery.ts';
+import { updateItem, type ItemProtocol } from './item-update.ts';
 
 export interface EwsTargetOptions {
   connections: (EwsConnection & { name: string; caFile: string })[];
@@ -43,24 +44,52 @@ export class EwsTarget implements DeliveryTarget {
   }
 
   async deliver(item: Delivery, signal: AbortSignal): Promise<DeliveryResult> {
-    if (item.kind !== 'copy')
+    if (item.kind !== 'copy' && item.kind !== 'update')
       return { status: 'fail', reason: `a ${item.kind} delivery is not made into Exchange` };
     const { connection } = exchangePayload(item.payload);
     const client = this.client(connection);
     if (!client)
       return { status: 'retry', reason: `Exchange connection "${connection}" is not configured` };
+    const steps = ewsItems(client);
+    if (item.kind === 'update') return updateItem(item, this.#store, steps, signal);
     return deliverToInbox(
       item,
       { store: this.#store, audio: this.#audio, ...this.#o },
       {
+        ...steps,
         find: (address, v, sig) =>
           client.findByInternetMessageId(address, v.internetMessageId, sig),
         create: (address, v, audio, sig) => client.createInInbox(address, v, audio, sig),
-        result: ewsResult,
       },
       signal,
     );
   }
+}
+
+/** The write-back steps over EWS: GetItem, MoveItem (a new ItemId), UpdateItem, DeleteItem. */
+function ewsItems(client: EwsClient): ItemProtocol {
+  const ref = (i: { itemId: string; changeKey: string | null }) => ({
+    itemId: i.itemId,
+    changeKey: i.changeKey,
+  });
+  return {
+    read: async (address, item, signal) => {
+      const m = await client.marks(address, item.itemId, signal);
+      if (!m) return null;
+      const inbox = await client.folderId(address, 'inbox', signal);
+      const trash = await client.folderId(address, 'deleteditems', signal);
+      const place = m.folderId === inbox ? 'inbox' : m.folderId === trash ? 'deleted' : 'elsewhere';
+      return { place, isRead: m.isRead, flagged: m.flagged };
+    },
+    move: async (address, item, to, signal) =>
+      ref(await client.move(address, item.itemId, to, signal)),
+    mark: async (address, item, marks, signal) =>
+      ref(await client.mark(address, item.itemId, marks, signal)),
+    findAll: async (address, id, signal) =>
+      (await client.findAll(address, id, ['inbox', 'deleteditems'], signal)).map(ref),
+    remove: (address, item, signal) => client.remove(address, item.itemId, signal, 'SoftDelete'),
+    result: ewsResult,
+  };
 }
 
 /** Response codes that name a mailbox Exchange does not have (MS-OXWSCDATA ResponseCodeType). */

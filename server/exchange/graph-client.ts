@@ -44,6 +44,8 @@ export class GraphClient {
   readonly #send: (req: HttpRequest) => Promise<HttpResponse>;
   readonly #auth: GraphAuth;
   readonly #base: string;
+  /** Well-known folders' ids, per user: they do not change. */
+  readonly #folders = new Map<string, string>();
 
   constructor(c: GraphCredentials, send: (req: HttpRequest) => Promise<HttpResponse>) {
     this.#send = send;
@@ -62,6 +64,9 @@ export class GraphClient {
       headers: {
         authorization: `Bearer ${await this.#auth.token()}`,
         accept: 'application/json',
+        // Ids that stay the same when a message moves between folders (Graph: "Obtain
+        // immutable identifiers for Outlook resources"): the shadow keeps its item's id.
+        prefer: 'IdType="ImmutableId"',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -133,13 +138,34 @@ export class GraphClient {
 
   /** The id of a well-known folder of the user's (Graph: "mailFolder", well-known names). */
   async folderId(address: string, name: 'inbox' | 'deleteditems', signal?: AbortSignal) {
+    const key = `${address.toLowerCase()} ${name}`;
+    const known = this.#folders.get(key);
+    if (known) return known;
     const f = await this.#json<{ id: string }>(
       'GET',
       `${this.#user(address)}/mailFolders/${name}?$select=id`,
       undefined,
       signal,
     );
+    this.#folders.set(key, f.id);
     return f.id;
+  }
+
+  /** Sets a message's read mark and flag (Graph: "Update message", PATCH). */
+  update(
+    address: string,
+    id: string,
+    changes: { isRead?: boolean; flag?: { flagStatus: 'flagged' | 'notFlagged' } },
+    signal?: AbortSignal,
+  ): Promise<GraphMessage> {
+    const url = `${this.#user(address)}/messages/${encodeURIComponent(id)}`;
+    return this.#json('PATCH', url, changes, signal);
+  }
+
+  /** Moves a message to a folder, by id or well-known name (Graph: "message: move"). */
+  move(address: string, id: string, to: string, signal?: AbortSignal): Promise<GraphMessage> {
+    const url = `${this.#user(address)}/messages/${encodeURIComponent(id)}/move`;
+    return this.#json('POST', url, { destinationId: to }, signal);
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   type GraphMessage,
 } from './graph-client.ts';
 import { deliverToInbox, type FoundItem } from './item-delivery.ts';
+import { updateItem, type ItemProtocol } from './item-update.ts';
 import { httpClientFor } from './https-client.ts';
 import { graphMessage } from './voicemail-item.ts';
 
@@ -56,7 +57,7 @@ export class GraphTarget implements DeliveryTarget {
   }
 
   async deliver(item: Delivery, signal: AbortSignal): Promise<DeliveryResult> {
-    if (item.kind !== 'copy')
+    if (item.kind !== 'copy' && item.kind !== 'update')
       return { status: 'fail', reason: `a ${item.kind} delivery is not made into Exchange` };
     const { connection } = exchangePayload(item.payload);
     const client = this.client(connection);
@@ -67,10 +68,13 @@ export class GraphTarget implements DeliveryTarget {
       changeKey: m.changeKey ?? null,
       hasAttachments: m.hasAttachments ?? null,
     });
+    const items = graphItems(client);
+    if (item.kind === 'update') return updateItem(item, this.#store, items, signal);
     return deliverToInbox(
       item,
       { store: this.#store, audio: this.#audio, ...this.#o },
       {
+        ...items,
         find: async (address, v, sig) => {
           const [m] = await client.findByInternetMessageId(address, v.internetMessageId, sig);
           return m ? ref(m) : null;
@@ -91,11 +95,59 @@ export class GraphTarget implements DeliveryTarget {
           if (found.hasAttachments === false)
             await client.attach(address, found.itemId, { ...v.attachment, bytes: audio }, sig);
         },
-        result: graphResult,
       },
       signal,
     );
   }
+}
+
+/** The write-back steps over Graph: the message's folder and marks, PATCH, move, delete. */
+function graphItems(client: GraphClient): ItemProtocol {
+  return {
+    read: async (address, ref, signal) => {
+      const m = await client.message(address, ref.itemId, signal);
+      if (!m) return null;
+      const [inbox, trash] = [
+        await client.folderId(address, 'inbox', signal),
+        await client.folderId(address, 'deleteditems', signal),
+      ];
+      return {
+        place:
+          m.parentFolderId === inbox
+            ? 'inbox'
+            : m.parentFolderId === trash
+              ? 'deleted'
+              : 'elsewhere',
+        isRead: m.isRead === true,
+        flagged: m.flag?.flagStatus === 'flagged' || m.flag?.flagStatus === 'complete',
+      };
+    },
+    move: async (address, ref, to, signal) => {
+      const m = await client.move(address, ref.itemId, to, signal);
+      return { itemId: m.id, changeKey: m.changeKey ?? null };
+    },
+    mark: async (address, ref, marks, signal) => {
+      const m = await client.update(
+        address,
+        ref.itemId,
+        {
+          ...(marks.isRead === undefined ? {} : { isRead: marks.isRead }),
+          ...(marks.flagged === undefined
+            ? {}
+            : { flag: { flagStatus: marks.flagged ? 'flagged' : 'notFlagged' } }),
+        },
+        signal,
+      );
+      return { itemId: m.id, changeKey: m.changeKey ?? null };
+    },
+    findAll: async (address, internetMessageId, signal) =>
+      (await client.findByInternetMessageId(address, internetMessageId, signal)).map((m) => ({
+        itemId: m.id,
+        changeKey: m.changeKey ?? null,
+      })),
+    remove: (address, ref, signal) => client.remove(address, ref.itemId, signal),
+    result: graphResult,
+  };
 }
 
 /**

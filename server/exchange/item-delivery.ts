@@ -1,6 +1,7 @@
 import type { Delivery, DeliveryResult } from '../domain/delivery.ts';
 import type { ExchangeItemRef } from '../domain/exchange.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
+import { matchItem, oneAtATime, type ItemProtocol } from './item-update.ts';
 import { voicemailItem, type VoicemailItem } from './voicemail-item.ts';
 
 /** What one protocol (EWS, Graph) does for a delivery into a user's Inbox. */
@@ -27,12 +28,13 @@ export interface FoundItem extends ExchangeItemRef {
 /**
  * The one way a voicemail goes into Exchange, whatever the protocol: nothing for a message
  * purged meanwhile or already delivered; else the item made before is found by the voicemail's
- * identity, or created; then the message remembers it and is its shadow from then on.
+ * identity, or created; then the message remembers it and is its shadow from then on. A message
+ * changed before its item existed (heard, saved, deleted) has its state written to the item.
  */
 export async function deliverToInbox(
   item: Delivery,
   deps: { store: VoicemailStore; audio: AudioStore; domain: string; webUrl?: string },
-  protocol: InboxProtocol,
+  protocol: InboxProtocol & ItemProtocol,
   signal: AbortSignal,
 ): Promise<DeliveryResult> {
   const mailbox = await deps.store.getMailbox(item.mailboxId);
@@ -50,11 +52,17 @@ export async function deliverToInbox(
     const found = await protocol.find(address, v, signal);
     const made = found ?? (await protocol.create(address, v, audio, signal));
     if (found) await protocol.complete?.(address, found, v, audio, signal);
-    if (item.messageId)
-      await deps.store.setExchangeItem(item.messageId, {
-        itemId: made.itemId,
-        changeKey: made.changeKey,
-      });
+    const id = item.messageId;
+    if (id) {
+      const ref = { itemId: made.itemId, changeKey: made.changeKey };
+      await deps.store.setExchangeItem(id, ref);
+      // Read after remembering the item: a change made since is written by its own update.
+      const now = await deps.store.getMessage(id);
+      if (now && now.state !== 'new')
+        await oneAtATime(id, () =>
+          matchItem(address, id, v.internetMessageId, ref, deps.store, protocol, signal),
+        );
+    }
     return { status: 'ok', detail: `${address}: ${found ? 'found' : 'created'} in Exchange` };
   } catch (err) {
     return protocol.result(err, address);

@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   'web-list': () => import('./web-list.ts'),
   'deposit-pg': () => import('./deposit-pg.ts'),
   'nodes-pg': () => import('./nodes-pg.ts'),
+  exchange: () => import('./exchange.ts'),
 };
 
 const { values, positionals } = parseArgs({

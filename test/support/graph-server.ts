@@ -112,6 +112,12 @@ export class GraphServer {
   readonly users = new Set<string>();
   /** Messages by user (lower-case address). */
   readonly mailboxes = new Map<string, FakeMessage[]>();
+  /** The PATCHes and moves Voicegate made, in order: what it wrote back. */
+  readonly patches: { id: string; body: Record<string, unknown> }[] = [];
+  readonly moves: { id: string; to: string }[] = [];
+  /** Creates are made, and not answered until the client goes away. */
+  holdCreates = false;
+  createsHeld = 0;
   /** Every request seen: method and path. */
   readonly requests: { method: string; path: string }[] = [];
   /** The CA file (the server's self-signed certificate) a client must trust. */
@@ -383,7 +389,74 @@ export class GraphServer {
       return void res.end();
     }
     if (msg && one && !one[2] && method === 'GET') return json(res, 200, view(msg));
+    if (msg && one && !one[2] && method === 'PATCH') return this.#patch(req, res, user, msg);
+    const moving = /^\/messages\/([^/]+)\/move$/.exec(rest);
+    if (moving && method === 'POST') {
+      const target = box.find((x) => x.id === decodeURIComponent(moving[1]!));
+      if (!target)
+        return graphError(
+          res,
+          404,
+          'ErrorItemNotFound',
+          'The specified object was not found in the store.',
+        );
+      return this.#move(req, res, user, target);
+    }
     graphError(res, 405, 'ErrorInvalidRequest', `The OData request is not supported.`);
+  }
+
+  /**
+   * Update message (Graph: "Update message", PATCH /users/{id}/messages/{id}): the marks a user
+   * changes (isRead, flag); other writable properties are refused here (Graph takes more).
+   */
+  async #patch(req: IncomingMessage, res: ServerResponse, user: string, msg: FakeMessage) {
+    if (!/^application\/json/.test(req.headers['content-type'] ?? ''))
+      return graphError(res, 415, 'UnsupportedMediaType', 'Content-Type must be application/json.');
+    const body = JSON.parse((await readBody(req)).toString('utf8')) as Record<string, unknown>;
+    for (const key of Object.keys(body))
+      if (key !== 'isRead' && key !== 'flag')
+        return graphError(
+          res,
+          400,
+          'ErrorInvalidProperty',
+          `'${key}' is not updated by this test server.`,
+        );
+    const flag = (body.flag as { flagStatus?: unknown } | undefined)?.flagStatus;
+    if (
+      (body.isRead !== undefined && typeof body.isRead !== 'boolean') ||
+      (body.flag !== undefined &&
+        flag !== 'flagged' &&
+        flag !== 'notFlagged' &&
+        flag !== 'complete')
+    )
+      return graphError(
+        res,
+        400,
+        'RequestBodyRead',
+        'isRead is a boolean; flagStatus flagged, notFlagged or complete.',
+      );
+    this.#change(user, msg.id, (m) => {
+      if (typeof body.isRead === 'boolean') m.isRead = body.isRead;
+      if (flag) m.flagStatus = flag as FakeMessage['flagStatus'];
+    });
+    this.patches.push({ id: msg.id, body });
+    json(res, 200, view(msg));
+  }
+
+  /**
+   * Move a message (Graph: "message: move"): destinationId is a folder id or a well-known name;
+   * 201 with the moved message. Ids stay as they are: Voicegate asks for immutable ids (Prefer:
+   * IdType="ImmutableId"), without which Graph gives the moved message a new id (more lenient).
+   */
+  async #move(req: IncomingMessage, res: ServerResponse, user: string, msg: FakeMessage) {
+    const body = JSON.parse((await readBody(req)).toString('utf8')) as { destinationId?: string };
+    const folder = Object.entries(FOLDER_IDS).find(
+      ([name, id]) => body.destinationId === name || body.destinationId === id,
+    )?.[0];
+    if (!folder) return graphError(res, 400, 'ErrorInvalidIdMalformed', 'Id is malformed.');
+    this.move(user, msg.id, folder as 'inbox' | 'deleteditems' | 'archive');
+    this.moves.push({ id: msg.id, to: folder });
+    json(res, 201, view(msg));
   }
 
   /**
@@ -460,6 +533,12 @@ export class GraphServer {
       version: ++this.#seq,
     };
     box.push(msg);
+    // The message exists; the answer waits (a slow Exchange, or a client that dies meanwhile).
+    if (this.holdCreates) {
+      this.createsHeld++;
+      await new Promise<void>((resolve) => res.once('close', resolve));
+      return;
+    }
     json(res, 201, view(msg));
   }
 
