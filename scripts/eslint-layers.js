@@ -43,6 +43,7 @@ export const LAYERS = {
   'server/exchange': { may: ['server/domain', 'server/render', 'server/log.ts'] },
   'server/housekeeping-scheduler.ts': { may: ['server/domain', 'server/log.ts'] },
   'server/backup': { may: ['server/domain'] },
+  'server/observe': { may: ['server/domain', 'server/log.ts'] },
   'server/cli': { may: ['*'] },
   'server/demo': { may: ['*'] },
   'server/context.ts': { may: ['*'] },

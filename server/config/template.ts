@@ -151,5 +151,24 @@ backup:                      # scheduled backups, taken by the running server (R
                              #      - {type: sftp, host: backup.example.com, username: vg,
                              #         privateKeyFile: backup_key, hostKeyFingerprint: 'SHA256:...',
                              #         path: voicegate}
+
+metrics:                     # Prometheus /metrics (README: Monitoring)
+  enabled: false
+  listen: null               # e.g. {host: 127.0.0.1, port: 9464}: a port of its own, no token
+  token: ''                  # without listen: /metrics on http.port with Authorization: Bearer TOKEN
+
+syslog:                      # RFC 5424 to a collector: audit records, warnings and errors
+  target: ''                 # udp://host:514 | tcp://host:601 | tls://host:6514; '' = off
+  facility: local0
+  appName: voicegate
+  level: warn                # the least severe level sent (audit records always are)
+  caFile: ''                 # tls: the collector's CA (PEM); '' = the system's
+  buffer: 1000               # records held while the collector is away (then dropped, counted)
+
+alarms:                      # logged, sent to syslog, in /metrics, optionally mailed
+  diskFreeMinMB: 1024        # the data folder's disk has less free than this
+  queueStuckMinutes: 60      # the oldest pending delivery is older than this
+  checkSeconds: 60
+  mailTo: ''                 # an administrator's address; '' = not mailed
 `;
 }

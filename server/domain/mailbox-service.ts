@@ -289,9 +289,20 @@ export class MailboxService {
     }
     if (!admitted) {
       this.#deps.log.warn(logged, 'login refused: too many wrong codes from this address');
+      this.#deps.observe?.({ event: 'login', channel: ctx.channel, outcome: 'refused' });
       throw denied;
     }
-    return track(this.#fromClient, client, this.#admitted(ref, code, ctx, client, logged, denied));
+    const login = this.#admitted(ref, code, ctx, client, logged, denied);
+    void login.then(
+      () => this.#deps.observe?.({ event: 'login', channel: ctx.channel, outcome: 'ok' }),
+      (err: unknown) =>
+        this.#deps.observe?.({
+          event: 'login',
+          channel: ctx.channel,
+          outcome: (err as VoicegateError).code === 'AUTH_FAILED' ? 'failed' : 'refused',
+        }),
+    );
+    return track(this.#fromClient, client, login);
   }
 
   /** A log-in whose try the address had: the mailbox's own lockout, then the code. */
@@ -342,10 +353,12 @@ export class MailboxService {
     }
     const check = this.#check(mailbox.id, code, mailbox.codeHash, logged);
     if (!(await check)) {
+      const locked = failures > 0 && attempt === failures;
       this.#deps.log.warn(
         { ...logged, attempt, locked: failures > 0 && attempt >= failures },
         'login failed: wrong code',
       );
+      if (locked) this.#deps.observe?.({ event: 'lockout', channel: ctx.channel });
       throw denied;
     }
     this.#throttle.giveBack(client);
