@@ -36,6 +36,7 @@ export class AlarmWatch {
   readonly #unwatch: () => void;
   #timer: NodeJS.Timeout | null = null;
   #checking: Promise<void> | null = null;
+  #rounds = 0;
 
   constructor(o: AlarmWatchOptions) {
     this.#o = o;
@@ -85,6 +86,7 @@ export class AlarmWatch {
     } catch (err) {
       this.#o.log.warn({ err }, 'alarm check: the queue could not be read');
     }
+    this.#o.log.debug({ round: ++this.#rounds }, 'alarm checks done');
   }
 
   #observed(o: Observation): void {
