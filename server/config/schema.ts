@@ -442,8 +442,6 @@ export const ConfigSchema = Type.Object(
         /** Raised when the oldest pending delivery waited longer than this, in minutes. */
         queueStuckMinutes: Type.Number({ default: 60, minimum: 1 }),
         checkSeconds: Type.Number({ default: 60, minimum: 1, maximum: 3600 }),
-        /** An administrator's address each raised and cleared alarm is mailed to; '' = none. */
-        mailTo: Type.String({ default: '' }),
       },
       { additionalProperties: false, default: {} },
     ),

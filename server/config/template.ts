@@ -165,10 +165,9 @@ syslog:                      # RFC 5424 to a collector: audit records, warnings 
   caFile: ''                 # tls: the collector's CA (PEM); '' = the system's
   buffer: 1000               # records held while the collector is away (then dropped, counted)
 
-alarms:                      # logged, sent to syslog, in /metrics, optionally mailed
+alarms:                      # logged, sent to syslog, in /metrics
   diskFreeMinMB: 1024        # the data folder's disk has less free than this
   queueStuckMinutes: 60      # the oldest pending delivery is older than this
   checkSeconds: 60
-  mailTo: ''                 # an administrator's address; '' = not mailed
 `;
 }

@@ -12,7 +12,7 @@ export interface Rsyslog {
   tlsPort: number;
   /** The test CA that signed the collector's certificate (for localhost and 127.0.0.1). */
   caFile: string;
-  /** The lines written so far: `APP-NAME MSGID STRUCTURED-DATA MSG` as rsyslog parsed them. */
+  /** The lines written so far: `FACILITY APP-NAME MSGID STRUCTURED-DATA MSG` as rsyslog parsed them. */
   lines(): string[];
   /** Resolves with the lines once one matches (rsyslog writes as it receives). */
   waitFor(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
@@ -72,7 +72,7 @@ export async function startRsyslog(): Promise<Rsyslog> {
       `global(workDirectory="${dir}" defaultNetstreamDriverCAFile="${f('ca.pem')}"`,
       `  defaultNetstreamDriverCertFile="${f('srv.pem')}" defaultNetstreamDriverKeyFile="${f('srv.key')}")`,
       'module(load="imtcp" maxSessions="20")',
-      'template(name="fields" type="string" string="%app-name% %msgid% %structured-data% %msg%\\n")',
+      'template(name="fields" type="string" string="%syslogfacility-text% %app-name% %msgid% %structured-data% %msg%\\n")',
       `input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${f('tcp.port')}" ruleset="out")`,
       `input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${f('tls.port')}" ruleset="out"`,
       '  streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")',

@@ -1,8 +1,12 @@
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSyslog } from '../../server/compose/syslog.ts';
+import { loadConfig } from '../../server/config/load.ts';
 import { createLogger } from '../../server/log.ts';
 import { SyslogSink, type SyslogOptions } from '../../server/observe/syslog-sink.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -54,7 +58,7 @@ describe('syslog to a real rsyslog', () => {
     const line = await rsyslog.waitFor((l) => l.includes(' audit '));
     // rsyslog parsed the structured data back: the escapes are RFC 5424's, the MSG after it intact.
     expect(line).toBe(
-      'voicegate audit [audit@32473 kind="login" channel="imap" principal="mailbox" mailbox="201" ' +
+      'local0 voicegate audit [audit@32473 kind="login" channel="imap" principal="mailbox" mailbox="201" ' +
         'clientAddress="192.0.2.7" outcome="failed" reason="caller said \\"a\\]b\\\\c\\""] \uFEFFlogin failed',
     );
     const warn = await rsyslog.waitFor((l) => l.endsWith('login failed: wrong code'));
@@ -75,7 +79,7 @@ describe('syslog to a real rsyslog', () => {
     });
     log.warn({ alarm: { kind: 'disk-low', state: 'raised' } }, 'alarm raised over TLS');
     const line = await rsyslog.waitFor((l) => l.endsWith('alarm raised over TLS'));
-    expect(line).toContain('voicegate alarm [alarm@32473 kind="disk-low" state="raised"]');
+    expect(line).toContain('local0 voicegate alarm [alarm@32473 kind="disk-low" state="raised"]');
     await sink.close();
   });
 
@@ -90,6 +94,45 @@ describe('syslog to a real rsyslog', () => {
     expect(sink.stats()).toMatchObject({ sent: 0, connected: false });
     await sink.close();
     expect(rsyslog.lines().some((l) => l.includes('unchecked collector'))).toBe(false);
+  });
+});
+
+describe('syslog as the config sets it up', () => {
+  let rsyslog: Rsyslog;
+  const dir = mkdtempSync(join(tmpdir(), 'voicegate-syslog-'));
+  beforeAll(async () => {
+    rsyslog = await startRsyslog();
+  });
+  afterAll(async () => {
+    await rsyslog?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends to the configured collector with the configured facility and app name, the CA read from the data folder', async () => {
+    copyFileSync(rsyslog.caFile, join(dir, 'collector-ca.pem'));
+    writeFileSync(join(dir, 'voicegate.yaml'), 'server:\n  dataDir: .\n');
+    const loaded = loadConfig(join(dir, 'voicegate.yaml'), [
+      `syslog.target=tls://localhost:${rsyslog.tlsPort}`,
+      'syslog.facility=auth',
+      'syslog.appName=vm-east',
+      'syslog.caFile=collector-ca.pem',
+    ]);
+    const syslog = openSyslog(loaded)!;
+    const log = createLogger('silent', quiet, [syslog.destination]);
+    log.info({ audit: { kind: 'unlock', mailbox: '201' } }, 'mailbox unlocked');
+    const line = await rsyslog.waitFor((l) => l.endsWith('mailbox unlocked'));
+    expect(line).toMatch(/^auth vm-east audit \[audit@32473 kind="unlock" mailbox="201"\]/);
+    await syslog.sink.close();
+  });
+
+  it('refuses a facility or target it does not know, naming the key', () => {
+    writeFileSync(join(dir, 'voicegate.yaml'), 'server:\n  dataDir: .\n');
+    expect(() =>
+      loadConfig(join(dir, 'voicegate.yaml'), ['syslog.target=http://collector:80']),
+    ).toThrow(/syslog\.target/);
+    expect(() => loadConfig(join(dir, 'voicegate.yaml'), ['syslog.facility=local9'])).toThrow(
+      /syslog\.facility/,
+    );
   });
 });
 
