@@ -98,6 +98,7 @@ describe('/metrics on the web port, behind the token', () => {
     expect(sample(text, 'voicegate_logins_total{channel="web",outcome="failed"}')).toBe(1);
     expect(sample(text, 'voicegate_logins_total{channel="web",outcome="ok"}')).toBe(0);
     expect(sample(text, 'voicegate_lockouts_total{channel="web"}')).toBe(0);
+    expect(sample(text, 'voicegate_lockouts_total{channel="imap"}')).toBe(0);
     expect(sample(text, 'voicegate_deposits_total{channel="smtp"}')).toBe(1);
     expect(sample(text, 'voicegate_connections{listener="imaps"}')).toBe(1);
     expect(sample(text, 'voicegate_calls_in_progress')).toBe(0);
@@ -117,9 +118,32 @@ describe('/metrics on the web port, behind the token', () => {
       expect(text).not.toContain(secret);
     await imap.logout();
   });
+
+  it('counts a lockout once, on the channel of the wrong code that caused it', async () => {
+    await server.context.mailboxes.add({ name: 'Bob', extension: '202', umsAccess: true }, CODE);
+    for (let i = 0; i < 6; i++) {
+      const res = await server.http.inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { mailbox: '202', code: '111111' },
+      });
+      expect(res.statusCode).toBe(401);
+    }
+    const text = (await scrape(`Bearer ${TOKEN}`)).body;
+    expect(sample(text, 'voicegate_lockouts_total{channel="web"}')).toBe(1);
+    // Five wrong codes failed (the fifth locked the mailbox); the sixth met the lock.
+    expect(sample(text, 'voicegate_logins_total{channel="web",outcome="failed"}')).toBe(6);
+    expect(sample(text, 'voicegate_logins_total{channel="web",outcome="refused"}')).toBe(1);
+  });
 });
 
 describe('/metrics on a port of its own', () => {
+  it('is refused at start on the web port without a token worth the name', async () => {
+    await expect(startTestServer(['metrics.enabled=true', 'metrics.token=short'])).rejects.toThrow(
+      /metrics\.token.*16 characters/,
+    );
+  });
+
   it('serves without a token there, and not on the web port', async () => {
     const server = await startTestServer(['metrics.enabled=true', 'metrics.listen.port=0']);
     try {
