@@ -23,7 +23,7 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
   // /metrics on this port when it has no port of its own: always behind the token.
   const metrics =
     config.metrics.enabled && !config.metrics.listen
-      ? (w.monitor ??= buildMonitor(w)).metrics
+      ? (w.monitor ??= await buildMonitor(w)).metrics
       : null;
   const http = await buildApp({
     log: w.log,

@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:http';
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlarmWatch } from '../observe/alarm-watch.ts';
-import { Metrics, type QueueFigures } from '../observe/metrics.ts';
+import type { Metrics, QueueFigures } from '../observe/metrics.ts';
 import { sharedClock } from '../rtp/media-clock.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
-/** What the monitor part keeps: built with the wiring, before the parts it reads. */
+/** What the monitor part keeps: built by the first part that needs it. */
 export interface Monitor {
   /** The Prometheus registry; null when `metrics.enabled` is false. */
   metrics: Metrics | null;
@@ -33,7 +33,7 @@ async function folderBytes(dir: string): Promise<number> {
  * (calls from the phone, connections from each listener, the queue from the store) only when
  * scraped or checked, so a part the role does not run simply shows nothing.
  */
-export function buildMonitor(w: Wiring): Monitor {
+export async function buildMonitor(w: Wiring): Promise<Monitor> {
   const { config, dataDir } = w.loaded;
   const { context } = w;
   const disk = async (): Promise<{ freeBytes: number; sizeBytes: number }> => {
@@ -65,8 +65,9 @@ export function buildMonitor(w: Wiring): Monitor {
     queueStuckMinutes: config.alarms.queueStuckMinutes,
     checkSeconds: config.alarms.checkSeconds,
   });
+  // prom-client is loaded only by a server that serves metrics.
   const metrics = config.metrics.enabled
-    ? new Metrics(context.observers, {
+    ? new (await import('../observe/metrics.ts')).Metrics(context.observers, {
         calls: () =>
           w.phone?.counter.stats() ?? { active: 0, total: 0, refused: 0, refusedPerSource: 0 },
         listeners: () =>
@@ -83,9 +84,9 @@ export function buildMonitor(w: Wiring): Monitor {
 }
 
 /** The alarm checks, and /metrics on a port of its own when `metrics.listen` is set. */
-export function buildMonitorPart(w: Wiring): Part {
+export async function buildMonitorPart(w: Wiring): Promise<Part> {
   const { config } = w.loaded;
-  const monitor = (w.monitor ??= buildMonitor(w));
+  const monitor = (w.monitor ??= await buildMonitor(w));
   const listen = config.metrics.enabled ? config.metrics.listen : null;
   let server: Server | null = null;
   let port = 0;
