@@ -44,6 +44,7 @@ export const LAYERS = {
   'server/housekeeping-scheduler.ts': { may: ['server/domain', 'server/log.ts'] },
   'server/backup': { may: ['server/domain'] },
   'server/peers': { may: ['server/domain', 'server/log.ts'] },
+  'server/observe': { may: ['server/domain', 'server/log.ts'] },
   'server/cli': { may: ['*'] },
   'server/demo': { may: ['*'] },
   'server/context.ts': { may: ['*'] },

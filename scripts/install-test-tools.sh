@@ -21,6 +21,8 @@ declare -A tools=(
   [podman]=podman # builds the container image (test/docker/)
   [debootstrap]=debootstrap # makes the image's Debian base without a registry
   [/usr/lib/postgresql/15/bin/initdb]=postgresql # the PostgreSQL store's test clusters
+  [promtool]=prometheus # checks /metrics' text format
+  [rsyslogd]="rsyslog rsyslog-gnutls" # a syslog collector over TCP and TLS
 )
 
 missing=()

@@ -7,6 +7,7 @@ import { DeliveryService } from './domain/delivery-service.ts';
 import { SettingsTransfer } from './domain/settings-transfer.ts';
 import { MailboxHomeService } from './domain/home-service.ts';
 import { ExchangeStateService } from './domain/exchange-state.ts';
+import { Observers } from './domain/observe.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -26,6 +27,8 @@ export interface Context extends OpenedStore {
   exchangeStates: ExchangeStateService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
+  /** What the services report as it happens (log-ins, deposits, deliveries): metrics, alarms. */
+  observers: Observers;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export async function createContext(
   opts: { sweep?: boolean } = {},
 ): Promise<Context> {
   const { config } = loaded;
+  const observers = new Observers();
   const opened = await openStore(
     { store: config.store, dataDir: loaded.dataDir },
     {
@@ -68,6 +72,7 @@ export async function createContext(
     ...(config.server.role === 'distributed' && config.topology.central
       ? { central: config.topology.central.name }
       : {}),
+    observe: observers.emit,
   };
   const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);
@@ -84,5 +89,6 @@ export async function createContext(
     homes: new MailboxHomeService(deps, mailboxes),
     exchangeStates: new ExchangeStateService(deps, messages),
     deliveryQueued,
+    observers,
   };
 }

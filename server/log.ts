@@ -46,13 +46,38 @@ export const REDACT_PATHS = [
   '*.body.code',
 ];
 
-/** Structured logs on stderr (stdout stays for command output), secrets redacted. */
+/** A destination beside stderr (the syslog sink), with the least severe level it is given. */
+export interface ExtraDestination {
+  level: pino.Level;
+  stream: { write(line: string): unknown };
+}
+
+/**
+ * Structured logs on stderr (stdout stays for command output), secrets redacted; the same
+ * records, redacted the same way, to each extra destination from its own level on.
+ */
 export function createLogger(
   level: string,
   destination: NodeJS.WritableStream = process.stderr,
+  extra: ExtraDestination[] = [],
 ): Logger {
+  const options = {
+    level,
+    base: { pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  };
+  if (extra.length === 0) return pino(options, destination as pino.DestinationStream);
+  const streams = [
+    ...(level === 'silent' ? [] : [{ level: level as pino.Level, stream: destination }]),
+    ...extra,
+  ];
+  const values = pino.levels.values;
+  const least = streams.reduce(
+    (min, s) => (values[s.level]! < values[min]! ? s.level : min),
+    streams[0]!.level,
+  );
   return pino(
-    { level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    destination as pino.DestinationStream,
+    { ...options, level: least },
+    pino.multistream(streams as pino.StreamEntry[], { levels: values }),
   );
 }

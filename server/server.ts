@@ -16,7 +16,7 @@ export interface RunningServer {
   http: FastifyInstance;
   /** The addresses actually bound (a port of 0 in the config picks a free one). */
   urls: { http: string };
-  ports: { http: number; imap: number; imaps: number; smtp: number; sip: number };
+  ports: { http: number; imap: number; imaps: number; smtp: number; sip: number; metrics: number };
   phone: Phone;
   /** Closes every part at once, then the store; each part ends its own sessions and timers. */
   close(): Promise<void>;
@@ -43,7 +43,7 @@ export interface BuiltServer {
 export async function buildServer(
   loaded: LoadedConfig,
   log: Logger,
-  opts: { once?: RunOnce } = {},
+  opts: { once?: RunOnce; syslog?: Wiring['syslog'] } = {},
 ): Promise<BuiltServer> {
   const { config } = loaded;
   const names = partsOf(config.server.role);
@@ -106,6 +106,7 @@ export async function buildServer(
     urls: {},
     listeners: {},
     version: packageVersion(),
+    syslog: opts.syslog,
   };
   try {
     if (await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, config.server.domain)) {
@@ -131,6 +132,7 @@ export async function buildServer(
       imaps: portOf(parts.get('imap'), 'imaps'),
       smtp: portOf(parts.get('smtp-in'), 'smtp'),
       sip: wiring.phone?.port ?? 0,
+      metrics: portOf(parts.get('monitor'), 'metrics'),
     };
     log.info(
       { url: wiring.urls.http, ports, dataDir: loaded.dataDir, role: config.server.role },
@@ -162,6 +164,10 @@ function portOf(part: Part | undefined, name: string): number {
 }
 
 /** Builds the role's parts and starts them: the whole process. */
-export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
-  return (await buildServer(loaded, log)).listen();
+export async function startServer(
+  loaded: LoadedConfig,
+  log: Logger,
+  opts: { syslog?: Wiring['syslog'] } = {},
+): Promise<RunningServer> {
+  return (await buildServer(loaded, log, opts)).listen();
 }

@@ -5,6 +5,7 @@ import { buildApp } from '../http/app.ts';
 import { httpListener } from '../http/http-server.ts';
 import { WebSessions } from '../http/session.ts';
 import { hasCommand } from '../tools.ts';
+import { buildMonitor } from './monitor-part.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
 /** The web voicemail, its JSON API and the health endpoints. */
@@ -19,6 +20,11 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
     log: w.log.child({ proto: 'http' }),
   });
   const phone = w.phone;
+  // /metrics on this port when it has no port of its own: always behind the token.
+  const metrics =
+    config.metrics.enabled && !config.metrics.listen
+      ? (w.monitor ??= await buildMonitor(w)).metrics
+      : null;
   const http = await buildApp({
     log: w.log,
     https,
@@ -52,12 +58,14 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
         secureCookie: config.http.tls,
       }),
       tools: { ffmpeg: hasCommand('ffmpeg'), sox: hasCommand('sox') },
+      observe: context.observers.emit,
       phone: phone && {
         playOnPhone: (mailbox, id, to) => phone.playOnPhone.call(mailbox, id, to),
       },
     },
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     readiness: () => context.health(),
+    metrics: metrics ? { token: config.metrics.token, render: () => metrics.render() } : undefined,
   });
   let listening = false;
   let port = 0;

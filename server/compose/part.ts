@@ -4,6 +4,7 @@ import type { RunOnce } from '../domain/run-once.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectionStats } from '../net/connection-limits.ts';
 import type { Phone } from '../telephony/phone.ts';
+import type { Monitor } from './monitor-part.ts';
 import { VoicegateError } from '../domain/errors.ts';
 
 /** The parts a server process may run, in the order they start. */
@@ -16,6 +17,7 @@ export const PART_NAMES = [
   'housekeeping',
   'backup',
   'exchange-sync',
+  'monitor',
 ] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
@@ -46,6 +48,10 @@ export interface Wiring {
   /** The phone part, when the role runs one (HTTP shows its calls and plays on phones). */
   phone?: Phone;
   version: string;
+  /** Metrics and alarms, built by the first part that needs them (compose/monitor-part.ts). */
+  monitor?: Monitor;
+  /** The syslog sink the process's logger writes to, when `syslog.target` is set. */
+  syslog?: { stats(): { sent: number; dropped: number } };
 }
 
 /** A listener that cannot bind names the config key to change. */

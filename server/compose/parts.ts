@@ -4,6 +4,7 @@ import { buildExchangeSyncPart } from './exchange-sync-part.ts';
 import { buildHousekeepingPart } from './housekeeping-part.ts';
 import { buildHttpPart } from './http-part.ts';
 import { buildImapPart } from './imap-part.ts';
+import { buildMonitorPart } from './monitor-part.ts';
 import type { Part, PartName, Wiring } from './part.ts';
 import { buildSipPart } from './sip-part.ts';
 import { buildSmtpInPart } from './smtp-in-part.ts';
@@ -18,4 +19,5 @@ export const PART_BUILDERS: Record<PartName, (w: Wiring) => Part | Promise<Part>
   housekeeping: buildHousekeepingPart,
   backup: buildBackupPart,
   'exchange-sync': buildExchangeSyncPart,
+  monitor: buildMonitorPart,
 };

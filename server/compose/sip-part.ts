@@ -13,6 +13,7 @@ export async function buildSipPart(w: Wiring): Promise<Part & { phone: Phone }> 
       policy: config.policy,
       log: w.log.child({ proto: 'sip' }),
       runsHere: (work) => w.once.runsHere(work),
+      observe: w.context.observers.emit,
     },
     {
       ...config.sip,

@@ -94,7 +94,17 @@ export function validateConfig(raw: unknown): Config {
     config.topology,
   );
   if (topologyProblem) throw new ConfigError(topologyProblem);
+  checkMetrics(config.metrics);
   return config;
+}
+
+/** /metrics on the web port is never open to everyone: it needs a token worth the name. */
+function checkMetrics(metrics: Config['metrics']): void {
+  if (!metrics.enabled || metrics.listen) return;
+  if (metrics.token.length < 16)
+    throw new ConfigError(
+      'config key "metrics.token" is invalid: /metrics on the HTTP port needs a bearer token of at least 16 characters (or set metrics.listen to a port of its own)',
+    );
 }
 
 /** A PostgreSQL store needs a PostgreSQL URL; the URL is never echoed (it may hold a password). */

@@ -2,6 +2,34 @@ import { WEEKDAYS } from '../domain/backup-schedule.ts';
 import { TopologySchema } from './topology.ts';
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
+/** RFC 5424's facilities, by name (their code is the index). */
+export const SYSLOG_FACILITIES = [
+  'kern',
+  'user',
+  'mail',
+  'daemon',
+  'auth',
+  'syslog',
+  'lpr',
+  'news',
+  'uucp',
+  'cron',
+  'authpriv',
+  'ftp',
+  'ntp',
+  'audit',
+  'alert',
+  'clock',
+  'local0',
+  'local1',
+  'local2',
+  'local3',
+  'local4',
+  'local5',
+  'local6',
+  'local7',
+] as const;
+
 /** The config file's schema: it validates the YAML, fills defaults and gives the types. */
 const Listener = <T extends TProperties>(port: number, extra: T) =>
   Type.Object(
@@ -378,6 +406,50 @@ export const ConfigSchema = Type.Object(
     ),
     /** The other servers of a network (server.role central, backup or distributed). */
     topology: TopologySchema,
+    /** Prometheus /metrics: on a port of its own, or on the HTTP port behind a bearer token. */
+    metrics: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        /** A listener of its own (no token asked there); null serves /metrics on http.port. */
+        listen: Type.Union([Listener(9464, {}), Type.Null()], { default: null }),
+        /** The bearer token /metrics on the HTTP port asks for (at least 16 characters). */
+        token: Type.String({ default: '' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** RFC 5424 syslog to a collector: audit records, warnings and errors. */
+    syslog: Type.Object(
+      {
+        /** udp://host:514, tcp://host:601 (octet counting) or tls://host:6514; '' = off. */
+        target: Type.String({ default: '', pattern: '^$|^(udp|tcp|tls)://[^/]+:[0-9]+$' }),
+        facility: Type.Union(
+          SYSLOG_FACILITIES.map((f) => Type.Literal(f)),
+          { default: 'local0' },
+        ),
+        appName: Type.String({ default: 'voicegate', pattern: '^[!-~]{1,48}$' }),
+        /** The least severe level sent; audit records are sent whatever their level. */
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug'].map((l) => Type.Literal(l)),
+          { default: 'warn' },
+        ),
+        /** CA file (PEM, relative to the data folder) the collector's TLS certificate is checked against; '' = the system's. */
+        caFile: Type.String({ default: '' }),
+        /** Records held while the collector is away; beyond it the oldest are dropped and counted. */
+        buffer: Type.Integer({ default: 1000, minimum: 10, maximum: 100000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Alarms: logged, sent to syslog, shown by /metrics and optionally mailed. */
+    alarms: Type.Object(
+      {
+        /** Raised when the data folder's disk has less free than this, in MB. */
+        diskFreeMinMB: Type.Number({ default: 1024, minimum: 0 }),
+        /** Raised when the oldest pending delivery waited longer than this, in minutes. */
+        queueStuckMinutes: Type.Number({ default: 60, minimum: 1 }),
+        checkSeconds: Type.Number({ default: 60, minimum: 1, maximum: 3600 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

@@ -166,5 +166,22 @@ topology:                    # the other servers of a network (README: Several s
     intervalSeconds: 10
     failback: manual         # manual | graceful | automatic
     timeoutSeconds: 300      # automatic: hand back after this even with calls in progress
+metrics:                     # Prometheus /metrics (README: Monitoring)
+  enabled: false
+  listen: null               # e.g. {host: 127.0.0.1, port: 9464}: a port of its own, no token
+  token: ''                  # without listen: /metrics on http.port with Authorization: Bearer TOKEN
+
+syslog:                      # RFC 5424 to a collector: audit records, warnings and errors
+  target: ''                 # udp://host:514 | tcp://host:601 | tls://host:6514; '' = off
+  facility: local0
+  appName: voicegate
+  level: warn                # the least severe level sent (audit records always are)
+  caFile: ''                 # tls: the collector's CA (PEM); '' = the system's
+  buffer: 1000               # records held while the collector is away (then dropped, counted)
+
+alarms:                      # logged, sent to syslog, in /metrics
+  diskFreeMinMB: 1024        # the data folder's disk has less free than this
+  queueStuckMinutes: 60      # the oldest pending delivery is older than this
+  checkSeconds: 60
 `;
 }

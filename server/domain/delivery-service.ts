@@ -51,6 +51,7 @@ export class DeliveryService {
       if (unused === null) return this.#lost(log);
       await this.#deps.audio.remove(unused);
       this.#deps.log.info({ ...log, detail: (result as { detail?: string }).detail }, 'delivered');
+      this.#deps.observe?.({ event: 'delivery', target: item.target, result: 'delivered' });
       return 'delivered';
     }
     if (decision.action === 'retry') {
@@ -64,6 +65,7 @@ export class DeliveryService {
       );
       if (!held) return this.#lost(log);
       this.#deps.log.warn({ ...log, reason, nextAttemptAt: decision.at }, 'delivery deferred');
+      this.#deps.observe?.({ event: 'delivery', target: item.target, result: 'deferred', reason });
       return 'deferred';
     }
     const keep = item.kind === 'forward' ? this.#messages.undeliveredForward(item) : undefined;
@@ -73,10 +75,17 @@ export class DeliveryService {
       { ...log, reason: decision.reason, keptInMailbox: Boolean(keep) },
       'delivery failed',
     );
+    this.#deps.observe?.({
+      event: 'delivery',
+      target: item.target,
+      result: 'failed',
+      reason: decision.reason,
+    });
     return 'failed';
   }
 
-  #lost(log: object): 'lost' {
+  #lost(log: { target: Delivery['target'] }): 'lost' {
+    this.#deps.observe?.({ event: 'delivery', target: log.target, result: 'lost' });
     this.#deps.log.warn(log, 'delivery lease lost to another worker: its result counts');
     return 'lost';
   }

@@ -2,6 +2,7 @@ import type { AudioInspector, AudioStore, DomainLogger, VoicemailStore } from '.
 import type { HousekeepingRules, PlaybackOrder, Policy } from './policy.ts';
 import type { ScryptCost } from './code-hash.ts';
 import type { ExchangeConnectionRef } from './exchange.ts';
+import type { Observe } from './observe.ts';
 
 /** Everything the domain services use, wired once by the composition root. */
 export interface DomainDeps {
@@ -28,4 +29,6 @@ export interface DomainDeps {
    * recorded here is forwarded there through the queue instead of being kept.
    */
   central?: string;
+  /** Told of log-ins, lockouts, deposits and delivery results (metrics, alarms). */
+  observe?: Observe;
 }

@@ -289,9 +289,23 @@ export class MailboxService {
     }
     if (!admitted) {
       this.#deps.log.warn(logged, 'login refused: too many wrong codes from this address');
+      this.#deps.observe?.({ event: 'login', channel: ctx.channel, outcome: 'refused' });
       throw denied;
     }
-    return track(this.#fromClient, client, this.#admitted(ref, code, ctx, client, logged, denied));
+    const lockedOut = new VoicegateError('AUTH_FAILED', WRONG_OR_LOCKED);
+    const login = this.#admitted(ref, code, ctx, client, logged, denied, lockedOut);
+    // A wrong mailbox or code failed; a lock, no UMS access or a store that cannot record the
+    // attempt refused it (the client is told the same either way).
+    void login.then(
+      () => this.#deps.observe?.({ event: 'login', channel: ctx.channel, outcome: 'ok' }),
+      (err: unknown) =>
+        this.#deps.observe?.({
+          event: 'login',
+          channel: ctx.channel,
+          outcome: err === denied ? 'failed' : 'refused',
+        }),
+    );
+    return track(this.#fromClient, client, login);
   }
 
   /** A log-in whose try the address had: the mailbox's own lockout, then the code. */
@@ -302,6 +316,7 @@ export class MailboxService {
     client: string,
     logged: { channel: string; remote: string; mailbox: string },
     denied: VoicegateError,
+    lockedOut: VoicegateError,
   ): Promise<Mailbox> {
     const { failures, minutes } = this.#deps.policy.lockout;
     const mailbox = await this.#deps.store.findMailbox(ref.replace(/ +$/, ''));
@@ -338,14 +353,16 @@ export class MailboxService {
     if (attempt === null) {
       await this.#decoy(code);
       this.#deps.log.warn(logged, 'login refused: locked');
-      throw denied;
+      throw lockedOut;
     }
     const check = this.#check(mailbox.id, code, mailbox.codeHash, logged);
     if (!(await check)) {
+      const locked = failures > 0 && attempt === failures;
       this.#deps.log.warn(
         { ...logged, attempt, locked: failures > 0 && attempt >= failures },
         'login failed: wrong code',
       );
+      if (locked) this.#deps.observe?.({ event: 'lockout', channel: ctx.channel });
       throw denied;
     }
     this.#throttle.giveBack(client);

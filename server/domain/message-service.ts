@@ -1,3 +1,4 @@
+import type { DepositChannel } from './observe.ts';
 import { randomUUID } from 'node:crypto';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
@@ -52,6 +53,8 @@ export interface DepositInput {
    * again. Without one, the voicemail gets a new identity.
    */
   identity?: string;
+  /** Where it came from, for the deposits counted by channel. */
+  channel?: DepositChannel;
 }
 
 export type { MessageView } from './message-search.ts';
@@ -136,12 +139,15 @@ export class MessageService {
       originServer: input.originServer ?? this.#deps.serverName,
       forwardedFrom: null,
     };
+    let stored: Message[];
     try {
-      return await this.#addTo(mailbox, base);
+      stored = await this.#addTo(mailbox, base);
     } catch (err) {
       await this.#deps.audio.remove([key]).catch(() => {});
       throw err;
     }
+    this.#deps.observe?.({ event: 'deposit', channel: input.channel ?? 'other' });
+    return stored;
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { ApiDeps } from './deps.ts';
 import { registerErrorHandler } from './errors.ts';
 import { healthRoutes, type HealthDeps } from './health-routes.ts';
+import { metricsRoute, type MetricsDeps } from './metrics-route.ts';
 import type { HttpListener } from './http-server.ts';
 import { audioRoutes } from './routes/audio-routes.ts';
 import { authRoutes } from './routes/auth-routes.ts';
@@ -30,6 +31,8 @@ export interface HttpDeps extends HealthDeps {
   serverFactory?: HttpListener['serverFactory'];
   /** Reverse proxies whose X-Forwarded-For names the client (`req.ip`); false: none. */
   trustProxy?: false | ((address: string) => boolean);
+  /** Prometheus /metrics on this port (behind its token), when configured so. */
+  metrics?: MetricsDeps;
 }
 
 const SECURITY_HEADERS = {
@@ -72,6 +75,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
   });
   await app.register(healthRoutes(deps));
+  if (deps.metrics) await app.register(metricsRoute(deps.metrics));
   if (deps.api) {
     await app.register(cookie);
     registerSessions(app);

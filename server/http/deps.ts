@@ -1,3 +1,4 @@
+import type { Observe } from '../domain/observe.ts';
 import type { Mailbox } from '../domain/mailbox.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
@@ -15,6 +16,8 @@ export interface ApiDeps {
   tools: { ffmpeg: boolean; sox: boolean };
   /** Rings the user's phone and plays a message there; absent when the phone part is off. */
   phone?: PhoneDialer;
+  /** Told when an event stream opens and closes (the SSE clients metric). */
+  observe?: Observe;
 }
 
 export interface PhoneDialer {

@@ -48,6 +48,22 @@ export class Lateness {
     };
   }
 
+  /**
+   * Packets at most each bound late (cumulative, as a Prometheus histogram's buckets; bounds in
+   * ms, rising, on the 0.05 ms grid), the packets in all and the sum of their lateness.
+   */
+  histogram(boundsMs: readonly number[]): { buckets: number[]; packets: number; sumMs: number } {
+    const buckets: number[] = [];
+    let seen = 0;
+    let i = 0;
+    for (const bound of boundsMs) {
+      const last = Math.min(BUCKETS, Math.round(bound / BUCKET_MS));
+      for (; i < last; i++) seen += this.#hist[i]!;
+      buckets.push(seen);
+    }
+    return { buckets, packets: this.#packets, sumMs: this.#sum };
+  }
+
   reset(): void {
     this.#hist.fill(0);
     this.#packets = 0;

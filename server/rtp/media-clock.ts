@@ -159,6 +159,11 @@ export class MediaClock {
     this.#lateness.record(lateMs, count);
   }
 
+  /** The lateness histogram (`Lateness.histogram`), for /metrics. */
+  latenessHistogram(boundsMs: readonly number[]): ReturnType<Lateness['histogram']> {
+    return this.#lateness.histogram(boundsMs);
+  }
+
   stats(): ClockStats {
     return { ticks: this.#ticks, skippedTicks: this.#skipped, ...this.#lateness.stats() };
   }

@@ -116,7 +116,7 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
     const stored: Message[] = [];
     for (const mailbox of names) {
       try {
-        stored.push(...(await messages.deposit({ mailbox, ...mail })));
+        stored.push(...(await messages.deposit({ mailbox, ...mail, channel: 'smtp' })));
       } catch (err) {
         // A retry by the sender finds these stored (its Message-ID) and stores the rest.
         if (stored.length > 0)

@@ -1,3 +1,4 @@
+import type { Observe } from '../domain/observe.ts';
 import { DialPlan } from '../domain/dial-plan.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
@@ -34,6 +35,8 @@ export interface PhoneDeps {
   log: SipLog & FlowLog;
   /** Whether this node runs the installation's once-only work (default: it does). */
   runsHere?: (work: OnceWork) => boolean;
+  /** Told when the PBX registration is made or lost (the registration-lost alarm). */
+  observe?: Observe;
 }
 
 export interface PhoneOptions {
@@ -305,8 +308,15 @@ export class Phone {
           })
         : null;
     if (registration)
-      registration.onChange = (state, res) =>
+      registration.onChange = (state, res) => {
         log.info({ state, status: res?.status, registrar: opts.pbx.uri }, 'PBX registration');
+        if (state === 'registered' || state === 'failed')
+          this.#deps.observe?.({
+            event: 'registration',
+            registered: state === 'registered',
+            detail: `${opts.pbx.uri}: ${res ? `${res.status} ${res.reason}` : state}`,
+          });
+      };
 
     const playOnPhone = new PlayOnPhone({
       ua,

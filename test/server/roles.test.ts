@@ -88,6 +88,7 @@ describe('the composition root', () => {
       'housekeeping',
       'backup',
       'exchange-sync',
+      'monitor',
     ]);
     expect(await accepts(port)).toBe(false);
     const running = await server.listen();

@@ -49,6 +49,7 @@ export function registerMessages(program: Command): void {
             priority: o.priority ? 'high' : 'normal',
             private: o.private ?? false,
             kind: o.recording ? 'recording' : 'message',
+            channel: 'cli',
           });
           if (stored.length === 0)
             print(

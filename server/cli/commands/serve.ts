@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
+import { openSyslog } from '../../compose/syslog.ts';
 import { load } from '../common.ts';
 
 /**
@@ -66,9 +67,15 @@ export function registerServe(program: Command): void {
     .description('run the server (use --set key=value to override any config key)')
     .action(async (_opts: unknown, cmd: Command) => {
       const loaded = load(cmd);
-      const log = createLogger(loaded.config.log.level);
+      const syslog = openSyslog(loaded);
+      const log = createLogger(
+        loaded.config.log.level,
+        process.stderr,
+        syslog ? [syslog.destination] : [],
+      );
       const { startServer } = await import('../../server.ts');
-      const server = await startServer(loaded, log);
+      const server = await startServer(loaded, log, { syslog: syslog?.sink });
       await serveUntilSignal(server, log);
+      await syslog?.sink.close();
     });
 }

@@ -102,6 +102,7 @@ export async function leaveMessage(
       audio: samplesToWav(taken),
       callerNumber: call.info.callerNumber,
       callerName: call.info.callerName,
+      channel: 'phone',
     });
     ids = stored.map((m) => m.id);
   } catch (err) {

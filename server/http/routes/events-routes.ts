@@ -82,6 +82,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         });
         res.write('retry: 2000\n\n');
         open.add(res);
+        deps.observe?.({ event: 'stream', kind: 'sse', delta: 1 });
         let box: { timeZone: string } = req.mailbox!;
         const follow = new JournalFollower(deps.store, mailboxId, async (changes) => {
           // One event per message changed, carrying it as it is now: a page updates its one row
@@ -114,6 +115,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
           clearInterval(ping);
           unsubscribe();
           open.delete(res);
+          deps.observe?.({ event: 'stream', kind: 'sse', delta: -1 });
         });
         // A mailbox removed meanwhile: the stream ends and the page's next request says why.
         follow.start().catch(() => res.end());
