@@ -151,5 +151,10 @@ backup:                      # scheduled backups, taken by the running server (R
                              #      - {type: sftp, host: backup.example.com, username: vg,
                              #         privateKeyFile: backup_key, hostKeyFingerprint: 'SHA256:...',
                              #         path: voicegate}
+
+readEmail:                   # owners hear their new e-mails by phone (mailbox set --read-email)
+  keyFile: server.key        # seals e-mail account secrets; made at first use, mode 0600
+  maxPerCall: 10             # new e-mails read in one call, newest first
+  timeoutSeconds: 5          # a mail server slower than this is announced, and the call goes on
 `;
 }
