@@ -21,6 +21,7 @@ declare -A tools=(
   [podman]=podman # builds the container image (test/docker/)
   [debootstrap]=debootstrap # makes the image's Debian base without a registry
   [/usr/lib/postgresql/15/bin/initdb]=postgresql # the PostgreSQL store's test clusters
+  [/usr/lib/dovecot/imap]=dovecot-imapd # a real IMAP server whose e-mail the phone reads
 )
 
 missing=()

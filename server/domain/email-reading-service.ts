@@ -69,6 +69,11 @@ export class EmailReadingService {
     return view;
   }
 
+  /** Whether the mailbox reads e-mail from a source the phone can read (IMAP today). */
+  async isOn(mailboxId: number): Promise<boolean> {
+    return (await this.#deps.store.getEmailReading(mailboxId))?.source === 'imap';
+  }
+
   /** For the reader only: the source with the secret opened; null when reading is off. */
   async source(mailboxId: number): Promise<ReadingSource | null> {
     const stored = await this.#deps.store.getEmailReading(mailboxId);

@@ -142,6 +142,11 @@ export type InboxResult = { ok: true; inbox: OpenInbox } | { ok: false; failure:
 
 /** The port the phone menu uses: a mailbox's inbox, or null when reading is off. */
 export interface EmailReader {
-  /** null when the mailbox does not read e-mail; never rejects for the mail server's sake. */
-  open(mailboxId: number, mailboxName: string): Promise<InboxResult | null>;
+  /** Whether the mailbox reads e-mail at all (a store read; no mail server is asked). */
+  reads(mailboxId: number): Promise<boolean>;
+  /**
+   * null when the mailbox does not read e-mail; never rejects for the mail server's sake.
+   * `locale` is the language attachments and links are announced in.
+   */
+  open(mailbox: { id: number; name: string; locale: string }): Promise<InboxResult | null>;
 }

@@ -1,4 +1,5 @@
 import { DialPlan } from '../domain/dial-plan.ts';
+import type { EmailReader } from '../domain/email-reading.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -34,6 +35,8 @@ export interface PhoneDeps {
   log: SipLog & FlowLog;
   /** Whether this node runs the installation's once-only work (default: it does). */
   runsHere?: (work: OnceWork) => boolean;
+  /** Owners' e-mail read by phone (the composition root's reader). */
+  emailReader?: EmailReader;
 }
 
 export interface PhoneOptions {
@@ -146,6 +149,7 @@ export class Phone {
       defaultLanguage: opts.language,
       timeZone: opts.timeZone,
       now: () => Date.now(),
+      emailReader: deps.emailReader,
     };
     // Each (re)load is checked against the mailboxes and prompts of that moment.
     const flows = new FlowSet({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { emailFromSource } from '../../server/mailread/email-from-source.ts';
-import { speechParts } from '../../server/mailread/listenable-text.ts';
+import { speechParts } from '../../server/flows/voicemail/speech-parts.ts';
 
 const sample = (name: string, language = 'en') =>
   emailFromSource(
