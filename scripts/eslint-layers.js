@@ -41,6 +41,7 @@ export const LAYERS = {
   'server/mail': { may: ['server/domain', 'server/render', 'server/log.ts'] },
   'server/delivery': { may: ['server/domain', 'server/log.ts'] },
   'server/exchange': { may: ['server/domain', 'server/render', 'server/log.ts'] },
+  'server/mailread': { may: ['server/domain'] },
   'server/housekeeping-scheduler.ts': { may: ['server/domain', 'server/log.ts'] },
   'server/backup': { may: ['server/domain'] },
   'server/peers': { may: ['server/domain', 'server/log.ts'] },

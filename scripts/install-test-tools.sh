@@ -23,6 +23,7 @@ declare -A tools=(
   [/usr/lib/postgresql/15/bin/initdb]=postgresql # the PostgreSQL store's test clusters
   [promtool]=prometheus # checks /metrics' text format
   [rsyslogd]="rsyslog rsyslog-gnutls" # a syslog collector over TCP and TLS
+  [/usr/lib/dovecot/imap]=dovecot-imapd # a real IMAP server whose e-mail the phone reads
 )
 
 missing=()

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import type { DomainDeps } from './domain/deps.ts';
 import { MailboxService } from './domain/mailbox-service.ts';
@@ -8,6 +9,9 @@ import { SettingsTransfer } from './domain/settings-transfer.ts';
 import { MailboxHomeService } from './domain/home-service.ts';
 import { ExchangeStateService } from './domain/exchange-state.ts';
 import { Observers } from './domain/observe.ts';
+import { EmailReadingService } from './domain/email-reading-service.ts';
+import type { SecretBox } from './domain/secret-box.ts';
+import { loadServerKey } from './mailread/server-key.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -25,6 +29,8 @@ export interface Context extends OpenedStore {
   settings: SettingsTransfer;
   homes: MailboxHomeService;
   exchangeStates: ExchangeStateService;
+  /** Reading owners' e-mail by phone: the settings, their secrets sealed. */
+  emailReading: EmailReadingService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   /** What the services report as it happens (log-ins, deposits, deliveries): metrics, alarms. */
@@ -78,6 +84,10 @@ export async function createContext(
   const mailboxes = new MailboxService(deps);
   const messages = new MessageService(deps, mailboxes);
   const deliveries = new DeliveryService(deps, messages, config.mail.retryHours);
+  // The key file is read (or made) only when a secret is first sealed or opened.
+  let box: SecretBox | undefined;
+  const serverKey = () =>
+    (box ??= loadServerKey(resolve(loaded.dataDir, config.readEmail.keyFile)));
   return {
     ...opened,
     loaded,
@@ -88,6 +98,7 @@ export async function createContext(
     settings: new SettingsTransfer(deps),
     homes: new MailboxHomeService(deps, mailboxes),
     exchangeStates: new ExchangeStateService(deps, messages),
+    emailReading: new EmailReadingService(deps, mailboxes, serverKey),
     deliveryQueued,
     observers,
   };

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { Phone } from '../telephony/phone.ts';
+import { MailReader } from '../mailread/email-reader.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
 /** The phone: SIP and RTP, call flows, lamps, the PBX registration. */
@@ -14,6 +15,13 @@ export async function buildSipPart(w: Wiring): Promise<Part & { phone: Phone }> 
       log: w.log.child({ proto: 'sip' }),
       runsHere: (work) => w.once.runsHere(work),
       observe: w.context.observers.emit,
+      emailReader: new MailReader({
+        source: (id) => w.context.emailReading.source(id),
+        isOn: (id) => w.context.emailReading.isOn(id),
+        maxPerCall: config.readEmail.maxPerCall,
+        timeoutMs: config.readEmail.timeoutSeconds * 1000,
+        log: w.log.child({ part: 'mailread' }),
+      }),
     },
     {
       ...config.sip,

@@ -450,6 +450,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Reading owners' e-mail by phone (`mailbox set --read-email`). */
+    readEmail: Type.Object(
+      {
+        /**
+         * The server's key that seals e-mail account secrets in the store (relative to the data
+         * folder); made at first use, mode 0600. Keep it out of the database's backups' reach.
+         */
+        keyFile: Type.String({ default: 'server.key', minLength: 1 }),
+        /** New e-mails read in one call, newest first. */
+        maxPerCall: Type.Integer({ default: 10, minimum: 1, maximum: 100 }),
+        /** How long the mail server may take to answer before the caller hears it cannot. */
+        timeoutSeconds: Type.Number({ default: 5, minimum: 1, maximum: 60 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

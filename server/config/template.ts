@@ -183,5 +183,10 @@ alarms:                      # logged, sent to syslog, in /metrics
   diskFreeMinMB: 1024        # the data folder's disk has less free than this
   queueStuckMinutes: 60      # the oldest pending delivery is older than this
   checkSeconds: 60
+
+readEmail:                   # owners hear their new e-mails by phone (mailbox set --read-email)
+  keyFile: server.key        # seals e-mail account secrets; made at first use, mode 0600
+  maxPerCall: 10             # new e-mails read in one call, newest first
+  timeoutSeconds: 5          # a mail server slower than this is announced, and the call goes on
 `;
 }

@@ -23,6 +23,7 @@ import type {
 import type { Delivery, NewDelivery, TargetKind } from './delivery.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 import type { ExchangeItemRef, MailboxHome } from './exchange.ts';
+import type { StoredEmailReading } from './email-reading.ts';
 import type { Readable } from 'node:stream';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
@@ -298,6 +299,17 @@ export interface ExchangeStore {
   setExchangeSyncState(mailboxId: number, state: string | null): Promise<void>;
 }
 
+/**
+ * Per mailbox, where its owner's e-mail is read from by phone (`email-reading.ts`). The secret
+ * arrives sealed and is kept as given; a mailbox's setting goes with it.
+ */
+export interface EmailReadingStore {
+  /** null when the mailbox does not read e-mail (or is gone). */
+  getEmailReading(mailboxId: number): Promise<StoredEmailReading | null>;
+  /** Sets the reading; null turns it off. */
+  setEmailReading(mailboxId: number, reading: StoredEmailReading | null): Promise<void>;
+}
+
 export interface VoicemailStore
   extends
     MailboxStore,
@@ -306,7 +318,8 @@ export interface VoicemailStore
     JournalStore,
     WebSessionStore,
     DeliveryStore,
-    ExchangeStore {
+    ExchangeStore,
+    EmailReadingStore {
   close(): Promise<void>;
 }
 

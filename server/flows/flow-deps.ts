@@ -1,6 +1,7 @@
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { Policy } from '../domain/policy.ts';
+import type { EmailReader } from '../domain/email-reading.ts';
 import type { PromptSource, Speech } from '../prompts/ports.ts';
 
 export type { PromptSource, Speech };
@@ -24,4 +25,6 @@ export interface FlowDeps {
   /** The server's default language, when neither the call nor the mailbox names one. */
   defaultLanguage: string;
   now(): number;
+  /** Owners' e-mail read by phone; absent, no mailbox reads e-mail. */
+  emailReader?: EmailReader;
 }

@@ -28,6 +28,7 @@ const TABLES: readonly { name: string; key: string; pgOrder: string }[] = [
   { name: 'delivery', key: 'id', pgOrder: 'id' },
   { name: 'web_session', key: 'token_hash', pgOrder: 'token_hash COLLATE "C"' },
   { name: 'journal', key: 'seq', pgOrder: 'seq' },
+  { name: 'email_reading', key: 'mailbox_id', pgOrder: 'mailbox_id' },
 ];
 
 /** Identity columns whose sequences go on after the copied rows' highest value. */

@@ -301,6 +301,16 @@ export const MIGRATIONS: readonly string[] = [
       VALUES (new.rowid, new.caller_name, new.caller_number);
   END;
 `,
+  // E-mail reading: per mailbox, where its owner's e-mail is read from by phone; the account as
+  // JSON, its password or token sealed under the server's key (never in clear here).
+  `
+  CREATE TABLE email_reading (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    source TEXT NOT NULL CHECK (source IN ('imap', 'exchange')),
+    account TEXT,
+    sealed_secret TEXT
+  ) STRICT;
+`,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -38,6 +38,8 @@ import { WebSessionTable } from './web-session-table.ts';
 import { migrate } from './migrations.ts';
 import { GroupCommit } from './group-commit.ts';
 import { ExchangeTable } from './exchange-table.ts';
+import { EmailReadingTable } from './email-reading-table.ts';
+import type { StoredEmailReading } from '../domain/email-reading.ts';
 import type { ExchangeItemRef, MailboxHome } from '../domain/exchange.ts';
 import { queryMessages, setStates } from './message-query.ts';
 import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
@@ -602,5 +604,14 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   }
   setExchangeSyncState(mailboxId: number, state: string | null): Promise<void> {
     return this.#exchange.setExchangeSyncState(mailboxId, state);
+  }
+
+  // E-mail reading by phone.
+  readonly #emailReading = new EmailReadingTable(this);
+  getEmailReading(mailboxId: number): Promise<StoredEmailReading | null> {
+    return this.#emailReading.getEmailReading(mailboxId);
+  }
+  setEmailReading(mailboxId: number, reading: StoredEmailReading | null): Promise<void> {
+    return this.#emailReading.setEmailReading(mailboxId, reading);
   }
 }

@@ -1,5 +1,6 @@
 import type { Observe } from '../domain/observe.ts';
 import { DialPlan } from '../domain/dial-plan.ts';
+import type { EmailReader } from '../domain/email-reading.ts';
 import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -37,6 +38,8 @@ export interface PhoneDeps {
   runsHere?: (work: OnceWork) => boolean;
   /** Told when the PBX registration is made or lost (the registration-lost alarm). */
   observe?: Observe;
+  /** Owners' e-mail read by phone (the composition root's reader). */
+  emailReader?: EmailReader;
 }
 
 export interface PhoneOptions {
@@ -149,6 +152,7 @@ export class Phone {
       defaultLanguage: opts.language,
       timeZone: opts.timeZone,
       now: () => Date.now(),
+      emailReader: deps.emailReader,
     };
     // Each (re)load is checked against the mailboxes and prompts of that moment.
     const flows = new FlowSet({

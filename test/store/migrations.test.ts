@@ -46,6 +46,7 @@ describe('schema migrations', () => {
     expect(tables(store.db)).toEqual([
       'delivery',
       'deposit',
+      'email_reading',
       'exchange_item',
       'greeting',
       'group_member',

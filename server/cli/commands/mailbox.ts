@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { VoicegateError } from '../../domain/errors.ts';
 import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
 import type { MailboxHomeChange } from '../../domain/exchange.ts';
+import { describeEmailReading, parseReadEmail } from '../../domain/email-reading.ts';
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
 import { readCode, warnCodeArgument } from '../read-code.ts';
 
@@ -49,6 +50,7 @@ interface SetOptions {
   home?: string;
   exchangeAddress?: string;
   exchangeConnection?: string;
+  readEmail?: string;
 }
 
 /** The change of home the options ask for, or null when they name none. */
@@ -158,6 +160,7 @@ export function registerMailbox(program: Command): void {
         const shown = {
           ...m,
           ...(await ctx.homes.home(m.name)),
+          readEmail: describeEmailReading(await ctx.emailReading.view(m.name)),
           members,
           sipCredentials: sip ? `user ${m.extension}, realm ${sip.realm}` : 'none',
           failedLogins,
@@ -224,6 +227,10 @@ export function registerMailbox(program: Command): void {
       '--exchange-connection <name>',
       'the exchange.connections entry to use (needed when there are several)',
     )
+    .option(
+      '--read-email <source>',
+      "read the owner's new e-mails by phone: imap://user@host:993 (the password, or the OAuth token with ?auth=oauth, from standard input or asked for), or off",
+    )
     .action(async (ref: string, o: SetOptions, cmd: Command) => {
       // Read like codes: never wanted on the command line, where every user sees it (ps).
       if (typeof o.sipPassword === 'string') warnCodeArgument('a SIP password on the command line');
@@ -233,6 +240,19 @@ export function registerMailbox(program: Command): void {
           : o.sipPassword
             ? await readCode(`SIP password for ${ref}: `)
             : undefined;
+      const readEmail = o.readEmail === undefined ? undefined : parseReadEmail(o.readEmail);
+      if (readEmail?.source === 'imap' && sipPassword !== undefined && o.sipPassword === true)
+        throw new VoicegateError(
+          'INVALID_INPUT',
+          '--sip-password and --read-email both read standard input: set them one at a time',
+        );
+      // Like codes, the account's secret never comes from the command line.
+      const emailSecret =
+        readEmail?.source === 'imap'
+          ? await readCode(
+              `${readEmail.imap.auth === 'oauth' ? 'OAuth token' : 'Password'} of ${readEmail.imap.user}@${readEmail.imap.host}: `,
+            )
+          : undefined;
       await withContext(cmd, async (ctx) => {
         const changes = changesFrom(o);
         const homeChange = homeChangeFrom(o);
@@ -240,7 +260,8 @@ export function registerMailbox(program: Command): void {
           Object.keys(changes).length === 0 &&
           sipPassword === undefined &&
           !o.clearSipPassword &&
-          !homeChange
+          !homeChange &&
+          o.readEmail === undefined
         )
           throw new VoicegateError(
             'INVALID_INPUT',
@@ -262,6 +283,10 @@ export function registerMailbox(program: Command): void {
               ? `${m.name}: voicemail goes to Exchange, ${home.exchangeAddress} (connection ${home.exchangeConnection})`
               : `${m.name}: voicemail is kept here`,
           );
+        }
+        if (o.readEmail !== undefined) {
+          const view = await ctx.emailReading.set(m.name, o.readEmail, emailSecret);
+          print(`${m.name}: e-mail reading ${describeEmailReading(view)}`);
         }
         print(`updated mailbox ${m.name}`);
       });

@@ -8,6 +8,7 @@ import { publicMailbox } from '../../domain/mailbox-service.ts';
 import type { Call } from '../call.ts';
 import type { FlowDeps } from '../flow-deps.ts';
 import { changeCode } from './change-code.ts';
+import { endEmail, readEmails, startEmail } from './email-menu.ts';
 import { greetingsMenu } from './greetings-menu.ts';
 import { commandFor, MAIN_MENU_KEYS } from './keymaps.ts';
 import { playMessages } from './message-menu.ts';
@@ -96,9 +97,19 @@ async function logIn(p: Prompter, opts: CollectOptions): Promise<Mailbox | null>
 }
 
 async function mainMenu(s: Session): Promise<void> {
+  // The mail server is asked now, so the e-mails are ready when the voicemail is heard.
+  s.email = await startEmail(s);
+  try {
+    await mainMenuKeys(s);
+  } finally {
+    await endEmail(s.email);
+  }
+}
+
+async function mainMenuKeys(s: Session): Promise<void> {
   await summary(s);
   for (let quiet = 0; quiet < MAX_QUIET;) {
-    const key = await s.p.ask(['main-menu']);
+    const key = await s.p.ask(s.email ? ['main-menu', 'main-menu-email'] : ['main-menu']);
     if (key === null) {
       quiet++;
       continue;
@@ -108,6 +119,12 @@ async function mainMenu(s: Session): Promise<void> {
       case 'new':
       case 'saved':
         if ((await playMessages(s, key === '1' ? 'new' : 'saved')) === 'ended') return;
+        // After the new voicemail, the new e-mail.
+        if (key === '1' && s.email) await readEmails(s, 'quiet');
+        break;
+      case 'email':
+        if (s.email) await readEmails(s, 'say');
+        else await s.p.say(['invalid-entry']);
         break;
       case 'greetings':
         await greetingsMenu(s);

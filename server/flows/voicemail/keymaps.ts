@@ -17,6 +17,7 @@ export const MAIN_MENU_KEYS = {
   '2': 'saved',
   '3': 'greetings',
   '4': 'changeCode',
+  '5': 'email',
   '*': 'help',
   '#': 'goodbye',
   '9': 'goodbye',
@@ -32,6 +33,22 @@ export const MESSAGE_KEYS = {
   '6': 'markNew',
   '7': 'save',
   '8': 'undelete',
+  '9': 'mainMenu',
+  '#': 'next',
+  '*': 'help',
+} as const;
+
+/**
+ * While an e-mail is read (its header, its text) and after it: the message keys where they
+ * mean the same (0, 1, 3, 6, 7, 9, #, *), 4 for the previous one.
+ */
+export const EMAIL_KEYS = {
+  '0': 'replay',
+  '1': 'replayHeader',
+  '3': 'delete',
+  '4': 'previous',
+  '6': 'leaveUnread',
+  '7': 'markRead',
   '9': 'mainMenu',
   '#': 'next',
   '*': 'help',

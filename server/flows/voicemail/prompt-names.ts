@@ -95,9 +95,32 @@ export const VOICEMAIL_PROMPTS = [
   'code-changed',
 ] as const;
 
+/** Reading the owner's e-mail (`email-menu.ts`); texts in `text/<lang>/email.yaml`. */
+export const EMAIL_PROMPTS = [
+  'main-menu-email',
+  'new-email',
+  'new-emails',
+  'no-new-emails',
+  'email-from',
+  'email-sent',
+  'email-subject',
+  'email-words',
+  'email-options',
+  'email-help',
+  'email-marked-read',
+  'email-left-unread',
+  'email-deleted',
+  'no-more-emails',
+  'no-previous-email',
+  'email-unreachable',
+  'email-login-failed',
+  'email-not-changed',
+] as const;
+
 export type CommonPrompt = (typeof COMMON_PROMPTS)[number];
 export type VoicemailPrompt = (typeof VOICEMAIL_PROMPTS)[number];
-export type PromptName = CommonPrompt | VoicemailPrompt;
+export type EmailPrompt = (typeof EMAIL_PROMPTS)[number];
+export type PromptName = CommonPrompt | VoicemailPrompt | EmailPrompt;
 
 /** The prompt that speaks each key, for numbers said digit by digit. */
 export const KEY_PROMPTS: Readonly<Record<string, CommonPrompt>> = DIGIT_PROMPTS;

@@ -213,6 +213,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $$;
   `,
+  // E-mail reading, as the embedded store's migration of the same name.
+  `
+  CREATE TABLE email_reading (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    source TEXT NOT NULL CHECK (source IN ('imap', 'exchange')),
+    account TEXT,
+    sealed_secret TEXT
+  );
+  `,
 ];
 
 /** Nodes starting together on an empty database: one migrates, the others wait for it. */

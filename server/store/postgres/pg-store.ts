@@ -31,6 +31,8 @@ import type { PgAccess } from './pg-access.ts';
 import type { PgChangeFeed } from './pg-change-feed.ts';
 import { PgDeliveryTable } from './pg-delivery-table.ts';
 import { PgExchangeTable } from './pg-exchange-table.ts';
+import { PgEmailReadingTable } from './pg-email-reading-table.ts';
+import type { StoredEmailReading } from '../../domain/email-reading.ts';
 import { PgMailboxTable } from './pg-mailbox-table.ts';
 import { PgMessageTable } from './pg-message-table.ts';
 import { PgDepositTable, PgGreetingTable, PgWebSessionTable } from './pg-side-tables.ts';
@@ -49,6 +51,7 @@ export class PgStore implements VoicemailStore {
   readonly #greetings: PgGreetingTable;
   readonly #sessions: PgWebSessionTable;
   readonly #exchange: PgExchangeTable;
+  readonly #emailReading: PgEmailReadingTable;
 
   constructor(db: PgAccess, feed: PgChangeFeed) {
     this.#db = db;
@@ -63,6 +66,7 @@ export class PgStore implements VoicemailStore {
     this.#greetings = new PgGreetingTable(db);
     this.#sessions = new PgWebSessionTable(db);
     this.#exchange = new PgExchangeTable(db);
+    this.#emailReading = new PgEmailReadingTable(db);
   }
 
   // Mailboxes
@@ -257,6 +261,14 @@ export class PgStore implements VoicemailStore {
   }
   setExchangeSyncState(mailboxId: number, state: string | null): Promise<void> {
     return this.#exchange.setExchangeSyncState(mailboxId, state);
+  }
+
+  // E-mail reading by phone
+  getEmailReading(mailboxId: number): Promise<StoredEmailReading | null> {
+    return this.#emailReading.getEmailReading(mailboxId);
+  }
+  setEmailReading(mailboxId: number, reading: StoredEmailReading | null): Promise<void> {
+    return this.#emailReading.setEmailReading(mailboxId, reading);
   }
 
   /** null while the database answers a query; else why not. */

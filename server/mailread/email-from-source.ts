@@ -1,0 +1,34 @@
+import { simpleParser } from 'mailparser';
+import type { InboxEmail } from '../domain/email-reading.ts';
+import { listenableText, wordCount } from './listenable-text.ts';
+
+/** A raw RFC 5322 message as the phone reads it: who, when, what about, and its words. */
+export async function emailFromSource(
+  id: string,
+  source: Buffer,
+  language: string,
+  fallbackDate: number,
+): Promise<InboxEmail> {
+  const mail = await simpleParser(source, { skipImageLinks: true, skipTextToHtml: true });
+  const from = mail.from?.value[0];
+  const text = listenableText(
+    {
+      text: mail.text,
+      html: typeof mail.html === 'string' ? mail.html : null,
+      attachments: mail.attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+      })),
+    },
+    language,
+  );
+  return {
+    id,
+    // The name as written; an address alone is read as its part before the @.
+    fromName: from?.name?.trim() || from?.address?.split('@')[0] || '',
+    sentAt: mail.date?.getTime() ?? fallbackDate,
+    subject: (mail.subject ?? '').trim(),
+    text,
+    words: wordCount(text),
+  };
+}
