@@ -166,6 +166,7 @@ topology:                    # the other servers of a network (README: Several s
     intervalSeconds: 10
     failback: manual         # manual | graceful | automatic
     timeoutSeconds: 300      # automatic: hand back after this even with calls in progress
+
 metrics:                     # Prometheus /metrics (README: Monitoring)
   enabled: false
   listen: null               # e.g. {host: 127.0.0.1, port: 9464}: a port of its own, no token
