@@ -15,7 +15,7 @@ export const ROLE_PARTS: Record<ServerRole, readonly PartName[] | null> = {
   standalone: PART_NAMES,
   central: PART_NAMES,
   backup: null,
-  distributed: ['sip', 'http', 'smtp-in', 'delivery', 'housekeeping', 'backup'],
+  distributed: ['sip', 'http', 'smtp-in', 'delivery', 'housekeeping', 'backup', 'monitor'],
 };
 
 /**
