@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { GraphClient } from '../exchange/graph-client.ts';
-import { syncGraphMailbox } from '../exchange/graph-sync.ts';
-import { createHttpClient } from '../exchange/https-client.ts';
+import type { GraphClient } from '../exchange/graph-client.ts';
 import type { Part, Wiring } from './part.ts';
+
+/** The Exchange modules, loaded when a connection is configured (msal is large to keep). */
+const loadExchange = async () => {
+  const [client, sync, https] = await Promise.all([
+    import('../exchange/graph-client.ts'),
+    import('../exchange/graph-sync.ts'),
+    import('../exchange/https-client.ts'),
+  ]);
+  return { ...client, ...sync, ...https };
+};
 
 /**
  * Reads back what users do to their voicemail in Exchange (every `exchange.syncSeconds`), on
@@ -17,8 +25,11 @@ export function buildExchangeSyncPart(w: Wiring): Part {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   const controller = new AbortController();
+  let exchange: Awaited<ReturnType<typeof loadExchange>> | null = null;
 
   const client = (name: string): GraphClient | null => {
+    if (!exchange) return null;
+    const { GraphClient, createHttpClient } = exchange;
     const c = config.exchange.connections.find((x) => x.name === name);
     if (!c || c.kind !== 'graph') return null;
     let made = clients.get(name);
@@ -36,7 +47,7 @@ export function buildExchangeSyncPart(w: Wiring): Part {
       const graph = client(home.exchangeConnection!);
       if (!graph) continue;
       try {
-        await syncGraphMailbox(
+        await exchange!.syncGraphMailbox(
           graph,
           home.exchangeAddress!,
           mailboxId,
@@ -53,6 +64,7 @@ export function buildExchangeSyncPart(w: Wiring): Part {
   return {
     listen: async () => {
       if (config.exchange.connections.length === 0) return;
+      exchange = await loadExchange();
       timer = setInterval(() => {
         running ??= round().finally(() => (running = null));
       }, config.exchange.syncSeconds * 1000);
