@@ -5,8 +5,10 @@
  * them). The difference over N is the cost of one IDLE session, split into V8's heap, memory
  * outside the heap (Buffers) and the rest of the resident set (malloc'ed by Node, libuv and the
  * kernel's socket memory is not in it). IMAP_MEMORY_SESSIONS (default 2000) sets N;
- * IMAP_BENCH_NODE_ARGS adds node flags to the server, as in the imap benchmark.
+ * IMAP_BENCH_NODE_ARGS adds node flags to the server, as in the imap benchmark. The yardstick,
+ * in the same run: the RSS of a bare Node process with the server's V8 flags, doing nothing.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,6 +89,22 @@ async function openIdle(port: number, count: number, users: string[]): Promise<R
   return sessions;
 }
 
+/** RSS of `node --max-semi-space-size=2` idling: what any Node process costs here. */
+async function bareNodeRss(): Promise<number> {
+  const child = spawn(process.execPath, [
+    '--max-semi-space-size=2',
+    '-e',
+    'setInterval(() => {}, 1e6)',
+  ]);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const status = readFileSync(`/proc/${child.pid}/status`, 'latin1');
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+  } finally {
+    child.kill();
+  }
+}
+
 const MiB = (bytes: number): string => fixed(bytes / 2 ** 20);
 
 const bench: Benchmark = {
@@ -117,6 +135,7 @@ const bench: Benchmark = {
       const before = await read(server.pid, probeFile);
       sessions.push(...(await openIdle(server.port, n, users)));
       const after = await read(server.pid, probeFile);
+      const bare = await bareNodeRss();
       const rss = (r: Reading): number => (r.rssAnonKiB + r.rssFileKiB) * 1024;
       const outside = (r: Reading): number => rss(r) - r.usage.heapTotal;
       const rows: [string, number, number][] = [
@@ -138,11 +157,12 @@ const bench: Benchmark = {
       };
       console.log(textTable(table));
       console.log(`threads: ${before.threads} before, ${after.threads} after`);
+      console.log(`yardstick: a bare node process idling, RSS ${MiB(bare)} MiB`);
       const m = machine();
       writeResult(
         'imap-memory',
-        `# ${bench.title}\n\n${m.cpus}, Node ${m.node}, ${n} sessions on ${MAILBOXES} mailboxes.\n\n${markdownTable(table)}\n`,
-        { n, before, after, machine: m },
+        `# ${bench.title}\n\n${m.cpus}, Node ${m.node}, ${n} sessions on ${MAILBOXES} mailboxes. A bare Node process idling, in the same run: RSS ${MiB(bare)} MiB.\n\n${markdownTable(table)}\n`,
+        { n, before, after, bareNodeRss: bare, machine: m },
       );
     } finally {
       for (const s of sessions) s.destroy();
