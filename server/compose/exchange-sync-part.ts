@@ -1,10 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { EwsClient } from '../exchange/ews-client.ts';
-import { syncEwsMailbox } from '../exchange/ews-sync.ts';
-import { GraphClient } from '../exchange/graph-client.ts';
-import { syncGraphMailbox } from '../exchange/graph-sync.ts';
-import { createHttpClient } from '../exchange/https-client.ts';
+import type { EwsClient } from '../exchange/ews-client.ts';
+import type { GraphClient } from '../exchange/graph-client.ts';
 import type { Part, Wiring } from './part.ts';
+
+/** The Exchange modules, loaded when a connection is configured (msal is large to keep). */
+const loadExchange = async () => {
+  const [graphClient, graphSync, ewsClient, ewsSync, https] = await Promise.all([
+    import('../exchange/graph-client.ts'),
+    import('../exchange/graph-sync.ts'),
+    import('../exchange/ews-client.ts'),
+    import('../exchange/ews-sync.ts'),
+    import('../exchange/https-client.ts'),
+  ]);
+  return { ...graphClient, ...graphSync, ...ewsClient, ...ewsSync, ...https };
+};
 
 /**
  * Reads back what users do to their voicemail in Exchange (every `exchange.syncSeconds`), on
@@ -20,21 +29,24 @@ export function buildExchangeSyncPart(w: Wiring): Part {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   const controller = new AbortController();
+  let exchange: Awaited<ReturnType<typeof loadExchange>> | null = null;
 
   const client = (name: string): GraphClient | EwsClient | null => {
+    if (!exchange) return null;
     const c = config.exchange.connections.find((x) => x.name === name);
     if (!c) return null;
     let made = clients.get(name);
     if (!made) {
-      const send = createHttpClient(c.caFile ? readFileSync(c.caFile) : undefined);
-      made = c.kind === 'graph' ? new GraphClient(c, send) : new EwsClient(c, send);
+      const send = exchange.createHttpClient(c.caFile ? readFileSync(c.caFile) : undefined);
+      made =
+        c.kind === 'graph' ? new exchange.GraphClient(c, send) : new exchange.EwsClient(c, send);
       clients.set(name, made);
     }
     return made;
   };
 
   const round = async (): Promise<void> => {
-    if (!w.once.runsHere('exchange-sync')) return;
+    if (!w.once.runsHere('exchange-sync') || !exchange) return;
     for (const { mailboxId, home } of await context.store.listExchangeHomes()) {
       if (controller.signal.aborted) return;
       const c = client(home.exchangeConnection!);
@@ -42,9 +54,24 @@ export function buildExchangeSyncPart(w: Wiring): Part {
       const address = home.exchangeAddress!;
       const { store, exchangeStates } = context;
       try {
-        if (c instanceof GraphClient)
-          await syncGraphMailbox(c, address, mailboxId, store, exchangeStates, controller.signal);
-        else await syncEwsMailbox(c, address, mailboxId, store, exchangeStates, controller.signal);
+        if (c instanceof exchange.GraphClient)
+          await exchange.syncGraphMailbox(
+            c,
+            address,
+            mailboxId,
+            store,
+            exchangeStates,
+            controller.signal,
+          );
+        else
+          await exchange.syncEwsMailbox(
+            c,
+            address,
+            mailboxId,
+            store,
+            exchangeStates,
+            controller.signal,
+          );
       } catch (err) {
         log.warn({ mailboxId, err: (err as Error).message }, 'reading Exchange back failed');
       }
@@ -54,6 +81,7 @@ export function buildExchangeSyncPart(w: Wiring): Part {
   return {
     listen: async () => {
       if (config.exchange.connections.length === 0) return;
+      exchange = await loadExchange();
       timer = setInterval(() => {
         running ??= round().finally(() => (running = null));
       }, config.exchange.syncSeconds * 1000);

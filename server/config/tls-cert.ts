@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { generate } from 'selfsigned';
 
 /**
  * Writes a self-signed certificate for `hostname` (plus localhost and the loopback addresses) when
@@ -16,6 +15,8 @@ export async function ensureSelfSignedCert(
     privateKey(keyPath);
     return false;
   }
+  // Loaded only here: a certificate is made once, and the library is large to keep in memory.
+  const { generate } = await import('selfsigned');
   const now = new Date();
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'ec',

@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   backup: () => import('./backup.ts'),
   deposit: () => import('./deposit.ts'),
   imap: () => import('./imap.ts'),
+  'imap-memory': () => import('./imap-memory.ts'),
   sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),

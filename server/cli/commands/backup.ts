@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createBackup, unpackBackup } from '../../backup/archive.ts';
+// archive.ts and restore.ts (tar) are loaded by their commands, not with the CLI: `serve`
+// would otherwise carry them in memory.
 import { DamagedBackup, type BackupManifest } from '../../backup/manifest.ts';
-import { restoreBackup } from '../../backup/restore.ts';
 import { backupSource, checkBackupCopy } from '../../compose/backup-source.ts';
 import { load, print, printJson } from '../common.ts';
 import { cliProgress } from '../progress.ts';
@@ -59,6 +59,7 @@ export function registerBackup(program: Command): void {
     .action(async (o: { to?: string; json?: boolean }, cmd: Command) => {
       const loaded = load(cmd);
       const to = resolve(o.to ?? defaultName(loaded.config.server.name));
+      const { createBackup } = await import('../../backup/archive.ts');
       const manifest = await withProgress((p) => createBackup(backupSource(loaded), to, p));
       if (!manifest) return;
       if (o.json) return printJson(manifest);
@@ -71,6 +72,7 @@ export function registerBackup(program: Command): void {
     .description('check every checksum, and that the database opens and passes its integrity check')
     .option('--json', 'print the manifest as JSON')
     .action(async (file: string, o: { json?: boolean }) => {
+      const { unpackBackup } = await import('../../backup/archive.ts');
       const dir = await mkdtemp(join(tmpdir(), 'voicegate-verify-'));
       try {
         const manifest = await withProgress((p) =>
@@ -99,6 +101,7 @@ export function registerRestore(program: Command): void {
     )
     .action(async (file: string, o: { dir?: string; force?: boolean }, cmd: Command) => {
       const target = o.dir ? resolve(o.dir) : load(cmd).dataDir;
+      const { restoreBackup } = await import('../../backup/restore.ts');
       const manifest = await withProgress((progress) =>
         restoreBackup(resolve(file), target, {
           force: o.force === true,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { readConfigExport, writeConfigExport } from '../../backup/config-archive.ts';
+// config-archive.ts (tar) is loaded by its commands: `serve` would otherwise carry it in memory.
 import { DamagedBackup } from '../../backup/manifest.ts';
 import { validateConfig } from '../../config/load.ts';
 import { SECRET_KEY } from '../../config/schema.ts';
@@ -59,6 +59,7 @@ export function registerConfigTransfer(config: Command): void {
           { withSecrets },
           { put: async (name, bytes) => void files.set(name, bytes) },
         );
+        const { writeConfigExport } = await import('../../backup/config-archive.ts');
         const manifest = await writeConfigExport(
           to,
           `${to}.work-${process.pid}`,
@@ -92,6 +93,7 @@ export function registerConfigTransfer(config: Command): void {
       try {
         let archive;
         try {
+          const { readConfigExport } = await import('../../backup/config-archive.ts');
           archive = await readConfigExport(resolve(file), dir);
         } catch (err) {
           if (!(err instanceof DamagedBackup)) throw err;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { connectionNamed } from '../../domain/exchange.ts';
 import { VoicegateError } from '../../domain/errors.ts';
-import { testConnection } from '../../exchange/connection-test.ts';
 import { load, print } from '../common.ts';
 
 export function registerExchange(program: Command): void {
@@ -32,6 +31,8 @@ export function registerExchange(program: Command): void {
         connectionNamed(all, name);
         const c = all.find((x) => x.name === name)!;
         let failed = false;
+        // Loaded here, not with the CLI: `serve` would otherwise carry msal in memory.
+        const { testConnection } = await import('../../exchange/connection-test.ts');
         for await (const step of testConnection(c, address, {
           readOnly: Boolean(o.readOnly),
           domain: config.server.domain,

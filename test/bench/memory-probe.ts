@@ -1,0 +1,35 @@
+/**
+ * Loaded into a server under measurement with `--import`: on SIGUSR2 it writes what the process
+ * holds (process.memoryUsage, V8's heap spaces, /proc's resident split, its threads) as JSON to
+ * the file named by VOICEGATE_MEMORY_PROBE, after a full garbage collection when `--expose-gc`
+ * is on (and a heap snapshot with VOICEGATE_MEMORY_SNAPSHOT=dir), so that the difference of two readings is live memory and not garbage.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+
+const out = process.env.VOICEGATE_MEMORY_PROBE;
+const kB = (text: string, key: string): number =>
+  Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+
+if (out) {
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const status = readFileSync('/proc/self/status', 'latin1');
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, [s.space_used_size, s.space_size]]),
+    );
+    writeFileSync(
+      out,
+      JSON.stringify({
+        usage: process.memoryUsage(),
+        spaces,
+        rssAnonKiB: kB(status, 'RssAnon'),
+        rssFileKiB: kB(status, 'RssFile'),
+        threads: readdirSync('/proc/self/task').length,
+      }),
+    );
+    // VOICEGATE_MEMORY_SNAPSHOT=dir: a heap snapshot at each reading too, for DevTools.
+    const dir = process.env.VOICEGATE_MEMORY_SNAPSHOT;
+    if (dir) writeHeapSnapshot(`${dir}/voicegate-${Date.now()}.heapsnapshot`);
+  });
+}
