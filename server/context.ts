@@ -7,6 +7,8 @@ import { DeliveryService } from './domain/delivery-service.ts';
 import { SettingsTransfer } from './domain/settings-transfer.ts';
 import { MailboxHomeService } from './domain/home-service.ts';
 import { ExchangeStateService } from './domain/exchange-state.ts';
+import { AdminService } from './domain/admin-service.ts';
+import { totpSecondFactor } from './totp.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -24,6 +26,8 @@ export interface Context extends OpenedStore {
   settings: SettingsTransfer;
   homes: MailboxHomeService;
   exchangeStates: ExchangeStateService;
+  /** Administrator accounts (voicegate admin, the admin area). */
+  admins: AdminService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   close(): Promise<void>;
@@ -65,6 +69,7 @@ export async function createContext(
     log: log.child({ part: 'domain' }),
     onDeliveryQueued: () => deliveryQueued.notify(),
     exchangeConnections: config.exchange.connections.map((c) => ({ name: c.name, kind: c.kind })),
+    auditRetentionDays: config.audit.retentionDays,
   };
   const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);
@@ -80,6 +85,7 @@ export async function createContext(
     settings: new SettingsTransfer(deps),
     homes: new MailboxHomeService(deps, mailboxes),
     exchangeStates: new ExchangeStateService(deps, messages),
+    admins: new AdminService(deps, totpSecondFactor(`Voicegate ${config.server.name}`)),
     deliveryQueued,
   };
 }

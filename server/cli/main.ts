@@ -13,6 +13,7 @@ import { registerQueue } from './commands/queue.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerExchange } from './commands/exchange.ts';
 import { registerStore } from './commands/store.ts';
+import { registerAdmin, registerAudit } from './commands/admin.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -43,6 +44,8 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerExchange(program);
   registerStore(program);
+  registerAdmin(program);
+  registerAudit(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -151,5 +151,8 @@ backup:                      # scheduled backups, taken by the running server (R
                              #      - {type: sftp, host: backup.example.com, username: vg,
                              #         privateKeyFile: backup_key, hostKeyFingerprint: 'SHA256:...',
                              #         path: voicegate}
+
+audit:                       # the audit trail: logins, lockouts, changes (README: Administration)
+  retentionDays: 365         # older records are removed by housekeeping
 `;
 }

@@ -68,3 +68,13 @@ export function checkAdminPassword(password: string): void {
       `an administrator password has at most ${MAX_PASSWORD_LENGTH} characters`,
     );
 }
+
+/** A time-based one-time code (RFC 6238): made and checked outside the domain (a library). */
+export interface SecondFactor {
+  /** A new random secret, base32. */
+  newSecret(): string;
+  /** The otpauth:// URI an authenticator app reads (as a QR code or typed). */
+  uri(account: string, secret: string): string;
+  /** Whether `code` is right for `secret` at `now` (one step either side allowed). */
+  verify(secret: string, code: string, now: number): boolean;
+}

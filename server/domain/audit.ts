@@ -83,13 +83,27 @@ export function withoutSecrets(details: Record<string, unknown>): Record<string,
 
 /** The fields of `before` and `after` that differ, each as {before, after}. */
 export function changedFields(
-  before: Record<string, unknown>,
-  after: Record<string, unknown>,
+  before: object,
+  after: object,
 ): Record<string, { before: unknown; after: unknown }> {
   const out: Record<string, { before: unknown; after: unknown }> = {};
-  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[k]) !== JSON.stringify(after[k]))
-      out[k] = { before: before[k] ?? null, after: after[k] ?? null };
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(b), ...Object.keys(a)])) {
+    if (JSON.stringify(b[k]) !== JSON.stringify(a[k]))
+      out[k] = { before: b[k] ?? null, after: a[k] ?? null };
   }
   return out;
 }
+
+/** Who is acting: the channel, the principal, the client's address. */
+export interface Actor {
+  channel: AuditChannel;
+  principal: string | null;
+  client: string | null;
+}
+
+/** The command line, run by whoever may run it on the server. */
+export const CLI_ACTOR: Actor = { channel: 'cli', principal: null, client: null };
+/** The server itself (housekeeping, deliveries). */
+export const SYSTEM_ACTOR: Actor = { channel: 'system', principal: null, client: null };

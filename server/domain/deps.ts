@@ -23,4 +23,6 @@ export interface DomainDeps {
   scryptCost?: ScryptCost;
   /** The configured Exchange connections (`exchange.connections`), by name and kind. */
   exchangeConnections?: readonly ExchangeConnectionRef[];
+  /** How long the audit trail is kept (`audit.retentionDays`; absent: a year). */
+  auditRetentionDays?: number;
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VoicegateError } from '../domain/errors.ts';
 import type { MailboxRecord } from '../domain/mailbox.ts';
+import type { Actor } from '../domain/audit.ts';
 import type { VoicemailStore } from '../domain/ports.ts';
 
 export const SESSION_COOKIE = 'vg_session';
@@ -114,4 +115,9 @@ export class WebSessions {
 export function registerSessions(app: FastifyInstance): void {
   app.decorateRequest('mailbox', undefined);
   app.decorateRequest('sessionToken', undefined);
+}
+
+/** Who acts in a mailbox's web session, for the audit trail. */
+export function webActor(req: FastifyRequest): Actor {
+  return { channel: 'web', principal: `mailbox:${req.mailbox!.name}`, client: req.ip };
 }
