@@ -198,6 +198,13 @@ export class AdminService {
     }
     const locksNow = failures > 0 && attempt >= failures;
     const failed = async (reason: string): Promise<never> => {
+      await this.#audit.record({
+        kind: 'login',
+        actor,
+        outcome: 'failure',
+        reason,
+        details: { attempt },
+      });
       if (locksNow)
         await this.#audit.record({
           kind: 'lockout',
@@ -205,7 +212,7 @@ export class AdminService {
           outcome: 'failure',
           reason: `administrator locked for ${minutes} minutes after ${attempt} failures`,
         });
-      return refuse(reason, { attempt });
+      throw denied;
     };
     if (!(await verifyCode(password, admin.passwordHash))) return failed('wrong password');
     if (admin.totpSecret) {

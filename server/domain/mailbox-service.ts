@@ -95,6 +95,37 @@ export class MailboxService {
     return (await this.#deps.store.listMailboxes()).map(publicMailbox);
   }
 
+  /**
+   * The administrator's list: mailboxes whose name, extension or full name holds `q` (letters
+   * compared without case), by name, one page, with whether each is locked now.
+   */
+  async search(
+    q: string,
+    offset: number,
+    limit: number,
+  ): Promise<{
+    mailboxes: (Mailbox & { failedLogins: number; lockedUntil: number | null })[];
+    total: number;
+  }> {
+    const needle = q.trim().toLowerCase();
+    const now = this.#now();
+    const all = (await this.#deps.store.listMailboxes())
+      .filter(
+        (m) =>
+          !needle ||
+          [m.name, m.extension ?? '', m.fullName].some((f) => f.toLowerCase().includes(needle)),
+      )
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return {
+      total: all.length,
+      mailboxes: all.slice(offset, offset + limit).map((m) => ({
+        ...publicMailbox(m),
+        failedLogins: m.failedLogins,
+        lockedUntil: m.lockedUntil !== null && m.lockedUntil > now ? m.lockedUntil : null,
+      })),
+    };
+  }
+
   async add(input: MailboxInput, code: string, actor: Actor = CLI_ACTOR): Promise<Mailbox> {
     checkCode(code, this.#deps.policy);
     const fields = normalizeMailboxChanges(input);

@@ -3,6 +3,18 @@ import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
 import type { WebSessions } from './session.ts';
+import type { Static } from '@sinclair/typebox';
+import type { AdminService } from '../domain/admin-service.ts';
+import type { DeliveryService } from '../domain/delivery-service.ts';
+import type { StatusReply } from './admin-schemas.ts';
+
+/** What /api/admin uses besides the web API's deps. */
+export interface AdminApiDeps {
+  admins: AdminService;
+  deliveries: DeliveryService;
+  /** The status page: built by the composition root, which knows the running parts. */
+  status(): Promise<Static<typeof StatusReply>>;
+}
 
 /** What the web API's routes use. */
 export interface ApiDeps {
@@ -15,6 +27,8 @@ export interface ApiDeps {
   tools: { ffmpeg: boolean; sox: boolean };
   /** Rings the user's phone and plays a message there; absent when the phone part is off. */
   phone?: PhoneDialer;
+  /** The administrators' API (/api/admin); absent, it is not served. */
+  admin?: AdminApiDeps;
 }
 
 export interface PhoneDialer {
