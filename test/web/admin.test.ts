@@ -65,9 +65,7 @@ describe('the admin area', () => {
     await page.getByLabel('Extension').fill('777');
     await page.getByLabel('First code').fill('2468');
     await page.getByRole('button', { name: 'Add mailbox' }).click();
-    await expect
-      .poll(() => page.getByRole('main').getByRole('status').textContent())
-      .toBe('Mailbox carol added');
+    await expect.poll(() => page.getByRole('main').textContent()).toContain('Mailbox carol added');
     expect((await context.mailboxes.resolve('777')).name).toBe('carol');
 
     await page.getByRole('button', { name: `Unlock ${locked.name}` }).click();
