@@ -175,6 +175,11 @@ export function messageHooks(deps: ImapDeps) {
         await deps.messages.purge(
           mailboxId,
           candidates.map((m) => m.id),
+          {
+            channel: 'imap',
+            principal: `mailbox:${session.user.username}`,
+            client: session.remoteAddress,
+          },
         );
       const gone = new Set(candidates.map((m) => m.id));
       const changes = await deps.store.changesSince(mailboxId, since);

@@ -14,6 +14,7 @@ export const LAYERS = {
   'server/net': { may: [], nodeOnly: true },
   'server/log.ts': { may: [] },
   'server/tools.ts': { may: [], nodeOnly: true },
+  'server/totp.ts': { may: ['server/domain'] },
   'server/store': { may: ['server/domain'] },
   'server/media': { may: ['server/domain'] },
   'server/config': { may: ['server/domain'] },

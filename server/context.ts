@@ -12,6 +12,8 @@ import { Observers } from './domain/observe.ts';
 import { EmailReadingService } from './domain/email-reading-service.ts';
 import type { SecretBox } from './domain/secret-box.ts';
 import { loadServerKey } from './mailread/server-key.ts';
+import { AdminService } from './domain/admin-service.ts';
+import { totpSecondFactor } from './totp.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { inspectWav } from './media/wav.ts';
@@ -31,6 +33,8 @@ export interface Context extends OpenedStore {
   exchangeStates: ExchangeStateService;
   /** Reading owners' e-mail by phone: the settings, their secrets sealed. */
   emailReading: EmailReadingService;
+  /** Administrator accounts (voicegate admin, the admin area). */
+  admins: AdminService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   /** What the services report as it happens (log-ins, deposits, deliveries): metrics, alarms. */
@@ -79,6 +83,7 @@ export async function createContext(
       ? { central: config.topology.central.name }
       : {}),
     observe: observers.emit,
+    auditRetentionDays: config.audit.retentionDays,
   };
   const deliveryQueued = { notify: () => {} };
   const mailboxes = new MailboxService(deps);
@@ -99,6 +104,7 @@ export async function createContext(
     homes: new MailboxHomeService(deps, mailboxes),
     exchangeStates: new ExchangeStateService(deps, messages),
     emailReading: new EmailReadingService(deps, mailboxes, serverKey),
+    admins: new AdminService(deps, totpSecondFactor(`Voicegate ${config.server.name}`)),
     deliveryQueued,
     observers,
   };

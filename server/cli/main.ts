@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerExchange } from './commands/exchange.ts';
 import { registerStore } from './commands/store.ts';
 import { registerTopology } from './commands/topology.ts';
+import { registerAdmin, registerAudit } from './commands/admin.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -45,6 +46,8 @@ export function buildProgram(): Command {
   registerExchange(program);
   registerStore(program);
   registerTopology(program);
+  registerAdmin(program);
+  registerAudit(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

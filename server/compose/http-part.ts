@@ -6,6 +6,7 @@ import { httpListener } from '../http/http-server.ts';
 import { WebSessions } from '../http/session.ts';
 import { hasCommand } from '../tools.ts';
 import { buildMonitor } from './monitor-part.ts';
+import { adminStatus } from './admin-status.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
 /** The web voicemail, its JSON API and the health endpoints. */
@@ -61,6 +62,16 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
       observe: context.observers.emit,
       phone: phone && {
         playOnPhone: (mailbox, id, to) => phone.playOnPhone.call(mailbox, id, to),
+      },
+      admin: {
+        admins: context.admins,
+        deliveries: context.deliveries,
+        status: adminStatus(context, w.version, () => ({
+          listeners: Object.fromEntries(
+            Object.entries(w.listeners).map(([name, stats]) => [name, stats()]),
+          ),
+          calls: phone ? phone.counter.stats() : null,
+        })),
       },
     },
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),

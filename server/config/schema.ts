@@ -465,6 +465,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    audit: Type.Object(
+      {
+        /** Days the audit trail keeps a record; housekeeping removes older ones. */
+        retentionDays: Type.Integer({ default: 365, minimum: 1, maximum: 36500 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

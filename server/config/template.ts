@@ -189,5 +189,8 @@ readEmail:                   # owners hear their new e-mails by phone (mailbox s
   keyFile: server.key        # seals e-mail account secrets; made at first use, mode 0600
   maxPerCall: 10             # new e-mails read in one call, newest first
   timeoutSeconds: 5          # a mail server slower than this is announced, and the call goes on
+
+audit:                       # the audit trail: logins, lockouts, changes (README: Administration)
+  retentionDays: 365         # older records are removed by housekeeping
 `;
 }

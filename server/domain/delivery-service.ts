@@ -1,6 +1,8 @@
 import type { DomainDeps } from './deps.ts';
 import { decideRetry, type Delivery, type DeliveryResult, type TargetKind } from './delivery.ts';
 import { VoicegateError } from './errors.ts';
+import { AuditTrail } from './audit-trail.ts';
+import { CLI_ACTOR, type Actor } from './audit.ts';
 import type { MessageService } from './message-service.ts';
 
 /**
@@ -101,7 +103,7 @@ export class DeliveryService {
   }
 
   /** Tries an item again now (pending or failed). */
-  async retry(id: number): Promise<void> {
+  async retry(id: number, actor: Actor = CLI_ACTOR): Promise<void> {
     const item = await this.#get(id);
     if (item.kind === 'forward' && item.status === 'failed') {
       throw new VoicegateError(
@@ -111,15 +113,32 @@ export class DeliveryService {
     }
     await this.#deps.store.rescheduleDelivery(id, this.#now());
     this.#deps.onDeliveryQueued?.();
+    await this.#audit(item, actor, 'retry now');
   }
 
   /** Removes an item from the queue. A pending forward would be lost: it goes into the mailbox. */
-  async drop(id: number): Promise<void> {
+  async drop(id: number, actor: Actor = CLI_ACTOR): Promise<void> {
     const item = await this.#get(id);
     const keep =
       item.kind === 'forward' && item.status === 'pending'
         ? this.#messages.undeliveredForward(item)
         : undefined;
     await this.#deps.audio.remove(await this.#deps.store.dropDelivery(id, keep));
+    await this.#audit(item, actor, keep ? 'dropped (kept in the mailbox)' : 'dropped');
+  }
+
+  async #audit(item: Delivery, actor: Actor, reason: string): Promise<void> {
+    await new AuditTrail(this.#deps).record({
+      kind: 'queue-change',
+      actor,
+      mailbox: (await this.#deps.store.getMailbox(item.mailboxId))?.name ?? null,
+      reason,
+      details: {
+        item: item.id,
+        target: item.target,
+        recipient: item.recipient,
+        status: item.status,
+      },
+    });
   }
 }

@@ -31,4 +31,6 @@ export interface DomainDeps {
   central?: string;
   /** Told of log-ins, lockouts, deposits and delivery results (metrics, alarms). */
   observe?: Observe;
+  /** How long the audit trail is kept (`audit.retentionDays`; absent: a year). */
+  auditRetentionDays?: number;
 }

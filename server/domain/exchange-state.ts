@@ -26,6 +26,7 @@
  * the user sees in Outlook is what the phone says once the two have met (the user deleted it in
  * Outlook while the phone saved it: whichever reached Voicegate last is what both show).
  */
+import { SYSTEM_ACTOR } from './audit.ts';
 import type { DomainDeps } from './deps.ts';
 import type { ExchangeItemRef } from './exchange.ts';
 import type { Message } from './message.ts';
@@ -121,7 +122,7 @@ export class ExchangeStateService {
     if (actions === 'purge') {
       if (current.state !== 'deleted')
         await this.#messages.act(mailboxId, current.id, 'delete', FROM_EXCHANGE);
-      await this.#messages.purge(mailboxId, [current.id], FROM_EXCHANGE);
+      await this.#messages.purge(mailboxId, [current.id], SYSTEM_ACTOR, FROM_EXCHANGE);
     } else
       for (const a of actions) await this.#messages.act(mailboxId, current.id, a, FROM_EXCHANGE);
     if (actions === 'purge' || actions.length > 0)

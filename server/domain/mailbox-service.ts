@@ -16,6 +16,8 @@ import {
 } from './mailbox.ts';
 import { checkCode, DEFAULT_PER_ADDRESS_FAILURES } from './policy.ts';
 import { AddressThrottle, clientAddress } from './address-throttle.ts';
+import { AuditTrail } from './audit-trail.ts';
+import { changedFields, CLI_ACTOR, type Actor } from './audit.ts';
 
 export type Channel = 'imap' | 'web' | 'phone' | 'cli' | 'smtp';
 
@@ -59,8 +61,11 @@ export class MailboxService {
   readonly #fromClient = new Map<string, Set<Promise<unknown>>>();
   /** A hash of a random code, checked when there is no real hash to check. */
   #decoyHash: Promise<string> | undefined;
+  /** Log-ins, lockouts, unlocks, code changes and an administrator's changes go on record. */
+  readonly audit: AuditTrail;
   constructor(deps: DomainDeps) {
     this.#deps = deps;
+    this.audit = new AuditTrail(deps);
     const { perAddressFailures = DEFAULT_PER_ADDRESS_FAILURES, minutes } = deps.policy.lockout;
     this.#throttle = new AddressThrottle(perAddressFailures, minutes * 60_000);
   }
@@ -90,7 +95,38 @@ export class MailboxService {
     return (await this.#deps.store.listMailboxes()).map(publicMailbox);
   }
 
-  async add(input: MailboxInput, code: string): Promise<Mailbox> {
+  /**
+   * The administrator's list: mailboxes whose name, extension or full name holds `q` (letters
+   * compared without case), by name, one page, with whether each is locked now.
+   */
+  async search(
+    q: string,
+    offset: number,
+    limit: number,
+  ): Promise<{
+    mailboxes: (Mailbox & { failedLogins: number; lockedUntil: number | null })[];
+    total: number;
+  }> {
+    const needle = q.trim().toLowerCase();
+    const now = this.#now();
+    const all = (await this.#deps.store.listMailboxes())
+      .filter(
+        (m) =>
+          !needle ||
+          [m.name, m.extension ?? '', m.fullName].some((f) => f.toLowerCase().includes(needle)),
+      )
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return {
+      total: all.length,
+      mailboxes: all.slice(offset, offset + limit).map((m) => ({
+        ...publicMailbox(m),
+        failedLogins: m.failedLogins,
+        lockedUntil: m.lockedUntil !== null && m.lockedUntil > now ? m.lockedUntil : null,
+      })),
+    };
+  }
+
+  async add(input: MailboxInput, code: string, actor: Actor = CLI_ACTOR): Promise<Mailbox> {
     checkCode(code, this.#deps.policy);
     const fields = normalizeMailboxChanges(input);
     const kind = input.kind ?? 'user';
@@ -117,10 +153,18 @@ export class MailboxService {
     const codeHash = await hashCode(code, this.#deps.scryptCost);
     const created = await this.#deps.store.createMailbox({ ...full, codeHash });
     this.#deps.log.info({ mailbox: created.name, kind }, 'mailbox added');
+    await this.audit.record({
+      kind: 'mailbox-change',
+      actor,
+      mailbox: created.name,
+      reason: 'mailbox added',
+      details: { after: publicMailbox(created) },
+    });
     return publicMailbox(created);
   }
 
-  async update(ref: string, changes: MailboxChanges): Promise<Mailbox> {
+  /** Changes settings; an administrator's (or the CLI's) change, with `actor`, goes on record. */
+  async update(ref: string, changes: MailboxChanges, actor?: Actor): Promise<Mailbox> {
     const current = await this.resolve(ref);
     const fields = normalizeMailboxChanges(changes);
     if (fields.broadcast && current.kind !== 'group') {
@@ -138,6 +182,14 @@ export class MailboxService {
       await this.#deps.store.setSipCredentials(current.id, null);
       this.#deps.log.info({ mailbox: current.name }, 'SIP credentials dropped: new extension');
     }
+    if (actor)
+      await this.audit.record({
+        kind: 'mailbox-change',
+        actor,
+        mailbox: updated.name,
+        reason: 'settings changed',
+        details: changedFields(publicMailbox(current), publicMailbox(updated)),
+      });
     return publicMailbox(updated);
   }
 
@@ -157,20 +209,53 @@ export class MailboxService {
     return this.update(current.name, { locale: wanted.locale, timeZone: wanted.timeZone });
   }
 
-  async remove(ref: string): Promise<void> {
+  async remove(ref: string, actor: Actor = CLI_ACTOR): Promise<void> {
     const current = await this.resolve(ref);
     const unused = await this.#deps.store.removeMailbox(current.id);
     await this.#deps.audio.remove(unused);
     this.#deps.log.info({ mailbox: current.name }, 'mailbox removed');
+    await this.audit.record({
+      kind: 'mailbox-change',
+      actor,
+      mailbox: current.name,
+      reason: 'mailbox removed',
+      details: { before: publicMailbox(current) },
+    });
   }
 
   /** Sets a new code (policy enforced). Channels that let a user change it authenticate first. */
-  async setCode(ref: string, code: string): Promise<void> {
+  async setCode(ref: string, code: string, actor: Actor = CLI_ACTOR): Promise<void> {
     const current = await this.resolve(ref);
     checkCode(code, this.#deps.policy);
     await this.#deps.store.setCodeHash(current.id, await hashCode(code, this.#deps.scryptCost));
     await this.#deps.store.setLoginState(current.id, 0, null);
     this.#deps.log.info({ mailbox: current.name }, 'voicemail code changed');
+    await this.audit.record({
+      kind: 'code-change',
+      actor,
+      mailbox: current.name,
+      reason: actor.principal === `mailbox:${current.name}` ? 'changed by the owner' : 'code set',
+    });
+  }
+
+  /** Whether the mailbox is locked now, and its count of wrong codes. */
+  async loginState(ref: string): Promise<{ failedLogins: number; lockedUntil: number | null }> {
+    const m = await this.resolve(ref);
+    const locked = m.lockedUntil !== null && m.lockedUntil > this.#now();
+    return { failedLogins: m.failedLogins, lockedUntil: locked ? m.lockedUntil : null };
+  }
+
+  /** An administrator ends a mailbox's lockout (wrong codes counted from nought again). */
+  async unlock(ref: string, actor: Actor = CLI_ACTOR): Promise<void> {
+    const current = await this.resolve(ref);
+    await this.#deps.store.setLoginState(current.id, 0, null);
+    this.#deps.log.info({ mailbox: current.name }, 'mailbox unlocked');
+    await this.audit.record({
+      kind: 'unlock',
+      actor,
+      mailbox: current.name,
+      details: { before: { failedLogins: current.failedLogins, lockedUntil: current.lockedUntil } },
+    });
   }
 
   async changeCode(
@@ -186,7 +271,11 @@ export class MailboxService {
     } catch (err) {
       throw await this.#triesLeft(ref, err);
     }
-    await this.setCode(mailbox.name, newCode);
+    await this.setCode(mailbox.name, newCode, {
+      channel,
+      principal: `mailbox:${mailbox.name}`,
+      client: remote,
+    });
   }
 
   /**
@@ -290,6 +379,7 @@ export class MailboxService {
     if (!admitted) {
       this.#deps.log.warn(logged, 'login refused: too many wrong codes from this address');
       this.#deps.observe?.({ event: 'login', channel: ctx.channel, outcome: 'refused' });
+      await this.#loginAudit(ctx, ref, 'failure', 'too many wrong codes from this address');
       throw denied;
     }
     const lockedOut = new VoicegateError('AUTH_FAILED', WRONG_OR_LOCKED);
@@ -324,6 +414,7 @@ export class MailboxService {
       await this.#record(() => this.#deps.store.recordNoLogin(), client, logged);
       await this.#decoy(code);
       this.#deps.log.warn(logged, 'login failed: unknown mailbox');
+      await this.#loginAudit(ctx, ref, 'failure', 'unknown mailbox');
       throw denied;
     }
     // Fail closed: a code is never checked unless its attempt is on record.
@@ -353,27 +444,56 @@ export class MailboxService {
     if (attempt === null) {
       await this.#decoy(code);
       this.#deps.log.warn(logged, 'login refused: locked');
+      await this.#loginAudit(ctx, mailbox.name, 'failure', 'locked');
       throw lockedOut;
     }
     const check = this.#check(mailbox.id, code, mailbox.codeHash, logged);
     if (!(await check)) {
-      const locked = failures > 0 && attempt === failures;
-      this.#deps.log.warn(
-        { ...logged, attempt, locked: failures > 0 && attempt >= failures },
-        'login failed: wrong code',
-      );
-      if (locked) this.#deps.observe?.({ event: 'lockout', channel: ctx.channel });
+      const locksNow = failures > 0 && attempt >= failures;
+      this.#deps.log.warn({ ...logged, attempt, locked: locksNow }, 'login failed: wrong code');
+      await this.#loginAudit(ctx, mailbox.name, 'failure', 'wrong code');
+      if (locksNow) this.#deps.observe?.({ event: 'lockout', channel: ctx.channel });
+      if (locksNow)
+        await this.audit.record({
+          kind: 'lockout',
+          actor: { channel: ctx.channel, principal: null, client: ctx.remote },
+          mailbox: mailbox.name,
+          outcome: 'failure',
+          reason: `locked for ${minutes} minutes after ${attempt} wrong codes`,
+        });
       throw denied;
     }
     this.#throttle.giveBack(client);
     if (ctx.requireUms && !mailbox.umsAccess) {
       this.#deps.log.warn(logged, 'login refused: no UMS access');
+      await this.#loginAudit(ctx, mailbox.name, 'failure', 'no UMS access');
       throw new VoicegateError(
         'FORBIDDEN',
         'this mailbox has no access from mail clients or the web',
       );
     }
+    await this.#loginAudit(ctx, mailbox.name, 'success', null);
     return publicMailbox(mailbox);
+  }
+
+  /** A log-in on record: the channel, the mailbox (as given when unknown), the client, why not. */
+  #loginAudit(
+    ctx: LoginContext,
+    mailbox: string,
+    outcome: 'success' | 'failure',
+    reason: string | null,
+  ): Promise<void> {
+    return this.audit.record({
+      kind: 'login',
+      actor: {
+        channel: ctx.channel,
+        principal: outcome === 'success' ? `mailbox:${mailbox}` : null,
+        client: ctx.caller ? `${ctx.remote} (caller ${ctx.caller})` : ctx.remote,
+      },
+      mailbox,
+      outcome,
+      reason,
+    });
   }
 
   /** Checks a code on record; a right one clears the count (and any lock) before it settles. */

@@ -1,5 +1,7 @@
 import type { DepositChannel } from './observe.ts';
 import { randomUUID } from 'node:crypto';
+import { SYSTEM_ACTOR, type Actor } from './audit.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS } from './audit-trail.ts';
 import type { DomainDeps } from './deps.ts';
 import { VoicegateError } from './errors.ts';
 import { checkIdentity, newIdentity } from './identity.ts';
@@ -235,7 +237,12 @@ export class MessageService {
   }
 
   /** A user's "forward to e-mail": any address, never a private message. */
-  async forwardToEmail(mailboxId: number, id: string, address: string): Promise<void> {
+  async forwardToEmail(
+    mailboxId: number,
+    id: string,
+    address: string,
+    actor: Actor = SYSTEM_ACTOR,
+  ): Promise<void> {
     const message = await this.get(mailboxId, id);
     if (message.private)
       throw new VoicegateError('FORBIDDEN', 'a private message cannot be forwarded');
@@ -255,6 +262,12 @@ export class MessageService {
       this.#now(),
     );
     this.#deps.onDeliveryQueued?.();
+    await this.#mailboxes.audit.record({
+      kind: 'forward-email',
+      actor,
+      mailbox: (await this.#deps.store.getMailbox(mailboxId))?.name ?? null,
+      details: { message: message.id, recipient },
+    });
   }
 
   /**
@@ -453,7 +466,12 @@ export class MessageService {
   }
 
   /** Removes messages for good. Users purge from the deleted folder only. */
-  async purge(mailboxId: number, ids: string[], opts: ActOptions = {}): Promise<void> {
+  async purge(
+    mailboxId: number,
+    ids: string[],
+    actor: Actor = SYSTEM_ACTOR,
+    opts: ActOptions = {},
+  ): Promise<void> {
     const purged: Message[] = [];
     for (const id of ids) {
       const m = await this.get(mailboxId, id);
@@ -461,14 +479,24 @@ export class MessageService {
         throw new VoicegateError('INVALID_STATE', 'only deleted messages can be purged');
       purged.push(m);
     }
-    await this.#purge(ids);
+    await this.#purge(ids, actor, mailboxId);
     if (!opts.fromExchange) await this.#exchange.queue(mailboxId, purged);
   }
 
-  async #purge(ids: string[]): Promise<void> {
+  /** Removes messages for good, on the audit trail (ids listed when few). */
+  async #purge(ids: string[], actor: Actor, mailboxId: number | null): Promise<void> {
     if (ids.length === 0) return;
     const unused = await this.#deps.store.purgeMessages(ids, this.#now());
     await this.#deps.audio.remove(unused);
+    const mailbox =
+      mailboxId === null ? null : ((await this.#deps.store.getMailbox(mailboxId))?.name ?? null);
+    await this.#mailboxes.audit.record({
+      kind: 'purge',
+      actor,
+      mailbox,
+      reason: mailboxId === null ? 'housekeeping' : null,
+      details: { count: ids.length, ...(ids.length <= 20 ? { messages: ids } : {}) },
+    });
   }
 
   /**
@@ -561,9 +589,13 @@ export class MessageService {
   }
 
   /** A user's "empty deleted": every deleted message removed for good; returns how many. */
-  async emptyDeleted(mailboxId: number): Promise<number> {
+  async emptyDeleted(mailboxId: number, actor: Actor = SYSTEM_ACTOR): Promise<number> {
     const deleted = await this.#deps.store.listMessages(mailboxId, { states: ['deleted'] });
-    await this.#purge(deleted.map((m) => m.id));
+    await this.#purge(
+      deleted.map((m) => m.id),
+      actor,
+      mailboxId,
+    );
     await this.#exchange.queue(mailboxId, deleted);
     return deleted.length;
   }
@@ -586,7 +618,10 @@ export class MessageService {
       )
         deleted++;
     }
-    await this.#purge(toPurge);
+    await this.#purge(toPurge, SYSTEM_ACTOR, null);
+    await this.#deps.store.pruneAudit(
+      now - (this.#deps.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS) * 86_400_000,
+    );
     const journalPruned = await this.#deps.store.pruneJournal(now - 30 * 86_400_000);
     // A resend comes within the senders' retry times (days): a month covers them.
     await this.#deps.store.pruneDeposits(now - 30 * 86_400_000);

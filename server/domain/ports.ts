@@ -24,6 +24,8 @@ import type { Delivery, NewDelivery, TargetKind } from './delivery.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 import type { ExchangeItemRef, MailboxHome } from './exchange.ts';
 import type { StoredEmailReading } from './email-reading.ts';
+import type { AdminRecord, AdminSession } from './admin.ts';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from './audit.ts';
 import type { Readable } from 'node:stream';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
@@ -310,6 +312,52 @@ export interface EmailReadingStore {
   setEmailReading(mailboxId: number, reading: StoredEmailReading | null): Promise<void>;
 }
 
+/**
+ * Administrator accounts and their web sessions. Names are unique (case-sensitive); the last
+ * administrator is never removed; log-in attempts are counted atomically, as a mailbox's.
+ */
+export interface AdminStore {
+  /** ALREADY_EXISTS when the name is taken. */
+  createAdmin(input: {
+    name: string;
+    passwordHash: string;
+    createdAt: number;
+  }): Promise<AdminRecord>;
+  getAdmin(id: number): Promise<AdminRecord | null>;
+  findAdmin(name: string): Promise<AdminRecord | null>;
+  listAdmins(): Promise<AdminRecord[]>;
+  setAdminPassword(id: number, passwordHash: string): Promise<void>;
+  setAdminTotp(id: number, secret: string | null): Promise<void>;
+  /**
+   * Removes the administrator and its sessions, in one step that refuses (INVALID_STATE) to
+   * remove the last one, so two concurrent removals never leave none. NOT_FOUND if gone.
+   */
+  removeAdmin(id: number): Promise<void>;
+  /** As MailboxStore.reserveLogin, for an administrator. */
+  reserveAdminLogin(
+    id: number,
+    now: number,
+    limit: number,
+    lockUntil: number,
+  ): Promise<number | null>;
+  setAdminLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void>;
+  createAdminSession(session: AdminSession): Promise<void>;
+  /** The session if it exists and has not expired at `now`. */
+  getAdminSession(tokenHash: string, now: number): Promise<AdminSession | null>;
+  extendAdminSession(tokenHash: string, expiresAt: number): Promise<void>;
+  deleteAdminSession(tokenHash: string): Promise<void>;
+  /** Ends every session of an administrator except one (after a password change). */
+  deleteAdminSessionsOf(adminId: number, except?: string): Promise<void>;
+}
+
+/** The audit trail: appended to, searched newest first, pruned by housekeeping. */
+export interface AuditStore {
+  addAudit(record: NewAuditRecord): Promise<AuditRecord>;
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Drops records older than `before`; returns how many. */
+  pruneAudit(before: number): Promise<number>;
+}
+
 export interface VoicemailStore
   extends
     MailboxStore,
@@ -319,7 +367,9 @@ export interface VoicemailStore
     WebSessionStore,
     DeliveryStore,
     ExchangeStore,
-    EmailReadingStore {
+    EmailReadingStore,
+    AdminStore,
+    AuditStore {
   close(): Promise<void>;
 }
 

@@ -18,6 +18,8 @@ import { greetingRoutes } from './routes/greeting-routes.ts';
 import { messageRoutes } from './routes/message-routes.ts';
 import { settingsRoutes } from './routes/settings-routes.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
+import { ADMIN_SCHEMAS } from './admin-schemas.ts';
+import { adminRoutes } from './routes/admin-routes.ts';
 import { registerSessions } from './session.ts';
 
 export interface HttpDeps extends HealthDeps {
@@ -101,6 +103,10 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
       eventRoutes,
     ]) {
       await app.register(routes(deps.api));
+    }
+    if (deps.api.admin) {
+      for (const schema of ADMIN_SCHEMAS) app.addSchema(schema);
+      await app.register(adminRoutes({ ...deps.api, admin: deps.api.admin }));
     }
     app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }

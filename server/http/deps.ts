@@ -4,6 +4,18 @@ import type { MailboxService } from '../domain/mailbox-service.ts';
 import type { MessageService } from '../domain/message-service.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
 import type { WebSessions } from './session.ts';
+import type { Static } from '@sinclair/typebox';
+import type { AdminService } from '../domain/admin-service.ts';
+import type { DeliveryService } from '../domain/delivery-service.ts';
+import type { StatusReply } from './admin-schemas.ts';
+
+/** What /api/admin uses besides the web API's deps. */
+export interface AdminApiDeps {
+  admins: AdminService;
+  deliveries: DeliveryService;
+  /** The status page: built by the composition root, which knows the running parts. */
+  status(): Promise<Static<typeof StatusReply>>;
+}
 
 /** What the web API's routes use. */
 export interface ApiDeps {
@@ -18,6 +30,8 @@ export interface ApiDeps {
   phone?: PhoneDialer;
   /** Told when an event stream opens and closes (the SSE clients metric). */
   observe?: Observe;
+  /** The administrators' API (/api/admin); absent, it is not served. */
+  admin?: AdminApiDeps;
 }
 
 export interface PhoneDialer {

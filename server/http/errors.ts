@@ -28,7 +28,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(status).send({ error: err.code, message });
     }
     if (err.validation)
-      return reply.status(400).send({ error: 'INVALID_INPUT', message: err.message });
+      return reply
+        .status(400)
+        .send({ error: 'INVALID_INPUT', message: err.message, field: invalidField(err) });
     const status =
       err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
@@ -40,4 +42,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((_req, reply) =>
     reply.status(404).send({ error: 'NOT_FOUND', message: 'no such resource' }),
   );
+}
+
+/** The field a schema refused, as a dotted path (`breakouts.0`), so a form can point at it. */
+function invalidField(err: FastifyError): string | undefined {
+  const v = err.validation?.[0] as
+    { instancePath?: string; params?: Record<string, unknown> } | undefined;
+  if (!v) return undefined;
+  const path = (v.instancePath ?? '').split('/').filter(Boolean);
+  const extra = v.params?.missingProperty ?? v.params?.additionalProperty;
+  if (typeof extra === 'string') path.push(extra);
+  return path.join('.') || undefined;
 }

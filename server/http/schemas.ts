@@ -9,6 +9,9 @@ export const ErrorReply = Type.Object(
   {
     error: Type.String({ description: 'stable error code, e.g. NOT_FOUND' }),
     message: Type.String(),
+    field: Type.Optional(
+      Type.String({ description: 'the input field refused, when one is (e.g. breakouts.0)' }),
+    ),
   },
   { $id: 'Error' },
 );

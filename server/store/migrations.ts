@@ -311,6 +311,42 @@ export const MIGRATIONS: readonly string[] = [
     sealed_secret TEXT
   ) STRICT;
 `,
+  // Administrators (principals of their own, with their own lockout and sessions) and the
+  // audit trail, searched newest first by mailbox, kind or time.
+  `
+  CREATE TABLE admin (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    totp_secret TEXT,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE admin_session (
+    token_hash TEXT PRIMARY KEY,
+    admin_id INTEGER NOT NULL REFERENCES admin(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX admin_session_by_admin ON admin_session (admin_id);
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    principal TEXT,
+    mailbox TEXT,
+    client TEXT,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    details TEXT
+  ) STRICT;
+  CREATE INDEX audit_by_time ON audit (at);
+  CREATE INDEX audit_by_mailbox ON audit (mailbox, id);
+  CREATE INDEX audit_by_kind ON audit (kind, id);
+`,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -42,6 +42,10 @@ import { EmailReadingTable } from './email-reading-table.ts';
 import type { StoredEmailReading } from '../domain/email-reading.ts';
 import type { ExchangeItemRef, MailboxHome } from '../domain/exchange.ts';
 import { queryMessages, setStates } from './message-query.ts';
+import { AdminTable } from './admin-table.ts';
+import { AuditTable } from './audit-table.ts';
+import type { AdminRecord, AdminSession } from '../domain/admin.ts';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../domain/audit.ts';
 import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
 
 /**
@@ -581,6 +585,8 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
 
   // Mailbox homes and the Exchange shadow.
   readonly #exchange = new ExchangeTable(this);
+  readonly #admins = new AdminTable(this);
+  readonly #audit = new AuditTable(this);
   getMailboxHome(mailboxId: number): Promise<MailboxHome> {
     return this.#exchange.getMailboxHome(mailboxId);
   }
@@ -613,5 +619,67 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   }
   setEmailReading(mailboxId: number, reading: StoredEmailReading | null): Promise<void> {
     return this.#emailReading.setEmailReading(mailboxId, reading);
+  }
+
+  // Administrators and the audit trail live in tables of their own.
+  createAdmin(input: {
+    name: string;
+    passwordHash: string;
+    createdAt: number;
+  }): Promise<AdminRecord> {
+    return this.#admins.createAdmin(input);
+  }
+  getAdmin(id: number): Promise<AdminRecord | null> {
+    return this.#admins.getAdmin(id);
+  }
+  findAdmin(name: string): Promise<AdminRecord | null> {
+    return this.#admins.findAdmin(name);
+  }
+  listAdmins(): Promise<AdminRecord[]> {
+    return this.#admins.listAdmins();
+  }
+  setAdminPassword(id: number, passwordHash: string): Promise<void> {
+    return this.#admins.setAdminPassword(id, passwordHash);
+  }
+  setAdminTotp(id: number, secret: string | null): Promise<void> {
+    return this.#admins.setAdminTotp(id, secret);
+  }
+  removeAdmin(id: number): Promise<void> {
+    return this.#admins.removeAdmin(id);
+  }
+  reserveAdminLogin(
+    id: number,
+    now: number,
+    limit: number,
+    lockUntil: number,
+  ): Promise<number | null> {
+    return this.#admins.reserveAdminLogin(id, now, limit, lockUntil);
+  }
+  setAdminLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
+    return this.#admins.setAdminLoginState(id, failures, lockedUntil);
+  }
+  createAdminSession(s: AdminSession): Promise<void> {
+    return this.#admins.createAdminSession(s);
+  }
+  getAdminSession(tokenHash: string, now: number): Promise<AdminSession | null> {
+    return this.#admins.getAdminSession(tokenHash, now);
+  }
+  extendAdminSession(tokenHash: string, expiresAt: number): Promise<void> {
+    return this.#admins.extendAdminSession(tokenHash, expiresAt);
+  }
+  deleteAdminSession(tokenHash: string): Promise<void> {
+    return this.#admins.deleteAdminSession(tokenHash);
+  }
+  deleteAdminSessionsOf(adminId: number, except?: string): Promise<void> {
+    return this.#admins.deleteAdminSessionsOf(adminId, except);
+  }
+  addAudit(record: NewAuditRecord): Promise<AuditRecord> {
+    return this.#audit.addAudit(record);
+  }
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.#audit.queryAudit(query);
+  }
+  pruneAudit(before: number): Promise<number> {
+    return this.#audit.pruneAudit(before);
   }
 }

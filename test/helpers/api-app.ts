@@ -4,6 +4,7 @@ import { WebSessions } from '../../server/http/session.ts';
 import { createLogger } from '../../server/log.ts';
 import { hasCommand } from '../../server/tools.ts';
 import { tempContext } from './temp-context.ts';
+import { adminStatus } from '../../server/compose/admin-status.ts';
 
 /** The web API over a fresh store, for `inject`; `login` returns a client with cookie and CSRF. */
 export async function apiApp(config: Record<string, unknown> = {}, idleMinutes = 30) {
@@ -19,6 +20,11 @@ export async function apiApp(config: Record<string, unknown> = {}, idleMinutes =
       audio: ctx.audio,
       sessions: new WebSessions({ store: ctx.store, idleMinutes, secureCookie: true }),
       tools: { ffmpeg: hasCommand('ffmpeg'), sox: hasCommand('sox') },
+      admin: {
+        admins: ctx.admins,
+        deliveries: ctx.deliveries,
+        status: adminStatus(ctx, 'test', () => ({})),
+      },
     },
   });
 

@@ -44,6 +44,9 @@ describe('schema migrations', () => {
     expect(MIGRATIONS.length).toBeGreaterThan(0);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
     expect(tables(store.db)).toEqual([
+      'admin',
+      'admin_session',
+      'audit',
       'delivery',
       'deposit',
       'email_reading',

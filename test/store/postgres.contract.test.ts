@@ -1,6 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { openStore } from '../../server/store/open-store.ts';
 import { startPgCluster, type PgCluster } from '../helpers/postgres.ts';
+import { adminsContract } from './contract/admins.contract.ts';
+import { auditContract } from './contract/audit.contract.ts';
 import { audioContract } from './contract/audio.contract.ts';
 import { concurrentDepositsContract } from './contract/concurrent-deposits.contract.ts';
 import { deliveryQueueContract } from './contract/delivery-queue.contract.ts';
@@ -54,3 +56,5 @@ concurrentDepositsContract(openPostgres);
 exchangeContract(openPostgres);
 messageQueryContract(openPostgres);
 emailReadingContract(openPostgres);
+adminsContract(openPostgres);
+auditContract(openPostgres);

@@ -4,6 +4,7 @@ import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
 import type { MailboxHomeChange } from '../../domain/exchange.ts';
 import { describeEmailReading, parseReadEmail } from '../../domain/email-reading.ts';
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
+import { CLI_ACTOR } from '../../domain/audit.ts';
 import { readCode, warnCodeArgument } from '../read-code.ts';
 
 function mailboxRow(m: Mailbox): string[] {
@@ -269,7 +270,7 @@ export function registerMailbox(program: Command): void {
           );
         let m = await ctx.mailboxes.resolve(ref);
         if (Object.keys(changes).length > 0)
-          m = { ...m, ...(await ctx.mailboxes.update(ref, changes)) };
+          m = { ...m, ...(await ctx.mailboxes.update(ref, changes, CLI_ACTOR)) };
         const realm = ctx.loaded.config.sip.realm || ctx.loaded.config.server.domain;
         if (o.clearSipPassword) await ctx.mailboxes.setSipPassword(m.name, null, realm);
         else if (sipPassword !== undefined) {
@@ -303,6 +304,16 @@ export function registerMailbox(program: Command): void {
       await withContext(cmd, async (ctx) => {
         await ctx.mailboxes.setCode(ref, newCode);
         print(`code changed for ${ref}`);
+      });
+    });
+
+  mailbox
+    .command('unlock <mailbox>')
+    .description('end a lockout after repeated wrong codes (on every channel)')
+    .action(async (ref: string, _o: unknown, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        await ctx.mailboxes.unlock(ref);
+        print(`unlocked mailbox ${ref}`);
       });
     });
 

@@ -23,6 +23,7 @@ import {
   PlayOnPhoneBody,
   PlayOnPhoneReply,
 } from '../schemas.ts';
+import { webActor } from '../session.ts';
 import { VoicegateError } from '../../domain/errors.ts';
 
 const errors = {
@@ -104,7 +105,7 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
           response: { 200: EmptyReply, ...errors },
         },
       },
-      async (req) => ({ purged: await deps.messages.emptyDeleted(req.mailbox!.id) }),
+      async (req) => ({ purged: await deps.messages.emptyDeleted(req.mailbox!.id, webActor(req)) }),
     );
 
     app.get(
@@ -147,7 +148,7 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const { id } = req.params as Static<typeof IdParams>;
-        await deps.messages.purge(req.mailbox!.id, [id]);
+        await deps.messages.purge(req.mailbox!.id, [id], webActor(req));
         return reply.status(204).send();
       },
     );
@@ -183,7 +184,7 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
       async (req, reply) => {
         const { id } = req.params as Static<typeof IdParams>;
         const { to } = req.body as Static<typeof ForwardEmailBody>;
-        await deps.messages.forwardToEmail(req.mailbox!.id, id, to);
+        await deps.messages.forwardToEmail(req.mailbox!.id, id, to, webActor(req));
         return reply.status(202).send();
       },
     );

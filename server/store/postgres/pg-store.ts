@@ -36,6 +36,10 @@ import type { StoredEmailReading } from '../../domain/email-reading.ts';
 import { PgMailboxTable } from './pg-mailbox-table.ts';
 import { PgMessageTable } from './pg-message-table.ts';
 import { PgDepositTable, PgGreetingTable, PgWebSessionTable } from './pg-side-tables.ts';
+import { PgAdminTable } from './pg-admin-table.ts';
+import { PgAuditTable } from './pg-audit-table.ts';
+import type { AdminRecord, AdminSession } from '../../domain/admin.ts';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../domain/audit.ts';
 
 /**
  * The PostgreSQL store: the same ports as the embedded one, over a connection pool. Its tables
@@ -52,6 +56,8 @@ export class PgStore implements VoicemailStore {
   readonly #sessions: PgWebSessionTable;
   readonly #exchange: PgExchangeTable;
   readonly #emailReading: PgEmailReadingTable;
+  readonly #admins: PgAdminTable;
+  readonly #audit: PgAuditTable;
 
   constructor(db: PgAccess, feed: PgChangeFeed) {
     this.#db = db;
@@ -67,6 +73,8 @@ export class PgStore implements VoicemailStore {
     this.#sessions = new PgWebSessionTable(db);
     this.#exchange = new PgExchangeTable(db);
     this.#emailReading = new PgEmailReadingTable(db);
+    this.#admins = new PgAdminTable(db);
+    this.#audit = new PgAuditTable(db);
   }
 
   // Mailboxes
@@ -285,5 +293,66 @@ export class PgStore implements VoicemailStore {
   async close(): Promise<void> {
     await this.feed.stop();
     await this.#db.close();
+  }
+  // Administrators and the audit trail live in tables of their own.
+  createAdmin(input: {
+    name: string;
+    passwordHash: string;
+    createdAt: number;
+  }): Promise<AdminRecord> {
+    return this.#admins.createAdmin(input);
+  }
+  getAdmin(id: number): Promise<AdminRecord | null> {
+    return this.#admins.getAdmin(id);
+  }
+  findAdmin(name: string): Promise<AdminRecord | null> {
+    return this.#admins.findAdmin(name);
+  }
+  listAdmins(): Promise<AdminRecord[]> {
+    return this.#admins.listAdmins();
+  }
+  setAdminPassword(id: number, passwordHash: string): Promise<void> {
+    return this.#admins.setAdminPassword(id, passwordHash);
+  }
+  setAdminTotp(id: number, secret: string | null): Promise<void> {
+    return this.#admins.setAdminTotp(id, secret);
+  }
+  removeAdmin(id: number): Promise<void> {
+    return this.#admins.removeAdmin(id);
+  }
+  reserveAdminLogin(
+    id: number,
+    now: number,
+    limit: number,
+    lockUntil: number,
+  ): Promise<number | null> {
+    return this.#admins.reserveAdminLogin(id, now, limit, lockUntil);
+  }
+  setAdminLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
+    return this.#admins.setAdminLoginState(id, failures, lockedUntil);
+  }
+  createAdminSession(s: AdminSession): Promise<void> {
+    return this.#admins.createAdminSession(s);
+  }
+  getAdminSession(tokenHash: string, now: number): Promise<AdminSession | null> {
+    return this.#admins.getAdminSession(tokenHash, now);
+  }
+  extendAdminSession(tokenHash: string, expiresAt: number): Promise<void> {
+    return this.#admins.extendAdminSession(tokenHash, expiresAt);
+  }
+  deleteAdminSession(tokenHash: string): Promise<void> {
+    return this.#admins.deleteAdminSession(tokenHash);
+  }
+  deleteAdminSessionsOf(adminId: number, except?: string): Promise<void> {
+    return this.#admins.deleteAdminSessionsOf(adminId, except);
+  }
+  addAudit(record: NewAuditRecord): Promise<AuditRecord> {
+    return this.#audit.addAudit(record);
+  }
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.#audit.queryAudit(query);
+  }
+  pruneAudit(before: number): Promise<number> {
+    return this.#audit.pruneAudit(before);
   }
 }

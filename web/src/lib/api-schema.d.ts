@@ -56,6 +56,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -69,6 +71,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -82,6 +86,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -95,6 +101,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -144,6 +152,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -192,6 +202,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -205,6 +217,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -258,6 +272,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -271,6 +287,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -284,6 +302,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -297,6 +317,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -384,6 +406,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -397,6 +421,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -410,6 +436,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -423,6 +451,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -436,6 +466,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -522,6 +554,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -535,6 +569,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -548,6 +584,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -561,6 +599,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -574,6 +614,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -632,6 +674,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -645,6 +689,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -658,6 +704,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -671,6 +719,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -684,6 +734,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -758,6 +810,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -771,6 +825,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -784,6 +840,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -797,6 +855,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -810,6 +870,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -846,6 +908,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -859,6 +923,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -872,6 +938,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -885,6 +953,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -898,6 +968,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -980,6 +1052,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -993,6 +1067,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1006,6 +1082,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1019,6 +1097,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1032,6 +1112,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1099,6 +1181,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1112,6 +1196,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1125,6 +1211,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1138,6 +1226,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1151,6 +1241,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1214,6 +1306,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1227,6 +1321,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1240,6 +1336,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1253,6 +1351,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1266,6 +1366,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1333,6 +1435,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1346,6 +1450,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1359,6 +1465,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1372,6 +1480,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1385,6 +1495,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1398,6 +1510,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1453,6 +1567,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1497,6 +1613,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1510,6 +1628,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1552,6 +1672,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1565,6 +1687,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1618,6 +1742,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1631,6 +1757,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1694,6 +1822,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1707,6 +1837,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1720,6 +1852,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1733,6 +1867,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1746,6 +1882,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1759,6 +1897,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1807,6 +1947,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1820,6 +1962,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1833,6 +1977,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1846,6 +1992,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1859,6 +2007,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1872,6 +2022,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1942,6 +2094,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1955,6 +2109,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1968,6 +2124,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1981,6 +2139,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -1994,6 +2154,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2007,6 +2169,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2073,6 +2237,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2086,6 +2252,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2099,6 +2267,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2112,6 +2282,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2125,6 +2297,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2138,6 +2312,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2172,6 +2348,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2185,6 +2363,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2198,6 +2378,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2211,6 +2393,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2224,6 +2408,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2237,6 +2423,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2285,6 +2473,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2329,6 +2519,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2342,6 +2534,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2355,6 +2549,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2423,6 +2619,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2436,6 +2634,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2490,6 +2690,8 @@ export interface components {
             /** @description stable error code, e.g. NOT_FOUND */
             error: string;
             message: string;
+            /** @description the input field refused, when one is (e.g. breakouts.0) */
+            field?: string;
         };
         Mailbox: {
             name: string;

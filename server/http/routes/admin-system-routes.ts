@@ -1,0 +1,107 @@
+import type { Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { AdminApiDeps, ApiDeps } from '../deps.ts';
+import {
+  AuditReply,
+  AuditSearch,
+  QueueParams,
+  QueueQuery,
+  QueueReply,
+  StatusReply,
+} from '../admin-schemas.ts';
+import { NoContent } from '../schemas.ts';
+import { adminActor } from '../session.ts';
+import { ADMIN_ERRORS } from './admin-routes.ts';
+
+/** The delivery queue, the audit trail and the system's status, for administrators. */
+export function adminSystemRoutes(deps: ApiDeps & { admin: AdminApiDeps }): FastifyPluginAsync {
+  const { deliveries, status } = deps.admin;
+  return async (app) => {
+    app.get(
+      '/api/admin/queue',
+      {
+        schema: {
+          summary: 'Deliveries waiting and failed for good, of one target or all',
+          tags: ['admin'],
+          querystring: QueueQuery,
+          response: { 200: QueueReply, ...ADMIN_ERRORS },
+        },
+      },
+      async (req) => {
+        const { target } = req.query as Static<typeof QueueQuery>;
+        const items = (await deliveries.list()).filter((d) => !target || d.target === target);
+        return {
+          items: items.map((d) => ({
+            id: d.id,
+            target: d.target,
+            kind: d.kind,
+            recipient: d.recipient,
+            status: d.status,
+            attempts: d.attempts,
+            nextAttemptAt: d.nextAttemptAt,
+            lastError: d.lastError,
+          })),
+        };
+      },
+    );
+
+    app.post(
+      '/api/admin/queue/:id/retry',
+      {
+        schema: {
+          summary: 'Try a delivery again now',
+          tags: ['admin'],
+          params: QueueParams,
+          response: { 204: NoContent, ...ADMIN_ERRORS },
+        },
+      },
+      async (req, reply) => {
+        await deliveries.retry((req.params as Static<typeof QueueParams>).id, adminActor(req));
+        return reply.status(204).send();
+      },
+    );
+
+    app.delete(
+      '/api/admin/queue/:id',
+      {
+        schema: {
+          summary: 'Drop a delivery (a pending forward is kept in its mailbox instead)',
+          tags: ['admin'],
+          params: QueueParams,
+          response: { 204: NoContent, ...ADMIN_ERRORS },
+        },
+      },
+      async (req, reply) => {
+        await deliveries.drop((req.params as Static<typeof QueueParams>).id, adminActor(req));
+        return reply.status(204).send();
+      },
+    );
+
+    app.get(
+      '/api/admin/audit',
+      {
+        schema: {
+          summary: 'The audit trail, newest first, by mailbox, kind and time; paged by `before`',
+          tags: ['admin'],
+          querystring: AuditSearch,
+          response: { 200: AuditReply, ...ADMIN_ERRORS },
+        },
+      },
+      async (req) => ({
+        records: await deps.store.queryAudit(req.query as Static<typeof AuditSearch>),
+      }),
+    );
+
+    app.get(
+      '/api/admin/status',
+      {
+        schema: {
+          summary: 'Version, uptime, the store, disk space, the queue and the running parts',
+          tags: ['admin'],
+          response: { 200: StatusReply, ...ADMIN_ERRORS },
+        },
+      },
+      async () => status(),
+    );
+  };
+}

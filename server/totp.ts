@@ -1,0 +1,25 @@
+import { Secret, TOTP } from 'otpauth';
+import type { SecondFactor } from './domain/admin.ts';
+
+/**
+ * RFC 6238 one-time codes (SHA-1, 6 digits, 30 s: what every authenticator app reads), by the
+ * otpauth library. A code of the step before or after is accepted, for clocks a little apart.
+ */
+export function totpSecondFactor(issuer: string): SecondFactor {
+  const totp = (secret: string, label = ''): TOTP =>
+    new TOTP({
+      issuer,
+      label,
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+      secret: Secret.fromBase32(secret),
+    });
+  return {
+    newSecret: () => new Secret({ size: 20 }).base32,
+    uri: (account, secret) => totp(secret, account).toString(),
+    verify: (secret, code, now) =>
+      /^\d{6}$/.test(code) &&
+      totp(secret).validate({ token: code, timestamp: now, window: 1 }) !== null,
+  };
+}
