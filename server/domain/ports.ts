@@ -23,6 +23,7 @@ import type {
 import type { Delivery, NewDelivery, TargetKind } from './delivery.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 import type { ExchangeItemRef, MailboxHome } from './exchange.ts';
+import type { WebPreferences } from './web-preferences.ts';
 import type { Readable } from 'node:stream';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
@@ -298,6 +299,14 @@ export interface ExchangeStore {
   setExchangeSyncState(mailboxId: number, state: string | null): Promise<void>;
 }
 
+/** What each mailbox's owner chose in the web app (web-preferences.ts); a mailbox's row goes with it. */
+export interface WebPreferenceStore {
+  /** The mailbox's preferences; the defaults for one that never chose (or is gone). */
+  getWebPreferences(mailboxId: number): Promise<WebPreferences>;
+  /** Changes the given preferences, keeps the others; returns them all. NOT_FOUND: no mailbox. */
+  setWebPreferences(mailboxId: number, changes: Partial<WebPreferences>): Promise<WebPreferences>;
+}
+
 export interface VoicemailStore
   extends
     MailboxStore,
@@ -306,7 +315,8 @@ export interface VoicemailStore
     JournalStore,
     WebSessionStore,
     DeliveryStore,
-    ExchangeStore {
+    ExchangeStore,
+    WebPreferenceStore {
   close(): Promise<void>;
 }
 

@@ -28,9 +28,19 @@ export const MailboxInfo = Type.Object(
   { $id: 'Mailbox' },
 );
 
+const ListOrder = Type.Union(
+  ['newest', 'oldest', 'priority'].map((v) => Type.Literal(v)),
+  { description: "the web list's order the owner chose last (the phone keeps its own)" },
+);
+
 export const SessionReply = Type.Object(
-  { mailbox: Type.Ref(MailboxInfo), csrfToken: Type.String() },
+  { mailbox: Type.Ref(MailboxInfo), csrfToken: Type.String(), listOrder: ListOrder },
   { $id: 'Session' },
+);
+
+export const ListOrderSetting = Type.Object(
+  { listOrder: ListOrder },
+  { additionalProperties: false },
 );
 
 export const LoginBody = Type.Object(

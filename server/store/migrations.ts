@@ -301,6 +301,14 @@ export const MIGRATIONS: readonly string[] = [
       VALUES (new.rowid, new.caller_name, new.caller_number);
   END;
 `,
+  // The web app's preferences of each mailbox's owner (the list's order), on the server so they
+  // follow the owner to every browser. A mailbox that never chose has no row.
+  `
+  CREATE TABLE web_preference (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    list_order TEXT NOT NULL CHECK (list_order IN ('newest', 'oldest', 'priority'))
+  ) STRICT;
+`,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

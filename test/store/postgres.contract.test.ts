@@ -14,6 +14,7 @@ import { messagesContract } from './contract/messages.contract.ts';
 import { messageQueryContract } from './contract/message-query.contract.ts';
 import type { OpenedStore } from './contract/opened-store.ts';
 import { webSessionsContract } from './contract/web-sessions.contract.ts';
+import { webPreferencesContract } from './contract/web-preferences.contract.ts';
 
 /** One PostgreSQL cluster for the file (Debian's postgresql, in a temporary folder). */
 let cluster: Promise<PgCluster> | undefined;
@@ -46,3 +47,4 @@ deliveryQueueContract(openPostgres);
 concurrentDepositsContract(openPostgres);
 exchangeContract(openPostgres);
 messageQueryContract(openPostgres);
+webPreferencesContract(openPostgres);

@@ -33,7 +33,13 @@ import { PgDeliveryTable } from './pg-delivery-table.ts';
 import { PgExchangeTable } from './pg-exchange-table.ts';
 import { PgMailboxTable } from './pg-mailbox-table.ts';
 import { PgMessageTable } from './pg-message-table.ts';
-import { PgDepositTable, PgGreetingTable, PgWebSessionTable } from './pg-side-tables.ts';
+import {
+  PgDepositTable,
+  PgGreetingTable,
+  PgWebPreferenceTable,
+  PgWebSessionTable,
+} from './pg-side-tables.ts';
+import type { WebPreferences } from '../../domain/web-preferences.ts';
 
 /**
  * The PostgreSQL store: the same ports as the embedded one, over a connection pool. Its tables
@@ -49,6 +55,7 @@ export class PgStore implements VoicemailStore {
   readonly #greetings: PgGreetingTable;
   readonly #sessions: PgWebSessionTable;
   readonly #exchange: PgExchangeTable;
+  readonly #preferences: PgWebPreferenceTable;
 
   constructor(db: PgAccess, feed: PgChangeFeed) {
     this.#db = db;
@@ -63,6 +70,7 @@ export class PgStore implements VoicemailStore {
     this.#greetings = new PgGreetingTable(db);
     this.#sessions = new PgWebSessionTable(db);
     this.#exchange = new PgExchangeTable(db);
+    this.#preferences = new PgWebPreferenceTable(db);
   }
 
   // Mailboxes
@@ -260,6 +268,14 @@ export class PgStore implements VoicemailStore {
   }
 
   /** null while the database answers a query; else why not. */
+  // The web app's preferences
+  getWebPreferences(mailboxId: number): Promise<WebPreferences> {
+    return this.#preferences.getWebPreferences(mailboxId);
+  }
+  setWebPreferences(mailboxId: number, changes: Partial<WebPreferences>): Promise<WebPreferences> {
+    return this.#preferences.setWebPreferences(mailboxId, changes);
+  }
+
   async health(): Promise<string | null> {
     if (this.#db.closed) return 'store closed';
     try {
