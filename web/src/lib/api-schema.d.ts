@@ -36,6 +36,8 @@ export interface paths {
                         "application/json": {
                             mailbox: components["schemas"]["Mailbox"];
                             csrfToken: string;
+                            /** @description the web list's order the owner chose last (the phone keeps its own) */
+                            listOrder: "newest" | "oldest" | "priority";
                         };
                     };
                 };
@@ -131,6 +133,8 @@ export interface paths {
                         "application/json": {
                             mailbox: components["schemas"]["Mailbox"];
                             csrfToken: string;
+                            /** @description the web list's order the owner chose last (the phone keeps its own) */
+                            listOrder: "newest" | "oldest" | "priority";
                         };
                     };
                 };
@@ -2448,6 +2452,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings/list-order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The web list's order, remembered for the owner on every browser */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the web list's order the owner chose last (the phone keeps its own) */
+                        listOrder: "newest" | "oldest" | "priority";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the web list's order the owner chose last (the phone keeps its own) */
+                            listOrder: "newest" | "oldest" | "priority";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -2505,6 +2581,8 @@ export interface components {
         Session: {
             mailbox: components["schemas"]["Mailbox"];
             csrfToken: string;
+            /** @description the web list's order the owner chose last (the phone keeps its own) */
+            listOrder: "newest" | "oldest" | "priority";
         };
         Message: {
             id: string;

@@ -51,6 +51,7 @@ export type ActiveGreetingBody = Body<'/api/greetings/active', 'put'>;
 export type ActiveGreetingKind = ActiveGreetingBody['active'];
 
 export type DisplayBody = Body<'/api/settings/display', 'put'>;
+export type ListOrder = Session['listOrder'];
 export type EmailSettings = Reply<'/api/settings/email', 'get'>;
 export type EmailMode = EmailSettings['mode'];
 

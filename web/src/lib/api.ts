@@ -15,6 +15,7 @@ import type {
   ForwardReply,
   GreetingKind,
   GreetingList,
+  ListOrder,
   LoginBody,
   MailboxSearchReply,
   Message,
@@ -143,6 +144,8 @@ export const api = {
 
   saveDisplay: (body: DisplayBody) =>
     request<Mailbox>('PUT', '/api/settings/display', { json: body }),
+  saveListOrder: (listOrder: ListOrder) =>
+    request<{ listOrder: ListOrder }>('PUT', '/api/settings/list-order', { json: { listOrder } }),
   emailSettings: () => request<EmailSettings>('GET', '/api/settings/email'),
   saveEmailSettings: (body: EmailSettings) =>
     request<EmailSettings>('PUT', '/api/settings/email', { json: body }),

@@ -3,6 +3,7 @@ import { notifications } from '../stores/notifications.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
 import { session } from '../stores/session.svelte.ts';
 import { handleError } from '../utils/handle-error.ts';
+import { t } from '../i18n/i18n.svelte.ts';
 
 /** On start: an existing session cookie skips the login page. */
 export async function restoreSession(): Promise<void> {
@@ -11,7 +12,7 @@ export async function restoreSession(): Promise<void> {
   } catch (error) {
     session.signedOut();
     if (!(error instanceof ApiError && error.status === 401))
-      handleError(error, "Couldn't reach the server");
+      handleError(error, t('session.unreachable'));
   }
 }
 
@@ -26,7 +27,7 @@ export async function logOut(): Promise<void> {
   } catch (error) {
     // Staying logged in is safer than a page that looks logged out while the cookie still works.
     if (!(error instanceof ApiError && error.status === 401)) {
-      handleError(error, "Couldn't log out");
+      handleError(error, t('session.logoutFailed'));
       return;
     }
   }
@@ -41,6 +42,6 @@ export async function reloadSession(): Promise<void> {
   try {
     session.signedIn(await api.session());
   } catch (error) {
-    handleError(error, "Couldn't reload the mailbox settings");
+    handleError(error, t('session.reloadFailed'));
   }
 }

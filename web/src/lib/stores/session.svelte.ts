@@ -1,5 +1,5 @@
 import { setCsrfToken } from '../api.ts';
-import type { Mailbox, Session } from '../api-types.ts';
+import type { ListOrder, Mailbox, Session } from '../api-types.ts';
 import { i18n, languageOf } from '../i18n/i18n.svelte.ts';
 
 type Status = 'checking' | 'anonymous' | 'authenticated';
@@ -9,6 +9,7 @@ class SessionState {
   #status = $state<Status>('checking');
   #mailbox = $state.raw<Mailbox | null>(null);
   #notice = $state<string | null>(null);
+  #listOrder = $state<ListOrder>('newest');
 
   get status(): Status {
     return this.#status;
@@ -16,6 +17,15 @@ class SessionState {
 
   get mailbox(): Mailbox | null {
     return this.#mailbox;
+  }
+
+  /** The list's order the user chose last, on any browser (the server keeps it). */
+  get listOrder(): ListOrder {
+    return this.#listOrder;
+  }
+
+  set listOrder(value: ListOrder) {
+    this.#listOrder = value;
   }
 
   /** Why the user sees the login page again (the session ended), if not by logging out. */
@@ -26,6 +36,7 @@ class SessionState {
   signedIn(session: Session): void {
     setCsrfToken(session.csrfToken);
     this.#mailbox = session.mailbox;
+    this.#listOrder = session.listOrder;
     // The mailbox's language (the one its phone prompts speak), else the browser's.
     i18n.language = languageOf(session.mailbox.locale) ?? languageOf(navigator.language) ?? 'en';
     this.#status = 'authenticated';

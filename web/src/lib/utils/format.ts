@@ -1,3 +1,4 @@
+import { t } from '../i18n/i18n.svelte.ts';
 /** 65_000 -> "1:05"; an hour or more -> "1:00:05". */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
@@ -7,27 +8,11 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-const STATE_LABELS: Record<string, string> = {
-  new: 'New',
-  unopened: 'Unopened',
-  old: 'Old',
-  saved: 'Saved',
-  deleted: 'Deleted',
-};
+const STATES = new Set(['new', 'unopened', 'old', 'saved', 'deleted']);
 
+/** A message state in the reader's language. */
 export function stateLabel(state: string): string {
-  return STATE_LABELS[state] ?? state;
-}
-
-/** A date-time shown in the mailbox's own zone and locale, falling back to the browser's. */
-export function formatDateTime(iso: string, locale?: string, timeZone?: string): string {
-  const date = new Date(iso);
-  const style = { dateStyle: 'medium', timeStyle: 'short' } as const;
-  try {
-    return date.toLocaleString(locale?.replace('_', '-'), { ...style, timeZone });
-  } catch {
-    return date.toLocaleString(undefined, style);
-  }
+  return STATES.has(state) ? t(`state.${state}`) : state;
 }
 
 const dayKeys = new Map<string, Intl.DateTimeFormat>();
