@@ -54,6 +54,7 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
       tools: { ffmpeg: hasCommand('ffmpeg'), sox: hasCommand('sox') },
       phone: phone && {
         playOnPhone: (mailbox, id, to) => phone.playOnPhone.call(mailbox, id, to),
+        reach: (mailbox) => phone.playOnPhone.reach(mailbox),
       },
     },
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),

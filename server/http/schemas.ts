@@ -214,6 +214,21 @@ export const PlayOnPhoneBody = Type.Object(
 
 export const PlayOnPhoneReply = Type.Object({ callId: Type.String() });
 
+export const PhoneReachReply = Type.Object({
+  reachable: Type.Boolean(),
+  number: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union(
+    [
+      ...['no-number', 'not-allowed', 'no-phone', 'no-telephony'].map((v) => Type.Literal(v)),
+      Type.Null(),
+    ],
+    {
+      description:
+        'why it cannot ring: no extension, the dial plan refuses it, no phone registered and no PBX, or no telephony part',
+    },
+  ),
+});
+
 export const ForwardReply = Type.Object({ forwarded: Type.Integer() });
 
 export const Peaks = Type.Object({ peaks: Type.Array(Type.Number({ minimum: 0, maximum: 1 })) });

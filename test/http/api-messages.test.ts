@@ -302,6 +302,9 @@ describe('greetings and settings over the web API', () => {
     const m = await deposit();
     const res = await alice.call('POST', `/api/messages/${m.id}/play-on-phone`, {});
     expect(res.statusCode).toBe(503);
+    // Asked before the button is offered, the server says so.
+    const reach = await alice.call('GET', '/api/phone-reach');
+    expect(reach.json()).toEqual({ reachable: false, number: null, reason: 'no-telephony' });
   });
 });
 

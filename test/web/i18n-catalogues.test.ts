@@ -82,6 +82,7 @@ describe('the interface catalogues', () => {
         'key.Space',
         'key.Delete',
       ],
+      'phone.': ['no-number', 'not-allowed', 'no-phone', 'no-telephony'],
       'list.order.': ['newest', 'oldest', 'priority'],
       'list.state.': ['new', 'played', 'saved'],
       'shortcuts.key.': ['Space', 'Delete'],

@@ -1281,6 +1281,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/phone-reach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether play on my phone can ring the user's phone now, and if not why */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            reachable: boolean;
+                            number: string | null;
+                            /** @description why it cannot ring: no extension, the dial plan refuses it, no phone registered and no PBX, or no telephony part */
+                            reason: "no-number" | "not-allowed" | "no-phone" | "no-telephony" | (never | null);
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages/{id}/play-on-phone": {
         parameters: {
             query?: never;

@@ -22,6 +22,7 @@ import type {
   MessageAction,
   MessageList,
   Peaks,
+  PhoneReach,
   PlayOnPhoneReply,
   Session,
 } from './api-types.ts';
@@ -129,6 +130,7 @@ export const api = {
     request<void>('POST', `/api/messages/${seg(id)}/forward-email`, { json: { to } }),
   playOnPhone: (id: string) =>
     request<PlayOnPhoneReply>('POST', `/api/messages/${seg(id)}/play-on-phone`, { json: {} }),
+  phoneReach: () => request<PhoneReach>('GET', '/api/phone-reach'),
   peaks: (id: string) => request<Peaks>('GET', `/api/messages/${seg(id)}/peaks`),
   searchMailboxes: (q: string, signal?: AbortSignal) =>
     request<MailboxSearchReply>('GET', `/api/mailboxes?q=${seg(q)}`, { signal }),

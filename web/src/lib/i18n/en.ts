@@ -270,4 +270,8 @@ export const en: Catalogue = {
   'recorder.denied': 'The browser was not allowed to use the microphone.',
   'recorder.noMicrophone': 'No microphone found.',
   'list.orderFailed': "Couldn't remember the order",
+  'phone.no-number': 'This mailbox has no extension to call.',
+  'phone.not-allowed': 'The dial plan does not allow calling {number}.',
+  'phone.no-phone': 'No phone is registered for {number}, and no PBX is set up to call it.',
+  'phone.no-telephony': 'The server does not make phone calls.',
 };

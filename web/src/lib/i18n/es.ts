@@ -269,4 +269,9 @@ export const es: Catalogue = {
   'recorder.denied': 'No se permitió al navegador usar el micrófono.',
   'recorder.noMicrophone': 'No se encontró ningún micrófono.',
   'list.orderFailed': 'No se pudo recordar el orden',
+  'phone.no-number': 'Este buzón no tiene extensión a la que llamar.',
+  'phone.not-allowed': 'El plan de marcación no permite llamar al {number}.',
+  'phone.no-phone':
+    'No hay ningún teléfono registrado para el {number} ni una PBX configurada para llamarlo.',
+  'phone.no-telephony': 'El servidor no hace llamadas telefónicas.',
 };

@@ -274,4 +274,9 @@ export const fr: Catalogue = {
   'recorder.denied': 'Le navigateur n’a pas été autorisé à utiliser le micro.',
   'recorder.noMicrophone': 'Aucun micro trouvé.',
   'list.orderFailed': 'Impossible de retenir l’ordre',
+  'phone.no-number': 'Cette boîte vocale n’a pas de poste à appeler.',
+  'phone.not-allowed': 'Le plan de numérotation ne permet pas d’appeler le {number}.',
+  'phone.no-phone':
+    'Aucun téléphone n’est enregistré pour le {number}, et aucun PBX n’est configuré pour l’appeler.',
+  'phone.no-telephony': 'Le serveur ne passe pas d’appels téléphoniques.',
 };

@@ -1,6 +1,6 @@
 /** What the user does to messages: each calls the API, updates the list, says what happened. */
 import { api } from '../api.ts';
-import type { Message, MessageAction } from '../api-types.ts';
+import type { Message, MessageAction, PhoneReach } from '../api-types.ts';
 import { router, type Route } from '../router.svelte.ts';
 import { arrivals } from '../stores/arrivals.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
@@ -99,6 +99,18 @@ export async function forward(message: Message, to: string): Promise<number> {
 export async function forwardToEmail(message: Message, address: string): Promise<void> {
   await api.forwardEmail(message.id, address.trim());
   notifications.info(t('done.emailing', { address: address.trim() }));
+}
+
+/**
+ * Whether the phone can be rung, asked as a message opens so the button can say why not before
+ * it is clicked. Null when the server could not say: the button is offered, and a click says.
+ */
+export async function phoneReach(): Promise<PhoneReach | null> {
+  try {
+    return await api.phoneReach();
+  } catch {
+    return null;
+  }
 }
 
 /** The server rings the user's phone and plays the message there. */
