@@ -1,14 +1,21 @@
 import { api, ApiError } from '../api.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
-import { session } from '../stores/session.svelte.ts';
+import { languageFor, session } from '../stores/session.svelte.ts';
+import type { Session } from '../api-types.ts';
 import { handleError } from '../utils/handle-error.ts';
-import { t } from '../i18n/i18n.svelte.ts';
+import { i18n, t } from '../i18n/i18n.svelte.ts';
+
+/** The app opens in the mailbox's language: its words are fetched first, if not built in. */
+async function signIn(reply: Session): Promise<void> {
+  await i18n.use(languageFor(reply));
+  session.signedIn(reply);
+}
 
 /** On start: an existing session cookie skips the login page. */
 export async function restoreSession(): Promise<void> {
   try {
-    session.signedIn(await api.session());
+    await signIn(await api.session());
   } catch (error) {
     session.signedOut();
     if (!(error instanceof ApiError && error.status === 401))
@@ -18,7 +25,7 @@ export async function restoreSession(): Promise<void> {
 
 /** Throws the ApiError, which the login form shows. */
 export async function logIn(mailbox: string, code: string): Promise<void> {
-  session.signedIn(await api.login({ mailbox: mailbox.trim(), code }));
+  await signIn(await api.login({ mailbox: mailbox.trim(), code }));
 }
 
 export async function logOut(): Promise<void> {
@@ -40,7 +47,7 @@ export async function logOut(): Promise<void> {
 /** The mailbox's settings changed elsewhere (a `mailbox` change event). */
 export async function reloadSession(): Promise<void> {
   try {
-    session.signedIn(await api.session());
+    await signIn(await api.session());
   } catch (error) {
     handleError(error, t('session.reloadFailed'));
   }

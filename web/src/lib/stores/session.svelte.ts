@@ -1,10 +1,15 @@
 import { setCsrfToken } from '../api.ts';
 import type { ListOrder, Mailbox, Session } from '../api-types.ts';
-import { i18n, languageOf } from '../i18n/i18n.svelte.ts';
+import { languageOf, type Language } from '../i18n/i18n.svelte.ts';
 
 type Status = 'checking' | 'anonymous' | 'authenticated';
 
 /** Who is logged in. The CSRF token goes to the API client, not into shared state. */
+/** The mailbox's language (the one its phone prompts speak), else the browser's. */
+export function languageFor(session: Session | null): Language {
+  return (session && languageOf(session.mailbox.locale)) ?? languageOf(navigator.language) ?? 'en';
+}
+
 class SessionState {
   #status = $state<Status>('checking');
   #mailbox = $state.raw<Mailbox | null>(null);
@@ -37,8 +42,6 @@ class SessionState {
     setCsrfToken(session.csrfToken);
     this.#mailbox = session.mailbox;
     this.#listOrder = session.listOrder;
-    // The mailbox's language (the one its phone prompts speak), else the browser's.
-    i18n.language = languageOf(session.mailbox.locale) ?? languageOf(navigator.language) ?? 'en';
     this.#status = 'authenticated';
     this.#notice = null;
   }
