@@ -88,7 +88,7 @@ for (const [size, viewport] of [
       await page.goto('/#/inbox');
       await page.reload();
       await expect.poll(async () => (await callers(page))[0]).toMatch(/^Urgent Bea/);
-    });
+    }, 60_000); // two browsers log in
 
     it('searches by caller and state, in an address that can be shared', async () => {
       const box = await newMailbox(suite.server, `Search ${size}`);
