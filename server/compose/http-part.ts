@@ -62,6 +62,7 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
       observe: context.observers.emit,
       phone: phone && {
         playOnPhone: (mailbox, id, to) => phone.playOnPhone.call(mailbox, id, to),
+        reach: (mailbox) => phone.playOnPhone.reach(mailbox),
       },
       admin: {
         admins: context.admins,

@@ -26,6 +26,7 @@ import type { ExchangeItemRef, MailboxHome } from './exchange.ts';
 import type { StoredEmailReading } from './email-reading.ts';
 import type { AdminRecord, AdminSession } from './admin.ts';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from './audit.ts';
+import type { WebPreferences } from './web-preferences.ts';
 import type { Readable } from 'node:stream';
 
 export interface NewMailbox extends Required<Omit<MailboxChanges, 'name'>> {
@@ -358,6 +359,14 @@ export interface AuditStore {
   pruneAudit(before: number): Promise<number>;
 }
 
+/** What each mailbox's owner chose in the web app (web-preferences.ts); a mailbox's row goes with it. */
+export interface WebPreferenceStore {
+  /** The mailbox's preferences; the defaults for one that never chose (or is gone). */
+  getWebPreferences(mailboxId: number): Promise<WebPreferences>;
+  /** Changes the given preferences, keeps the others; returns them all. NOT_FOUND: no mailbox. */
+  setWebPreferences(mailboxId: number, changes: Partial<WebPreferences>): Promise<WebPreferences>;
+}
+
 export interface VoicemailStore
   extends
     MailboxStore,
@@ -369,7 +378,8 @@ export interface VoicemailStore
     ExchangeStore,
     EmailReadingStore,
     AdminStore,
-    AuditStore {
+    AuditStore,
+    WebPreferenceStore {
   close(): Promise<void>;
 }
 

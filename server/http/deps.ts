@@ -34,7 +34,18 @@ export interface ApiDeps {
   admin?: AdminApiDeps;
 }
 
+/** Whether the user's phone can be rung now, and if not why (see telephony/play-on-phone.ts). */
+export type PhoneReach =
+  | { reachable: true; number: string }
+  | {
+      reachable: false;
+      number: string | null;
+      reason: 'no-number' | 'not-allowed' | 'no-phone' | 'no-telephony';
+    };
+
 export interface PhoneDialer {
+  /** Whether `playOnPhone` could ring the mailbox's extension now; asks, never calls. */
+  reach?(mailbox: Mailbox): Promise<PhoneReach>;
   /** Calls `to` (default: the mailbox's extension) and plays the message; resolves once it rings. */
   playOnPhone(mailbox: Mailbox, messageId: string, to?: string): Promise<{ callId: string }>;
 }

@@ -31,9 +31,19 @@ export const MailboxInfo = Type.Object(
   { $id: 'Mailbox' },
 );
 
+const ListOrder = Type.Union(
+  ['newest', 'oldest', 'priority'].map((v) => Type.Literal(v)),
+  { description: "the web list's order the owner chose last (the phone keeps its own)" },
+);
+
 export const SessionReply = Type.Object(
-  { mailbox: Type.Ref(MailboxInfo), csrfToken: Type.String() },
+  { mailbox: Type.Ref(MailboxInfo), csrfToken: Type.String(), listOrder: ListOrder },
   { $id: 'Session' },
+);
+
+export const ListOrderSetting = Type.Object(
+  { listOrder: ListOrder },
+  { additionalProperties: false },
 );
 
 export const LoginBody = Type.Object(
@@ -206,6 +216,21 @@ export const PlayOnPhoneBody = Type.Object(
 );
 
 export const PlayOnPhoneReply = Type.Object({ callId: Type.String() });
+
+export const PhoneReachReply = Type.Object({
+  reachable: Type.Boolean(),
+  number: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union(
+    [
+      ...['no-number', 'not-allowed', 'no-phone', 'no-telephony'].map((v) => Type.Literal(v)),
+      Type.Null(),
+    ],
+    {
+      description:
+        'why it cannot ring: no extension, the dial plan refuses it, no phone registered and no PBX, or no telephony part',
+    },
+  ),
+});
 
 export const ForwardReply = Type.Object({ forwarded: Type.Integer() });
 

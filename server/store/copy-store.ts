@@ -27,6 +27,7 @@ const TABLES: readonly { name: string; key: string; pgOrder: string }[] = [
   { name: 'deposit', key: 'mailbox_id, identity', pgOrder: 'mailbox_id, identity COLLATE "C"' },
   { name: 'delivery', key: 'id', pgOrder: 'id' },
   { name: 'web_session', key: 'token_hash', pgOrder: 'token_hash COLLATE "C"' },
+  { name: 'web_preference', key: 'mailbox_id', pgOrder: 'mailbox_id' },
   { name: 'journal', key: 'seq', pgOrder: 'seq' },
   { name: 'email_reading', key: 'mailbox_id', pgOrder: 'mailbox_id' },
 ];

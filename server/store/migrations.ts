@@ -347,6 +347,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_by_mailbox ON audit (mailbox, id);
   CREATE INDEX audit_by_kind ON audit (kind, id);
 `,
+  // The web app's preferences of each mailbox's owner (the list's order), on the server so they
+  // follow the owner to every browser. A mailbox that never chose has no row.
+  `
+  CREATE TABLE web_preference (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    list_order TEXT NOT NULL CHECK (list_order IN ('newest', 'oldest', 'priority'))
+  ) STRICT;
+`,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -35,6 +35,8 @@ import { MailboxTable } from './mailbox-table.ts';
 import { DeliveryTable } from './delivery-table.ts';
 import { storeError, type SqlAccess } from './sql-access.ts';
 import { WebSessionTable } from './web-session-table.ts';
+import { WebPreferenceTable } from './web-preference-table.ts';
+import type { WebPreferences } from '../domain/web-preferences.ts';
 import { migrate } from './migrations.ts';
 import { GroupCommit } from './group-commit.ts';
 import { ExchangeTable } from './exchange-table.ts';
@@ -79,6 +81,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     this.#deliveries = new DeliveryTable(this);
     this.#sessions = new WebSessionTable(this);
     this.#greetings = new GreetingTable(this);
+    this.#preferences = new WebPreferenceTable(this);
     this.#deposits = new DepositTable(this);
     this.#group = new GroupCommit(this.db, () => this.feed.poke());
   }
@@ -681,5 +684,14 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   }
   pruneAudit(before: number): Promise<number> {
     return this.#audit.pruneAudit(before);
+  }
+
+  // The web app's preferences (a table of their own)
+  readonly #preferences: WebPreferenceTable;
+  getWebPreferences(mailboxId: number): Promise<WebPreferences> {
+    return this.#preferences.getWebPreferences(mailboxId);
+  }
+  setWebPreferences(mailboxId: number, changes: Partial<WebPreferences>): Promise<WebPreferences> {
+    return this.#preferences.setWebPreferences(mailboxId, changes);
   }
 }

@@ -32,6 +32,12 @@ export class Dialler {
     this.#d = deps;
   }
 
+  /** What the plan would decide, asked before offering a call: neither logged nor counted. */
+  async wouldAllow(raw: string): Promise<DialDecision> {
+    const extensions = (await this.#d.mailboxes.list()).map((m) => m.extension);
+    return this.#d.plan.decide(raw, extensions);
+  }
+
   async decide(raw: string, kind: OutgoingKind, log: SipLog = this.#d.log): Promise<DialDecision> {
     const extensions = (await this.#d.mailboxes.list()).map((m) => m.extension);
     const decision = this.#d.plan.decide(raw, extensions);

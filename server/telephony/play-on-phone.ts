@@ -27,6 +27,15 @@ export interface PlayOnPhoneDeps {
   log: SipLog;
 }
 
+/**
+ * Whether the user's phone can be rung now, asked before the button is offered: the number, or
+ * why not (`no-number`: no extension; `not-allowed`: the dial plan refuses it; `no-phone`:
+ * nothing registered for it and no PBX to call through).
+ */
+export type PhoneReach =
+  | { reachable: true; number: string }
+  | { reachable: false; number: string | null; reason: 'no-number' | 'not-allowed' | 'no-phone' };
+
 /** How long the phone may ring before the call is given up. */
 const RING_MS = 45_000;
 
@@ -41,6 +50,16 @@ export class PlayOnPhone {
 
   constructor(deps: PlayOnPhoneDeps) {
     this.#d = deps;
+  }
+
+  async reach(mailbox: Mailbox): Promise<PhoneReach> {
+    if (!mailbox.extension) return { reachable: false, number: null, reason: 'no-number' };
+    const decision = await this.#d.dialler.wouldAllow(mailbox.extension);
+    if (!decision.allowed)
+      return { reachable: false, number: mailbox.extension, reason: 'not-allowed' };
+    if (!this.#d.registrar.contactOf(decision.number) && !this.#d.pbx)
+      return { reachable: false, number: decision.number, reason: 'no-phone' };
+    return { reachable: true, number: decision.number };
   }
 
   async call(mailbox: Mailbox, messageId: string, to?: string): Promise<{ callId: string }> {

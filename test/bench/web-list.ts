@@ -7,7 +7,11 @@
  * 2. the bytes a change made elsewhere costs an open page (one server-sent event);
  * 3. the first page shown in Chromium on a phone profile (360x740, CPU throttled 4x): the app
  *    opened with a session, to its first row; beside the app's login form shown (the yardstick:
- *    the same page and script, no data).
+ *    the same page and script, no data);
+ * 4. scrolling the list on a desktop (1280x800, not throttled) for 3 s, 40 px a frame, pages
+ *    loading as it goes: frames per second from requestAnimationFrame's deltas, and the most
+ *    rows in the document at once; beside the same scrolling of an empty tall page (the
+ *    yardstick: the browser's own frame rate here).
  */
 import { get } from 'node:https';
 import { chromium } from 'playwright-core';
@@ -22,6 +26,34 @@ const REQUESTS = 300;
 const WARM_UP = 30;
 const CHANGES = 20;
 const PAGE_LOADS = 5;
+const SCROLL_MS = 3000;
+
+/** What scrollFrames uses of the page's window (it runs in Chromium, not in Node). */
+interface PageWindow {
+  scrollBy(x: number, y: number): void;
+  requestAnimationFrame(callback: (now: number) => void): number;
+  document: { querySelectorAll(selector: string): { length: number } };
+}
+
+/** Scrolls the page 40 px a frame for scrollMs; each frame's time and the most rows shown. */
+function scrollFrames(scrollMs: number): Promise<{ deltas: number[]; rows: number }> {
+  const page = globalThis as unknown as PageWindow;
+  return new Promise((resolve) => {
+    const deltas: number[] = [];
+    let rows = 0;
+    let last = performance.now();
+    const began = last;
+    const frame = (now: number) => {
+      deltas.push(now - last);
+      last = now;
+      page.scrollBy(0, 40);
+      rows = Math.max(rows, page.document.querySelectorAll('li').length);
+      if (now - began < scrollMs) page.requestAnimationFrame(frame);
+      else resolve({ deltas: deltas.slice(1), rows });
+    };
+    page.requestAnimationFrame(frame);
+  });
+}
 
 const benchmark: Benchmark = {
   name: 'web-list',
@@ -135,6 +167,8 @@ async function run(): Promise<void> {
     });
     const shown: number[] = [];
     const form: number[] = [];
+    let scroll = { deltas: [] as number[], rows: 0 };
+    let blank = { deltas: [] as number[], rows: 0 };
     try {
       for (let i = 0; i < PAGE_LOADS; i++) {
         const ctx = await browser.newContext({
@@ -163,11 +197,29 @@ async function run(): Promise<void> {
         shown.push(performance.now() - t1);
         await ctx.close();
       }
+      // 4. Scrolling on a desktop, then the yardstick in the same browser.
+      const desk = await browser.newContext({
+        ignoreHTTPSErrors: true,
+        viewport: { width: 1280, height: 800 },
+        baseURL: base,
+      });
+      const tab = await desk.newPage();
+      await tab.goto('/');
+      await tab.getByLabel('Mailbox name or extension').fill('300');
+      await tab.getByLabel('Voicemail code').fill('1234');
+      await tab.getByRole('button', { name: 'Log in' }).click();
+      await tab.getByRole('list', { name: 'Messages' }).getByRole('link').first().waitFor();
+      scroll = await tab.evaluate(scrollFrames, SCROLL_MS);
+      await tab.setContent('<ul style="height: 200000px"><li>yardstick</li></ul>');
+      blank = await tab.evaluate(scrollFrames, SCROLL_MS);
+      await desk.close();
     } finally {
       await browser.close();
     }
 
     const ms = (values: number[], p: number) => percentile(values, p).toFixed(1);
+    const fps = (deltas: number[]) =>
+      deltas.length / (deltas.reduce((sum, d) => sum + d, 0) / 1000);
     const pageMs = page.map((x) => x.ms);
     const sessionMs = session.map((x) => x.ms);
     const table = {
@@ -196,6 +248,21 @@ async function run(): Promise<void> {
         ],
         ['bytes per change on the wire', bytesPerChange.toFixed(0), '', '', '< 2048'],
         [
+          'desktop scrolling: frames per second',
+          fps(scroll.deltas).toFixed(1),
+          fps(blank.deltas).toFixed(1),
+          (fps(scroll.deltas) / fps(blank.deltas)).toFixed(2),
+          '60',
+        ],
+        [
+          'desktop scrolling: frame time p95 (ms)',
+          ms(scroll.deltas, 95),
+          ms(blank.deltas, 95),
+          (percentile(scroll.deltas, 95) / percentile(blank.deltas, 95)).toFixed(2),
+          '',
+        ],
+        ['desktop scrolling: most rows in the document', String(scroll.rows), '', '', ''],
+        [
           'phone 4x throttled: app opened to first row, median (ms)',
           ms(shown, 50),
           ms(form, 50),
@@ -207,8 +274,8 @@ async function run(): Promise<void> {
     console.log(textTable(table));
     const path = writeResult(
       'web-list',
-      `Mailbox of ${MESSAGES} messages; API over HTTPS on loopback, one client, ${REQUESTS} requests after ${WARM_UP}; yardstick GET /api/session in the same run. Browser: Chromium, 360x740, CPU throttled 4x, ${PAGE_LOADS} loads; yardstick: the login form shown.\n\n${markdownTable(table)}`,
-      { pageMs, sessionMs, wholeListBytes, bytesPerChange, shown, form },
+      `Mailbox of ${MESSAGES} messages; API over HTTPS on loopback, one client, ${REQUESTS} requests after ${WARM_UP}; yardstick GET /api/session in the same run. Browser: Chromium, 360x740, CPU throttled 4x, ${PAGE_LOADS} loads; yardstick: the login form shown. Scrolling: 1280x800, not throttled, ${SCROLL_MS} ms at 40 px a frame; yardstick: an empty tall page scrolled the same way.\n\n${markdownTable(table)}`,
+      { pageMs, sessionMs, wholeListBytes, bytesPerChange, shown, form, scroll, blank },
     );
     console.log(`written: ${path}`);
   } finally {

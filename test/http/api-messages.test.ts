@@ -148,8 +148,9 @@ describe('messages over the web API', () => {
     const full = await alice.call('GET', `/api/messages/${m.id}/audio?download=1`);
     expect(full.statusCode).toBe(200);
     expect(full.rawPayload.equals(Buffer.from(wav))).toBe(true);
+    // Named in the mailbox's time (Tokyo), as the list shows it, not in UTC (12:30).
     expect(full.headers['content-disposition']).toBe(
-      'attachment; filename="voicemail-20260101-1230.wav"',
+      'attachment; filename="voicemail-20260101-2130.wav"',
     );
     const part = await alice.call('GET', `/api/messages/${m.id}/audio`, undefined, {
       range: 'bytes=100-199',
@@ -301,6 +302,9 @@ describe('greetings and settings over the web API', () => {
     const m = await deposit();
     const res = await alice.call('POST', `/api/messages/${m.id}/play-on-phone`, {});
     expect(res.statusCode).toBe(503);
+    // Asked before the button is offered, the server says so.
+    const reach = await alice.call('GET', '/api/phone-reach');
+    expect(reach.json()).toEqual({ reachable: false, number: null, reason: 'no-telephony' });
   });
 });
 

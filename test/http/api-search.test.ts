@@ -207,3 +207,19 @@ describe('display settings', () => {
     }
   });
 });
+
+describe('the list order remembered', () => {
+  it('keeps the order the owner chose for every later session, and refuses an unknown one', async () => {
+    expect((await alice.call('GET', '/api/session')).json().listOrder).toBe('newest');
+    const res = await alice.call('PUT', '/api/settings/list-order', { listOrder: 'priority' });
+    expect([res.statusCode, res.json()]).toEqual([200, { listOrder: 'priority' }]);
+    // A new log-in (another browser) starts with it; another mailbox keeps its own.
+    const again = await t.login('alice', '1234');
+    expect((await again.call('GET', '/api/session')).json().listOrder).toBe('priority');
+    const bob = await t.login('bob', '1234');
+    expect((await bob.call('GET', '/api/session')).json().listOrder).toBe('newest');
+    const bad = await alice.call('PUT', '/api/settings/list-order', { listOrder: 'random' });
+    expect(bad.statusCode).toBe(400);
+    expect((await alice.call('GET', '/api/session')).json().listOrder).toBe('priority');
+  });
+});

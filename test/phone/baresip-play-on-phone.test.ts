@@ -48,11 +48,14 @@ describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
     });
     await phone.waitFor(/201@127\.0\.0\.1: .*200 OK.*binding/, 10_000);
     const id = await depositTone();
+    const web = await webLogin(server, 'alice', '1234');
+    // Registered: the web app is told the phone can be rung before it offers the button.
+    const reach = await web.call('GET', '/api/phone-reach');
+    expect(await reach.json()).toEqual({ reachable: true, number: '201', reason: null });
     const alice = await server.context.mailboxes.resolve('alice');
     const stateOf = async (): Promise<string> =>
       (await server.context.messages.get(alice.id, id)).state;
 
-    const web = await webLogin(server, 'alice', '1234');
     const res = await web.call('POST', `/api/messages/${id}/play-on-phone`, {});
     expect(res.status).toBe(202);
     expect(((await res.json()) as { callId: string }).callId).toBeTruthy();
@@ -76,6 +79,8 @@ describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
     const id = await depositTone();
     const web = await webLogin(server, 'alice', '1234');
 
+    const reach = await web.call('GET', '/api/phone-reach');
+    expect(await reach.json()).toEqual({ reachable: false, number: '201', reason: 'no-phone' });
     const unavailable = await web.call('POST', `/api/messages/${id}/play-on-phone`, {});
     expect(unavailable.status).toBe(503);
     const why = (await unavailable.json()) as { error: string; message: string };

@@ -50,6 +50,7 @@ beforeAll(async () => {
     exchangeConnection: 'corp',
   });
   await ctx.store.setExchangeSyncState(alice.id, 'delta-link-1');
+  await ctx.store.setWebPreferences(alice.id, { listOrder: 'priority' });
   const [hers] = await ctx.store.listMessages(alice.id);
   await ctx.store.setExchangeItem(hers!.id, { itemId: 'AAMk-1', changeKey: 'CQAA-1' });
   await ctx.close();
@@ -118,6 +119,9 @@ describe('voicegate store migrate', () => {
         );
         expect(await after.store.getExchangeSyncState(box.id)).toEqual(
           await before.store.getExchangeSyncState(box.id),
+        );
+        expect(await after.store.getWebPreferences(box.id)).toEqual(
+          await before.store.getWebPreferences(box.id),
         );
         for (const m of await before.store.listMessages(box.id))
           expect(await after.store.getExchangeItem(m.id)).toEqual(

@@ -17,6 +17,7 @@ import { messagesContract } from './contract/messages.contract.ts';
 import { messageQueryContract } from './contract/message-query.contract.ts';
 import type { OpenedStore } from './contract/opened-store.ts';
 import { webSessionsContract } from './contract/web-sessions.contract.ts';
+import { webPreferencesContract } from './contract/web-preferences.contract.ts';
 
 /**
  * One PostgreSQL cluster for the file (Debian's postgresql, in a temporary folder), started
@@ -58,3 +59,4 @@ messageQueryContract(openPostgres);
 emailReadingContract(openPostgres);
 adminsContract(openPostgres);
 auditContract(openPostgres);
+webPreferencesContract(openPostgres);

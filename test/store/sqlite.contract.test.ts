@@ -18,6 +18,7 @@ import { messagesContract } from './contract/messages.contract.ts';
 import { messageQueryContract } from './contract/message-query.contract.ts';
 import type { OpenedStore } from './contract/opened-store.ts';
 import { webSessionsContract } from './contract/web-sessions.contract.ts';
+import { webPreferencesContract } from './contract/web-preferences.contract.ts';
 
 /** A fresh embedded store in a temporary folder; closing the first handle removes the folder. */
 async function openSqlite(): Promise<OpenedStore> {
@@ -52,3 +53,4 @@ messageQueryContract(openSqlite);
 emailReadingContract(openSqlite);
 adminsContract(openSqlite);
 auditContract(openSqlite);
+webPreferencesContract(openSqlite);

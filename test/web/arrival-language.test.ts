@@ -56,7 +56,14 @@ for (const [size, viewport] of [
       await page.getByRole('button', { name: 'Save', exact: true }).first().click();
       await page.getByText('Langue et fuseau horaire enregistrés.').waitFor();
       expect(await page.locator('html').getAttribute('lang')).toBe('fr');
-      await folderLink(page, 'Inbox').click();
+      // The whole app speaks French now: the header, the settings forms, the greetings.
+      const nav = page.getByRole('navigation', { name: 'Dossiers et réglages' });
+      await nav.getByRole('link', { name: 'Réglages' }).waitFor();
+      await page.getByRole('heading', { name: 'Réglages', level: 1 }).waitFor();
+      await page.getByLabel('Code actuel').waitFor();
+      await page.getByRole('group', { name: 'Les appelants entendent' }).waitFor();
+      await page.getByRole('button', { name: 'Se déconnecter' }).waitFor();
+      await nav.getByRole('link', { name: /^Boîte de réception/ }).click();
       await page.getByRole('searchbox', { name: 'Rechercher un appelant' }).waitFor();
       // 12:00 UTC is 21:00 in Tokyo, in French ("15 janv. 2025 21:00").
       await expect
@@ -66,6 +73,20 @@ for (const [size, viewport] of [
             .textContent(),
         )
         .toMatch(/15 janv\. 2025 21:00/);
+      // The message and its player too.
+      await page
+        .getByRole('list', { name: 'Messages' })
+        .getByRole('link', { name: /Zoned Caller/ })
+        .click();
+      await page.getByRole('button', { name: 'Lire' }).waitFor();
+      await page.getByRole('group', { name: 'Vitesse de lecture' }).waitFor();
+      await page.getByRole('list', { name: 'Actions sur le message' }).waitFor();
+      await page.getByRole('slider', { name: 'Position dans le message' }).waitFor();
+      await page.getByRole('button', { name: 'Transférer…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Transférer le message' });
+      // The forward dialog dates the message as the list does.
+      expect(await dialog.locator('.hint').first().textContent()).toMatch(/15 janv\. 2025 21:00/);
+      await dialog.getByRole('button', { name: 'Annuler' }).click();
       const stored = await suite.server.context.mailboxes.resolve(box.name);
       expect([stored.locale, stored.timeZone]).toEqual(['fr', 'Asia/Tokyo']);
     });

@@ -1,4 +1,6 @@
 /** Every language of the interface has every text, with the same placeholders and plural forms. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { en, type Catalogue, type Entry } from '../../web/src/lib/i18n/en.ts';
 import { es } from '../../web/src/lib/i18n/es.ts';
@@ -38,5 +40,57 @@ describe('the interface catalogues', () => {
     for (const [key, entry] of Object.entries(en))
       if (typeof entry !== 'string')
         expect(Object.keys(entry).sort(), key).toEqual(['one', 'other']);
+  });
+
+  it('en has every text the app asks for, literal or built from a known list', () => {
+    const root = join(import.meta.dirname, '../../web/src');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(svelte|ts)$/.test(f) && !f.includes('i18n'))
+      .map((f) => readFileSync(join(root, f), 'utf8'));
+    const source = files.join('\n');
+    const literal = [...source.matchAll(/\bt\(\s*'([\w.]+)'/g)].map((m) => m[1]!);
+    expect(literal.length).toBeGreaterThan(150);
+    for (const key of literal) expect(en, key).toHaveProperty([key]);
+    // Keys built from a value: each prefix must have the values the app can pass.
+    const built: Record<string, readonly string[]> = {
+      'state.': ['new', 'unopened', 'old', 'saved', 'deleted'],
+      'list.empty.': ['inbox', 'deleted'],
+      'list.label.': ['inbox', 'deleted'],
+      'folder.': ['inbox', 'deleted'],
+      'greeting.kind.': ['unavailable', 'busy', 'temporary', 'name'],
+      'greeting.the.': ['unavailable', 'busy', 'temporary', 'name'],
+      'email.mode.': [
+        'off',
+        'copy',
+        'forward',
+        'alert',
+        'offHelp',
+        'copyHelp',
+        'forwardHelp',
+        'alertHelp',
+      ],
+      'shortcuts.': [
+        'togglePlay',
+        'rewind',
+        'fastForward',
+        'next',
+        'previous',
+        'markUnread',
+        'toggleSave',
+        'delete',
+        'help',
+        'key.Space',
+        'key.Delete',
+      ],
+      'phone.': ['no-number', 'not-allowed', 'no-phone', 'no-telephony'],
+      'list.order.': ['newest', 'oldest', 'priority'],
+      'list.state.': ['new', 'played', 'saved'],
+      'shortcuts.key.': ['Space', 'Delete'],
+      'bulk.action.': ['play', 'markUnread', 'save', 'unsave', 'delete', 'undelete', 'forward'],
+    };
+    for (const prefix of [...source.matchAll(/\bt\(\s*`([\w.]+)\$\{/g)].map((m) => m[1]!))
+      expect(Object.keys(built), prefix).toContain(prefix);
+    for (const [prefix, values] of Object.entries(built))
+      for (const value of values) expect(en, prefix + value).toHaveProperty([prefix + value]);
   });
 });

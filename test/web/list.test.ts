@@ -1,5 +1,5 @@
 /**
- * The message list of a real mailbox: newest first (the order chosen remembered), a search in
+ * The message list of a real mailbox: newest first (the order chosen remembered by the server), a search in
  * the URL, pages loaded as the list scrolls, a live change touching one row, bulk selection and
  * actions, "Empty deleted". At desktop and phone sizes.
  */
@@ -76,14 +76,19 @@ for (const [size, viewport] of [
           expect.stringMatching(/^Cy Last/),
         ]);
       expect(page.url()).toContain('order=oldest');
-      // Another visit, without the order in the address, keeps the order chosen.
+      // Another browser (nothing stored in common), without the order in the address, keeps
+      // the order chosen: the server remembers it for the user.
+      const other = await suite.open({ viewport });
+      await logIn(other, box.extension);
+      await messageLink(other, /Ann First/).waitFor();
+      expect((await callers(other))[0]).toMatch(/^Ann First/);
+      expect(other.url()).not.toContain('order=');
+      await other.getByLabel('Order').selectOption('priority');
+      await expect.poll(async () => (await callers(other))[0]).toMatch(/^Urgent Bea/);
       await page.goto('/#/inbox');
       await page.reload();
-      await messageLink(page, /Ann First/).waitFor();
-      expect((await callers(page))[0]).toMatch(/^Ann First/);
-      await page.getByLabel('Order').selectOption('priority');
       await expect.poll(async () => (await callers(page))[0]).toMatch(/^Urgent Bea/);
-    });
+    }, 60_000); // two browsers log in
 
     it('searches by caller and state, in an address that can be shared', async () => {
       const box = await newMailbox(suite.server, `Search ${size}`);

@@ -16,17 +16,20 @@ import {
 const suite = useBrowser();
 
 describe('playing', () => {
-  it('says why "Play on my phone" cannot call when no phone is registered', async () => {
+  it('says why "Play on my phone" cannot call, before the click, when no phone is registered', async () => {
     const box = await newMailbox(suite.server, 'Phoneless');
     await deposit(suite.server, box.name, { callerName: 'Cy Caller', seconds: 2 });
     const page = await suite.open();
     await logIn(page, box.extension);
     await messageLink(page, /Cy Caller/).click();
-    await page.getByRole('button', { name: 'Play on my phone' }).click();
-    const alert = page.locator('.status-region [role=alert]');
-    await expect
-      .poll(async () => await alert.textContent())
-      .toMatch(/Couldn't call your phone: No phone is registered for \d+, and no PBX/);
+    // Said before any click: the button is disabled and described by the reason.
+    const button = page.getByRole('button', { name: 'Play on my phone' });
+    const reason = `No phone is registered for ${box.extension}, and no PBX is set up to call it.`;
+    await page.getByText(reason).waitFor();
+    expect(await button.isDisabled()).toBe(true);
+    await expect.poll(() => button.getAttribute('aria-describedby')).toBeTruthy();
+    const describedBy = await button.getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${describedBy}"]`).textContent()).toBe(reason);
   });
 
   it('plays a message: the position advances and the message becomes old', async () => {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { browserWav } from '../../media/convert.ts';
 import { wavPeaks } from '../../media/peaks.ts';
+import { formatLocalTime } from '../../domain/time.ts';
 import type { ApiDeps } from '../deps.ts';
 import { AudioCache } from '../audio-cache.ts';
 import { sendBytes, sendStored } from '../range.ts';
@@ -31,11 +32,10 @@ export function audioRoutes(deps: ApiDeps): FastifyPluginAsync {
       async (req, reply) => {
         const { id } = req.params as Static<typeof IdParams>;
         const m = await deps.messages.get(req.mailbox!.id, id);
-        const stamp = new Date(m.receivedAt)
-          .toISOString()
-          .slice(0, 16)
+        // Named in the mailbox's time, as the list shows it: "voicemail-20261202-1402.wav".
+        const stamp = formatLocalTime(m.receivedAt, req.mailbox!.timeZone)
           .replace(/[-:]/g, '')
-          .replace('T', '-');
+          .replace(' ', '-');
         const body = {
           type: 'audio/wav',
           filename: `voicemail-${stamp}.wav`,

@@ -4,6 +4,7 @@ import type { ApiDeps } from '../deps.ts';
 import { mailboxInfo } from '../message-view.ts';
 import { NoContent, CodeBody, ErrorReply, LoginBody, SessionReply } from '../schemas.ts';
 import { publicMailbox } from '../../domain/mailbox-service.ts';
+import { WebPreferenceService } from '../../domain/web-preferences.ts';
 
 const errors = {
   204: NoContent,
@@ -15,6 +16,8 @@ const errors = {
 
 export function authRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
+    const preferences = new WebPreferenceService(deps.store);
+
     app.post(
       '/api/login',
       {
@@ -32,7 +35,8 @@ export function authRoutes(deps: ApiDeps): FastifyPluginAsync {
           requireUms: true,
         });
         const csrfToken = await deps.sessions.create(reply, mailbox.id);
-        return { mailbox: mailboxInfo(mailbox), csrfToken };
+        const { listOrder } = await preferences.get(mailbox.id);
+        return { mailbox: mailboxInfo(mailbox), csrfToken, listOrder };
       },
     );
 
@@ -45,6 +49,7 @@ export function authRoutes(deps: ApiDeps): FastifyPluginAsync {
       async (req) => ({
         mailbox: mailboxInfo(publicMailbox(req.mailbox!)),
         csrfToken: await deps.sessions.csrfToken(req),
+        listOrder: (await preferences.get(req.mailbox!.id)).listOrder,
       }),
     );
 

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { MessageAction } from '../../domain/message-state.ts';
-import type { ApiDeps } from '../deps.ts';
+import type { ApiDeps, PhoneReach } from '../deps.ts';
 import { createHash } from 'node:crypto';
 import { decodeCursor, encodeCursor, messageInfo, toSearch } from '../message-view.ts';
 import {
@@ -20,6 +20,7 @@ import {
   MailboxSearchReply,
   MessageInfo,
   MessageList,
+  PhoneReachReply,
   PlayOnPhoneBody,
   PlayOnPhoneReply,
 } from '../schemas.ts';
@@ -186,6 +187,24 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
         const { to } = req.body as Static<typeof ForwardEmailBody>;
         await deps.messages.forwardToEmail(req.mailbox!.id, id, to, webActor(req));
         return reply.status(202).send();
+      },
+    );
+
+    app.get(
+      '/api/phone-reach',
+      {
+        schema: {
+          summary: "Whether play on my phone can ring the user's phone now, and if not why",
+          response: { 200: PhoneReachReply, 401: ErrorReply },
+        },
+      },
+      async (req) => {
+        const reach: PhoneReach = !deps.phone
+          ? { reachable: false, number: null, reason: 'no-telephony' }
+          : deps.phone.reach
+            ? await deps.phone.reach(req.mailbox!)
+            : { reachable: true, number: req.mailbox!.extension ?? '' };
+        return { reason: null, ...reach };
       },
     );
 

@@ -4,7 +4,14 @@ import { ownerEmailSettings } from '../../domain/email-settings.ts';
 import type { EmailMode } from '../../domain/mailbox.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mailboxInfo } from '../message-view.ts';
-import { DisplaySettings, EmailSettings, ErrorReply, MailboxInfo } from '../schemas.ts';
+import { WebPreferenceService } from '../../domain/web-preferences.ts';
+import {
+  DisplaySettings,
+  EmailSettings,
+  ErrorReply,
+  ListOrderSetting,
+  MailboxInfo,
+} from '../schemas.ts';
 
 export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
@@ -51,6 +58,24 @@ export function settingsRoutes(deps: ApiDeps): FastifyPluginAsync {
             req.body as Static<typeof DisplaySettings>,
           ),
         ),
+    );
+
+    const preferences = new WebPreferenceService(deps.store);
+    app.put(
+      '/api/settings/list-order',
+      {
+        schema: {
+          summary: "The web list's order, remembered for the owner on every browser",
+          body: ListOrderSetting,
+          response: { 200: ListOrderSetting, 400: ErrorReply, 401: ErrorReply },
+        },
+      },
+      async (req) => {
+        const { listOrder } = req.body as Static<typeof ListOrderSetting>;
+        return {
+          listOrder: (await preferences.setListOrder(req.mailbox!.id, listOrder)).listOrder,
+        };
+      },
     );
   };
 }

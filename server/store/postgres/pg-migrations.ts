@@ -258,6 +258,13 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_by_mailbox ON audit (mailbox, id);
   CREATE INDEX audit_by_kind ON audit (kind, id);
   `,
+  // The embedded store's web_preference: the web app's preferences of each mailbox's owner.
+  `
+  CREATE TABLE web_preference (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,
+    list_order TEXT NOT NULL CHECK (list_order IN ('newest', 'oldest', 'priority'))
+  );
+  `,
 ];
 
 /** Nodes starting together on an empty database: one migrates, the others wait for it. */

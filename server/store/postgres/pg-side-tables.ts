@@ -1,7 +1,14 @@
 import { VoicegateError } from '../../domain/errors.ts';
 import type { GreetingKind } from '../../domain/mailbox.ts';
 import type { AudioRef, Greeting } from '../../domain/message.ts';
-import type { GreetingStore, WebSession, WebSessionStore } from '../../domain/ports.ts';
+import type {
+  GreetingStore,
+  MessageOrder,
+  WebPreferenceStore,
+  WebSession,
+  WebSessionStore,
+} from '../../domain/ports.ts';
+import { DEFAULT_WEB_PREFERENCES, type WebPreferences } from '../../domain/web-preferences.ts';
 import { rowToGreeting, type GreetingRow } from '../rows.ts';
 import type { PgAccess, Sql } from './pg-access.ts';
 
@@ -141,5 +148,44 @@ export class PgDepositTable {
       [before],
     );
     return rows.length;
+  }
+}
+
+/** The web app's preferences of each mailbox's owner; no row until the owner chooses. */
+export class PgWebPreferenceTable implements WebPreferenceStore {
+  readonly #db: PgAccess;
+  constructor(db: PgAccess) {
+    this.#db = db;
+  }
+
+  async getWebPreferences(mailboxId: number): Promise<WebPreferences> {
+    const row = await this.#db.sql.row<{ list_order: MessageOrder }>(
+      'SELECT list_order FROM web_preference WHERE mailbox_id = $1',
+      [mailboxId],
+    );
+    return row ? { listOrder: row.list_order } : { ...DEFAULT_WEB_PREFERENCES };
+  }
+
+  async setWebPreferences(
+    mailboxId: number,
+    changes: Partial<WebPreferences>,
+  ): Promise<WebPreferences> {
+    return this.#db.tx(async (t) => {
+      // The mailbox's row, locked: one removed meanwhile cannot be given preferences.
+      if (!(await t.row('SELECT 1 FROM mailbox WHERE id = $1 FOR SHARE', [mailboxId])))
+        throw new VoicegateError('NOT_FOUND', 'no such mailbox');
+      const row = await t.row<{ list_order: MessageOrder }>(
+        'SELECT list_order FROM web_preference WHERE mailbox_id = $1',
+        [mailboxId],
+      );
+      const next = { ...DEFAULT_WEB_PREFERENCES, ...(row && { listOrder: row.list_order }) };
+      if (changes.listOrder !== undefined) next.listOrder = changes.listOrder;
+      await t.rows(
+        `INSERT INTO web_preference (mailbox_id, list_order) VALUES ($1, $2)
+         ON CONFLICT (mailbox_id) DO UPDATE SET list_order = excluded.list_order`,
+        [mailboxId, next.listOrder],
+      );
+      return next;
+    });
   }
 }

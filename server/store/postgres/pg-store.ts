@@ -35,11 +35,17 @@ import { PgEmailReadingTable } from './pg-email-reading-table.ts';
 import type { StoredEmailReading } from '../../domain/email-reading.ts';
 import { PgMailboxTable } from './pg-mailbox-table.ts';
 import { PgMessageTable } from './pg-message-table.ts';
-import { PgDepositTable, PgGreetingTable, PgWebSessionTable } from './pg-side-tables.ts';
 import { PgAdminTable } from './pg-admin-table.ts';
 import { PgAuditTable } from './pg-audit-table.ts';
 import type { AdminRecord, AdminSession } from '../../domain/admin.ts';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../domain/audit.ts';
+import {
+  PgDepositTable,
+  PgGreetingTable,
+  PgWebPreferenceTable,
+  PgWebSessionTable,
+} from './pg-side-tables.ts';
+import type { WebPreferences } from '../../domain/web-preferences.ts';
 
 /**
  * The PostgreSQL store: the same ports as the embedded one, over a connection pool. Its tables
@@ -58,6 +64,7 @@ export class PgStore implements VoicemailStore {
   readonly #emailReading: PgEmailReadingTable;
   readonly #admins: PgAdminTable;
   readonly #audit: PgAuditTable;
+  readonly #preferences: PgWebPreferenceTable;
 
   constructor(db: PgAccess, feed: PgChangeFeed) {
     this.#db = db;
@@ -75,6 +82,7 @@ export class PgStore implements VoicemailStore {
     this.#emailReading = new PgEmailReadingTable(db);
     this.#admins = new PgAdminTable(db);
     this.#audit = new PgAuditTable(db);
+    this.#preferences = new PgWebPreferenceTable(db);
   }
 
   // Mailboxes
@@ -280,6 +288,14 @@ export class PgStore implements VoicemailStore {
   }
 
   /** null while the database answers a query; else why not. */
+  // The web app's preferences
+  getWebPreferences(mailboxId: number): Promise<WebPreferences> {
+    return this.#preferences.getWebPreferences(mailboxId);
+  }
+  setWebPreferences(mailboxId: number, changes: Partial<WebPreferences>): Promise<WebPreferences> {
+    return this.#preferences.setWebPreferences(mailboxId, changes);
+  }
+
   async health(): Promise<string | null> {
     if (this.#db.closed) return 'store closed';
     try {

@@ -36,6 +36,8 @@ export interface paths {
                         "application/json": {
                             mailbox: components["schemas"]["Mailbox"];
                             csrfToken: string;
+                            /** @description the web list's order the owner chose last (the phone keeps its own) */
+                            listOrder: "newest" | "oldest" | "priority";
                         };
                     };
                 };
@@ -139,6 +141,8 @@ export interface paths {
                         "application/json": {
                             mailbox: components["schemas"]["Mailbox"];
                             csrfToken: string;
+                            /** @description the web list's order the owner chose last (the phone keeps its own) */
+                            listOrder: "newest" | "oldest" | "priority";
                         };
                     };
                 };
@@ -1373,6 +1377,60 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/phone-reach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether play on my phone can ring the user's phone now, and if not why */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            reachable: boolean;
+                            number: string | null;
+                            /** @description why it cannot ring: no extension, the dial plan refuses it, no phone registered and no PBX, or no telephony part */
+                            reason: "no-number" | "not-allowed" | "no-phone" | "no-telephony" | (never | null);
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2648,6 +2706,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings/list-order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The web list's order, remembered for the owner on every browser */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the web list's order the owner chose last (the phone keeps its own) */
+                        listOrder: "newest" | "oldest" | "priority";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the web list's order the owner chose last (the phone keeps its own) */
+                            listOrder: "newest" | "oldest" | "priority";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description stable error code, e.g. NOT_FOUND */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -2707,6 +2837,8 @@ export interface components {
         Session: {
             mailbox: components["schemas"]["Mailbox"];
             csrfToken: string;
+            /** @description the web list's order the owner chose last (the phone keeps its own) */
+            listOrder: "newest" | "oldest" | "priority";
         };
         Message: {
             id: string;

@@ -37,6 +37,7 @@ export type SearchFields = NonNullable<BulkBody['match']>;
 export type ForwardBody = Body<'/api/messages/{id}/forward', 'post'>;
 export type ForwardReply = Reply<'/api/messages/{id}/forward', 'post', 201>;
 export type PlayOnPhoneReply = Reply<'/api/messages/{id}/play-on-phone', 'post', 202>;
+export type PhoneReach = Reply<'/api/phone-reach', 'get'>;
 export type Peaks = Reply<'/api/messages/{id}/peaks', 'get'>;
 export type MailboxSearchReply = Reply<'/api/mailboxes', 'get'>;
 export type MailboxSearchHit = MailboxSearchReply['mailboxes'][number];
@@ -51,6 +52,7 @@ export type ActiveGreetingBody = Body<'/api/greetings/active', 'put'>;
 export type ActiveGreetingKind = ActiveGreetingBody['active'];
 
 export type DisplayBody = Body<'/api/settings/display', 'put'>;
+export type ListOrder = Session['listOrder'];
 export type EmailSettings = Reply<'/api/settings/email', 'get'>;
 export type EmailMode = EmailSettings['mode'];
 

@@ -15,12 +15,14 @@ import type {
   ForwardReply,
   GreetingKind,
   GreetingList,
+  ListOrder,
   LoginBody,
   MailboxSearchReply,
   Message,
   MessageAction,
   MessageList,
   Peaks,
+  PhoneReach,
   PlayOnPhoneReply,
   Session,
 } from './api-types.ts';
@@ -128,6 +130,7 @@ export const api = {
     request<void>('POST', `/api/messages/${seg(id)}/forward-email`, { json: { to } }),
   playOnPhone: (id: string) =>
     request<PlayOnPhoneReply>('POST', `/api/messages/${seg(id)}/play-on-phone`, { json: {} }),
+  phoneReach: () => request<PhoneReach>('GET', '/api/phone-reach'),
   peaks: (id: string) => request<Peaks>('GET', `/api/messages/${seg(id)}/peaks`),
   searchMailboxes: (q: string, signal?: AbortSignal) =>
     request<MailboxSearchReply>('GET', `/api/mailboxes?q=${seg(q)}`, { signal }),
@@ -143,6 +146,8 @@ export const api = {
 
   saveDisplay: (body: DisplayBody) =>
     request<Mailbox>('PUT', '/api/settings/display', { json: body }),
+  saveListOrder: (listOrder: ListOrder) =>
+    request<{ listOrder: ListOrder }>('PUT', '/api/settings/list-order', { json: { listOrder } }),
   emailSettings: () => request<EmailSettings>('GET', '/api/settings/email'),
   saveEmailSettings: (body: EmailSettings) =>
     request<EmailSettings>('PUT', '/api/settings/email', { json: body }),

@@ -1,14 +1,14 @@
-/** The keyboard shortcuts, as one table: the handlers and the help dialog both read it. */
+/** The keyboard shortcuts, as one table: the handlers and the help dialog (its words in the catalogues, `shortcuts.<command>`) both read it. */
 export const SHORTCUTS = [
-  { key: ' ', label: 'Space', command: 'togglePlay', help: 'Play or pause' },
-  { key: 'ArrowLeft', label: '←', command: 'rewind', help: 'Back 5 seconds' },
-  { key: 'ArrowRight', label: '→', command: 'fastForward', help: 'Forward 5 seconds' },
-  { key: 'j', label: 'j', command: 'next', help: 'Next message' },
-  { key: 'k', label: 'k', command: 'previous', help: 'Previous message' },
-  { key: 'u', label: 'u', command: 'markUnread', help: 'Mark unread' },
-  { key: 's', label: 's', command: 'toggleSave', help: 'Save or unsave' },
-  { key: 'Delete', label: 'Delete', command: 'delete', help: 'Delete (move to Deleted)' },
-  { key: '?', label: '?', command: 'help', help: 'Show these shortcuts' },
+  { key: ' ', label: 'Space', command: 'togglePlay' },
+  { key: 'ArrowLeft', label: '←', command: 'rewind' },
+  { key: 'ArrowRight', label: '→', command: 'fastForward' },
+  { key: 'j', label: 'j', command: 'next' },
+  { key: 'k', label: 'k', command: 'previous' },
+  { key: 'u', label: 'u', command: 'markUnread' },
+  { key: 's', label: 's', command: 'toggleSave' },
+  { key: 'Delete', label: 'Delete', command: 'delete' },
+  { key: '?', label: '?', command: 'help' },
 ] as const;
 
 export type Command = (typeof SHORTCUTS)[number]['command'];

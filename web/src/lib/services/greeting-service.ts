@@ -2,13 +2,10 @@ import { api } from '../api.ts';
 import type { ActiveGreetingKind, GreetingKind, GreetingList } from '../api-types.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { handleError } from '../utils/handle-error.ts';
+import { t } from '../i18n/i18n.svelte.ts';
 
-export const GREETING_LABELS: Record<GreetingKind, string> = {
-  unavailable: 'Unavailable',
-  busy: 'Busy',
-  temporary: 'Temporary',
-  name: 'Recorded name',
-};
+/** "the busy greeting", as a sentence names it. */
+const the = (kind: GreetingKind) => t(`greeting.the.${kind}`);
 
 const TYPE_BY_EXTENSION: Record<string, string> = {
   wav: 'audio/wav',
@@ -42,7 +39,7 @@ export async function loadGreetings(): Promise<GreetingList | null> {
   try {
     return await api.greetings();
   } catch (error) {
-    handleError(error, "Couldn't load the greetings");
+    handleError(error, t('greeting.loadFailed'));
     return null;
   }
 }
@@ -54,10 +51,10 @@ export async function uploadGreeting(
 ): Promise<GreetingList | null> {
   try {
     const list = await api.uploadGreeting(kind, audio, audioType(audio, fileName));
-    notifications.info(`${GREETING_LABELS[kind]} greeting saved.`);
+    notifications.info(t('greeting.saved', { the: the(kind) }));
     return list;
   } catch (error) {
-    handleError(error, `Couldn't save the ${GREETING_LABELS[kind].toLowerCase()} greeting`);
+    handleError(error, t('greeting.saveFailed', { the: the(kind) }));
     return null;
   }
 }
@@ -65,10 +62,10 @@ export async function uploadGreeting(
 export async function deleteGreeting(kind: GreetingKind): Promise<GreetingList | null> {
   try {
     await api.deleteGreeting(kind);
-    notifications.info(`${GREETING_LABELS[kind]} greeting deleted.`);
+    notifications.info(t('greeting.deleted', { the: the(kind) }));
     return await api.greetings();
   } catch (error) {
-    handleError(error, `Couldn't delete the ${GREETING_LABELS[kind].toLowerCase()} greeting`);
+    handleError(error, t('greeting.deleteFailed', { the: the(kind) }));
     return null;
   }
 }
@@ -76,10 +73,10 @@ export async function deleteGreeting(kind: GreetingKind): Promise<GreetingList |
 export async function setActiveGreeting(active: ActiveGreetingKind): Promise<GreetingList | null> {
   try {
     const list = await api.setActiveGreeting(active);
-    notifications.info(`Callers now hear the ${GREETING_LABELS[active].toLowerCase()} greeting.`);
+    notifications.info(t('greeting.nowActive', { the: the(active) }));
     return list;
   } catch (error) {
-    handleError(error, "Couldn't change the active greeting");
+    handleError(error, t('greeting.activeFailed'));
     return null;
   }
 }

@@ -1,11 +1,12 @@
 /** What the user does to messages: each calls the API, updates the list, says what happened. */
 import { api } from '../api.ts';
-import type { Message, MessageAction } from '../api-types.ts';
+import type { Message, MessageAction, PhoneReach } from '../api-types.ts';
 import { router, type Route } from '../router.svelte.ts';
 import { arrivals } from '../stores/arrivals.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { handleError } from '../utils/handle-error.ts';
+import { t } from '../i18n/i18n.svelte.ts';
 
 async function act(
   message: Message,
@@ -35,34 +36,33 @@ export function openNext(currentId: string | undefined, step: 1 | -1): void {
   const target = messages.neighbour(currentId, step);
   if (target) router.go({ name: 'message', id: target.id });
   else if (messages.messages.length > 0)
-    notifications.info(step > 0 ? 'This is the last message.' : 'This is the first message.');
+    notifications.info(t(step > 0 ? 'done.last' : 'done.first'));
 }
 
 /** Playback started: a new message becomes old. Other states don't change. */
 export async function markPlayed(message: Message): Promise<void> {
   if (message.state === 'new' || message.state === 'unopened')
-    await act(message, 'play', "Couldn't mark the message as played");
+    await act(message, 'play', t('fail.play'));
 }
 
 export async function markUnread(message: Message): Promise<void> {
-  if (await act(message, 'markUnread', "Couldn't mark the message unread"))
-    notifications.info('Marked unread.');
+  if (await act(message, 'markUnread', t('fail.unread'))) notifications.info(t('done.unread'));
 }
 
 export async function toggleSaved(message: Message): Promise<void> {
   const saving = message.state !== 'saved';
-  const failure = saving ? "Couldn't save the message" : "Couldn't unsave the message";
+  const failure = t(saving ? 'fail.save' : 'fail.unsave');
   if (await act(message, saving ? 'save' : 'unsave', failure))
-    notifications.info(saving ? 'Saved.' : 'No longer saved.');
+    notifications.info(t(saving ? 'done.saved' : 'done.unsaved'));
 }
 
 export async function deleteMessage(message: Message): Promise<void> {
   const next = routeAfter(message, 'inbox');
-  const updated = await act(message, 'delete', "Couldn't delete the message");
+  const updated = await act(message, 'delete', t('fail.delete'));
   if (!updated) return;
   router.go(next);
-  notifications.info(`Deleted the message from ${message.caller}.`, {
-    label: 'Undo',
+  notifications.info(t('done.deleted', { caller: message.caller }), {
+    label: t('done.undo'),
     run: () => void undelete(updated, false),
   });
 }
@@ -70,9 +70,9 @@ export async function deleteMessage(message: Message): Promise<void> {
 /** `leave`: the message is open in the deleted folder, so move on from it. */
 export async function undelete(message: Message, leave = true): Promise<void> {
   const next = routeAfter(message, 'deleted');
-  if (!(await act(message, 'undelete', "Couldn't undelete the message"))) return;
+  if (!(await act(message, 'undelete', t('fail.undelete')))) return;
   if (leave) router.go(next);
-  notifications.info(`Moved the message from ${message.caller} back to the inbox.`);
+  notifications.info(t('done.undeleted', { caller: message.caller }));
 }
 
 export async function deleteForever(message: Message): Promise<void> {
@@ -80,36 +80,46 @@ export async function deleteForever(message: Message): Promise<void> {
   try {
     await api.deleteForever(message.id);
   } catch (error) {
-    handleError(error, "Couldn't delete the message");
+    handleError(error, t('fail.delete'));
     return;
   }
   router.go(next);
   messages.remove(message.id);
-  notifications.info(`Deleted the message from ${message.caller} forever.`);
+  notifications.info(t('done.deletedForever', { caller: message.caller }));
 }
 
 /** Throws the ApiError (a private message is refused with the server's reason). */
 export async function forward(message: Message, to: string): Promise<number> {
   const { forwarded } = await api.forward(message.id, to.trim());
-  notifications.info(
-    forwarded === 1 ? `Forwarded to ${to}.` : `Forwarded to ${to} (${forwarded} mailboxes).`,
-  );
+  notifications.info(t('done.forwarded', { to, count: forwarded }));
   return forwarded;
 }
 
 /** Throws the ApiError (a private message or a bad address is refused with the server's reason). */
 export async function forwardToEmail(message: Message, address: string): Promise<void> {
   await api.forwardEmail(message.id, address.trim());
-  notifications.info(`Sending the message to ${address.trim()} by e-mail.`);
+  notifications.info(t('done.emailing', { address: address.trim() }));
+}
+
+/**
+ * Whether the phone can be rung, asked as a message opens so the button can say why not before
+ * it is clicked. Null when the server could not say: the button is offered, and a click says.
+ */
+export async function phoneReach(): Promise<PhoneReach | null> {
+  try {
+    return await api.phoneReach();
+  } catch {
+    return null;
+  }
 }
 
 /** The server rings the user's phone and plays the message there. */
 export async function playOnPhone(message: Message): Promise<void> {
   try {
     await api.playOnPhone(message.id);
-    notifications.info('Calling your phone: answer it to hear the message.');
+    notifications.info(t('done.calling'));
   } catch (error) {
-    handleError(error, "Couldn't call your phone");
+    handleError(error, t('fail.call'));
   }
 }
 

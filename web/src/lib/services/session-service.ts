@@ -1,23 +1,31 @@
 import { api, ApiError } from '../api.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { messages } from '../stores/messages.svelte.ts';
-import { session } from '../stores/session.svelte.ts';
+import { languageFor, session } from '../stores/session.svelte.ts';
+import type { Session } from '../api-types.ts';
 import { handleError } from '../utils/handle-error.ts';
+import { i18n, t } from '../i18n/i18n.svelte.ts';
+
+/** The app opens in the mailbox's language: its words are fetched first, if not built in. */
+async function signIn(reply: Session): Promise<void> {
+  await i18n.use(languageFor(reply));
+  session.signedIn(reply);
+}
 
 /** On start: an existing session cookie skips the login page. */
 export async function restoreSession(): Promise<void> {
   try {
-    session.signedIn(await api.session());
+    await signIn(await api.session());
   } catch (error) {
     session.signedOut();
     if (!(error instanceof ApiError && error.status === 401))
-      handleError(error, "Couldn't reach the server");
+      handleError(error, t('session.unreachable'));
   }
 }
 
 /** Throws the ApiError, which the login form shows. */
 export async function logIn(mailbox: string, code: string): Promise<void> {
-  session.signedIn(await api.login({ mailbox: mailbox.trim(), code }));
+  await signIn(await api.login({ mailbox: mailbox.trim(), code }));
 }
 
 export async function logOut(): Promise<void> {
@@ -26,7 +34,7 @@ export async function logOut(): Promise<void> {
   } catch (error) {
     // Staying logged in is safer than a page that looks logged out while the cookie still works.
     if (!(error instanceof ApiError && error.status === 401)) {
-      handleError(error, "Couldn't log out");
+      handleError(error, t('session.logoutFailed'));
       return;
     }
   }
@@ -39,8 +47,8 @@ export async function logOut(): Promise<void> {
 /** The mailbox's settings changed elsewhere (a `mailbox` change event). */
 export async function reloadSession(): Promise<void> {
   try {
-    session.signedIn(await api.session());
+    await signIn(await api.session());
   } catch (error) {
-    handleError(error, "Couldn't reload the mailbox settings");
+    handleError(error, t('session.reloadFailed'));
   }
 }

@@ -1,14 +1,20 @@
 import { setCsrfToken } from '../api.ts';
-import type { Mailbox, Session } from '../api-types.ts';
-import { i18n, languageOf } from '../i18n/i18n.svelte.ts';
+import type { ListOrder, Mailbox, Session } from '../api-types.ts';
+import { languageOf, type Language } from '../i18n/i18n.svelte.ts';
 
 type Status = 'checking' | 'anonymous' | 'authenticated';
 
 /** Who is logged in. The CSRF token goes to the API client, not into shared state. */
+/** The mailbox's language (the one its phone prompts speak), else the browser's. */
+export function languageFor(session: Session | null): Language {
+  return (session && languageOf(session.mailbox.locale)) ?? languageOf(navigator.language) ?? 'en';
+}
+
 class SessionState {
   #status = $state<Status>('checking');
   #mailbox = $state.raw<Mailbox | null>(null);
   #notice = $state<string | null>(null);
+  #listOrder = $state<ListOrder>('newest');
 
   get status(): Status {
     return this.#status;
@@ -16,6 +22,15 @@ class SessionState {
 
   get mailbox(): Mailbox | null {
     return this.#mailbox;
+  }
+
+  /** The list's order the user chose last, on any browser (the server keeps it). */
+  get listOrder(): ListOrder {
+    return this.#listOrder;
+  }
+
+  set listOrder(value: ListOrder) {
+    this.#listOrder = value;
   }
 
   /** Why the user sees the login page again (the session ended), if not by logging out. */
@@ -26,8 +41,7 @@ class SessionState {
   signedIn(session: Session): void {
     setCsrfToken(session.csrfToken);
     this.#mailbox = session.mailbox;
-    // The mailbox's language (the one its phone prompts speak), else the browser's.
-    i18n.language = languageOf(session.mailbox.locale) ?? languageOf(navigator.language) ?? 'en';
+    this.#listOrder = session.listOrder;
     this.#status = 'authenticated';
     this.#notice = null;
   }

@@ -1,3 +1,4 @@
+import { t } from '../i18n/i18n.svelte.ts';
 /** 65_000 -> "1:05"; an hour or more -> "1:00:05". */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
@@ -7,27 +8,11 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-const STATE_LABELS: Record<string, string> = {
-  new: 'New',
-  unopened: 'Unopened',
-  old: 'Old',
-  saved: 'Saved',
-  deleted: 'Deleted',
-};
+const STATES = new Set(['new', 'unopened', 'old', 'saved', 'deleted']);
 
+/** A message state in the reader's language. */
 export function stateLabel(state: string): string {
-  return STATE_LABELS[state] ?? state;
-}
-
-/** A date-time shown in the mailbox's own zone and locale, falling back to the browser's. */
-export function formatDateTime(iso: string, locale?: string, timeZone?: string): string {
-  const date = new Date(iso);
-  const style = { dateStyle: 'medium', timeStyle: 'short' } as const;
-  try {
-    return date.toLocaleString(locale?.replace('_', '-'), { ...style, timeZone });
-  } catch {
-    return date.toLocaleString(undefined, style);
-  }
+  return STATES.has(state) ? t(`state.${state}`) : state;
 }
 
 const dayKeys = new Map<string, Intl.DateTimeFormat>();
@@ -46,6 +31,31 @@ function localDay(date: Date, timeZone: string): string {
   return f.format(date);
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+/**
+ * A formatter, made once per (language, zone, style): making one costs far more than using it,
+ * and a scrolled list formats a row's date each time the row comes on screen.
+ */
+function formatter(
+  language: string,
+  timeZone: string,
+  style: 'time' | 'weekday' | 'date',
+): Intl.DateTimeFormat {
+  const key = `${language} ${timeZone} ${style}`;
+  let f = formats.get(key);
+  if (!f) {
+    const options: Intl.DateTimeFormatOptions =
+      style === 'time'
+        ? { hour: '2-digit', minute: '2-digit' }
+        : style === 'weekday'
+          ? { weekday: 'long' }
+          : { day: 'numeric', month: 'short', year: 'numeric' };
+    f = new Intl.DateTimeFormat(language, { timeZone, ...options });
+    formats.set(key, f);
+  }
+  return f;
+}
+
 /**
  * The one way a message's time is shown (list, message, greetings): "Today 14:02", "Yesterday
  * 09:10", the weekday within a week, then the date; always in the mailbox's time zone.
@@ -59,34 +69,28 @@ export function relativeDate(
 ): string {
   const date = new Date(iso);
   const zone = validZone(timeZone);
-  const time = new Intl.DateTimeFormat(language, {
-    timeZone: zone,
-    hour: '2-digit',
-    minute: '2-digit',
-  }).format(date);
+  const time = formatter(language, zone, 'time').format(date);
   const days = Math.round(
     (Date.parse(localDay(now, zone)) - Date.parse(localDay(date, zone))) / 86_400_000,
   );
   if (days === 0) return say('date.today', { time });
   if (days === 1) return say('date.yesterday', { time });
-  if (days > 1 && days < 7) {
-    const weekday = new Intl.DateTimeFormat(language, { timeZone: zone, weekday: 'long' });
-    return `${weekday.format(date)} ${time}`;
-  }
-  const dateStyle = new Intl.DateTimeFormat(language, {
-    timeZone: zone,
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-  });
-  return `${dateStyle.format(date)} ${time}`;
+  if (days > 1 && days < 7) return `${formatter(language, zone, 'weekday').format(date)} ${time}`;
+  return `${formatter(language, zone, 'date').format(date)} ${time}`;
 }
 
+const zones = new Map<string, string>();
+/** The zone if the browser knows it, else UTC (checked once per zone). */
 function validZone(timeZone: string): string {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone });
-    return timeZone;
-  } catch {
-    return 'UTC';
+  let valid = zones.get(timeZone);
+  if (valid === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone });
+      valid = timeZone;
+    } catch {
+      valid = 'UTC';
+    }
+    zones.set(timeZone, valid);
   }
+  return valid;
 }

@@ -1,6 +1,7 @@
 import { ApiError } from '../api.ts';
 import { notifications } from '../stores/notifications.svelte.ts';
 import { session } from '../stores/session.svelte.ts';
+import { t } from '../i18n/i18n.svelte.ts';
 
 interface Options {
   /** The caller shows the text itself (next to a form); nothing goes to the status line. */
@@ -15,7 +16,7 @@ interface Options {
 export function handleError(error: unknown, context: string, options: Options = {}): string {
   if (error instanceof DOMException && error.name === 'AbortError') return '';
   if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
-    session.signedOut('Your session has ended. Please log in again.');
+    session.signedOut(t('session.ended'));
     return errorText(error);
   }
   if (!(error instanceof ApiError)) console.error(context, error);
@@ -26,7 +27,7 @@ export function handleError(error: unknown, context: string, options: Options = 
 
 /** The text to show for an error: the server's message, which may start in lower case. */
 export function errorText(error: unknown): string {
-  return error instanceof ApiError ? sentence(error.message) : 'Something went wrong.';
+  return error instanceof ApiError ? sentence(error.message) : t('error.generic');
 }
 
 function sentence(text: string): string {
