@@ -64,6 +64,7 @@ describe('schema migrations', () => {
       'message_caller_docsize',
       'message_caller_idx',
       'rendition',
+      'web_preference',
       'web_session',
     ]);
     // Opening again finds nothing to do.
