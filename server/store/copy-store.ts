@@ -12,7 +12,7 @@ import { SqliteStore } from './sqlite-store.ts';
  * The tables an embedded store holds, in an order that satisfies the foreign keys, each with its
  * primary key (rows are copied by it, skipping those already there: a copy resumes).
  */
-const TABLES: readonly { name: string; key: string; pgOrder: string }[] = [
+const TABLES: readonly { name: string; key: string; pgOrder: string; json?: string }[] = [
   { name: 'mailbox', key: 'id', pgOrder: 'id' },
   { name: 'mailbox_home', key: 'mailbox_id', pgOrder: 'mailbox_id' },
   { name: 'group_member', key: 'group_id, member_id', pgOrder: 'group_id, member_id' },
@@ -30,6 +30,10 @@ const TABLES: readonly { name: string; key: string; pgOrder: string }[] = [
   { name: 'web_preference', key: 'mailbox_id', pgOrder: 'mailbox_id' },
   { name: 'journal', key: 'seq', pgOrder: 'seq' },
   { name: 'email_reading', key: 'mailbox_id', pgOrder: 'mailbox_id' },
+  { name: 'admin', key: 'id', pgOrder: 'id' },
+  { name: 'admin_session', key: 'token_hash', pgOrder: 'token_hash COLLATE "C"' },
+  // details: JSON text here, JSONB there.
+  { name: 'audit', key: 'id', pgOrder: 'id', json: 'details' },
 ];
 
 /** Identity columns whose sequences go on after the copied rows' highest value. */
@@ -37,6 +41,8 @@ const SEQUENCES = [
   ['mailbox', 'id'],
   ['delivery', 'id'],
   ['journal', 'seq'],
+  ['admin', 'id'],
+  ['audit', 'id'],
 ] as const;
 
 const BATCH = 500;
@@ -58,11 +64,24 @@ type Row = Record<string, unknown>;
 const toJson = (v: unknown): unknown =>
   v instanceof Uint8Array ? `\\x${Buffer.from(v).toString('hex')}` : v;
 
+/** A JSON value with its objects' keys sorted: JSONB keeps its own key order. */
+function sortedJson(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedJson);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortedJson((v as Row)[k])]),
+    );
+  return v;
+}
+
 /** One text for a row, the same from either side (for checksums). */
-function canonical(row: Row, columns: string[]): string {
+function canonical(row: Row, columns: string[], json?: string): string {
   return JSON.stringify(
     columns.map((c) => {
       const v = row[c];
+      if (c === json && v !== null) return sortedJson(typeof v === 'string' ? JSON.parse(v) : v);
       if (v instanceof Uint8Array) return `bytes:${Buffer.from(v).toString('hex')}`;
       if (typeof v === 'bigint') return Number(v);
       return v ?? null;
@@ -73,7 +92,8 @@ function canonical(row: Row, columns: string[]): string {
 /**
  * Copies the embedded store in `dataDir` (mailboxes, messages with their audio, greetings, the
  * journal with every mailbox's modseq and UIDs, the delivery queue, web sessions, the deposits
- * made, each mailbox's home and the Exchange items its voicemail became) into the PostgreSQL database at `url`, which must be empty or hold an interrupted copy
+ * made, each mailbox's home and the Exchange items its voicemail became, administrators and the audit
+ * trail) into the PostgreSQL database at `url`, which must be empty or hold an interrupted copy
  * of this same store. Audio goes first, then the tables in batches, each batch committed: run
  * again after an interruption, it goes on where it stopped. Then it compares row counts and
  * checksums of every table and of every audio item on both sides; a difference is an error.
@@ -200,7 +220,7 @@ async function copyAudio(
 async function copyTable(
   db: DatabaseSync,
   pg: PgAccess,
-  table: { name: string; key: string },
+  table: { name: string; key: string; json?: string },
   columns: string[],
   progress: CopyProgress,
 ): Promise<void> {
@@ -213,7 +233,15 @@ async function copyTable(
   );
   for (let offset = 0; offset < total; offset += BATCH) {
     const rows = read.all(BATCH, offset) as Row[];
-    const json = rows.map((r) => Object.fromEntries(columns.map((c) => [c, toJson(r[c])])));
+    const json = rows.map((r) =>
+      Object.fromEntries(
+        columns.map((c) => {
+          const v = r[c];
+          // A JSON column goes as its value, not as a string that JSONB would keep as one.
+          return [c, c === table.json && typeof v === 'string' ? JSON.parse(v) : toJson(v)];
+        }),
+      ),
+    );
     await pg.sql.rows(
       `INSERT INTO ${table.name} (${list}) OVERRIDING SYSTEM VALUE
        SELECT ${list} FROM json_populate_recordset(NULL::${table.name}, $1::json) ON CONFLICT DO NOTHING`,
@@ -232,19 +260,19 @@ async function verify(
   progress: CopyProgress,
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const { name, key, pgOrder } of TABLES) {
+  for (const { name, key, pgOrder, json } of TABLES) {
     const list = columns[name]!;
     const here = createHash('sha256');
     const there = createHash('sha256');
     const mine = db
       .prepare(`SELECT ${list.join(', ')} FROM ${name} ORDER BY ${key}`)
       .all() as Row[];
-    for (const row of mine) here.update(canonical(row, list) + '\n');
+    for (const row of mine) here.update(canonical(row, list, json) + '\n');
     // PostgreSQL sorts text by its collation, SQLite by bytes, as COLLATE "C" does.
     const theirs = await pg.sql.rows<Row>(
       `SELECT ${list.join(', ')} FROM ${name} ORDER BY ${pgOrder}`,
     );
-    for (const row of theirs) there.update(canonical(row, list) + '\n');
+    for (const row of theirs) there.update(canonical(row, list, json) + '\n');
     if (mine.length !== theirs.length || here.digest('hex') !== there.digest('hex'))
       throw new VoicegateError(
         'INTERNAL',

@@ -53,6 +53,19 @@ beforeAll(async () => {
   await ctx.store.setWebPreferences(alice.id, { listOrder: 'priority' });
   const [hers] = await ctx.store.listMessages(alice.id);
   await ctx.store.setExchangeItem(hers!.id, { itemId: 'AAMk-1', changeKey: 'CQAA-1' });
+  // An administrator, and what the audit trail kept (details in JSON, with nested values).
+  await ctx.store.createAdmin({ name: 'root', passwordHash: 'hash', createdAt: Date.now() });
+  await ctx.store.addAudit({
+    at: Date.now(),
+    kind: 'mailbox-change',
+    channel: 'cli',
+    principal: 'admin:root',
+    mailbox: 'alice',
+    client: null,
+    outcome: 'success',
+    reason: null,
+    details: { name: { before: 'alice', after: 'alice' }, extension: ['200', '201'] },
+  });
   await ctx.close();
 }, 180_000);
 
@@ -141,6 +154,10 @@ describe('voicegate store migrate', () => {
       expect(await after.store.listDeliveries()).toEqual(await before.store.listDeliveries());
       expect(await after.store.getWebSession('hash', Date.now())).toEqual(
         await before.store.getWebSession('hash', Date.now()),
+      );
+      expect(await after.store.listAdmins()).toEqual(await before.store.listAdmins());
+      expect(await after.store.queryAudit({ limit: 100 })).toEqual(
+        await before.store.queryAudit({ limit: 100 }),
       );
       const [m] = await before.store.listMessages(1);
       expect(
