@@ -1424,6 +1424,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2753,6 +2755,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
@@ -2766,6 +2770,8 @@ export interface paths {
                             /** @description stable error code, e.g. NOT_FOUND */
                             error: string;
                             message: string;
+                            /** @description the input field refused, when one is (e.g. breakouts.0) */
+                            field?: string;
                         };
                     };
                 };
