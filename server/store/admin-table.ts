@@ -2,6 +2,7 @@ import type { AdminRecord, AdminSession } from '../domain/admin.ts';
 import { VoicegateError } from '../domain/errors.ts';
 import type { AdminStore } from '../domain/ports.ts';
 import type { SqlAccess } from './sql-access.ts';
+import { reserveLoginSql } from './login-window.ts';
 
 export interface AdminRow {
   id: number;
@@ -112,17 +113,8 @@ export class AdminTable implements AdminStore {
     // One statement, as a mailbox's: each concurrent attempt gets its own number.
     const row = this.#db.tx(
       () =>
-        this.#db
-          .sql(
-            `UPDATE admin SET
-               failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END,
-               locked_until = CASE
-                 WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= ?3
-                 THEN ?4 ELSE NULL END
-             WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)
-             RETURNING failed_logins`,
-          )
-          .get(id, now, limit, lockUntil) as { failed_logins: number } | undefined,
+        this.#db.sql(reserveLoginSql('admin', 'sqlite')).get(id, now, limit, lockUntil) as
+          { failed_logins: number } | undefined,
     );
     return row ? row.failed_logins : null;
   }

@@ -3,6 +3,7 @@ import type { MailboxChanges, MailboxRecord, SipCredentials } from '../domain/ma
 import type { MailboxStore, NewMailbox } from '../domain/ports.ts';
 import { MAILBOX_COLUMNS, type SqlAccess, type SqlValue } from './sql-access.ts';
 import { rowToMailbox, type MailboxRow } from './rows.ts';
+import { reserveLoginSql } from './login-window.ts';
 
 /** Mailboxes and hunt-group membership. */
 export class MailboxTable implements MailboxStore {
@@ -95,17 +96,8 @@ export class MailboxTable implements MailboxStore {
     // new window at 1, and the attempt that takes the last try sets the lock with it.
     const row = this.#db.tx(
       () =>
-        this.#db
-          .sql(
-            `UPDATE mailbox SET
-               failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END,
-               locked_until = CASE
-                 WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= ?3
-                 THEN ?4 ELSE NULL END
-             WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)
-             RETURNING failed_logins`,
-          )
-          .get(id, now, limit, lockUntil) as { failed_logins: number } | undefined,
+        this.#db.sql(reserveLoginSql('mailbox', 'sqlite')).get(id, now, limit, lockUntil) as
+          { failed_logins: number } | undefined,
     );
     return row ? row.failed_logins : null;
   }

@@ -9,6 +9,7 @@ import {
   type AdminSessionRow,
 } from '../admin-table.ts';
 import type { PgAccess } from './pg-access.ts';
+import { reserveLoginSql } from '../login-window.ts';
 
 /** Administrators and their web sessions in PostgreSQL. */
 export class PgAdminTable implements AdminStore {
@@ -76,13 +77,7 @@ export class PgAdminTable implements AdminStore {
     lockUntil: number,
   ): Promise<number | null> {
     const row = await this.#db.sql.row<{ failed_logins: number }>(
-      `UPDATE admin SET
-         failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END,
-         locked_until = CASE
-           WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= $3
-           THEN $4::bigint ELSE NULL END
-       WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
-       RETURNING failed_logins`,
+      reserveLoginSql('admin', 'postgresql'),
       [id, now, limit, lockUntil],
     );
     return row ? Number(row.failed_logins) : null;

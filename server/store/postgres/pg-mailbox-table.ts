@@ -4,6 +4,7 @@ import type { MailboxStore, NewMailbox } from '../../domain/ports.ts';
 import { rowToMailbox, type MailboxRow } from '../rows.ts';
 import { MAILBOX_COLUMNS } from '../sql-access.ts';
 import type { PgAccess } from './pg-access.ts';
+import { reserveLoginSql } from '../login-window.ts';
 
 /** Mailboxes and hunt-group membership, in PostgreSQL. */
 export class PgMailboxTable implements MailboxStore {
@@ -92,13 +93,7 @@ export class PgMailboxTable implements MailboxStore {
     // One statement under the row's lock: a concurrent attempt waits, then PostgreSQL evaluates
     // it again on the row as the first left it, so each attempt gets its own number.
     const row = await this.#db.sql.row<{ failed_logins: number }>(
-      `UPDATE mailbox SET
-         failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END,
-         locked_until = CASE
-           WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= $3
-           THEN $4::bigint ELSE NULL END
-       WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
-       RETURNING failed_logins`,
+      reserveLoginSql('mailbox', 'postgresql'),
       [id, now, limit, lockUntil],
     );
     return row ? row.failed_logins : null;
