@@ -13,7 +13,12 @@ export interface PromptSource {
 
 /** Text to speech at run time (espeak-ng), for text a flow or a message header needs. */
 export interface Speech {
-  say(text: string, language: string): Promise<Int16Array>;
+  /**
+   * The text's 8 kHz samples. When speech cannot be made, a digit string is read with the digit
+   * prompts and other text becomes a short tone; with `strict` (text that must be heard as
+   * words, such as an e-mail's, which counts as read once played) it rejects instead.
+   */
+  say(text: string, language: string, opts?: { strict?: boolean }): Promise<Int16Array>;
 }
 
 /** Where prompts report a prompt that is missing or a tool that failed (pino's shape). */

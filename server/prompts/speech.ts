@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import type { PromptLog, PromptSource, Speech } from './ports.ts';
 import { hasCommand } from '../tools.ts';
 import { beep } from './beep.ts';
@@ -11,12 +12,18 @@ export interface EspeakSpeechOptions {
   log?: PromptLog;
   /** Whether espeak-ng and sox are installed; asked once, at the first `say`, when not given. */
   available?: boolean;
+  /** The time limit of one synthesis (espeak-ng and sox), counted from its start, plus `perCharMs`. */
   timeoutMs?: number;
   /** Entries kept (each a few KB to a few hundred KB). */
   cacheSize?: number;
   /** Longer text is cut: a caller-supplied name must not keep espeak-ng busy for minutes. */
   maxChars?: number;
+  /** Syntheses run at once; the others wait their turn (default: the machine's cores). */
+  concurrency?: number;
 }
+
+/** Each character of text adds this to a synthesis's time limit (an e-mail's part is 280). */
+const PER_CHAR_MS = 20;
 
 function run(text: string, voice: string, timeoutMs: number): Promise<Int16Array> {
   return new Promise((resolve, reject) => {
@@ -90,6 +97,9 @@ export class EspeakSpeech implements Speech {
   #available: boolean | undefined;
   #warned = false;
   readonly #cache = new Map<string, Int16Array>();
+  /** Syntheses running, and those waiting for a turn. */
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(opts: EspeakSpeechOptions) {
     this.#o = {
@@ -98,11 +108,12 @@ export class EspeakSpeech implements Speech {
       timeoutMs: opts.timeoutMs ?? 5000,
       cacheSize: opts.cacheSize ?? 200,
       maxChars: opts.maxChars ?? 500,
+      concurrency: Math.max(1, opts.concurrency ?? availableParallelism()),
     };
     this.#available = opts.available;
   }
 
-  async say(text: string, language: string): Promise<Int16Array> {
+  async say(text: string, language: string, opts: { strict?: boolean } = {}): Promise<Int16Array> {
     const lang = normalizeLanguage(language) ?? 'en';
     const clean = text
       .replace(/[\u0000-\u001f\u007f]/g, ' ')
@@ -120,17 +131,41 @@ export class EspeakSpeech implements Speech {
     let samples: Int16Array;
     if (this.#isAvailable()) {
       try {
-        samples = await run(clean, espeakVoice(lang), this.#o.timeoutMs);
+        samples = await this.#inTurn(() =>
+          run(clean, espeakVoice(lang), this.#o.timeoutMs + clean.length * PER_CHAR_MS),
+        );
       } catch (err) {
+        if (opts.strict) throw err;
         this.#o.log?.warn({ err: (err as Error).message }, 'speech failed: using a fallback');
         return this.#fallback(clean, lang);
       }
     } else {
+      if (opts.strict) throw new Error('espeak-ng or sox is not installed');
       return this.#fallback(clean, lang);
     }
     this.#cache.set(key, samples);
     if (this.#cache.size > this.#o.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     return samples;
+  }
+
+  /**
+   * Runs one synthesis when a turn is free. Started all at once (an e-mail's header and its
+   * first part), they would share the cores and each take as long as all of them, the time
+   * limit running out on a busy machine; in turn, the first needed is ready first, and the
+   * limit measures the work itself, not the wait.
+   */
+  async #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    // A finished synthesis hands its turn straight to the next waiting one.
+    if (this.#running >= this.#o.concurrency)
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running++;
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
   }
 
   #isAvailable(): boolean {

@@ -5,9 +5,12 @@ import { ImapFlow } from 'imapflow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmailReadingService } from '../../server/domain/email-reading-service.ts';
 import { SecretBox } from '../../server/domain/secret-box.ts';
+import type { PlayResult } from '../../server/flows/call.ts';
+import type { Speech } from '../../server/flows/flow-deps.ts';
 import { collectMessages } from '../../server/flows/voicemail/collect-messages.ts';
 import { MailReader } from '../../server/mailread/email-reader.ts';
-import { FakeCall, type Cue } from '../flows/voicemail/fake-call.ts';
+import { EspeakSpeech } from '../../server/prompts/speech.ts';
+import { FakeCall, labelOf, type Cue } from '../flows/voicemail/fake-call.ts';
 import { flowKit, type FlowKit } from '../flows/voicemail/flow-kit.ts';
 import { startDovecot, type MaildirMessage, type TestDovecot } from '../helpers/dovecot.ts';
 
@@ -25,22 +28,51 @@ function inbox(): MaildirMessage[] {
   ];
 }
 
+/** Carol's one e-mail: long enough to be spoken in two parts. */
+const LONG_SENTENCES = [
+  'The quarterly review is moved to the large room on the second floor.',
+  'Please bring the figures for the northern region and the notes from last week.',
+  'Lunch will be served after the review, and the afternoon is kept free for questions.',
+  'If you cannot come, send your figures to the team before Wednesday evening.',
+  'The visitors from the head office arrive on Thursday morning by the first train.',
+];
+const LONG = [
+  'From: Dana Ortiz <dana@example.com>',
+  'To: carol@example.com',
+  'Subject: Quarterly review',
+  'Date: Mon, 30 Nov 2026 09:00:00 +0000',
+  'Message-ID: <long-1@example.com>',
+  'Content-Type: text/plain; charset=utf-8',
+  '',
+  LONG_SENTENCES.join(' '),
+  '',
+].join('\r\n');
+
 let dovecot: TestDovecot;
 beforeAll(async () => {
-  dovecot = await startDovecot([{ name: 'alice', password: PASSWORD, inbox: inbox() }]);
+  dovecot = await startDovecot([
+    { name: 'alice', password: PASSWORD, inbox: inbox() },
+    {
+      name: 'carol',
+      password: PASSWORD,
+      inbox: [{ raw: Buffer.from(LONG), flags: [], internalDate: new Date() }],
+    },
+  ]);
 }, 60_000);
 afterAll(async () => {
   await dovecot?.stop();
 });
 
 /** What a mail client sees in the account: each INBOX message's subject and whether seen, and the trash. */
-async function mailState(): Promise<{ unseen: string[]; seen: string[]; trash: string[] }> {
+async function mailState(
+  user = 'alice',
+): Promise<{ unseen: string[]; seen: string[]; trash: string[] }> {
   const client = new ImapFlow({
     host: '127.0.0.1',
     port: dovecot.port,
     secure: false,
     doSTARTTLS: false,
-    auth: { user: 'alice', pass: PASSWORD },
+    auth: { user, pass: PASSWORD },
     logger: false,
   });
   await client.connect();
@@ -192,4 +224,55 @@ describe('reading e-mail from Dovecot by phone', () => {
       silent.close();
     }
   }, 30_000);
+
+  it('an e-mail whose speech cannot be made is not replaced by a tone: the caller is told, and it stays unread', async () => {
+    await reading.set('201', `imap://carol@127.0.0.1:${dovecot.port}?tls=none`, PASSWORD);
+    const fake = k.deps.speech;
+    k.deps.speech = {
+      say: (text, language, opts) =>
+        opts?.strict ? Promise.reject(new Error('speech took too long')) : fake.say(text, language),
+    };
+    const call = await owner([{ keys: '5' }]);
+    const at = call.played.indexOf('email-words');
+    expect(call.played.slice(at + 1, at + 3)).toEqual(['email-cannot-read', 'email-options']);
+    expect(await mailState('carol')).toMatchObject({ unseen: ['Quarterly review'], seen: [] });
+  }, 30_000);
+
+  it('speaks a long e-mail in parts, each starting less than half a second after the one before', async () => {
+    await reading.set('201', `imap://carol@127.0.0.1:${dovecot.port}?tls=none`, PASSWORD);
+    // Real speech (espeak-ng), played in real time sped up SPEED times: the next part has a
+    // quarter of a call's time to be made, so a gap under 0.5 s here is one on a call too.
+    const SPEED = 4;
+    const espeak = new EspeakSpeech({ prompts: k.deps.prompts });
+    const parts = new Set<Int16Array>();
+    const speech: Speech = {
+      async say(text, language, opts) {
+        const samples = await espeak.say(text, language, opts);
+        if (opts?.strict) parts.add(samples);
+        return samples;
+      },
+    };
+    k.deps.speech = speech;
+    const spans: { what: string; start: number; end: number }[] = [];
+    class RealTimeCall extends FakeCall {
+      override async play(samples: Int16Array, opts?: { interruptible?: boolean }) {
+        const start = performance.now();
+        const result: PlayResult = await super.play(samples, opts);
+        await new Promise((r) => setTimeout(r, samples.length / 8 / SPEED));
+        const what = parts.has(samples) ? 'part' : labelOf(samples);
+        spans.push({ what, start, end: performance.now() });
+        return result;
+      }
+    }
+    const call = new RealTimeCall({ cues: [{ keys: '5' }] });
+    await collectMessages(call, k.deps, { mailboxRef: '201', trusted: true, language: 'en' });
+    const from = spans.findIndex((x) => x.what === 'email-words');
+    const text = spans.slice(from, from + 3);
+    expect(text.map((x) => x.what)).toEqual(['email-words', 'part', 'part']);
+    // From the header's end to the first part, and between the parts: the gaps the caller hears.
+    const gaps = [text[1]!.start - text[0]!.end, text[2]!.start - text[1]!.end];
+    for (const gap of gaps) expect(gap).toBeLessThan(500);
+    // Heard to its end: read.
+    expect(await mailState('carol')).toMatchObject({ seen: ['Quarterly review'], unseen: [] });
+  }, 60_000);
 });

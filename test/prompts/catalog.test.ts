@@ -92,6 +92,13 @@ describe('EspeakSpeech', () => {
     expect((await s.say('hello', 'en')).length).toBeGreaterThan(1000);
   });
 
+  it('strict (an e-mail text): no tone in place of the words, an error instead', async () => {
+    const s = new EspeakSpeech({ prompts, available: false });
+    await expect(s.say('Agreed, let us keep the budget.', 'en', { strict: true })).rejects.toThrow(
+      /not installed/,
+    );
+  });
+
   it.skipIf(!hasCommand('espeak-ng') || !hasCommand('sox'))(
     'speaks at 8 kHz and caches; shell characters are just text',
     async () => {

@@ -113,7 +113,9 @@ async function reviewEmail(
 
 /**
  * The header (optional), then the text in parts. Returns the key that interrupted, or null
- * when it all played; an e-mail heard to its end is marked read.
+ * when it all played; an e-mail heard to its end is marked read. A part whose speech could not
+ * be made (a machine too busy) is not replaced by a tone: the caller hears that the e-mail
+ * cannot be read now, and it stays unread.
  */
 async function present(
   s: Session,
@@ -123,19 +125,29 @@ async function present(
 ): Promise<string | null> {
   const parts = speechParts(email.text);
   // The first part is made while the header plays.
-  let next = parts.length > 0 ? speak(s, parts[0]!) : null;
+  let next = parts.length > 0 ? speak(s, parts[0]!, { strict: true }) : null;
   if (withHeader && (await s.p.say(await headerClips(s, email))) === 'key') return s.p.takeKey();
   for (let i = 0; i < parts.length; i++) {
-    const samples = await next!;
-    next = i + 1 < parts.length ? speak(s, parts[i + 1]!) : null;
+    const samples = await next!.catch((err: unknown) => {
+      s.deps.log.warn(
+        { mailbox: s.mailbox.name, err: (err as Error).message },
+        'an e-mail could not be made into speech',
+      );
+      return null;
+    });
+    if (!samples) {
+      next = null;
+      return (await s.p.say(['email-cannot-read'])) === 'key' ? s.p.takeKey() : null;
+    }
+    next = i + 1 < parts.length ? speak(s, parts[i + 1]!, { strict: true }) : null;
     if ((await s.p.say([samples])) === 'key') return s.p.takeKey();
   }
   await change(s, () => inbox.markRead(email.id), null);
   return null;
 }
 
-function speak(s: Session, text: string): Promise<Int16Array> {
-  const samples = s.deps.speech.say(text, s.p.language);
+function speak(s: Session, text: string, opts?: { strict: boolean }): Promise<Int16Array> {
+  const samples = s.deps.speech.say(text, s.p.language, opts);
   samples.catch(() => {}); // awaited in turn; one cut short by a key is never awaited
   return samples;
 }

@@ -115,6 +115,7 @@ export const EMAIL_PROMPTS = [
   'email-unreachable',
   'email-login-failed',
   'email-not-changed',
+  'email-cannot-read',
 ] as const;
 
 export type CommonPrompt = (typeof COMMON_PROMPTS)[number];
