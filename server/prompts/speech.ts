@@ -131,9 +131,9 @@ export class EspeakSpeech implements Speech {
     let samples: Int16Array;
     if (this.#isAvailable()) {
       try {
-        samples = await this.#inTurn(() =>
-          run(clean, espeakVoice(lang), this.#o.timeoutMs + clean.length * PER_CHAR_MS),
-        );
+        // Text that must be heard as words waits longer: there is no tone to put in its place.
+        const limit = (this.#o.timeoutMs + clean.length * PER_CHAR_MS) * (opts.strict ? 3 : 1);
+        samples = await this.#inTurn(() => run(clean, espeakVoice(lang), limit));
       } catch (err) {
         if (opts.strict) throw err;
         this.#o.log?.warn({ err: (err as Error).message }, 'speech failed: using a fallback');

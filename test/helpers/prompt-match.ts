@@ -48,3 +48,16 @@ export function clipCorrelation(recording: Int16Array, clip: Int16Array): number
   }
   return best;
 }
+
+/**
+ * The clip without its leading and trailing silence (below `floor`): the words alone. A phone's
+ * jitter buffer holds the last few packets of a stream until more come, so a recording that
+ * ends with the call may lack a clip's final silence, never its words.
+ */
+export function trimSilence(clip: Int16Array, floor = 64): Int16Array {
+  let start = 0;
+  let end = clip.length;
+  while (start < end && Math.abs(clip[start]!) < floor) start++;
+  while (end > start && Math.abs(clip[end - 1]!) < floor) end--;
+  return clip.subarray(start, end);
+}
