@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { Phone } from '../telephony/phone.ts';
+import type { ExchangeInboxes } from '../domain/email-reading.ts';
 import { MailReader } from '../mailread/email-reader.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
@@ -18,6 +19,7 @@ export async function buildSipPart(w: Wiring): Promise<Part & { phone: Phone }> 
       emailReader: new MailReader({
         source: (id) => w.context.emailReading.source(id),
         isOn: (id) => w.context.emailReading.isOn(id),
+        exchange: exchangeInboxes(w),
         maxPerCall: config.readEmail.maxPerCall,
         timeoutMs: config.readEmail.timeoutSeconds * 1000,
         log: w.log.child({ part: 'mailread' }),
@@ -51,5 +53,20 @@ export async function buildSipPart(w: Wiring): Promise<Part & { phone: Phone }> 
         };
     },
     close: () => phone.close(),
+  };
+}
+
+/** Exchange inboxes read by phone, the Exchange modules loaded at the first (msal is large). */
+function exchangeInboxes(w: Wiring): ExchangeInboxes | undefined {
+  const { connections } = w.loaded.config.exchange;
+  if (connections.length === 0) return undefined;
+  let reader: Promise<ExchangeInboxes> | null = null;
+  return {
+    open: async (target, opts) => {
+      reader ??= import('../exchange/inbox-reader.ts').then(
+        (m) => new m.ExchangeInboxReader(connections),
+      );
+      return (await reader).open(target, opts);
+    },
   };
 }

@@ -2,6 +2,7 @@ import type { DomainDeps } from './deps.ts';
 import {
   describeEmailReading,
   parseReadEmail,
+  type ExchangeReadingTarget,
   viewEmailReading,
   type EmailReadingView,
   type ImapCredentials,
@@ -12,8 +13,13 @@ import type { MailboxRef } from './mailbox.ts';
 import type { MailboxService } from './mailbox-service.ts';
 import type { SecretBox } from './secret-box.ts';
 
-/** What a mailbox's reader needs: the source, and for IMAP the account with its secret. */
-export type ReadingSource = { source: 'imap'; account: ImapCredentials } | { source: 'exchange' };
+/**
+ * What a mailbox's reader needs: for IMAP the account with its secret; for Exchange the
+ * mailbox's Exchange address and connection (its home), whose own credentials are used.
+ */
+export type ReadingSource =
+  | { source: 'imap'; account: ImapCredentials }
+  | { source: 'exchange'; target: ExchangeReadingTarget };
 
 /**
  * Per-mailbox e-mail reading, set by the administrator (CLI, admin area) and read by the phone.
@@ -46,11 +52,14 @@ export class EmailReadingService {
     const parsed = parseReadEmail(choice);
     let stored: StoredEmailReading | null = null;
     if (parsed.source === 'exchange') {
-      // The store keeps the choice; the phone has no Exchange reader yet, so it is not offered.
-      throw new VoicegateError(
-        'INVALID_INPUT',
-        "reading e-mail from Exchange is not available yet; read the user's IMAP account instead",
-      );
+      // Read through the connection the voicemail goes by: its credentials, the user's address.
+      const home = await this.#deps.store.getMailboxHome(mailbox.id);
+      if (home.home !== 'exchange')
+        throw new VoicegateError(
+          'INVALID_INPUT',
+          `reading e-mail from Exchange uses the mailbox's Exchange connection: set it first (mailbox set ${mailbox.name} --home exchange --exchange-address ADDRESS)`,
+        );
+      stored = { source: 'exchange', imap: null, sealedSecret: null };
     } else if (parsed.source === 'imap') {
       if (!secret)
         throw new VoicegateError(
@@ -69,16 +78,30 @@ export class EmailReadingService {
     return view;
   }
 
-  /** Whether the mailbox reads e-mail from a source the phone can read (IMAP today). */
+  /** Whether the mailbox reads e-mail (IMAP, or Exchange while its home is there). */
   async isOn(mailboxId: number): Promise<boolean> {
-    return (await this.#deps.store.getEmailReading(mailboxId))?.source === 'imap';
+    const stored = await this.#deps.store.getEmailReading(mailboxId);
+    if (stored?.source === 'exchange')
+      return (await this.#deps.store.getMailboxHome(mailboxId)).home === 'exchange';
+    return stored?.source === 'imap';
   }
 
-  /** For the reader only: the source with the secret opened; null when reading is off. */
+  /**
+   * For the reader only: the source with the secret opened; null when reading is off (or from
+   * Exchange for a mailbox whose home is no longer there).
+   */
   async source(mailboxId: number): Promise<ReadingSource | null> {
     const stored = await this.#deps.store.getEmailReading(mailboxId);
     if (!stored) return null;
-    if (stored.source === 'exchange') return { source: 'exchange' };
+    if (stored.source === 'exchange') {
+      const home = await this.#deps.store.getMailboxHome(mailboxId);
+      if (home.home !== 'exchange' || !home.exchangeAddress || !home.exchangeConnection)
+        return null;
+      return {
+        source: 'exchange',
+        target: { address: home.exchangeAddress, connection: home.exchangeConnection },
+      };
+    }
     if (!stored.imap || !stored.sealedSecret) return null;
     return {
       source: 'imap',

@@ -140,6 +140,42 @@ export type InboxFailure = 'unreachable' | 'login-failed';
 
 export type InboxResult = { ok: true; inbox: OpenInbox } | { ok: false; failure: InboxFailure };
 
+/** An e-mail as its store hands it over (Exchange: Graph or EWS), before it is made listenable. */
+export interface SourceEmail {
+  id: string;
+  fromName: string;
+  fromAddress: string;
+  /** When it was sent (UTC ms). */
+  sentAt: number;
+  subject: string;
+  body: { html: boolean; content: string };
+  attachments: { name: string; contentType: string }[];
+}
+
+/** An inbox of a store other than IMAP, opened for one call: its unread e-mails, as they are. */
+export interface SourceInbox extends Omit<OpenInbox, 'emails'> {
+  emails: SourceEmail[];
+}
+
+/** Where a mailbox's e-mail is read in Exchange: its address, through a configured connection. */
+export interface ExchangeReadingTarget {
+  address: string;
+  connection: string;
+}
+
+/**
+ * Opens a user's Exchange inbox for a call (the unread e-mails of the Inbox, newest first, at
+ * most `maxPerCall`, voicemail items left out: they are heard as voicemail). Rejects with a
+ * VoicegateError: AUTH_FAILED when Exchange refused the connection's credentials or
+ * permissions, UNAVAILABLE when it did not answer in `timeoutMs`.
+ */
+export interface ExchangeInboxes {
+  open(
+    target: ExchangeReadingTarget,
+    opts: { maxPerCall: number; timeoutMs: number },
+  ): Promise<SourceInbox>;
+}
+
 /** The port the phone menu uses: a mailbox's inbox, or null when reading is off. */
 export interface EmailReader {
   /** Whether the mailbox reads e-mail at all (a store read; no mail server is asked). */

@@ -1,5 +1,5 @@
 import { simpleParser } from 'mailparser';
-import type { InboxEmail } from '../domain/email-reading.ts';
+import type { InboxEmail, SourceEmail } from '../domain/email-reading.ts';
 import { listenableText, wordCount } from './listenable-text.ts';
 
 /** A raw RFC 5322 message as the phone reads it: who, when, what about, and its words. */
@@ -28,6 +28,26 @@ export async function emailFromSource(
     fromName: from?.name?.trim() || from?.address?.split('@')[0] || '',
     sentAt: mail.date?.getTime() ?? fallbackDate,
     subject: (mail.subject ?? '').trim(),
+    text,
+    words: wordCount(text),
+  };
+}
+
+/** An e-mail a store handed over as its parts (Exchange), as the phone reads it. */
+export function emailFromParts(email: SourceEmail, language: string): InboxEmail {
+  const text = listenableText(
+    {
+      text: email.body.html ? null : email.body.content,
+      html: email.body.html ? email.body.content : null,
+      attachments: email.attachments.map((a) => ({ filename: a.name, contentType: a.contentType })),
+    },
+    language,
+  );
+  return {
+    id: email.id,
+    fromName: email.fromName.trim() || email.fromAddress.split('@')[0] || '',
+    sentAt: email.sentAt,
+    subject: email.subject.trim(),
     text,
     words: wordCount(text),
   };

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { EmailReader, InboxResult } from '../domain/email-reading.ts';
+import type {
+  EmailReader,
+  ExchangeInboxes,
+  ExchangeReadingTarget,
+  InboxFailure,
+  InboxResult,
+} from '../domain/email-reading.ts';
 import type { ReadingSource } from '../domain/email-reading-service.ts';
+import { isVoicegateError } from '../domain/errors.ts';
+import { emailFromParts } from './email-from-source.ts';
 import { openImapInbox } from './imap-inbox.ts';
 
 export interface ReaderLog {
@@ -13,6 +21,8 @@ export interface EmailReaderOptions {
   source(mailboxId: number): Promise<ReadingSource | null>;
   /** Whether the mailbox reads e-mail, without opening its secret. */
   isOn(mailboxId: number): Promise<boolean>;
+  /** Exchange inboxes (Graph, EWS), for mailboxes that read e-mail from their Exchange home. */
+  exchange?: ExchangeInboxes;
   maxPerCall: number;
   timeoutMs: number;
   log: ReaderLog;
@@ -46,7 +56,7 @@ export class MailReader implements EmailReader {
       return { ok: false, failure: 'unreachable' };
     }
     if (!source) return null;
-    if (source.source !== 'imap') return null;
+    if (source.source === 'exchange') return this.#openExchange(mailbox, source.target);
     const { account } = source;
     const where = `${account.user}@${account.host}:${account.port}`;
     const started = Date.now();
@@ -83,6 +93,47 @@ export class MailReader implements EmailReader {
         'the mail server could not be reached',
       );
     return { ok: false, failure: result.failure };
+  }
+
+  async #openExchange(
+    mailbox: { id: number; name: string; locale: string },
+    target: ExchangeReadingTarget,
+  ): Promise<InboxResult> {
+    const { log } = this.#o;
+    const where = `${target.address} (Exchange connection ${target.connection})`;
+    const exchange = this.#o.exchange;
+    const started = Date.now();
+    try {
+      if (!exchange) throw new Error('no Exchange reader is configured on this server');
+      const inbox = await exchange.open(target, {
+        maxPerCall: this.#o.maxPerCall,
+        timeoutMs: this.#o.timeoutMs,
+      });
+      this.#refused.delete(`${mailbox.id}\u0000${where}`);
+      const emails = inbox.emails.map((e) => emailFromParts(e, mailbox.locale));
+      log.info(
+        { mailbox: mailbox.name, account: where, emails: emails.length, ms: Date.now() - started },
+        'e-mail inbox opened',
+      );
+      return { ok: true, inbox: { ...inbox, emails } };
+    } catch (err) {
+      const failure: InboxFailure = isVoicegateError(err, 'AUTH_FAILED')
+        ? 'login-failed'
+        : 'unreachable';
+      if (failure === 'unreachable')
+        log.warn(
+          { mailbox: mailbox.name, account: where, err: (err as Error).message },
+          'the mail server could not be reached',
+        );
+      else if (!this.#refused.has(`${mailbox.id}\u0000${where}`)) {
+        this.#refused.add(`${mailbox.id}\u0000${where}`);
+        log.warn(
+          { mailbox: mailbox.name, account: where, err: (err as Error).message },
+          'Exchange refused to open the inbox',
+        );
+      }
+      return { ok: false, failure };
+    }
   }
 
   /** The account and a hash of its secret: a new password is a new account to report. */

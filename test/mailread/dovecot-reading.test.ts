@@ -240,9 +240,9 @@ describe('reading e-mail from Dovecot by phone', () => {
 
   it('speaks a long e-mail in parts, each starting less than half a second after the one before', async () => {
     await reading.set('201', `imap://carol@127.0.0.1:${dovecot.port}?tls=none`, PASSWORD);
-    // Real speech (espeak-ng), played in real time sped up SPEED times: the next part has a
-    // quarter of a call's time to be made, so a gap under 0.5 s here is one on a call too.
-    const SPEED = 4;
+    // Real speech (espeak-ng), played in real time sped up SPEED times: the next part has half
+    // a call's time to be made, so a gap under 0.5 s here is one on a call too.
+    const SPEED = 2;
     const espeak = new EspeakSpeech({ prompts: k.deps.prompts });
     const parts = new Set<Int16Array>();
     const speech: Speech = {

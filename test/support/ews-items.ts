@@ -22,7 +22,14 @@ export interface EwsItem {
   flag: 'NotFlagged' | 'Flagged' | 'Complete';
   /** Extended properties by `0xTAG` (upper-case hex). */
   props: Map<string, string>;
-  attachments: { name: string; contentType: string; bytes: Buffer }[];
+  attachments: { name: string; contentType: string; bytes: Buffer; isInline?: boolean }[];
+  /** An e-mail received (`receive`): its sender, when sent and received, its body's type. */
+  mail?: {
+    from: { name: string; address: string };
+    sentAt: number;
+    receivedAt: number;
+    html: boolean;
+  };
   /** The change counter when it came into its folder, and when it last changed. */
   arrived: number;
   version: number;
@@ -90,6 +97,44 @@ export class EwsMailboxes {
     this.#touch(item);
     item.arrived = item.version;
     return item.itemId;
+  }
+
+  /** An e-mail that arrives in the user's Inbox (what a sender's mail server would bring). */
+  receive(
+    address: string,
+    e: {
+      subject: string;
+      from: { name: string; address: string };
+      body: string;
+      html: boolean;
+      receivedAt: Date;
+      attachments?: EwsItem['attachments'];
+      itemClass?: string;
+    },
+  ): EwsItem {
+    const version = ++this.#seq;
+    const item: EwsItem = {
+      itemId: newId(),
+      changeKey: newKey(),
+      folder: 'inbox',
+      itemClass: e.itemClass ?? 'IPM.Note',
+      subject: e.subject,
+      body: e.body,
+      isRead: false,
+      flag: 'NotFlagged',
+      props: new Map(),
+      attachments: e.attachments ?? [],
+      mail: {
+        from: e.from,
+        sentAt: e.receivedAt.getTime() - 60_000,
+        receivedAt: e.receivedAt.getTime(),
+        html: e.html,
+      },
+      arrived: version,
+      version,
+    };
+    this.items(address).push(item);
+    return item;
   }
 
   purge(itemId: string): void {
@@ -208,6 +253,8 @@ export class EwsMailboxes {
     const where = parents && this.#folders(parents, impersonating);
     if (!where) return this.#noMailbox(res, 'FindItem');
     const eq = first(op, NS.t, 'IsEqualTo');
+    if (eq && first(eq, NS.t, 'FieldURI')?.getAttribute('FieldURI') === 'message:IsRead')
+      return this.#findUnread(res, op, eq, where);
     const uri = eq && first(eq, NS.t, 'ExtendedFieldURI');
     const constant = eq && first(eq, NS.t, 'Constant');
     if (!uri || !constant)
@@ -235,6 +282,60 @@ export class EwsMailboxes {
     );
   }
 
+  /**
+   * FindItem with an IsEqualTo restriction on message:IsRead ("IsEqualTo", "FindItem
+   * operation"), SortOrder on item:DateTimeReceived ("FieldOrder"), and an IndexedPageItemView
+   * (MaxEntriesReturned, Offset; the answer's IncludesLastItemInRange). The item class comes
+   * with each when AdditionalProperties name item:ItemClass.
+   */
+  #findUnread(
+    res: ServerResponse,
+    op: Element,
+    eq: Element,
+    where: { address: string; folders: EwsFolder[] },
+  ): void {
+    const value = first(eq, NS.t, 'Constant')?.getAttribute('Value');
+    if (value !== 'true' && value !== 'false')
+      return errorMessage(res, 'FindItem', 'ErrorInvalidValueForProperty', 'IsRead is a Boolean.');
+    const view = first(op, NS.m, 'IndexedPageItemView');
+    const max = Number(view?.getAttribute('MaxEntriesReturned') ?? 1000);
+    const offset = Number(view?.getAttribute('Offset') ?? 0);
+    if (!Number.isInteger(max) || max < 1 || !Number.isInteger(offset) || offset < 0)
+      return errorMessage(res, 'FindItem', 'ErrorInvalidPagingMaxRows', 'Invalid paging.');
+    const order = first(op, NS.m, 'SortOrder');
+    const by = order && first(order, NS.t, 'FieldURI')?.getAttribute('FieldURI');
+    if (order && by !== 'item:DateTimeReceived')
+      return errorMessage(
+        res,
+        'FindItem',
+        'ErrorInvalidRequest',
+        'Sorted by DateTimeReceived only here.',
+      );
+    const descending =
+      first(order ?? op, NS.t, 'FieldOrder')?.getAttribute('Order') === 'Descending';
+    const received = (i: EwsItem) => i.mail?.receivedAt ?? i.arrived;
+    const found = this.items(where.address)
+      .filter((i) => where.folders.includes(i.folder) && i.isRead === (value === 'true'))
+      .sort((a, b) =>
+        order ? (descending ? received(b) - received(a) : received(a) - received(b)) : 0,
+      );
+    const page = found.slice(offset, offset + max);
+    const withClass = Array.from(op.getElementsByTagNameNS(NS.t, 'FieldURI')).some(
+      (f) => (f as Element).getAttribute('FieldURI') === 'item:ItemClass',
+    );
+    const xmlItems = page
+      .map(
+        (i) =>
+          `<t:Message>${idOf(i)}${withClass ? `<t:ItemClass>${esc(i.itemClass)}</t:ItemClass>` : ''}</t:Message>`,
+      )
+      .join('');
+    ok(
+      res,
+      'FindItem',
+      `<m:RootFolder IndexedPagingOffset="${offset + page.length}" TotalItemsInView="${found.length}" IncludesLastItemInRange="${offset + page.length >= found.length}"><t:Items>${xmlItems}</t:Items></m:RootFolder>`,
+    );
+  }
+
   /** GetFolder ("GetFolder operation"): a well-known folder's FolderId. */
   getFolder(res: ServerResponse, op: Element, impersonating: string | null): void {
     const ids = first(op, NS.m, 'FolderIds');
@@ -255,7 +356,15 @@ export class EwsMailboxes {
     const id = first(first(op, NS.m, 'ItemIds')!, NS.t, 'ItemId');
     const found = id && this.#find(id.getAttribute('Id') ?? '');
     if (!found) return notFound(res, 'GetItem');
-    ok(res, 'GetItem', `<m:Items>${messageXml(found.item)}</m:Items>`);
+    const wantsBody = Array.from(op.getElementsByTagNameNS(NS.t, 'FieldURI')).some(
+      (f) => (f as Element).getAttribute('FieldURI') === 'item:Body',
+    );
+    const bodyType = txt(first(op, NS.t, 'BodyType')) || 'Best';
+    ok(
+      res,
+      'GetItem',
+      `<m:Items>${wantsBody ? mailXml(found.item, bodyType) : messageXml(found.item)}</m:Items>`,
+    );
   }
 
   /**
@@ -397,6 +506,39 @@ function messageXml(i: EwsItem): string {
     `<t:ItemClass>${esc(i.itemClass)}</t:ItemClass>` +
     `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x1035" PropertyType="String"/><t:Value>${esc(i.props.get('0x1035') ?? '')}</t:Value></t:ExtendedProperty>` +
     `<t:Flag><t:FlagStatus>${i.flag}</t:FlagStatus></t:Flag><t:IsRead>${i.isRead}</t:IsRead></t:Message>`
+  );
+}
+
+/**
+ * An e-mail as GetItem shows it with Subject, Body (in the BodyType asked: HTML, Text or Best),
+ * Attachments (names and types), DateTimeReceived, DateTimeSent and From, in ItemType's and
+ * MessageType's order ("GetItem operation (email message)").
+ */
+function mailXml(i: EwsItem, bodyType: string): string {
+  const html = i.mail?.html ?? true;
+  const asText = bodyType === 'Text' && html;
+  const body = asText ? i.body.replace(/<[^>]*>/g, ' ') : i.body;
+  const type = bodyType === 'Text' || (bodyType === 'Best' && !html) || !html ? 'Text' : 'HTML';
+  const attachments = i.attachments.length
+    ? `<t:Attachments>${i.attachments
+        .map(
+          (a) =>
+            `<t:FileAttachment><t:AttachmentId Id="${esc(i.itemId)}-${esc(a.name)}"/><t:Name>${esc(a.name)}</t:Name>` +
+            `<t:ContentType>${esc(a.contentType)}</t:ContentType><t:Size>${a.bytes.length}</t:Size>` +
+            `<t:IsInline>${a.isInline ?? false}</t:IsInline></t:FileAttachment>`,
+        )
+        .join('')}</t:Attachments>`
+    : '';
+  const mail = i.mail;
+  return (
+    `<t:Message>${idOf(i)}<t:Subject>${esc(i.subject)}</t:Subject>` +
+    `<t:Body BodyType="${type}">${esc(body)}</t:Body>${attachments}` +
+    (mail
+      ? `<t:DateTimeReceived>${new Date(mail.receivedAt).toISOString().replace(/\.\d+Z$/, 'Z')}</t:DateTimeReceived>` +
+        `<t:DateTimeSent>${new Date(mail.sentAt).toISOString().replace(/\.\d+Z$/, 'Z')}</t:DateTimeSent>` +
+        `<t:From><t:Mailbox><t:Name>${esc(mail.from.name)}</t:Name><t:EmailAddress>${esc(mail.from.address)}</t:EmailAddress></t:Mailbox></t:From>`
+      : '') +
+    `</t:Message>`
   );
 }
 

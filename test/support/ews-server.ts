@@ -88,6 +88,7 @@ export class EwsServer {
   setFlag = (itemId: string, flag: EwsItem['flag']) => this.store.setFlag(itemId, flag);
   move = (itemId: string, folder: EwsFolder) => this.store.move(itemId, folder);
   purge = (itemId: string) => this.store.purge(itemId);
+  receive: EwsMailboxes['receive'] = (address, e) => this.store.receive(address, e);
 
   connection(name = 'onprem'): Record<string, unknown> {
     return {

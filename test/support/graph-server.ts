@@ -368,6 +368,8 @@ export class GraphServer {
     if (method === 'POST' && rest === '/mailFolders/inbox/messages')
       return this.#create(req, res, box);
     if (method === 'GET' && rest === '/messages') return this.#list(res, box, url);
+    if (method === 'GET' && rest === '/mailFolders/inbox/messages')
+      return this.#listInbox(res, box, url);
     const wellKnown = /^\/mailFolders\/(inbox|deleteditems)$/.exec(rest);
     if (method === 'GET' && wellKnown) return json(res, 200, { id: FOLDER_IDS[wellKnown[1]!] });
     if (method === 'GET' && rest === '/mailFolders/inbox/messages/delta')
@@ -383,6 +385,8 @@ export class GraphServer {
       );
     if (msg && one && method === 'POST' && one[3]) return this.#startUpload(req, res, user, msg);
     if (msg && one && method === 'POST' && one[2]) return this.#attach(req, res, msg);
+    if (msg && one && method === 'GET' && one[2] && !one[3])
+      return this.#listAttachments(res, msg, url);
     if (msg && one && !one[2] && method === 'DELETE') {
       box.splice(box.indexOf(msg), 1);
       res.writeHead(204);
@@ -565,6 +569,129 @@ export class GraphServer {
     json(res, 200, {
       value: found.map((x) => {
         const v = view(x);
+        return select
+          ? Object.fromEntries(Object.entries(v).filter(([k]) => select.includes(k) || k === 'id'))
+          : v;
+      }),
+    });
+  }
+
+  /** An e-mail that arrives in the user's Inbox (what a sender's mail server would bring). */
+  receive(
+    address: string,
+    e: {
+      subject: string;
+      from: { name: string; address: string };
+      body: FakeMessage['body'];
+      receivedAt: Date;
+      attachments?: (FakeAttachment & { isInline?: boolean })[];
+      messageClass?: string;
+    },
+  ): FakeMessage {
+    const msg: FakeMessage = {
+      id: `AAMkAG${randomBytes(18).toString('base64url')}`,
+      changeKey: `CQAAAB${randomBytes(6).toString('base64url')}`,
+      folder: 'inbox',
+      subject: e.subject,
+      body: e.body,
+      from: { emailAddress: e.from },
+      toRecipients: [{ emailAddress: { address } }],
+      internetMessageId: `<${randomUUID()}@mail.example>`,
+      importance: 'normal',
+      isRead: false,
+      isDraft: false,
+      flagStatus: 'notFlagged',
+      props: new Map([['String 0x001A', e.messageClass ?? 'IPM.Note']]),
+      attachments: e.attachments ?? [],
+      createdAt: e.receivedAt.getTime(),
+      version: ++this.#seq,
+    };
+    this.messages(address).push(msg);
+    return msg;
+  }
+
+  /**
+   * List messages of the Inbox (Graph: "List messages", GET /users/{id}/mailFolders/inbox/messages)
+   * with `$filter` on isRead (and receivedDateTime), `$orderby=receivedDateTime desc`, `$top`,
+   * `$select` and `$expand` of the message class. Graph refuses an $orderby property that is not
+   * also the first in $filter (InefficientFilter: "Using filter and orderby in the same query");
+   * other filters are refused here. Pages carry `@odata.nextLink` ($skip), as Graph's do.
+   */
+  #listInbox(res: ServerResponse, box: FakeMessage[], url: URL): void {
+    const q = url.searchParams;
+    const filter = q.get('$filter') ?? '';
+    const m =
+      /^(?:receivedDateTime ge (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) and )?isRead eq (true|false)$/.exec(
+        filter,
+      );
+    if (!m)
+      return graphError(
+        res,
+        400,
+        'ErrorInvalidUrlQueryFilter',
+        'The query filter contains one or more invalid nodes.',
+      );
+    const orderby = q.get('$orderby');
+    if (orderby !== null && (orderby !== 'receivedDateTime desc' || !m[1]))
+      return graphError(
+        res,
+        400,
+        'InefficientFilter',
+        'The restriction or sort order is too complex for this operation.',
+      );
+    const top = Number(q.get('$top') ?? 10);
+    const skip = Number(q.get('$skip') ?? 0);
+    if (!Number.isInteger(top) || top < 1 || top > 1000 || !Number.isInteger(skip) || skip < 0)
+      return graphError(res, 400, 'BadRequest', 'Invalid $top or $skip.');
+    const since = m[1] ? Date.parse(m[1]) : 0;
+    const found = box
+      .filter((x) => x.folder === 'inbox' && x.isRead === (m[2] === 'true') && x.createdAt >= since)
+      .sort((a, b) => (orderby ? b.createdAt - a.createdAt : 0));
+    const expand = q.get('$expand');
+    const classProp = /^singleValueExtendedProperties\(\$filter=id eq '(String 0x001A)'\)$/.exec(
+      expand ?? '',
+    );
+    if (expand !== null && !classProp)
+      return graphError(res, 400, 'BadRequest', 'Only the message class is expanded here.');
+    const select = q.get('$select')?.split(',');
+    const page = found.slice(skip, skip + top).map((x) => {
+      const v: Record<string, unknown> = {
+        ...view(x),
+        from: x.from,
+        body: x.body,
+        receivedDateTime: new Date(x.createdAt).toISOString(),
+        sentDateTime: new Date(x.createdAt - 60_000).toISOString(),
+      };
+      const shown = select
+        ? Object.fromEntries(Object.entries(v).filter(([k]) => select.includes(k) || k === 'id'))
+        : v;
+      if (classProp)
+        shown.singleValueExtendedProperties = x.props.has(classProp[1]!)
+          ? [{ id: classProp[1], value: x.props.get(classProp[1]!) }]
+          : [];
+      return shown;
+    });
+    const next = new URL(url.href.replace(/^https?:\/\/[^/]+/, this.url));
+    next.searchParams.set('$skip', String(skip + top));
+    json(res, 200, {
+      value: page,
+      ...(skip + top < found.length ? { '@odata.nextLink': next.href } : {}),
+    });
+  }
+
+  /** List attachments (Graph: "List attachments"), with `$select` of their properties. */
+  #listAttachments(res: ServerResponse, msg: FakeMessage, url: URL): void {
+    const select = url.searchParams.get('$select')?.split(',');
+    json(res, 200, {
+      value: msg.attachments.map((a) => {
+        const v: Record<string, unknown> = {
+          '@odata.type': '#microsoft.graph.fileAttachment',
+          id: randomUUID(),
+          name: a.name,
+          contentType: a.contentType,
+          size: a.bytes.length,
+          isInline: (a as { isInline?: boolean }).isInline ?? false,
+        };
         return select
           ? Object.fromEntries(Object.entries(v).filter(([k]) => select.includes(k) || k === 'id'))
           : v;

@@ -230,7 +230,7 @@ export function registerMailbox(program: Command): void {
     )
     .option(
       '--read-email <source>',
-      "read the owner's new e-mails by phone: imap://user@host:993 (the password, or the OAuth token with ?auth=oauth, from standard input or asked for), or off",
+      "read the owner's new e-mails by phone: imap://user@host:993 (the password, or the OAuth token with ?auth=oauth, from standard input or asked for), exchange (the mailbox's Exchange connection, with --home exchange), or off",
     )
     .action(async (ref: string, o: SetOptions, cmd: Command) => {
       // Read like codes: never wanted on the command line, where every user sees it (ps).
