@@ -1,7 +1,7 @@
 import { DeliveryRunner, workerId } from '../delivery/delivery-runner.ts';
 import { SmtpTarget } from '../mail/smtp-target.ts';
 import { PeerTarget } from '../peers/peer-target.ts';
-import { lazyTarget } from './lazy-target.ts';
+import { exchangeTargets } from './exchange-targets.ts';
 import type { Part, Wiring } from './part.ts';
 import { peerSetOf } from './peers.ts';
 
@@ -50,38 +50,7 @@ export function buildDeliveryPart(w: Wiring): Part {
             timeoutMs: smtpLimits.timeoutSeconds * 1000,
             concurrency: smtpLimits.concurrency,
           },
-          {
-            target: lazyTarget('graph', async () => {
-              const { GraphTarget } = await import('../exchange/graph-target.ts');
-              return new GraphTarget(
-                {
-                  connections: config.exchange.connections.filter((c) => c.kind === 'graph'),
-                  domain: config.server.domain,
-                  webUrl: config.mail.webUrl || w.urls.http,
-                },
-                context.store,
-                context.audio,
-              );
-            }),
-            timeoutMs: config.delivery.targets.graph.timeoutSeconds * 1000,
-            concurrency: config.delivery.targets.graph.concurrency,
-          },
-          {
-            target: lazyTarget('ews', async () => {
-              const { EwsTarget } = await import('../exchange/ews-target.ts');
-              return new EwsTarget(
-                {
-                  connections: config.exchange.connections.filter((c) => c.kind === 'ews'),
-                  domain: config.server.domain,
-                  webUrl: config.mail.webUrl || w.urls.http,
-                },
-                context.store,
-                context.audio,
-              );
-            }),
-            timeoutMs: config.delivery.targets.ews.timeoutSeconds * 1000,
-            concurrency: config.delivery.targets.ews.concurrency,
-          },
+          ...exchangeTargets(config, context, () => w.urls.http),
           ...(peer
             ? [
                 {

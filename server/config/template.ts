@@ -117,7 +117,7 @@ exchange:                    # for mailboxes at home in Exchange (mailbox set --
   # - name: onprem           # Exchange Server: a service account with ApplicationImpersonation
   #   kind: ews
   #   url: https://mail.contoso.com/EWS/Exchange.asmx
-  #   auth: basic            # basic | ntlm (not yet) | oauth (tenant, clientId, clientSecret)
+  #   auth: ntlm             # ntlm | basic | oauth (tenant, clientId, clientSecret)
   #   username: CONTOSO\\svc-voicegate
   #   password: secret
   #   impersonation: true    # false: delegate access (FullAccess on each mailbox)

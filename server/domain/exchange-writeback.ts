@@ -1,9 +1,10 @@
 /**
  * Actions written back to Exchange: when the phone, the web or IMAP changes a voicemail of a
  * mailbox at home in Exchange (listened to, saved, deleted, undeleted, marked unread, purged),
- * an `update` delivery goes into the queue for the mailbox's connection, and its target makes
- * the Exchange item look like the voicemail then (`marksFor`, `exchange-state.ts`). Changes read
- * back from Exchange are not written back (they are what the item already shows).
+ * an `update` delivery goes into the queue for the mailbox's connection, committed with the
+ * change, and its target makes the Exchange item look like the voicemail then (`marksFor`,
+ * `exchange-state.ts`). Changes read back from Exchange are not written back (they are what the
+ * item already shows).
  */
 import type { DomainDeps } from './deps.ts';
 import type { NewDelivery } from './delivery.ts';
@@ -17,35 +18,37 @@ export class ExchangeWriteBack {
   }
 
   /**
-   * Queues one write-back per message of `mailboxId` that changed (or was purged). Called once
-   * the change is stored; a mailbox at home here queues nothing.
+   * The write-backs of a change to these messages of `mailboxId` (or of their purge): one
+   * `update` delivery each, none for a mailbox at home here. The store queues them in the
+   * transaction of the change itself, so a crash never keeps one without the other.
    */
-  async queue(mailboxId: number, changed: readonly Message[]): Promise<void> {
+  async deliveriesFor(mailboxId: number, messages: readonly Message[]): Promise<NewDelivery[]> {
     const connections = this.#deps.exchangeConnections ?? [];
-    if (changed.length === 0 || connections.length === 0) return;
+    if (messages.length === 0 || connections.length === 0) return [];
     const home = await this.#deps.store.getMailboxHome(mailboxId);
     const to = exchangeDestination(home, connections);
-    if (!to.target) return;
-    const now = this.#deps.now?.() ?? Date.now();
-    for (const m of changed) {
-      const update: NewDelivery = {
-        voicemailId: m.id,
-        identity: m.identity,
-        callerNumber: m.callerNumber,
-        callerName: m.callerName,
-        receivedAt: m.receivedAt,
-        audio: m.audio,
-        priority: m.priority,
-        private: m.private,
-        target: to.target,
-        kind: 'update',
-        mailboxId,
-        recipient: to.recipient,
-        messageId: m.id,
-        payload: to.payload,
-      };
-      await this.#deps.store.queueDelivery(update, now);
-    }
-    this.#deps.onDeliveryQueued?.();
+    if (!to.target) return [];
+    const target = to.target;
+    return messages.map((m) => ({
+      voicemailId: m.id,
+      identity: m.identity,
+      callerNumber: m.callerNumber,
+      callerName: m.callerName,
+      receivedAt: m.receivedAt,
+      audio: m.audio,
+      priority: m.priority,
+      private: m.private,
+      target,
+      kind: 'update',
+      mailboxId,
+      recipient: to.recipient,
+      messageId: m.id,
+      payload: to.payload,
+    }));
+  }
+
+  /** Wakes the delivery runner once write-backs were committed with their change. */
+  queued(deliveries: readonly NewDelivery[]): void {
+    if (deliveries.length > 0) this.#deps.onDeliveryQueued?.();
   }
 }

@@ -1,7 +1,24 @@
 import type { DomainDeps } from './deps.ts';
-import { decideHome, type MailboxHome, type MailboxHomeChange } from './exchange.ts';
+import { VoicegateError } from './errors.ts';
+import {
+  decideHome,
+  exchangeDestination,
+  type MailboxHome,
+  type MailboxHomeChange,
+} from './exchange.ts';
 import type { MailboxRef } from './mailbox.ts';
 import type { MailboxService } from './mailbox-service.ts';
+import { LIVE_STATES } from './message-state.ts';
+
+/** Where a move of a mailbox's existing voicemail into Exchange stands. */
+export interface MoveProgress {
+  /** The voicemail to move: every live message of the mailbox. */
+  total: number;
+  /** Those that are items in Exchange now (their local copy a shadow). */
+  moved: number;
+  /** Those whose delivery failed for good, with the reason. */
+  failed: { messageId: string; reason: string }[];
+}
 
 /** Where each mailbox's voicemail lives (`exchange.ts`): read and changed by the administrator. */
 export class MailboxHomeService {
@@ -25,5 +42,66 @@ export class MailboxHomeService {
     await this.#deps.store.setMailboxHome(mailbox.id, next);
     this.#deps.log.info({ mailbox: mailbox.name, ...next }, 'mailbox home set');
     return next;
+  }
+
+  /**
+   * Moves the voicemail a mailbox kept before its home became Exchange: each live message not
+   * yet an item, nor on its way, is queued as new voicemail is (a `copy` to the connection's
+   * target), so each becomes an item once and its local copy a shadow. Safe to run again after
+   * an interruption: what is moved or queued is left alone, and a delivery cut short finds the
+   * item it made by the voicemail's identity. Returns how many it queued.
+   */
+  async moveExisting(ref: MailboxRef): Promise<number> {
+    const mailbox = await this.#mailboxes.resolve(ref);
+    const home = await this.#deps.store.getMailboxHome(mailbox.id);
+    const to = exchangeDestination(home, this.#deps.exchangeConnections ?? []);
+    if (!to.target)
+      throw new VoicegateError(
+        'INVALID_STATE',
+        to.reason ?? `mailbox "${mailbox.name}" is not at home in Exchange (--home exchange)`,
+      );
+    const queued = new Set(
+      (await this.#deps.store.listDeliveries())
+        .filter((d) => d.kind === 'copy' && d.target === to.target && d.messageId !== null)
+        .map((d) => d.messageId),
+    );
+    const now = this.#deps.now?.() ?? Date.now();
+    let count = 0;
+    for (const m of await this.#deps.store.listMessages(mailbox.id, { states: LIVE_STATES })) {
+      if (queued.has(m.id) || (await this.#deps.store.getExchangeItem(m.id))) continue;
+      await this.#deps.store.queueDelivery(
+        {
+          voicemailId: m.id,
+          identity: m.identity,
+          callerNumber: m.callerNumber,
+          callerName: m.callerName,
+          receivedAt: m.receivedAt,
+          audio: m.audio,
+          priority: m.priority,
+          private: m.private,
+          ...to,
+          kind: 'copy',
+          mailboxId: mailbox.id,
+          messageId: m.id,
+        },
+        now,
+      );
+      count++;
+    }
+    this.#deps.log.info({ mailbox: mailbox.name, queued: count }, 'voicemail moving to Exchange');
+    if (count > 0) this.#deps.onDeliveryQueued?.();
+    return count;
+  }
+
+  /** How far moving the mailbox's voicemail into Exchange got (`moveExisting`). */
+  async moveProgress(ref: MailboxRef): Promise<MoveProgress> {
+    const mailbox = await this.#mailboxes.resolve(ref);
+    const live = await this.#deps.store.listMessages(mailbox.id, { states: LIVE_STATES });
+    const items = await Promise.all(live.map((m) => this.#deps.store.getExchangeItem(m.id)));
+    const ids = new Set(live.map((m) => m.id));
+    const failed = (await this.#deps.store.listDeliveries())
+      .filter((d) => d.kind === 'copy' && d.status === 'failed' && ids.has(d.messageId ?? ''))
+      .map((d) => ({ messageId: d.messageId!, reason: d.lastError ?? 'failed' }));
+    return { total: live.length, moved: items.filter((i) => i !== null).length, failed };
   }
 }

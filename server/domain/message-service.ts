@@ -433,9 +433,21 @@ export class MessageService {
       ) {
         return current;
       }
-      const updated = await this.#deps.store.setState(id, current, next, folder, this.#now());
-      if (updated && !opts.fromExchange) await this.#exchange.queue(mailboxId, [updated]);
-      if (updated) return updated;
+      const writeBack = opts.fromExchange
+        ? []
+        : await this.#exchange.deliveriesFor(mailboxId, [current]);
+      const updated = await this.#deps.store.setState(
+        id,
+        current,
+        next,
+        folder,
+        this.#now(),
+        writeBack,
+      );
+      if (updated) {
+        this.#exchange.queued(writeBack);
+        return updated;
+      }
       // Another channel changed it between our read and write: read again and re-decide.
     }
     throw new VoicegateError('UNAVAILABLE', 'message is changing too often; try again');
@@ -479,14 +491,25 @@ export class MessageService {
         throw new VoicegateError('INVALID_STATE', 'only deleted messages can be purged');
       purged.push(m);
     }
-    await this.#purge(ids, actor, mailboxId);
-    if (!opts.fromExchange) await this.#exchange.queue(mailboxId, purged);
+    const writeBack = opts.fromExchange
+      ? []
+      : await this.#exchange.deliveriesFor(mailboxId, purged);
+    await this.#purge(ids, actor, mailboxId, writeBack);
   }
 
-  /** Removes messages for good, on the audit trail (ids listed when few). */
-  async #purge(ids: string[], actor: Actor, mailboxId: number | null): Promise<void> {
+  /**
+   * Removes messages for good, with their write-backs to Exchange in the same commit, on the
+   * audit trail (ids listed when few).
+   */
+  async #purge(
+    ids: string[],
+    actor: Actor,
+    mailboxId: number | null,
+    writeBack: NewDelivery[] = [],
+  ): Promise<void> {
     if (ids.length === 0) return;
-    const unused = await this.#deps.store.purgeMessages(ids, this.#now());
+    const unused = await this.#deps.store.purgeMessages(ids, this.#now(), writeBack);
+    this.#exchange.queued(writeBack);
     await this.#deps.audio.remove(unused);
     const mailbox =
       mailboxId === null ? null : ((await this.#deps.store.getMailbox(mailboxId))?.name ?? null);
@@ -577,9 +600,14 @@ export class MessageService {
         changes.push({ id: m.id, from: m, to: next, folder });
       }
       if (changes.length === 0) return current;
-      const updated = await this.#deps.store.setStates(changes, this.#now());
+      const changing = new Set(changes.map((c) => c.id));
+      const writeBack = await this.#exchange.deliveriesFor(
+        mailboxId,
+        current.filter((m) => changing.has(m.id)),
+      );
+      const updated = await this.#deps.store.setStates(changes, this.#now(), writeBack);
       if (updated) {
-        await this.#exchange.queue(mailboxId, updated);
+        this.#exchange.queued(writeBack);
         for (const m of updated) result.set(m.id, m);
         return unique.map((id) => result.get(id)!);
       }
@@ -595,8 +623,8 @@ export class MessageService {
       deleted.map((m) => m.id),
       actor,
       mailboxId,
+      await this.#exchange.deliveriesFor(mailboxId, deleted),
     );
-    await this.#exchange.queue(mailboxId, deleted);
     return deleted.length;
   }
 

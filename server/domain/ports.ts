@@ -143,7 +143,9 @@ export interface MessageStore {
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
   /**
    * Compare-and-set: applies `to` (and moves the message to `folder`, with a new UID there) only
-   * if the message is still in `from`; else returns null.
+   * if the message is still in `from`; else returns null. `deliveries` (what the change makes
+   * known elsewhere: an Exchange write-back) are queued in the same transaction, only when the
+   * change is applied: both or neither.
    */
   setState(
     id: string,
@@ -151,22 +153,31 @@ export interface MessageStore {
     to: StatePair,
     folder: MailFolder,
     at: number,
+    deliveries?: readonly NewDelivery[],
   ): Promise<Message | null>;
   /** One page of a mailbox's messages matching `query`, in its order. */
   queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage>;
   /**
    * setState for several messages in one transaction: every change is applied, or none (null)
    * when any message is gone or no longer in its `from`. Returns the messages in the order given.
+   * `deliveries` are queued with the changes, as setState's.
    */
-  setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null>;
+  setStates(
+    changes: readonly StateChange[],
+    at: number,
+    deliveries?: readonly NewDelivery[],
+  ): Promise<Message[] | null>;
   /** Sets or clears the purge mark of a message in the trash; null if it is not there. */
   setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null>;
   folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot>;
   /** A cached derived form of a message (e.g. its parsed MIME for IMAP), removed with it. */
   getRendition(messageId: string, kind: string): Promise<Uint8Array | null>;
   putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void>;
-  /** Removes the messages; returns audio keys no longer used by any message or greeting. */
-  purgeMessages(ids: string[], at: number): Promise<string[]>;
+  /**
+   * Removes the messages and queues `deliveries` (their write-backs) in one transaction; returns
+   * audio keys no longer used by any message, greeting or delivery.
+   */
+  purgeMessages(ids: string[], at: number, deliveries?: readonly NewDelivery[]): Promise<string[]>;
   /** How many messages of the mailbox are in each state. */
   countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>>;
   /** Every message's id, state and state time, for housekeeping. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Delivery } from '../domain/delivery.ts';
-import { EwsClient, type EwsConnection } from './ews-client.ts';
+import { EwsClient, ewsTransport, type EwsConnection } from './ews-client.ts';
 import { ewsResult } from './ews-target.ts';
 import type { GraphCredentials } from './graph-auth.ts';
 import { GraphClient } from './graph-client.ts';
@@ -48,8 +48,10 @@ export async function* testConnection(
   address: string,
   opts: { readOnly: boolean; domain: string },
 ): AsyncGenerator<TestStep> {
-  const send = httpClientFor(c);
-  const how = c.kind === 'graph' ? `Graph at ${c.endpoint}` : `EWS at ${c.url}`;
+  const how =
+    c.kind === 'graph'
+      ? `Graph at ${c.endpoint}`
+      : `EWS at ${c.url} (${c.auth} as ${c.username || 'the app'})`;
   const why = (err: unknown) => {
     const r = c.kind === 'graph' ? graphResult(err, address) : ewsResult(err, address);
     return r.status === 'ok' ? '' : r.reason;
@@ -74,7 +76,7 @@ export async function* testConnection(
   item.subject = `Voicegate test (removed again): ${item.subject}`;
   try {
     if (c.kind === 'graph') {
-      const client = new GraphClient(c, send);
+      const client = new GraphClient(c, httpClientFor(c));
       await client.findByInternetMessageId(address, `<${identity}>`);
       yield { step: 'read the Inbox', ok: true, detail: `${how}: token granted, Inbox readable` };
       if (opts.readOnly) return;
@@ -83,7 +85,7 @@ export async function* testConnection(
       await client.remove(address, made.id);
       yield { step: 'remove it', ok: true, detail: 'removed' };
     } else {
-      const client = new EwsClient(c, send);
+      const client = new EwsClient(c, ewsTransport(c));
       await client.findByInternetMessageId(address, `<${identity}>`);
       const as = c.impersonation ? 'by impersonation' : 'by delegate access';
       yield { step: 'read the Inbox', ok: true, detail: `${how} ${as}: Inbox readable` };

@@ -1,6 +1,7 @@
 import { NEW_VOICEMAIL_FLAGS, VOICE_PROPERTIES } from '../domain/exchange.ts';
 import { GraphAuth } from './graph-auth.ts';
-import type { HttpRequest, HttpResponse } from './https-client.ts';
+import { caOf, httpClientFor, type HttpRequest, type HttpResponse } from './https-client.ts';
+import { ntlmClient } from './ntlm.ts';
 import { envelope, EwsError, folder, items, NS, responseMessage, text, xml } from './ews-soap.ts';
 import type { Element } from '@xmldom/xmldom';
 import type { VoicemailItem } from './voicemail-item.ts';
@@ -27,6 +28,13 @@ const prop = (tag: number, type: string, value: string): string =>
   `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="${hex(tag)}" PropertyType="${type}"/><t:Value>${xml(value)}</t:Value></t:ExtendedProperty>`;
 const mailbox = (m: { name: string; address: string }): string =>
   `<t:Mailbox><t:Name>${xml(m.name)}</t:Name><t:EmailAddress>${xml(m.address)}</t:EmailAddress></t:Mailbox>`;
+
+/** How a connection's requests travel: through an NTLM handshake each, or as they are. */
+export function ewsTransport(
+  c: Pick<EwsConnection, 'auth' | 'username' | 'password'> & { caFile?: string },
+): (req: HttpRequest) => Promise<HttpResponse> {
+  return c.auth === 'ntlm' ? ntlmClient(c, caOf(c)) : httpClientFor(c);
+}
 
 /**
  * The EWS operations Voicegate makes (Exchange Server 2016, 2019, SE; Exchange Online until
@@ -60,15 +68,12 @@ export class EwsClient {
         : null;
   }
 
-  async #authorization(): Promise<string> {
-    if (this.#oauth) return `Bearer ${await this.#oauth.token()}`;
-    if (this.#c.auth === 'ntlm')
-      throw new EwsError(
-        'NtlmUnsupported',
-        'NTLM is not supported yet: use auth basic (over HTTPS) or oauth',
-        0,
-      );
-    return `Basic ${Buffer.from(`${this.#c.username}:${this.#c.password}`).toString('base64')}`;
+  /** The Authorization header; none for NTLM, whose transport (`ewsTransport`) authenticates. */
+  async #authorization(): Promise<Record<string, string>> {
+    if (this.#oauth) return { authorization: `Bearer ${await this.#oauth.token()}` };
+    if (this.#c.auth === 'ntlm') return {};
+    const basic = Buffer.from(`${this.#c.username}:${this.#c.password}`).toString('base64');
+    return { authorization: `Basic ${basic}` };
   }
 
   /** Sends one operation and reads its response message (the first, for one item or folder). */
@@ -84,14 +89,28 @@ export class EwsClient {
         'content-type': 'text/xml; charset=utf-8',
         soapaction: `"${NS.m}/${op}"`,
         'x-anchormailbox': address,
-        authorization: await this.#authorization(),
+        ...(await this.#authorization()),
       },
       body: envelope(body, this.#c.impersonation ? address : null),
       signal,
     });
-    if (res.status === 401)
-      throw new EwsError('Unauthorized', `credentials refused (HTTP 401) for ${this.#c.url}`, 401);
+    if (res.status === 401) throw this.#refused(res);
     return responseMessage(res.status, res.body.toString('utf8'), op);
+  }
+
+  #refused(res: HttpResponse & { offered?: string }): EwsError {
+    if (res.offered !== undefined)
+      return new EwsError(
+        'Unauthorized',
+        `${this.#c.url} does not offer NTLM (WWW-Authenticate: ${res.offered}): enable Windows authentication on the EWS virtual directory, or use auth basic`,
+        401,
+      );
+    const how = this.#c.auth === 'ntlm' ? `NTLM as ${this.#c.username}` : this.#c.auth;
+    return new EwsError(
+      'Unauthorized',
+      `credentials refused (HTTP 401, ${how}) for ${this.#c.url}`,
+      401,
+    );
   }
 
   /** The item in the user's Inbox whose Internet Message-ID is `messageId`, if any. */

@@ -1,10 +1,9 @@
 import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/delivery.ts';
 import { exchangePayload } from '../domain/exchange.ts';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
-import { EwsClient, type EwsConnection } from './ews-client.ts';
+import { EwsClient, ewsTransport, type EwsConnection } from './ews-client.ts';
 import { EwsError } from './ews-soap.ts';
 import { TokenRefused } from './graph-auth.ts';
-import { httpClientFor } from './https-client.ts';
 import { deliverToInbox } from './item-delivery.ts';
 import { updateItem, type ItemProtocol } from './item-update.ts';
 
@@ -38,7 +37,7 @@ export class EwsTarget implements DeliveryTarget {
     if (client) return client;
     const c = this.#o.connections.find((x) => x.name === name);
     if (!c) return null;
-    client = new EwsClient(c, httpClientFor(c));
+    client = new EwsClient(c, ewsTransport(c));
     this.#clients.set(name, client);
     return client;
   }

@@ -300,25 +300,34 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     to: StatePair,
     folder: MailFolder,
     at: number,
+    deliveries: readonly NewDelivery[] = [],
   ): Promise<Message | null> {
     return this.tx(() => {
       const current = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
         MessageRow | undefined;
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
         return null;
-      return this.#applyState(current, to, folder, at);
+      const changed = this.#applyState(current, to, folder, at);
+      for (const d of deliveries) this.#deliveries.insertDelivery(d, at);
+      return changed;
     });
   }
 
-  async setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null> {
-    return this.tx(() =>
-      setStates(this, changes, (c) => {
+  async setStates(
+    changes: readonly StateChange[],
+    at: number,
+    deliveries: readonly NewDelivery[] = [],
+  ): Promise<Message[] | null> {
+    return this.tx(() => {
+      const changed = setStates(this, changes, (c) => {
         const current = this.sql('SELECT * FROM message WHERE id = ?').get(
           c.id,
         ) as unknown as MessageRow;
         return this.#applyState(current, c.to, c.folder, at);
-      }),
-    );
+      });
+      if (changed) for (const d of deliveries) this.#deliveries.insertDelivery(d, at);
+      return changed;
+    });
   }
 
   async queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
@@ -428,8 +437,13 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     );
   }
 
-  async purgeMessages(ids: string[], at: number): Promise<string[]> {
+  async purgeMessages(
+    ids: string[],
+    at: number,
+    deliveries: readonly NewDelivery[] = [],
+  ): Promise<string[]> {
     return this.tx(() => {
+      for (const d of deliveries) this.#deliveries.insertDelivery(d, at);
       const keys: string[] = [];
       for (const id of ids) {
         const row = this.sql(

@@ -42,6 +42,7 @@ afterEach(async () => {
   ews.mailboxes.set(ALICE, []);
   ews.busy(0, 0);
   ews.canImpersonate = true;
+  ews.auth = 'basic';
 });
 
 describe('delivery into Exchange Server (EWS)', () => {
@@ -78,6 +79,32 @@ describe('delivery into Exchange Server (EWS)', () => {
     });
   });
 
+  it('logs in by NTLM (a real NTLMv2 handshake) and delivers; a wrong password is refused, clearly', async () => {
+    ews.auth = 'ntlm';
+    const connection = ews.connection();
+    expect(connection).toMatchObject({ auth: 'ntlm', username: 'CONTOSO\\svc-voicegate' });
+    vg = await startVoicegate(connection);
+    const message = await leave(vg);
+    await until(queueEmpty(vg), 10_000, 'the delivery');
+    expect(ews.ntlmLogins.at(-1)).toBe('CONTOSO\\svc-voicegate');
+    expect(ews.items(ALICE)).toHaveLength(1);
+    expect(await vg.context.store.getExchangeItem(message.id)).not.toBeNull();
+    await vg.stop();
+
+    vg = await startVoicegate({ ...connection, password: 'wrong-password' });
+    const logins = ews.ntlmLogins.length;
+    await leave(vg);
+    await until(firstError(vg), 10_000, 'the refusal');
+    expect((await vg.context.deliveries.list())[0]).toMatchObject({
+      status: 'pending',
+      lastError: expect.stringContaining(
+        'EWS Unauthorized: credentials refused (HTTP 401, NTLM as CONTOSO\\svc-voicegate)',
+      ),
+    });
+    expect(ews.ntlmLogins).toHaveLength(logins);
+    expect(ews.items(ALICE)).toHaveLength(1);
+  });
+
   it('waits BackOffMilliseconds when the server is busy, then delivers once', async () => {
     vg = await startVoicegate(ews.connection());
     ews.busy(1, 1500);
@@ -98,7 +125,7 @@ describe('delivery into Exchange Server (EWS)', () => {
     await until(firstError(vg), 10_000, 'the refusal');
     expect((await vg.context.deliveries.list())[0]).toMatchObject({
       status: 'pending',
-      lastError: expect.stringMatching(/credentials refused \(HTTP 401\)/),
+      lastError: expect.stringMatching(/credentials refused \(HTTP 401, basic\)/),
     });
     await vg.stop();
     ews.canImpersonate = false;

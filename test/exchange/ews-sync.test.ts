@@ -1,16 +1,21 @@
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toneWav } from '../../server/media/tone.ts';
 import { until } from '../mail/mail-helpers.ts';
 import { runSipp } from '../helpers/sipp.ts';
 import type { TestServer } from '../helpers/test-server.ts';
 import { phoneServer } from '../phone/phone-kit.ts';
 import { received, scenario, sippTrace } from '../phone/sipp-kit.ts';
 import { EwsServer } from '../support/ews-server.ts';
+import {
+  actionsReachItem,
+  ALICE,
+  leaveVoicemail,
+  queueEmpty,
+  twoReadBackRounds,
+} from './exchange-kit.ts';
 
 let ews: EwsServer;
 let vg: TestServer;
-const ALICE = 'alice@contoso.example';
 
 beforeAll(async () => {
   ews = await EwsServer.start([ALICE]);
@@ -38,13 +43,9 @@ const shows = async (messageId: string) => {
 };
 
 async function delivered(): Promise<{ id: string; mailboxId: number }> {
-  const [m] = await vg.context.messages.deposit({
-    mailbox: 'alice',
-    audio: toneWav({ seconds: 2 }),
-    callerNumber: '5550133',
-  });
-  await until(() => itemOf(m!.id), 10_000, 'the item in Exchange');
-  return { id: m!.id, mailboxId: m!.mailboxId };
+  const m = await leaveVoicemail(vg, 2);
+  await until(() => itemOf(m.id), 10_000, 'the item in Exchange');
+  return { id: m.id, mailboxId: m.mailboxId };
 }
 
 describe('Exchange Server (EWS): the user in Outlook and the voicemail follow each other', () => {
@@ -116,24 +117,19 @@ describe('Exchange Server (EWS): the user in Outlook and the voicemail follow ea
 
   it('listen, save, delete, undelete and purge on the phone change the item', async () => {
     const { id, mailboxId } = await delivered();
-    const messages = vg.context.messages;
-    const reaches = (what: string, wanted: string) =>
-      until(async () => (await shows(id)) === wanted, 5000, `${what}: ${wanted}`);
-    await messages.act(mailboxId, id, 'play');
-    await reaches('listened to', 'inbox read NotFlagged');
-    await messages.act(mailboxId, id, 'save');
-    await reaches('saved', 'inbox read Flagged');
-    await messages.act(mailboxId, id, 'delete');
-    await reaches('deleted', 'deleteditems read Flagged');
-    await messages.act(mailboxId, id, 'undelete');
-    await reaches('undeleted', 'inbox read Flagged');
-    await until(async () => (await vg.context.deliveries.list()).length === 0, 5000, 'queue');
-    await new Promise((r) => setTimeout(r, 2500)); // two read-back rounds: no echo
+    await actionsReachItem(vg, { id, mailboxId }, () => shows(id), [
+      ['play', 'inbox read NotFlagged'],
+      ['save', 'inbox read Flagged'],
+      ['delete', 'deleteditems read Flagged'],
+      ['undelete', 'inbox read Flagged'],
+    ]);
+    await queueEmpty(vg);
+    await twoReadBackRounds(); // no echo
     expect((await vg.context.store.getMessage(id))!.state).toBe('saved');
 
     const before = ews.items(ALICE).length;
-    await messages.act(mailboxId, id, 'delete');
-    await messages.purge(mailboxId, [id]);
+    await vg.context.messages.act(mailboxId, id, 'delete');
+    await vg.context.messages.purge(mailboxId, [id]);
     await until(() => ews.items(ALICE).length === before - 1, 5000, 'the item deleted');
   });
 });

@@ -2,20 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toneWav } from '../../server/media/tone.ts';
 import { until } from '../mail/mail-helpers.ts';
 import { GraphServer } from '../support/graph-server.ts';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import type { TestServer } from '../helpers/test-server.ts';
+import { ALICE, exchangeVoicegate } from './exchange-kit.ts';
 
 let graph: GraphServer;
 let vg: TestServer;
-const ALICE = 'alice@contoso.example';
 
 beforeAll(async () => {
   graph = await GraphServer.start({ users: [ALICE] });
-  vg = await startTestServer([
-    `exchange.connections=${JSON.stringify([graph.connection()])}`,
-    'exchange.syncSeconds=1',
-  ]);
-  await vg.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
-  await vg.context.homes.setHome('alice', { home: 'exchange', exchangeAddress: ALICE });
+  vg = await exchangeVoicegate(graph.connection());
 });
 afterAll(async () => {
   await vg?.stop();

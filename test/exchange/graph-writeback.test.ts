@@ -1,22 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toneWav } from '../../server/media/tone.ts';
 import { until } from '../mail/mail-helpers.ts';
 import { connected } from '../imap/imapflow-kit.ts';
 import { GraphServer } from '../support/graph-server.ts';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import type { TestServer } from '../helpers/test-server.ts';
+import {
+  actionsReachItem,
+  ALICE,
+  exchangeVoicegate,
+  leaveVoicemail,
+  queueEmpty,
+  twoReadBackRounds,
+} from './exchange-kit.ts';
 
 let graph: GraphServer;
 let vg: TestServer;
-const ALICE = 'alice@contoso.example';
 
 beforeAll(async () => {
   graph = await GraphServer.start({ users: [ALICE] });
-  vg = await startTestServer([
-    `exchange.connections=${JSON.stringify([graph.connection()])}`,
-    'exchange.syncSeconds=1',
-  ]);
-  await vg.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
-  await vg.context.homes.setHome('alice', { home: 'exchange', exchangeAddress: ALICE });
+  vg = await exchangeVoicegate(graph.connection());
 });
 afterAll(async () => {
   await vg?.stop();
@@ -30,43 +31,34 @@ const shows = (id: string) => {
 };
 
 async function delivered(): Promise<{ id: string; itemId: string; mailboxId: number }> {
-  const [message] = await vg.context.messages.deposit({
-    mailbox: 'alice',
-    audio: toneWav({ seconds: 1 }),
-  });
-  const ref = await until(() => vg.context.store.getExchangeItem(message!.id), 10_000, 'delivery');
-  return { id: message!.id, itemId: ref.itemId, mailboxId: message!.mailboxId };
+  const message = await leaveVoicemail(vg);
+  const ref = await until(() => vg.context.store.getExchangeItem(message.id), 10_000, 'delivery');
+  return { id: message.id, itemId: ref.itemId, mailboxId: message.mailboxId };
 }
 
 describe('what the phone, the web and IMAP do is written to the Exchange item (Graph)', () => {
   it('listen, save, delete, undelete, mark unread and purge each change the item', async () => {
     const { id, itemId, mailboxId } = await delivered();
     const messages = vg.context.messages;
-    const reaches = (what: string, wanted: string) =>
-      until(() => shows(itemId) === wanted, 5000, `${what}: item shows ${wanted}`);
-
-    await messages.act(mailboxId, id, 'play');
-    await reaches('listened to on the phone', 'inbox read notFlagged');
-    await messages.act(mailboxId, id, 'save');
-    await reaches('saved', 'inbox read flagged');
-    await messages.act(mailboxId, id, 'delete');
-    await reaches('deleted', 'deleteditems read flagged');
-    await messages.act(mailboxId, id, 'undelete');
-    await reaches('undeleted', 'inbox read flagged');
-    await messages.act(mailboxId, id, 'markUnread');
-    await reaches('marked unread', 'inbox unread notFlagged');
+    await actionsReachItem(vg, { id, mailboxId }, () => shows(itemId), [
+      ['play', 'inbox read notFlagged'],
+      ['save', 'inbox read flagged'],
+      ['delete', 'deleteditems read flagged'],
+      ['undelete', 'inbox read flagged'],
+      ['markUnread', 'inbox unread notFlagged'],
+    ]);
     // The item keeps its id through the moves (immutable ids): the shadow still knows it.
     expect((await vg.context.store.getExchangeItem(id))!.itemId).toBe(itemId);
 
     // What was written back and read again is not written back once more (no echo).
     const writes = graph.patches.length + graph.moves.length;
-    await new Promise((r) => setTimeout(r, 2500)); // two read-back rounds: nothing must happen
+    await twoReadBackRounds();
     expect(graph.patches.length + graph.moves.length).toBe(writes);
     expect((await vg.context.store.getMessage(id))!.state).toBe('new');
 
     await messages.act(mailboxId, id, 'delete');
     await messages.purge(mailboxId, [id]);
-    await reaches('purged', 'gone');
+    await until(() => shows(itemId) === 'gone', 5000, 'purged: the item gone');
   });
 
   it('quick actions end with the item as the user left it, in their order', async () => {
@@ -74,8 +66,8 @@ describe('what the phone, the web and IMAP do is written to the Exchange item (G
     for (const action of ['play', 'save', 'delete', 'undelete', 'unsave', 'delete'] as const)
       await vg.context.messages.act(mailboxId, id, action);
     await until(() => shows(itemId) === 'deleteditems read notFlagged', 5000, 'the last state');
-    await until(async () => (await vg.context.deliveries.list()).length === 0, 5000, 'queue');
-    await new Promise((r) => setTimeout(r, 2500)); // two read-back rounds change nothing
+    await queueEmpty(vg);
+    await twoReadBackRounds();
     expect(shows(itemId)).toBe('deleteditems read notFlagged');
     expect(await vg.context.store.getMessage(id)).toMatchObject({
       state: 'deleted',
@@ -85,11 +77,8 @@ describe('what the phone, the web and IMAP do is written to the Exchange item (G
 
   it('a voicemail heard and saved before its item existed is made with that state', async () => {
     await graph.down();
-    const [message] = await vg.context.messages.deposit({
-      mailbox: 'alice',
-      audio: toneWav({ seconds: 1 }),
-    });
-    await vg.context.messages.act(message!.mailboxId, message!.id, 'save');
+    const message = await leaveVoicemail(vg);
+    await vg.context.messages.act(message.mailboxId, message.id, 'save');
     const copy = await until(
       async () =>
         (await vg.context.deliveries.list()).find((d) => d.kind === 'copy' && d.attempts > 0),
@@ -99,7 +88,7 @@ describe('what the phone, the web and IMAP do is written to the Exchange item (G
     await graph.listen();
     await vg.context.deliveries.retry(copy.id);
     const ref = await until(
-      () => vg.context.store.getExchangeItem(message!.id),
+      () => vg.context.store.getExchangeItem(message.id),
       10_000,
       'delivery once Exchange is back',
     );

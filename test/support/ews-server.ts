@@ -2,9 +2,11 @@
  * An EWS test server (SOAP 1.1 over HTTPS on loopback) holding mailboxes in memory: the
  * operations Voicegate uses (`ews-items.ts`), checked as Exchange checks them; each behaviour
  * names its source (MS-OXWS* or the EWS reference on learn.microsoft.com). More lenient than
- * Exchange: one service account, Basic authentication only (no NTLM handshake).
+ * Exchange: one service account, authenticated either by Basic or by NTLM (`auth`; IIS may offer
+ * both, and Negotiate/Kerberos, at once), NTLM as `ntlm-acceptor.ts` says.
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -15,12 +17,23 @@ import { DOMParser, type Element } from '@xmldom/xmldom';
 import { ensureSelfSignedCert } from '../../server/config/tls-cert.ts';
 import { EwsMailboxes, type EwsFolder, type EwsItem } from './ews-items.ts';
 import { fault, first, NS, txt } from './ews-wire.ts';
+import { NtlmAcceptor, type NtlmChallenge } from './ntlm-acceptor.ts';
 
 export type { EwsItem } from './ews-items.ts';
 
 export class EwsServer {
   readonly username = 'svc-voicegate';
+  readonly domain = 'CONTOSO';
   password = randomBytes(12).toString('hex');
+  /** How the service account must authenticate: Basic, or NTLM (Windows authentication). */
+  auth: 'basic' | 'ntlm' = 'basic';
+  /** The NTLM handshakes that ended accepted, by account (`CONTOSO\svc-voicegate`). */
+  readonly ntlmLogins: string[] = [];
+  readonly #ntlm = new NtlmAcceptor(this.domain, () => [
+    { domain: this.domain, user: this.username, password: this.password },
+  ]);
+  /** NTLM authenticates a connection (MS-NLMP 3.1): per socket, challenged or logged in. */
+  readonly #sockets = new WeakMap<Socket, NtlmChallenge | { account: string }>();
   /** Whether the service account holds ApplicationImpersonation (MS-OXWSCORE, impersonation). */
   canImpersonate = true;
   /** The mailboxes and what a user does to them in Outlook (read, flag, move, purge). */
@@ -95,11 +108,54 @@ export class EwsServer {
       name,
       kind: 'ews',
       url: this.url,
-      auth: 'basic',
-      username: this.username,
+      auth: this.auth,
+      username: this.auth === 'ntlm' ? `${this.domain}\\${this.username}` : this.username,
       password: this.password,
       caFile: this.caFile,
     };
+  }
+
+  /**
+   * Authentication as the EWS virtual directory checks it ("Authentication and EWS in
+   * Exchange"): Basic on every request; or NTLM, a handshake per connection (MS-NLMP 3.1.5.1.2,
+   * over HTTP as RFC 4559 frames Negotiate): NEGOTIATE gets 401 with the CHALLENGE, a proven
+   * AUTHENTICATE lets the request through, and the connection stays logged in. Otherwise 401.
+   */
+  async #authenticated(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const refuse = async (challenge: string | string[]) => {
+      for await (const _ of req); // read the body, so the connection stays usable
+      res.writeHead(401, { 'www-authenticate': challenge });
+      res.end();
+      return false;
+    };
+    const header = req.headers.authorization ?? '';
+    if (this.auth === 'basic') {
+      const basic = /^Basic (.+)$/.exec(header)?.[1];
+      if (basic && Buffer.from(basic, 'base64').toString() === `${this.username}:${this.password}`)
+        return true;
+      return refuse('Basic realm="mail.contoso.example"');
+    }
+    const socket = req.socket;
+    const state = this.#sockets.get(socket);
+    const token = /^NTLM (.+)$/.exec(header)?.[1];
+    if (!token) {
+      if (state && 'account' in state) return true;
+      return refuse(['Negotiate', 'NTLM']);
+    }
+    const challenge = this.#ntlm.challenge(token);
+    if (challenge) {
+      this.#sockets.set(socket, challenge.state);
+      return refuse(challenge.header);
+    }
+    const account =
+      state && 'serverChallenge' in state ? this.#ntlm.authenticate(token, state) : null;
+    if (!account) {
+      this.#sockets.delete(socket);
+      return refuse(['Negotiate', 'NTLM']);
+    }
+    this.#sockets.set(socket, { account });
+    this.ntlmLogins.push(account);
+    return true;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -110,12 +166,7 @@ export class EwsServer {
       res.writeHead(404);
       return void res.end();
     }
-    // Basic authentication (EWS "Authentication and EWS in Exchange"): 401 without a challenge met.
-    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!basic || Buffer.from(basic, 'base64').toString() !== `${this.username}:${this.password}`) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="mail.contoso.example"' });
-      return void res.end();
-    }
+    if (!(await this.#authenticated(req, res))) return;
     // SOAP 1.1 (EWS "EWS XML elements"): text/xml.
     if (!/^text\/xml/.test(req.headers['content-type'] ?? '')) {
       res.writeHead(415);

@@ -6,6 +6,7 @@ import { describeEmailReading, parseReadEmail } from '../../domain/email-reading
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
 import { CLI_ACTOR } from '../../domain/audit.ts';
 import { readCode, warnCodeArgument } from '../read-code.ts';
+import { moveExisting } from './mailbox-move.ts';
 
 function mailboxRow(m: Mailbox): string[] {
   return [
@@ -52,6 +53,7 @@ interface SetOptions {
   exchangeAddress?: string;
   exchangeConnection?: string;
   readEmail?: string;
+  moveExisting?: boolean;
 }
 
 /** The change of home the options ask for, or null when they name none. */
@@ -229,6 +231,10 @@ export function registerMailbox(program: Command): void {
       'the exchange.connections entry to use (needed when there are several)',
     )
     .option(
+      '--move-existing',
+      "with --home exchange: move the voicemail kept here into the user's Exchange mailbox (run again if interrupted)",
+    )
+    .option(
       '--read-email <source>',
       "read the owner's new e-mails by phone: imap://user@host:993 (the password, or the OAuth token with ?auth=oauth, from standard input or asked for), exchange (the mailbox's Exchange connection, with --home exchange), or off",
     )
@@ -262,7 +268,8 @@ export function registerMailbox(program: Command): void {
           sipPassword === undefined &&
           !o.clearSipPassword &&
           !homeChange &&
-          o.readEmail === undefined
+          o.readEmail === undefined &&
+          !o.moveExisting
         )
           throw new VoicegateError(
             'INVALID_INPUT',
@@ -290,6 +297,7 @@ export function registerMailbox(program: Command): void {
           print(`${m.name}: e-mail reading ${describeEmailReading(view)}`);
         }
         print(`updated mailbox ${m.name}`);
+        if (o.moveExisting) await moveExisting(ctx, m.name);
       });
     });
 

@@ -168,12 +168,15 @@ export class PgMessageTable {
     to: StatePair,
     folder: MailFolder,
     at: number,
+    deliveries: readonly NewDelivery[] = [],
   ): Promise<Message | null> {
     return this.#db.tx(async (t) => {
       const current = await this.#lockedMessage(t, id);
       if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
         return null;
-      return this.#applyState(t, current, to, folder, at);
+      const changed = await this.#applyState(t, current, to, folder, at);
+      for (const d of deliveries) await this.deliveries.insertDelivery(t, d, at);
+      return changed;
     });
   }
 
@@ -181,7 +184,11 @@ export class PgMessageTable {
    * Takes the row locks of every mailbox concerned (in id order), then checks every change
    * against the stored state before writing any: all are applied, or none (null).
    */
-  async setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null> {
+  async setStates(
+    changes: readonly StateChange[],
+    at: number,
+    deliveries: readonly NewDelivery[] = [],
+  ): Promise<Message[] | null> {
     return this.#db.tx(async (t) => {
       const ids = changes.map((c) => c.id);
       const owners = await t.rows<{ mailbox_id: number }>(
@@ -206,6 +213,7 @@ export class PgMessageTable {
         const current = await t.row<MessageRow>('SELECT * FROM message WHERE id = $1', [c.id]);
         done.push(await this.#applyState(t, current!, c.to, c.folder, at));
       }
+      for (const d of deliveries) await this.deliveries.insertDelivery(t, d, at);
       return done;
     });
   }
@@ -317,7 +325,11 @@ export class PgMessageTable {
     );
   }
 
-  async purgeMessages(ids: string[], at: number): Promise<string[]> {
+  async purgeMessages(
+    ids: string[],
+    at: number,
+    deliveries: readonly NewDelivery[] = [],
+  ): Promise<string[]> {
     return this.#db.tx(async (t) => {
       const owners = await t.rows<{ mailbox_id: number }>(
         'SELECT DISTINCT mailbox_id FROM message WHERE id = ANY($1::text[])',
@@ -327,6 +339,7 @@ export class PgMessageTable {
         t,
         owners.map((o) => o.mailbox_id),
       );
+      for (const d of deliveries) await this.deliveries.insertDelivery(t, d, at);
       const keys: string[] = [];
       for (const id of ids) {
         const row = await t.row<{

@@ -142,11 +142,16 @@ export class PgStore implements VoicemailStore {
     to: StatePair,
     folder: MailFolder,
     at: number,
+    deliveries?: readonly NewDelivery[],
   ): Promise<Message | null> {
-    return this.#messages.setState(id, from, to, folder, at);
+    return this.#messages.setState(id, from, to, folder, at, deliveries);
   }
-  setStates(changes: readonly StateChange[], at: number): Promise<Message[] | null> {
-    return this.#messages.setStates(changes, at);
+  setStates(
+    changes: readonly StateChange[],
+    at: number,
+    deliveries?: readonly NewDelivery[],
+  ): Promise<Message[] | null> {
+    return this.#messages.setStates(changes, at, deliveries);
   }
   queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
     return this.#messages.queryMessages(mailboxId, query);
@@ -163,8 +168,8 @@ export class PgStore implements VoicemailStore {
   putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void> {
     return this.#messages.putRendition(messageId, kind, data);
   }
-  purgeMessages(ids: string[], at: number): Promise<string[]> {
-    return this.#messages.purgeMessages(ids, at);
+  purgeMessages(ids: string[], at: number, deliveries?: readonly NewDelivery[]): Promise<string[]> {
+    return this.#messages.purgeMessages(ids, at, deliveries);
   }
   countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>> {
     return this.#messages.countByState(mailboxId);
