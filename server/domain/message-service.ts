@@ -162,7 +162,8 @@ export class MessageService {
     bases: Omit<NewMessage, 'id' | 'mailboxId'> | Omit<NewMessage, 'id' | 'mailboxId'>[],
   ): Promise<Message[]> {
     const all = Array.isArray(bases) ? bases : [bases];
-    if (this.#deps.central) return this.#toCentral(mailbox, all, this.#deps.central);
+    if (this.#deps.central && !this.#deps.keepsMessages?.())
+      return this.#toCentral(mailbox, all, this.#deps.central);
     let targets = [mailbox];
     if (mailbox.kind === 'group' && mailbox.broadcast) {
       const ids = await this.#deps.store.groupMembers(mailbox.id);
