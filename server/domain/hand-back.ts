@@ -41,7 +41,8 @@ export async function queueHandBack(
         mailboxId: mailbox.id,
         recipient: mailbox.name,
         messageId: null,
-        payload: { peer: central },
+        // The backup mailed it while live: the central keeps it and mails nothing again.
+        payload: { peer: central, mailed: true },
       };
       await deps.store.queueDelivery(mail, now);
       queued++;
