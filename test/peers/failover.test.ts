@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_ACTOR } from '../../server/domain/audit.ts';
 import { FailoverFiles } from '../../server/peers/failover-file.ts';
 import { askBeat } from '../../server/peers/heartbeat.ts';
 import type { Peer } from '../../server/peers/peer-set.ts';
@@ -155,6 +156,28 @@ describe('a backup and its central', () => {
     const status = JSON.parse((await cli('topology', 'status', '--json')).stdout) as TopologyStatus;
     expect(status.failover).toMatchObject({ state: 'live', live: true });
     expect(status.peers[0]).toMatchObject({ name: 'central', smtpLive: false, httpsLive: false });
+    // The same for an administrator in the admin area, with the heartbeat's problem.
+    await backup.context.admins.add('root', 'a long admin password', CLI_ACTOR);
+    const login = await backup.http.inject({
+      method: 'POST',
+      url: '/api/admin/login',
+      payload: { name: 'root', password: 'a long admin password' },
+    });
+    const cookie = login.cookies.find((c) => c.name === 'vg_session')!.value;
+    const api = (
+      await backup.http.inject({
+        method: 'GET',
+        url: '/api/admin/topology',
+        headers: { cookie: `vg_session=${cookie}` },
+      })
+    ).json() as TopologyStatus;
+    expect(api.self).toEqual({ name: 'backup', role: 'backup' });
+    expect(api.failover).toMatchObject({
+      state: 'live',
+      live: true,
+      problem: 'heartbeat: ECONNREFUSED',
+    });
+    expect(api.failover!.lastBeatAt).toBeLessThan(stopped + 1000);
 
     // Live, it keeps what it records (the central cannot take it).
     await record('2000');
