@@ -52,7 +52,11 @@ export function packageVersion(): string {
 export async function createContext(
   loaded: LoadedConfig,
   log: Logger,
-  opts: { sweep?: boolean } = {},
+  opts: {
+    sweep?: boolean;
+    /** On a backup: whether it is live now, keeping what it records (else the central does). */
+    keepsMessages?: () => boolean;
+  } = {},
 ): Promise<Context> {
   const { config } = loaded;
   const observers = new Observers();
@@ -79,8 +83,9 @@ export async function createContext(
     log: log.child({ part: 'domain' }),
     onDeliveryQueued: () => deliveryQueued.notify(),
     exchangeConnections: config.exchange.connections.map((c) => ({ name: c.name, kind: c.kind })),
-    ...(config.server.role === 'distributed' && config.topology.central
-      ? { central: config.topology.central.name }
+    ...((config.server.role === 'distributed' || config.server.role === 'backup') &&
+    config.topology.central
+      ? { central: config.topology.central.name, keepsMessages: opts.keepsMessages }
       : {}),
     observe: observers.emit,
     auditRetentionDays: config.audit.retentionDays,

@@ -10,6 +10,8 @@ import type { Phone } from './telephony/phone.ts';
 import type { Part, PartName, Wiring } from './compose/part.ts';
 import { PART_BUILDERS } from './compose/parts.ts';
 import { partsOf, roleOnce } from './compose/roles.ts';
+import { buildFailoverWatcher } from './compose/failover-part.ts';
+import type { FailoverWatcher } from './peers/failover-watcher.ts';
 
 export interface RunningServer {
   context: Context;
@@ -47,7 +49,13 @@ export async function buildServer(
 ): Promise<BuiltServer> {
   const { config } = loaded;
   const names = partsOf(config.server.role);
-  const context = await createContext(loaded, log, { sweep: true });
+  // A backup's watch of its central, asked by the deposits and the once-only seam alike.
+  let failover: FailoverWatcher | null = null;
+  const context = await createContext(loaded, log, {
+    sweep: true,
+    keepsMessages: () => failover?.isLive() ?? false,
+  });
+  failover = buildFailoverWatcher(loaded, context, log, () => wiring);
   // Nodes sharing one store elect who runs the once-only work; a single node runs it all.
   const lease = opts.once
     ? null
@@ -61,7 +69,11 @@ export async function buildServer(
         await context.close();
         throw err;
       });
-  const once: RunOnce = roleOnce(config.server.role, opts.once ?? lease!);
+  const once: RunOnce = roleOnce(
+    config.server.role,
+    opts.once ?? lease!,
+    () => failover?.isLive() ?? false,
+  );
   const parts = new Map<PartName, Part>();
   const pending = new Set<string>();
   // A last-resort net, not the fix: every path a peer can reach contains its own failures, but a
@@ -107,6 +119,7 @@ export async function buildServer(
     listeners: {},
     version: packageVersion(),
     syslog: opts.syslog,
+    ...(failover ? { failover } : {}),
   };
   try {
     if (await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, config.server.domain)) {

@@ -7,6 +7,8 @@ import { WebSessions } from '../http/session.ts';
 import { hasCommand } from '../tools.ts';
 import { buildMonitor } from './monitor-part.ts';
 import { adminStatus } from './admin-status.ts';
+import { peerSetOf } from './peers.ts';
+import { failoverView, topologyStatus } from '../peers/topology-status.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
 /** The web voicemail, its JSON API and the health endpoints. */
@@ -21,6 +23,7 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
     log: w.log.child({ proto: 'http' }),
   });
   const phone = w.phone;
+  const peers = peerSetOf(w.loaded);
   // /metrics on this port when it has no port of its own: always behind the token.
   const metrics =
     config.metrics.enabled && !config.metrics.listen
@@ -73,11 +76,32 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
           ),
           calls: phone ? phone.counter.stats() : null,
         })),
+        ...(peers
+          ? {
+              topology: async () => {
+                const failover = w.failover;
+                return topologyStatus(peers, config.server.role, await context.deliveries.list(), {
+                  failover: failover ? failoverView(failover.status(), failover.status()) : null,
+                });
+              },
+            }
+          : {}),
+        ...(w.failover ? { failback: () => w.failover!.failback() } : {}),
       },
     },
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     readiness: () => context.health(),
     metrics: metrics ? { token: config.metrics.token, render: () => metrics.render() } : undefined,
+    peer: peers
+      ? {
+          self: peers.self.name,
+          secretOf: (name) => peers.get(name)?.secret ?? null,
+          queuedFor: async (name) =>
+            (await context.deliveries.list()).filter(
+              (d) => d.target === 'peer' && d.payload?.peer === name && d.status === 'pending',
+            ).length,
+        }
+      : undefined,
   });
   let listening = false;
   let port = 0;

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { ConnectionStats } from '../net/connection-limits.ts';
 import type { Phone } from '../telephony/phone.ts';
 import type { Monitor } from './monitor-part.ts';
+import type { FailoverWatcher } from '../peers/failover-watcher.ts';
 import { VoicegateError } from '../domain/errors.ts';
 
 /** The parts a server process may run, in the order they start. */
@@ -18,6 +19,7 @@ export const PART_NAMES = [
   'backup',
   'exchange-sync',
   'monitor',
+  'failover',
 ] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
@@ -50,6 +52,8 @@ export interface Wiring {
   version: string;
   /** Metrics and alarms, built by the first part that needs them (compose/monitor-part.ts). */
   monitor?: Monitor;
+  /** On a backup: its watch of the central (whether it is live, failback). */
+  failover?: FailoverWatcher;
   /** The syslog sink the process's logger writes to, when `syslog.target` is set. */
   syslog?: { stats(): { sent: number; dropped: number } };
 }

@@ -1,6 +1,7 @@
 import { buildBackupPart } from './backup-part.ts';
 import { buildDeliveryPart } from './delivery-part.ts';
 import { buildExchangeSyncPart } from './exchange-sync-part.ts';
+import { buildFailoverPart } from './failover-part.ts';
 import { buildHousekeepingPart } from './housekeeping-part.ts';
 import { buildHttpPart } from './http-part.ts';
 import { buildImapPart } from './imap-part.ts';
@@ -20,4 +21,5 @@ export const PART_BUILDERS: Record<PartName, (w: Wiring) => Part | Promise<Part>
   backup: buildBackupPart,
   'exchange-sync': buildExchangeSyncPart,
   monitor: buildMonitorPart,
+  failover: buildFailoverPart,
 };

@@ -14,6 +14,7 @@ export const AUDIT_KINDS = [
   'queue-change',
   'forward-email',
   'purge',
+  'failover',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

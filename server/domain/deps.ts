@@ -29,6 +29,11 @@ export interface DomainDeps {
    * recorded here is forwarded there through the queue instead of being kept.
    */
   central?: string;
+  /**
+   * On a backup, whether it is live now: then it keeps what it records, as the central would
+   * (`central` is where it goes otherwise). Absent: never.
+   */
+  keepsMessages?: () => boolean;
   /** Told of log-ins, lockouts, deposits and delivery results (metrics, alarms). */
   observe?: Observe;
   /** How long the audit trail is kept (`audit.retentionDays`; absent: a year). */

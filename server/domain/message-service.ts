@@ -57,6 +57,11 @@ export interface DepositInput {
   identity?: string;
   /** Where it came from, for the deposits counted by channel. */
   channel?: DepositChannel;
+  /**
+   * Its e-mail, alerts and Exchange copy were sent already, by the backup that recorded it
+   * while live: it is kept here, and nothing is sent again.
+   */
+  mailed?: boolean;
 }
 
 export type { MessageView } from './message-search.ts';
@@ -143,7 +148,7 @@ export class MessageService {
     };
     let stored: Message[];
     try {
-      stored = await this.#addTo(mailbox, base);
+      stored = await this.#addTo(mailbox, base, input.mailed === true);
     } catch (err) {
       await this.#deps.audio.remove([key]).catch(() => {});
       throw err;
@@ -160,9 +165,11 @@ export class MessageService {
   async #addTo(
     mailbox: MailboxRecord,
     bases: Omit<NewMessage, 'id' | 'mailboxId'> | Omit<NewMessage, 'id' | 'mailboxId'>[],
+    mailed = false,
   ): Promise<Message[]> {
     const all = Array.isArray(bases) ? bases : [bases];
-    if (this.#deps.central) return this.#toCentral(mailbox, all, this.#deps.central);
+    if (this.#deps.central && !this.#deps.keepsMessages?.())
+      return this.#toCentral(mailbox, all, this.#deps.central);
     let targets = [mailbox];
     if (mailbox.kind === 'group' && mailbox.broadcast) {
       const ids = await this.#deps.store.groupMembers(mailbox.id);
@@ -178,6 +185,11 @@ export class MessageService {
         const id = randomUUID();
         const mode = emailDelivery(target);
         const facts = { voicemailId: id, ...pick(base) };
+        if (mailed) {
+          // Mailed already where it was recorded: kept for the record unless only mailed.
+          if (mode !== 'forward') messages.push({ ...base, id, mailboxId: target.id });
+          continue;
+        }
         if (mode === 'forward') {
           mails.push({
             ...facts,

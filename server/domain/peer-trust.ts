@@ -113,3 +113,37 @@ export interface SyncInbox {
   /** At DATA: verifies and applies one sync mail; returns the text of the 250 reply. */
   receive(raw: Buffer, to: string, session: { secure: boolean; remote: string }): Promise<string>;
 }
+
+/**
+ * A heartbeat: the backup asks its central with a fresh nonce, and the central answers with
+ * its name, its time and an HMAC over them and the nonce, under the secret they share. Only
+ * the central can make the answer, and only for this question, so a forged or replayed
+ * answer cannot keep a dead central "alive"; a missing or wrong one counts as a missed beat.
+ */
+export interface BeatFacts {
+  /** The answering server's `server.name`. */
+  peer: string;
+  /** The asking server's `server.name`. */
+  asker: string;
+  nonce: string;
+  at: number;
+}
+
+function beatMac(secret: string, f: BeatFacts): Buffer {
+  return createHmac('sha256', secret)
+    .update(['voicegate-beat-1', f.peer, f.asker, f.nonce, f.at].join('\n'))
+    .digest();
+}
+
+export function signBeat(secret: string, facts: BeatFacts): string {
+  return `v1=${beatMac(secret, facts).toString('hex')}`;
+}
+
+/** Why a heartbeat's answer is not the peer's own answer to this nonce, or null if it is. */
+export function beatProblem(secret: string, facts: BeatFacts, signature: string): string | null {
+  const given = /^v1=([0-9a-f]{64})$/.exec(signature)?.[1];
+  if (!given) return 'the heartbeat is not signed';
+  if (!timingSafeEqual(Buffer.from(given, 'hex'), beatMac(secret, facts)))
+    return 'the heartbeat signature does not match (wrong secret, or not the peer)';
+  return null;
+}

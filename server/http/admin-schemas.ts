@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { AUDIT_KINDS } from '../domain/audit.ts';
 
 /** The schemas of /api/admin: they validate, document (OpenAPI) and type each route. */
@@ -199,3 +199,37 @@ export const StatusReply = Type.Object({
 });
 
 export const ADMIN_SCHEMAS = [AdminInfo, AdminSessionReply, AdminMailbox];
+
+/** Any schema or null (`Nullable` above takes strings only). */
+const OrNull = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+const TopologyPeer = Type.Object({
+  name: Type.String(),
+  role: Type.String(),
+  smtp: Type.String(),
+  smtpLive: Type.Boolean(),
+  httpsLive: OrNull(Type.Boolean()),
+  problem: OrNull(Type.String()),
+  queued: Type.Integer({ description: 'sync mail waiting here for it' }),
+  failed: Type.Integer(),
+  oldestQueuedAt: OrNull(Type.Integer()),
+});
+export const TopologyReply = Type.Object({
+  self: Type.Object({ name: Type.String(), role: Type.String() }),
+  checkedAt: Type.Integer(),
+  peers: Type.Array(TopologyPeer),
+  failover: Type.Union([
+    Type.Object({
+      state: Type.String(),
+      live: Type.Boolean(),
+      missed: Type.Integer(),
+      lastBeatAt: OrNull(Type.Integer()),
+      changedAt: Type.Integer(),
+      liveSince: OrNull(Type.Integer()),
+      problem: OrNull(Type.String()),
+      queuedThere: OrNull(Type.Integer({ description: 'sync mail waiting at the central for us' })),
+    }),
+    Type.Null(),
+  ]),
+});
+export const FailbackReply = Type.Object({ state: Type.String() });

@@ -21,6 +21,7 @@ import { SHARED_SCHEMAS } from './schemas.ts';
 import { ADMIN_SCHEMAS } from './admin-schemas.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
 import { registerSessions } from './session.ts';
+import { peerRoutes, type PeerBeatDeps } from './peer-routes.ts';
 
 export interface HttpDeps extends HealthDeps {
   log: Logger;
@@ -35,6 +36,8 @@ export interface HttpDeps extends HealthDeps {
   trustProxy?: false | ((address: string) => boolean);
   /** Prometheus /metrics on this port (behind its token), when configured so. */
   metrics?: MetricsDeps;
+  /** The heartbeat peers ask (server.role central), when this server has peers. */
+  peer?: PeerBeatDeps;
 }
 
 const SECURITY_HEADERS = {
@@ -78,6 +81,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   await app.register(healthRoutes(deps));
   if (deps.metrics) await app.register(metricsRoute(deps.metrics));
+  if (deps.peer) await app.register(peerRoutes(deps.peer));
   if (deps.api) {
     await app.register(cookie);
     registerSessions(app);

@@ -7,7 +7,7 @@ import type { WebSessions } from './session.ts';
 import type { Static } from '@sinclair/typebox';
 import type { AdminService } from '../domain/admin-service.ts';
 import type { DeliveryService } from '../domain/delivery-service.ts';
-import type { StatusReply } from './admin-schemas.ts';
+import type { StatusReply, TopologyReply } from './admin-schemas.ts';
 
 /** What /api/admin uses besides the web API's deps. */
 export interface AdminApiDeps {
@@ -15,6 +15,10 @@ export interface AdminApiDeps {
   deliveries: DeliveryService;
   /** The status page: built by the composition root, which knows the running parts. */
   status(): Promise<Static<typeof StatusReply>>;
+  /** The other servers of the network (`voicegate topology status`); absent on a standalone. */
+  topology?(): Promise<Static<typeof TopologyReply>>;
+  /** On a backup: hand control back to a returned central; returns the state after. */
+  failback?(): Promise<string>;
 }
 
 /** What the web API's routes use. */

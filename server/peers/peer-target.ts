@@ -94,6 +94,7 @@ export class PeerTarget implements DeliveryTarget {
         receivedAt: item.receivedAt,
         priority: item.priority,
         private: item.private,
+        ...(item.payload?.mailed === true ? { mailed: true } : {}),
       },
       await this.#o.audio.read(item.audio.key),
     );

@@ -64,6 +64,7 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
         priority: vm.priority === 'high' ? 'high' : 'normal',
         private: vm.private === true,
         originServer: peer.name,
+        mailed: vm.mailed === true,
       });
       deps.log.info(
         {

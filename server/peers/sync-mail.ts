@@ -19,6 +19,11 @@ export interface VoicemailFacts {
   receivedAt: number;
   priority: Priority;
   private: boolean;
+  /**
+   * The sender sent its e-mail and alerts already (a backup handing back what it recorded
+   * while live): the receiver keeps the message and mails nothing.
+   */
+  mailed?: boolean;
 }
 
 const CRLF = '\r\n';

@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 import type { Delivery } from '../domain/delivery.ts';
+import { isLive } from '../domain/failover.ts';
+import type { SavedFailover } from './failover-watcher.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
 
 /** One peer as `voicegate topology status` (and later /api/admin/topology) shows it. */
@@ -20,10 +22,27 @@ export interface PeerStatus {
   oldestQueuedAt: number | null;
 }
 
+/** A backup's watch of its central, as status shows it. */
+export interface FailoverView {
+  state: string;
+  /** Whether this backup serves as the central now. */
+  live: boolean;
+  missed: number;
+  lastBeatAt: number | null;
+  changedAt: number;
+  liveSince: number | null;
+  /** The last heartbeat's problem, or null (known only to the running server). */
+  problem: string | null;
+  /** Sync mail waiting at the central for this backup, per its last heartbeat. */
+  queuedThere: number | null;
+}
+
 export interface TopologyStatus {
   self: { name: string; role: string };
   checkedAt: number;
   peers: PeerStatus[];
+  /** On a backup, its watch of the central; null on other roles. */
+  failover: FailoverView | null;
 }
 
 /** Whether an SMTP server greets (220) within `ms`. */
@@ -64,7 +83,7 @@ export async function topologyStatus(
   peers: PeerSet,
   role: string,
   queue: readonly Delivery[],
-  opts: { timeoutMs?: number; now?: number } = {},
+  opts: { timeoutMs?: number; now?: number; failover?: FailoverView | null } = {},
 ): Promise<TopologyStatus> {
   const ms = opts.timeoutMs ?? 3000;
   const statuses = await Promise.all(
@@ -92,5 +111,23 @@ export async function topologyStatus(
     self: { name: peers.self.name, role },
     checkedAt: opts.now ?? Date.now(),
     peers: statuses,
+    failover: opts.failover ?? null,
+  };
+}
+
+/** A backup's saved watch as status shows it; what only the running watcher knows may be absent. */
+export function failoverView(
+  s: SavedFailover,
+  running?: { problem: string | null; queuedThere: number },
+): FailoverView {
+  return {
+    state: s.state,
+    live: isLive(s.state),
+    missed: s.missed,
+    lastBeatAt: s.lastBeatAt,
+    changedAt: s.changedAt,
+    liveSince: s.liveSince,
+    problem: running?.problem ?? null,
+    queuedThere: running ? running.queuedThere : null,
   };
 }

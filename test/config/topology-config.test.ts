@@ -86,4 +86,20 @@ describe('the role table', () => {
     expect(once.runsHere('pbx-lamps')).toBe(false);
     expect(roleOnce('central', SINGLE_NODE).runsHere('pbx-lamps')).toBe(true);
   });
+
+  it("runs on a backup only its queue in standby, and the central's work once live", () => {
+    let live = false;
+    const once = roleOnce('backup', SINGLE_NODE, () => live);
+    expect(ROLE_PARTS.backup).toContain('failover');
+    expect(ROLE_PARTS.central).not.toContain('failover');
+    expect(once.runsHere('delivery')).toBe(true);
+    expect(once.runsHere('pbx-lamps')).toBe(false);
+    expect(once.runsHere('pbx-registration')).toBe(false);
+    live = true;
+    expect(once.runsHere('pbx-lamps')).toBe(true);
+    expect(once.runsHere('exchange-sync')).toBe(true);
+    expect(roleOnce('backup', { runsHere: () => false }, () => true).runsHere('pbx-lamps')).toBe(
+      false,
+    );
+  });
 });

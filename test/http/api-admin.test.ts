@@ -65,6 +65,8 @@ const ROUTES: [Method, string, object?][] = [
   ['DELETE', '/api/admin/queue/1'],
   ['GET', '/api/admin/audit'],
   ['GET', '/api/admin/status'],
+  ['GET', '/api/admin/topology'],
+  ['POST', '/api/admin/topology/failback'],
 ];
 
 describe('/api/admin refusals', () => {
@@ -300,5 +302,19 @@ describe('administration', () => {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(Object.keys(doc.paths)).toContain('/api/admin/login');
+  });
+
+  it('says a standalone server has no topology and no failback', async () => {
+    const { call } = await adminLogin('root', PASSWORD);
+    const topology = await call!('GET', '/api/admin/topology');
+    expect([topology.statusCode, topology.json().message]).toEqual([
+      409,
+      'this server is standalone: set server.role and topology to join a network',
+    ]);
+    const failback = await call!('POST', '/api/admin/topology/failback');
+    expect([failback.statusCode, failback.json().message]).toEqual([
+      409,
+      'only a backup server hands control back',
+    ]);
   });
 });

@@ -1,11 +1,23 @@
 import type { Command } from 'commander';
 import { peerSetOf } from '../../compose/peers.ts';
 import { VoicegateError } from '../../domain/errors.ts';
-import { topologyStatus } from '../../peers/topology-status.ts';
+import { FailoverFiles } from '../../peers/failover-file.ts';
+import type { SavedFailover } from '../../peers/failover-watcher.ts';
+import { failoverView, topologyStatus } from '../../peers/topology-status.ts';
 import { print, printJson, printTable, withContext } from '../common.ts';
 
 const time = (ms: number | null): string =>
   ms === null ? '' : new Date(ms).toISOString().slice(0, 19) + 'Z';
+
+/** A backup that never saved a state has never left standby. */
+const STANDBY: SavedFailover = {
+  state: 'standby',
+  missed: 0,
+  changedAt: 0,
+  lastBeatAt: null,
+  liveSince: null,
+  returnedAt: null,
+};
 
 export function registerTopology(program: Command): void {
   const topology = program
@@ -25,9 +37,17 @@ export function registerTopology(program: Command): void {
             'INVALID_STATE',
             'this server is standalone: set server.role and topology to join a network',
           );
-        const status = await topologyStatus(peers, role, await ctx.deliveries.list());
+        const saved = role === 'backup' ? new FailoverFiles(ctx.loaded.dataDir).load() : null;
+        const status = await topologyStatus(peers, role, await ctx.deliveries.list(), {
+          failover: role === 'backup' ? failoverView(saved ?? STANDBY) : null,
+        });
         if (o.json) return printJson(status);
         print(`${status.self.name} (${role})`);
+        const f = status.failover;
+        if (f)
+          print(
+            `failover: ${f.state}${f.live ? ' (live: serving as the central)' : ''}, last heartbeat ${time(f.lastBeatAt) || 'never'}, ${f.missed} missed`,
+          );
         printTable(
           ['PEER', 'ROLE', 'SMTP', 'LIVE', 'QUEUED TO IT', 'FAILED', 'OLDEST QUEUED', 'PROBLEM'],
           status.peers.map((p) => [
@@ -40,6 +60,26 @@ export function registerTopology(program: Command): void {
             time(p.oldestQueuedAt),
             p.problem ?? '',
           ]),
+        );
+      });
+    });
+
+  topology
+    .command('failback')
+    .description(
+      'on a backup: hand control back to the central once it answers again (taken by the running server at its next heartbeat)',
+    )
+    .action(async (_o: unknown, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        if (ctx.loaded.config.server.role !== 'backup')
+          throw new VoicegateError('INVALID_STATE', 'only a backup server hands control back');
+        const files = new FailoverFiles(ctx.loaded.dataDir);
+        const state = files.load()?.state ?? 'standby';
+        files.requestFailback();
+        print(
+          state === 'returning'
+            ? 'failback asked: the server hands back at its next heartbeat'
+            : `failback asked; the server is ${state}: it hands back once the central answers again (state "returning")`,
         );
       });
     });

@@ -8,14 +8,17 @@ import {
   QueueQuery,
   QueueReply,
   StatusReply,
+  TopologyReply,
+  FailbackReply,
 } from '../admin-schemas.ts';
+import { VoicegateError } from '../../domain/errors.ts';
 import { NoContent } from '../schemas.ts';
 import { adminActor } from '../session.ts';
 import { ADMIN_ERRORS } from './admin-routes.ts';
 
 /** The delivery queue, the audit trail and the system's status, for administrators. */
 export function adminSystemRoutes(deps: ApiDeps & { admin: AdminApiDeps }): FastifyPluginAsync {
-  const { deliveries, status } = deps.admin;
+  const { deliveries, status, topology, failback } = deps.admin;
   return async (app) => {
     app.get(
       '/api/admin/queue',
@@ -103,5 +106,43 @@ export function adminSystemRoutes(deps: ApiDeps & { admin: AdminApiDeps }): Fast
       },
       async () => status(),
     );
+
+    app.get(
+      '/api/admin/topology',
+      {
+        schema: {
+          summary:
+            'Each peer server: its role, whether it answers, the sync mail waiting for it; on a backup, its watch of the central',
+          tags: ['admin'],
+          response: { 200: TopologyReply, ...ADMIN_ERRORS },
+        },
+      },
+      async () => {
+        if (!topology) throw standalone();
+        return topology();
+      },
+    );
+
+    app.post(
+      '/api/admin/topology/failback',
+      {
+        schema: {
+          summary: 'On a backup: hand control back to the central once it answers again',
+          tags: ['admin'],
+          response: { 200: FailbackReply, ...ADMIN_ERRORS },
+        },
+      },
+      async () => {
+        if (!failback)
+          throw new VoicegateError('INVALID_STATE', 'only a backup server hands control back');
+        return { state: await failback() };
+      },
+    );
   };
 }
+
+const standalone = (): VoicegateError =>
+  new VoicegateError(
+    'INVALID_STATE',
+    'this server is standalone: set server.role and topology to join a network',
+  );

@@ -1,0 +1,83 @@
+import type { Context } from '../context.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { SYSTEM_ACTOR } from '../domain/audit.ts';
+import { AuditTrail } from '../domain/audit-trail.ts';
+import { isLive } from '../domain/failover.ts';
+import { queueHandBack } from '../domain/hand-back.ts';
+import type { Logger } from '../log.ts';
+import { FailoverFiles } from '../peers/failover-file.ts';
+import { FailoverWatcher } from '../peers/failover-watcher.ts';
+import { askBeat } from '../peers/heartbeat.ts';
+import type { Part, Wiring } from './part.ts';
+import { peerSetOf } from './peers.ts';
+
+/** How long one heartbeat may take: within the interval, and never more than 10 s. */
+const beatTimeoutMs = (intervalMs: number): number => Math.min(10_000, intervalMs * 0.8);
+
+/**
+ * A backup's watch of its central (`topology.failover`), built before the parts so that the
+ * once-only seam and the deposits can ask it whether the backup is live; null on other roles.
+ * Each change of state is logged and audited once; losing the central raises `peer-down`.
+ */
+export function buildFailoverWatcher(
+  loaded: LoadedConfig,
+  context: Context,
+  log: Logger,
+  wiring: () => Wiring,
+): FailoverWatcher | null {
+  const { config } = loaded;
+  if (config.server.role !== 'backup') return null;
+  const peers = peerSetOf(loaded)!;
+  const central = peers.central()!;
+  const { failover } = config.topology;
+  const files = new FailoverFiles(loaded.dataDir);
+  const audit = new AuditTrail({ store: context.store, log: log.child({ part: 'failover' }) });
+  const flog = log.child({ part: 'failover', peer: central.name });
+  return new FailoverWatcher({
+    rules: { missedBeats: failover.missedBeats, failback: failover.failback },
+    intervalMs: failover.intervalSeconds * 1000,
+    timeoutMs: failover.timeoutSeconds * 1000,
+    beat: () => askBeat(central, peers.self.name, beatTimeoutMs(failover.intervalSeconds * 1000)),
+    callsInProgress: () => wiring().phone?.counter.stats().active ?? 0,
+    handBack: async (since) => {
+      await queueHandBack(
+        { store: context.store, log: flog, serverName: config.server.name },
+        central.name,
+        since,
+        Date.now(),
+      );
+      context.deliveryQueued.notify();
+    },
+    caughtUp: async () =>
+      !(await context.deliveries.list()).some(
+        (d) => d.target === 'peer' && d.payload?.peer === central.name && d.status === 'pending',
+      ),
+    takeFailbackRequest: () => files.takeFailbackRequest(),
+    load: () => files.load(),
+    save: (s) => files.save(s),
+    onChange: (change) => {
+      const entry = { ...change, live: isLive(change.to) };
+      if (change.to === 'live' || change.to === 'suspect')
+        flog.warn(entry, `failover: ${change.to}`);
+      else flog.info(entry, `failover: ${change.to}`);
+      void audit.record({
+        kind: 'failover',
+        actor: SYSTEM_ACTOR,
+        reason: `${change.from} -> ${change.to}: ${change.detail}`,
+        details: { from: change.from, to: change.to, event: change.event, peer: central.name },
+      });
+      const alarms = wiring().monitor?.alarms;
+      if (change.to === 'live') alarms?.set('peer-down', central.name, true, change.detail);
+      if (change.event === 'beat') alarms?.set('peer-down', central.name, false, change.detail);
+    },
+  });
+}
+
+/** Starts and stops the watch built by `buildFailoverWatcher` (nothing on other roles). */
+export function buildFailoverPart(w: Wiring): Part {
+  const watcher = w.failover;
+  return {
+    listen: async () => watcher?.start(),
+    close: async () => watcher?.stop(),
+  };
+}

@@ -1,0 +1,178 @@
+import {
+  isLive,
+  stepFailover,
+  type FailoverEvent,
+  type FailoverRules,
+  type FailoverState,
+} from '../domain/failover.ts';
+import type { BeatResult } from './heartbeat.ts';
+
+/** What a backup remembers of its central across restarts. */
+export interface SavedFailover {
+  state: FailoverState;
+  /** Beats missed in a row. */
+  missed: number;
+  /** When the state last changed (ms). */
+  changedAt: number;
+  /** The last heartbeat the central answered (ms), or null. */
+  lastBeatAt: number | null;
+  /** When the backup became live this time (ms), or null in standby. */
+  liveSince: number | null;
+  /** When the central answered again while the backup was live (ms), or null. */
+  returnedAt: number | null;
+}
+
+export interface FailoverChange {
+  from: FailoverState;
+  to: FailoverState;
+  event: FailoverEvent;
+  /** What was seen: the heartbeat's problem, the administrator's request. */
+  detail: string;
+}
+
+export interface FailoverWatcherOptions {
+  rules: FailoverRules;
+  intervalMs: number;
+  /** automatic failback: hand back this long after the central returned, calls or not. */
+  timeoutMs: number;
+  /** One heartbeat to the central. */
+  beat(): Promise<BeatResult>;
+  /** Calls in progress on this server now. */
+  callsInProgress(): number;
+  /** Queues for the central what happened here while live (since `liveSince`). */
+  handBack(liveSince: number): Promise<void>;
+  /** Whether the central has everything queued for it (nothing waits here for it). */
+  caughtUp(): Promise<boolean>;
+  /** Whether an administrator asked for failback out of process (`voicegate topology failback`). */
+  takeFailbackRequest(): boolean;
+  load(): SavedFailover | null;
+  save(state: SavedFailover): void;
+  /** Told once per change of state (the composition root logs, audits and raises alarms). */
+  onChange(change: FailoverChange, state: SavedFailover): void;
+  now?: () => number;
+}
+
+/**
+ * Watches the central from a backup: a heartbeat every `intervalMs`, each answered or missed
+ * beat fed into `stepFailover` (the rules are data in `server/domain/failover.ts`), then the
+ * failback events this state listens for (an administrator's request, no call in progress,
+ * the timeout) and, while handing back, whether the central has caught up. The state is
+ * saved at every change, so a restart resumes it: a backup that was live stays live until the
+ * central answers again.
+ */
+export class FailoverWatcher {
+  readonly #o: FailoverWatcherOptions;
+  #s: SavedFailover;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking: Promise<void> | null = null;
+  #stopped = false;
+  #queuedThere = 0;
+  #problem: string | null = null;
+
+  constructor(o: FailoverWatcherOptions) {
+    this.#o = o;
+    this.#s = o.load() ?? {
+      state: 'standby',
+      missed: 0,
+      changedAt: this.#now(),
+      lastBeatAt: null,
+      liveSince: null,
+      returnedAt: null,
+    };
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  /** Whether this backup serves as the central does now (lamps, e-mail, keeping messages). */
+  isLive(): boolean {
+    return isLive(this.#s.state);
+  }
+
+  status(): SavedFailover & { problem: string | null; queuedThere: number } {
+    return { ...this.#s, problem: this.#problem, queuedThere: this.#queuedThere };
+  }
+
+  start(): void {
+    this.#stopped = false;
+    const loop = (): void => {
+      this.#timer = setTimeout(() => {
+        void this.tick().finally(() => {
+          if (!this.#stopped) loop();
+        });
+      }, this.#o.intervalMs);
+    };
+    void this.tick().finally(() => {
+      if (!this.#stopped) loop();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#ticking;
+  }
+
+  /** One round: a heartbeat, then the failback events that apply now. */
+  tick(): Promise<void> {
+    return (this.#ticking ??= this.#round().finally(() => {
+      this.#ticking = null;
+    }));
+  }
+
+  /**
+   * An administrator's failback: starts handing back if the central has returned; otherwise
+   * says why nothing happens.
+   */
+  async failback(detail = 'an administrator asked'): Promise<FailoverState> {
+    await this.#ticking;
+    await this.#apply('failback', detail);
+    return this.#s.state;
+  }
+
+  async #round(): Promise<void> {
+    const beat = await this.#o.beat();
+    if (beat.ok) {
+      this.#s.lastBeatAt = this.#now();
+      this.#queuedThere = beat.queued;
+      this.#problem = null;
+    } else this.#problem = beat.problem;
+    await this.#apply(beat.ok ? 'beat' : 'missed', beat.ok ? 'the central answers' : beat.problem);
+    // A request waits for the central to return; one left while nothing is to hand back lapses.
+    if (this.#s.state === 'standby') this.#o.takeFailbackRequest();
+    if (this.#s.state === 'returning' && this.#o.takeFailbackRequest())
+      await this.#apply('failback', 'an administrator asked (voicegate topology failback)');
+    if (this.#s.state === 'returning' && this.#o.callsInProgress() === 0)
+      await this.#apply('calls-ended', 'no call in progress');
+    if (
+      this.#s.state === 'returning' &&
+      this.#s.returnedAt !== null &&
+      this.#now() - this.#s.returnedAt >= this.#o.timeoutMs
+    )
+      await this.#apply('timeout', `${this.#o.timeoutMs / 1000} s since the central returned`);
+    if (this.#s.state === 'handing-back' && (await this.#o.caughtUp()))
+      await this.#apply('caught-up', 'the central has everything done here while live');
+    this.#o.save(this.#s);
+  }
+
+  async #apply(event: FailoverEvent, detail: string): Promise<void> {
+    const from = this.#s.state;
+    const next = stepFailover({ state: from, missed: this.#s.missed }, event, this.#o.rules);
+    this.#s.missed = next.missed;
+    if (next.state === from) return;
+    const now = this.#now();
+    this.#s.state = next.state;
+    this.#s.changedAt = now;
+    if (next.state === 'live' && !isLive(from)) this.#s.liveSince = now;
+    if (next.state === 'returning') this.#s.returnedAt = now;
+    if (next.state === 'live') this.#s.returnedAt = null;
+    if (next.state === 'standby') {
+      this.#s.liveSince = null;
+      this.#s.returnedAt = null;
+    }
+    this.#o.save(this.#s);
+    this.#o.onChange({ from, to: next.state, event, detail }, { ...this.#s });
+    if (next.state === 'handing-back') await this.#o.handBack(this.#s.liveSince ?? now);
+  }
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { FailbackMode } from '../../server/domain/failover.ts';
+import {
+  FailoverWatcher,
+  type FailoverChange,
+  type SavedFailover,
+} from '../../server/peers/failover-watcher.ts';
+
+/**
+ * The watch of a central, round by round on a fake clock: the central answering or not, calls
+ * on the backup, an administrator's request, the queue to the central; what the backup does
+ * (live or not), what it saved, what it reported.
+ */
+function harness(failback: FailbackMode, saved: SavedFailover | null = null) {
+  const world = {
+    now: 1_000_000,
+    up: true,
+    calls: 0,
+    request: false,
+    queuedForCentral: 0,
+    saved,
+    changes: [] as FailoverChange[],
+    handedBack: [] as number[],
+  };
+  const watcher = new FailoverWatcher({
+    rules: { missedBeats: 3, failback },
+    intervalMs: 10_000,
+    timeoutMs: 60_000,
+    beat: async () =>
+      world.up ? { ok: true, queued: 0 } : { ok: false, problem: 'heartbeat: ECONNREFUSED' },
+    callsInProgress: () => world.calls,
+    handBack: async (since) => {
+      world.handedBack.push(since);
+      world.queuedForCentral = 2;
+    },
+    caughtUp: async () => world.queuedForCentral === 0,
+    takeFailbackRequest: () => {
+      const r = world.request;
+      world.request = false;
+      return r;
+    },
+    load: () => world.saved,
+    save: (s) => (world.saved = { ...s }),
+    onChange: (c) => world.changes.push(c),
+    now: () => world.now,
+  });
+  const round = async (): Promise<string> => {
+    world.now += 10_000;
+    await watcher.tick();
+    return watcher.status().state;
+  };
+  /** The central dies: three beats missed, the backup goes live. */
+  const failOver = async (): Promise<void> => {
+    world.up = false;
+    expect([await round(), await round(), await round()]).toEqual(['suspect', 'suspect', 'live']);
+  };
+  return { world, watcher, round, failOver };
+}
+
+describe('the watch of a central', () => {
+  it('goes live after the configured missed beats, once, and reports each change once', async () => {
+    const { world, watcher, round, failOver } = harness('manual');
+    expect(await round()).toBe('standby');
+    expect(watcher.isLive()).toBe(false);
+    await failOver();
+    expect(watcher.isLive()).toBe(true);
+    expect(await round()).toBe('live');
+    expect(world.changes.map((c) => `${c.from}>${c.to}`)).toEqual([
+      'standby>suspect',
+      'suspect>live',
+    ]);
+    expect(world.changes[1]!.detail).toBe('heartbeat: ECONNREFUSED');
+    expect(world.saved).toMatchObject({ state: 'live', missed: 4, liveSince: world.now - 10_000 });
+  });
+
+  it('a beat in between resets the count: a central that answers is never failed over', async () => {
+    const { world, round } = harness('manual');
+    for (let i = 0; i < 5; i++) {
+      world.up = false;
+      await round();
+      await round();
+      world.up = true;
+      expect(await round()).toBe('standby');
+    }
+  });
+
+  it('manual: stays live with the central back until an administrator asks, then hands back', async () => {
+    const { world, watcher, round, failOver } = harness('manual');
+    await failOver();
+    const liveSince = world.now;
+    world.up = true;
+    expect(await round()).toBe('returning');
+    world.now += 3_600_000;
+    expect(await round()).toBe('returning');
+    world.request = true;
+    expect(await round()).toBe('handing-back');
+    // What was recorded since the backup went live is queued for the central.
+    expect(world.handedBack).toEqual([liveSince]);
+    expect(watcher.isLive()).toBe(true);
+    expect(await round()).toBe('handing-back');
+    world.queuedForCentral = 0;
+    expect(await round()).toBe('standby');
+    expect(watcher.isLive()).toBe(false);
+    expect(world.saved).toMatchObject({ state: 'standby', liveSince: null, returnedAt: null });
+  });
+
+  it('graceful: hands back once no call is in progress', async () => {
+    const { world, round, failOver } = harness('graceful');
+    await failOver();
+    world.calls = 1;
+    world.up = true;
+    expect(await round()).toBe('returning');
+    world.now += 3_600_000;
+    expect(await round()).toBe('returning');
+    world.calls = 0;
+    expect(await round()).toBe('handing-back');
+  });
+
+  it('automatic: hands back when calls end, or after the timeout with calls still going', async () => {
+    const { world, round, failOver } = harness('automatic');
+    await failOver();
+    world.calls = 2;
+    world.up = true;
+    expect(await round()).toBe('returning');
+    expect(await round()).toBe('returning');
+    world.now += 50_000;
+    expect(await round()).toBe('handing-back');
+  });
+
+  it('the central lost again while handing back: live again, the hand-back resumed later', async () => {
+    const { world, round, failOver } = harness('graceful');
+    await failOver();
+    world.up = true;
+    expect(await round()).toBe('handing-back');
+    world.up = false;
+    expect(await round()).toBe('live');
+    world.up = true;
+    expect(await round()).toBe('handing-back');
+    expect(world.handedBack).toHaveLength(2);
+    expect(world.handedBack[0]).toBe(world.handedBack[1]);
+  });
+
+  it('a restart resumes the saved state: a live backup stays live', async () => {
+    const first = harness('manual');
+    await first.failOver();
+    const again = harness('manual', first.world.saved);
+    expect(again.watcher.isLive()).toBe(true);
+    again.world.up = false;
+    expect(await again.round()).toBe('live');
+    expect(again.world.changes).toEqual([]);
+  });
+
+  it('an administrator request while the central is still gone waits for its return', async () => {
+    const { world, watcher, round, failOver } = harness('manual');
+    await failOver();
+    expect(await watcher.failback()).toBe('live');
+    world.request = true;
+    expect(await round()).toBe('live');
+    expect(world.request).toBe(true);
+    world.up = true;
+    expect(await round()).toBe('handing-back');
+  });
+});
