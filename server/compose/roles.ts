@@ -7,14 +7,15 @@ import { PART_NAMES, type PartName } from './part.ts';
  * The parts each role runs (`server.role`). A role whose parts are not built yet is null: the
  * server refuses to start in it rather than pretend. A distributed server answers its sites'
  * calls and forwards every message to the central, so it holds no messages to read over IMAP
- * and no Exchange mailboxes to read back. A backup is null until it can watch the central and
- * take over: a backup that ran as a standalone server would send lamps and e-mail for mailboxes
- * the central serves.
+ * and no Exchange mailboxes to read back. A backup cannot yet watch the central and
+ * take over, and a backup that ran as a standalone server would send lamps and e-mail for mailboxes
+ * the central serves. So a backup runs in standby: it receives the central's replication (SMTP
+ * in), answers health (HTTP) and keeps house, and does no once-only work.
  */
 export const ROLE_PARTS: Record<ServerRole, readonly PartName[] | null> = {
   standalone: PART_NAMES,
   central: PART_NAMES,
-  backup: null,
+  backup: ['http', 'smtp-in', 'housekeeping'],
   distributed: ['sip', 'http', 'smtp-in', 'delivery', 'housekeeping', 'backup', 'monitor'],
 };
 

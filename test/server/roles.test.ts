@@ -104,11 +104,15 @@ describe('the composition root', () => {
     expect(server.closing()).toEqual([]);
   });
 
-  it('refuses a role whose parts this version does not have, naming the setting', async () => {
+  it('starts a backup in standby: replication in, health, housekeeping, nothing sent', async () => {
     const central = '{name: c, smtp: "127.0.0.1:25", secret: 0123456789abcdef0123}';
-    await expect(
-      build(['http.port=0', 'server.role=backup', `topology.central=${central}`]),
-    ).rejects.toThrow(/server\.role "backup" is not available.*standalone/);
+    const server = await build([
+      'http.port=0',
+      'smtp.port=0',
+      'server.role=backup',
+      `topology.central=${central}`,
+    ]);
+    expect([...server.parts.keys()]).toEqual(['http', 'smtp-in', 'housekeeping']);
   });
 
   it('sends the delivery queue only on the node that runs it', async () => {
