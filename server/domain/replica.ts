@@ -164,6 +164,8 @@ export interface ReplicaChange {
 export interface ReplicaPosition {
   epoch: string;
   version: number;
+  /** The kinds the sender keeps in step here. */
+  kinds: ReplicaKind[];
   /** The sender's digest at that version, and this server's after applying it. */
   digest: string;
   localDigest: string;

@@ -68,6 +68,7 @@ export class ReplicaReceiver {
     const position: ReplicaPosition = {
       epoch: change.epoch,
       version: change.version,
+      kinds,
       digest: change.digest,
       localDigest,
       complete: (at?.epoch === change.epoch && at.complete) || change.complete !== undefined,

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import type { Delivery } from '../domain/delivery.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
+import type { ReplicationStatus } from './replication-status.ts';
 
 /** One peer as `voicegate topology status` (and later /api/admin/topology) shows it. */
 export interface PeerStatus {
@@ -18,6 +19,8 @@ export interface PeerStatus {
   failed: number;
   /** The oldest waiting mail's first queueing (ms), or null: how far behind it is. */
   oldestQueuedAt: number | null;
+  /** Replication of settings, greetings and flows with it (central to backup or distributed). */
+  replication: ReplicationStatus | null;
 }
 
 export interface TopologyStatus {
@@ -64,7 +67,11 @@ export async function topologyStatus(
   peers: PeerSet,
   role: string,
   queue: readonly Delivery[],
-  opts: { timeoutMs?: number; now?: number } = {},
+  opts: {
+    timeoutMs?: number;
+    now?: number;
+    replication?: ReadonlyMap<string, ReplicationStatus>;
+  } = {},
 ): Promise<TopologyStatus> {
   const ms = opts.timeoutMs ?? 3000;
   const statuses = await Promise.all(
@@ -85,6 +92,7 @@ export async function topologyStatus(
         queued: pending.length,
         failed: mine.length - pending.length,
         oldestQueuedAt: pending.length ? Math.min(...pending.map((d) => d.createdAt)) : null,
+        replication: opts.replication?.get(p.name) ?? null,
       };
     }),
   );

@@ -12,7 +12,9 @@ import { replicaBody, signedBody, syncMail } from '../../server/peers/sync-mail.
 import type { RunningServer } from '../../server/server.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { until, wav } from '../mail/mail-helpers.ts';
-import { peer, startNode } from './peers-kit.ts';
+import { runCli } from '../helpers/cli.ts';
+import type { TopologyStatus } from '../../server/peers/topology-status.ts';
+import { nodeSets, peer, startNode } from './peers-kit.ts';
 
 /**
  * A central keeps its backup and a distributed server in step over signed sync mail on
@@ -46,6 +48,21 @@ const receiverSets = (name: string, role: string): string[] => [
   `server.role=${role}`,
   `smtp.port=${ports[name as keyof typeof ports]}`,
   `topology.central=${peer({ name: 'central', smtp: `127.0.0.1:${ports.central}`, caFile: cert('central') })}`,
+];
+const centralSets = (): string[] => [
+  'server.name=central',
+  'server.role=central',
+  `smtp.port=${ports.central}`,
+  'topology.retrySeconds=1',
+  // One greeting per mail: the snapshot takes many mails.
+  'topology.replicationChunkKB=16',
+  `topology.backup=${peer({ name: 'backup', smtp: `127.0.0.1:${ports.backup}`, caFile: cert('backup') })}`,
+  `topology.distributed=[${peer({
+    name: 'site1',
+    smtp: `127.0.0.1:${ports.site1}`,
+    caFile: cert('site1'),
+    flowsFile: 'site1-flows.yaml',
+  })}]`,
 ];
 const startBackup = (): Promise<RunningServer> =>
   startNode(at('backup'), receiverSets('backup', 'backup'));
@@ -83,21 +100,7 @@ beforeAll(async () => {
     await ensureSelfSignedCert(cert(n), join(at(n), 'tls', 'key.pem'), 'localhost');
   writeFileSync(at('central/flows.yaml'), 'flows: {}\n');
   writeFileSync(at('central/site1-flows.yaml'), '# the site\nflows: {}\n');
-  central = await startNode(at('central'), [
-    'server.name=central',
-    'server.role=central',
-    `smtp.port=${ports.central}`,
-    'topology.retrySeconds=1',
-    // One greeting per mail: the snapshot takes many mails.
-    'topology.replicationChunkKB=16',
-    `topology.backup=${peer({ name: 'backup', smtp: `127.0.0.1:${ports.backup}`, caFile: cert('backup') })}`,
-    `topology.distributed=[${peer({
-      name: 'site1',
-      smtp: `127.0.0.1:${ports.site1}`,
-      caFile: cert('site1'),
-      flowsFile: 'site1-flows.yaml',
-    })}]`,
-  ]);
+  central = await startNode(at('central'), centralSets());
   const c = central.context;
   const audio = wav(dir, 1);
   for (let i = 0; i < 5; i++) {
@@ -189,6 +192,23 @@ describe('replication from the central', () => {
     expect(await s.messages.greetings('user0')).toHaveLength(3);
     expect(readFileSync(at('site1/flows.yaml'), 'utf8')).toBe('# the site\nflows: {}\n');
     expect(position('site1')!.digest).toBe(sent('site1')!.peerDigest);
+
+    // What an administrator sees on the central: both peers in step.
+    const sets = nodeSets(centralSets()).flatMap((x) => ['--set', x]);
+    const r = await runCli([
+      '--config',
+      at('central/voicegate.yaml'),
+      ...sets,
+      'topology',
+      'status',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    const status = JSON.parse(r.stdout) as TopologyStatus;
+    expect(status.peers.map((p) => [p.name, p.replication?.inStep])).toEqual([
+      ['backup', true],
+      ['site1', true],
+    ]);
   }, 60_000);
 
   it('refuses a change not signed by the central, and applies nothing of it', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { peerSetOf } from '../../compose/peers.ts';
+import { peerSetOf, replicaPeersOf, replicaReceiverOf } from '../../compose/peers.ts';
 import { VoicegateError } from '../../domain/errors.ts';
+import { receivingStatus, replicationText, sendingStatus } from '../../peers/replication-status.ts';
 import { topologyStatus } from '../../peers/topology-status.ts';
 import { print, printJson, printTable, withContext } from '../common.ts';
 
@@ -25,11 +26,28 @@ export function registerTopology(program: Command): void {
             'INVALID_STATE',
             'this server is standalone: set server.role and topology to join a network',
           );
-        const status = await topologyStatus(peers, role, await ctx.deliveries.list());
+        const replication = await sendingStatus(replicaPeersOf(ctx.loaded, peers), ctx.replica);
+        const receiver = replicaReceiverOf(ctx.loaded, ctx.replica);
+        const central = peers.central();
+        if (receiver && central)
+          replication.set(central.name, await receivingStatus(central.name, receiver));
+        const status = await topologyStatus(peers, role, await ctx.deliveries.list(), {
+          replication,
+        });
         if (o.json) return printJson(status);
         print(`${status.self.name} (${role})`);
         printTable(
-          ['PEER', 'ROLE', 'SMTP', 'LIVE', 'QUEUED TO IT', 'FAILED', 'OLDEST QUEUED', 'PROBLEM'],
+          [
+            'PEER',
+            'ROLE',
+            'SMTP',
+            'LIVE',
+            'QUEUED TO IT',
+            'FAILED',
+            'OLDEST QUEUED',
+            'REPLICATION',
+            'PROBLEM',
+          ],
           status.peers.map((p) => [
             p.name,
             p.role,
@@ -38,6 +56,7 @@ export function registerTopology(program: Command): void {
             String(p.queued),
             String(p.failed),
             time(p.oldestQueuedAt),
+            replicationText(p.replication),
             p.problem ?? '',
           ]),
         );
