@@ -85,6 +85,9 @@ export async function createContext(
     ...(config.server.role === 'distributed' && config.topology.central
       ? { central: config.topology.central.name }
       : {}),
+    ...(config.server.role === 'central' && config.topology.syncMessages && config.topology.backup
+      ? { backup: config.topology.backup.name }
+      : {}),
     observe: observers.emit,
     auditRetentionDays: config.audit.retentionDays,
   };

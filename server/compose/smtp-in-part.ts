@@ -11,7 +11,13 @@ export function buildSmtpInPart(w: Wiring): Part & { smtp: SmtpPart } {
   const peers = peerSetOf(w.loaded);
   const replica = replicaReceiverOf(w.loaded, w.context.replica);
   const sync = peers
-    ? buildSyncInbox({ peers, messages: w.context.messages, log, ...(replica ? { replica } : {}) })
+    ? buildSyncInbox({
+        peers,
+        messages: w.context.messages,
+        log,
+        keepsCentralCopies: config.server.role === 'backup',
+        ...(replica ? { replica } : {}),
+      })
     : undefined;
   const smtp = buildSmtp(
     {

@@ -17,6 +17,8 @@ export interface SyncInboxDeps {
   messages: Pick<MessageService, 'deposit'>;
   log: Logger;
   now?: () => number;
+  /** On a backup: the central's messages are kept here too (it sends them when syncMessages). */
+  keepsCentralCopies?: boolean;
   /** On a backup or distributed server: the central's replication is applied here. */
   replica?: ReplicaReceiverDeps;
 }
@@ -67,23 +69,36 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
         const { change, audio } = readReplicaBody(headers.get('content-type') ?? '', body);
         return receiver.receive(peer.name, change, audio);
       }
-      if (to !== 'vmsyncmaster' || (peer.role !== 'distributed' && peer.role !== 'backup'))
+      // A backup keeps the central's messages too (topology.syncMessages on the central).
+      const copy = to === 'vmsyncslave' && peer.role === 'central' && deps.keepsCentralCopies;
+      if (
+        !copy &&
+        (to !== 'vmsyncmaster' || (peer.role !== 'distributed' && peer.role !== 'backup'))
+      )
         throw new VoicegateError(
           'FORBIDDEN',
           `sync mail refused: ${peer.name} sends no voicemail here`,
         );
       const { facts: vm, audio } = readVoicemailBody(headers.get('content-type') ?? '', body);
-      const stored = await deps.messages.deposit({
-        mailbox: vm.mailbox,
-        audio,
-        identity: facts.messageId,
-        callerNumber: vm.callerNumber,
-        callerName: vm.callerName,
-        receivedAt: vm.receivedAt,
-        priority: vm.priority === 'high' ? 'high' : 'normal',
-        private: vm.private === true,
-        originServer: peer.name,
-      });
+      const stored = await deps.messages
+        .deposit({
+          mailbox: vm.mailbox,
+          audio,
+          identity: facts.messageId,
+          callerNumber: vm.callerNumber,
+          callerName: vm.callerName,
+          receivedAt: vm.receivedAt,
+          priority: vm.priority === 'high' ? 'high' : 'normal',
+          private: vm.private === true,
+          originServer: peer.name,
+          ...(copy ? { copyOfCentral: true } : {}),
+        })
+        .catch((err: unknown) => {
+          // Its mailbox not here yet: replication is behind; the central sends it again later.
+          if (copy && err instanceof VoicegateError && err.code === 'NOT_FOUND')
+            throw new VoicegateError('UNAVAILABLE', `${err.message}: not here yet, try later`);
+          throw err;
+        });
       deps.log.info(
         {
           peer: peer.name,

@@ -54,6 +54,7 @@ const centralSets = (): string[] => [
   'server.role=central',
   `smtp.port=${ports.central}`,
   'topology.retrySeconds=1',
+  'topology.syncMessages=true',
   // One greeting per mail: the snapshot takes many mails.
   'topology.replicationChunkKB=16',
   `topology.backup=${peer({ name: 'backup', smtp: `127.0.0.1:${ports.backup}`, caFile: cert('backup') })}`,
@@ -180,6 +181,34 @@ describe('replication from the central', () => {
       name: 'user2',
     });
     expect(readFileSync(at('backup/flows.yaml'), 'utf8')).toBe('flows: {}\n# changed\n');
+  }, 60_000);
+
+  it('keeps each message stored on the central on the backup too, once, sending no mail there', async () => {
+    const c = central.context;
+    await c.mailboxes.update('user0', { email: 'user0@example.com', emailMode: 'copy' });
+    const [stored] = await c.messages.deposit({
+      mailbox: 'user0',
+      audio: wav(dir, 1),
+      callerNumber: '5550100',
+    });
+    // A resend of it (a caller's mail retried) stores and queues nothing more.
+    await c.messages.deposit({ mailbox: 'user0', audio: wav(dir, 1), identity: stored!.identity });
+    const b = backup!.context;
+    const user0 = (await b.store.findMailbox('user0'))!;
+    const kept = await until(
+      async () => {
+        const list = await b.store.listMessages(user0.id);
+        return list.length > 0 ? list : null;
+      },
+      20_000,
+      'the message on the backup',
+    );
+    expect(kept.map((m) => [m.identity, m.callerNumber, m.receivedAt])).toEqual([
+      [stored!.identity, '5550100', stored!.receivedAt],
+    ]);
+    // The central mails the copy (it waits for a mail server there); the backup mails nothing.
+    expect((await c.deliveries.list()).map((d) => d.target)).toEqual(['smtp']);
+    expect(await b.deliveries.list()).toEqual([]);
   }, 60_000);
 
   it('gives a distributed server its mailboxes, greetings and flows, and only those', async () => {
