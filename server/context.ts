@@ -6,6 +6,7 @@ import { MailboxService } from './domain/mailbox-service.ts';
 import { MessageService } from './domain/message-service.ts';
 import { DeliveryService } from './domain/delivery-service.ts';
 import { SettingsTransfer } from './domain/settings-transfer.ts';
+import { ReplicaService } from './domain/replica-service.ts';
 import { MailboxHomeService } from './domain/home-service.ts';
 import { ExchangeStateService } from './domain/exchange-state.ts';
 import { Observers } from './domain/observe.ts';
@@ -35,6 +36,8 @@ export interface Context extends OpenedStore {
   emailReading: EmailReadingService;
   /** Administrator accounts (voicegate admin, the admin area). */
   admins: AdminService;
+  /** The state a central keeps in step on its peers, read and applied (server/peers/). */
+  replica: ReplicaService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   /** What the services report as it happens (log-ins, deposits, deliveries): metrics, alarms. */
@@ -87,6 +90,9 @@ export async function createContext(
     config.topology.central
       ? { central: config.topology.central.name, keepsMessages: opts.keepsMessages }
       : {}),
+    ...(config.server.role === 'central' && config.topology.syncMessages && config.topology.backup
+      ? { backup: config.topology.backup.name }
+      : {}),
     observe: observers.emit,
     auditRetentionDays: config.audit.retentionDays,
   };
@@ -106,6 +112,7 @@ export async function createContext(
     messages,
     deliveries,
     settings: new SettingsTransfer(deps),
+    replica: new ReplicaService(deps),
     homes: new MailboxHomeService(deps, mailboxes),
     exchangeStates: new ExchangeStateService(deps, messages),
     emailReading: new EmailReadingService(deps, mailboxes, serverKey),

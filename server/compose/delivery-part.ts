@@ -3,7 +3,9 @@ import { SmtpTarget } from '../mail/smtp-target.ts';
 import { PeerTarget } from '../peers/peer-target.ts';
 import { exchangeTargets } from './exchange-targets.ts';
 import type { Part, Wiring } from './part.ts';
-import { peerSetOf } from './peers.ts';
+import { PeerMailer } from '../peers/peer-mailer.ts';
+import { Replicator } from '../peers/replicator.ts';
+import { peerSetOf, replicaPeersOf } from './peers.ts';
 
 /**
  * Delivers the queue to its targets (smtp today; ews, graph and peer register here), on the node
@@ -26,6 +28,11 @@ export function buildDeliveryPart(w: Wiring): Part {
       })
     : null;
   let runner: DeliveryRunner | null = null;
+  // On the central: the backup and distributed servers kept in step (settings, greetings, flows).
+  const replicaPeers = peers ? replicaPeersOf(w.loaded, peers) : [];
+  const mailer =
+    peers && replicaPeers.length ? new PeerMailer(peers, peerLimits.timeoutSeconds * 1000) : null;
+  let replicator: Replicator | null = null;
   return {
     listen: async () => {
       smtp = new SmtpTarget(
@@ -69,14 +76,29 @@ export function buildDeliveryPart(w: Wiring): Part {
       context.deliveryQueued.notify = () => started.poke();
       // What was queued while the server was down goes at once, not at the first poll.
       runner.start();
+      if (mailer) {
+        replicator = new Replicator({
+          peers: replicaPeers,
+          replica: context.replica,
+          audio: context.audio,
+          mailer,
+          feed: context.store.feed,
+          log: log.child({ part: 'replication' }),
+          retryMs: config.topology.retrySeconds * 1000,
+          chunkBytes: config.topology.replicationChunkKB * 1024,
+          runsHere: () => w.once.runsHere('delivery'),
+        });
+        replicator.start();
+      }
       if (config.mail.servers.length === 0)
         log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
     },
     close: async () => {
       context.deliveryQueued.notify = () => {};
-      await runner?.stop();
+      await Promise.all([runner?.stop(), replicator?.stop()]);
       smtp?.close();
       peer?.close();
+      mailer?.close();
     },
   };
 }

@@ -4,6 +4,11 @@ import type { LoadedConfig } from '../config/load.ts';
 import { peersOf } from '../config/topology.ts';
 import { VoicegateError } from '../domain/errors.ts';
 import { hostPort, PeerSet } from '../peers/peer-set.ts';
+import type { ReplicaPosition } from '../domain/replica.ts';
+import type { ReplicaService } from '../domain/replica-service.ts';
+import { flowsFileAt, replicaRecord } from '../peers/replica-files.ts';
+import type { ReplicaReceiverDeps } from '../peers/replica-receiver.ts';
+import type { ReplicaPeer, SentRecord } from '../peers/replicator.ts';
 
 function readKeyFile(loaded: LoadedConfig, key: string, file: string): string {
   const path = isAbsolute(file) ? file : resolve(loaded.dataDir, file);
@@ -40,7 +45,51 @@ export function peerSetOf(loaded: LoadedConfig): PeerSet | null {
       secret,
       plainText: p.plainText,
       ca: p.caFile ? readKeyFile(loaded, `${p.key}.caFile`, p.caFile) : '',
+      ...(p.flowsFile ? { flowsFile: resolve(loaded.dataDir, p.flowsFile) } : {}),
     };
   });
   return new PeerSet({ name: config.server.name, domain: config.server.domain }, peers);
+}
+
+/** Where this server's call flows file is (`sip.flowsFile`, relative to the data folder). */
+export function flowsPathOf(loaded: LoadedConfig): string {
+  return resolve(loaded.dataDir, loaded.config.sip.flowsFile);
+}
+
+/**
+ * On the central, the peers it keeps in step and what each takes: the backup everything
+ * replicated (settings, mailboxes, hunt groups, greetings and the central's call flows), a
+ * distributed server the mailboxes, hunt groups and greetings, and the call flows its entry
+ * names. Elsewhere, none.
+ */
+export function replicaPeersOf(loaded: LoadedConfig, peers: PeerSet): ReplicaPeer[] {
+  if (loaded.config.server.role !== 'central') return [];
+  return peers.all().map((peer) => {
+    const flows =
+      peer.role === 'backup'
+        ? flowsFileAt(flowsPathOf(loaded))
+        : peer.flowsFile
+          ? flowsFileAt(peer.flowsFile)
+          : null;
+    return {
+      peer,
+      kinds: ['mailbox', 'members', 'greeting', ...(flows ? (['flows'] as const) : [])],
+      flows,
+      record: replicaRecord<SentRecord>(loaded.dataDir, 'to', peer.name),
+    };
+  });
+}
+
+/** On a backup or distributed server, what applies the central's changes. */
+export function replicaReceiverOf(
+  loaded: LoadedConfig,
+  replica: ReplicaService,
+): ReplicaReceiverDeps | undefined {
+  const role = loaded.config.server.role;
+  if (role !== 'backup' && role !== 'distributed') return undefined;
+  return {
+    service: replica,
+    flows: flowsFileAt(flowsPathOf(loaded)),
+    position: (peer) => replicaRecord<ReplicaPosition>(loaded.dataDir, 'from', peer),
+  };
 }

@@ -1,7 +1,7 @@
 import { buildSmtp, type SmtpPart } from '../smtp-in/smtp-listener.ts';
 import { buildSyncInbox } from '../peers/sync-inbox.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
-import { peerSetOf } from './peers.ts';
+import { peerSetOf, replicaReceiverOf } from './peers.ts';
 
 /** Voicemail arriving by e-mail, for this server's domain. */
 export function buildSmtpInPart(w: Wiring): Part & { smtp: SmtpPart } {
@@ -9,7 +9,16 @@ export function buildSmtpInPart(w: Wiring): Part & { smtp: SmtpPart } {
   const log = w.log.child({ proto: 'smtp-in' });
   // On a server with peers, their signed sync mail comes in here too.
   const peers = peerSetOf(w.loaded);
-  const sync = peers ? buildSyncInbox({ peers, messages: w.context.messages, log }) : undefined;
+  const replica = replicaReceiverOf(w.loaded, w.context.replica);
+  const sync = peers
+    ? buildSyncInbox({
+        peers,
+        messages: w.context.messages,
+        log,
+        keepsCentralCopies: config.server.role === 'backup',
+        ...(replica ? { replica } : {}),
+      })
+    : undefined;
   const smtp = buildSmtp(
     {
       mailboxes: w.context.mailboxes,

@@ -30,6 +30,11 @@ const Peer = Type.Object(
     plainText: Type.Boolean({ default: false }),
     /** PEM file of the CA (or self-signed certificate) to trust for this peer's TLS. */
     caFile: Type.String({ default: '' }),
+    /**
+     * On the central, for a distributed server: the call flows it runs (a file relative to the
+     * central's data folder), kept in step there; empty: it keeps its own flows file.
+     */
+    flowsFile: Type.String({ default: '' }),
   },
   { additionalProperties: false },
 );
@@ -50,6 +55,11 @@ export const TopologySchema = Type.Object(
      * waiting mail to that peer is tried again at the same moment, oldest first.
      */
     retrySeconds: Type.Number({ default: 30, minimum: 1, maximum: 3600 }),
+    /**
+     * Replication from the central: at most this much (audio included) per sync mail; a greeting
+     * larger than it goes alone. Keep it under the peers' smtp.maxMessageMB.
+     */
+    replicationChunkKB: Type.Integer({ default: 4096, minimum: 16, maximum: 65536 }),
     failover: Type.Object(
       {
         /** Heartbeats missed in a row before the backup becomes live. */

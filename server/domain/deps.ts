@@ -34,6 +34,11 @@ export interface DomainDeps {
    * (`central` is where it goes otherwise). Absent: never.
    */
   keepsMessages?: () => boolean;
+  /**
+   * On a central with `topology.syncMessages`, the backup's name: each message kept here is
+   * also queued for it (a `copy` to the `peer` target).
+   */
+  backup?: string;
   /** Told of log-ins, lockouts, deposits and delivery results (metrics, alarms). */
   observe?: Observe;
   /** How long the audit trail is kept (`audit.retentionDays`; absent: a year). */

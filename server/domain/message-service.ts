@@ -62,6 +62,11 @@ export interface DepositInput {
    * while live: it is kept here, and nothing is sent again.
    */
   mailed?: boolean;
+  /**
+   * A copy of a message the central stored (on its backup, with `topology.syncMessages`): kept
+   * in this mailbox as it is; the central expanded the group and sent its mail.
+   */
+  copyOfCentral?: boolean;
 }
 
 export type { MessageView } from './message-search.ts';
@@ -148,7 +153,10 @@ export class MessageService {
     };
     let stored: Message[];
     try {
-      stored = await this.#addTo(mailbox, base, input.mailed === true);
+      stored = await this.#addTo(mailbox, base, {
+        mailed: input.mailed === true,
+        copyOfCentral: input.copyOfCentral === true,
+      });
     } catch (err) {
       await this.#deps.audio.remove([key]).catch(() => {});
       throw err;
@@ -165,13 +173,15 @@ export class MessageService {
   async #addTo(
     mailbox: MailboxRecord,
     bases: Omit<NewMessage, 'id' | 'mailboxId'> | Omit<NewMessage, 'id' | 'mailboxId'>[],
-    mailed = false,
+    sent: { mailed?: boolean; copyOfCentral?: boolean } = {},
   ): Promise<Message[]> {
+    const { mailed = false, copyOfCentral = false } = sent;
     const all = Array.isArray(bases) ? bases : [bases];
-    if (this.#deps.central && !this.#deps.keepsMessages?.())
+    // A copy of the central's message is the backup's to keep, live or not.
+    if (this.#deps.central && !copyOfCentral && !this.#deps.keepsMessages?.())
       return this.#toCentral(mailbox, all, this.#deps.central);
     let targets = [mailbox];
-    if (mailbox.kind === 'group' && mailbox.broadcast) {
+    if (mailbox.kind === 'group' && mailbox.broadcast && !copyOfCentral) {
       const ids = await this.#deps.store.groupMembers(mailbox.id);
       const members = (await Promise.all(ids.map((id) => this.#deps.store.getMailbox(id)))).filter(
         (m): m is MailboxRecord => m !== null,
@@ -183,7 +193,7 @@ export class MessageService {
     for (const base of all)
       for (const target of targets) {
         const id = randomUUID();
-        const mode = emailDelivery(target);
+        const mode = copyOfCentral ? 'off' : emailDelivery(target);
         const facts = { voicemailId: id, ...pick(base) };
         if (mailed) {
           // Mailed already where it was recorded: kept for the record unless only mailed.
@@ -202,6 +212,19 @@ export class MessageService {
           continue;
         }
         messages.push({ ...base, id, mailboxId: target.id });
+        if (copyOfCentral) continue;
+        // The backup keeps messages in step too (topology.syncMessages): the same voicemail,
+        // under its identity, so a resend is stored there once.
+        if (this.#deps.backup)
+          mails.push({
+            ...facts,
+            target: 'peer',
+            kind: 'copy',
+            mailboxId: target.id,
+            recipient: target.name,
+            messageId: id,
+            payload: { peer: this.#deps.backup },
+          });
         // At home in Exchange: kept here until the item exists there, then a shadow of it.
         const home = await this.#deps.store.getMailboxHome(target.id);
         const exchange = exchangeDestination(home, this.#deps.exchangeConnections ?? []);

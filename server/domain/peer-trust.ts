@@ -17,8 +17,12 @@ export const SYNC_HEADERS = {
   signature: 'x-voicegate-signature',
 } as const;
 
-/** What a sync mail carries; only `voicemail` (a distributed server's message) for now. */
-export const SYNC_KINDS = ['voicemail'] as const;
+/**
+ * What a sync mail carries: `voicemail` (a distributed server's message to the central, or the
+ * central's copy to its backup), `replica` (a versioned change of the central's settings,
+ * mailboxes, greetings and call flows, `replica.ts`).
+ */
+export const SYNC_KINDS = ['voicemail', 'replica'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
 
 /** How far a sync mail's time may be from this server's clock (either way). */

@@ -15,6 +15,8 @@ export interface Peer {
   plainText: boolean;
   /** PEM to trust for its TLS, or ''. */
   ca: string;
+  /** On the central, a distributed server's call flows file (a path), kept in step there. */
+  flowsFile?: string;
 }
 
 /** This server and its peers, by name. */

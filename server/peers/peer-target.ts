@@ -1,9 +1,8 @@
-import nodemailer from 'nodemailer';
 import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/delivery.ts';
-import { newNonce, signSync, type SignedFacts } from '../domain/peer-trust.ts';
 import type { AudioStore } from '../domain/ports.ts';
-import type { PeerSet, Peer } from './peer-set.ts';
-import { signedBody, syncMail, voicemailBody } from './sync-mail.ts';
+import { PeerMailer, type SmtpError } from './peer-mailer.ts';
+import type { PeerSet } from './peer-set.ts';
+import { voicemailBody } from './sync-mail.ts';
 
 export interface PeerTargetOptions {
   peers: PeerSet;
@@ -14,8 +13,6 @@ export interface PeerTargetOptions {
   retryMs: number;
   now?: () => number;
 }
-
-type SmtpError = Error & { code?: string; responseCode?: number; response?: string };
 
 /**
  * Voicemail to another Voicegate server (a distributed server's messages to the central), as
@@ -31,42 +28,21 @@ type SmtpError = Error & { code?: string; responseCode?: number; response?: stri
 export class PeerTarget implements DeliveryTarget {
   readonly kind = 'peer';
   readonly #o: PeerTargetOptions;
-  readonly #transports = new Map<string, ReturnType<typeof nodemailer.createTransport>>();
+  readonly #mailer: PeerMailer;
   /** Per peer: mail to it waits until then (it did not answer). */
   readonly #waitUntil = new Map<string, number>();
 
   constructor(opts: PeerTargetOptions) {
     this.#o = opts;
+    this.#mailer = new PeerMailer(opts.peers, opts.timeoutMs, () => this.#now());
   }
 
   #now(): number {
     return this.#o.now?.() ?? Date.now();
   }
 
-  #transport(peer: Peer) {
-    let t = this.#transports.get(peer.name);
-    if (t) return t;
-    const limit = Math.max(1000, Math.round(this.#o.timeoutMs * 0.8));
-    t = nodemailer.createTransport({
-      pool: true,
-      maxConnections: 1,
-      host: peer.host,
-      port: peer.port,
-      name: this.#o.peers.self.name,
-      requireTLS: !peer.plainText,
-      ignoreTLS: false,
-      tls: { minVersion: 'TLSv1.2', ...(peer.ca ? { ca: peer.ca } : {}) },
-      connectionTimeout: Math.min(30_000, limit),
-      greetingTimeout: Math.min(30_000, limit),
-      socketTimeout: Math.min(60_000, limit),
-    });
-    this.#transports.set(peer.name, t);
-    return t;
-  }
-
   close(): void {
-    for (const t of this.#transports.values()) t.close();
-    this.#transports.clear();
+    this.#mailer.close();
   }
 
   /** Waits of the mail to `peer`: to the next point of the grid, the same for every mail. */
@@ -98,30 +74,13 @@ export class PeerTarget implements DeliveryTarget {
       },
       await this.#o.audio.read(item.audio.key),
     );
-    const to = peer.role === 'central' ? 'vmsyncmaster' : 'vmsyncslave';
-    const facts: SignedFacts = {
-      peer: this.#o.peers.self.name,
-      to,
-      kind: 'voicemail',
-      messageId: item.identity,
-      timestamp: this.#now(),
-      nonce: newNonce(),
-    };
-    const from = `vmsyncslave@${this.#o.peers.self.domain}`;
-    const toAddress = `${to}@${peer.domain || this.#o.peers.self.domain}`;
-    const raw = syncMail(
-      { ...facts, from, toAddress },
-      signSync(peer.secret, facts, signedBody(body)),
-      contentType,
-      body,
-    );
     try {
-      const info = await this.#transport(peer).sendMail({
-        envelope: { from, to: [toAddress] },
-        raw,
+      const response = await this.#mailer.send(peer, 'voicemail', item.identity, {
+        body,
+        contentType,
       });
       this.#waitUntil.delete(name);
-      return { status: 'ok', detail: `${name}: ${info.response}` };
+      return { status: 'ok', detail: `${name}: ${response}` };
     } catch (err) {
       const e = err as SmtpError;
       const reason = `${name} (${peer.host}:${peer.port}): ${e.response ?? e.message}`;

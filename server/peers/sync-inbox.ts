@@ -3,13 +3,24 @@ import { VoicegateError } from '../domain/errors.ts';
 import { NonceMemory, verifySync, type SyncInbox } from '../domain/peer-trust.ts';
 import type { Logger } from '../log.ts';
 import type { PeerSet } from './peer-set.ts';
-import { readVoicemailBody, signedBody, signedFacts, splitMail } from './sync-mail.ts';
+import { ReplicaReceiver, type ReplicaReceiverDeps } from './replica-receiver.ts';
+import {
+  readReplicaBody,
+  readVoicemailBody,
+  signedBody,
+  signedFacts,
+  splitMail,
+} from './sync-mail.ts';
 
 export interface SyncInboxDeps {
   peers: PeerSet;
   messages: Pick<MessageService, 'deposit'>;
   log: Logger;
   now?: () => number;
+  /** On a backup: the central's messages are kept here too (it sends them when syncMessages). */
+  keepsCentralCopies?: boolean;
+  /** On a backup or distributed server: the central's replication is applied here. */
+  replica?: ReplicaReceiverDeps;
 }
 
 /** A refusal the sending peer may overcome by fixing its set-up: it keeps its mail and retries. */
@@ -25,6 +36,7 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
   const nonces = new NonceMemory();
   const now = deps.now ?? Date.now;
   const secretOf = (name: string): string | null => deps.peers.get(name)?.secret ?? null;
+  const receiver = deps.replica ? new ReplicaReceiver(deps.replica, deps.log) : null;
   return {
     checkRecipient(to, session) {
       if (!session.secure && !deps.peers.anyPlainText())
@@ -48,24 +60,46 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
       const peer = deps.peers.get(facts.peer)!;
       if (!session.secure && !peer.plainText)
         throw untrusted(`${peer.name} must send over TLS (its entry does not say plainText)`);
-      if (to !== 'vmsyncmaster' || (peer.role !== 'distributed' && peer.role !== 'backup'))
+      if (facts.kind === 'replica') {
+        if (to !== 'vmsyncslave' || peer.role !== 'central' || !receiver)
+          throw new VoicegateError(
+            'FORBIDDEN',
+            `sync mail refused: ${peer.name} keeps nothing in step here`,
+          );
+        const { change, audio } = readReplicaBody(headers.get('content-type') ?? '', body);
+        return receiver.receive(peer.name, change, audio);
+      }
+      // A backup keeps the central's messages too (topology.syncMessages on the central).
+      const copy = to === 'vmsyncslave' && peer.role === 'central' && deps.keepsCentralCopies;
+      if (
+        !copy &&
+        (to !== 'vmsyncmaster' || (peer.role !== 'distributed' && peer.role !== 'backup'))
+      )
         throw new VoicegateError(
           'FORBIDDEN',
           `sync mail refused: ${peer.name} sends no voicemail here`,
         );
       const { facts: vm, audio } = readVoicemailBody(headers.get('content-type') ?? '', body);
-      const stored = await deps.messages.deposit({
-        mailbox: vm.mailbox,
-        audio,
-        identity: facts.messageId,
-        callerNumber: vm.callerNumber,
-        callerName: vm.callerName,
-        receivedAt: vm.receivedAt,
-        priority: vm.priority === 'high' ? 'high' : 'normal',
-        private: vm.private === true,
-        originServer: peer.name,
-        mailed: vm.mailed === true,
-      });
+      const stored = await deps.messages
+        .deposit({
+          mailbox: vm.mailbox,
+          audio,
+          identity: facts.messageId,
+          callerNumber: vm.callerNumber,
+          callerName: vm.callerName,
+          receivedAt: vm.receivedAt,
+          priority: vm.priority === 'high' ? 'high' : 'normal',
+          private: vm.private === true,
+          originServer: peer.name,
+          mailed: vm.mailed === true,
+          ...(copy ? { copyOfCentral: true } : {}),
+        })
+        .catch((err: unknown) => {
+          // Its mailbox not here yet: replication is behind; the central sends it again later.
+          if (copy && err instanceof VoicegateError && err.code === 'NOT_FOUND')
+            throw new VoicegateError('UNAVAILABLE', `${err.message}: not here yet, try later`);
+          throw err;
+        });
       deps.log.info(
         {
           peer: peer.name,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { VoicegateError } from '../domain/errors.ts';
 import { SYNC_HEADERS, type SignedFacts, type SyncKind } from '../domain/peer-trust.ts';
 import type { Priority } from '../domain/message.ts';
+import type { ReplicaChange } from '../domain/replica.ts';
 
 /**
  * A sync mail on the wire: an ordinary MIME message, so it crosses the relays and firewalls
@@ -155,4 +156,72 @@ export function readVoicemailBody(
   if (typeof facts.mailbox !== 'string' || typeof facts.receivedAt !== 'number')
     throw bad('its facts name no mailbox or time');
   return { facts, audio: Buffer.from(parts[1]!.replace(/\s+/g, ''), 'base64') };
+}
+
+/**
+ * The MIME body of a replication change: the change as a JSON part, then each greeting's audio
+ * it needs as a WAV part named by its SHA-256.
+ */
+export function replicaBody(
+  change: ReplicaChange,
+  audio: ReadonlyMap<string, Uint8Array>,
+): { body: Buffer; contentType: string } {
+  const boundary = `vg-${randomBytes(12).toString('hex')}`;
+  const parts = [
+    [`--${boundary}`, 'Content-Type: application/json; charset=utf-8', '', JSON.stringify(change)],
+    ...[...audio].map(([sha, bytes]) => [
+      `--${boundary}`,
+      'Content-Type: audio/wav',
+      'Content-Transfer-Encoding: base64',
+      `Content-ID: <${sha}>`,
+      '',
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        .toString('base64')
+        .replace(/.{1,76}/g, (line) => line + CRLF)
+        .replace(/\r\n$/, ''),
+    ]),
+  ];
+  const body = [...parts.map((p) => p.join(CRLF)), `--${boundary}--`, ''].join(CRLF);
+  return { body: Buffer.from(body), contentType: `multipart/mixed; boundary="${boundary}"` };
+}
+
+/** The change and audio of a replication mail's body. */
+export function readReplicaBody(
+  contentType: string,
+  body: Buffer,
+): { change: ReplicaChange; audio: Map<string, Buffer> } {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!boundary) throw bad('no multipart boundary');
+  const parts = body
+    .toString('latin1')
+    .split(`--${boundary}`)
+    .slice(1)
+    .filter((p) => !p.startsWith('--'))
+    .map((p) => {
+      const end = p.indexOf('\r\n\r\n');
+      return end < 0
+        ? { head: '', text: '' }
+        : { head: p.slice(0, end), text: p.slice(end + 4).replace(/\r\n$/, '') };
+    });
+  if (parts.length < 1) throw bad('it has no change');
+  let change: ReplicaChange;
+  try {
+    change = JSON.parse(Buffer.from(parts[0]!.text, 'latin1').toString('utf8')) as ReplicaChange;
+  } catch {
+    throw bad('its change is not JSON');
+  }
+  if (
+    typeof change?.epoch !== 'string' ||
+    !Number.isSafeInteger(change.version) ||
+    change.version < 1 ||
+    !Array.isArray(change.ops) ||
+    !Array.isArray(change.kinds)
+  )
+    throw bad('its change has no epoch, version, kinds or steps');
+  const audio = new Map<string, Buffer>();
+  for (const p of parts.slice(1)) {
+    const sha = /content-id:\s*<([0-9a-f]{64})>/i.exec(p.head)?.[1];
+    if (sha) audio.set(sha, Buffer.from(p.text.replace(/\s+/g, ''), 'base64'));
+  }
+  return { change, audio };
 }

@@ -3,6 +3,7 @@ import type { Delivery } from '../domain/delivery.ts';
 import { isLive } from '../domain/failover.ts';
 import type { SavedFailover } from './failover-watcher.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
+import type { ReplicationStatus } from './replication-status.ts';
 
 /** One peer as `voicegate topology status` (and later /api/admin/topology) shows it. */
 export interface PeerStatus {
@@ -20,6 +21,8 @@ export interface PeerStatus {
   failed: number;
   /** The oldest waiting mail's first queueing (ms), or null: how far behind it is. */
   oldestQueuedAt: number | null;
+  /** Replication of settings, greetings and flows with it (central to backup or distributed). */
+  replication: ReplicationStatus | null;
 }
 
 /** A backup's watch of its central, as status shows it. */
@@ -83,7 +86,12 @@ export async function topologyStatus(
   peers: PeerSet,
   role: string,
   queue: readonly Delivery[],
-  opts: { timeoutMs?: number; now?: number; failover?: FailoverView | null } = {},
+  opts: {
+    timeoutMs?: number;
+    now?: number;
+    failover?: FailoverView | null;
+    replication?: ReadonlyMap<string, ReplicationStatus>;
+  } = {},
 ): Promise<TopologyStatus> {
   const ms = opts.timeoutMs ?? 3000;
   const statuses = await Promise.all(
@@ -104,6 +112,7 @@ export async function topologyStatus(
         queued: pending.length,
         failed: mine.length - pending.length,
         oldestQueuedAt: pending.length ? Math.min(...pending.map((d) => d.createdAt)) : null,
+        replication: opts.replication?.get(p.name) ?? null,
       };
     }),
   );

@@ -104,11 +104,17 @@ describe('the composition root', () => {
     expect(server.closing()).toEqual([]);
   });
 
-  it('refuses a role whose parts this version does not have, naming the setting', async () => {
+  it('starts a backup: every part, with its watch of the central', async () => {
     const central = '{name: c, smtp: "127.0.0.1:25", secret: 0123456789abcdef0123}';
-    await expect(
-      build(['http.port=0', 'server.role=backup', `topology.central=${central}`]),
-    ).rejects.toThrow(/server\.role "backup" is not available.*standalone/);
+    const server = await build([
+      'http.port=0',
+      'smtp.port=0',
+      'server.role=backup',
+      `topology.central=${central}`,
+    ]);
+    const parts = [...server.parts.keys()];
+    expect(parts).toContain('failover');
+    expect(parts).toEqual(expect.arrayContaining(['sip', 'imap', 'http', 'smtp-in', 'delivery']));
   });
 
   it('sends the delivery queue only on the node that runs it', async () => {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { peerSetOf } from '../../compose/peers.ts';
+import { peerSetOf, replicaPeersOf, replicaReceiverOf } from '../../compose/peers.ts';
 import { VoicegateError } from '../../domain/errors.ts';
 import { FailoverFiles } from '../../peers/failover-file.ts';
 import type { SavedFailover } from '../../peers/failover-watcher.ts';
+import { receivingStatus, replicationText, sendingStatus } from '../../peers/replication-status.ts';
 import { failoverView, topologyStatus } from '../../peers/topology-status.ts';
 import { print, printJson, printTable, withContext } from '../common.ts';
 
@@ -38,7 +39,13 @@ export function registerTopology(program: Command): void {
             'this server is standalone: set server.role and topology to join a network',
           );
         const saved = role === 'backup' ? new FailoverFiles(ctx.loaded.dataDir).load() : null;
+        const replication = await sendingStatus(replicaPeersOf(ctx.loaded, peers), ctx.replica);
+        const receiver = replicaReceiverOf(ctx.loaded, ctx.replica);
+        const central = peers.central();
+        if (receiver && central)
+          replication.set(central.name, await receivingStatus(central.name, receiver));
         const status = await topologyStatus(peers, role, await ctx.deliveries.list(), {
+          replication,
           failover: role === 'backup' ? failoverView(saved ?? STANDBY) : null,
         });
         if (o.json) return printJson(status);
@@ -49,7 +56,17 @@ export function registerTopology(program: Command): void {
             `failover: ${f.state}${f.live ? ' (live: serving as the central)' : ''}, last heartbeat ${time(f.lastBeatAt) || 'never'}, ${f.missed} missed`,
           );
         printTable(
-          ['PEER', 'ROLE', 'SMTP', 'LIVE', 'QUEUED TO IT', 'FAILED', 'OLDEST QUEUED', 'PROBLEM'],
+          [
+            'PEER',
+            'ROLE',
+            'SMTP',
+            'LIVE',
+            'QUEUED TO IT',
+            'FAILED',
+            'OLDEST QUEUED',
+            'REPLICATION',
+            'PROBLEM',
+          ],
           status.peers.map((p) => [
             p.name,
             p.role,
@@ -58,6 +75,7 @@ export function registerTopology(program: Command): void {
             String(p.queued),
             String(p.failed),
             time(p.oldestQueuedAt),
+            replicationText(p.replication),
             p.problem ?? '',
           ]),
         );
