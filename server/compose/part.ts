@@ -50,6 +50,8 @@ export interface Wiring {
   version: string;
   /** Metrics and alarms, built by the first part that needs them (compose/monitor-part.ts). */
   monitor?: Monitor;
+  /** The port each listener bound (http, imap, imaps, smtp, sip, metrics), once all listen. */
+  ports?: Record<string, number>;
   /** The syslog sink the process's logger writes to, when `syslog.target` is set. */
   syslog?: { stats(): { sent: number; dropped: number } };
 }
