@@ -11,8 +11,6 @@ import { adminActor } from '../session.ts';
 import { ADMIN_ERRORS } from './admin-routes.ts';
 import { acceptAudioBodies, MAX_UPLOAD, uploadedGreeting } from './greeting-routes.ts';
 
-const UPLOAD_ERRORS = { ...ADMIN_ERRORS, 413: ErrorReply, 415: ErrorReply };
-
 /**
  * A mailbox's hunt-group members and greetings, as an administrator manages them (inside the
  * scope that requires an administrator). An upload is checked and converted as the owner's own.
@@ -34,6 +32,8 @@ export function adminGreetingRoutes(deps: ApiDeps & { admin: AdminApiDeps }): Fa
   const members = (list: { name: string; extension: string | null; fullName: string }[]) => ({
     members: list.map(({ name, extension, fullName }) => ({ name, extension, fullName })),
   });
+  // Read here, not at load: admin-routes.ts, which defines it, imports this module.
+  const UPLOAD_ERRORS = { ...ADMIN_ERRORS, 413: ErrorReply, 415: ErrorReply };
   return async (app) => {
     acceptAudioBodies(app);
 
