@@ -54,8 +54,9 @@ describe('voicegate greeting', () => {
       'busy greeting removed',
       'settings changed',
       'busy greeting recorded',
+      'mailbox added',
     ]);
-  });
+  }, 120_000); // ten runs of the CLI, each opening the store
 
   it('lists the queue of one target and the audit trail up to a time', async () => {
     expect(await cli(['queue', 'list', '--target', 'ews'])).toMatchObject({
