@@ -14,6 +14,7 @@ import { EmailReadingService } from './domain/email-reading-service.ts';
 import type { SecretBox } from './domain/secret-box.ts';
 import { loadServerKey } from './mailread/server-key.ts';
 import { AdminService } from './domain/admin-service.ts';
+import { MailboxSettingsService } from './domain/mailbox-settings-service.ts';
 import { totpSecondFactor } from './totp.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Logger } from './log.ts';
@@ -38,6 +39,8 @@ export interface Context extends OpenedStore {
   admins: AdminService;
   /** The state a central keeps in step on its peers, read and applied (server/peers/). */
   replica: ReplicaService;
+  /** Every setting of a mailbox as an administrator changes it (CLI and admin area), audited. */
+  mailboxSettings: MailboxSettingsService;
   /** Set by the server: called when this process queued a delivery. */
   deliveryQueued: { notify: () => void };
   /** What the services report as it happens (log-ins, deposits, deliveries): metrics, alarms. */
@@ -104,6 +107,8 @@ export async function createContext(
   let box: SecretBox | undefined;
   const serverKey = () =>
     (box ??= loadServerKey(resolve(loaded.dataDir, config.readEmail.keyFile)));
+  const homes = new MailboxHomeService(deps, mailboxes);
+  const emailReading = new EmailReadingService(deps, mailboxes, serverKey);
   return {
     ...opened,
     loaded,
@@ -113,9 +118,16 @@ export async function createContext(
     deliveries,
     settings: new SettingsTransfer(deps),
     replica: new ReplicaService(deps),
-    homes: new MailboxHomeService(deps, mailboxes),
+    homes,
     exchangeStates: new ExchangeStateService(deps, messages),
-    emailReading: new EmailReadingService(deps, mailboxes, serverKey),
+    emailReading,
+    mailboxSettings: new MailboxSettingsService({
+      mailboxes,
+      homes,
+      emailReading,
+      messages,
+      sipRealm: config.sip.realm || config.server.domain,
+    }),
     admins: new AdminService(deps, totpSecondFactor(`Voicegate ${config.server.name}`)),
     deliveryQueued,
     observers,

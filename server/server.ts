@@ -147,6 +147,7 @@ export async function buildServer(
       sip: wiring.phone?.port ?? 0,
       metrics: portOf(parts.get('monitor'), 'metrics'),
     };
+    wiring.ports = ports;
     log.info(
       { url: wiring.urls.http, ports, dataDir: loaded.dataDir, role: config.server.role },
       'voicegate serving',

@@ -15,6 +15,7 @@ import { registerExchange } from './commands/exchange.ts';
 import { registerStore } from './commands/store.ts';
 import { registerTopology } from './commands/topology.ts';
 import { registerAdmin, registerAudit } from './commands/admin.ts';
+import { registerGreeting } from './commands/greeting.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerTopology(program);
   registerAdmin(program);
   registerAudit(program);
+  registerGreeting(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -9,6 +9,7 @@ import { buildMonitor } from './monitor-part.ts';
 import { adminStatus } from './admin-status.ts';
 import { peerSetOf } from './peers.ts';
 import { failoverView, topologyStatus } from '../peers/topology-status.ts';
+import { adminFlows } from './admin-flows.ts';
 import { listenError, type Part, type Wiring } from './part.ts';
 
 /** The web voicemail, its JSON API and the health endpoints. */
@@ -70,12 +71,23 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
       admin: {
         admins: context.admins,
         deliveries: context.deliveries,
-        status: adminStatus(context, w.version, () => ({
-          listeners: Object.fromEntries(
-            Object.entries(w.listeners).map(([name, stats]) => [name, stats()]),
-          ),
-          calls: phone ? phone.counter.stats() : null,
-        })),
+        mailboxSettings: context.mailboxSettings,
+        status: adminStatus(
+          context,
+          w.version,
+          () => ({
+            listeners: Object.fromEntries(
+              Object.entries(w.listeners).map(([name, stats]) => [name, stats()]),
+            ),
+            calls: phone ? phone.counter.stats() : null,
+          }),
+          {
+            listeners: w.listeners,
+            ports: () => w.ports,
+            calls: phone ? () => phone.counter.stats() : undefined,
+          },
+        ),
+        flows: adminFlows(context, () => w.phone?.flows),
         ...(peers
           ? {
               topology: async () => {

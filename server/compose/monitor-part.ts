@@ -16,7 +16,7 @@ export interface Monitor {
 /** A store's bytes are summed at most this often: walking the audio folder is not free. */
 const STORE_SIZE_MS = 60_000;
 
-async function folderBytes(dir: string): Promise<number> {
+export async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;

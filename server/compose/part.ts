@@ -54,6 +54,8 @@ export interface Wiring {
   monitor?: Monitor;
   /** On a backup: its watch of the central (whether it is live, failback). */
   failover?: FailoverWatcher;
+  /** The port each listener bound (http, imap, imaps, smtp, sip, metrics), once all listen. */
+  ports?: Record<string, number>;
   /** The syslog sink the process's logger writes to, when `syslog.target` is set. */
   syslog?: { stats(): { sent: number; dropped: number } };
 }

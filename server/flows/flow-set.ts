@@ -24,6 +24,7 @@ export class FlowSet {
   #book: FlowBook = BUILTIN_ONLY;
   #stamp = '';
   #errors: string[] = [];
+  #loadedAt: number | null = null;
   #loading: Promise<FlowBook> | null = null;
 
   constructor(opts: FlowSetOptions) {
@@ -33,6 +34,11 @@ export class FlowSet {
   /** The errors of the last version that failed to load, until a good one replaces it. */
   get errors(): readonly string[] {
     return this.#errors;
+  }
+
+  /** When the flows in use were read from the file (UTC ms); null: the built-in flows only. */
+  get loadedAt(): number | null {
+    return this.#loadedAt;
   }
 
   /** The flows to route this call with, reloaded first if the file changed. */
@@ -56,6 +62,7 @@ export class FlowSet {
         this.#o.log.info({ file: this.#o.file }, 'flows file removed: built-in flows only');
       this.#book = BUILTIN_ONLY;
       this.#errors = [];
+      this.#loadedAt = null;
       return this.#book;
     }
     try {
@@ -72,6 +79,7 @@ export class FlowSet {
       }
       this.#book = book;
       this.#errors = [];
+      this.#loadedAt = Date.now();
       this.#o.log.info(
         { file: this.#o.file, flows: book.flows.size, numbers: book.byNumber.size },
         'flows loaded',

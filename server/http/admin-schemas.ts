@@ -61,7 +61,7 @@ const BREAKOUT = Type.Object(
 );
 
 /** Every setting the CLI's `mailbox add`/`update` takes. */
-const MailboxSettings = {
+export const MailboxSettings = {
   extension: Type.Optional(Nullable(Type.String({ pattern: '^[0-9]{1,15}$' }))),
   fullName: Type.Optional(Type.String({ maxLength: 200 })),
   email: Type.Optional(Nullable(Type.String({ maxLength: 254 }))),

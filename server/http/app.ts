@@ -19,6 +19,7 @@ import { messageRoutes } from './routes/message-routes.ts';
 import { settingsRoutes } from './routes/settings-routes.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { ADMIN_SCHEMAS } from './admin-schemas.ts';
+import { ADMIN_SETTINGS_SCHEMAS } from './admin-settings-schemas.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
 import { registerSessions } from './session.ts';
 import { peerRoutes, type PeerBeatDeps } from './peer-routes.ts';
@@ -109,7 +110,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
       await app.register(routes(deps.api));
     }
     if (deps.api.admin) {
-      for (const schema of ADMIN_SCHEMAS) app.addSchema(schema);
+      for (const schema of [...ADMIN_SCHEMAS, ...ADMIN_SETTINGS_SCHEMAS]) app.addSchema(schema);
       await app.register(adminRoutes({ ...deps.api, admin: deps.api.admin }));
     }
     app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

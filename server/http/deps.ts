@@ -7,18 +7,30 @@ import type { WebSessions } from './session.ts';
 import type { Static } from '@sinclair/typebox';
 import type { AdminService } from '../domain/admin-service.ts';
 import type { DeliveryService } from '../domain/delivery-service.ts';
-import type { StatusReply, TopologyReply } from './admin-schemas.ts';
+import type { TopologyReply } from './admin-schemas.ts';
+import type { MailboxSettingsService } from '../domain/mailbox-settings-service.ts';
+import type { FlowsCheck, FlowsReply, FullStatusReply } from './admin-settings-schemas.ts';
 
 /** What /api/admin uses besides the web API's deps. */
 export interface AdminApiDeps {
   admins: AdminService;
   deliveries: DeliveryService;
+  /** Every setting of a mailbox (home, phone, e-mail reading, members, greetings), audited. */
+  mailboxSettings: MailboxSettingsService;
   /** The status page: built by the composition root, which knows the running parts. */
-  status(): Promise<Static<typeof StatusReply>>;
+  status(): Promise<Static<typeof FullStatusReply>>;
   /** The other servers of the network (`voicegate topology status`); absent on a standalone. */
   topology?(): Promise<Static<typeof TopologyReply>>;
   /** On a backup: hand control back to a returned central; returns the state after. */
   failback?(): Promise<string>;
+  /** The call flows file: the one in use, and checking it or a text (the composition root's). */
+  flows: AdminFlows;
+}
+
+export interface AdminFlows {
+  current(): Promise<Static<typeof FlowsReply>>;
+  /** Checks a flows file's text against the mailboxes, prompts and access numbers of now. */
+  check(text: string): Promise<Static<typeof FlowsCheck>>;
 }
 
 /** What the web API's routes use. */

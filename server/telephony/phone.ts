@@ -361,6 +361,11 @@ export class Phone {
     return this.ua.port;
   }
 
+  /** The call flows in use (the admin area shows when they were read). */
+  get flows(): FlowSet {
+    return this.#flows;
+  }
+
   async close(): Promise<void> {
     const running = this.#listening;
     if (!running) return;

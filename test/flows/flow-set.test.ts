@@ -35,18 +35,24 @@ describe('FlowSet', () => {
     const none = await set.current();
     expect(none.source).toBeNull();
     expect([...none.flows.keys()]).toEqual(['builtin-leave-message', 'builtin-collect-messages']);
+    expect(set.loadedAt).toBeNull();
 
     save(file, flows('5000'));
     expect([...(await set.current()).byNumber.keys()]).toEqual(['5000']);
 
     save(file, flows('5001'));
+    const before = Date.now();
     expect([...(await set.current()).byNumber.keys()]).toEqual(['5001']);
+    const loadedAt = set.loadedAt!;
+    expect(loadedAt).toBeGreaterThanOrEqual(before);
 
     // A broken edit is logged and ignored: calls keep the previous flows.
     save(file, flows('5002', 'nowhere'));
     expect([...(await set.current()).byNumber.keys()]).toEqual(['5001']);
     expect(set.errors).toEqual(['flows.main.steps[0].goto: no step "nowhere"']);
     expect(errors).toHaveLength(1);
+    // The admin area shows when the flows in use were read: not when a broken file was.
+    expect(set.loadedAt).toBe(loadedAt);
 
     // Unchanged file: not read or logged again.
     await set.current();
@@ -58,5 +64,6 @@ describe('FlowSet', () => {
 
     rmSync(file);
     expect((await set.current()).byNumber.size).toBe(0);
+    expect(set.loadedAt).toBeNull();
   });
 });

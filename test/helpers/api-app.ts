@@ -5,6 +5,7 @@ import { createLogger } from '../../server/log.ts';
 import { hasCommand } from '../../server/tools.ts';
 import { tempContext } from './temp-context.ts';
 import { adminStatus } from '../../server/compose/admin-status.ts';
+import { adminFlows } from '../../server/compose/admin-flows.ts';
 
 /** The web API over a fresh store, for `inject`; `login` returns a client with cookie and CSRF. */
 export async function apiApp(config: Record<string, unknown> = {}, idleMinutes = 30) {
@@ -23,7 +24,9 @@ export async function apiApp(config: Record<string, unknown> = {}, idleMinutes =
       admin: {
         admins: ctx.admins,
         deliveries: ctx.deliveries,
+        mailboxSettings: ctx.mailboxSettings,
         status: adminStatus(ctx, 'test', () => ({})),
+        flows: adminFlows(ctx, () => undefined),
       },
     },
   });

@@ -12,6 +12,8 @@ const suite = useBrowser();
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ASSETS = fileURLToPath(new URL('../../web/dist/assets/', import.meta.url));
 const PASSWORD = 'browser admin password';
+/** A request may take seconds on a machine busy with other suites. */
+const SLOW = { timeout: 15_000 };
 
 async function violations(page: Page): Promise<string[]> {
   if (!(await page.evaluate('typeof axe !== "undefined"')))
@@ -65,19 +67,21 @@ describe('the admin area', () => {
     await page.getByLabel('Extension').fill('777');
     await page.getByLabel('First code').fill('2468');
     await page.getByRole('button', { name: 'Add mailbox' }).click();
-    await expect.poll(() => page.getByRole('main').textContent()).toContain('Mailbox carol added');
+    await expect
+      .poll(() => page.getByRole('main').textContent(), SLOW)
+      .toContain('Mailbox carol added');
     expect((await context.mailboxes.resolve('777')).name).toBe('carol');
 
     await page.getByRole('button', { name: `Unlock ${locked.name}` }).click();
     await expect
-      .poll(() => page.getByRole('main').getByRole('status').textContent())
+      .poll(() => page.getByRole('main').getByRole('status').textContent(), SLOW)
       .toBe(`${locked.name} unlocked`);
     expect((await context.mailboxes.loginState(locked.name)).lockedUntil).toBeNull();
 
     page.once('dialog', (d) => void d.accept('13579'));
     await page.getByRole('button', { name: 'Reset code of carol' }).click();
     await expect
-      .poll(() => page.getByRole('main').getByRole('status').textContent())
+      .poll(() => page.getByRole('main').getByRole('status').textContent(), SLOW)
       .toBe('Code of carol changed');
     await context.mailboxes.authenticate('carol', '13579', { channel: 'web', remote: '127.0.0.1' });
 
@@ -85,7 +89,7 @@ describe('the admin area', () => {
     await page.getByRole('button', { name: 'Audit trail' }).focus();
     await page.keyboard.press('Enter');
     const table = page.getByRole('table');
-    await expect.poll(() => table.textContent()).toContain('admin:webroot');
+    await expect.poll(() => table.textContent(), SLOW).toContain('admin:webroot');
     const text = (await table.textContent())!;
     expect(text).toContain('unlock');
     expect(text).toContain('code-change');
@@ -93,7 +97,7 @@ describe('the admin area', () => {
     expect(await violations(page)).toEqual([]);
 
     await page.getByRole('button', { name: 'Status' }).click();
-    await expect.poll(() => page.getByText('answering').count()).toBe(1);
+    await expect.poll(() => page.getByText('answering').count(), SLOW).toBe(1);
   }, 90_000); // a dozen page actions and three axe runs, on a busy machine
 
   it('asks for the one-time code of an administrator with a second factor', async () => {
@@ -108,7 +112,7 @@ describe('the admin area', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await expect
-      .poll(() => page.getByRole('main').getByRole('alert').textContent())
+      .poll(() => page.getByRole('main').getByRole('alert').textContent(), SLOW)
       .toBe('enter the one-time code from your authenticator app');
     await page.getByLabel('One-time code').fill(app.generate());
     await page.getByRole('button', { name: 'Log in' }).click();

@@ -5,7 +5,7 @@ import { print, printJson, printTable, withContext } from '../common.ts';
 import { readCode } from '../read-code.ts';
 
 /** `--since`: an ISO date or time, or a span back from now (`90m`, `24h`, `7d`). */
-export function parseSince(text: string, now = Date.now()): number {
+export function parseSince(text: string, now = Date.now(), option = '--since'): number {
   const span = /^(\d+)([mhd])$/.exec(text);
   if (span)
     return now - Number(span[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm'];
@@ -13,7 +13,7 @@ export function parseSince(text: string, now = Date.now()): number {
   if (Number.isNaN(at))
     throw new VoicegateError(
       'INVALID_INPUT',
-      `--since: "${text}" is neither a date (2026-12-01, 2026-12-01T08:00Z) nor a span (90m, 24h, 7d)`,
+      `${option}: "${text}" is neither a date (2026-12-01, 2026-12-01T08:00Z) nor a span (90m, 24h, 7d)`,
     );
   return at;
 }
@@ -116,11 +116,19 @@ export function registerAudit(program: Command): void {
       '--since <time>',
       'from this time (2026-12-01, 2026-12-01T08:00Z) or span back (24h, 7d)',
     )
+    .option('--until <time>', 'before this time (a date, or a span back from now: 1h)')
     .option('--limit <n>', 'at most this many, newest first', '100')
     .option('--json', 'as JSON')
     .action(
       async (
-        o: { mailbox?: string; kind?: string; since?: string; limit: string; json?: boolean },
+        o: {
+          mailbox?: string;
+          kind?: string;
+          since?: string;
+          until?: string;
+          limit: string;
+          json?: boolean;
+        },
         cmd: Command,
       ) => {
         if (o.kind !== undefined && !(AUDIT_KINDS as readonly string[]).includes(o.kind))
@@ -129,11 +137,14 @@ export function registerAudit(program: Command): void {
         if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
           throw new VoicegateError('INVALID_INPUT', '--limit: a whole number from 1 to 100000');
         const since = o.since === undefined ? undefined : parseSince(o.since);
+        const until =
+          o.until === undefined ? undefined : parseSince(o.until, Date.now(), '--until');
         await withContext(cmd, async (ctx) => {
           const records = await ctx.store.queryAudit({
             mailbox: o.mailbox,
             kind: o.kind as AuditKind | undefined,
             since,
+            until,
             limit,
           });
           if (o.json) return printJson(records);

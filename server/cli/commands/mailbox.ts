@@ -54,6 +54,7 @@ interface SetOptions {
   exchangeConnection?: string;
   readEmail?: string;
   moveExisting?: boolean;
+  activeGreeting?: string;
 }
 
 /** The change of home the options ask for, or null when they name none. */
@@ -81,6 +82,8 @@ function changesFrom(o: SetOptions): MailboxChanges {
     c.trustedNumbers = o.trusted.flatMap((t) => t.split(',')).filter(Boolean);
   if (o.breakout !== undefined) c.breakouts = parseBreakouts(o.breakout);
   if (o.broadcast !== undefined) c.broadcast = o.broadcast;
+  if (o.activeGreeting !== undefined)
+    c.activeGreeting = o.activeGreeting as MailboxChanges['activeGreeting'];
   return c;
 }
 
@@ -214,6 +217,13 @@ export function registerMailbox(program: Command): void {
     )
     .option('--broadcast', 'hunt group: copy messages to each member')
     .option('--no-broadcast', 'hunt group: keep messages in the group')
+    .addOption(
+      new Option('--active-greeting <kind>', 'the greeting callers hear').choices([
+        'unavailable',
+        'busy',
+        'temporary',
+      ]),
+    )
     .option(
       '--sip-password [password]',
       "set the SIP password of the mailbox's phone (digest user name: the extension); without a value it is read from standard input or asked for",
@@ -275,27 +285,35 @@ export function registerMailbox(program: Command): void {
             'INVALID_INPUT',
             'nothing to change; see voicegate mailbox set --help',
           );
-        let m = await ctx.mailboxes.resolve(ref);
-        if (Object.keys(changes).length > 0)
-          m = { ...m, ...(await ctx.mailboxes.update(ref, changes, CLI_ACTOR)) };
-        const realm = ctx.loaded.config.sip.realm || ctx.loaded.config.server.domain;
-        if (o.clearSipPassword) await ctx.mailboxes.setSipPassword(m.name, null, realm);
-        else if (sipPassword !== undefined) {
-          await ctx.mailboxes.setSipPassword(m.name, sipPassword, realm);
-          print(`SIP credentials for ${m.name}: user name ${m.extension}, realm ${realm}`);
-        }
-        if (homeChange) {
-          const home = await ctx.homes.setHome(m.name, homeChange);
+        const m = await ctx.mailboxSettings.apply(
+          ref,
+          {
+            fields: changes,
+            ...(homeChange ? { home: homeChange } : {}),
+            ...(o.clearSipPassword
+              ? { sipPassword: null }
+              : sipPassword !== undefined
+                ? { sipPassword }
+                : {}),
+            ...(o.readEmail !== undefined
+              ? { readEmail: { choice: o.readEmail, secret: emailSecret } }
+              : {}),
+          },
+          CLI_ACTOR,
+        );
+        const extras = await ctx.mailboxSettings.extras(m.name);
+        if (sipPassword !== undefined && !o.clearSipPassword)
           print(
-            home.home === 'exchange'
-              ? `${m.name}: voicemail goes to Exchange, ${home.exchangeAddress} (connection ${home.exchangeConnection})`
+            `SIP credentials for ${m.name}: user name ${m.extension}, realm ${ctx.mailboxSettings.sipRealm}`,
+          );
+        if (homeChange)
+          print(
+            extras.home.home === 'exchange'
+              ? `${m.name}: voicemail goes to Exchange, ${extras.home.exchangeAddress} (connection ${extras.home.exchangeConnection})`
               : `${m.name}: voicemail is kept here`,
           );
-        }
-        if (o.readEmail !== undefined) {
-          const view = await ctx.emailReading.set(m.name, o.readEmail, emailSecret);
-          print(`${m.name}: e-mail reading ${describeEmailReading(view)}`);
-        }
+        if (o.readEmail !== undefined)
+          print(`${m.name}: e-mail reading ${describeEmailReading(extras.readEmail)}`);
         print(`updated mailbox ${m.name}`);
         if (o.moveExisting) await moveExisting(ctx, m.name);
       });
@@ -353,7 +371,7 @@ export function registerGroup(program: Command): void {
         await withContext(cmd, async (ctx) => {
           const list =
             members.length > 0 || o.clear
-              ? await ctx.mailboxes.setGroupMembers(ref, members)
+              ? await ctx.mailboxSettings.setMembers(ref, members, CLI_ACTOR)
               : await ctx.mailboxes.groupMembers(ref);
           if (o.json) return printJson(list);
           printTable(

@@ -20,10 +20,13 @@ export function registerQueue(program: Command): void {
   queue
     .command('list')
     .description('deliveries waiting, and those that failed for good (bounced)')
+    .option('--target <target>', 'only this target (smtp, ews, graph, peer...)')
     .option('--json', 'as JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+    .action(async (o: { json?: boolean; target?: string }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        const items = await ctx.deliveries.list();
+        const items = (await ctx.deliveries.list()).filter(
+          (d) => o.target === undefined || d.target === o.target,
+        );
         if (o.json) return printJson(items);
         if (items.length === 0) return print('the queue is empty');
         printTable(

@@ -5,13 +5,14 @@ import type { AdminApiDeps, ApiDeps } from '../deps.ts';
 import {
   AdminMailbox,
   CodeSetBody,
-  MailboxChangesBody,
   MailboxPage,
   MailboxParams,
   MailboxSearch,
   NewMailboxBody,
   RemoveQuery,
 } from '../admin-schemas.ts';
+import { MailboxDetails, MailboxSettingsBody } from '../admin-settings-schemas.ts';
+import type { MailboxChanges } from '../../domain/mailbox.ts';
 import { NoContent } from '../schemas.ts';
 import { adminActor } from '../session.ts';
 import { ADMIN_ERRORS } from './admin-routes.ts';
@@ -78,18 +79,62 @@ export function adminMailboxRoutes(deps: ApiDeps & { admin: AdminApiDeps }): Fas
       '/api/admin/mailboxes/:mailbox',
       {
         schema: {
-          summary: "Change a mailbox's settings (those given)",
+          summary:
+            "Change a mailbox's settings (those given): every one `voicegate mailbox set` changes",
           tags: ['admin'],
           params: MailboxParams,
-          body: MailboxChangesBody,
+          body: MailboxSettingsBody,
           response: { 200: Type.Ref(AdminMailbox), ...ADMIN_ERRORS },
         },
       },
       async (req) => {
         const { mailbox } = req.params as Static<typeof MailboxParams>;
-        const changes = req.body as Static<typeof MailboxChangesBody>;
-        const updated = await mailboxes.update(mailbox, changes as never, adminActor(req));
+        const {
+          home,
+          exchangeAddress,
+          exchangeConnection,
+          sipPassword,
+          readEmail,
+          readEmailSecret,
+          ...fields
+        } = req.body as Static<typeof MailboxSettingsBody>;
+        if (readEmailSecret !== undefined && readEmail === undefined)
+          throw new VoicegateError(
+            'INVALID_INPUT',
+            'readEmailSecret: goes with readEmail (the account it opens)',
+          );
+        const homeChange =
+          home !== undefined || exchangeAddress !== undefined || exchangeConnection !== undefined;
+        const updated = await deps.admin.mailboxSettings.apply(
+          mailbox,
+          {
+            fields: fields as MailboxChanges,
+            ...(homeChange ? { home: { home, exchangeAddress, exchangeConnection } } : {}),
+            ...(sipPassword !== undefined ? { sipPassword } : {}),
+            ...(readEmail !== undefined
+              ? { readEmail: { choice: readEmail, secret: readEmailSecret } }
+              : {}),
+          },
+          adminActor(req),
+        );
         return one(updated.name);
+      },
+    );
+
+    app.get(
+      '/api/admin/mailboxes/:mailbox/settings',
+      {
+        schema: {
+          summary:
+            'A mailbox with its home, phone credentials, e-mail reading (secret masked) and members',
+          tags: ['admin'],
+          params: MailboxParams,
+          response: { 200: Type.Ref(MailboxDetails), ...ADMIN_ERRORS },
+        },
+      },
+      async (req) => {
+        const m = await mailboxes.resolve((req.params as Static<typeof MailboxParams>).mailbox);
+        return { mailbox: await one(m.name), ...(await deps.admin.mailboxSettings.extras(m.name)) };
       },
     );
 

@@ -17,6 +17,7 @@ import { ErrorReply, NoContent } from '../schemas.ts';
 import { adminActor } from '../session.ts';
 import { adminMailboxRoutes } from './admin-mailbox-routes.ts';
 import { adminSystemRoutes } from './admin-system-routes.ts';
+import { adminGreetingRoutes } from './admin-greeting-routes.ts';
 import { Type } from '@sinclair/typebox';
 
 export const ADMIN_ERRORS = {
@@ -188,7 +189,42 @@ export function adminRoutes(deps: ApiDeps & { admin: AdminApiDeps }): FastifyPlu
         },
       );
 
+      scope.post(
+        '/api/admin/admins/:name/unlock',
+        {
+          schema: {
+            summary: "End an administrator's lockout after failed log-ins",
+            tags: ['admin'],
+            params: AdminNameParams,
+            response: { 204: NoContent, ...ADMIN_ERRORS },
+          },
+        },
+        async (req, reply) => {
+          const { name } = req.params as Static<typeof AdminNameParams>;
+          await admins.unlock(name, adminActor(req));
+          return reply.status(204).send();
+        },
+      );
+
+      scope.delete(
+        '/api/admin/admins/:name/totp',
+        {
+          schema: {
+            summary: "Remove an administrator's second factor (a lost phone)",
+            tags: ['admin'],
+            params: AdminNameParams,
+            response: { 204: NoContent, ...ADMIN_ERRORS },
+          },
+        },
+        async (req, reply) => {
+          const { name } = req.params as Static<typeof AdminNameParams>;
+          await admins.removeTotp(name, adminActor(req));
+          return reply.status(204).send();
+        },
+      );
+
       await scope.register(adminMailboxRoutes(deps));
+      await scope.register(adminGreetingRoutes(deps));
       await scope.register(adminSystemRoutes(deps));
     });
   };

@@ -4,13 +4,18 @@ import type { AdminApiDeps, ApiDeps } from '../deps.ts';
 import {
   AuditReply,
   AuditSearch,
+  FailbackReply,
   QueueParams,
   QueueQuery,
   QueueReply,
-  StatusReply,
   TopologyReply,
-  FailbackReply,
 } from '../admin-schemas.ts';
+import {
+  FlowsCheck,
+  FlowsCheckBody,
+  FlowsReply,
+  FullStatusReply,
+} from '../admin-settings-schemas.ts';
 import { VoicegateError } from '../../domain/errors.ts';
 import { NoContent } from '../schemas.ts';
 import { adminActor } from '../session.ts';
@@ -18,7 +23,7 @@ import { ADMIN_ERRORS } from './admin-routes.ts';
 
 /** The delivery queue, the audit trail and the system's status, for administrators. */
 export function adminSystemRoutes(deps: ApiDeps & { admin: AdminApiDeps }): FastifyPluginAsync {
-  const { deliveries, status, topology, failback } = deps.admin;
+  const { deliveries, status, flows, topology, failback } = deps.admin;
   return async (app) => {
     app.get(
       '/api/admin/queue',
@@ -99,9 +104,10 @@ export function adminSystemRoutes(deps: ApiDeps & { admin: AdminApiDeps }): Fast
       '/api/admin/status',
       {
         schema: {
-          summary: 'Version, uptime, the store, disk space, the queue and the running parts',
+          summary:
+            'Version, uptime, the store and its size, disk space, the queue, each listener and its port, calls, IMAP sessions, the PBX registration, Exchange connections',
           tags: ['admin'],
-          response: { 200: StatusReply, ...ADMIN_ERRORS },
+          response: { 200: FullStatusReply, ...ADMIN_ERRORS },
         },
       },
       async () => status(),
@@ -136,6 +142,36 @@ export function adminSystemRoutes(deps: ApiDeps & { admin: AdminApiDeps }): Fast
         if (!failback)
           throw new VoicegateError('INVALID_STATE', 'only a backup server hands control back');
         return { state: await failback() };
+      },
+    );
+
+    app.get(
+      '/api/admin/flows',
+      {
+        schema: {
+          summary: 'The call flows file: where it is, when the flows in use were read, its check',
+          tags: ['admin'],
+          response: { 200: FlowsReply, ...ADMIN_ERRORS },
+        },
+      },
+      async () => flows.current(),
+    );
+
+    app.post(
+      '/api/admin/flows/check',
+      {
+        bodyLimit: 1_100_000,
+        schema: {
+          summary:
+            'Check a flows file (the text posted, or the file in use): errors with their paths',
+          tags: ['admin'],
+          body: FlowsCheckBody,
+          response: { 200: FlowsCheck, ...ADMIN_ERRORS },
+        },
+      },
+      async (req) => {
+        const { text } = (req.body ?? {}) as Static<typeof FlowsCheckBody>;
+        return text === undefined ? (await flows.current()).check : flows.check(text);
       },
     );
   };

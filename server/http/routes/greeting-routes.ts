@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { VoicegateError } from '../../domain/errors.ts';
 import type { ActiveGreeting, GreetingKind } from '../../domain/mailbox.ts';
 import { toTelephoneWav } from '../../media/convert.ts';
@@ -22,17 +22,32 @@ const errors = {
   413: ErrorReply,
   415: ErrorReply,
 };
-const MAX_UPLOAD = 10 * 1024 * 1024;
+export const MAX_UPLOAD = 10 * 1024 * 1024;
+
+/** Greetings are uploaded as the file itself: any audio type, converted on arrival. */
+export function acceptAudioBodies(app: FastifyInstance): void {
+  app.addContentTypeParser(
+    /^(audio\/|application\/octet-stream)/,
+    { parseAs: 'buffer', bodyLimit: MAX_UPLOAD },
+    (_req, body, done) => done(null, body),
+  );
+}
+
+/** An uploaded greeting as the telephone WAV it is kept as; refused when it is not audio. */
+export async function uploadedGreeting(req: FastifyRequest, tools: ApiDeps['tools']) {
+  if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+    throw new VoicegateError(
+      'BAD_AUDIO',
+      'send the audio file as the request body, with its audio/* Content-Type',
+    );
+  }
+  return toTelephoneWav(req.body, req.headers['content-type'] ?? '', tools);
+}
 
 export function greetingRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onRequest', deps.sessions.require);
-    // Greetings are uploaded as the file itself: any audio type, converted on arrival.
-    app.addContentTypeParser(
-      /^(audio\/|application\/octet-stream)/,
-      { parseAs: 'buffer', bodyLimit: MAX_UPLOAD },
-      (_req, body, done) => done(null, body),
-    );
+    acceptAudioBodies(app);
 
     const list = async (mailboxName: string) => {
       const box = await deps.mailboxes.resolve(mailboxName);
@@ -90,13 +105,7 @@ export function greetingRoutes(deps: ApiDeps): FastifyPluginAsync {
       },
       async (req) => {
         const { kind } = req.params as Static<typeof GreetingKindParams>;
-        if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
-          throw new VoicegateError(
-            'BAD_AUDIO',
-            'send the audio file as the request body, with its audio/* Content-Type',
-          );
-        }
-        const wav = await toTelephoneWav(req.body, req.headers['content-type'] ?? '', deps.tools);
+        const wav = await uploadedGreeting(req, deps.tools);
         await deps.messages.setGreeting(req.mailbox!.name, kind as GreetingKind, wav);
         return list(req.mailbox!.name);
       },
