@@ -114,7 +114,7 @@ class Lane {
   }
 
   async #attempt(item: QueueItem, controller: AbortController): Promise<void> {
-    const { target, timeoutMs } = this.#reg;
+    const { timeoutMs } = this.#reg;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<DeliveryResult>((resolve) => {
       timer = setTimeout(() => {
