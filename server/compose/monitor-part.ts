@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { alarmNotice, type AlarmChange } from '../domain/alarms.ts';
 import { AlarmWatch } from '../observe/alarm-watch.ts';
 import type { Metrics, QueueFigures } from '../observe/metrics.ts';
 import { sharedClock } from '../rtp/media-clock.ts';
@@ -56,14 +57,26 @@ export async function buildMonitor(w: Wiring): Promise<Monitor> {
       sized = { at: Date.now(), bytes: folderBytes(dataDir).catch(() => 0) };
     return sized.bytes;
   };
+  const { mailTo } = config.alarms;
+  const alarmLog = w.log.child({ part: 'alarms' });
+  // Each change is queued as a notice: durable at once, mailed when the mail server takes it.
+  const mail = (change: AlarmChange): void => {
+    const notice = alarmNotice(change, config.server.name, Date.now());
+    context.deliveries
+      .queueNotice(mailTo, notice)
+      .catch((err: unknown) =>
+        alarmLog.warn({ err, alarm: change.alarm.kind }, 'the alarm mail could not be queued'),
+      );
+  };
   const alarms = new AlarmWatch({
     observers: context.observers,
-    log: w.log.child({ part: 'alarms' }),
+    log: alarmLog,
     diskFree: async () => (await disk()).freeBytes,
     oldestPendingAt: async () => (await queue()).oldestPendingAt,
     diskFreeMinMB: config.alarms.diskFreeMinMB,
     queueStuckMinutes: config.alarms.queueStuckMinutes,
     checkSeconds: config.alarms.checkSeconds,
+    onChange: mailTo ? mail : undefined,
   });
   // prom-client is loaded only by a server that serves metrics.
   const metrics = config.metrics.enabled

@@ -447,6 +447,8 @@ export const ConfigSchema = Type.Object(
         /** Raised when the oldest pending delivery waited longer than this, in minutes. */
         queueStuckMinutes: Type.Number({ default: 60, minimum: 1 }),
         checkSeconds: Type.Number({ default: 60, minimum: 1, maximum: 3600 }),
+        /** An administrator's address: each alarm raised and cleared is mailed there, through the queue; '' = none. */
+        mailTo: Type.String({ default: '', pattern: '^$|^[^@\\s]+@[^@\\s]+$' }),
       },
       { additionalProperties: false, default: {} },
     ),

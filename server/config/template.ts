@@ -184,6 +184,7 @@ alarms:                      # logged, sent to syslog, in /metrics
   diskFreeMinMB: 1024        # the data folder's disk has less free than this
   queueStuckMinutes: 60      # the oldest pending delivery is older than this
   checkSeconds: 60
+  mailTo: ''                 # mail each alarm raised and cleared here (through the queue); '' = none
 
 readEmail:                   # owners hear their new e-mails by phone (mailbox set --read-email)
   keyFile: server.key        # seals e-mail account secrets; made at first use, mode 0600

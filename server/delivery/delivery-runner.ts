@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   leaseFor,
-  type Delivery,
   type DeliveryResult,
   type DeliveryTarget,
+  type QueueItem,
   type TargetKind,
 } from '../domain/delivery.ts';
 import type { DeliveryService } from '../domain/delivery-service.ts';
@@ -99,7 +99,7 @@ class Lane {
       });
   }
 
-  #start(item: Delivery): void {
+  #start(item: QueueItem): void {
     const controller = new AbortController();
     const run: Promise<void> = this.#attempt(item, controller)
       .catch((err: unknown) =>
@@ -113,8 +113,8 @@ class Lane {
     this.#running.set(run, controller);
   }
 
-  async #attempt(item: Delivery, controller: AbortController): Promise<void> {
-    const { target, timeoutMs } = this.#reg;
+  async #attempt(item: QueueItem, controller: AbortController): Promise<void> {
+    const { timeoutMs } = this.#reg;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<DeliveryResult>((resolve) => {
       timer = setTimeout(() => {
@@ -124,7 +124,7 @@ class Lane {
       timer.unref();
     });
     const delivered = Promise.resolve()
-      .then(() => target.deliver(item, controller.signal))
+      .then(() => this.#hand(item, controller.signal))
       .catch((err: unknown): DeliveryResult => ({
         status: 'retry',
         reason: String((err as Error)?.message ?? err),
@@ -133,6 +133,17 @@ class Lane {
     clearTimeout(timer);
     if (result === ABANDONED) return;
     await this.#opts.queue.settle(item, result, this.#opts.holder);
+  }
+
+  /** A voicemail to `deliver`, a notice to `deliverNotice`: a target without it cannot send one. */
+  #hand(item: QueueItem, signal: AbortSignal): Promise<DeliveryResult> {
+    const { target } = this.#reg;
+    if (item.kind !== 'notice') return target.deliver(item, signal);
+    if (target.deliverNotice) return target.deliverNotice(item, signal);
+    return Promise.resolve({
+      status: 'fail',
+      reason: `the ${target.kind} target sends no notices`,
+    });
   }
 
   /**

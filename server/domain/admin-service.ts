@@ -114,9 +114,12 @@ export class AdminService {
     if (!admin) throw new VoicegateError('NOT_FOUND', 'no such administrator');
     if (!/^[A-Z2-7]{16,128}=*$/.test(secret))
       throw new VoicegateError('INVALID_INPUT', 'secret: not a base32 TOTP secret');
-    if (!this.#totp.verify(secret, code, this.#now()))
+    const step = this.#totp.check(secret, code, this.#now());
+    if (step === null)
       throw new VoicegateError('INVALID_INPUT', 'code: not the current code for this secret');
     await this.#deps.store.setAdminTotp(admin.id, secret);
+    // The code shown to enrol is used: it does not open a session afterwards.
+    await this.#deps.store.takeAdminTotpStep(admin.id, step);
     await this.#audit.record({
       kind: 'admin-change',
       actor,
@@ -151,7 +154,8 @@ export class AdminService {
 
   /**
    * Checks a log-in. AUTH_FAILED (one answer) for an unknown name, a wrong password, a locked
-   * account or a wrong one-time code; AUTH_FAILED with TOTP_NEEDED when the password was right
+   * account, a wrong one-time code or one already used (each code opens one session);
+   * AUTH_FAILED with TOTP_NEEDED when the password was right
    * and a code is needed but none was given (that attempt is given back). Each outcome is audited.
    */
   async authenticate(
@@ -221,8 +225,11 @@ export class AdminService {
         await this.#deps.store.setAdminLoginState(admin.id, Math.max(0, attempt - 1), null);
         throw new VoicegateError('AUTH_FAILED', TOTP_NEEDED);
       }
-      if (!this.#totp.verify(admin.totpSecret, totpCode, this.#now()))
-        return failed('wrong one-time code');
+      const step = this.#totp.check(admin.totpSecret, totpCode, this.#now());
+      if (step === null) return failed('wrong one-time code');
+      // Checked and taken in one store step, so a code seen by someone else is worth nothing.
+      if (!(await this.#deps.store.takeAdminTotpStep(admin.id, step)))
+        return failed('one-time code already used');
     }
     await this.#deps.store.setAdminLoginState(admin.id, 0, null);
     await this.#audit.record({

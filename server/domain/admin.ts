@@ -75,6 +75,9 @@ export interface SecondFactor {
   newSecret(): string;
   /** The otpauth:// URI an authenticator app reads (as a QR code or typed). */
   uri(account: string, secret: string): string;
-  /** Whether `code` is right for `secret` at `now` (one step either side allowed). */
-  verify(secret: string, code: string, now: number): boolean;
+  /**
+   * The time step `code` is right for, for `secret` at `now` (one step either side allowed),
+   * or null when it is wrong. The step lets a code be taken only once.
+   */
+  check(secret: string, code: string, now: number): number | null;
 }

@@ -1,3 +1,5 @@
+import type { Notice } from './delivery.ts';
+
 /**
  * The alarms an administrator hears about, as data: what each means and what to do. An alarm
  * is raised once when its condition starts and cleared once when it ends (the state is kept
@@ -84,4 +86,28 @@ export class AlarmBoard {
     for (const a of this.#active.values()) if (a.kind === kind) n++;
     return n;
   }
+}
+
+/**
+ * The mail an administrator gets when an alarm is raised or cleared (`alarms.mailTo`): the
+ * server, what happened, what was seen and, when raised, what to do. Times are UTC.
+ */
+export function alarmNotice(change: AlarmChange, serverName: string, now: number): Notice {
+  const { alarm } = change;
+  const { severity, summary, advice } = ALARM_KINDS[alarm.kind];
+  const what = `${summary}${alarm.subject ? ` (${alarm.subject})` : ''}`;
+  const raised = change.change === 'raised';
+  const lines = [
+    `Voicegate server ${serverName}: alarm ${alarm.kind} ${change.change}.`,
+    '',
+    `What: ${what}`,
+    `Severity: ${severity}`,
+    `Seen: ${alarm.detail}`,
+    `Raised at: ${new Date(alarm.raisedAt).toISOString()}`,
+    ...(raised ? [`What to do: ${advice}`] : [`Cleared at: ${new Date(now).toISOString()}`]),
+  ];
+  return {
+    subject: `[${serverName}] alarm ${raised ? 'raised' : 'cleared'}: ${what}`,
+    text: lines.join('\n') + '\n',
+  };
 }

@@ -1,5 +1,11 @@
 import type { DomainDeps } from './deps.ts';
-import { decideRetry, type Delivery, type DeliveryResult, type TargetKind } from './delivery.ts';
+import {
+  decideRetry,
+  type DeliveryResult,
+  type Notice,
+  type QueueItem,
+  type TargetKind,
+} from './delivery.ts';
 import { VoicegateError } from './errors.ts';
 import { AuditTrail } from './audit-trail.ts';
 import { CLI_ACTOR, type Actor } from './audit.ts';
@@ -10,6 +16,7 @@ import type { MessageService } from './message-service.ts';
  * attempt's result is settled by one rule (`decideRetry`): removed when delivered, tried again
  * later when the failure may pass, kept as failed (a bounce) when it will not or has waited
  * `retryHours`. A forward that is not delivered goes into the mailbox instead: nothing is lost.
+ * Notices (plain mail from the server to an administrator) go the same way.
  */
 export class DeliveryService {
   readonly #deps: DomainDeps;
@@ -26,8 +33,20 @@ export class DeliveryService {
     return this.#deps.now?.() ?? Date.now();
   }
 
+  /**
+   * Queues a notice to `recipient` (an administrator's address): durable once this returns, and
+   * mailed by the `smtp` target as voicemail e-mail is.
+   */
+  async queueNotice(recipient: string, notice: Notice): Promise<void> {
+    await this.#deps.store.queueDelivery(
+      { target: 'smtp', kind: 'notice', recipient, notice },
+      this.#now(),
+    );
+    this.#deps.onDeliveryQueued?.();
+  }
+
   /** Leases up to `limit` due items of one target kind to `holder` for `leaseMs`. */
-  claim(target: TargetKind, holder: string, limit: number, leaseMs: number): Promise<Delivery[]> {
+  claim(target: TargetKind, holder: string, limit: number, leaseMs: number): Promise<QueueItem[]> {
     return this.#deps.store.claimDeliveries({ target, holder, now: this.#now(), leaseMs, limit });
   }
 
@@ -36,16 +55,17 @@ export class DeliveryService {
    * when the lease had passed to another worker, whose own attempt then counts.
    */
   async settle(
-    item: Delivery,
+    item: QueueItem,
     result: DeliveryResult,
     holder: string,
   ): Promise<'delivered' | 'deferred' | 'failed' | 'lost'> {
     const decision = decideRetry(item, result, this.#now(), this.#retryHours);
+    const notice = item.kind === 'notice';
     const log = {
       deliveryId: item.id,
       target: item.target,
       kind: item.kind,
-      mailboxId: item.mailboxId,
+      mailboxId: item.kind === 'notice' ? null : item.mailboxId,
       attempts: item.attempts + 1,
     };
     if (decision.action === 'done') {
@@ -53,7 +73,7 @@ export class DeliveryService {
       if (unused === null) return this.#lost(log);
       await this.#deps.audio.remove(unused);
       this.#deps.log.info({ ...log, detail: (result as { detail?: string }).detail }, 'delivered');
-      this.#deps.observe?.({ event: 'delivery', target: item.target, result: 'delivered' });
+      this.#deps.observe?.({ event: 'delivery', target: item.target, result: 'delivered', notice });
       return 'delivered';
     }
     if (decision.action === 'retry') {
@@ -67,7 +87,13 @@ export class DeliveryService {
       );
       if (!held) return this.#lost(log);
       this.#deps.log.warn({ ...log, reason, nextAttemptAt: decision.at }, 'delivery deferred');
-      this.#deps.observe?.({ event: 'delivery', target: item.target, result: 'deferred', reason });
+      this.#deps.observe?.({
+        event: 'delivery',
+        target: item.target,
+        result: 'deferred',
+        reason,
+        notice,
+      });
       return 'deferred';
     }
     const keep = item.kind === 'forward' ? this.#messages.undeliveredForward(item) : undefined;
@@ -82,21 +108,22 @@ export class DeliveryService {
       target: item.target,
       result: 'failed',
       reason: decision.reason,
+      notice,
     });
     return 'failed';
   }
 
-  #lost(log: { target: Delivery['target'] }): 'lost' {
+  #lost(log: { target: TargetKind }): 'lost' {
     this.#deps.observe?.({ event: 'delivery', target: log.target, result: 'lost' });
     this.#deps.log.warn(log, 'delivery lease lost to another worker: its result counts');
     return 'lost';
   }
 
-  list(): Promise<Delivery[]> {
+  list(): Promise<QueueItem[]> {
     return this.#deps.store.listDeliveries();
   }
 
-  async #get(id: number): Promise<Delivery> {
+  async #get(id: number): Promise<QueueItem> {
     const item = await this.#deps.store.getDelivery(id);
     if (!item) throw new VoicegateError('NOT_FOUND', `no mail ${id} in the queue`);
     return item;
@@ -127,11 +154,13 @@ export class DeliveryService {
     await this.#audit(item, actor, keep ? 'dropped (kept in the mailbox)' : 'dropped');
   }
 
-  async #audit(item: Delivery, actor: Actor, reason: string): Promise<void> {
+  async #audit(item: QueueItem, actor: Actor, reason: string): Promise<void> {
+    const mailbox =
+      item.kind === 'notice' ? null : await this.#deps.store.getMailbox(item.mailboxId);
     await new AuditTrail(this.#deps).record({
       kind: 'queue-change',
       actor,
-      mailbox: (await this.#deps.store.getMailbox(item.mailboxId))?.name ?? null,
+      mailbox: mailbox?.name ?? null,
       reason,
       details: {
         item: item.id,

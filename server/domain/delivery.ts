@@ -15,10 +15,14 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
  * target accepted it, and a forward that cannot be delivered is put into the mailbox instead);
  * `manual` is a user's "forward to e-mail" (or a call flow's recorded answer). `update` writes a
  * message's state back to where it lives (an Exchange item): the target reads the state when it
- * runs, so each is idempotent and the last one leaves the item as the message is.
+ * runs, so each is idempotent and the last one leaves the item as the message is. `notice` is
+ * no voicemail: a plain mail from the server to an administrator (an alarm raised or cleared),
+ * queued so that it outlives a restart and a mail server that is away, as voicemail does.
  */
-export const DELIVERY_KINDS = ['copy', 'forward', 'alert', 'manual', 'update'] as const;
+export const DELIVERY_KINDS = ['copy', 'forward', 'alert', 'manual', 'update', 'notice'] as const;
 export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
+/** The kinds that carry a voicemail: every kind but `notice`. */
+export type VoicemailDeliveryKind = Exclude<DeliveryKind, 'notice'>;
 
 /** The voicemail a delivery carries, kept with it so it outlives the message (or replaces it). */
 export interface MailFacts {
@@ -36,7 +40,7 @@ export interface MailFacts {
 
 export interface NewDelivery extends MailFacts {
   target: TargetKind;
-  kind: DeliveryKind;
+  kind: VoicemailDeliveryKind;
   mailboxId: number;
   /** Whom at the target: an e-mail address for `smtp`. */
   recipient: string;
@@ -46,13 +50,28 @@ export interface NewDelivery extends MailFacts {
   payload?: Readonly<Record<string, unknown>> | null;
 }
 
+/** A plain mail from the server: what it says, nothing of any mailbox. */
+export interface Notice {
+  subject: string;
+  text: string;
+}
+
+/** A notice to queue: mailed (`smtp`, by the same servers as voicemail) to `recipient`. */
+export interface NewNotice {
+  target: 'smtp';
+  kind: 'notice';
+  recipient: string;
+  notice: Notice;
+}
+
 /** Who is delivering an item, and until when nobody else may. */
 export interface Lease {
   holder: string;
   until: number;
 }
 
-export interface Delivery extends NewDelivery {
+/** Where an item of the queue is: the same for voicemail and notices. */
+export interface QueueState {
   id: number;
   status: 'pending' | 'failed';
   attempts: number;
@@ -60,6 +79,18 @@ export interface Delivery extends NewDelivery {
   lastError: string | null;
   createdAt: number;
   lease: Lease | null;
+}
+
+/** A voicemail in the queue. */
+export interface Delivery extends NewDelivery, QueueState {}
+/** A notice in the queue. */
+export interface NoticeDelivery extends NewNotice, QueueState {}
+/** Anything in the queue: its `kind` tells a notice from a voicemail. */
+export type QueueItem = Delivery | NoticeDelivery;
+
+/** Whether a queue item carries a voicemail (not a notice). */
+export function isVoicemail(item: QueueItem): item is Delivery {
+  return item.kind !== 'notice';
 }
 
 /**
@@ -77,6 +108,8 @@ export interface DeliveryTarget {
   readonly kind: TargetKind;
   /** `signal` aborts when the runner gave up waiting (the target's timeout, or shutdown). */
   deliver(item: Delivery, signal: AbortSignal): Promise<DeliveryResult>;
+  /** Sends a notice; only a target that mails (`smtp`) has it, and only it is given notices. */
+  deliverNotice?(item: NoticeDelivery, signal: AbortSignal): Promise<DeliveryResult>;
 }
 
 /** What becomes of an item after an attempt. */
@@ -95,7 +128,7 @@ const BACKOFF = [1, 5, 15, 30, 60].map((m) => m * MINUTE);
  * item has waited `retryHours` since it was queued, then gives up.
  */
 export function decideRetry(
-  item: Pick<Delivery, 'attempts' | 'createdAt'>,
+  item: Pick<QueueItem, 'attempts' | 'createdAt'>,
   result: DeliveryResult,
   now: number,
   retryHours: number,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NewDelivery } from './delivery.ts';
+import { isVoicemail, type NewDelivery } from './delivery.ts';
 import { MESSAGE_STATES } from './message-state.ts';
 import type { DomainLogger, VoicemailStore } from './ports.ts';
 
@@ -18,6 +18,7 @@ export async function queueHandBack(
 ): Promise<number> {
   const waiting = new Set(
     (await deps.store.listDeliveries())
+      .filter(isVoicemail)
       .filter((d) => d.target === 'peer' && d.payload?.peer === central)
       .map((d) => `${d.mailboxId} ${d.identity}`),
   );

@@ -1,4 +1,5 @@
 import type { DomainDeps } from './deps.ts';
+import { isVoicemail } from './delivery.ts';
 import { VoicegateError } from './errors.ts';
 import {
   decideHome,
@@ -62,6 +63,7 @@ export class MailboxHomeService {
       );
     const queued = new Set(
       (await this.#deps.store.listDeliveries())
+        .filter(isVoicemail)
         .filter((d) => d.kind === 'copy' && d.target === to.target && d.messageId !== null)
         .map((d) => d.messageId),
     );
@@ -100,6 +102,7 @@ export class MailboxHomeService {
     const items = await Promise.all(live.map((m) => this.#deps.store.getExchangeItem(m.id)));
     const ids = new Set(live.map((m) => m.id));
     const failed = (await this.#deps.store.listDeliveries())
+      .filter(isVoicemail)
       .filter((d) => d.kind === 'copy' && d.status === 'failed' && ids.has(d.messageId ?? ''))
       .map((d) => ({ messageId: d.messageId!, reason: d.lastError ?? 'failed' }));
     return { total: live.length, moved: items.filter((i) => i !== null).length, failed };

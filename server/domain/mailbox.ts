@@ -47,6 +47,12 @@ export interface MailboxRecord extends Mailbox {
   sip: SipCredentials | null;
 }
 
+/** What may be shown of a mailbox: no code hash, lockout count or SIP credentials. */
+export function publicMailbox(record: MailboxRecord): Mailbox {
+  const { codeHash: _hash, failedLogins: _f, lockedUntil: _l, sip: _sip, ...mailbox } = record;
+  return mailbox;
+}
+
 /**
  * A mailbox as a caller of the services names it: its name or extension, or the record already
  * resolved (a call resolves its mailbox once and carries it, rather than looking it up again).

@@ -18,6 +18,8 @@ export type Observation =
   | {
       event: 'delivery';
       target: TargetKind;
+      /** A notice (an alarm's own mail) says nothing of how voicemail is delivered. */
+      notice?: boolean;
       result: 'delivered' | 'deferred' | 'failed' | 'lost';
       reason?: string;
     }

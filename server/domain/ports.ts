@@ -20,7 +20,7 @@ import type {
   MailboxRecord,
   SipCredentials,
 } from './mailbox.ts';
-import type { Delivery, NewDelivery, TargetKind } from './delivery.ts';
+import type { NewDelivery, NewNotice, QueueItem, TargetKind } from './delivery.ts';
 import type { MessageState, StatePair } from './message-state.ts';
 import type { ExchangeItemRef, MailboxHome } from './exchange.ts';
 import type { StoredEmailReading } from './email-reading.ts';
@@ -202,16 +202,17 @@ export interface ClaimRequest {
  * The delivery queue. Items are claimed with a lease; only the lease holder completes them
  * (removed, deferred or failed), so several workers, on one node or several, never deliver an
  * item twice while a live one holds it, and a dead worker's items come back when its lease ends.
+ * A notice (no mailbox, no voicemail, no audio) is queued, leased and settled as voicemail is.
  */
 export interface DeliveryStore {
-  queueDelivery(delivery: NewDelivery, at: number): Promise<void>;
+  queueDelivery(delivery: NewDelivery | NewNotice, at: number): Promise<void>;
   /**
    * Atomically leases pending items of a target kind that are due and not leased (or whose lease
    * ran out), oldest first.
    */
-  claimDeliveries(request: ClaimRequest): Promise<Delivery[]>;
-  listDeliveries(): Promise<Delivery[]>;
-  getDelivery(id: number): Promise<Delivery | null>;
+  claimDeliveries(request: ClaimRequest): Promise<QueueItem[]>;
+  listDeliveries(): Promise<QueueItem[]>;
+  getDelivery(id: number): Promise<QueueItem | null>;
   /**
    * Removes a delivered item if `holder` still leases it; returns the audio keys no longer used,
    * or null when the lease was lost (the item is left alone).
@@ -340,6 +341,12 @@ export interface AdminStore {
   listAdmins(): Promise<AdminRecord[]>;
   setAdminPassword(id: number, passwordHash: string): Promise<void>;
   setAdminTotp(id: number, secret: string | null): Promise<void>;
+  /**
+   * Takes the time step of a one-time code just checked, in one atomic step: true when it is
+   * later than every step taken before for this administrator, false when a code of that step
+   * or a later one was already used (a replay, or two log-ins racing with one code).
+   */
+  takeAdminTotpStep(id: number, step: number): Promise<boolean>;
   /**
    * Removes the administrator and its sessions, in one step that refuses (INVALID_STATE) to
    * remove the last one, so two concurrent removals never leave none. NOT_FOUND if gone.

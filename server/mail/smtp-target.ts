@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
-import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/delivery.ts';
+import type {
+  Delivery,
+  DeliveryResult,
+  DeliveryTarget,
+  NoticeDelivery,
+} from '../domain/delivery.ts';
 import { renderVoicemail } from '../render/voicemail-mime.ts';
 
 export interface SmtpServer {
@@ -57,8 +62,11 @@ export function isPermanent(err: SmtpError): boolean {
 
 const TLS_ERRORS = new Set(['ETLS', 'ESOCKET']);
 
+type Mail = Parameters<ReturnType<typeof nodemailer.createTransport>['sendMail']>[0];
+
 /**
- * Delivers voicemail e-mail over SMTP with nodemailer: the same rendering as the IMAP view. Its
+ * Delivers voicemail e-mail over SMTP with nodemailer: the same rendering as the IMAP view; and
+ * notices, plain text mail from the server to an administrator (alarms), the same way. Its
  * connection and socket timeouts are shorter than the runner's time limit, so a silent server
  * ends the attempt here, not by the runner giving up on a mail that might still be accepted.
  */
@@ -127,9 +135,27 @@ export class SmtpTarget implements DeliveryTarget {
       webUrl: this.#o.webUrl,
       from: sender,
     });
-    const envelope = { from: sender, to: [item.recipient] };
+    return this.#send(server, { envelope: { from: sender, to: [item.recipient] }, raw });
+  }
+
+  /** A notice: plain text, marked as sent by a machine so that no one's autoreply answers it. */
+  async deliverNotice(item: NoticeDelivery): Promise<DeliveryResult> {
+    const server = serverFor(this.#o.servers, item.recipient);
+    if (!server) return { status: 'retry', reason: 'no SMTP server configured (mail.servers)' };
+    const sender = server.from || this.#o.from || `voicemail@${this.#o.domain}`;
+    return this.#send(server, {
+      from: sender,
+      to: item.recipient,
+      subject: item.notice.subject,
+      text: item.notice.text,
+      headers: { 'Auto-Submitted': 'auto-generated' },
+    });
+  }
+
+  /** Sends one mail by `server`, falling back to plain text where its entry allows it. */
+  async #send(server: SmtpServer, mail: Mail): Promise<DeliveryResult> {
     try {
-      const info = await this.#transport(server, false).sendMail({ envelope, raw });
+      const info = await this.#transport(server, false).sendMail(mail);
       return { status: 'ok', detail: `${server.host}: ${info.response}` };
     } catch (err) {
       const e = err as SmtpError;
@@ -140,7 +166,7 @@ export class SmtpTarget implements DeliveryTarget {
         TLS_ERRORS.has(e.code ?? '')
       ) {
         try {
-          const info = await this.#transport(server, true).sendMail({ envelope, raw });
+          const info = await this.#transport(server, true).sendMail(mail);
           return { status: 'ok', detail: `${server.host} (without TLS): ${info.response}` };
         } catch (err2) {
           return this.#result(err2 as SmtpError, server);

@@ -90,6 +90,8 @@ export class AlarmWatch {
   }
 
   #observed(o: Observation): void {
+    // An alarm's own mail neither raises nor clears one: its success would clear what it reports.
+    if (o.event === 'delivery' && o.notice) return;
     if (o.event === 'delivery' && o.result === 'failed')
       this.set('delivery-failing', o.target, true, o.reason ?? 'failed');
     else if (o.event === 'delivery' && o.result === 'delivered')

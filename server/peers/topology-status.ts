@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { Delivery } from '../domain/delivery.ts';
+import type { QueueItem } from '../domain/delivery.ts';
 import { isLive } from '../domain/failover.ts';
 import type { SavedFailover } from './failover-watcher.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
@@ -85,7 +85,7 @@ async function healthAnswers(base: string, ms: number): Promise<string | null> {
 export async function topologyStatus(
   peers: PeerSet,
   role: string,
-  queue: readonly Delivery[],
+  queue: readonly QueueItem[],
   opts: {
     timeoutMs?: number;
     now?: number;
@@ -100,7 +100,9 @@ export async function topologyStatus(
         smtpGreets(p.host, p.port, ms),
         p.https ? healthAnswers(p.https, ms) : Promise.resolve(undefined),
       ]);
-      const mine = queue.filter((d) => d.target === 'peer' && d.payload?.peer === p.name);
+      const mine = queue.filter(
+        (d) => d.kind !== 'notice' && d.target === 'peer' && d.payload?.peer === p.name,
+      );
       const pending = mine.filter((d) => d.status === 'pending');
       return {
         name: p.name,

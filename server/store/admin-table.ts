@@ -93,6 +93,15 @@ export class AdminTable implements AdminStore {
     this.#write('UPDATE admin SET totp_secret = ? WHERE id = ?', secret, id);
   }
 
+  async takeAdminTotpStep(id: number, step: number): Promise<boolean> {
+    const taken = this.#db.tx(() =>
+      this.#db
+        .sql('UPDATE admin SET totp_step = ? WHERE id = ? AND (totp_step IS NULL OR totp_step < ?)')
+        .run(step, id, step),
+    );
+    return Number(taken.changes) === 1;
+  }
+
   async removeAdmin(id: number): Promise<void> {
     this.#db.tx(() => {
       if (!this.#db.sql('SELECT 1 FROM admin WHERE id = ?').get(id))

@@ -1,11 +1,11 @@
-import type { Delivery, NewDelivery } from '../domain/delivery.ts';
+import type { NewDelivery, NewNotice, QueueItem } from '../domain/delivery.ts';
 import type { MailFolder, NewMessage } from '../domain/message.ts';
 import type { MessageState } from '../domain/message-state.ts';
 import type { ClaimRequest, DeliveryStore } from '../domain/ports.ts';
-import { rowToDelivery, type DeliveryRow } from './rows.ts';
+import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, type DeliveryRow } from './rows.ts';
 import type { SqlAccess } from './sql-access.ts';
 
-const byQueueOrder = (a: Delivery, b: Delivery): number =>
+const byQueueOrder = (a: QueueItem, b: QueueItem): number =>
   a.nextAttemptAt - b.nextAttemptAt || a.id - b.id;
 
 /** The delivery queue: every item to every target kind, claimed with leases. */
@@ -16,42 +16,20 @@ export class DeliveryTable implements DeliveryStore {
   }
 
   /** Inside a transaction of the caller (deliveries committed with their messages). */
-  insertDelivery(d: NewDelivery, at: number): void {
+  insertDelivery(d: NewDelivery | NewNotice, at: number): void {
     this.#db
       .sql(
-        `INSERT INTO delivery (target, kind, mailbox_id, recipient, payload, voicemail_id, identity,
-         message_id, caller_number, caller_name, received_at, audio_key, audio_format, audio_bytes,
-         duration_ms, priority, private, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO delivery (${DELIVERY_COLUMNS}, next_attempt_at, created_at)
+         VALUES (${Array(19).fill('?').join(', ')})`,
       )
-      .run(
-        d.target,
-        d.kind,
-        d.mailboxId,
-        d.recipient,
-        d.payload ? JSON.stringify(d.payload) : null,
-        d.voicemailId,
-        d.identity,
-        d.messageId,
-        d.callerNumber,
-        d.callerName,
-        d.receivedAt,
-        d.audio.key,
-        d.audio.format,
-        d.audio.bytes,
-        d.audio.durationMs,
-        d.priority,
-        d.private ? 1 : 0,
-        at,
-        at,
-      );
+      .run(...deliveryValues(d), at, at);
   }
 
-  async queueDelivery(d: NewDelivery, at: number): Promise<void> {
+  async queueDelivery(d: NewDelivery | NewNotice, at: number): Promise<void> {
     this.#db.tx(() => this.insertDelivery(d, at));
   }
 
-  async claimDeliveries(r: ClaimRequest): Promise<Delivery[]> {
+  async claimDeliveries(r: ClaimRequest): Promise<QueueItem[]> {
     // One UPDATE in one write transaction: two claimers (processes or nodes) never take one item.
     const rows = this.#db.tx(
       () =>
@@ -69,12 +47,12 @@ export class DeliveryTable implements DeliveryStore {
     return rows.map(rowToDelivery).sort(byQueueOrder);
   }
 
-  async listDeliveries(): Promise<Delivery[]> {
+  async listDeliveries(): Promise<QueueItem[]> {
     const rows = this.#db.sql('SELECT * FROM delivery ORDER BY id').all();
     return (rows as unknown as DeliveryRow[]).map(rowToDelivery);
   }
 
-  async getDelivery(id: number): Promise<Delivery | null> {
+  async getDelivery(id: number): Promise<QueueItem | null> {
     const row = this.#db.sql('SELECT * FROM delivery WHERE id = ?').get(id);
     return row ? rowToDelivery(row as unknown as DeliveryRow) : null;
   }
@@ -83,8 +61,9 @@ export class DeliveryTable implements DeliveryStore {
     return this.#db.tx(() => {
       const row = this.#db
         .sql('DELETE FROM delivery WHERE id = ? AND lease_holder = ? RETURNING audio_key')
-        .get(id, holder) as { audio_key: string } | undefined;
-      return row ? this.#db.unusedAudio([row.audio_key]) : null;
+        .get(id, holder) as { audio_key: string | null } | undefined;
+      if (!row) return null;
+      return row.audio_key === null ? [] : this.#db.unusedAudio([row.audio_key]);
     });
   }
 
@@ -138,10 +117,10 @@ export class DeliveryTable implements DeliveryStore {
   async dropDelivery(id: number, keep?: NewMessage): Promise<string[]> {
     return this.#db.tx(() => {
       const row = this.#db.sql('DELETE FROM delivery WHERE id = ? RETURNING audio_key').get(id) as
-        { audio_key: string } | undefined;
+        { audio_key: string | null } | undefined;
       if (!row) return [];
       if (keep) this.#note(null, 'dropped from the queue', keep);
-      return this.#db.unusedAudio([row.audio_key]);
+      return row.audio_key === null ? [] : this.#db.unusedAudio([row.audio_key]);
     });
   }
 

@@ -355,6 +355,64 @@ export const MIGRATIONS: readonly string[] = [
     list_order TEXT NOT NULL CHECK (list_order IN ('newest', 'oldest', 'priority'))
   ) STRICT;
 `,
+  // The time step of each administrator's last one-time code taken: a code is good once.
+  `
+  ALTER TABLE admin ADD COLUMN totp_step INTEGER;
+`,
+  // The queue also takes notices: plain mail from the server to an administrator (alarms), with
+  // no mailbox, voicemail or audio, their text in payload. SQLite relaxes NOT NULL and a CHECK
+  // only by copying the table; the columns are named, so the copy holds whatever came before.
+  `
+  CREATE TABLE delivery_notice (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL CHECK (target IN ('smtp', 'ews', 'graph', 'peer')),
+    kind TEXT NOT NULL CHECK (kind IN ('copy', 'forward', 'alert', 'manual', 'update', 'notice')),
+    mailbox_id INTEGER REFERENCES mailbox(id) ON DELETE CASCADE,
+    recipient TEXT NOT NULL,
+    payload TEXT,
+    voicemail_id TEXT,
+    identity TEXT,
+    message_id TEXT,
+    caller_number TEXT,
+    caller_name TEXT,
+    received_at INTEGER,
+    audio_key TEXT,
+    audio_format TEXT,
+    audio_bytes INTEGER,
+    duration_ms INTEGER,
+    priority TEXT,
+    private INTEGER,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    lease_holder TEXT,
+    lease_until INTEGER,
+    -- A notice carries no voicemail; every other item carries one whole.
+    CHECK ((kind = 'notice') = (mailbox_id IS NULL)),
+    CHECK (kind = 'notice' OR (voicemail_id IS NOT NULL AND identity IS NOT NULL
+      AND received_at IS NOT NULL AND audio_key IS NOT NULL AND audio_format IS NOT NULL
+      AND audio_bytes IS NOT NULL AND duration_ms IS NOT NULL AND priority IS NOT NULL
+      AND private IS NOT NULL))
+  ) STRICT;
+  INSERT INTO delivery_notice (id, target, kind, mailbox_id, recipient, payload, voicemail_id,
+    identity, message_id, caller_number, caller_name, received_at, audio_key, audio_format,
+    audio_bytes, duration_ms, priority, private, status, attempts, next_attempt_at, last_error,
+    created_at, lease_holder, lease_until)
+  SELECT id, target, kind, mailbox_id, recipient, payload, voicemail_id, identity, message_id,
+    caller_number, caller_name, received_at, audio_key, audio_format, audio_bytes, duration_ms,
+    priority, private, status, attempts, next_attempt_at, last_error, created_at, lease_holder,
+    lease_until FROM delivery;
+  -- Ids go on rising: a number once shown by queue list is never reused.
+  DELETE FROM sqlite_sequence WHERE name = 'delivery_notice';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'delivery_notice', seq FROM sqlite_sequence WHERE name = 'delivery';
+  DROP TABLE delivery;
+  ALTER TABLE delivery_notice RENAME TO delivery;
+  CREATE INDEX delivery_due ON delivery (target, status, next_attempt_at);
+  CREATE INDEX delivery_by_audio ON delivery (audio_key);
+  CREATE INDEX delivery_by_mailbox ON delivery (mailbox_id);
+`,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -1,6 +1,13 @@
 import type { MailboxRecord } from '../domain/mailbox.ts';
 import type { Change, Greeting, Message } from '../domain/message.ts';
-import type { Delivery } from '../domain/delivery.ts';
+import type {
+  Delivery,
+  NewDelivery,
+  NewNotice,
+  Notice,
+  QueueItem,
+  QueueState,
+} from '../domain/delivery.ts';
 
 /** SQLite rows and their mapping to domain objects: the one place that knows column names. */
 export interface MailboxRow {
@@ -164,21 +171,22 @@ export interface DeliveryRow {
   id: number;
   target: string;
   kind: string;
-  mailbox_id: number;
+  /** The voicemail's columns are null for a notice. */
+  mailbox_id: number | null;
   recipient: string;
   payload: string | null;
-  voicemail_id: string;
-  identity: string;
+  voicemail_id: string | null;
+  identity: string | null;
   message_id: string | null;
   caller_number: string | null;
   caller_name: string | null;
-  received_at: number;
-  audio_key: string;
-  audio_format: string;
-  audio_bytes: number;
-  duration_ms: number;
-  priority: string;
-  private: number;
+  received_at: number | null;
+  audio_key: string | null;
+  audio_format: string | null;
+  audio_bytes: number | null;
+  duration_ms: number | null;
+  priority: string | null;
+  private: number | null;
   status: string;
   attempts: number;
   next_attempt_at: number;
@@ -188,29 +196,42 @@ export interface DeliveryRow {
   lease_until: number | null;
 }
 
-export function rowToDelivery(r: DeliveryRow): Delivery {
-  return {
+/** The columns an INSERT of a queue item names, in the order `deliveryValues` gives them. */
+export const DELIVERY_COLUMNS = `target, kind, mailbox_id, recipient, payload, voicemail_id, identity,
+  message_id, caller_number, caller_name, received_at, audio_key, audio_format, audio_bytes,
+  duration_ms, priority, private`;
+
+/** A queue item's values for DELIVERY_COLUMNS: a notice has its text as payload, no voicemail. */
+export function deliveryValues(d: NewDelivery | NewNotice): (string | number | null)[] {
+  if (d.kind === 'notice') {
+    const payload = JSON.stringify({ subject: d.notice.subject, text: d.notice.text });
+    return [d.target, d.kind, null, d.recipient, payload, ...Array<null>(12).fill(null)];
+  }
+  return [
+    d.target,
+    d.kind,
+    d.mailboxId,
+    d.recipient,
+    d.payload ? JSON.stringify(d.payload) : null,
+    d.voicemailId,
+    d.identity,
+    d.messageId,
+    d.callerNumber,
+    d.callerName,
+    d.receivedAt,
+    d.audio.key,
+    d.audio.format,
+    d.audio.bytes,
+    d.audio.durationMs,
+    d.priority,
+    d.private ? 1 : 0,
+  ];
+}
+
+export function rowToDelivery(r: DeliveryRow): QueueItem {
+  const state: QueueState = {
     id: r.id,
-    target: r.target as Delivery['target'],
-    kind: r.kind as Delivery['kind'],
-    mailboxId: r.mailbox_id,
-    recipient: r.recipient,
-    payload: r.payload === null ? null : (JSON.parse(r.payload) as Delivery['payload']),
-    voicemailId: r.voicemail_id,
-    identity: r.identity,
-    messageId: r.message_id,
-    callerNumber: r.caller_number,
-    callerName: r.caller_name,
-    receivedAt: r.received_at,
-    audio: {
-      key: r.audio_key,
-      format: r.audio_format,
-      bytes: r.audio_bytes,
-      durationMs: r.duration_ms,
-    },
-    priority: r.priority as Delivery['priority'],
-    private: r.private === 1,
-    status: r.status as Delivery['status'],
+    status: r.status as QueueState['status'],
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error,
@@ -219,5 +240,35 @@ export function rowToDelivery(r: DeliveryRow): Delivery {
       r.lease_holder !== null && r.lease_until !== null
         ? { holder: r.lease_holder, until: r.lease_until }
         : null,
+  };
+  if (r.kind === 'notice')
+    return {
+      ...state,
+      target: 'smtp',
+      kind: 'notice',
+      recipient: r.recipient,
+      notice: JSON.parse(r.payload ?? '{}') as Notice,
+    };
+  return {
+    ...state,
+    target: r.target as Delivery['target'],
+    kind: r.kind as Delivery['kind'],
+    mailboxId: r.mailbox_id!,
+    recipient: r.recipient,
+    payload: r.payload === null ? null : (JSON.parse(r.payload) as Delivery['payload']),
+    voicemailId: r.voicemail_id!,
+    identity: r.identity!,
+    messageId: r.message_id,
+    callerNumber: r.caller_number,
+    callerName: r.caller_name,
+    receivedAt: r.received_at!,
+    audio: {
+      key: r.audio_key!,
+      format: r.audio_format!,
+      bytes: r.audio_bytes!,
+      durationMs: r.duration_ms!,
+    },
+    priority: r.priority as Delivery['priority'],
+    private: r.private === 1,
   };
 }

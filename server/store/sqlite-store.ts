@@ -16,7 +16,7 @@ import type {
   NewMessage,
 } from '../domain/message.ts';
 import type { MessageState, StatePair } from '../domain/message-state.ts';
-import type { Delivery, NewDelivery } from '../domain/delivery.ts';
+import type { NewDelivery, NewNotice, QueueItem } from '../domain/delivery.ts';
 import type {
   AddedMessages,
   ClaimRequest,
@@ -528,16 +528,16 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
 
   readonly #deliveries: DeliveryTable;
   readonly #sessions: WebSessionTable;
-  queueDelivery(d: NewDelivery, at: number): Promise<void> {
+  queueDelivery(d: NewDelivery | NewNotice, at: number): Promise<void> {
     return this.#deliveries.queueDelivery(d, at);
   }
-  claimDeliveries(request: ClaimRequest): Promise<Delivery[]> {
+  claimDeliveries(request: ClaimRequest): Promise<QueueItem[]> {
     return this.#deliveries.claimDeliveries(request);
   }
-  listDeliveries(): Promise<Delivery[]> {
+  listDeliveries(): Promise<QueueItem[]> {
     return this.#deliveries.listDeliveries();
   }
-  getDelivery(id: number): Promise<Delivery | null> {
+  getDelivery(id: number): Promise<QueueItem | null> {
     return this.#deliveries.getDelivery(id);
   }
   completeDelivery(id: number, holder: string): Promise<string[] | null> {
@@ -660,6 +660,9 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   }
   setAdminTotp(id: number, secret: string | null): Promise<void> {
     return this.#admins.setAdminTotp(id, secret);
+  }
+  takeAdminTotpStep(id: number, step: number): Promise<boolean> {
+    return this.#admins.takeAdminTotpStep(id, step);
   }
   removeAdmin(id: number): Promise<void> {
     return this.#admins.removeAdmin(id);

@@ -9,7 +9,8 @@ import { AddressThrottle, clientAddress } from '../../server/domain/address-thro
 import { DEFAULT_COST } from '../../server/domain/code-hash.ts';
 import type { DomainDeps } from '../../server/domain/deps.ts';
 import { VoicegateError } from '../../server/domain/errors.ts';
-import { MailboxService, type LoginContext } from '../../server/domain/mailbox-service.ts';
+import { MailboxService } from '../../server/domain/mailbox-service.ts';
+import type { LoginContext } from '../../server/domain/mailbox-login.ts';
 import { DEFAULT_POLICY } from '../../server/domain/policy.ts';
 import { inspectWav } from '../../server/media/wav.ts';
 import { tempContext } from '../helpers/temp-context.ts';

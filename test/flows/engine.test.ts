@@ -6,6 +6,7 @@ import { parseWav } from '../../server/media/wav.ts';
 import { tempContext } from '../helpers/temp-context.ts';
 import { flowDeps } from '../helpers/flow-deps.ts';
 import { ScriptedCall } from '../helpers/scripted-call.ts';
+import type { Delivery } from '../../server/domain/delivery.ts';
 
 let ctx: Awaited<ReturnType<typeof tempContext>>;
 beforeAll(async () => {
@@ -272,7 +273,7 @@ flows:
       messageId: null,
       audio: { durationMs: 2000, format: 'wav/pcm16/8000' },
     });
-    const wav = parseWav(await ctx.audio.read(queued[0]!.audio.key));
+    const wav = parseWav(await ctx.audio.read((queued[0] as Delivery).audio.key));
     expect(new Int16Array(wav.data.buffer, wav.data.byteOffset, wav.data.length / 2)).toEqual(
       samples,
     );

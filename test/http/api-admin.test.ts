@@ -174,9 +174,24 @@ describe('administrator log-in', () => {
       message: 'enter the one-time code from your authenticator app',
       field: 'totp',
     });
-    const withCode = await adminLogin('tess', 'tess password 1', app.generate());
+    // The code shown to enrol is used up: the log-in takes the app's next one.
+    expect((await adminLogin('tess', 'tess password 1', app.generate())).res.statusCode).toBe(401);
+    const next = app.generate({ timestamp: Date.now() + 30_000 });
+    const withCode = await adminLogin('tess', 'tess password 1', next);
     expect(withCode.res.statusCode).toBe(200);
     expect(withCode.res.json().admin).toMatchObject({ name: 'tess', totp: true });
+    // Seen over a shoulder or replayed, the same code opens nothing more.
+    const replay = await adminLogin('tess', 'tess password 1', next);
+    expect(replay.res.statusCode).toBe(401);
+    expect(replay.res.json()).toMatchObject({ error: 'AUTH_FAILED' });
+    const reasons = (
+      await t.ctx.store.queryAudit({ principal: 'admin:tess', kind: 'login', limit: 3 })
+    ).map((r) => `${r.outcome} ${r.reason}`);
+    expect(reasons).toEqual([
+      'failure one-time code already used',
+      'success password and one-time code',
+      'failure one-time code already used',
+    ]);
     const badCode = await adminLogin(
       'tess',
       'tess password 1',

@@ -46,3 +46,24 @@ describe('IMAP login', () => {
     await c.logout();
   });
 });
+
+describe('IMAP log-ins on the audit trail', () => {
+  it('records a right and a wrong code with the channel, mailbox, client address and reason', async () => {
+    const good = client('201', '1234');
+    await good.connect();
+    await good.logout();
+    const wrong = client('201', '9999');
+    await expect(wrong.connect()).rejects.toThrow();
+    wrong.close();
+    const records = await server.context.store.queryAudit({
+      mailbox: 'alice',
+      kind: 'login',
+      limit: 2,
+    });
+    expect(records.map((r) => [r.channel, r.principal, r.mailbox, r.outcome, r.reason])).toEqual([
+      ['imap', null, 'alice', 'failure', 'wrong code'],
+      ['imap', 'mailbox:alice', 'alice', 'success', null],
+    ]);
+    for (const r of records) expect(r.client).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+  });
+});

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeliveryResult } from '../../server/domain/delivery.ts';
+import type { Delivery, DeliveryResult } from '../../server/domain/delivery.ts';
 import { tempContext } from '../helpers/temp-context.ts';
 import { wav } from './mail-helpers.ts';
 
@@ -55,7 +55,7 @@ describe('a bounce interrupted by a crash', () => {
     // The bounce and the message in the mailbox are committed together.
     expect(await ctx.deliveries.settle(again!, refusal, 'worker-2')).toBe('failed');
     const kept = await ctx.messages.list(carol.id);
-    expect(kept.map((m) => m.id)).toEqual([claimed!.voicemailId]);
+    expect(kept.map((m) => m.id)).toEqual([(claimed as Delivery).voicemailId]);
     expect(await ctx.deliveries.list()).toMatchObject([
       {
         id: claimed!.id,

@@ -16,6 +16,7 @@ import {
   webLogin,
 } from './mail-helpers.ts';
 import { SmtpRecorder } from './smtp-recorder.ts';
+import type { Delivery } from '../../server/domain/delivery.ts';
 
 /**
  * The e-mail modes end to end: a real server in this process delivers to a real SMTP server
@@ -181,7 +182,7 @@ describe('e-mail modes', () => {
       const kept = await server.context.messages.list(box.carol!.id);
       expect(kept).toEqual([
         expect.objectContaining({
-          id: bounced.voicemailId,
+          id: (bounced as Delivery).voicemailId,
           callerNumber: '+33142685300',
           callerName: 'Dana Leroy',
           receivedAt: RECEIVED,
@@ -193,7 +194,7 @@ describe('e-mail modes', () => {
       ).toBe(0);
       // The owner sees why: the remote server's own words, on the kept message.
       const { messages } = await webInbox(server, await webLogin(server, 'carol', '1234'));
-      const shown = messages.find((m) => m.id === bounced.voicemailId);
+      const shown = messages.find((m) => m.id === (bounced as Delivery).voicemailId);
       expect(shown?.emailError).toContain('550 5.1.1 No such user here');
       expect(shown?.emailError).toBe(bounced.lastError);
       expect(smtp.mails).toHaveLength(before);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Delivery } from '../../server/domain/delivery.ts';
+import type { QueueItem } from '../../server/domain/delivery.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { makeCert, mailServers, parse, until, wav } from './mail-helpers.ts';
 import { SmtpRecorder } from './smtp-recorder.ts';
@@ -104,7 +104,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function queued(to: string): Promise<Delivery | undefined> {
+async function queued(to: string): Promise<QueueItem | undefined> {
   return (await server.context.deliveries.list()).find((m) => m.recipient === to);
 }
 

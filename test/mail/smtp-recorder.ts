@@ -47,6 +47,8 @@ export class SmtpRecorder {
   /** Every connection, whatever became of it. */
   connections = 0;
   answer: Answer = 'accept';
+  /** Recipients never refused, whatever `answer` says (an administrator's mailbox here). */
+  readonly alwaysAccept = new Set<string>();
   /** How long to wait after the data before answering: a slow server. */
   delayMs = 0;
   /** Mails whose data has started to arrive (answered or not). */
@@ -106,10 +108,10 @@ export class SmtpRecorder {
         if (!ok) return callback(new Error('Invalid username or password'));
         callback(null, { user: { name: user, method: login.method } satisfies SessionUser });
       },
-      onRcptTo: (_address, _session, callback) => {
+      onRcptTo: (address, _session, callback) => {
         this.recipients++;
         if (this.holdEnvelope) return;
-        if (this.answer !== 'reject') return callback();
+        if (this.answer !== 'reject' || this.alwaysAccept.has(address.address)) return callback();
         callback(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
       },
       onData: (stream, session, callback) => {

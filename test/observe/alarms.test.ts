@@ -14,6 +14,7 @@ import { SmtpRecorder } from '../mail/smtp-recorder.ts';
 
 const run = promisify(execFile);
 const TOKEN = 'alarm-scrape-token-5e1d';
+const OPS = 'ops@example.net';
 const MB = 1024 * 1024;
 
 interface Record {
@@ -25,7 +26,8 @@ interface Record {
 
 /**
  * A real server whose data folder is a small tmpfs of its own (mounted by the test, as root),
- * so the disk it checks really fills up; its log kept for the alarm records.
+ * so the disk it checks really fills up; its log kept for the alarm records, and each alarm
+ * mailed (through the queue) to an administrator at a real SMTP server (smtp-server).
  */
 describe('alarms: raised once, cleared once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'voicegate-alarms-'));
@@ -40,6 +42,7 @@ describe('alarms: raised once, cleared once', () => {
     });
     mounted = true;
     smtp = await SmtpRecorder.start({ tls: 'none' });
+    smtp.alwaysAccept.add(OPS);
     writeFileSync(join(dir, 'voicegate.yaml'), 'server:\n  dataDir: .\n');
     const loaded = loadConfig(join(dir, 'voicegate.yaml'), [
       'http.port=0',
@@ -53,6 +56,7 @@ describe('alarms: raised once, cleared once', () => {
       `metrics.token=${TOKEN}`,
       'alarms.diskFreeMinMB=12',
       'alarms.checkSeconds=1',
+      `alarms.mailTo=${OPS}`,
       mailServers([{ port: smtp.port, tls: 'opportunistic' }]),
     ]);
     const sink = new Writable({
@@ -75,6 +79,17 @@ describe('alarms: raised once, cleared once', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The subjects of the alarm mails the administrator got, in the order they came. */
+  const mailed = (): string[] =>
+    smtp.mails
+      .filter((m) => m.to.includes(OPS))
+      .map((m) => {
+        const head = m.raw
+          .toString()
+          .split(/\r?\n\r?\n/)[0]!
+          .replace(/\r?\n(?=[ \t])/g, '');
+        return /^Subject: (.*)$/m.exec(head)?.[1] ?? '';
+      });
   const alarms = (kind: string, state: string) =>
     logs.filter((l) => l.alarm?.kind === kind && l.alarm.state === state);
   const round = () => Math.max(0, ...logs.map((l) => l.round ?? 0));
@@ -101,6 +116,12 @@ describe('alarms: raised once, cleared once', () => {
     expect(raised.msg).toBe('alarm raised: the data folder is running out of disk space');
     expect(raised.alarm!.detail).toMatch(/^\d+ MB free, below 12 MB$/);
     expect(await active('disk-low')).toBe(1);
+    const raisedMail = '[voicegate] alarm raised: the data folder is running out of disk space';
+    await expect.poll(mailed, { timeout: 10_000 }).toEqual([raisedMail]);
+    const body = smtp.mails.find((m) => m.to.includes(OPS))!.raw.toString();
+    expect(body).toMatch(/^Auto-Submitted: auto-generated/m);
+    expect(body).toMatch(/Seen: \d+ MB free, below 12 MB/);
+    expect(body).toContain('What to do: free space or grow the disk');
     // Two more rounds of checks see the disk still full: nothing more is said.
     const seen = round();
     await expect.poll(round, { timeout: 10_000 }).toBeGreaterThanOrEqual(seen + 2);
@@ -110,6 +131,13 @@ describe('alarms: raised once, cleared once', () => {
     await expect.poll(() => alarms('disk-low', 'cleared').length, { timeout: 10_000 }).toBe(1);
     expect(await active('disk-low')).toBe(0);
     expect(alarms('disk-low', 'raised')).toHaveLength(1);
+    // Mailed once when raised and once when cleared, however many rounds saw it.
+    await expect
+      .poll(mailed, { timeout: 10_000 })
+      .toEqual([
+        raisedMail,
+        '[voicegate] alarm cleared: the data folder is running out of disk space',
+      ]);
   });
 
   it('raises delivery-failing when the mail server refuses for good, and clears it at the next delivery', async () => {
@@ -127,16 +155,33 @@ describe('alarms: raised once, cleared once', () => {
     expect(raised.msg).toBe('alarm raised: deliveries to a target fail for good (smtp)');
     expect(await active('delivery-failing')).toBe(1);
 
+    // The mail server refuses alice's address, not the administrator's: the alarm reaches them.
+    await expect
+      .poll(() => mailed().slice(2), { timeout: 15_000 })
+      .toEqual(['[voicegate] alarm raised: deliveries to a target fail for good (smtp)']);
+
     smtp.answer = 'accept';
     await server.context.messages.deposit({
       mailbox: '201',
       audio: toneWav({ seconds: 1, frequency: 550 }),
     });
-    await smtp.waitFor(1);
+    await expect
+      .poll(() => smtp.mails.filter((m) => m.to.includes('alice@example.com')).length)
+      .toBe(1);
     await expect
       .poll(() => alarms('delivery-failing', 'cleared').length, { timeout: 15_000 })
       .toBe(1);
     expect(await active('delivery-failing')).toBe(0);
     expect(alarms('delivery-failing', 'raised')).toHaveLength(1);
+    await expect
+      .poll(() => mailed().slice(2), { timeout: 15_000 })
+      .toEqual([
+        '[voicegate] alarm raised: deliveries to a target fail for good (smtp)',
+        '[voicegate] alarm cleared: deliveries to a target fail for good (smtp)',
+      ]);
+    // Only the bounce is left in the queue; the notices went.
+    await expect
+      .poll(async () => (await server.context.deliveries.list()).map((d) => d.kind))
+      .toEqual(['copy']);
   });
 });

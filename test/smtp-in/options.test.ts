@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config/load.ts';
-import { WRONG_OR_LOCKED } from '../../server/domain/mailbox-service.ts';
+import { WRONG_OR_LOCKED } from '../../server/domain/mailbox-login.ts';
 import { createLogger } from '../../server/log.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { startServer } from '../../server/server.ts';

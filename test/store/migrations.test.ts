@@ -7,6 +7,7 @@ import { SqliteStore } from '../../server/store/sqlite-store.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempData, type TempData } from '../helpers/temp-data.ts';
+import type { Delivery } from '../../server/domain/delivery.ts';
 
 let data: TempData;
 let dbFile: string;
@@ -305,7 +306,10 @@ describe('the Exchange migration', () => {
     });
     const [kept] = await store.listDeliveries();
     expect(kept).toMatchObject({ id: 5, kind: 'copy', recipient: 'a@example.com' });
-    await store.queueDelivery({ ...kept!, target: 'graph', kind: 'update' as 'copy' }, 6000);
+    await store.queueDelivery(
+      { ...(kept as Delivery), target: 'graph', kind: 'update' as 'copy' },
+      6000,
+    );
     expect((await store.listDeliveries()).map((d) => [d.id, d.kind])).toEqual([
       [5, 'copy'],
       [9, 'update'],

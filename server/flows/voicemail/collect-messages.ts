@@ -4,7 +4,7 @@
  */
 import { isVoicegateError } from '../../domain/errors.ts';
 import type { Mailbox, MailboxRef } from '../../domain/mailbox.ts';
-import { publicMailbox } from '../../domain/mailbox-service.ts';
+import { publicMailbox } from '../../domain/mailbox.ts';
 import type { Call } from '../call.ts';
 import type { FlowDeps } from '../flow-deps.ts';
 import { changeCode } from './change-code.ts';

@@ -2,7 +2,7 @@
  * "Play on my phone": the server called the owner's own phone (the telephony layer checked
  * the number); this plays one message with its header and the usual message keys.
  */
-import { publicMailbox } from '../../domain/mailbox-service.ts';
+import { publicMailbox } from '../../domain/mailbox.ts';
 import type { Call } from '../call.ts';
 import type { FlowDeps } from '../flow-deps.ts';
 import { reviewMessage } from './message-menu.ts';

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
 import { mailboxInfo } from '../message-view.ts';
 import { NoContent, CodeBody, ErrorReply, LoginBody, SessionReply } from '../schemas.ts';
-import { publicMailbox } from '../../domain/mailbox-service.ts';
+import { publicMailbox } from '../../domain/mailbox.ts';
 import { WebPreferenceService } from '../../domain/web-preferences.ts';
 
 const errors = {

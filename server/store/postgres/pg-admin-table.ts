@@ -59,6 +59,16 @@ export class PgAdminTable implements AdminStore {
     await this.#db.sql.rows('UPDATE admin SET totp_secret = $1 WHERE id = $2', [secret, id]);
   }
 
+  async takeAdminTotpStep(id: number, step: number): Promise<boolean> {
+    // One statement: of two log-ins with one code, the row lock lets only the first match.
+    const rows = await this.#db.sql.rows(
+      `UPDATE admin SET totp_step = $1 WHERE id = $2 AND (totp_step IS NULL OR totp_step < $1)
+       RETURNING id`,
+      [step, id],
+    );
+    return rows.length === 1;
+  }
+
   async removeAdmin(id: number): Promise<void> {
     await this.#db.tx(async (t) => {
       // Every administrator row locked first: two removals of the last two serialise here.

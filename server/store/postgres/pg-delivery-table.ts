@@ -1,11 +1,11 @@
-import type { Delivery, NewDelivery } from '../../domain/delivery.ts';
+import type { NewDelivery, NewNotice, QueueItem } from '../../domain/delivery.ts';
 import type { MailFolder, NewMessage } from '../../domain/message.ts';
 import type { MessageState } from '../../domain/message-state.ts';
 import type { ClaimRequest, DeliveryStore } from '../../domain/ports.ts';
-import { rowToDelivery, type DeliveryRow } from '../rows.ts';
+import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, type DeliveryRow } from '../rows.ts';
 import type { PgAccess, Sql } from './pg-access.ts';
 
-const byQueueOrder = (a: Delivery, b: Delivery): number =>
+const byQueueOrder = (a: QueueItem, b: QueueItem): number =>
   a.nextAttemptAt - b.nextAttemptAt || a.id - b.id;
 
 /** Adds a message inside the caller's transaction (an undelivered forward kept). */
@@ -24,41 +24,19 @@ export class PgDeliveryTable implements DeliveryStore {
   }
 
   /** Inside a transaction of the caller (deliveries committed with their messages). */
-  async insertDelivery(t: Sql, d: NewDelivery, at: number): Promise<void> {
+  async insertDelivery(t: Sql, d: NewDelivery | NewNotice, at: number): Promise<void> {
     await t.rows(
-      `INSERT INTO delivery (target, kind, mailbox_id, recipient, payload, voicemail_id, identity,
-         message_id, caller_number, caller_name, received_at, audio_key, audio_format, audio_bytes,
-         duration_ms, priority, private, next_attempt_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-      [
-        d.target,
-        d.kind,
-        d.mailboxId,
-        d.recipient,
-        d.payload ? JSON.stringify(d.payload) : null,
-        d.voicemailId,
-        d.identity,
-        d.messageId,
-        d.callerNumber,
-        d.callerName,
-        d.receivedAt,
-        d.audio.key,
-        d.audio.format,
-        d.audio.bytes,
-        d.audio.durationMs,
-        d.priority,
-        d.private ? 1 : 0,
-        at,
-        at,
-      ],
+      `INSERT INTO delivery (${DELIVERY_COLUMNS}, next_attempt_at, created_at)
+       VALUES (${Array.from({ length: 19 }, (_, i) => `$${i + 1}`).join(', ')})`,
+      [...deliveryValues(d), at, at],
     );
   }
 
-  async queueDelivery(d: NewDelivery, at: number): Promise<void> {
+  async queueDelivery(d: NewDelivery | NewNotice, at: number): Promise<void> {
     await this.#db.tx((t) => this.insertDelivery(t, d, at));
   }
 
-  async claimDeliveries(r: ClaimRequest): Promise<Delivery[]> {
+  async claimDeliveries(r: ClaimRequest): Promise<QueueItem[]> {
     const rows = await this.#db.sql.rows<DeliveryRow>(
       `UPDATE delivery SET lease_holder = $1, lease_until = $2 WHERE id IN (
          SELECT id FROM delivery
@@ -72,23 +50,24 @@ export class PgDeliveryTable implements DeliveryStore {
     return rows.map(rowToDelivery).sort(byQueueOrder);
   }
 
-  async listDeliveries(): Promise<Delivery[]> {
+  async listDeliveries(): Promise<QueueItem[]> {
     const rows = await this.#db.sql.rows<DeliveryRow>('SELECT * FROM delivery ORDER BY id');
     return rows.map(rowToDelivery);
   }
 
-  async getDelivery(id: number): Promise<Delivery | null> {
+  async getDelivery(id: number): Promise<QueueItem | null> {
     const row = await this.#db.sql.row<DeliveryRow>('SELECT * FROM delivery WHERE id = $1', [id]);
     return row ? rowToDelivery(row) : null;
   }
 
   async completeDelivery(id: number, holder: string): Promise<string[] | null> {
     return this.#db.tx(async (t) => {
-      const row = await t.row<{ audio_key: string }>(
+      const row = await t.row<{ audio_key: string | null }>(
         'DELETE FROM delivery WHERE id = $1 AND lease_holder = $2 RETURNING audio_key',
         [id, holder],
       );
-      return row ? this.#db.unusedAudio(t, [row.audio_key]) : null;
+      if (!row) return null;
+      return row.audio_key === null ? [] : this.#db.unusedAudio(t, [row.audio_key]);
     });
   }
 
@@ -136,13 +115,13 @@ export class PgDeliveryTable implements DeliveryStore {
 
   async dropDelivery(id: number, keep?: NewMessage): Promise<string[]> {
     return this.#db.tx(async (t) => {
-      const row = await t.row<{ audio_key: string }>(
+      const row = await t.row<{ audio_key: string | null }>(
         'DELETE FROM delivery WHERE id = $1 RETURNING audio_key',
         [id],
       );
       if (!row) return [];
       if (keep) await this.#note(t, null, 'dropped from the queue', keep);
-      return this.#db.unusedAudio(t, [row.audio_key]);
+      return row.audio_key === null ? [] : this.#db.unusedAudio(t, [row.audio_key]);
     });
   }
 

@@ -265,6 +265,29 @@ export const PG_MIGRATIONS: readonly string[] = [
     list_order TEXT NOT NULL CHECK (list_order IN ('newest', 'oldest', 'priority'))
   );
   `,
+  // The time step of each administrator's last one-time code taken: a code is good once.
+  `
+  ALTER TABLE admin ADD COLUMN totp_step BIGINT;
+  `,
+  // The queue also takes notices: plain mail from the server to an administrator (alarms), with
+  // no mailbox, voicemail or audio, their text in payload.
+  `
+  ALTER TABLE delivery DROP CONSTRAINT delivery_kind_check;
+  ALTER TABLE delivery ADD CONSTRAINT delivery_kind_check
+    CHECK (kind IN ('copy', 'forward', 'alert', 'manual', 'update', 'notice'));
+  ALTER TABLE delivery ALTER COLUMN mailbox_id DROP NOT NULL,
+    ALTER COLUMN voicemail_id DROP NOT NULL, ALTER COLUMN identity DROP NOT NULL,
+    ALTER COLUMN received_at DROP NOT NULL, ALTER COLUMN audio_key DROP NOT NULL,
+    ALTER COLUMN audio_format DROP NOT NULL, ALTER COLUMN audio_bytes DROP NOT NULL,
+    ALTER COLUMN duration_ms DROP NOT NULL, ALTER COLUMN priority DROP NOT NULL,
+    ALTER COLUMN private DROP NOT NULL;
+  ALTER TABLE delivery ADD CONSTRAINT delivery_notice_check CHECK (
+    (kind = 'notice') = (mailbox_id IS NULL)
+    AND (kind = 'notice' OR (voicemail_id IS NOT NULL AND identity IS NOT NULL
+      AND received_at IS NOT NULL AND audio_key IS NOT NULL AND audio_format IS NOT NULL
+      AND audio_bytes IS NOT NULL AND duration_ms IS NOT NULL AND priority IS NOT NULL
+      AND private IS NOT NULL)));
+  `,
 ];
 
 /** Nodes starting together on an empty database: one migrates, the others wait for it. */

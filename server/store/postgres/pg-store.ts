@@ -1,4 +1,4 @@
-import type { Delivery, NewDelivery } from '../../domain/delivery.ts';
+import type { NewDelivery, NewNotice, QueueItem } from '../../domain/delivery.ts';
 import type {
   GreetingKind,
   MailboxChanges,
@@ -207,16 +207,16 @@ export class PgStore implements VoicemailStore {
   }
 
   // The delivery queue
-  queueDelivery(d: NewDelivery, at: number): Promise<void> {
+  queueDelivery(d: NewDelivery | NewNotice, at: number): Promise<void> {
     return this.#deliveries.queueDelivery(d, at);
   }
-  claimDeliveries(request: ClaimRequest): Promise<Delivery[]> {
+  claimDeliveries(request: ClaimRequest): Promise<QueueItem[]> {
     return this.#deliveries.claimDeliveries(request);
   }
-  listDeliveries(): Promise<Delivery[]> {
+  listDeliveries(): Promise<QueueItem[]> {
     return this.#deliveries.listDeliveries();
   }
-  getDelivery(id: number): Promise<Delivery | null> {
+  getDelivery(id: number): Promise<QueueItem | null> {
     return this.#deliveries.getDelivery(id);
   }
   completeDelivery(id: number, holder: string): Promise<string[] | null> {
@@ -337,6 +337,9 @@ export class PgStore implements VoicemailStore {
   }
   setAdminTotp(id: number, secret: string | null): Promise<void> {
     return this.#admins.setAdminTotp(id, secret);
+  }
+  takeAdminTotpStep(id: number, step: number): Promise<boolean> {
+    return this.#admins.takeAdminTotpStep(id, step);
   }
   removeAdmin(id: number): Promise<void> {
     return this.#admins.removeAdmin(id);

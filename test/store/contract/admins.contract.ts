@@ -41,6 +41,25 @@ export function adminsContract(open: () => Promise<OpenedStore>): void {
       await other.close();
     });
 
+    it('takes each one-time code step once, and never an earlier one, even from two log-ins at once', async () => {
+      const a = await add('a');
+      const b = await add('b');
+      const racing = await Promise.all([
+        store.takeAdminTotpStep(a.id, 1000),
+        store.takeAdminTotpStep(a.id, 1000),
+        store.takeAdminTotpStep(a.id, 1000),
+      ]);
+      expect(racing.filter(Boolean)).toHaveLength(1);
+      expect(await store.takeAdminTotpStep(a.id, 999)).toBe(false);
+      expect(await store.takeAdminTotpStep(a.id, 1001)).toBe(true);
+      expect(await store.takeAdminTotpStep(a.id, 1001)).toBe(false);
+      // Each administrator's steps are its own.
+      expect(await store.takeAdminTotpStep(b.id, 1000)).toBe(true);
+      const other = await opened.reopen();
+      expect(await other.store.takeAdminTotpStep(a.id, 1001)).toBe(false);
+      await other.close();
+    });
+
     it('never removes the last administrator, even with two removals at once', async () => {
       const a = await add('a');
       const b = await add('b');

@@ -233,6 +233,61 @@ export function deliveryQueueContract(open: () => Promise<OpenedStore>): void {
       expect((await store.listMessages(mailboxId)).map((m) => m.id)).toEqual([forward.voicemailId]);
     });
 
+    it('queues a notice without mailbox or voicemail, leased, failed, retried and settled as voicemail is', async () => {
+      const notice = { subject: '[vm1] alarm raised: disk', text: 'Seen: 10 MB free\n' };
+      await store.queueDelivery(
+        { target: 'smtp', kind: 'notice', recipient: 'ops@example.net', notice },
+        T0,
+      );
+      await store.queueDelivery(delivery(), T0 + 1);
+      const claimed = await store.claimDeliveries({
+        target: 'smtp',
+        holder: 'w1',
+        now: T0 + 5,
+        leaseMs: LEASE,
+        limit: 10,
+      });
+      expect(claimed.map((d) => d.kind)).toEqual(['notice', 'manual']);
+      const [n] = claimed;
+      expect(n).toEqual({
+        id: n!.id,
+        target: 'smtp',
+        kind: 'notice',
+        recipient: 'ops@example.net',
+        notice,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: T0,
+        lastError: null,
+        createdAt: T0,
+        lease: { holder: 'w1', until: T0 + 5 + LEASE },
+      });
+      expect(await store.failDelivery(n!.id, 'w1', '550 no such user')).toBe(true);
+      expect(await store.getDelivery(n!.id)).toMatchObject({
+        kind: 'notice',
+        status: 'failed',
+        lastError: '550 no such user',
+      });
+      await store.rescheduleDelivery(n!.id, T0 + 10);
+      const again = await store.claimDeliveries({
+        target: 'smtp',
+        holder: 'w2',
+        now: T0 + 10,
+        leaseMs: LEASE,
+        limit: 10,
+      });
+      expect(again.map((d) => d.id)).toEqual([n!.id]);
+      // Done: no audio to give back. The voicemail's audio is still in use by its item.
+      expect(await store.completeDelivery(n!.id, 'w2')).toEqual([]);
+      await store.queueDelivery(
+        { target: 'smtp', kind: 'notice', recipient: 'ops@example.net', notice },
+        T0 + 20,
+      );
+      const dropped = (await store.listDeliveries()).find((d) => d.kind === 'notice')!;
+      expect(await store.dropDelivery(dropped.id)).toEqual([]);
+      expect((await store.listDeliveries()).map((d) => d.kind)).toEqual(['manual']);
+    });
+
     it('commits deliveries with their messages, or neither', async () => {
       const id = randomUUID();
       await expect(

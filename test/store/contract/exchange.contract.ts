@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_HOME, type MailboxHome } from '../../../server/domain/exchange.ts';
 import type { MailboxRecord } from '../../../server/domain/mailbox.ts';
-import type { NewDelivery } from '../../../server/domain/delivery.ts';
+import { isVoicemail, type NewDelivery } from '../../../server/domain/delivery.ts';
 import type { Message } from '../../../server/domain/message.ts';
 import type { VoicemailStore } from '../../../server/domain/ports.ts';
 import { addMailbox, deposit } from './fixtures.ts';
@@ -96,7 +96,10 @@ export function exchangeContract(open: () => Promise<OpenedStore>): void {
     it('queues a write-back with the change it writes back: both or neither', async () => {
       const m = await deposit(store, alice.id);
       const updates = async () =>
-        (await store.listDeliveries()).filter((d) => d.kind === 'update').map((d) => d.messageId);
+        (await store.listDeliveries())
+          .filter(isVoicemail)
+          .filter((d) => d.kind === 'update')
+          .map((d) => d.messageId);
 
       expect(await store.setState(m.id, NEW, OLD, 'inbox', 1, [writeBack(m)])).not.toBeNull();
       expect(await updates()).toEqual([m.id]);
