@@ -45,8 +45,10 @@ export class WindowList {
       observeElementOffset: observeWindowOffset,
       scrollToFn: windowScroll,
       initialOffset: () => window.scrollY,
+      // Sizes come from the ResizeObserver only (after layout, before paint): reading a new
+      // row's height as it is added would force a layout in the middle of rendering or scrolling.
       measureElement: (row, entry, v) => {
-        const size = measureElement(row, entry, v);
+        const size = entry ? measureElement(row, entry, v) : 0;
         if (size > 0) return size;
         return v.itemSizeCache.get(key(v.indexFromElement(row))) ?? estimate;
       },
