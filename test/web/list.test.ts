@@ -41,7 +41,7 @@ async function scrollUntil(page: Page, reached: () => Promise<boolean>) {
         await page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
         return reached();
       },
-      { timeout: 15_000, intervals: [50] },
+      { timeout: 15_000, interval: 50 },
     )
     .toBe(true);
 }
