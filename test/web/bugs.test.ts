@@ -204,6 +204,16 @@ describe('on a phone', () => {
     const page = await suite.open({ viewport: PHONE });
     await logIn(page, box.extension);
     const far = messageLink(page, /Scroller 05/);
+    // The list renders the rows on screen only: scroll as a user does until it is there.
+    await expect
+      .poll(
+        async () => {
+          await page.mouse.wheel(0, 400);
+          return far.count();
+        },
+        { timeout: 8000 },
+      )
+      .toBe(1);
     await far.scrollIntoViewIfNeeded();
     const before = Number(await page.evaluate('window.scrollY'));
     expect(before).toBeGreaterThan(300);

@@ -1,11 +1,12 @@
 /**
  * The message list of a real mailbox: newest first (the order chosen remembered by the server), a search in
- * the URL, pages loaded as the list scrolls, a live change touching one row, bulk selection and
+ * the URL, a virtual list (only the rows on screen in the page) loading pages as it scrolls, a live change touching one row, bulk selection and
  * actions, "Empty deleted". At desktop and phone sizes.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../../server/domain/message.ts';
+import type { Message, NewMessage } from '../../server/domain/message.ts';
+import { toneWav } from '../../server/media/tone.ts';
 import {
   DESKTOP,
   PHONE,
@@ -30,6 +31,19 @@ async function callers(page: Page): Promise<string[]> {
       .split(/\s{2,}|\n/)[0]!
       .trim(),
   );
+}
+
+/** Scrolls to the page's end as a user would, until `reached` says so. */
+async function scrollUntil(page: Page, reached: () => Promise<boolean>) {
+  await expect
+    .poll(
+      async () => {
+        await page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
+        return reached();
+      },
+      { timeout: 25_000, interval: 50 },
+    )
+    .toBe(true);
 }
 
 async function seed(box: string, names: string[], start = Date.now() - names.length * DAY) {
@@ -120,23 +134,79 @@ for (const [size, viewport] of [
 }
 
 describe('a long list', () => {
-  it('renders one page at first and the next as the list scrolls', async () => {
+  it('renders only the rows on screen, and fetches the next page as the list scrolls', async () => {
     const box = await newMailbox(suite.server, 'Long List');
     await seed(
       box.name,
       Array.from({ length: 120 }, (_, i) => `Caller ${String(i).padStart(3, '0')}`),
     );
     const page = await suite.open({ viewport: PHONE });
+    const pages: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/messages?')) pages.push(r.url());
+    });
     await logIn(page, box.extension);
     const rows = page.getByRole('list', { name: 'Messages' }).getByRole('listitem');
-    await expect.poll(() => rows.count()).toBe(50);
+    await messageLink(page, /Caller 119/).waitFor();
     expect((await callers(page))[0]).toMatch(/^Caller 119/);
-    await page.getByRole('button', { name: 'Show more messages' }).scrollIntoViewIfNeeded();
-    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(100);
-    await page.getByRole('button', { name: 'Show more messages' }).scrollIntoViewIfNeeded();
-    await expect.poll(() => rows.count()).toBe(120);
+    // One page of 50 fetched, but only what a phone's screen shows (and eight more each side)
+    // rendered; each row says where it stands in the whole list.
+    expect(pages).toHaveLength(1);
+    expect(await rows.count()).toBeLessThan(35);
+    expect(await rows.first().getAttribute('aria-posinset')).toBe('1');
+    expect(await rows.first().getAttribute('aria-setsize')).toBe('120');
+    // To the end: the next pages come as it nears, and the oldest message is shown.
+    await scrollUntil(page, async () => (await messageLink(page, /Caller 000/).count()) === 1);
+    expect(pages).toHaveLength(3);
+    expect(await rows.count()).toBeLessThan(35);
+    expect(await rows.last().getAttribute('aria-posinset')).toBe('120');
     await expect(page.getByRole('button', { name: 'Show more messages' }).count()).resolves.toBe(0);
+    // And back to the top, the newest again.
+    await page.evaluate('window.scrollTo(0, 0)');
+    await messageLink(page, /Caller 119/).waitFor();
   });
+
+  it('keeps only tens of rows in the page for a mailbox of 1,000', async () => {
+    const box = await newMailbox(suite.server, 'Thousand');
+    const { context } = suite.server;
+    const key = await context.audio.put(toneWav({ seconds: 1 }));
+    const start = Date.now() - 1000 * 60_000;
+    await context.store.addMessages(
+      Array.from({ length: 1000 }, (_, i): NewMessage => {
+        const id = crypto.randomUUID();
+        return {
+          id,
+          identity: `${id}@web-test`,
+          mailboxId: box.id,
+          kind: 'message',
+          callerNumber: `555${String(i).padStart(4, '0')}`,
+          callerName: `Many ${String(i).padStart(4, '0')}`,
+          receivedAt: start + i * 60_000,
+          audio: { key, format: 'wav/pcm16/8000', bytes: 8044, durationMs: 1000 },
+          priority: 'normal',
+          private: false,
+          originServer: 'web-test',
+          forwardedFrom: null,
+        };
+      }),
+      Date.now(),
+    );
+    const page = await suite.open();
+    await logIn(page, box.extension);
+    await messageLink(page, /Many 0999/).waitFor();
+    const rows = page.getByRole('list', { name: 'Messages' }).getByRole('listitem');
+    expect(await rows.first().getAttribute('aria-setsize')).toBe('1000');
+    // Three pages loaded as the list scrolls down (150 messages), and never more than tens of
+    // rows in the document.
+    let most = 0;
+    await scrollUntil(page, async () => {
+      most = Math.max(most, await rows.count());
+      return Number(await rows.last().getAttribute('aria-posinset')) > 120;
+    });
+    expect(most).toBeGreaterThan(10);
+    expect(most).toBeLessThan(60);
+    expect(await page.locator('li').count()).toBeLessThan(70);
+  }, 45_000); // pages come slowly on a loaded machine
 
   it('a change made elsewhere updates its one row, without fetching the list again', async () => {
     const box = await newMailbox(suite.server, 'One Row');
@@ -193,7 +263,10 @@ for (const [size, viewport] of [
       const page = await suite.open({ viewport });
       await logIn(page, box.extension);
       await page.getByRole('searchbox', { name: 'Search callers' }).fill('spam');
-      await expect.poll(() => callers(page)).toHaveLength(30);
+      await page.getByText('30 messages match').waitFor();
+      await expect
+        .poll(async () => (await callers(page)).every((c) => c.startsWith('Spam')))
+        .toBe(true);
       await page.getByRole('checkbox', { name: /^Select Spam 59/ }).check();
       await page.getByRole('button', { name: 'Select all 30 matching messages' }).click();
       await page.getByText('30 selected').waitFor();

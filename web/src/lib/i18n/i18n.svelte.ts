@@ -51,7 +51,8 @@ class I18n {
   /** Switches to `value` once its words are here; resolves then (English if they cannot come). */
   async use(value: Language): Promise<void> {
     this.#language = value;
-    document.documentElement.lang = value;
+    // Setting it, even unchanged, restyles the whole page.
+    if (document.documentElement.lang !== value) document.documentElement.lang = value;
     let words = en;
     try {
       words = await catalogue(value);
@@ -72,12 +73,25 @@ export function t(key: string, params: Params = {}): string {
   const text =
     typeof entry === 'string'
       ? entry
-      : (entry[new Intl.PluralRules(language).select(Number(params.count ?? 0))] ?? entry.other);
+      : (entry[plurals(language).select(Number(params.count ?? 0))] ?? entry.other);
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? formatParam(params[name]!, language) : whole,
   );
 }
 
+/** Made once per language: making one costs far more than using it, and rows call t() as they come on screen. */
+const pluralRules = new Map<Language, Intl.PluralRules>();
+const numberFormats = new Map<Language, Intl.NumberFormat>();
+
+function plurals(language: Language): Intl.PluralRules {
+  let rules = pluralRules.get(language);
+  if (!rules) pluralRules.set(language, (rules = new Intl.PluralRules(language)));
+  return rules;
+}
+
 function formatParam(value: string | number, language: Language): string {
-  return typeof value === 'number' ? new Intl.NumberFormat(language).format(value) : value;
+  if (typeof value !== 'number') return value;
+  let format = numberFormats.get(language);
+  if (!format) numberFormats.set(language, (format = new Intl.NumberFormat(language)));
+  return format.format(value);
 }

@@ -5,11 +5,17 @@ import { languageFor, session } from '../stores/session.svelte.ts';
 import type { Session } from '../api-types.ts';
 import { handleError } from '../utils/handle-error.ts';
 import { i18n, t } from '../i18n/i18n.svelte.ts';
+import { router } from '../router.svelte.ts';
+import { listSearch } from '../utils/list-order.ts';
 
 /** The app opens in the mailbox's language: its words are fetched first, if not built in. */
 async function signIn(reply: Session): Promise<void> {
   await i18n.use(languageFor(reply));
   session.signedIn(reply);
+  // The list's first page is asked for now, while the screen is built, not once it is.
+  const route = router.route;
+  if (route.name === 'inbox' || route.name === 'deleted')
+    void messages.show(route.name, listSearch(route.query, reply.listOrder));
 }
 
 /** On start: an existing session cookie skips the login page. */
