@@ -38,6 +38,19 @@ export interface MailFacts {
   private: boolean;
 }
 
+/** The facts a mail about a message carries, taken from the message. */
+export function mailFactsOf(m: Omit<MailFacts, 'voicemailId'>): Omit<MailFacts, 'voicemailId'> {
+  return {
+    identity: m.identity,
+    callerNumber: m.callerNumber,
+    callerName: m.callerName,
+    receivedAt: m.receivedAt,
+    audio: m.audio,
+    priority: m.priority,
+    private: m.private,
+  };
+}
+
 export interface NewDelivery extends MailFacts {
   target: TargetKind;
   kind: VoicemailDeliveryKind;

@@ -7,7 +7,7 @@
  * item already shows).
  */
 import type { DomainDeps } from './deps.ts';
-import type { NewDelivery } from './delivery.ts';
+import { mailFactsOf, type NewDelivery } from './delivery.ts';
 import { exchangeDestination } from './exchange.ts';
 import type { Message } from './message.ts';
 
@@ -31,13 +31,7 @@ export class ExchangeWriteBack {
     const target = to.target;
     return messages.map((m) => ({
       voicemailId: m.id,
-      identity: m.identity,
-      callerNumber: m.callerNumber,
-      callerName: m.callerName,
-      receivedAt: m.receivedAt,
-      audio: m.audio,
-      priority: m.priority,
-      private: m.private,
+      ...mailFactsOf(m),
       target,
       kind: 'update',
       mailboxId,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isVoicemail, type NewDelivery } from './delivery.ts';
+import { isVoicemail, mailFactsOf, type NewDelivery } from './delivery.ts';
 import { MESSAGE_STATES } from './message-state.ts';
 import type { DomainLogger, VoicemailStore } from './ports.ts';
 
@@ -30,13 +30,7 @@ export async function queueHandBack(
       if (waiting.has(`${mailbox.id} ${m.identity}`)) continue;
       const mail: NewDelivery = {
         voicemailId: randomUUID(),
-        identity: m.identity,
-        callerNumber: m.callerNumber,
-        callerName: m.callerName,
-        receivedAt: m.receivedAt,
-        audio: m.audio,
-        priority: m.priority,
-        private: m.private,
+        ...mailFactsOf(m),
         target: 'peer',
         kind: 'forward',
         mailboxId: mailbox.id,

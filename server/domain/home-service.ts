@@ -1,5 +1,5 @@
 import type { DomainDeps } from './deps.ts';
-import { isVoicemail } from './delivery.ts';
+import { isVoicemail, mailFactsOf } from './delivery.ts';
 import { VoicegateError } from './errors.ts';
 import {
   decideHome,
@@ -74,13 +74,7 @@ export class MailboxHomeService {
       await this.#deps.store.queueDelivery(
         {
           voicemailId: m.id,
-          identity: m.identity,
-          callerNumber: m.callerNumber,
-          callerName: m.callerName,
-          receivedAt: m.receivedAt,
-          audio: m.audio,
-          priority: m.priority,
-          private: m.private,
+          ...mailFactsOf(m),
           ...to,
           kind: 'copy',
           mailboxId: mailbox.id,

@@ -15,7 +15,7 @@ import {
   type MailboxRecord,
   type MailboxRef,
 } from './mailbox.ts';
-import type { Delivery, MailFacts, NewDelivery } from './delivery.ts';
+import { mailFactsOf, type Delivery, type NewDelivery } from './delivery.ts';
 import {
   folderAfter,
   sortForPlayback,
@@ -86,19 +86,6 @@ function cleanCallerText(value: string | null | undefined, max: number): string 
     .trim()
     .slice(0, max);
   return clean === '' ? null : clean;
-}
-
-/** The facts a mail about a message carries. */
-function pick(m: Omit<NewMessage, 'id' | 'mailboxId'>): Omit<MailFacts, 'voicemailId'> {
-  return {
-    identity: m.identity,
-    callerNumber: m.callerNumber,
-    callerName: m.callerName,
-    receivedAt: m.receivedAt,
-    audio: m.audio,
-    priority: m.priority,
-    private: m.private,
-  };
 }
 
 export class MessageService {
@@ -194,7 +181,7 @@ export class MessageService {
       for (const target of targets) {
         const id = randomUUID();
         const mode = copyOfCentral ? 'off' : emailDelivery(target);
-        const facts = { voicemailId: id, ...pick(base) };
+        const facts = { voicemailId: id, ...mailFactsOf(base) };
         if (mailed) {
           // Mailed already where it was recorded: kept for the record unless only mailed.
           if (mode !== 'forward') messages.push({ ...base, id, mailboxId: target.id });
@@ -287,7 +274,7 @@ export class MessageService {
       {
         // A copy of the voicemail: it keeps its identity (the mail's Message-ID).
         voicemailId: randomUUID(),
-        ...pick(message),
+        ...mailFactsOf(message),
         target: 'smtp',
         kind: 'manual',
         mailboxId,
@@ -374,7 +361,7 @@ export class MessageService {
   ): Promise<Message[]> {
     const mails: NewDelivery[] = bases.map((base) => ({
       voicemailId: randomUUID(),
-      ...pick(base),
+      ...mailFactsOf(base),
       target: 'peer',
       kind: 'forward',
       mailboxId: mailbox.id,

@@ -17,7 +17,7 @@ import {
   type ReplicaKind,
   type ReplicaOp,
 } from './replica.ts';
-import type { ExportedMailbox } from './settings-transfer.ts';
+import { settingsOf, type ExportedMailbox } from './settings-transfer.ts';
 
 /** The call flows file, read and written by the adapter that knows where it is. */
 export interface FlowsFile {
@@ -26,25 +26,8 @@ export interface FlowsFile {
   write(text: string | null): Promise<void>;
 }
 
-const SETTINGS = [
-  'kind',
-  'extension',
-  'fullName',
-  'email',
-  'emailMode',
-  'umsAccess',
-  'locale',
-  'timeZone',
-  'trustedNumbers',
-  'breakouts',
-  'broadcast',
-  'activeGreeting',
-] as const;
-
 function exported(m: MailboxRecord): ExportedMailbox {
-  const out: Record<string, unknown> = { name: m.name, codeHash: m.codeHash, sip: m.sip };
-  for (const f of SETTINGS) out[f] = m[f];
-  return out as unknown as ExportedMailbox;
+  return { ...settingsOf(m), codeHash: m.codeHash, sip: m.sip } as ExportedMailbox;
 }
 
 export class ReplicaService {

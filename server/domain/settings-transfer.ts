@@ -54,7 +54,8 @@ type Files = {
   get(name: string): Promise<Uint8Array>;
 };
 
-const FIELDS = [
+/** A mailbox's settings as exported, replicated and compared (its name, code and SIP aside). */
+export const MAILBOX_SETTINGS = [
   'kind',
   'extension',
   'fullName',
@@ -69,9 +70,11 @@ const FIELDS = [
   'activeGreeting',
 ] as const;
 
-function settingsOf(m: MailboxRecord): Omit<ExportedMailbox, 'codeHash' | 'sip' | 'members'> {
+export function settingsOf(
+  m: MailboxRecord,
+): Omit<ExportedMailbox, 'codeHash' | 'sip' | 'members'> {
   const out: Record<string, unknown> = { name: m.name };
-  for (const f of FIELDS) out[f] = m[f];
+  for (const f of MAILBOX_SETTINGS) out[f] = m[f];
   return out as Omit<ExportedMailbox, 'codeHash' | 'sip' | 'members'>;
 }
 
@@ -144,7 +147,7 @@ export class SettingsTransfer {
         }
         if (had.kind !== m.kind)
           throw new VoicegateError('INVALID_INPUT', `is a ${had.kind} here, a ${m.kind} there`);
-        const differ = FIELDS.filter((f) => !same(had[f], m[f]));
+        const differ = MAILBOX_SETTINGS.filter((f) => !same(had[f], m[f]));
         if (m.codeHash && m.codeHash !== had.codeHash) differ.push('code' as never);
         changes.push(
           differ.length

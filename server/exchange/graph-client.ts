@@ -221,7 +221,8 @@ export function fileAttachment(file: { name: string; contentType: string; bytes:
   };
 }
 
-function errorOf(res: HttpResponse, text: string): GraphError {
+/** Graph's error answer as a GraphError: its code and message, and Retry-After. */
+export function errorOf(res: HttpResponse, text: string): GraphError {
   let code = `HTTP ${res.status}`;
   let message = text.slice(0, 200);
   try {

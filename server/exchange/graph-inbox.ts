@@ -5,8 +5,8 @@
  */
 import type { SourceEmail, SourceInbox } from '../domain/email-reading.ts';
 import { GraphAuth, type GraphCredentials } from './graph-auth.ts';
-import { GraphError } from './graph-client.ts';
-import { retryAfterMs, type HttpRequest, type HttpResponse } from './https-client.ts';
+import { errorOf } from './graph-client.ts';
+import type { HttpRequest, HttpResponse } from './https-client.ts';
 import { isVoicemailClass, readingError, type InboxOptions } from './inbox-common.ts';
 
 type Send = (req: HttpRequest) => Promise<HttpResponse>;
@@ -147,16 +147,7 @@ export class GraphInboxReader {
     });
     const text = res.body.toString('utf8');
     if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : {}) as T;
-    let code = `HTTP ${res.status}`;
-    let message = text.slice(0, 200);
-    try {
-      const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      code = e?.code ?? code;
-      message = e?.message ?? message;
-    } catch {
-      // Not Graph's JSON (a proxy's page): the status says enough.
-    }
-    throw new GraphError(res.status, code, message, retryAfterMs(res.headers));
+    throw errorOf(res, text);
   }
 }
 

@@ -9,6 +9,23 @@ import { freePort } from './free-port.ts';
  * `target` and in-dialog requests along their Route headers. It logs each request it relays
  * (`relay METHOD URI`). Fails, never skips, when kamailio is missing.
  */
+/** What every configuration here starts with: one UDP listener, the relay's modules. */
+function head(port: number): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=1
+listen=udp:127.0.0.1:${port}
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+loadmodule "xlog.so"`;
+}
+
 export class Kamailio {
   readonly port: number;
   readonly #proc: ChildProcessWithoutNullStreams;
@@ -26,19 +43,7 @@ export class Kamailio {
 
   static async start(target: string): Promise<Kamailio> {
     return Kamailio.#run(
-      (port) => `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-listen=udp:127.0.0.1:${port}
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "xlog.so"
+      (port) => `${head(port)}
 request_route {
   xlog("L_NOTICE", "relay $rm $ru\\n");
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
@@ -67,19 +72,7 @@ request_route {
     const list = join(dir, 'dispatcher.list');
     writeFileSync(list, targets.map((t, i) => `1 ${t} 0 ${targets.length - i}\n`).join(''));
     return Kamailio.#run(
-      (port) => `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-listen=udp:127.0.0.1:${port}
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "xlog.so"
+      (port) => `${head(port)}
 loadmodule "dispatcher.so"
 modparam("tm", "fr_timer", 2000)
 modparam("dispatcher", "list_file", "${list}")
