@@ -16,6 +16,7 @@ import { registerStore } from './commands/store.ts';
 import { registerTopology } from './commands/topology.ts';
 import { registerAdmin, registerAudit } from './commands/admin.ts';
 import { registerGreeting } from './commands/greeting.ts';
+import { registerStatus } from './commands/status.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicegate')
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerAdmin(program);
   registerAudit(program);
   registerGreeting(program);
+  registerStatus(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -113,6 +113,42 @@ describe('voicegate serve', () => {
     server.child.kill('SIGTERM');
   });
 
+  it("shows the status the admin area shows: store, queue, and the running server's listeners", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    const status = async () => {
+      const r = await runCli([...cfg, '--set', `http.port=${port}`, 'status', '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as {
+        server: string;
+        store: { ok: boolean };
+        queue: { pending: number; failed: number };
+        listeners: { name: string; active: number }[];
+        calls: { active: number } | null;
+      };
+    };
+    const stopped = await status();
+    expect(stopped.server).toMatch(new RegExp(`no running server answers on port ${port}`));
+    expect(stopped.store.ok).toBe(true);
+    expect(stopped.listeners).toEqual([]);
+
+    const server = await serve(['--set', `http.port=${port}`]);
+    const up = await status();
+    expect(up.server).toBe('running');
+    expect(up.queue).toEqual({ pending: 0, failed: 0 });
+    // The status command's own request is one of the web connections it counts.
+    expect(up.listeners.map((l) => l.name)).toEqual(
+      expect.arrayContaining(['http', 'imap', 'sip']),
+    );
+    expect(up.calls).toEqual({ active: 0, total: 0 });
+    const text = await runCli([...cfg, '--set', `http.port=${port}`, 'status']);
+    expect(text.stdout).toContain('server: running');
+    expect(text.stdout).toMatch(/LISTENER\s+CONNECTIONS\s+REFUSED/);
+    server.child.kill('SIGTERM');
+  });
+
   it('serves plain HTTP when http.tls is false', async () => {
     const server = await serve(['--set', 'http.port=0', '--set', 'http.tls=false']);
     expect(server.url).toMatch(/^http:\/\//);
