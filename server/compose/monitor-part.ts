@@ -88,6 +88,7 @@ export async function buildMonitor(w: Wiring): Promise<Monitor> {
         queue,
         disk,
         storeBytes,
+        webSessions: () => context.store.countWebSessions(Date.now()),
         lateness: (bounds) => sharedClock.latenessHistogram(bounds),
         alarms: () => alarms.active(),
         syslog: w.syslog ? () => w.syslog!.stats() : undefined,

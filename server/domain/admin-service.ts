@@ -168,6 +168,8 @@ export class AdminService {
     const denied = new VoicegateError('AUTH_FAILED', ADMIN_LOGIN_REFUSED);
     const actor: Actor = { channel: 'admin-web', principal: `admin:${name}`, client };
     const refuse = async (reason: string, extra?: Record<string, unknown>): Promise<never> => {
+      const outcome = reason === 'locked' ? 'refused' : 'failed';
+      this.#deps.observe?.({ event: 'login', channel: 'admin', outcome });
       await this.#audit.record({
         kind: 'login',
         actor,
@@ -202,6 +204,8 @@ export class AdminService {
     }
     const locksNow = failures > 0 && attempt >= failures;
     const failed = async (reason: string): Promise<never> => {
+      this.#deps.observe?.({ event: 'login', channel: 'admin', outcome: 'failed' });
+      if (locksNow) this.#deps.observe?.({ event: 'lockout', channel: 'admin' });
       await this.#audit.record({
         kind: 'login',
         actor,
@@ -232,6 +236,7 @@ export class AdminService {
         return failed('one-time code already used');
     }
     await this.#deps.store.setAdminLoginState(admin.id, 0, null);
+    this.#deps.observe?.({ event: 'login', channel: 'admin', outcome: 'ok' });
     await this.#audit.record({
       kind: 'login',
       actor,

@@ -2,6 +2,8 @@ import type { TargetKind } from './delivery.ts';
 
 /** The channels a log-in comes through (MailboxService's `Channel`). */
 export type LoginChannel = 'imap' | 'web' | 'phone' | 'cli' | 'smtp';
+/** A mailbox's channels, and `admin`: an administrator's log-in to the admin area. */
+export type ObservedLoginChannel = LoginChannel | 'admin';
 /** Where a deposit came from: a caller, a mail, the CLI, a peer server. */
 export type DepositChannel = 'phone' | 'smtp' | 'cli' | 'peer' | 'other';
 
@@ -11,9 +13,9 @@ export type DepositChannel = 'phone' | 'smtp' | 'cli' | 'peer' | 'other';
  * counts, so no service imports a metrics library and adapters stay one line.
  */
 export type Observation =
-  | { event: 'login'; channel: LoginChannel; outcome: 'ok' | 'failed' | 'refused' }
-  /** A wrong code took a mailbox's last try: it is locked on every channel. */
-  | { event: 'lockout'; channel: LoginChannel }
+  | { event: 'login'; channel: ObservedLoginChannel; outcome: 'ok' | 'failed' | 'refused' }
+  /** A wrong code (or password) took a mailbox's (or an administrator's) last try. */
+  | { event: 'lockout'; channel: ObservedLoginChannel }
   | { event: 'deposit'; channel: DepositChannel }
   | {
       event: 'delivery';

@@ -289,6 +289,11 @@ export interface WebSessionStore {
   deleteWebSession(tokenHash: string): Promise<void>;
   /** Ends every session of a mailbox except one (after a code change). */
   deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void>;
+  /**
+   * Web sessions alive at `now`, of mailboxes and of administrators (for the metrics): counted
+   * in the store, which every server sharing it sees alike.
+   */
+  countWebSessions(now: number): Promise<{ mailbox: number; admin: number }>;
 }
 
 /**

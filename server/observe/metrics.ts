@@ -19,6 +19,8 @@ export interface MetricSources {
   queue: () => Promise<QueueFigures>;
   /** The data folder's disk. */
   disk: () => Promise<{ freeBytes: number; sizeBytes: number }>;
+  /** Web sessions alive now, of mailboxes and of administrators (counted in the store). */
+  webSessions?: () => Promise<{ mailbox: number; admin: number }>;
   /** Bytes the store holds (database and audio). */
   storeBytes: () => Promise<number>;
   /** The RTP media clock's lateness histogram at the given bounds (ms). */
@@ -41,7 +43,7 @@ const LINT_REFUSED = [
   'nodejs_active_resources_total',
 ];
 const LATENESS_BOUNDS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200] as const;
-const LOGIN_CHANNELS = ['imap', 'web', 'phone', 'smtp', 'cli'] as const;
+const LOGIN_CHANNELS = ['imap', 'web', 'phone', 'smtp', 'cli', 'admin'] as const;
 
 /**
  * The Prometheus registry of one process. Counters follow the observations (log-ins,
@@ -61,13 +63,13 @@ export class Metrics {
 
     const logins = new Counter({
       name: 'voicegate_logins_total',
-      help: 'Log-ins by channel and outcome (ok, failed: wrong mailbox or code, refused: locked, throttled or no access)',
+      help: 'Log-ins by channel (admin: the admin area) and outcome (ok, failed: wrong mailbox, code or password, refused: locked, throttled or no access)',
       labelNames: ['channel', 'outcome'],
       registers: [r],
     });
     const lockouts = new Counter({
       name: 'voicegate_lockouts_total',
-      help: 'Mailboxes locked after repeated wrong codes, by the channel of the last one',
+      help: 'Mailboxes (or administrators: admin) locked after repeated wrong codes, by the channel of the last one',
       labelNames: ['channel'],
       registers: [r],
     });
@@ -187,6 +189,20 @@ export class Metrics {
         this.set((await sources.disk()).freeBytes);
       },
     });
+    if (sources.webSessions) {
+      const webSessions = sources.webSessions;
+      new Gauge({
+        name: 'voicegate_web_sessions',
+        help: 'Web sessions alive now (logged in, not expired) by principal (mailbox, admin), counted in the store every server shares',
+        labelNames: ['principal'],
+        registers: [r],
+        async collect() {
+          const s = await webSessions();
+          this.set({ principal: 'mailbox' }, s.mailbox);
+          this.set({ principal: 'admin' }, s.admin);
+        },
+      });
+    }
     new Gauge({
       name: 'voicegate_store_bytes',
       help: 'Bytes the store holds in the data folder (database and audio files)',

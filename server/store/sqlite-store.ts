@@ -576,6 +576,9 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void> {
     return this.#sessions.deleteWebSessionsOf(mailboxId, except);
   }
+  countWebSessions(now: number): Promise<{ mailbox: number; admin: number }> {
+    return this.#sessions.countWebSessions(now);
+  }
 
   /** Every audio key a message, greeting or delivery refers to (for sweeping files a crash left behind). */
   referencedAudio(): Set<string> {

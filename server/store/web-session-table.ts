@@ -61,4 +61,14 @@ export class WebSessionTable implements WebSessionStore {
         .run(mailboxId, except),
     );
   }
+
+  async countWebSessions(now: number): Promise<{ mailbox: number; admin: number }> {
+    const row = this.#db
+      .sql(
+        `SELECT (SELECT COUNT(*) FROM web_session WHERE expires_at > ?) AS mailbox,
+                (SELECT COUNT(*) FROM admin_session WHERE expires_at > ?) AS admin`,
+      )
+      .get(now, now) as { mailbox: number; admin: number };
+    return { mailbox: Number(row.mailbox), admin: Number(row.admin) };
+  }
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_ACTOR } from '../../server/domain/audit.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 
@@ -13,6 +14,7 @@ const run = promisify(execFile);
 const PROMTOOL = '/usr/bin/promtool';
 const TOKEN = 'scrape-token-7f3a9c1e5b';
 const CODE = '864209';
+const ADMIN_PASSWORD = 'admin-pass-5d2e8b41';
 
 /** The value of one sample in Prometheus' text format (the line `name{labels} value`). */
 function sample(text: string, series: string): number {
@@ -36,6 +38,7 @@ describe('/metrics on the web port, behind the token', () => {
   beforeAll(async () => {
     server = await startTestServer(['metrics.enabled=true', `metrics.token=${TOKEN}`]);
     await server.context.mailboxes.add({ name: 'Alice', extension: '201', umsAccess: true }, CODE);
+    await server.context.admins.add('opsadmin', ADMIN_PASSWORD, CLI_ACTOR);
   });
   afterAll(async () => server?.stop());
 
@@ -55,7 +58,7 @@ describe('/metrics on the web port, behind the token', () => {
     }
   });
 
-  it('counts real traffic (an IMAP session, a wrong web code, a mail deposit) in text promtool accepts', async () => {
+  it('counts real traffic (an IMAP session, web and admin log-ins, a mail deposit) in text promtool accepts', async () => {
     const imap = new ImapFlow({
       host: '127.0.0.1',
       port: server.ports.imaps,
@@ -87,6 +90,24 @@ describe('/metrics on the web port, behind the token', () => {
       ],
     });
     mailer.close();
+    // The owner logs in on the web too, and an administrator after a wrong password.
+    const web = await server.http.inject({
+      method: 'POST',
+      url: '/api/login',
+      payload: { mailbox: '201', code: CODE },
+    });
+    expect(web.statusCode).toBe(200);
+    for (const [password, status] of [
+      ['not-the-password-00', 401],
+      [ADMIN_PASSWORD, 200],
+    ] as const) {
+      const admin = await server.http.inject({
+        method: 'POST',
+        url: '/api/admin/login',
+        payload: { name: 'opsadmin', password },
+      });
+      expect(admin.statusCode).toBe(status);
+    }
 
     const res = await scrape(`Bearer ${TOKEN}`);
     expect(res.statusCode).toBe(200);
@@ -96,7 +117,12 @@ describe('/metrics on the web port, behind the token', () => {
 
     expect(sample(text, 'voicegate_logins_total{channel="imap",outcome="ok"}')).toBe(1);
     expect(sample(text, 'voicegate_logins_total{channel="web",outcome="failed"}')).toBe(1);
-    expect(sample(text, 'voicegate_logins_total{channel="web",outcome="ok"}')).toBe(0);
+    expect(sample(text, 'voicegate_logins_total{channel="web",outcome="ok"}')).toBe(1);
+    expect(sample(text, 'voicegate_logins_total{channel="admin",outcome="ok"}')).toBe(1);
+    expect(sample(text, 'voicegate_logins_total{channel="admin",outcome="failed"}')).toBe(1);
+    expect(sample(text, 'voicegate_lockouts_total{channel="admin"}')).toBe(0);
+    expect(sample(text, 'voicegate_web_sessions{principal="mailbox"}')).toBe(1);
+    expect(sample(text, 'voicegate_web_sessions{principal="admin"}')).toBe(1);
     expect(sample(text, 'voicegate_lockouts_total{channel="web"}')).toBe(0);
     expect(sample(text, 'voicegate_lockouts_total{channel="imap"}')).toBe(0);
     expect(sample(text, 'voicegate_deposits_total{channel="smtp"}')).toBe(1);
@@ -114,7 +140,16 @@ describe('/metrics on the web port, behind the token', () => {
     expect(sample(text, 'voicegate_sse_clients')).toBe(0);
     expect(sample(text, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     // Nothing that names a mailbox, a caller or a secret.
-    for (const secret of [CODE, '000000', TOKEN, 'Alice', '5553001', 'Dana'])
+    for (const secret of [
+      CODE,
+      '000000',
+      TOKEN,
+      'Alice',
+      '5553001',
+      'Dana',
+      ADMIN_PASSWORD,
+      'opsadmin',
+    ])
       expect(text).not.toContain(secret);
     await imap.logout();
   });

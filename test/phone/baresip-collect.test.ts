@@ -150,6 +150,40 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
     expect((await alice()).failedLogins).toBe(0);
   });
 
+  it('puts a wrong code then the right one at 800 on the audit trail: phone, mailbox, address, reason', async () => {
+    phone = await Baresip.start({ voice: quiet, user: '5550000' });
+    phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);
+    await phone.waitFor(/Call established/);
+    await sleep(1000);
+    phone.type('201#');
+    await sleep(1000);
+    phone.type('9999#');
+    await until('the wrong code is counted', async () => (await alice()).failedLogins === 1);
+    // "login incorrect, please try again" drops keys typed over it; then the mailbox is asked.
+    await sleep(promptMs('login-incorrect') + promptMs('please-try-again') + 1000);
+    phone.type('201#');
+    await sleep(1000);
+    phone.type('1234#');
+    await until('the right code is taken', async () => (await alice()).failedLogins === 0);
+    phone.type('b');
+    await phone.waitFor(/terminated|closed/i, 10_000);
+
+    const records = await server.context.store.queryAudit({
+      mailbox: 'alice',
+      kind: 'login',
+      limit: 5,
+    });
+    expect(records.map((r) => [r.channel, r.principal, r.mailbox, r.outcome, r.reason])).toEqual([
+      ['phone', 'mailbox:alice', 'alice', 'success', null],
+      ['phone', null, 'alice', 'failure', 'wrong code'],
+    ]);
+    // The address the call came from (baresip on loopback), never the code typed.
+    for (const r of records) {
+      expect(r.client).toMatch(/^(::ffff:)?127\.0\.0\.1(:\d+)?$/);
+      expect(JSON.stringify(r)).not.toMatch(/9999|1234/);
+    }
+  });
+
   it('counts two wrong codes at 800 in the lockout that IMAP and the web share', async () => {
     phone = await Baresip.start({ voice: quiet, user: '5550000' });
     phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);

@@ -117,6 +117,15 @@ export class PgWebSessionTable implements WebSessionStore {
       except,
     ]);
   }
+
+  async countWebSessions(now: number): Promise<{ mailbox: number; admin: number }> {
+    const row = await this.#db.sql.row<{ mailbox: string; admin: string }>(
+      `SELECT (SELECT COUNT(*) FROM web_session WHERE expires_at > $1) AS mailbox,
+              (SELECT COUNT(*) FROM admin_session WHERE expires_at > $1) AS admin`,
+      [now],
+    );
+    return { mailbox: Number(row?.mailbox ?? 0), admin: Number(row?.admin ?? 0) };
+  }
 }
 
 /**

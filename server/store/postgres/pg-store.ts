@@ -257,6 +257,9 @@ export class PgStore implements VoicemailStore {
   deleteWebSessionsOf(mailboxId: number, except?: string): Promise<void> {
     return this.#sessions.deleteWebSessionsOf(mailboxId, except);
   }
+  countWebSessions(now: number): Promise<{ mailbox: number; admin: number }> {
+    return this.#sessions.countWebSessions(now);
+  }
 
   // Mailbox homes and the Exchange shadow
   getMailboxHome(mailboxId: number): Promise<MailboxHome> {

@@ -46,6 +46,28 @@ export function webSessionsContract(open: () => Promise<OpenedStore>): void {
       expect(await store.getWebSession('a2', 5000)).toBeNull();
     });
 
+    it('counts the sessions alive at a time, of mailboxes and of administrators', async () => {
+      expect(await store.countWebSessions(5000)).toEqual({ mailbox: 0, admin: 0 });
+      const bob = await addMailbox(store, 'bob', '202');
+      await store.createWebSession(session('a1', alice.id));
+      await store.createWebSession(session('a2', alice.id, 6000));
+      await store.createWebSession(session('b1', bob.id));
+      const admin = await store.createAdmin({ name: 'root', passwordHash: 'x', createdAt: 1000 });
+      await store.createAdminSession({
+        tokenHash: 'r1',
+        adminId: admin.id,
+        csrfToken: 'csrf-r1',
+        createdAt: 1000,
+        expiresAt: 10_000,
+      });
+      expect(await store.countWebSessions(5000)).toEqual({ mailbox: 3, admin: 1 });
+      // An expired session no longer counts, and one logged out neither.
+      expect(await store.countWebSessions(7000)).toEqual({ mailbox: 2, admin: 1 });
+      await store.deleteWebSession('b1');
+      await store.deleteAdminSession('r1');
+      expect(await store.countWebSessions(5000)).toEqual({ mailbox: 2, admin: 0 });
+    });
+
     it("ends a mailbox's sessions with the mailbox", async () => {
       await store.createWebSession(session('a1', alice.id));
       await store.removeMailbox(alice.id);
