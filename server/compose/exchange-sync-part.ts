@@ -80,6 +80,8 @@ export function buildExchangeSyncPart(w: Wiring): Part {
 
   return {
     listen: async () => {
+      // Mailboxes that had the old e-mail mode `exchange` come without a connection.
+      await context.homes.completeConnections();
       if (config.exchange.connections.length === 0) return;
       exchange = await loadExchange();
       timer = setInterval(() => {

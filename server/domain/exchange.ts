@@ -146,8 +146,15 @@ export const VOICE_PROPERTIES = {
 export const NEW_VOICEMAIL_FLAGS = 0x2;
 
 /**
+ * Why a mailbox at home in Exchange with no connection keeps its voicemail here: it had the old
+ * e-mail mode `exchange`, which named none, and several connections (or none) are configured.
+ */
+export const NO_CONNECTION =
+  'at home in Exchange with no connection named (it had the old e-mail mode "exchange"): kept here only; name one with voicegate mailbox set --exchange-connection';
+
+/**
  * Where a new voicemail of a mailbox at home in Exchange is delivered: the target of its
- * connection's kind, to its Exchange address. Null at home here, or when the connection is no
+ * connection's kind, to its Exchange address. Null at home here, or when the connection is none or no
  * longer configured (the voicemail then stays here only, and `reason` says why).
  */
 export function exchangeDestination(
@@ -156,8 +163,8 @@ export function exchangeDestination(
 ):
   | { target: ExchangeKind; recipient: string; payload: ExchangePayload }
   | { target: null; reason: string | null } {
-  if (home.home !== 'exchange' || !home.exchangeAddress || !home.exchangeConnection)
-    return { target: null, reason: null };
+  if (home.home !== 'exchange' || !home.exchangeAddress) return { target: null, reason: null };
+  if (!home.exchangeConnection) return { target: null, reason: NO_CONNECTION };
   const connection = connections.find((c) => c.name === home.exchangeConnection);
   if (!connection)
     return {

@@ -89,6 +89,37 @@ export class MailboxHomeService {
     return count;
   }
 
+  /**
+   * Gives each mailbox at home in Exchange without a connection (the old e-mail mode
+   * `exchange` named none) the only connection configured; with several or none, says in the
+   * log which mailboxes need `--exchange-connection`. Run at start-up; returns the names of
+   * those given one and of those still waiting.
+   */
+  async completeConnections(): Promise<{ given: string[]; waiting: string[] }> {
+    const connections = this.#deps.exchangeConnections ?? [];
+    const given: string[] = [];
+    const waiting: string[] = [];
+    for (const { mailboxId, home } of await this.#deps.store.listExchangeHomes()) {
+      if (home.exchangeConnection) continue;
+      const mailbox = await this.#deps.store.getMailbox(mailboxId);
+      if (!mailbox) continue;
+      if (connections.length !== 1) {
+        waiting.push(mailbox.name);
+        continue;
+      }
+      const next = { ...home, exchangeConnection: connections[0]!.name };
+      await this.#deps.store.setMailboxHome(mailboxId, next);
+      this.#deps.log.info({ mailbox: mailbox.name, ...next }, 'mailbox home given its connection');
+      given.push(mailbox.name);
+    }
+    if (waiting.length > 0)
+      this.#deps.log.warn(
+        { mailboxes: waiting, connections: connections.map((c) => c.name) },
+        `at home in Exchange with no connection named: their voicemail is kept here only until one is set (voicegate mailbox set NAME --exchange-connection ${connections.map((c) => c.name).join('|') || 'NAME'})`,
+      );
+    return { given, waiting };
+  }
+
   /** How far moving the mailbox's voicemail into Exchange got (`moveExisting`). */
   async moveProgress(ref: MailboxRef): Promise<MoveProgress> {
     const mailbox = await this.#mailboxes.resolve(ref);

@@ -162,7 +162,7 @@ export class MailboxService {
   /** The owner changes the mailbox's e-mail settings (the web): within what an owner may set. */
   async updateOwnEmail(ref: MailboxRef, wanted: EmailSettings): Promise<Mailbox> {
     const current = await this.resolve(ref);
-    checkOwnerEmailChange(current, wanted);
+    checkOwnerEmailChange(wanted);
     return this.update(current.name, { email: wanted.email, emailMode: wanted.emailMode });
   }
 

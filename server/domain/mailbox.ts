@@ -3,7 +3,7 @@ import { VoicegateError } from './errors.ts';
 export const MAILBOX_KINDS = ['user', 'group'] as const;
 export type MailboxKind = (typeof MAILBOX_KINDS)[number];
 
-export const EMAIL_MODES = ['off', 'copy', 'forward', 'alert', 'exchange'] as const;
+export const EMAIL_MODES = ['off', 'copy', 'forward', 'alert'] as const;
 export type EmailMode = (typeof EMAIL_MODES)[number];
 
 export const GREETING_KINDS = ['unavailable', 'busy', 'temporary', 'name'] as const;
@@ -174,6 +174,20 @@ export function oneOf<T extends string>(values: readonly T[], value: string, wha
   return value as T;
 }
 
+/**
+ * An e-mail mode. `exchange` was one once; where voicemail lives is now the mailbox's home, a
+ * setting of its own (a store migration moved the mailboxes that had it), so the old value is
+ * refused with what to use instead.
+ */
+export function emailModeOf(value: string): EmailMode {
+  if (value === 'exchange')
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      'e-mail mode "exchange" is gone: voicemail in Exchange is the mailbox\'s home (--home exchange --exchange-address ADDRESS [--exchange-connection NAME])',
+    );
+  return oneOf(EMAIL_MODES, value, 'e-mail mode');
+}
+
 /** Validates and normalizes every field present in `input`; absent fields stay absent. */
 export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
   const out: MailboxChanges = {};
@@ -181,8 +195,7 @@ export function normalizeMailboxChanges(input: MailboxChanges): MailboxChanges {
   if (input.extension !== undefined) out.extension = normalizeExtension(input.extension);
   if (input.fullName !== undefined) out.fullName = input.fullName.trim().slice(0, 128);
   if (input.email !== undefined) out.email = normalizeEmail(input.email);
-  if (input.emailMode !== undefined)
-    out.emailMode = oneOf(EMAIL_MODES, input.emailMode, 'e-mail mode');
+  if (input.emailMode !== undefined) out.emailMode = emailModeOf(input.emailMode);
   if (input.umsAccess !== undefined) out.umsAccess = input.umsAccess;
   if (input.locale !== undefined) out.locale = validateLocale(input.locale);
   if (input.timeZone !== undefined) out.timeZone = validateTimeZone(input.timeZone);

@@ -65,8 +65,9 @@ export const MailboxSettings = {
   extension: Type.Optional(Nullable(Type.String({ pattern: '^[0-9]{1,15}$' }))),
   fullName: Type.Optional(Type.String({ maxLength: 200 })),
   email: Type.Optional(Nullable(Type.String({ maxLength: 254 }))),
+  // Voicemail kept in Exchange is the mailbox's home (`home`), no longer an e-mail mode.
   emailMode: Type.Optional(
-    Type.Union(['off', 'copy', 'forward', 'alert', 'exchange'].map((m) => Type.Literal(m))),
+    Type.Union(['off', 'copy', 'forward', 'alert'].map((m) => Type.Literal(m))),
   ),
   umsAccess: Type.Optional(Type.Boolean()),
   locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35 })),

@@ -413,6 +413,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX delivery_by_audio ON delivery (audio_key);
   CREATE INDEX delivery_by_mailbox ON delivery (mailbox_id);
 `,
+  // The old e-mail mode `exchange` (voicemail kept for Exchange, no mail) is the mailbox's home
+  // now: each such mailbox is at home in Exchange at its e-mail address, its mode off. The old
+  // mode named no connection, and the config is not here: start-up gives the only one configured,
+  // or says which mailboxes need --exchange-connection. A home set already stays as it is.
+  `
+  INSERT INTO mailbox_home (mailbox_id, home, exchange_address, exchange_connection)
+    SELECT id, 'exchange', email, NULL FROM mailbox
+    WHERE email_mode = 'exchange' AND email IS NOT NULL AND email <> ''
+  ON CONFLICT (mailbox_id) DO UPDATE SET home = 'exchange',
+    exchange_address = excluded.exchange_address, exchange_connection = NULL, sync_state = NULL
+    WHERE mailbox_home.home <> 'exchange';
+  UPDATE mailbox SET email_mode = 'off' WHERE email_mode = 'exchange';
+  `,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

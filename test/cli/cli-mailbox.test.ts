@@ -218,32 +218,27 @@ describe('voicegate mailbox and group', () => {
     );
   });
 
-  it('puts a mailbox into Exchange only with its Exchange address, and keeps the address', async () => {
+  it('refuses the old e-mail mode "exchange", saying the home replaced it', async () => {
     await runCli([...cfg, 'mailbox', 'add', 'erin', '--extension', '240'], { input: '1234\n' });
-    expectOneLineError(
-      await runCli([...cfg, 'mailbox', 'set', 'erin', '--email-mode', 'exchange']),
-      2,
-      /e-mail mode "exchange" needs the address of the user's Exchange mailbox/,
-    );
-    const set = await runCli([
+    const refused = await runCli([
       ...cfg,
       'mailbox',
       'set',
-      '240',
+      'erin',
       '--email',
       'erin@contoso.example',
       '--email-mode',
       'exchange',
     ]);
-    expect(set.code).toBe(0);
-    expectOneLineError(
-      await runCli([...cfg, 'mailbox', 'set', 'erin', '--email', '']),
-      2,
-      /e-mail mode "exchange" needs the address of the user's Exchange mailbox/,
+    // A usage error: exit 1, refused before the store is opened.
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /e-mail mode "exchange" is gone: .*--home exchange --exchange-address ADDRESS/,
     );
     const shown = JSON.parse((await runCli([...cfg, 'mailbox', 'show', 'erin', '--json'])).stdout);
-    expect(shown).toMatchObject({ email: 'erin@contoso.example', emailMode: 'exchange' });
-    expect((await runCli([...cfg, 'mailbox', 'set', 'erin', '--email-mode', 'off'])).code).toBe(0);
+    expect(shown).toMatchObject({ email: null, emailMode: 'off' });
+    const help = (await runCli([...cfg, 'mailbox', 'set', 'erin', '--help'])).stdout;
+    expect(help.replace(/\s+/g, ' ')).toMatch(/choices: "off", "copy", "forward", "alert"\)/);
   });
 
   it('removes a mailbox', async () => {

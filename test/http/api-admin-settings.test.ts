@@ -149,6 +149,10 @@ describe('the admin routes added for every setting', () => {
     expect(shortSip.json()).toMatchObject({ error: 'INVALID_INPUT', field: 'sipPassword' });
     const badHome = await call('PATCH', '/api/admin/mailboxes/alice', { home: 'mars' });
     expect(badHome.json()).toMatchObject({ field: 'home' });
+    // The old e-mail mode "exchange" is the home now.
+    const oldMode = await call('PATCH', '/api/admin/mailboxes/alice', { emailMode: 'exchange' });
+    expect(oldMode.statusCode).toBe(400);
+    expect(oldMode.json()).toMatchObject({ error: 'INVALID_INPUT', field: 'emailMode' });
     const exchange = await call('PATCH', '/api/admin/mailboxes/alice', {
       home: 'exchange',
       exchangeAddress: 'alice@corp.example.com',

@@ -260,42 +260,29 @@ describe('greetings and settings over the web API', () => {
     expect((await t.ctx.mailboxes.resolve('alice')).emailMode).toBe('alert');
   });
 
-  it("leaves an Exchange mailbox's delivery alone: the form cannot switch it off", async () => {
-    await t.ctx.mailboxes.update('alice', { email: 'alice@example.com', emailMode: 'exchange' });
-    const res = await alice.call('PUT', '/api/settings/email', { email: null, mode: 'off' });
-    expect(res.statusCode).toBe(403);
-    expect(res.json().message).toMatch(/Exchange/);
-    expect((await t.ctx.mailboxes.resolve('alice')).emailMode).toBe('exchange');
-  });
-
-  it("shows an Exchange mailbox's form as off, lets no owner choose Exchange, and mails nothing", async () => {
-    const missing = await alice.call('PUT', '/api/settings/email', {
-      email: null,
+  it('refuses the old e-mail mode "exchange" from the owner and the administrator alike', async () => {
+    const refused = await alice.call('PUT', '/api/settings/email', {
+      email: 'alice@contoso.example',
       mode: 'exchange',
     });
-    expect(missing.statusCode).toBe(400);
-    await expect(
-      t.ctx.mailboxes.updateOwnEmail('alice', { email: 'a@example.com', emailMode: 'exchange' }),
-    ).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      message: 'only the administrator can set e-mail mode "exchange"',
-    });
-    await expect(t.ctx.mailboxes.update('alice', { emailMode: 'exchange' })).rejects.toMatchObject({
+    expect(refused.statusCode).toBe(400);
+    const gone = {
       code: 'INVALID_INPUT',
-      message: 'e-mail mode "exchange" needs the address of the user\'s Exchange mailbox',
-    });
-    await t.ctx.mailboxes.update('alice', {
-      email: 'alice@contoso.example',
-      emailMode: 'exchange',
-    });
+      message: expect.stringMatching(/"exchange" is gone: .*--home exchange --exchange-address/),
+    };
+    await expect(
+      t.ctx.mailboxes.updateOwnEmail('alice', {
+        email: 'a@example.com',
+        emailMode: 'exchange' as 'off',
+      }),
+    ).rejects.toMatchObject(gone);
+    await expect(
+      t.ctx.mailboxes.update('alice', { email: 'a@example.com', emailMode: 'exchange' as 'off' }),
+    ).rejects.toMatchObject(gone);
     expect((await alice.call('GET', '/api/settings/email')).json()).toEqual({
-      email: 'alice@contoso.example',
+      email: null,
       mode: 'off',
     });
-    // Kept here and lighting the lamp; no copy, forward or alert goes out.
-    await deposit();
-    expect((await alice.call('GET', '/api/messages')).json().counts.new).toBe(1);
-    expect(await t.ctx.deliveries.list()).toEqual([]);
   });
 
   it('answers 503 for play on my phone when the phone part is not running', async () => {

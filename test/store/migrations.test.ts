@@ -317,6 +317,51 @@ describe('the Exchange migration', () => {
   });
 });
 
+describe('the migration of the old e-mail mode "exchange"', () => {
+  it('puts its mailboxes at home in Exchange at their address, mode off, and keeps set homes', async () => {
+    const at = MIGRATIONS.findIndex((m) => m.includes("WHERE email_mode = 'exchange'"));
+    expect(at).toBeGreaterThan(0);
+    const db = openDb();
+    migrate(db, MIGRATIONS.slice(0, at));
+    const add = db.prepare(`INSERT INTO mailbox (id, kind, name, code_hash, email, email_mode,
+        locale, time_zone, created_at) VALUES (?, 'user', ?, 'x', ?, ?, 'en-US', 'UTC', 0)`);
+    add.run(1, 'erin', 'erin@contoso.example', 'exchange');
+    add.run(2, 'frank', 'frank@example.com', 'copy');
+    add.run(3, 'gina', 'gina@contoso.example', 'exchange');
+    add.run(4, 'hal', 'hal@contoso.example', 'exchange');
+    // Gina's home was set already (it stays); Hal's says local (the old mode wins).
+    db.exec(`INSERT INTO mailbox_home (mailbox_id, home, exchange_address, exchange_connection)
+      VALUES (3, 'exchange', 'g.other@contoso.example', 'online'), (4, 'local', NULL, NULL)`);
+    db.close();
+    open.splice(open.indexOf(db), 1);
+
+    const store = new SqliteStore(dbFile);
+    open.push(store.db);
+    const mode = async (id: number) => (await store.getMailbox(id))?.emailMode;
+    expect([await mode(1), await mode(2), await mode(3), await mode(4)]).toEqual([
+      'off',
+      'copy',
+      'off',
+      'off',
+    ]);
+    expect(await store.getMailboxHome(1)).toEqual({
+      home: 'exchange',
+      exchangeAddress: 'erin@contoso.example',
+      exchangeConnection: null,
+    });
+    expect((await store.getMailboxHome(2)).home).toBe('local');
+    expect(await store.getMailboxHome(3)).toEqual({
+      home: 'exchange',
+      exchangeAddress: 'g.other@contoso.example',
+      exchangeConnection: 'online',
+    });
+    expect(await store.getMailboxHome(4)).toMatchObject({
+      home: 'exchange',
+      exchangeAddress: 'hal@contoso.example',
+    });
+  });
+});
+
 describe('migration 9', () => {
   it('indexes the callers of messages stored before it, and reads pages from indexes', async () => {
     const db = new DatabaseSync(dbFile);

@@ -1,6 +1,11 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { VoicegateError } from '../../domain/errors.ts';
-import type { Mailbox, MailboxChanges } from '../../domain/mailbox.ts';
+import {
+  emailModeOf,
+  EMAIL_MODES,
+  type Mailbox,
+  type MailboxChanges,
+} from '../../domain/mailbox.ts';
 import type { MailboxHomeChange } from '../../domain/exchange.ts';
 import { describeEmailReading, parseReadEmail } from '../../domain/email-reading.ts';
 import { collect, print, printJson, printTable, withContext } from '../common.ts';
@@ -85,6 +90,22 @@ function changesFrom(o: SetOptions): MailboxChanges {
   if (o.activeGreeting !== undefined)
     c.activeGreeting = o.activeGreeting as MailboxChanges['activeGreeting'];
   return c;
+}
+
+/**
+ * `--email-mode`, its values listed in the help; the old `exchange` is refused before anything
+ * is opened, with what replaced it (the domain's words).
+ */
+function emailModeOption(): Option {
+  return new Option('--email-mode <mode>', 'what is sent by e-mail')
+    .choices(EMAIL_MODES)
+    .argParser((value: string) => {
+      try {
+        return emailModeOf(value);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    });
 }
 
 export function registerMailbox(program: Command): void {
@@ -190,15 +211,7 @@ export function registerMailbox(program: Command): void {
     .option('--extension <n>', 'extension ("" for none)')
     .option('--full-name <text>', 'full name')
     .option('--email <addr>', 'e-mail address ("" for none)')
-    .addOption(
-      new Option('--email-mode <mode>', 'what is sent by e-mail').choices([
-        'off',
-        'copy',
-        'forward',
-        'alert',
-        'exchange',
-      ]),
-    )
+    .addOption(emailModeOption())
     .option('--tz <zone>', 'time zone')
     .option('--locale <locale>', 'language')
     .option('--ums', 'allow access from mail clients and the web')

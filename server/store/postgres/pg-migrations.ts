@@ -288,6 +288,17 @@ export const PG_MIGRATIONS: readonly string[] = [
       AND audio_bytes IS NOT NULL AND duration_ms IS NOT NULL AND priority IS NOT NULL
       AND private IS NOT NULL)));
   `,
+  // The embedded store's: the old e-mail mode `exchange` becomes the mailbox's home in Exchange
+  // at its e-mail address, mode off, no connection yet (start-up gives the only one, or says).
+  `
+  INSERT INTO mailbox_home (mailbox_id, home, exchange_address, exchange_connection)
+    SELECT id, 'exchange', email, NULL FROM mailbox
+    WHERE email_mode = 'exchange' AND email IS NOT NULL AND email <> ''
+  ON CONFLICT (mailbox_id) DO UPDATE SET home = 'exchange',
+    exchange_address = excluded.exchange_address, exchange_connection = NULL, sync_state = NULL
+    WHERE mailbox_home.home <> 'exchange';
+  UPDATE mailbox SET email_mode = 'off' WHERE email_mode = 'exchange';
+  `,
 ];
 
 /** Nodes starting together on an empty database: one migrates, the others wait for it. */

@@ -212,8 +212,6 @@ export const en: Catalogue = {
   'code.failed': "Couldn't change the code",
   'code.changed': 'Your voicemail code has been changed.',
   'code.wrong': 'The current code is not right: {reason}',
-  'email.exchange':
-    "This mailbox's voicemail is delivered into Exchange; the administrator sets that up.",
   'email.address': 'E-mail address',
   'email.what': 'What to send',
   'email.mode.off': 'Off',

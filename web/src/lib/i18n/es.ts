@@ -211,8 +211,6 @@ export const es: Catalogue = {
   'code.failed': 'No se pudo cambiar el código',
   'code.changed': 'Se cambió su código del buzón.',
   'code.wrong': 'El código actual no es correcto: {reason}',
-  'email.exchange':
-    'El buzón de voz de esta cuenta se entrega en Exchange; lo configura el administrador.',
   'email.address': 'Dirección de correo',
   'email.what': 'Qué enviar',
   'email.mode.off': 'Nada',

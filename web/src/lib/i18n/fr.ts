@@ -216,8 +216,6 @@ export const fr: Catalogue = {
   'code.failed': 'Impossible de changer le code',
   'code.changed': 'Votre code de messagerie a été changé.',
   'code.wrong': 'Le code actuel n’est pas le bon : {reason}',
-  'email.exchange':
-    'La messagerie de cette boîte est remise dans Exchange ; l’administrateur s’en charge.',
   'email.address': 'Adresse e-mail',
   'email.what': 'Que faut-il envoyer',
   'email.mode.off': 'Rien',
