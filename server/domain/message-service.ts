@@ -493,11 +493,10 @@ export class MessageService {
         await this.#deps.store.listMessages(mailbox.id, { states: MESSAGE_STATES })
       ).find((m) => m.identity === identity);
       if (!current) return 'unknown';
-      const local = {
-        ...current,
-        changedAt: current.stateChangedAt,
-        server: this.#deps.serverName,
-      };
+      // A message still new was, as far as is known here, not changed since it was recorded:
+      // its late arrival here (a hand-back deposits it then) is no change that beats the peer's.
+      const changedAt = current.state === 'new' ? current.receivedAt : current.stateChangedAt;
+      const local = { ...current, changedAt, server: this.#deps.serverName };
       const next = mergeState(local, remote);
       if (!next) return 'kept';
       const folder = folderAfter(current.folder, next.state);
