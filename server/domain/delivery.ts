@@ -14,7 +14,8 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
  * (`alert` without the audio); `forward` replaces it (the audio is kept in the queue until the
  * target accepted it, and a forward that cannot be delivered is put into the mailbox instead);
  * `manual` is a user's "forward to e-mail" (or a call flow's recorded answer). `update` writes a
- * message's state back to where it lives (an Exchange item): the target reads the state when it
+ * message's state back to where it lives (an Exchange item; for `peer`, a state change made
+ * while live, carried in its payload): the target reads the state when it
  * runs, so each is idempotent and the last one leaves the item as the message is. `notice` is
  * no voicemail: a plain mail from the server to an administrator (an alarm raised or cleared),
  * queued so that it outlives a restart and a mail server that is away, as voicemail does.

@@ -25,7 +25,8 @@ import {
   type NewMessage,
   type Priority,
 } from './message.ts';
-import { applyAction, LIVE_STATES, type MessageAction } from './message-state.ts';
+import { applyAction, LIVE_STATES, MESSAGE_STATES, type MessageAction } from './message-state.ts';
+import { mergeState, type PeerState } from './state-merge.ts';
 import { checkMessageLength } from './policy.ts';
 import { lampCounts, type LampCounts } from './waiting.ts';
 import type { MailboxService } from './mailbox-service.ts';
@@ -471,6 +472,47 @@ export class MessageService {
         return updated;
       }
       // Another channel changed it between our read and write: read again and re-decide.
+    }
+    throw new VoicegateError('UNAVAILABLE', 'message is changing too often; try again');
+  }
+
+  /**
+   * A state change another server made to a voicemail (a backup live, a split brain), merged by
+   * `mergeState`: through the store's compare-and-set like `act`, at the peer's change time, so
+   * the lamps and IMAP follow. Returns what became of it: changed, kept as it was, or unknown
+   * here (purged, or never here).
+   */
+  async applyPeerState(
+    mailboxRef: MailboxRef,
+    identity: string,
+    remote: PeerState,
+  ): Promise<'changed' | 'kept' | 'unknown'> {
+    const mailbox = await this.#mailboxes.resolve(mailboxRef);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = (
+        await this.#deps.store.listMessages(mailbox.id, { states: MESSAGE_STATES })
+      ).find((m) => m.identity === identity);
+      if (!current) return 'unknown';
+      // A message still new was, as far as is known here, not changed since it was recorded:
+      // its late arrival here (a hand-back deposits it then) is no change that beats the peer's.
+      const changedAt = current.state === 'new' ? current.receivedAt : current.stateChangedAt;
+      const local = { ...current, changedAt, server: this.#deps.serverName };
+      const next = mergeState(local, remote);
+      if (!next) return 'kept';
+      const folder = folderAfter(current.folder, next.state);
+      const writeBack = await this.#exchange.deliveriesFor(mailbox.id, [current]);
+      const updated = await this.#deps.store.setState(
+        current.id,
+        current,
+        next,
+        folder,
+        remote.changedAt,
+        writeBack,
+      );
+      if (updated) {
+        this.#exchange.queued(writeBack);
+        return 'changed';
+      }
     }
     throw new VoicegateError('UNAVAILABLE', 'message is changing too often; try again');
   }

@@ -22,7 +22,7 @@ export const SYNC_HEADERS = {
  * central's copy to its backup), `replica` (a versioned change of the central's settings,
  * mailboxes, greetings and call flows, `replica.ts`).
  */
-export const SYNC_KINDS = ['voicemail', 'replica'] as const;
+export const SYNC_KINDS = ['voicemail', 'replica', 'state'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
 
 /** How far a sync mail's time may be from this server's clock (either way). */

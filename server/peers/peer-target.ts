@@ -1,8 +1,9 @@
 import type { Delivery, DeliveryResult, DeliveryTarget } from '../domain/delivery.ts';
 import type { AudioStore } from '../domain/ports.ts';
 import { PeerMailer, type SmtpError } from './peer-mailer.ts';
-import type { PeerSet } from './peer-set.ts';
-import { voicemailBody } from './sync-mail.ts';
+import type { Peer, PeerSet } from './peer-set.ts';
+import { stateBody, voicemailBody } from './sync-mail.ts';
+import { checkPeerState } from '../domain/state-merge.ts';
 
 export interface PeerTargetOptions {
   peers: PeerSet;
@@ -62,7 +63,12 @@ export class PeerTarget implements DeliveryTarget {
     const waiting = this.#waitUntil.get(name);
     if (waiting !== undefined && this.#now() < waiting)
       return this.#hold(name, `waiting for ${name} (it did not answer)`);
-    const { body, contentType } = voicemailBody(
+    if (item.kind === 'update') return this.#send(name, peer, 'state', item, stateMail(item));
+    return this.#send(name, peer, 'voicemail', item, await this.#voicemail(item));
+  }
+
+  async #voicemail(item: Delivery): Promise<{ body: Buffer; contentType: string }> {
+    return voicemailBody(
       {
         mailbox: item.recipient,
         callerNumber: item.callerNumber,
@@ -74,11 +80,17 @@ export class PeerTarget implements DeliveryTarget {
       },
       await this.#o.audio.read(item.audio.key),
     );
+  }
+
+  async #send(
+    name: string,
+    peer: Peer,
+    kind: 'voicemail' | 'state',
+    item: Delivery,
+    mail: { body: Buffer; contentType: string },
+  ): Promise<DeliveryResult> {
     try {
-      const response = await this.#mailer.send(peer, 'voicemail', item.identity, {
-        body,
-        contentType,
-      });
+      const response = await this.#mailer.send(peer, kind, item.identity, mail);
       this.#waitUntil.delete(name);
       return { status: 'ok', detail: `${name}: ${response}` };
     } catch (err) {
@@ -97,4 +109,18 @@ export class PeerTarget implements DeliveryTarget {
       return this.#hold(name, reason);
     }
   }
+}
+
+/** A state change queued by `queueStateChanges`: its facts are in the payload. */
+function stateMail(item: Delivery): { body: Buffer; contentType: string } {
+  const p = item.payload ?? {};
+  return stateBody({
+    mailbox: item.recipient,
+    ...checkPeerState({
+      state: p.state,
+      deletedFrom: p.deletedFrom ?? null,
+      changedAt: p.changedAt,
+      server: p.server,
+    }),
+  });
 }

@@ -2,10 +2,11 @@ import type { MessageService } from '../domain/message-service.ts';
 import { VoicegateError } from '../domain/errors.ts';
 import { NonceMemory, verifySync, type SyncInbox } from '../domain/peer-trust.ts';
 import type { Logger } from '../log.ts';
-import type { PeerSet } from './peer-set.ts';
+import type { Peer, PeerSet } from './peer-set.ts';
 import { ReplicaReceiver, type ReplicaReceiverDeps } from './replica-receiver.ts';
 import {
   readReplicaBody,
+  readStateBody,
   readVoicemailBody,
   signedBody,
   signedFacts,
@@ -14,7 +15,7 @@ import {
 
 export interface SyncInboxDeps {
   peers: PeerSet;
-  messages: Pick<MessageService, 'deposit'>;
+  messages: Pick<MessageService, 'deposit' | 'applyPeerState'>;
   log: Logger;
   now?: () => number;
   /** On a backup: the central's messages are kept here too (it sends them when syncMessages). */
@@ -69,6 +70,7 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
         const { change, audio } = readReplicaBody(headers.get('content-type') ?? '', body);
         return receiver.receive(peer.name, change, audio);
       }
+      if (facts.kind === 'state') return applyState(deps, peer, to, facts.messageId, body);
       // A backup keeps the central's messages too (topology.syncMessages on the central).
       const copy = to === 'vmsyncslave' && peer.role === 'central' && deps.keepsCentralCopies;
       if (
@@ -113,4 +115,38 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
       return `voicemail ${facts.messageId} stored`;
     },
   };
+}
+
+/**
+ * A state change a peer made to a voicemail while it was live (a backup handing back, or the
+ * central to a backup keeping its messages): merged through the domain (`mergeState`), so the
+ * lamps follow. A voicemail not here (purged) is taken and nothing changes.
+ */
+async function applyState(
+  deps: SyncInboxDeps,
+  peer: Peer,
+  to: string,
+  identity: string,
+  body: Buffer,
+): Promise<string> {
+  const fromBackup = to === 'vmsyncmaster' && peer.role === 'backup';
+  const fromCentral = to === 'vmsyncslave' && peer.role === 'central' && deps.keepsCentralCopies;
+  if (!fromBackup && !fromCentral)
+    throw new VoicegateError(
+      'FORBIDDEN',
+      `sync mail refused: ${peer.name} sends no state changes here`,
+    );
+  const facts = readStateBody(body);
+  if (facts.server !== peer.name)
+    throw new VoicegateError(
+      'INVALID_INPUT',
+      `sync mail refused: ${peer.name} sends a change made by ${facts.server}`,
+    );
+  const { mailbox, ...state } = facts;
+  const outcome = await deps.messages.applyPeerState(mailbox, identity, state);
+  deps.log.info(
+    { peer: peer.name, identity, mailbox, state: state.state, changedAt: state.changedAt, outcome },
+    'sync state change merged',
+  );
+  return `state of ${identity} ${outcome}`;
 }

@@ -3,6 +3,7 @@ import { VoicegateError } from '../domain/errors.ts';
 import { SYNC_HEADERS, type SignedFacts, type SyncKind } from '../domain/peer-trust.ts';
 import type { Priority } from '../domain/message.ts';
 import type { ReplicaChange } from '../domain/replica.ts';
+import { checkPeerState, type PeerState } from '../domain/state-merge.ts';
 
 /**
  * A sync mail on the wire: an ordinary MIME message, so it crosses the relays and firewalls
@@ -224,4 +225,30 @@ export function readReplicaBody(
     if (sha) audio.set(sha, Buffer.from(p.text.replace(/\s+/g, ''), 'base64'));
   }
   return { change, audio };
+}
+
+/** What a `state` sync mail says: a voicemail's new state in a mailbox, as a JSON body. */
+export interface StateFacts extends PeerState {
+  /** The mailbox's name at the receiving server. */
+  mailbox: string;
+}
+
+/** The body of a state sync mail (the voicemail's identity is the Message-ID). */
+export function stateBody(facts: StateFacts): { body: Buffer; contentType: string } {
+  return {
+    body: Buffer.from(JSON.stringify(facts) + CRLF),
+    contentType: 'application/json; charset=utf-8',
+  };
+}
+
+/** The facts of a state sync mail's body, checked. */
+export function readStateBody(body: Buffer): StateFacts {
+  let facts: Partial<StateFacts>;
+  try {
+    facts = JSON.parse(body.toString('utf8')) as Partial<StateFacts>;
+  } catch {
+    throw bad('its state change is not JSON');
+  }
+  if (typeof facts?.mailbox !== 'string') throw bad('its state change names no mailbox');
+  return { mailbox: facts.mailbox, ...checkPeerState(facts) };
 }

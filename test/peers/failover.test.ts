@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../../server/domain/audit.ts';
+import { MESSAGE_STATES } from '../../server/domain/message-state.ts';
 import { FailoverFiles } from '../../server/peers/failover-file.ts';
 import { askBeat } from '../../server/peers/heartbeat.ts';
 import type { Peer } from '../../server/peers/peer-set.ts';
@@ -65,6 +66,13 @@ async function atCentral(): Promise<{ caller: string | null; origin: string }[]>
   return (await central!.context.store.listMessages(alice!.id))
     .sort((a, b) => a.receivedAt - b.receivedAt)
     .map((m) => ({ caller: m.callerNumber, origin: m.originServer }));
+}
+
+/** Each of alice's messages at `node`, deleted ones too: caller and state. */
+async function statesAt(node: RunningServer): Promise<Record<string, string>> {
+  const alice = await node.context.store.findMailbox('alice');
+  const all = await node.context.store.listMessages(alice!.id, { states: MESSAGE_STATES });
+  return Object.fromEntries(all.map((m) => [m.callerNumber, m.state]));
 }
 
 const SCENARIO = fileURLToPath(new URL('scenarios/routed-call.xml', import.meta.url));
@@ -186,6 +194,16 @@ describe('a backup and its central', () => {
       ['2000'],
     );
 
+    // Live, alice listens to it, and deletes one more: these changes go back too.
+    const played = (await backup.context.messages.list(alice!.id))[0]!;
+    await backup.context.messages.act(alice!.id, played.id, 'play');
+    await record('2001');
+    const doomed = (await backup.context.messages.list(alice!.id)).find(
+      (m) => m.callerNumber === '2001',
+    )!;
+    await backup.context.messages.act(alice!.id, doomed.id, 'delete');
+    expect(await statesAt(backup)).toEqual({ '2000': 'old', '2001': 'deleted' });
+
     central = await startCentral();
     await until(() => state() === 'returning', 15_000, 'the central seen again');
     // Manual: it stays live until an administrator asks, beat after beat.
@@ -196,11 +214,17 @@ describe('a backup and its central', () => {
     expect(asked.stderr).toBe('');
     expect(asked.stdout).toContain('hands back at its next heartbeat');
     await until(() => state() === 'standby', 20_000, 'handed back');
-    // Caught up before standby: the central has the message, once.
+    // Caught up before standby: the central has the messages, once each...
     expect(await atCentral()).toEqual([
       { caller: '1000', origin: 'backup' },
       { caller: '2000', origin: 'backup' },
+      { caller: '2001', origin: 'backup' },
     ]);
+    // ...in the states the backup left them in: played, deleted (in the trash), and the lamp
+    // counts only what is still waiting.
+    expect(await statesAt(central)).toEqual({ '1000': 'new', '2000': 'old', '2001': 'deleted' });
+    const aliceThere = await central.context.store.findMailbox('alice');
+    expect(await central.context.messages.lamp(aliceThere!.id)).toMatchObject({ waiting: 1 });
     // The backup keeps its copy for the record; the queue to the central is empty.
     expect((await backup.context.deliveries.list()).filter((d) => d.target === 'peer')).toEqual([]);
     const trail = await backup.context.store.queryAudit({ kind: 'failover', limit: 20 });

@@ -5,7 +5,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newNonce, signSync, type SignedFacts } from '../../server/domain/peer-trust.ts';
 import type { RunningServer } from '../../server/server.ts';
-import { signedBody, syncMail, voicemailBody } from '../../server/peers/sync-mail.ts';
+import { signedBody, stateBody, syncMail, voicemailBody } from '../../server/peers/sync-mail.ts';
 import { wav } from '../mail/mail-helpers.ts';
 import { peer, SECRET, startNode } from './peers-kit.ts';
 
@@ -173,6 +173,45 @@ describe('sync mail to the central', () => {
     const result = await send(raw);
     expect(result).toMatchObject({ ok: false, code: 535 });
     expect(result.response).toMatch(/more than 5 minutes/);
+  });
+
+  it('refuses a state change from a distributed server (only a backup hands back states)', async () => {
+    const { raw, identity } = mail();
+    expect((await send(raw)).ok).toBe(true);
+    const facts: SignedFacts = {
+      peer: 'site1',
+      to: 'vmsyncmaster',
+      kind: 'state',
+      messageId: identity,
+      timestamp: Date.now(),
+      nonce: newNonce(),
+    };
+    const { body, contentType } = stateBody({
+      mailbox: 'alice',
+      state: 'deleted',
+      deletedFrom: 'new',
+      changedAt: Date.now(),
+      server: 'site1',
+    });
+    const result = await send(
+      syncMail(
+        {
+          ...facts,
+          from: 'vmsyncslave@voicegate.local',
+          toAddress: 'vmsyncmaster@voicegate.local',
+        },
+        signSync(SECRET, facts, signedBody(body)),
+        contentType,
+        body,
+      ),
+    );
+    expect(result).toMatchObject({ ok: false, code: 550 });
+    expect(result.response).toMatch(/site1 sends no state changes here/);
+    const alice = await central.context.store.findMailbox('alice');
+    const [m] = (await central.context.store.listMessages(alice!.id)).filter(
+      (x) => x.identity === identity,
+    );
+    expect(m!.state).toBe('new');
   });
 
   it('refuses sync mail without STARTTLS at RCPT', async () => {
