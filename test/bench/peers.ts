@@ -242,11 +242,12 @@ async function flow(dir: string, messages: number, changes: number): Promise<Flo
       return node;
     };
     const site1 = await receiver('site1', 'distributed');
-    const backup = await receiver('backup', 'backup');
+    await receiver('backup', 'backup');
     const audio = wav(dir, 1);
     await central.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
     await central.context.mailboxes.add({ name: 'bob', extension: '202' }, '1234');
-    await site1.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
+    // The site gets its mailboxes from the central.
+    await until(() => site1.context.store.findMailbox('alice'), 60_000, 'alice on the site');
     const count = async (name: string): Promise<number> => {
       const box = await central.context.store.findMailbox(name);
       return (await central.context.store.listMessages(box!.id)).length;
