@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   'deposit-pg': () => import('./deposit-pg.ts'),
   'nodes-pg': () => import('./nodes-pg.ts'),
   exchange: () => import('./exchange.ts'),
+  peers: () => import('./peers.ts'),
 };
 
 const { values, positionals } = parseArgs({
