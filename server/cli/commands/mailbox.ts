@@ -298,22 +298,30 @@ export function registerMailbox(program: Command): void {
             'INVALID_INPUT',
             'nothing to change; see voicegate mailbox set --help',
           );
-        const m = await ctx.mailboxSettings.apply(
-          ref,
-          {
-            fields: changes,
-            ...(homeChange ? { home: homeChange } : {}),
-            ...(o.clearSipPassword
-              ? { sipPassword: null }
-              : sipPassword !== undefined
-                ? { sipPassword }
-                : {}),
-            ...(o.readEmail !== undefined
-              ? { readEmail: { choice: o.readEmail, secret: emailSecret } }
+        const settings = {
+          fields: changes,
+          ...(homeChange ? { home: homeChange } : {}),
+          ...(o.clearSipPassword
+            ? { sipPassword: null }
+            : sipPassword !== undefined
+              ? { sipPassword }
               : {}),
-          },
-          CLI_ACTOR,
-        );
+          ...(o.readEmail !== undefined
+            ? { readEmail: { choice: o.readEmail, secret: emailSecret } }
+            : {}),
+        };
+        // --move-existing alone changes no setting: it moves what the mailbox holds.
+        const changing =
+          Object.keys(changes).length > 0 ||
+          homeChange ||
+          o.clearSipPassword ||
+          sipPassword !== undefined ||
+          o.readEmail !== undefined;
+        if (!changing) {
+          await moveExisting(ctx, (await ctx.mailboxes.resolve(ref)).name);
+          return;
+        }
+        const m = await ctx.mailboxSettings.apply(ref, settings, CLI_ACTOR);
         const extras = await ctx.mailboxSettings.extras(m.name);
         if (sipPassword !== undefined && !o.clearSipPassword)
           print(
