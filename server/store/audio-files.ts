@@ -77,12 +77,14 @@ export class AudioFiles implements AudioStore {
 
   /**
    * Audio may not take the last bytes of the disk: the database needs room to record deletes
-   * and purges, which are how space is freed again.
+   * and purges, which are how space is freed again. A commit writes whole pages to the WAL
+   * (the message, its indexes, the search index, the journal: tens of KB), and the WAL is
+   * reused only after a checkpoint, so the floor leaves room for several such commits.
    */
   async #checkRoom(size: number): Promise<void> {
     const fs = await statfs(this.root);
     const total = fs.blocks * fs.bsize;
-    const reserve = Math.min(16 * 1024 * 1024, Math.max(128 * 1024, total * 0.05));
+    const reserve = Math.min(16 * 1024 * 1024, Math.max(512 * 1024, total * 0.05));
     if (fs.bavail * fs.bsize - size < reserve) {
       throw new VoicegateError('STORAGE_FULL', 'no space left to store the audio');
     }
