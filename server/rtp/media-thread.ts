@@ -43,6 +43,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Keys held per call until its flow listens: a phone typing ahead, not a flood, is kept. */
+export const EARLY_KEYS = 32;
+
 const WORKER = new URL('./media-worker.ts', import.meta.url);
 
 export class MediaThread {
@@ -52,6 +55,8 @@ export class MediaThread {
   #worker: Worker | null = null;
   readonly #pending = new Map<number, Pending>();
   readonly #keyListeners = new Map<number, (key: string) => void>();
+  /** Keys of open sessions that came before the call listened (before the ACK), held in order. */
+  readonly #earlyKeys = new Map<number, string[]>();
   #nextReq = 1;
   #nextSid = 1;
   #stopped = false;
@@ -96,6 +101,7 @@ export class MediaThread {
       if (this.#worker !== worker) return;
       this.#worker = null;
       this.#keyListeners.clear();
+      this.#earlyKeys.clear();
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
       if (!this.#stopped) this.#onExit(err);
@@ -108,7 +114,10 @@ export class MediaThread {
 
   #onEvent(event: MediaEvent): void {
     if (event.op === 'key') {
-      this.#keyListeners.get(event.sid)?.(event.key);
+      const listener = this.#keyListeners.get(event.sid);
+      if (listener) return listener(event.key);
+      const early = this.#earlyKeys.get(event.sid);
+      if (early && early.length < EARLY_KEYS) early.push(event.key);
       return;
     }
     const pending = this.#pending.get(event.req);
@@ -143,8 +152,14 @@ export class MediaThread {
   /** Binds an RTP port for a call. */
   async open(): Promise<MediaSession> {
     const sid = this.#nextSid++;
-    const { port } = await this.request<{ port: number }>((req) => ({ op: 'open', req, sid }));
-    return new RemoteSession(this, sid, port);
+    this.#earlyKeys.set(sid, []);
+    try {
+      const { port } = await this.request<{ port: number }>((req) => ({ op: 'open', req, sid }));
+      return new RemoteSession(this, sid, port);
+    } catch (err) {
+      this.#earlyKeys.delete(sid);
+      throw err;
+    }
   }
 
   /** The media clock's send lateness since the last reset. */
@@ -159,13 +174,32 @@ export class MediaThread {
     this.#worker = null;
     for (const p of this.#pending.values()) p.reject(new RtpError('MEDIA_THREAD', 'media stopped'));
     this.#pending.clear();
+    this.#keyListeners.clear();
+    this.#earlyKeys.clear();
     await worker?.terminate();
   }
 
-  /** Routes a session's keys to `cb` (null: no longer). */
+  /**
+   * Routes a session's keys to `cb`, first the keys that came before anyone listened (a phone
+   * may send them as soon as it has the 200 OK, before its ACK reaches us); null: no longer,
+   * the session is closed.
+   */
   listen(sid: number, cb: ((key: string) => void) | null): void {
-    if (cb) this.#keyListeners.set(sid, cb);
-    else this.#keyListeners.delete(sid);
+    const early = this.#earlyKeys.get(sid);
+    this.#earlyKeys.delete(sid);
+    if (!cb) {
+      this.#keyListeners.delete(sid);
+      return;
+    }
+    this.#keyListeners.set(sid, cb);
+    for (const key of early ?? []) {
+      // One key's failure is the call's, as for keys that come later.
+      try {
+        cb(key);
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeUlaw, linearToUlaw } from '../../server/media/g711.ts';
-import { buildTelephoneEvent } from '../../server/rtp/dtmf.ts';
-import { MediaThread } from '../../server/rtp/media-thread.ts';
+import { buildTelephoneEvent, DTMF_KEYS } from '../../server/rtp/dtmf.ts';
+import { EARLY_KEYS, MediaThread, type MediaSession } from '../../server/rtp/media-thread.ts';
 import { buildRtp, parseRtp } from '../../server/rtp/rtp-packet.ts';
 import type { Negotiated } from '../../server/rtp/sdp.ts';
 import { toneRatio } from '../helpers/goertzel.ts';
@@ -51,7 +51,62 @@ async function talk(far: Peer, port: number, samples: Int16Array, seq0 = 1): Pro
   return seq;
 }
 
+/**
+ * The far end types `key` as one RFC 4733 event (its start, then its end), and the media thread
+ * has read it: a request sent after it is answered twice over (the thread reads what waits on
+ * its socket in the loop turn where it answers the first, and its events keep their order).
+ */
+async function typeKey(
+  media: MediaThread,
+  far: Peer,
+  call: MediaSession,
+  key: string,
+  n: number,
+): Promise<void> {
+  const event = DTMF_KEYS.indexOf(key);
+  const packet = (end: boolean, seq: number) =>
+    buildRtp({
+      marker: !end,
+      payloadType: 101,
+      sequence: seq,
+      timestamp: 1000 + n * 1600,
+      ssrc: 7,
+      payload: buildTelephoneEvent({ event, end, volume: 10, duration: end ? 800 : 160 }),
+    });
+  await far.send(packet(false, 2 * n + 1), call.port);
+  await far.send(packet(true, 2 * n + 2), call.port);
+  await media.stats();
+  await media.stats();
+}
+
 describe('the media thread', () => {
+  it(`holds the keys typed before the call listens (before its ACK), the first ${EARLY_KEYS}, in order`, async () => {
+    const media = await thread();
+    const far = await peer();
+    const call = await media.open();
+    call.configure(neg(far.port));
+    const typed = '123456789*0#'.repeat(4).slice(0, EARLY_KEYS + 8);
+    for (let i = 0; i < typed.length; i++) await typeKey(media, far, call, typed[i]!, i);
+    const heard: string[] = [];
+    call.onKey((key) => heard.push(key));
+    expect(heard.join('')).toBe(typed.slice(0, EARLY_KEYS));
+    // Once the call listens, keys go straight to it.
+    await typeKey(media, far, call, '5', typed.length);
+    expect(heard.join('')).toBe(`${typed.slice(0, EARLY_KEYS)}5`);
+  });
+
+  it('drops the keys held for a call that closed before it listened', async () => {
+    const media = await thread();
+    const far = await peer();
+    const call = await media.open();
+    call.configure(neg(far.port));
+    await typeKey(media, far, call, '7', 0);
+    await call.close();
+    const heard: string[] = [];
+    call.onKey((key) => heard.push(key));
+    expect(heard).toEqual([]);
+  });
+
   it('plays a tone to the far end, paced, in the negotiated codec', async () => {
     const media = await thread();
     const far = await peer();
