@@ -616,12 +616,19 @@ export class MessageService {
     return this.#addTo(target, copies);
   }
 
-  /** One page of a view, searched and ordered by the store; days are the mailbox's. */
+  /**
+   * One page of a view, searched and ordered by the store; days are the mailbox's. `total`, when
+   * the caller knows it (counted at the mailbox's current modification sequence), spares the
+   * store counting every match again.
+   */
   async page(
     mailbox: { id: number; timeZone: string },
     search: MessageSearch,
+    total?: number,
   ): Promise<MessagePage> {
-    return this.#deps.store.queryMessages(mailbox.id, toQuery(search, mailbox.timeZone));
+    const query = toQuery(search, mailbox.timeZone);
+    if (total !== undefined) query.total = total;
+    return this.#deps.store.queryMessages(mailbox.id, query);
   }
 
   /** Every id a search matches (a user's "select all matching"), up to MAX_BULK. */

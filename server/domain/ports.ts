@@ -69,6 +69,11 @@ export interface MessageQuery {
   after?: MessageCursor;
   /** At most this many messages (1 or more). */
   limit: number;
+  /**
+   * How many match, already known (counted at the mailbox's current modification sequence): the
+   * store returns it as the page's `total` instead of counting again.
+   */
+  total?: number;
 }
 
 export interface MessagePage {

@@ -83,9 +83,9 @@ export function queryMessages(db: SqlAccess, mailboxId: number, q: MessageQuery)
     throw new VoicegateError('INVALID_INPUT', 'a page holds at least one message');
   const order = ORDERS[q.order];
   const { where, values } = criteria(mailboxId, q);
-  const total = (
-    db.sql(`SELECT COUNT(*) AS n FROM message WHERE ${where}`).get(...values) as { n: number }
-  ).n;
+  const total =
+    q.total ??
+    (db.sql(`SELECT COUNT(*) AS n FROM message WHERE ${where}`).get(...values) as { n: number }).n;
   const page = q.after
     ? { where: `${where} AND ${order.after}`, values: [...values, ...order.keys(q.after)] }
     : { where, values };

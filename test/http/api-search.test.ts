@@ -57,6 +57,25 @@ describe('searching the web list', () => {
     expect(ids(await list(`limit=2&cursor=${first.next}`))).toEqual([c, b]);
   });
 
+  it('keeps totals and counts current as messages change, on every channel', async () => {
+    const a = await deposit('2026-03-01T10:00:00Z');
+    await deposit('2026-03-02T10:00:00Z');
+    type Counted = { total: number; counts: { new: number; old: number; deleted: number } };
+    const counted = async (query: string) => (await list(query)) as unknown as Counted;
+    expect(await counted('limit=1')).toMatchObject({ total: 2, counts: { new: 2, old: 0 } });
+    // Asked again with nothing changed (the counts are kept), then after each change.
+    expect(await counted('limit=1')).toMatchObject({ total: 2, counts: { new: 2, old: 0 } });
+    await t.ctx.messages.act(a.mailboxId, a.id, 'play');
+    expect(await counted('limit=1')).toMatchObject({ total: 2, counts: { new: 1, old: 1 } });
+    expect(await counted('limit=1&state=played')).toMatchObject({ total: 1 });
+    await deposit('2026-03-03T10:00:00Z');
+    expect(await counted('limit=1')).toMatchObject({ total: 3, counts: { new: 2, old: 1 } });
+    await t.ctx.messages.act(a.mailboxId, a.id, 'delete');
+    expect(await counted('limit=1')).toMatchObject({ total: 2, counts: { new: 2, deleted: 1 } });
+    expect(await counted('limit=1&state=played')).toMatchObject({ total: 0 });
+    expect(await counted('folder=deleted')).toMatchObject({ total: 1 });
+  });
+
   it('finds by caller, local dates, state, priority and privacy', async () => {
     const claire = await deposit('2026-03-09T22:30:00Z'); // 23:30 on the 9th in Paris
     const joe = await deposit('2026-03-09T23:30:00Z', {

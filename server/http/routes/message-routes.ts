@@ -25,6 +25,7 @@ import {
   PlayOnPhoneReply,
 } from '../schemas.ts';
 import { webActor } from '../session.ts';
+import { ListCounts } from '../list-counts.ts';
 import { VoicegateError } from '../../domain/errors.ts';
 
 const errors = {
@@ -37,6 +38,8 @@ const errors = {
 };
 
 export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
+  // Counted once per mailbox and modification sequence, not for every page asked.
+  const listCounts = new ListCounts();
   return async (app) => {
     app.addHook('onRequest', deps.sessions.require);
 
@@ -54,18 +57,29 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
         const box = req.mailbox!;
         // Every change to the mailbox raises its modseq: an unchanged page is answered with 304.
         const asked = createHash('sha256').update(req.url).digest('base64url').slice(0, 16);
-        const etag = `"${await deps.store.highestModseq(box.id)}-${asked}-${box.timeZone}"`;
+        const modseq = await deps.store.highestModseq(box.id);
+        const etag = `"${modseq}-${asked}-${box.timeZone}"`;
         reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
         if (req.headers['if-none-match'] === etag) return reply.status(304).send();
-        const page = await deps.messages.page(box, {
-          ...toSearch(query),
-          limit: query.limit ?? 50,
-          ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
-        });
+        const search = toSearch(query);
+        // Days are the mailbox's: the same search in another zone is another set of messages.
+        const key = JSON.stringify([search, box.timeZone]);
+        const known = listCounts.get(box.id, modseq, key);
+        const page = await deps.messages.page(
+          box,
+          {
+            ...search,
+            limit: query.limit ?? 50,
+            ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+          },
+          known.total,
+        );
+        const counts = known.counts ?? (await deps.messages.counts(box.id));
+        listCounts.set(box.id, modseq, key, { counts, total: page.total });
         return {
           folder: query.folder ?? 'inbox',
           messages: page.messages.map((m) => messageInfo(m, box)),
-          counts: await deps.messages.counts(box.id),
+          counts,
           next: page.next ? encodeCursor(page.next) : null,
           total: page.total,
         };

@@ -95,7 +95,7 @@ export async function queryMessages(
   q: MessageQuery,
 ): Promise<MessagePage> {
   const { count, page } = pageStatements(mailboxId, q);
-  const total = (await sql.row<{ n: number }>(count.text, count.values))!.n;
+  const total = q.total ?? (await sql.row<{ n: number }>(count.text, count.values))!.n;
   const rows = await sql.rows<MessageRow>(page.text, page.values);
   const messages = rows.slice(0, q.limit).map(rowToMessage);
   const last = messages.at(-1);

@@ -26,6 +26,7 @@ import type {
   PlayOnPhoneReply,
   Session,
 } from './api-types.ts';
+import { listPath, takeEarly } from './early.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -70,13 +71,16 @@ async function request<T>(method: Method, path: string, options: RequestOptions 
 
   let response: Response;
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body,
-      credentials: 'same-origin',
-      signal: options.signal,
-    });
+    // The same request, if the page started it as it opened (early.ts).
+    const early = method === 'GET' && !options.signal ? takeEarly(path) : undefined;
+    response = await (early ??
+      fetch(path, {
+        method,
+        headers,
+        body,
+        credentials: 'same-origin',
+        signal: options.signal,
+      }));
   } catch (error) {
     if (options.signal?.aborted) throw error;
     throw new ApiError(0, 'NETWORK', 'The server could not be reached. Check the connection.');
@@ -111,13 +115,8 @@ export const api = {
   session: () => request<Session>('GET', '/api/session'),
 
   /** `search`: the folder's search as URL parameters (q, order, state...), `cursor` a page's next. */
-  listMessages: (folder: Folder, search: URLSearchParams, cursor?: string, limit = 50) => {
-    const params = new URLSearchParams(search);
-    params.set('folder', folder);
-    params.set('limit', String(limit));
-    if (cursor) params.set('cursor', cursor);
-    return request<MessageList>('GET', `/api/messages?${params}`);
-  },
+  listMessages: (folder: Folder, search: URLSearchParams, cursor?: string, limit = 50) =>
+    request<MessageList>('GET', listPath(folder, search, cursor, limit)),
   bulk: (body: BulkBody) => request<BulkReply>('POST', '/api/messages/bulk', { json: body }),
   emptyDeleted: () => request<EmptyReply>('POST', '/api/messages/empty-deleted'),
   getMessage: (id: string) => request<Message>('GET', `/api/messages/${seg(id)}`),

@@ -7,6 +7,7 @@ import { handleError } from '../utils/handle-error.ts';
 import { i18n, t } from '../i18n/i18n.svelte.ts';
 import { router } from '../router.svelte.ts';
 import { listSearch } from '../utils/list-order.ts';
+import { dropEarly } from '../early.ts';
 
 /** The app opens in the mailbox's language: its words are fetched first, if not built in. */
 async function signIn(reply: Session): Promise<void> {
@@ -31,6 +32,8 @@ export async function restoreSession(): Promise<void> {
 
 /** Throws the ApiError, which the login form shows. */
 export async function logIn(mailbox: string, code: string): Promise<void> {
+  // Anything the page asked as it opened was asked without a session.
+  dropEarly();
   await signIn(await api.login({ mailbox: mailbox.trim(), code }));
 }
 

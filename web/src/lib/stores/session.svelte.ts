@@ -1,4 +1,5 @@
 import { setCsrfToken } from '../api.ts';
+import { rememberSession } from '../early.ts';
 import type { ListOrder, Mailbox, Session } from '../api-types.ts';
 import { languageOf, type Language } from '../i18n/i18n.svelte.ts';
 
@@ -31,6 +32,7 @@ class SessionState {
 
   set listOrder(value: ListOrder) {
     this.#listOrder = value;
+    rememberSession(value);
   }
 
   /** Why the user sees the login page again (the session ended), if not by logging out. */
@@ -42,6 +44,7 @@ class SessionState {
     setCsrfToken(session.csrfToken);
     this.#mailbox = session.mailbox;
     this.#listOrder = session.listOrder;
+    rememberSession(session.listOrder);
     this.#status = 'authenticated';
     this.#notice = null;
   }
@@ -50,6 +53,7 @@ class SessionState {
     setCsrfToken(null);
     this.#mailbox = null;
     this.#status = 'anonymous';
+    rememberSession(null);
     this.#notice = notice;
   }
 }
