@@ -27,6 +27,7 @@ import {
 } from './message.ts';
 import { applyAction, LIVE_STATES, MESSAGE_STATES, type MessageAction } from './message-state.ts';
 import { mergeState, type PeerState } from './state-merge.ts';
+import { backupUpdatesFor, type BackupChange } from './backup-updates.ts';
 import { checkMessageLength } from './policy.ts';
 import { lampCounts, type LampCounts } from './waiting.ts';
 import type { MailboxService } from './mailbox-service.ts';
@@ -456,17 +457,12 @@ export class MessageService {
       ) {
         return current;
       }
-      const writeBack = opts.fromExchange
-        ? []
-        : await this.#exchange.deliveriesFor(mailboxId, [current]);
-      const updated = await this.#deps.store.setState(
-        id,
-        current,
-        next,
-        folder,
-        this.#now(),
-        writeBack,
-      );
+      const now = this.#now();
+      const writeBack = [
+        ...(opts.fromExchange ? [] : await this.#exchange.deliveriesFor(mailboxId, [current])),
+        ...(await this.#toBackup(mailboxId, [{ message: current, to: next }], now)),
+      ];
+      const updated = await this.#deps.store.setState(id, current, next, folder, now, writeBack);
       if (updated) {
         this.#exchange.queued(writeBack);
         return updated;
@@ -479,20 +475,25 @@ export class MessageService {
   /**
    * A state change another server made to a voicemail (a backup live, a split brain), merged by
    * `mergeState`: through the store's compare-and-set like `act`, at the peer's change time, so
-   * the lamps and IMAP follow. Returns what became of it: changed, kept as it was, or unknown
-   * here (purged, or never here).
+   * the lamps and IMAP follow. Returns what became of it: changed, kept as it was, purged (the
+   * peer removed it for good), or unknown here (purged, or never here).
    */
   async applyPeerState(
     mailboxRef: MailboxRef,
     identity: string,
     remote: PeerState,
-  ): Promise<'changed' | 'kept' | 'unknown'> {
+  ): Promise<'changed' | 'kept' | 'unknown' | 'purged'> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = (
         await this.#deps.store.listMessages(mailbox.id, { states: MESSAGE_STATES })
       ).find((m) => m.identity === identity);
       if (!current) return 'unknown';
+      // Removed for good there (the central's purge): the copy here goes too.
+      if (remote.purged) {
+        await this.#purge([current.id], SYSTEM_ACTOR, mailbox.id, [], [current]);
+        return 'purged';
+      }
       // A message still new was, as far as is known here, not changed since it was recorded:
       // its late arrival here (a hand-back deposits it then) is no change that beats the peer's.
       const changedAt = current.state === 'new' ? current.receivedAt : current.stateChangedAt;
@@ -515,6 +516,27 @@ export class MessageService {
       }
     }
     throw new VoicegateError('UNAVAILABLE', 'message is changing too often; try again');
+  }
+
+  /**
+   * On a central keeping a backup in step (`topology.syncMessages`): the updates that carry
+   * these changes to the backup, queued by the caller with the change (`backup-updates.ts`).
+   */
+  async #toBackup(
+    mailboxId: number,
+    changes: readonly BackupChange[],
+    at: number,
+  ): Promise<NewDelivery[]> {
+    if (!this.#deps.backup || changes.length === 0) return [];
+    const mailbox = await this.#deps.store.getMailbox(mailboxId);
+    return mailbox ? backupUpdatesFor(this.#deps, mailbox, changes, at) : [];
+  }
+
+  /** The messages still stored among `ids` (on a central with a backup only). */
+  async #messagesOf(ids: readonly string[]): Promise<Message[]> {
+    if (!this.#deps.backup) return [];
+    const found = await Promise.all(ids.map((id) => this.#deps.store.getMessage(id)));
+    return found.filter((m): m is Message => m !== null && m !== undefined);
   }
 
   /** Moves deleted messages still in the inbox (IMAP \\Deleted) to the trash: IMAP EXPUNGE. */
@@ -558,7 +580,7 @@ export class MessageService {
     const writeBack = opts.fromExchange
       ? []
       : await this.#exchange.deliveriesFor(mailboxId, purged);
-    await this.#purge(ids, actor, mailboxId, writeBack);
+    await this.#purge(ids, actor, mailboxId, writeBack, purged);
   }
 
   /**
@@ -570,10 +592,25 @@ export class MessageService {
     actor: Actor,
     mailboxId: number | null,
     writeBack: NewDelivery[] = [],
+    messages: readonly Message[] = [],
   ): Promise<void> {
     if (ids.length === 0) return;
-    const unused = await this.#deps.store.purgeMessages(ids, this.#now(), writeBack);
-    this.#exchange.queued(writeBack);
+    const now = this.#now();
+    const all = [...writeBack];
+    // The backup's copies go too (housekeeping's purges included: the backup runs none).
+    const byMailbox = new Map<number, Message[]>();
+    for (const m of messages.length > 0 ? messages : await this.#messagesOf(ids))
+      byMailbox.set(m.mailboxId, [...(byMailbox.get(m.mailboxId) ?? []), m]);
+    for (const [box, list] of byMailbox)
+      all.push(
+        ...(await this.#toBackup(
+          box,
+          list.map((message) => ({ message, to: null })),
+          now,
+        )),
+      );
+    const unused = await this.#deps.store.purgeMessages(ids, now, all);
+    this.#exchange.queued(all);
     await this.#deps.audio.remove(unused);
     const mailbox =
       mailboxId === null ? null : ((await this.#deps.store.getMailbox(mailboxId))?.name ?? null);
@@ -672,11 +709,19 @@ export class MessageService {
       }
       if (changes.length === 0) return current;
       const changing = new Set(changes.map((c) => c.id));
-      const writeBack = await this.#exchange.deliveriesFor(
-        mailboxId,
-        current.filter((m) => changing.has(m.id)),
-      );
-      const updated = await this.#deps.store.setStates(changes, this.#now(), writeBack);
+      const now = this.#now();
+      const writeBack = [
+        ...(await this.#exchange.deliveriesFor(
+          mailboxId,
+          current.filter((m) => changing.has(m.id)),
+        )),
+        ...(await this.#toBackup(
+          mailboxId,
+          changes.map((c) => ({ message: result.get(c.id)!, to: c.to })),
+          now,
+        )),
+      ];
+      const updated = await this.#deps.store.setStates(changes, now, writeBack);
       if (updated) {
         this.#exchange.queued(writeBack);
         for (const m of updated) result.set(m.id, m);
@@ -695,6 +740,7 @@ export class MessageService {
       actor,
       mailboxId,
       await this.#exchange.deliveriesFor(mailboxId, deleted),
+      deleted,
     );
     return deleted.length;
   }
@@ -713,7 +759,14 @@ export class MessageService {
       const next = applyAction(m, 'delete');
       if (
         next &&
-        (await this.#deps.store.setState(id, m, next, folderAfter(m.folder, next.state), now))
+        (await this.#deps.store.setState(
+          id,
+          m,
+          next,
+          folderAfter(m.folder, next.state),
+          now,
+          await this.#toBackup(m.mailboxId, [{ message: m, to: next }], now),
+        ))
       )
         deleted++;
     }

@@ -111,7 +111,7 @@ export class PeerTarget implements DeliveryTarget {
   }
 }
 
-/** A state change queued by `queueStateChanges`: its facts are in the payload. */
+/** A state change (`queueStateChanges`, `backupUpdatesFor`): its facts are in the payload. */
 function stateMail(item: Delivery): { body: Buffer; contentType: string } {
   const p = item.payload ?? {};
   return stateBody({
@@ -121,6 +121,8 @@ function stateMail(item: Delivery): { body: Buffer; contentType: string } {
       deletedFrom: p.deletedFrom ?? null,
       changedAt: p.changedAt,
       server: p.server,
+      undoes: p.undoes ?? null,
+      purged: p.purged ?? false,
     }),
   });
 }

@@ -33,7 +33,27 @@ describe('merging a state change made on another server', () => {
     }
   });
 
+  it('lets an undelete beat the very delete it names, and no other', () => {
+    const deleted = s('deleted', 7, 'backup');
+    const undelete = { ...s('saved', 9, 'central'), undoes: 7 };
+    expect(mergeState(deleted, undelete)).toEqual({ state: 'saved', deletedFrom: null });
+    // A delete made apart (another time) is not the one undone: it stays.
+    expect(mergeState(s('deleted', 8, 'backup'), undelete)).toBeNull();
+  });
+
   it('refuses a change that is not one', () => {
+    expect(() =>
+      checkPeerState({
+        state: 'deleted',
+        deletedFrom: 'old',
+        changedAt: 1,
+        server: 'b',
+        undoes: 1,
+      }),
+    ).toThrow(/undoes/);
+    expect(() =>
+      checkPeerState({ state: 'old', deletedFrom: null, changedAt: 1, server: 'b', purged: true }),
+    ).toThrow(/purged/);
     expect(() => checkPeerState({ state: 'lost', changedAt: 1, server: 'b' })).toThrow(
       /state change needs/,
     );

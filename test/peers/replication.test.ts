@@ -211,6 +211,44 @@ describe('replication from the central', () => {
     expect(await b.deliveries.list()).toEqual([]);
   }, 60_000);
 
+  it('sends each state change the central makes to the backup as it happens, a purge included', async () => {
+    const c = central.context;
+    const b = backup!.context;
+    const user1 = (await c.store.findMailbox('user1'))!;
+    const [m] = await c.messages.deposit({ mailbox: 'user1', audio: wav(dir, 1) });
+    const onBackup = async (): Promise<string | null> => {
+      const box = (await b.store.findMailbox('user1'))!;
+      const list = await b.store.listMessages(box.id, {
+        states: ['new', 'old', 'saved', 'deleted'],
+      });
+      const copy = list.find((x) => x.identity === m!.identity);
+      return copy ? `${copy.state}/${copy.deletedFrom ?? '-'}` : 'gone';
+    };
+    const reaches = (want: string): Promise<string> =>
+      until(async () => ((await onBackup()) === want ? want : null), 20_000, `backup: ${want}`);
+    await reaches('new/-');
+    await c.messages.act(user1.id, m!.id, 'play');
+    await reaches('old/-');
+    await c.messages.act(user1.id, m!.id, 'save');
+    await reaches('saved/-');
+    await c.messages.act(user1.id, m!.id, 'delete');
+    await reaches('deleted/saved');
+    // The undelete names the delete it undoes: the backup, which applied that delete, undoes it.
+    await c.messages.act(user1.id, m!.id, 'undelete');
+    await reaches('saved/-');
+    expect((await b.messages.lamp((await b.store.findMailbox('user1'))!.id)).waiting).toBe(0);
+    await c.messages.actMany(user1.id, [m!.id], 'delete');
+    await reaches('deleted/saved');
+    await c.messages.purge(user1.id, [m!.id]);
+    await reaches('gone');
+    // Each went as an update of the peer target, and none is left waiting.
+    await until(
+      async () => ((await c.deliveries.list()).some((d) => d.target === 'peer') ? null : true),
+      20_000,
+      'the updates sent',
+    );
+  }, 60_000);
+
   it('gives a distributed server its mailboxes, greetings and flows, and only those', async () => {
     // Something of its own that the central does not have goes at the snapshot's end.
     site1 = await startNode(at('site1'), receiverSets('site1', 'distributed'));
