@@ -5,6 +5,7 @@ import { exchangeTargets } from './exchange-targets.ts';
 import type { Part, Wiring } from './part.ts';
 import { PeerMailer } from '../peers/peer-mailer.ts';
 import { Replicator } from '../peers/replicator.ts';
+import { MailPinger } from '../peers/mail-ping.ts';
 import { peerSetOf, replicaPeersOf } from './peers.ts';
 
 /**
@@ -33,6 +34,20 @@ export function buildDeliveryPart(w: Wiring): Part {
   const mailer =
     peers && replicaPeers.length ? new PeerMailer(peers, peerLimits.timeoutSeconds * 1000) : null;
   let replicator: Replicator | null = null;
+  // On the central: the SMTP link as the backup's second sign of life (mail pings).
+  const backup = config.server.role === 'central' ? peers?.backup() : null;
+  const pingMs = config.topology.failover.mailPingSeconds * 1000;
+  const pinger =
+    mailer && backup && pingMs > 0
+      ? new MailPinger({
+          peer: backup,
+          self: config.server.name,
+          mailer,
+          intervalMs: pingMs,
+          log: log.child({ part: 'mail-ping' }),
+          runsHere: () => w.once.runsHere('delivery'),
+        })
+      : null;
   return {
     listen: async () => {
       smtp = new SmtpTarget(
@@ -90,12 +105,13 @@ export function buildDeliveryPart(w: Wiring): Part {
         });
         replicator.start();
       }
+      pinger?.start();
       if (config.mail.servers.length === 0)
         log.info({}, 'no outgoing SMTP server (mail.servers): e-mail waits in the queue');
     },
     close: async () => {
       context.deliveryQueued.notify = () => {};
-      await Promise.all([runner?.stop(), replicator?.stop()]);
+      await Promise.all([runner?.stop(), replicator?.stop(), pinger?.stop()]);
       smtp?.close();
       peer?.close();
       mailer?.close();

@@ -37,6 +37,12 @@ export function buildFailoverWatcher(
     rules: { missedBeats: failover.missedBeats, failback: failover.failback },
     intervalMs: failover.intervalSeconds * 1000,
     timeoutMs: failover.timeoutSeconds * 1000,
+    mailPingMs: failover.mailPingSeconds * 1000,
+    onMailOnly: (on, detail) => {
+      if (on) flog.warn({ detail }, 'failover: the central answers by mail only, no failover');
+      else flog.info({ detail }, 'failover: the central no longer answers by mail only');
+      wiring().monitor?.alarms.set('peer-unreachable', central.name, on, detail);
+    },
     beat: () => askBeat(central, peers.self.name, beatTimeoutMs(failover.intervalSeconds * 1000)),
     callsInProgress: () => wiring().phone?.counter.stats().active ?? 0,
     handBack: async (since) => {

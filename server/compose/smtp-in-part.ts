@@ -16,6 +16,8 @@ export function buildSmtpInPart(w: Wiring): Part & { smtp: SmtpPart } {
         messages: w.context.messages,
         log,
         keepsCentralCopies: config.server.role === 'backup',
+        // A backup's watch counts the central's mail pings as a sign of life.
+        ...(w.failover ? { onPing: () => w.failover?.mailPing() } : {}),
         ...(replica ? { replica } : {}),
       })
     : undefined;

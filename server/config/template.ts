@@ -166,6 +166,8 @@ topology:                    # the other servers of a network (README: Several s
     intervalSeconds: 10
     failback: manual         # manual | graceful | automatic
     timeoutSeconds: 300      # automatic: hand back after this even with calls in progress
+    mailPingSeconds: 10      # central: a signed ping mail to the backup this often (0: none);
+                             # backup: no failover while they arrive (set the same on both)
 
 metrics:                     # Prometheus /metrics (README: Monitoring)
   enabled: false

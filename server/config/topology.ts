@@ -71,6 +71,13 @@ export const TopologySchema = Type.Object(
         ),
         /** automatic: hand back after this long even if calls are still in progress. */
         timeoutSeconds: Type.Number({ default: 300, minimum: 1, maximum: 86400 }),
+        /**
+         * The SMTP link as a second sign of life: the central sends its backup a signed ping
+         * sync mail this often; the backup does not fail over while pings arrive within two
+         * of these intervals of each other, even with its heartbeat silent. 0: no pings.
+         * Set the same on both.
+         */
+        mailPingSeconds: Type.Number({ default: 10, minimum: 0, maximum: 3600 }),
       },
       { additionalProperties: false, default: {} },
     ),

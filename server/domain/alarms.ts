@@ -32,6 +32,12 @@ export const ALARM_KINDS = {
     summary: 'a peer server does not answer',
     advice: 'check the peer server and the link to it',
   },
+  'peer-unreachable': {
+    severity: 'warning',
+    summary: 'the central answers by mail only: its HTTPS heartbeat does not reach it',
+    advice:
+      'the backup does not take over while the mail pings arrive: check the HTTPS path (firewall, certificate, topology.central.https)',
+  },
 } as const;
 
 export type AlarmKind = keyof typeof ALARM_KINDS;

@@ -16,7 +16,11 @@ export const FAILOVER_STATES = ['standby', 'suspect', 'live', 'returning', 'hand
 export type FailoverState = (typeof FAILOVER_STATES)[number];
 
 /**
- * - `beat` / `missed`: a heartbeat to the central answered or not.
+ * - `beat` / `missed`: a heartbeat to the central answered or not (and, for `missed`, no mail
+ *   ping since it went silent).
+ * - `mail-only`: the heartbeat missed, but the central's signed mail pings still arrive: it is
+ *   alive and unreachable over HTTPS only. The backup does not fail over on it; the watch
+ *   raises it (`SIGNAL_EVENTS`).
  * - `failback`: an administrator ran `voicegate topology failback`.
  * - `calls-ended`: no call is in progress on the backup.
  * - `timeout`: `failover.timeoutSeconds` passed since the central returned.
@@ -25,12 +29,34 @@ export type FailoverState = (typeof FAILOVER_STATES)[number];
 export const FAILOVER_EVENTS = [
   'beat',
   'missed',
+  'mail-only',
   'failback',
   'calls-ended',
   'timeout',
   'caught-up',
 ] as const;
 export type FailoverEvent = (typeof FAILOVER_EVENTS)[number];
+
+/**
+ * The two signals of the central's life and the event they make, as data: its HTTPS heartbeat
+ * answered (`https`), and its signed `ping` sync mail arriving since the heartbeat went silent
+ * (`mail`). The heartbeat decides whenever it answers; mail alone keeps a backup from failing
+ * over a central that lives behind a broken HTTPS path; neither is a missed beat.
+ */
+export const SIGNAL_EVENTS: Record<
+  'https+mail' | 'https' | 'mail' | 'none',
+  'beat' | 'missed' | 'mail-only'
+> = {
+  'https+mail': 'beat',
+  https: 'beat',
+  mail: 'mail-only',
+  none: 'missed',
+};
+
+/** The event the signals seen in one round make (`SIGNAL_EVENTS`). */
+export function signalEvent(https: boolean, mail: boolean): 'beat' | 'missed' | 'mail-only' {
+  return SIGNAL_EVENTS[https ? (mail ? 'https+mail' : 'https') : mail ? 'mail' : 'none'];
+}
 
 export type FailbackMode = 'manual' | 'graceful' | 'automatic';
 
@@ -42,7 +68,10 @@ export const FAILBACK_MODES: Record<FailbackMode, readonly FailoverEvent[]> = {
 };
 
 /**
- * The transitions. A target of `missed-enough` is `live` once `missedBeats` are missed in a
+ * The transitions. `mail-only` counts a missed heartbeat but never makes the backup live: a
+ * suspect backup is back in standby, a live one stays live (the central must answer its
+ * heartbeat before failback). When the pings stop too, the next `missed` finds the count
+ * reached and fails over at once. A target of `missed-enough` is `live` once `missedBeats` are missed in a
  * row, else `suspect`; `hand-back` is `handing-back` if the failback mode takes that event,
  * else the state stays. An event absent from a state's row changes nothing.
  */
@@ -50,8 +79,8 @@ const TRANSITIONS: Record<
   FailoverState,
   Partial<Record<FailoverEvent, FailoverState | 'missed-enough' | 'hand-back'>>
 > = {
-  standby: { beat: 'standby', missed: 'missed-enough' },
-  suspect: { beat: 'standby', missed: 'missed-enough' },
+  standby: { beat: 'standby', missed: 'missed-enough', 'mail-only': 'standby' },
+  suspect: { beat: 'standby', missed: 'missed-enough', 'mail-only': 'standby' },
   live: { beat: 'returning' },
   returning: {
     missed: 'live',
@@ -82,7 +111,12 @@ export function stepFailover(
   event: FailoverEvent,
   rules: FailoverRules,
 ): FailoverStatus {
-  const missed = event === 'missed' ? status.missed + 1 : event === 'beat' ? 0 : status.missed;
+  const missed =
+    event === 'missed' || event === 'mail-only'
+      ? status.missed + 1
+      : event === 'beat'
+        ? 0
+        : status.missed;
   const to = TRANSITIONS[status.state][event];
   if (to === undefined) return { state: status.state, missed };
   if (to === 'missed-enough')

@@ -20,9 +20,11 @@ export const SYNC_HEADERS = {
 /**
  * What a sync mail carries: `voicemail` (a distributed server's message to the central, or the
  * central's copy to its backup), `replica` (a versioned change of the central's settings,
- * mailboxes, greetings and call flows, `replica.ts`).
+ * mailboxes, greetings and call flows, `replica.ts`), `state` (a voicemail's state changed on a
+ * peer), `ping` (the central's sign of life to its backup over the SMTP link, beside the HTTPS
+ * heartbeat: `failover.ts`, `SIGNAL_EVENTS`).
  */
-export const SYNC_KINDS = ['voicemail', 'replica', 'state'] as const;
+export const SYNC_KINDS = ['voicemail', 'replica', 'state', 'ping'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
 
 /** How far a sync mail's time may be from this server's clock (either way). */

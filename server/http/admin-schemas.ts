@@ -229,6 +229,10 @@ export const TopologyReply = Type.Object({
       liveSince: OrNull(Type.Integer()),
       problem: OrNull(Type.String()),
       queuedThere: OrNull(Type.Integer({ description: 'sync mail waiting at the central for us' })),
+      lastMailPingAt: OrNull(Type.Integer({ description: "the central's last mail ping" })),
+      mailOnly: Type.Boolean({
+        description: 'the central answers by mail only (heartbeat silent, mail pings arriving)',
+      }),
     }),
     Type.Null(),
   ]),

@@ -1,5 +1,6 @@
 import {
   isLive,
+  signalEvent,
   stepFailover,
   type FailoverEvent,
   type FailoverRules,
@@ -49,6 +50,16 @@ export interface FailoverWatcherOptions {
   save(state: SavedFailover): void;
   /** Told once per change of state (the composition root logs, audits and raises alarms). */
   onChange(change: FailoverChange, state: SavedFailover): void;
+  /**
+   * The central's mail pings (`topology.failover.mailPingSeconds`; 0: none): a ping counts as
+   * a sign of life if it arrived since the heartbeat went silent and within two intervals.
+   */
+  mailPingMs?: number;
+  /**
+   * Told once when the central starts answering by mail only (heartbeat silent, pings
+   * arriving) and once when that ends, with what was seen.
+   */
+  onMailOnly?(on: boolean, detail: string): void;
   now?: () => number;
 }
 
@@ -68,6 +79,11 @@ export class FailoverWatcher {
   #stopped = false;
   #queuedThere = 0;
   #problem: string | null = null;
+  /** The last mail ping from the central (ms), or null. */
+  #lastPingAt: number | null = null;
+  /** When the heartbeat went silent (the round of its first miss in a row), or null. */
+  #silentSince: number | null = null;
+  #mailOnly = false;
 
   constructor(o: FailoverWatcherOptions) {
     this.#o = o;
@@ -90,8 +106,37 @@ export class FailoverWatcher {
     return isLive(this.#s.state);
   }
 
-  status(): SavedFailover & { problem: string | null; queuedThere: number } {
-    return { ...this.#s, problem: this.#problem, queuedThere: this.#queuedThere };
+  status(): SavedFailover & {
+    problem: string | null;
+    queuedThere: number;
+    lastMailPingAt: number | null;
+    mailOnly: boolean;
+  } {
+    return {
+      ...this.#s,
+      problem: this.#problem,
+      queuedThere: this.#queuedThere,
+      lastMailPingAt: this.#lastPingAt,
+      mailOnly: this.#mailOnly,
+    };
+  }
+
+  /** A signed mail ping from the central arrived (the sync inbox verified it). */
+  mailPing(at: number = this.#now()): void {
+    this.#lastPingAt = at;
+  }
+
+  /** Whether the central's mail pings say it lives while its heartbeat is silent. */
+  #mailAlive(now: number): boolean {
+    const every = this.#o.mailPingMs ?? 0;
+    const at = this.#lastPingAt;
+    return (
+      every > 0 &&
+      at !== null &&
+      this.#silentSince !== null &&
+      at >= this.#silentSince &&
+      now - at <= 2 * every
+    );
   }
 
   start(): void {
@@ -132,13 +177,28 @@ export class FailoverWatcher {
   }
 
   async #round(): Promise<void> {
+    const asked = this.#now();
     const beat = await this.#o.beat();
     if (beat.ok) {
       this.#s.lastBeatAt = this.#now();
       this.#queuedThere = beat.queued;
       this.#problem = null;
-    } else this.#problem = beat.problem;
-    await this.#apply(beat.ok ? 'beat' : 'missed', beat.ok ? 'the central answers' : beat.problem);
+      this.#silentSince = null;
+    } else {
+      this.#problem = beat.problem;
+      this.#silentSince ??= asked;
+    }
+    const event = signalEvent(beat.ok, !beat.ok && this.#mailAlive(this.#now()));
+    const detail = beat.ok
+      ? 'the central answers'
+      : event === 'mail-only'
+        ? `${beat.problem}; its mail pings still arrive (the last ${Math.round((this.#now() - this.#lastPingAt!) / 1000)} s ago): alive, unreachable over HTTPS`
+        : beat.problem;
+    if ((event === 'mail-only') !== this.#mailOnly) {
+      this.#mailOnly = event === 'mail-only';
+      this.#o.onMailOnly?.(this.#mailOnly, detail);
+    }
+    await this.#apply(event, detail);
     // A request waits for the central to return; one left while nothing is to hand back lapses.
     if (this.#s.state === 'standby') this.#o.takeFailbackRequest();
     if (this.#s.state === 'returning' && this.#o.takeFailbackRequest())

@@ -42,6 +42,11 @@ export class PeerSet {
     return this.all().find((p) => p.role === 'central') ?? null;
   }
 
+  /** The backup, if this server (a central) has one. */
+  backup(): Peer | null {
+    return this.all().find((p) => p.role === 'backup') ?? null;
+  }
+
   /** Whether any peer may send sync mail without TLS. */
   anyPlainText(): boolean {
     return this.all().some((p) => p.plainText);

@@ -22,6 +22,8 @@ export interface SyncInboxDeps {
   keepsCentralCopies?: boolean;
   /** On a backup or distributed server: the central's replication is applied here. */
   replica?: ReplicaReceiverDeps;
+  /** On a backup: a verified mail ping from its central (its watch counts it as a sign of life). */
+  onPing?: (peer: string) => void;
 }
 
 /** A refusal the sending peer may overcome by fixing its set-up: it keeps its mail and retries. */
@@ -71,6 +73,16 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
         return receiver.receive(peer.name, change, audio);
       }
       if (facts.kind === 'state') return applyState(deps, peer, to, facts.messageId, body);
+      if (facts.kind === 'ping') {
+        if (to !== 'vmsyncslave' || peer.role !== 'central' || !deps.onPing)
+          throw new VoicegateError(
+            'FORBIDDEN',
+            `sync mail refused: ${peer.name} is not the central this backup watches`,
+          );
+        deps.onPing(peer.name);
+        deps.log.debug({ peer: peer.name, remote: session.remote }, 'sync mail ping taken');
+        return `ping from ${peer.name} taken`;
+      }
       // A backup keeps the central's messages too (topology.syncMessages on the central).
       const copy = to === 'vmsyncslave' && peer.role === 'central' && deps.keepsCentralCopies;
       if (

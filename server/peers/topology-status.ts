@@ -38,6 +38,10 @@ export interface FailoverView {
   problem: string | null;
   /** Sync mail waiting at the central for this backup, per its last heartbeat. */
   queuedThere: number | null;
+  /** The central's last mail ping (ms), or null (known only to the running server). */
+  lastMailPingAt: number | null;
+  /** Whether the central answers by mail only (heartbeat silent, pings arriving). */
+  mailOnly: boolean;
 }
 
 export interface TopologyStatus {
@@ -129,7 +133,12 @@ export async function topologyStatus(
 /** A backup's saved watch as status shows it; what only the running watcher knows may be absent. */
 export function failoverView(
   s: SavedFailover,
-  running?: { problem: string | null; queuedThere: number },
+  running?: {
+    problem: string | null;
+    queuedThere: number;
+    lastMailPingAt?: number | null;
+    mailOnly?: boolean;
+  },
 ): FailoverView {
   return {
     state: s.state,
@@ -140,5 +149,7 @@ export function failoverView(
     liveSince: s.liveSince,
     problem: running?.problem ?? null,
     queuedThere: running ? running.queuedThere : null,
+    lastMailPingAt: running?.lastMailPingAt ?? null,
+    mailOnly: running?.mailOnly ?? false,
   };
 }

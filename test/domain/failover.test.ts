@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   isLive,
+  SIGNAL_EVENTS,
+  signalEvent,
   stepFailover,
   type FailbackMode,
   type FailoverEvent,
@@ -39,5 +41,26 @@ describe('a backup following its central', () => {
     expect(run([...back, 'caught-up'])).toEqual({ state: 'standby', missed: 0 });
     expect(run([...back, 'missed']).state).toBe('live');
     expect(run([...down, 'missed']).state).toBe('live');
+  });
+
+  it('the central alive by mail only never fails over; when the pings stop too, it does at once', () => {
+    expect(signalEvent(true, true)).toBe('beat');
+    expect(signalEvent(true, false)).toBe('beat');
+    expect(signalEvent(false, true)).toBe('mail-only');
+    expect(signalEvent(false, false)).toBe('missed');
+    expect(Object.values(SIGNAL_EVENTS).sort()).toEqual(['beat', 'beat', 'mail-only', 'missed']);
+    const mailOnly: FailoverEvent[] = [
+      'missed',
+      'mail-only',
+      'mail-only',
+      'mail-only',
+      'mail-only',
+    ];
+    expect(run(mailOnly)).toEqual({ state: 'standby', missed: 5 });
+    expect(run([...mailOnly, 'missed'])).toEqual({ state: 'live', missed: 6 });
+    expect(run([...mailOnly, 'beat', 'missed'])).toEqual({ state: 'suspect', missed: 1 });
+    // Live or returning, mail alone changes nothing: failback waits for the heartbeat.
+    expect(run(['missed', 'missed', 'missed', 'mail-only']).state).toBe('live');
+    expect(run([...down, 'mail-only']).state).toBe('returning');
   });
 });

@@ -11,8 +11,9 @@ import {
  * on the backup, an administrator's request, the queue to the central; what the backup does
  * (live or not), what it saved, what it reported.
  */
-function harness(failback: FailbackMode, saved: SavedFailover | null = null) {
+function harness(failback: FailbackMode, saved: SavedFailover | null = null, mailPingMs = 0) {
   const world = {
+    mailOnly: [] as string[],
     now: 1_000_000,
     up: true,
     calls: 0,
@@ -43,6 +44,8 @@ function harness(failback: FailbackMode, saved: SavedFailover | null = null) {
     save: (s) => (world.saved = { ...s }),
     onChange: (c) => world.changes.push(c),
     now: () => world.now,
+    mailPingMs,
+    onMailOnly: (on, detail) => world.mailOnly.push(`${on} ${detail}`),
   });
   const round = async (): Promise<string> => {
     world.now += 10_000;
@@ -159,5 +162,40 @@ describe('the watch of a central', () => {
     expect(world.request).toBe(true);
     world.up = true;
     expect(await round()).toBe('handing-back');
+  });
+
+  it('mail pings arriving with the heartbeat silent keep it in standby, raised once; no pings, live', async () => {
+    const { world, watcher, round } = harness('manual', null, 10_000);
+    expect(await round()).toBe('standby');
+    // A ping from before the heartbeat went silent is no sign the central still lives.
+    watcher.mailPing(world.now);
+    world.up = false;
+    expect(await round()).toBe('suspect');
+    for (let i = 0; i < 6; i++) {
+      watcher.mailPing(world.now + 5_000);
+      expect(await round()).toBe('standby');
+    }
+    expect(watcher.isLive()).toBe(false);
+    expect(watcher.status()).toMatchObject({ mailOnly: true, lastMailPingAt: world.now - 5_000 });
+    expect(world.mailOnly).toHaveLength(1);
+    expect(world.mailOnly[0]).toMatch(/^true heartbeat: ECONNREFUSED; its mail pings still arrive/);
+    // The pings stop too: once the last is two intervals old, the backup fails over at once.
+    expect(await round()).toBe('standby');
+    expect(await round()).toBe('live');
+    expect(world.mailOnly).toHaveLength(2);
+    expect(world.mailOnly[1]).toMatch(/^false heartbeat: ECONNREFUSED$/);
+    expect(world.changes.map((c) => `${c.from}>${c.to} ${c.event}`)).toEqual([
+      'standby>suspect missed',
+      'suspect>standby mail-only',
+      'standby>live missed',
+    ]);
+  });
+
+  it('with mail pings off, pings change nothing', async () => {
+    const { world, watcher, round, failOver } = harness('manual');
+    watcher.mailPing(world.now + 15_000);
+    await failOver();
+    expect(world.mailOnly).toEqual([]);
+    expect(await round()).toBe('live');
   });
 });
