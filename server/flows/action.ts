@@ -2,7 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { MailboxRecord, MailboxRef } from '../domain/mailbox.ts';
 import type { Call } from './call.ts';
 import type { FlowDeps, FlowLog } from './flow-deps.ts';
-import type { Flow } from './flow.ts';
+import type { Flow, Step } from './flow.ts';
 
 /** Options the built-in leave-message flow is called with (server/flows/voicemail/). */
 export interface LeaveMessageOptions {
@@ -48,6 +48,8 @@ export interface RunContext {
   deps: FlowEngineDeps;
   flow: Flow;
   vars: Vars;
+  /** The step being run (its id names it in logs, e.g. a menu's `collecting keys`). */
+  step: Step;
   /**
    * The mailbox routing resolved for this call (`${mailbox}`), kept so that steps naming it do
    * not look it up again; null when the call is for no mailbox (an access number).

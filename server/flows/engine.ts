@@ -48,6 +48,7 @@ export async function runFlow(
       dialled: call.info.dialled,
       ...vars,
     },
+    step: flow.steps[0]!,
     mailbox: mailbox && vars.mailbox === mailbox.name ? mailbox : null,
     language: vars.language || flow.language || deps.defaultLanguage,
     voicemail: deps.voicemail ?? { leaveMessage, collectMessages },
@@ -74,6 +75,7 @@ export async function runFlow(
       break;
     }
     steps++;
+    ctx.step = step;
     log.debug({ step: step.path, action: step.action }, 'step');
     let result: StepOutcome;
     try {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePortRange } from './free-port.ts';
+import { freePortRange, udpListening } from './free-port.ts';
 
 export interface BaresipOptions {
   /** 8 kHz mono 16-bit WAV sent as this phone's voice; baresip hangs up at its end. */
@@ -26,6 +26,8 @@ export class Baresip {
   readonly #proc: ChildProcessWithoutNullStreams;
   #out = '';
   #waiters: (() => void)[] = [];
+  /** Where the output of the latest call starts (set by `dial`). */
+  #callStart = 0;
   #exited: Promise<number | null>;
 
   private constructor(dir: string, port: number, proc: ChildProcessWithoutNullStreams) {
@@ -97,8 +99,9 @@ export class Baresip {
             : err,
         ),
       );
-      phone.waitFor(/baresip is ready/, 15_000).then(() => resolve(), reject);
+      phone.waitFor(/baresip is ready/, 60_000).then(() => resolve(), reject);
     });
+    await udpListening(port);
     if (opts.registrar) phone.type(`/uanew ${account}\n`);
     return phone;
   }
@@ -135,15 +138,53 @@ export class Baresip {
   }
 
   dial(uri: string): void {
+    this.#callStart = this.#out.length;
     this.type(`/dial ${uri}\n`);
+  }
+
+  /**
+   * Waits until audio flows both ways on the call (dialled, or answered since output offset
+   * `since`): the phone's voice has started and the server's first RTP has arrived. Keys
+   * typed before that may never be sent.
+   */
+  async waitAudio(timeoutMs = 30_000, since = this.#callStart): Promise<void> {
+    await this.waitFor(/audio: source started/, timeoutMs, since);
+    await this.waitFor(/incoming rtp for 'audio' established/, timeoutMs, since);
   }
 
   /** What the phone heard on its last call: sndfile's decoded dump. */
   heard(): string {
+    return this.#dump('dec', 'heard');
+  }
+
+  /** What the phone sent on its last call (its voice as it went out): sndfile's encoder dump. */
+  sent(): string {
+    return this.#dump('enc', 'sent');
+  }
+
+  /** Waits until the phone has sent `ms` of its voice on the current call (8 kHz, 16-bit dump). */
+  async waitSent(ms: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const bytes = 44 + ms * 16;
+    for (;;) {
+      let size = 0;
+      try {
+        size = statSync(this.sent()).size;
+      } catch {
+        // no dump yet: the call's audio has not started
+      }
+      if (size >= bytes) return;
+      if (Date.now() > deadline)
+        throw new Error(`baresip sent ${Math.max(0, size - 44) / 16} ms of voice, not ${ms}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  #dump(kind: 'enc' | 'dec', what: string): string {
     const files = readdirSync(join(this.dir, 'rec'))
-      .filter((f) => f.endsWith('-dec.wav'))
+      .filter((f) => f.endsWith(`-${kind}.wav`))
       .sort();
-    if (files.length === 0) throw new Error('baresip recorded nothing it heard');
+    if (files.length === 0) throw new Error(`baresip recorded nothing it ${what}`);
     return join(this.dir, 'rec', files[files.length - 1]!);
   }
 

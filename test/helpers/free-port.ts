@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A port free for both UDP and TCP on 127.0.0.1 right now (peers that cannot bind port 0). */
@@ -39,4 +40,31 @@ export async function freePortRange(count: number): Promise<number> {
     if (ok) return base;
   }
   throw new Error('no free port range found');
+}
+
+/** Whether a UDP socket is bound to `port` on this machine (the kernel's tables, IPv4 and IPv6). */
+function udpBound(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return ['/proc/net/udp', '/proc/net/udp6'].some((table) => {
+    let text: string;
+    try {
+      text = readFileSync(table, 'latin1');
+    } catch {
+      return false;
+    }
+    // Each row: "sl local_address rem_address ...", the local address as ADDR:PORT in hex.
+    return text.split('\n').some((row) => row.trim().split(/\s+/)[1]?.endsWith(hex));
+  });
+}
+
+/**
+ * Resolves once a peer started on its own (SIPp, Kamailio, baresip) listens on UDP `port`,
+ * looking at the kernel's socket table; fails after `timeoutMs`.
+ */
+export async function udpListening(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!udpBound(port)) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on UDP port ${port}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
+import { freePort, udpListening } from './free-port.ts';
 
 /**
  * Kamailio as a stand-in PBX: a record-routing proxy on 127.0.0.1 that sends every new call to
@@ -133,8 +133,9 @@ failure_route[NEXT] {
       const poll = setInterval(() => {
         if (/Listening on/.test(k.#log)) {
           clearInterval(poll);
-          resolve();
-        } else if (Date.now() - started > 10_000 || proc.exitCode !== null) {
+          // It prints its sockets before its workers take requests on them.
+          udpListening(port).then(resolve, reject);
+        } else if (Date.now() - started > 60_000 || proc.exitCode !== null) {
           clearInterval(poll);
           reject(new Error(`kamailio did not start:\n${k.#log}`));
         }

@@ -1,30 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROMPT_WAV_DIR } from '../../server/prompts/texts.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { toneRatio } from '../helpers/goertzel.ts';
-import type { TestServer } from '../helpers/test-server.ts';
+import type { WatchedServer } from '../helpers/test-server.ts';
 import { folderView, imapClient } from '../imap/imapflow-kit.ts';
 import {
   bestToneRatio,
   phoneServer,
   samplesOf,
   SIP_PASSWORDS,
-  sleep,
   toneFile,
   until,
   wavFile,
   webLogin,
 } from './phone-kit.ts';
 
-/** How long the built English prompt `name` plays, in ms (8 kHz). */
-function promptMs(name: string): number {
-  return samplesOf(readFileSync(join(PROMPT_WAV_DIR, 'en', `${name}.wav`))).length / 8;
-}
-
-describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, () => {
-  let server: TestServer;
+describe('an owner collects messages by phone (baresip)', { timeout: 120_000 }, () => {
+  let server: WatchedServer;
   let phone: Baresip | undefined;
   let quiet: string;
 
@@ -33,7 +25,7 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
     server = await phoneServer(['http.tls=false', 'policy.lockout.failures=3']);
     // The phone says nothing, for longer than any call here (aufile hangs up at its end).
     quiet = toneFile(server.dir, 'quiet', 1000, 0.1, 0, 40);
-  });
+  }, 120_000);
   afterEach(async () => {
     await phone?.stop();
     phone = undefined;
@@ -66,11 +58,12 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
       registrar,
       password: SIP_PASSWORDS.alice,
     });
-    await phone.waitFor(/201.*200 OK|registered/i);
+    await phone.waitFor(/201.*200 OK|registered/i, 60_000);
     phone.dial(`sip:201@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await sleep(1000);
-    phone.type('1'); // cuts the summary short; typed ahead, it also answers the main menu
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server.logs.collecting('main-menu'); // after "you have 2 new messages..."
+    phone.type('1'); // cuts the main menu short
     // The first message's header, then the message itself played through: it is old.
     await until('the first message has played', async () => (await stateOf(first.id)) === 'old');
     phone.type('7'); // save, cutting the options prompt short; then the second message
@@ -115,8 +108,9 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
     );
     phone = await Baresip.start({ voice: quiet, user: '202' });
     phone.dial(`sip:202@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await sleep(1000);
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server.logs.collecting('enter-code');
     phone.type('9999#'); // a wrong code, counted like any other
     await until(
       'the wrong code is counted',
@@ -133,13 +127,14 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
     });
     phone = await Baresip.start({ voice: quiet, user: '5550000' });
     phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await sleep(1000);
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server.logs.collecting('enter-mailbox');
     phone.type('201#'); // cuts "enter your mailbox number" short
-    await sleep(1000);
+    await server.logs.collecting('enter-code');
     phone.type('1234#');
-    // Logged in, the summary plays; 1 typed ahead goes past it and the menu to the header.
-    await sleep(1000);
+    // Logged in, the summary plays, then the main menu; 1 goes to the header.
+    await server.logs.collecting('main-menu');
     phone.type('1');
     await until(
       'the message header has played',
@@ -153,16 +148,17 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
   it('puts a wrong code then the right one at 800 on the audit trail: phone, mailbox, address, reason', async () => {
     phone = await Baresip.start({ voice: quiet, user: '5550000' });
     phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await sleep(1000);
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server.logs.collecting('enter-mailbox');
     phone.type('201#');
-    await sleep(1000);
+    await server.logs.collecting('enter-code');
     phone.type('9999#');
     await until('the wrong code is counted', async () => (await alice()).failedLogins === 1);
     // "login incorrect, please try again" drops keys typed over it; then the mailbox is asked.
-    await sleep(promptMs('login-incorrect') + promptMs('please-try-again') + 1000);
+    await server.logs.collecting('enter-mailbox');
     phone.type('201#');
-    await sleep(1000);
+    await server.logs.collecting('enter-code');
     phone.type('1234#');
     await until('the right code is taken', async () => (await alice()).failedLogins === 0);
     phone.type('b');
@@ -187,13 +183,14 @@ describe('an owner collects messages by phone (baresip)', { timeout: 60_000 }, (
   it('counts two wrong codes at 800 in the lockout that IMAP and the web share', async () => {
     phone = await Baresip.start({ voice: quiet, user: '5550000' });
     phone.dial(`sip:800@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    // "login incorrect, please try again" drops keys typed over it; then the mailbox is asked.
-    const retryMs = promptMs('login-incorrect') + promptMs('please-try-again') + 1000;
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
     for (const failures of [1, 2]) {
-      await sleep(failures === 1 ? 1000 : retryMs);
+      // After a wrong code, "login incorrect, please try again" drops keys typed over it; then
+      // the mailbox is asked again.
+      await server.logs.collecting('enter-mailbox');
       phone.type('201#');
-      await sleep(1000);
+      await server.logs.collecting('enter-code');
       phone.type('9999#');
       await until(
         `${failures} failures are counted`,

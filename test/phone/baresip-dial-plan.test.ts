@@ -1,19 +1,14 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../server/config/load.ts';
-import { createLogger } from '../../server/log.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import { PROMPT_WAV_DIR } from '../../server/prompts/texts.ts';
-import { startServer } from '../../server/server.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { clipCorrelation } from '../helpers/prompt-match.ts';
-import type { TestServer } from '../helpers/test-server.ts';
+import { startTestServer, type WatchedServer } from '../helpers/test-server.ts';
 import { sendWav } from '../smtp-in/smtp-kit.ts';
-import { samplesOf, sleep, toneFile, until, waitForMessages, webLogin } from './phone-kit.ts';
+import { samplesOf, toneFile, until, waitForMessages, webLogin } from './phone-kit.ts';
 
 /** A stand-in PBX at sip.pbx.uri: a UDP socket that only writes down what reaches it. */
 async function fakePbx(): Promise<{ port: number; heard: string[]; close(): void }> {
@@ -29,46 +24,26 @@ async function fakePbx(): Promise<{ port: number; heard: string[]; close(): void
  * trusted as their caller ID says (so 201 calling skips the code), the PBX at `pbxPort`.
  */
 async function dialPlanServer(pbxPort: number, dialPlan: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'voicegate-dial-plan-'));
-  writeFileSync(join(dir, 'voicegate.yaml'), 'server:\n  dataDir: .\n');
-  const loaded = loadConfig(join(dir, 'voicegate.yaml'), [
-    'http.port=0',
-    'http.tls=false',
-    'imap.port=0',
-    'imap.tlsPort=0',
-    'sip.port=0',
-    'sip.rtpPortMin=0',
-    'sip.rtpPortMax=0',
-    'smtp.port=0',
-    "sip.trustedPeers=['127.0.0.0/8']",
-    `sip.pbx.uri=sip:127.0.0.1:${pbxPort}`,
-    `sip.dialPlan=${JSON.stringify(dialPlan)}`,
-  ]);
-  const lines: string[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  const running = await startServer(loaded, createLogger('info', sink));
-  const server: TestServer = Object.assign(running, {
-    dir,
-    configFile: join(dir, 'voicegate.yaml'),
-    async stop() {
-      await running.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  });
+  const server = await startTestServer(
+    [
+      'http.tls=false',
+      "sip.trustedPeers=['127.0.0.0/8']",
+      `sip.pbx.uri=sip:127.0.0.1:${pbxPort}`,
+      `sip.dialPlan=${JSON.stringify(dialPlan)}`,
+    ],
+    { watchLogs: true },
+  );
   await server.context.mailboxes.add(
     { name: 'alice', extension: '201', trustedNumbers: ['0899123456', '95550100'] },
     '1234',
   );
-  const logged = (msg: string) =>
-    lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg === msg);
-  return { server, logged };
+  return { server, logged: (msg: string) => server.logs.logged(msg) };
 }
 
 const prompt = (name: string) => samplesOf(readFileSync(join(PROMPT_WAV_DIR, 'en', `${name}.wav`)));
 
-describe('outgoing calls only where the dial plan allows', { timeout: 90_000 }, () => {
-  let server: TestServer | undefined;
+describe('outgoing calls only where the dial plan allows', { timeout: 120_000 }, () => {
+  let server: WatchedServer | undefined;
   let phone: Baresip | undefined;
   let pbx: Awaited<ReturnType<typeof fakePbx>> | undefined;
 
@@ -94,14 +69,12 @@ describe('outgoing calls only where the dial plan allows', { timeout: 90_000 }, 
     const quiet = toneFile(server!.dir, 'quiet', 1000, 0.1, 0, 60);
     phone = await Baresip.start({ voice: quiet, user: '201' });
     phone.dial(`sip:201@127.0.0.1:${server!.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await sleep(1000);
-    phone.type('1'); // cuts the summary short and answers the main menu
-    await until(
-      'the message has played',
-      async () => (await server!.context.messages.get(alice.id, id)).state === 'old',
-      30_000,
-    );
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server!.logs.collecting('main-menu');
+    phone.type('1'); // new messages: the header, then the message
+    await server!.logs.collecting('message-options', 60_000);
+    expect((await server!.context.messages.get(alice.id, id)).state).toBe('old');
     phone.type('2');
   }
 
@@ -113,8 +86,15 @@ describe('outgoing calls only where the dial plan allows', { timeout: 90_000 }, 
 
     await callBack(id);
     await until('the refusal is counted', () => server!.phone.dialler.stats().refused === 1);
-    // "Calling the sender back", then the refusal, heard to its end.
-    await sleep(prompt('calling-back').length / 8 + prompt('number-not-allowed').length / 8 + 1500);
+    // "Calling the sender back", then the refusal, played to its end: the options are asked
+    // again. Once the phone has heard a second of them, it has heard all of the refusal.
+    await server.logs.collecting('message-options');
+    const size = statSync(phone!.heard()).size;
+    await until(
+      'the phone heard the options again',
+      () => statSync(phone!.heard()).size > size + 16_000,
+      30_000,
+    );
     phone!.type('b');
     await phone!.waitFor(/terminated|closed/i, 10_000);
 
@@ -166,7 +146,6 @@ describe('outgoing calls only where the dial plan allows', { timeout: 90_000 }, 
       error: 'FORBIDDEN',
       message: 'the dial plan does not allow calling 0899123456',
     });
-    await sleep(500);
     expect(pbx.heard).toEqual([]);
     expect(server.phone.dialler.stats()).toEqual({ allowed: 0, refused: 1 });
     expect(started.logged('outgoing call refused: not in the dial plan')).toEqual([
@@ -177,6 +156,8 @@ describe('outgoing calls only where the dial plan allows', { timeout: 90_000 }, 
     await until('the PBX is asked for the number', () =>
       pbx!.heard.some((m) => m.startsWith(`INVITE sip:95550100@127.0.0.1:${pbx!.port} `)),
     );
+    // The refused number never reached the PBX, before or since.
+    expect(pbx.heard.filter((m) => m.includes('0899123456'))).toEqual([]);
     expect(server.phone.dialler.stats()).toEqual({ allowed: 1, refused: 1 });
   });
 });

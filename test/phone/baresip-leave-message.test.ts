@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Baresip } from '../helpers/baresip.ts';
 import { toneRatio } from '../helpers/goertzel.ts';
-import type { TestServer } from '../helpers/test-server.ts';
+import type { WatchedServer } from '../helpers/test-server.ts';
 import { bestToneRatio, phoneServer, samplesOf, toneFile, waitForMessages } from './phone-kit.ts';
 
-describe('a softphone leaves a message (baresip)', { timeout: 60_000 }, () => {
-  let server: TestServer;
+describe('a softphone leaves a message (baresip)', { timeout: 120_000 }, () => {
+  let server: WatchedServer;
   let phone: Baresip | undefined;
 
   beforeEach(async () => {
     server = await phoneServer();
-  });
+  }, 120_000);
   afterEach(async () => {
     await phone?.stop();
     phone = undefined;
@@ -40,10 +40,13 @@ describe('a softphone leaves a message (baresip)', { timeout: 60_000 }, () => {
     const voice = toneFile(server.dir, 'voice', 1000, 3, 4, 20);
     phone = await Baresip.start({ voice });
     phone.dial(`sip:201@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await new Promise((r) => setTimeout(r, 8000));
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server.logs.collecting('recording');
+    // Its voice: 4 s of quiet, then 3 s of tone; # once the tone has gone out.
+    await phone.waitSent(7500);
     phone.type('#'); // ends the recording
-    await new Promise((r) => setTimeout(r, 1500));
+    await server.logs.collecting('leave-options');
     phone.type('#'); // sends it from the review menu
     const [message] = await waitForMessages(server, 'alice', 1);
     expect(message!.audio.durationMs).toBeGreaterThan(2000);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Baresip } from '../helpers/baresip.ts';
 import { toneRatio } from '../helpers/goertzel.ts';
-import type { TestServer } from '../helpers/test-server.ts';
+import type { WatchedServer } from '../helpers/test-server.ts';
 import {
   bestToneRatio,
   phoneServer,
@@ -14,13 +14,13 @@ import {
   SIP_PASSWORDS,
 } from './phone-kit.ts';
 
-describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
-  let server: TestServer;
+describe('play on my phone (baresip)', { timeout: 120_000 }, () => {
+  let server: WatchedServer;
   let phone: Baresip | undefined;
 
   beforeEach(async () => {
     server = await phoneServer(['http.tls=false']);
-  });
+  }, 120_000);
   afterEach(async () => {
     await phone?.stop();
     phone = undefined;
@@ -46,7 +46,7 @@ describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
       registrar: `sip:127.0.0.1:${server.ports.sip}`,
       password: SIP_PASSWORDS.alice,
     });
-    await phone.waitFor(/201@127\.0\.0\.1: .*200 OK.*binding/, 10_000);
+    await phone.waitFor(/201@127\.0\.0\.1: .*200 OK.*binding/, 60_000);
     const id = await depositTone();
     const web = await webLogin(server, 'alice', '1234');
     // Registered: the web app is told the phone can be rung before it offers the button.
@@ -60,13 +60,16 @@ describe('play on my phone (baresip)', { timeout: 60_000 }, () => {
     expect(res.status).toBe(202);
     expect(((await res.json()) as { callId: string }).callId).toBeTruthy();
 
-    await phone.waitFor(/Call established/, 10_000);
-    // Header, then the message: once it has played through, the message is old.
-    await until('the message has played', async () => (await stateOf()) === 'old', 25_000);
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    // Header, then the message: once it has played through, the message is old and its
+    // options are asked.
+    await server.logs.collecting('message-options', 60_000);
+    expect(await stateOf()).toBe('old');
     phone.type('7'); // save (MESSAGE_KEYS), cutting the options prompt short
-    await until('the message is saved', async () => (await stateOf()) === 'saved', 10_000);
+    await until('the message is saved', async () => (await stateOf()) === 'saved', 30_000);
     // Then goodbye, and the server hangs up.
-    await phone.waitFor(/terminated|closed/i, 15_000);
+    await phone.waitFor(/terminated|closed/i, 30_000);
 
     const list = await web.call('GET', '/api/messages');
     const body = (await list.json()) as { messages: { id: string; state: string }[] };

@@ -6,8 +6,8 @@ import { EspeakSpeech } from '../../server/prompts/speech.ts';
 import { Baresip } from '../helpers/baresip.ts';
 import { startDovecot, type TestDovecot } from '../helpers/dovecot.ts';
 import { clipCorrelation, trimSilence } from '../helpers/prompt-match.ts';
-import type { TestServer } from '../helpers/test-server.ts';
-import { phoneServer, samplesOf, SIP_PASSWORDS, sleep, toneFile, until } from './phone-kit.ts';
+import type { WatchedServer } from '../helpers/test-server.ts';
+import { phoneServer, samplesOf, SIP_PASSWORDS, toneFile, until } from './phone-kit.ts';
 
 const PASSWORD = 'alice-imap-secret';
 const TEXT = "Agreed, let's keep the budget as it is.";
@@ -33,7 +33,7 @@ async function seen(port: number): Promise<boolean> {
 }
 
 describe('an owner hears an e-mail by phone (baresip)', { timeout: 120_000 }, () => {
-  let server: TestServer | undefined;
+  let server: WatchedServer | undefined;
   let dovecot: TestDovecot | undefined;
   let phone: Baresip | undefined;
   afterEach(async () => {
@@ -66,11 +66,12 @@ describe('an owner hears an e-mail by phone (baresip)', { timeout: 120_000 }, ()
       registrar: `sip:127.0.0.1:${server.ports.sip}`,
       password: SIP_PASSWORDS.alice,
     });
-    await phone.waitFor(/201.*200 OK|registered/i);
+    await phone.waitFor(/201.*200 OK|registered/i, 60_000);
     phone.dial(`sip:201@127.0.0.1:${server.ports.sip}`);
-    await phone.waitFor(/Call established/);
-    await sleep(1000);
-    phone.type('5'); // cuts the summary short and answers the main menu
+    await phone.waitFor(/Call established/, 60_000);
+    await phone.waitAudio();
+    await server.logs.collecting('main-menu');
+    phone.type('5'); // cuts the main menu short: the new e-mail
     // Heard to its end, the e-mail is marked read on the mail server (and only then: text that
     // could not be made into speech leaves it unread, never a tone in its place).
     await until('the e-mail has been read out', () => seen(dovecot!.port), 60_000);

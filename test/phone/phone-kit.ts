@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWav, toPcm16 } from '../../server/media/wav.ts';
 import type { Message } from '../../server/domain/message.ts';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { startTestServer, type TestServer, type WatchedServer } from '../helpers/test-server.ts';
 
 /** The SIP passwords of the phones of 201 (alice) and 202 (bob). */
 export const SIP_PASSWORDS = { alice: 'alice-phone-201', bob: 'bob-phone-202' } as const;
@@ -11,15 +11,15 @@ export const SIP_PASSWORDS = { alice: 'alice-phone-201', bob: 'bob-phone-202' } 
 /**
  * A server with mailboxes 201 (alice) and 202 (bob), each with SIP credentials, and a 440 Hz
  * greeting on alice. 127.0.0.1 is no trusted peer unless `sets` says so
- * (`sip.trustedPeers=["127.0.0.1/32"]`).
+ * (`sip.trustedPeers=["127.0.0.1/32"]`). Its log is watched (`server.logs`): tests type keys once
+ * the call is `collecting keys` for the menu they answer.
  */
-export async function phoneServer(sets: string[] = []): Promise<TestServer> {
+export async function phoneServer(sets: string[] = []): Promise<WatchedServer> {
   // baresip 1.0 (libre 1.1) fails on a SHA-256 challenge instead of skipping it: MD5 alone.
-  const server = await startTestServer([
-    'policy.minMessageSeconds=1',
-    'sip.digestAlgorithms=[MD5]',
-    ...sets,
-  ]);
+  const server = await startTestServer(
+    ['policy.minMessageSeconds=1', 'sip.digestAlgorithms=[MD5]', ...sets],
+    { watchLogs: true },
+  );
   const { mailboxes, messages } = server.context;
   await mailboxes.add({ name: 'alice', extension: '201', timeZone: 'Europe/Paris' }, '1234');
   await mailboxes.add({ name: 'bob', extension: '202', timeZone: 'America/New_York' }, '2345');

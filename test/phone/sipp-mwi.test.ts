@@ -1,6 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/free-port.ts';
+import { freePort, udpListening } from '../helpers/free-port.ts';
 import { runSipp } from '../helpers/sipp.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { phoneServer, wavFile } from './phone-kit.ts';
@@ -72,7 +72,7 @@ describe('message waiting lamps seen by SIPp', { timeout: 60_000 }, () => {
       calls: 2,
       args: trace.args,
     });
-    await new Promise((r) => setTimeout(r, 500)); // SIPp listening
+    await udpListening(pbxPort); // SIPp answers the NOTIFYs there
     await server.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
     const off = await received(trace, /^NOTIFY sip:201@[\s\S]*Voice-Message: 0\/0/m);
     expect(off.text).toMatch(/Messages-Waiting: no/);

@@ -43,7 +43,10 @@ export const menu = defineAction({
   continues: false,
   async run(p, ctx) {
     let last: 'invalid' | 'timeout' = 'timeout';
+    const name = ctx.step.id ?? ctx.step.path;
     for (let attempt = 0; attempt <= p.retries; attempt++) {
+      // From here keys answer this menu (typed over its prompt, they cut it short).
+      ctx.log.debug({ callId: ctx.call.info.callId, menu: name }, 'collecting keys');
       if ((await playCue(ctx, p)) === 'hangup') return { end: 'hangup' };
       const key = await ctx.call.nextKey(p.timeoutMs);
       const target = key === null ? undefined : p.keys[key];

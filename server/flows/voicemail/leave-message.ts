@@ -244,6 +244,7 @@ async function takeMessage(p: Prompter, opts: LeaveOptions): Promise<Int16Array 
   const maxSamples = deps.policy.maxMessageSeconds * 1000 * SAMPLES_PER_MS;
   for (;;) {
     deps.log.debug({ callId: call.info.callId }, 'leave message: recording');
+    p.collecting('recording'); // the stop keys end it
     const rec = await call.record({
       maxMs: deps.policy.maxMessageSeconds * 1000,
       silenceMs: (opts.silenceSeconds ?? DEFAULT_SILENCE_SECONDS) * 1000,

@@ -45,8 +45,17 @@ export class Prompter {
     return 'done';
   }
 
+  /**
+   * Logs (debug) that keys typed from now on answer `menu`: typed over its prompt, they cut it
+   * short and are kept. Tests and support follow a call by it ("Following a call", README).
+   */
+  collecting(menu: string): void {
+    this.deps.log.debug({ callId: this.call.info.callId, menu }, 'collecting keys');
+  }
+
   /** Plays a menu prompt, then waits for one key; null when none came. */
   async ask(clips: Clip[], timeoutMs = KEY_TIMEOUT_MS): Promise<string | null> {
+    this.collecting(menuName(clips));
     await this.say(clips);
     return this.call.nextKey(timeoutMs);
   }
@@ -61,6 +70,7 @@ export class Prompter {
    * Returns '' for a lone `#`, null when nothing at all was typed.
    */
   async readDigits(clips: Clip[]): Promise<string | null> {
+    this.collecting(menuName(clips));
     await this.say(clips);
     let digits = '';
     let typed = false;
@@ -91,6 +101,12 @@ export class Prompter {
     await this.say(['goodbye'], { interruptible: false });
     await this.call.hangup();
   }
+}
+
+/** A menu is named for its first prompt (`main-menu`, `enter-code`). */
+function menuName(clips: Clip[]): string {
+  const first = clips[0];
+  return typeof first === 'string' ? first : 'speech';
 }
 
 /** Runs `body`, turning a hang-up into `onHangUp`'s value; other errors pass. */
