@@ -5,6 +5,7 @@
  * servers spend on the same session; this one only frames lines and literals.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
 export interface Reply {
@@ -36,6 +37,8 @@ export interface ConnectOptions {
   port: number;
   localAddress?: string;
   timeoutMs?: number;
+  /** Implicit TLS (port 993's way), the server's certificate not checked. */
+  tls?: boolean;
 }
 
 export class RawImap {
@@ -65,7 +68,8 @@ export class RawImap {
 
   /** Connects and waits for the server's greeting. */
   static open(opts: ConnectOptions): Promise<RawImap> {
-    const socket = connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+    const to = { host: opts.host, port: opts.port, localAddress: opts.localAddress };
+    const socket = opts.tls ? connectTls({ ...to, rejectUnauthorized: false }) : connect(to);
     socket.setNoDelay(true);
     const client = new RawImap(socket);
     return new Promise((resolve, reject) => {

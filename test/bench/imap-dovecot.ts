@@ -118,13 +118,23 @@ const FLAG_LETTERS: Record<string, string> = {
   '\\Deleted': 'T',
 };
 
-function configText(dir: string, port: number): string {
+/** Implicit TLS on `port` (imap-login terminates it), with this certificate and key (PEM files). */
+export interface DovecotTls {
+  port: number;
+  cert: string;
+  key: string;
+}
+
+function configText(dir: string, port: number, tls?: DovecotTls): string {
+  const ssl = tls
+    ? `ssl = yes\nssl_cert = <${tls.cert}\nssl_key = <${tls.key}\nssl_min_protocol = TLSv1.2`
+    : 'ssl = no';
   return `instance_name = dovecot-bench-${port}
 base_dir = ${dir}/run
 state_dir = ${dir}/state
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+${ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = ${dir}/log/dovecot.log
@@ -152,7 +162,8 @@ service imap-login {
     port = ${port}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = ${tls?.port ?? 0}
   }
   service_count = 0
   process_min_avail = 2
@@ -180,11 +191,13 @@ export class Dovecot {
   readonly dir: string;
   readonly port: number;
   readonly conf: string;
+  readonly tls: DovecotTls | undefined;
   #pid = 0;
 
-  constructor(dir: string, port: number) {
+  constructor(dir: string, port: number, tls?: DovecotTls) {
     this.dir = dir;
     this.port = port;
+    this.tls = tls;
     this.conf = join(dir, 'dovecot.conf');
   }
 
@@ -205,7 +218,7 @@ export class Dovecot {
     chmodSync(join(this.dir, '..'), 0o755);
     chmodSync(this.dir, 0o755);
     chownSync(join(this.dir, 'mail'), VMAIL, VMAIL);
-    writeFileSync(this.conf, configText(this.dir, this.port));
+    writeFileSync(this.conf, configText(this.dir, this.port, this.tls));
     const usersFile = join(this.dir, 'users');
     writeFileSync(usersFile, users.map((u) => `${u.name}:${u.hash}::::::\n`).join(''));
     const dovecotGid = Number(
@@ -313,6 +326,22 @@ export class Dovecot {
     if (isAlive(this.#pid)) process.kill(this.#pid, 'SIGKILL');
     this.#pid = 0;
   }
+}
+
+/** Raises a kernel limit for the run (Dovecot's IDLE takes an inotify instance per session). */
+export function raiseSysctl(file: string, atLeast: number, undo: (() => unknown)[]): string {
+  const before = readFileSync(file, 'utf8').trim();
+  if (Number(before) >= atLeast) return `${file} = ${before}`;
+  writeFileSync(file, String(atLeast));
+  undo.push(() => writeFileSync(file, before));
+  return `${file} raised from ${before} to ${atLeast} for the run`;
+}
+
+/** Sessions go back to imap-hibernate 5 s after their last command: wait until all have. */
+export async function hibernated(dovecot: Dovecot): Promise<void> {
+  const t0 = performance.now();
+  await sleep(1000);
+  while (dovecot.imapProcesses() > 0 && performance.now() - t0 < 30_000) await sleep(250);
 }
 
 function chownTree(path: string, uid: number): void {

@@ -1,172 +1,176 @@
 /**
- * Where an IMAP server's bytes go: `voicegate serve` as its own process, with a probe
- * (memory-probe.ts) that reads its memory after a full garbage collection, before any session
- * and after N plaintext IDLE sessions (LOGIN, SELECT INBOX, IDLE, as the imap benchmark opens
- * them). The difference over N is the cost of one IDLE session, split into V8's heap, memory
- * outside the heap (Buffers) and the rest of the resident set (malloc'ed by Node, libuv and the
- * kernel's socket memory is not in it). IMAP_MEMORY_SESSIONS (default 2000) sets N;
- * IMAP_BENCH_NODE_ARGS adds node flags to the server, as in the imap benchmark. The yardstick,
- * in the same run: the RSS of a bare Node process with the server's V8 flags, doing nothing.
+ * What one idle IMAP session costs in memory, plaintext and over implicit TLS (port 993's way),
+ * Voicegate beside two yardsticks in the same run: a bare Node server (memory-yardstick.ts:
+ * `net` or `tls.createServer` and nothing else, with the server's node flags), which is the
+ * least any Node process can hold per connection, and Dovecot (hibernating its IDLE sessions).
+ * Each server runs as its own process, started fresh for each transport; one session first, so
+ * that what every session shares is in the baseline, then N more (IMAP_MEMORY_SESSIONS, default
+ * 2,000: the machine is shared; the projection to 10,000 is linear). Voicegate's and Dovecot's
+ * sessions LOGIN, SELECT INBOX and IDLE, as the imap benchmark opens them; the bare server
+ * answers the same commands with OK and nothing else. The Node processes are read after a full collection (memory-probe.ts), with
+ * V8's heap and Buffers apart; Dovecot once its sessions have hibernated. Opening the sessions is
+ * timed too (greeting and whole setup, p50/p99), beside the server's CPU time and, for the Node
+ * ones, its event loop's utilisation over the same time. IMAP_BENCH_NODE_ARGS adds node flags to
+ * both Node servers; IMAP_MEMORY_SERVERS (e.g. `voicegate`, `voicegate,bare node`) picks some.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import type { ScryptCost } from '../../server/domain/code-hash.ts';
 import { toneWav } from '../../server/media/tone.ts';
-import {
-  fixed,
-  machine,
-  markdownTable,
-  textTable,
-  writeResult,
-  type Benchmark,
-} from './bench-kit.ts';
+import { fixed, machine, percentile, writeResult, type Benchmark } from './bench-kit.ts';
 import { quote, RawImap } from './imap-client.ts';
-import { prepareStore, VoicegateServer } from './imap-voicegate.ts';
+import { ensureDovecot, raiseSysctl } from './imap-dovecot.ts';
+import {
+  bareNode,
+  dovecot,
+  makeCertificate,
+  voicegate,
+  type Reading,
+  type Running,
+  type Subject,
+  type Transport,
+} from './imap-memory-subjects.ts';
+import { memoryReport, type Measured } from './imap-memory-report.ts';
+import { prepareStore } from './imap-voicegate.ts';
 
-const PROBE = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
 const MAILBOXES = 50;
 const CODE = '482913';
 const CHEAP: ScryptCost = { N: 256, r: 8, p: 1 };
 const LOCAL_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
+const BATCH = 200;
 
-interface Reading {
-  usage: NodeJS.MemoryUsage;
-  /** Per space: bytes of live objects, bytes reserved. */
-  spaces: Record<string, [number, number]>;
-  rssAnonKiB: number;
-  rssFileKiB: number;
-  threads: number;
+interface Opened {
+  sessions: RawImap[];
+  greetMs: number[];
+  setupMs: number[];
+  seconds: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function read(pid: number, file: string): Promise<Reading> {
-  rmSync(file, { force: true });
-  process.kill(pid, 'SIGUSR2');
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 50));
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Reading;
-    } catch {
-      // not written (completely) yet
-    }
-  }
-}
-
-async function openIdle(port: number, count: number, users: string[]): Promise<RawImap[]> {
-  const sessions: RawImap[] = [];
-  for (let at = 0; at < count; at += 200) {
+/** `count` sessions, `BATCH` at a time, each timed from connect to its greeting and to IDLE. */
+async function open(
+  server: Running,
+  tls: boolean,
+  count: number,
+  users: string[],
+  from = 0,
+): Promise<Opened> {
+  const out: Opened = { sessions: [], greetMs: [], setupMs: [], seconds: 0 };
+  const t0 = performance.now();
+  for (let at = 0; at < count; at += BATCH) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(200, count - at) }, async (_, i) => {
-        const n = at + i;
+      Array.from({ length: Math.min(BATCH, count - at) }, async (_, i) => {
+        const n = from + at + i;
+        const start = performance.now();
         const imap = await RawImap.open({
           host: '127.0.0.1',
-          port,
+          port: server.port,
           localAddress: LOCAL_ADDRESSES[n % LOCAL_ADDRESSES.length],
           timeoutMs: 60_000,
+          tls,
         });
-        await imap.command(`LOGIN ${quote(users[n % users.length]!)} ${quote(CODE)}`);
-        await imap.command('SELECT INBOX');
-        await imap.idle();
+        out.greetMs.push(performance.now() - start);
+        if (server.login) {
+          await imap.command(`LOGIN ${quote(users[n % users.length]!)} ${quote(CODE)}`);
+          await imap.command('SELECT INBOX');
+          await imap.idle();
+        }
+        out.setupMs.push(performance.now() - start);
         return imap;
       }),
     );
-    sessions.push(...batch);
+    out.sessions.push(...batch);
   }
-  return sessions;
+  out.seconds = (performance.now() - t0) / 1000;
+  return out;
 }
 
-/** RSS of `node --max-semi-space-size=2` idling: what any Node process costs here. */
-async function bareNodeRss(): Promise<number> {
-  const child = spawn(process.execPath, [
-    '--max-semi-space-size=2',
-    '-e',
-    'setInterval(() => {}, 1e6)',
-  ]);
+async function measure(
+  subject: Subject,
+  transport: Transport,
+  n: number,
+  users: string[],
+  say: (line: string) => void,
+): Promise<Measured> {
+  say(`${subject.name}, ${transport}: ${n} sessions ...`);
+  const server = await subject.start(transport);
+  let sessions: RawImap[] = [];
   try {
-    await new Promise((r) => setTimeout(r, 1000));
-    const status = readFileSync(`/proc/${child.pid}/status`, 'latin1');
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+    const tls = transport === 'tls';
+    sessions = (await open(server, tls, 1, users)).sessions;
+    const before: Reading = await server.read();
+    const cpu0 = server.cpuMs();
+    const opened = await open(server, tls, n, users, 1);
+    // CPU over the opening alone, before the reading waits for Dovecot's hibernation.
+    const cpuMs = server.cpuMs() - cpu0;
+    sessions.push(...opened.sessions);
+    const after: Reading = await server.read();
+    const m: Measured = {
+      cpuMs,
+      server: subject.name,
+      transport,
+      n,
+      before,
+      after,
+      greetMs: [percentile(opened.greetMs, 50), percentile(opened.greetMs, 99)],
+      setupMs: [percentile(opened.setupMs, 50), percentile(opened.setupMs, 99)],
+      seconds: opened.seconds,
+    };
+    say(
+      `  ${fixed((after.rssBytes - before.rssBytes) / n, 0)} B RSS, ` +
+        `${fixed((after.pssBytes - before.pssBytes) / n, 0)} B PSS per session; ` +
+        `opened in ${fixed(opened.seconds)} s, setup p99 ${fixed(m.setupMs[1])} ms`,
+    );
+    return m;
   } finally {
-    child.kill();
+    for (const s of sessions) s.destroy();
+    await server.stop();
   }
 }
-
-const MiB = (bytes: number): string => fixed(bytes / 2 ** 20);
 
 const bench: Benchmark = {
   name: 'imap-memory',
-  title: 'Where the memory of a Voicegate IMAP server goes, before and with N IDLE sessions',
+  title: 'Memory per idle IMAP session, plaintext and TLS, beside a bare Node server and Dovecot',
   async run() {
+    const say = (line: string): void => console.log(line);
     const n = Number(process.env.IMAP_MEMORY_SESSIONS ?? 2000);
     const root = mkdtempSync(join(tmpdir(), 'voicegate-imap-memory-'));
-    const probeFile = join(root, 'probe.json');
-    const users = Array.from({ length: MAILBOXES }, (_, i) => `idle${i + 1}`);
-    let server: VoicegateServer | undefined;
-    let sessions: RawImap[] = [];
+    const undo: (() => unknown)[] = [];
     try {
+      const installed = ensureDovecot(say);
+      const users = Array.from({ length: MAILBOXES }, (_, i) => `idle${i + 1}`);
+      const certificate = makeCertificate(join(root, 'tls'));
       const configFile = await prepareStore(
         mkdtempSync(join(root, 'voicegate-')),
         users.map((name) => ({ name, code: CODE, messages: 1, cost: CHEAP })),
         toneWav({ seconds: 5 }),
       );
       const extra = (process.env.IMAP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      process.env.VOICEGATE_MEMORY_PROBE = probeFile;
-      server = await VoicegateServer.start(configFile, await freePort(), {
-        logFile: join(root, 'voicegate.log'),
-        nodeArgs: ['--expose-gc', '--import', PROBE, ...extra],
-      });
-      // One session first, so that what every session shares (compiled code, the first
-      // mailbox read) is in the baseline, then the rest.
-      sessions = await openIdle(server.port, 1, users);
-      const before = await read(server.pid, probeFile);
-      sessions.push(...(await openIdle(server.port, n, users)));
-      const after = await read(server.pid, probeFile);
-      const bare = await bareNodeRss();
-      const rss = (r: Reading): number => (r.rssAnonKiB + r.rssFileKiB) * 1024;
-      const outside = (r: Reading): number => rss(r) - r.usage.heapTotal;
-      const rows: [string, number, number][] = [
-        ['RSS', rss(before), rss(after)],
-        [
-          '  of it file-backed (code, libraries)',
-          before.rssFileKiB * 1024,
-          after.rssFileKiB * 1024,
-        ],
-        ['V8 heap, live objects', before.usage.heapUsed, after.usage.heapUsed],
-        ['V8 heap, reserved', before.usage.heapTotal, after.usage.heapTotal],
-        ['  of it new space', before.spaces.new_space?.[1] ?? 0, after.spaces.new_space?.[1] ?? 0],
-        ['external (Buffers, ...)', before.usage.external, after.usage.external],
-        ['RSS outside the V8 heap', outside(before), outside(after)],
+      raiseSysctl('/proc/sys/fs/inotify/max_user_instances', n * 2, undo);
+      const subjects = [
+        voicegate(configFile, root, certificate, extra),
+        bareNode(root, certificate, extra),
+        // The same cost as nothing on both sides: this measures memory, not log-ins.
+        dovecot(
+          root,
+          users.map((name) => ({ name, hash: `{PLAIN}${CODE}` })),
+          certificate,
+        ),
       ];
-      const table = {
-        head: ['', 'before (MiB)', `${n} IDLE (MiB)`, 'per session (bytes)'],
-        rows: rows.map(([what, b, a]) => [what, MiB(b), MiB(a), fixed((a - b) / n, 0)]),
-      };
-      console.log(textTable(table));
-      console.log(`threads: ${before.threads} before, ${after.threads} after`);
-      console.log(`yardstick: a bare node process idling, RSS ${MiB(bare)} MiB`);
+      // IMAP_MEMORY_SERVERS=voicegate (or 'voicegate,dovecot', ...) measures only those.
+      const only = process.env.IMAP_MEMORY_SERVERS?.toLowerCase().split(',');
+      const measured: Measured[] = [];
+      for (const s of subjects.filter((s) => !only || only.includes(s.name.toLowerCase())))
+        for (const t of ['plain', 'tls'] as const)
+          measured.push(await measure(s, t, n, users, say));
+      const { text, markdown } = memoryReport(measured, extra);
+      console.log(`\n${text}`);
       const m = machine();
-      writeResult(
-        'imap-memory',
-        `# ${bench.title}\n\n${m.cpus}, Node ${m.node}, ${n} sessions on ${MAILBOXES} mailboxes. A bare Node process idling, in the same run: RSS ${MiB(bare)} MiB.\n\n${markdownTable(table)}\n`,
-        { n, before, after, bareNodeRss: bare, machine: m },
-      );
+      const head = `# ${bench.title}\n\n${m.cpus}, Node ${m.node}, Dovecot ${installed.version}, load average ${loadavg()[0]!.toFixed(1)}; ${n} sessions on ${MAILBOXES} mailboxes.\n\n`;
+      say(`\nwritten: ${writeResult('imap-memory', head + markdown, { measured, machine: m })}`);
     } finally {
-      for (const s of sessions) s.destroy();
-      await server?.stop();
+      for (const step of undo.reverse()) step();
       rmSync(root, { recursive: true, force: true });
     }
   },

@@ -85,7 +85,7 @@ export class VoicegateServer {
   static async start(
     configFile: string,
     port: number,
-    opts: { logFile: string; nodeArgs?: string[] },
+    opts: { logFile: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; sets?: string[] },
   ): Promise<VoicegateServer> {
     const log = openSync(opts.logFile, 'a');
     const args = [
@@ -101,8 +101,13 @@ export class VoicegateServer {
       ...['--set', `imap.port=${port}`, '--set', 'imap.allowPlaintextAuth=true'],
       // Thousands of sessions from 127.0.0.1: the connection limits are not what is measured.
       ...BENCH_LIMITS.flatMap((s) => ['--set', s]),
+      // The caller's own settings last: they win over the ones above (imap.tlsPort, ...).
+      ...(opts.sets ?? []).flatMap((s) => ['--set', s]),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...opts.env },
+    });
     closeSync(log);
     const server = new VoicegateServer(child, port, opts.logFile);
     const t0 = performance.now();

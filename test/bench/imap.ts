@@ -32,6 +32,8 @@ import {
   calibrateRounds,
   Dovecot,
   ensureDovecot,
+  hibernated,
+  raiseSysctl,
   sha512CryptHash,
   sha512CryptMs,
   type MaildirMessage,
@@ -154,15 +156,6 @@ async function exportMailbox(port: number, user: string): Promise<MaildirMessage
   }
 }
 
-/** Raises a kernel limit for the run (Dovecot's IDLE takes an inotify instance per session). */
-function raiseSysctl(file: string, atLeast: number, undo: (() => unknown)[]): string {
-  const before = readFileSync(file, 'utf8').trim();
-  if (Number(before) >= atLeast) return `${file} = ${before}`;
-  writeFileSync(file, String(atLeast));
-  undo.push(() => writeFileSync(file, before));
-  return `${file} raised from ${before} to ${atLeast} for the run`;
-}
-
 /** Dovecot's deposit: `doveadm save`; its commit is when the file shows up in the Maildir. */
 function dovecotDeliver(dovecot: Dovecot, raw: Buffer): (user: string) => Promise<Deposit> {
   return async (user) => {
@@ -182,13 +175,6 @@ function dovecotDeliver(dovecot: Dovecot, raw: Buffer): (user: string) => Promis
       for (const w of watchers) w.close();
     }
   };
-}
-
-/** Sessions go back to imap-hibernate 5 s after their last command: wait until all have. */
-async function hibernated(dovecot: Dovecot): Promise<void> {
-  const t0 = performance.now();
-  await sleep(1000);
-  while (dovecot.imapProcesses() > 0 && performance.now() - t0 < 30_000) await sleep(250);
 }
 
 async function run(opts: BenchOptions): Promise<void> {

@@ -2,9 +2,11 @@
  * Loaded into a server under measurement with `--import`: on SIGUSR2 it writes what the process
  * holds (process.memoryUsage, V8's heap spaces, /proc's resident split, its threads) as JSON to
  * the file named by VOICEGATE_MEMORY_PROBE, after a full garbage collection when `--expose-gc`
- * is on (and a heap snapshot with VOICEGATE_MEMORY_SNAPSHOT=dir), so that the difference of two readings is live memory and not garbage.
+ * is on (and a heap snapshot with VOICEGATE_MEMORY_SNAPSHOT=dir), so that the difference of two
+ * readings is live memory and not garbage, and the event loop's busy and idle time so far.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const out = process.env.VOICEGATE_MEMORY_PROBE;
@@ -13,6 +15,8 @@ const kB = (text: string, key: string): number =>
 
 if (out) {
   process.on('SIGUSR2', () => {
+    // Read before the collection: the event loop's time is the server's work, not the probe's.
+    const { active, idle } = performance.eventLoopUtilization();
     (globalThis as { gc?: () => void }).gc?.();
     const status = readFileSync('/proc/self/status', 'latin1');
     const spaces = Object.fromEntries(
@@ -26,6 +30,9 @@ if (out) {
         rssAnonKiB: kB(status, 'RssAnon'),
         rssFileKiB: kB(status, 'RssFile'),
         threads: readdirSync('/proc/self/task').length,
+        // The event loop's busy and idle time so far (ms): the difference of two readings is
+        // its utilisation in between.
+        elu: { active, idle },
       }),
     );
     // VOICEGATE_MEMORY_SNAPSHOT=dir: a heap snapshot at each reading too, for DevTools.

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,13 @@ describe('voicegate serve', () => {
     ]);
     expect(JSON.parse(stdout)).toEqual({ status: 'ok' });
     expect(await curl(`${server.url}/readyz`)).toEqual({ status: 200, body: '{"status":"ready"}' });
+    // The server runs with the memory settings bin/voicegate.js starts it over with (same pid).
+    const cmdline = readFileSync(`/proc/${server.child.pid}/cmdline`, 'latin1').split('\0');
+    expect(cmdline).toEqual(
+      expect.arrayContaining(['--max-semi-space-size=2', '--optimize-for-size']),
+    );
+    const environ = readFileSync(`/proc/${server.child.pid}/environ`, 'latin1').split('\0');
+    expect(environ).toContain('MALLOC_ARENA_MAX=2');
     const version = await curl(`${server.url}/api/version`);
     expect(JSON.parse(version.body)).toMatchObject({ name: 'voicegate', version: '0.1.0' });
     expect((await curl(`${server.url}/nothing-here`)).status).toBe(404);
