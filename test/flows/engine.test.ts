@@ -72,6 +72,17 @@ describe('menu', () => {
     ]);
   });
 
+  it('logs when the menu starts taking keys, at each attempt, with the call id and step id', async () => {
+    const call = new ScriptedCall({ keys: ['7', '*'] });
+    const { deps, logs } = flowDeps(ctx);
+    await runFlow(call, flow(MENU), deps);
+    const collecting = logs.filter((l) => l.msg === 'collecting keys');
+    expect(collecting.map((l) => [l.level, l.obj.callId, l.obj.menu])).toEqual([
+      ['debug', 'call-1', 'menu'],
+      ['debug', 'call-1', 'menu'],
+    ]);
+  });
+
   it('goes to the invalid branch once the retries are used up', async () => {
     const call = new ScriptedCall({ keys: ['7', '8', '1'] });
     const { deps, heard } = flowDeps(ctx);

@@ -54,6 +54,24 @@ describe('logging in', () => {
     expect(call.played.at(-1)).toBe('goodbye');
   });
 
+  it('logs when each prompt starts taking keys: the mailbox, the code, then the main menu', async () => {
+    await k.mailbox();
+    const collecting: unknown[] = [];
+    const log = {
+      ...k.deps.log,
+      debug: (obj: object, msg: string) => {
+        if (msg === 'collecting keys') collecting.push(obj);
+      },
+    };
+    const call = new FakeCall({ cues: [{ keys: '201#' }, { keys: '1234#' }, { keys: '9' }] });
+    await collectMessages(call, { ...k.deps, log }, { ...en, trusted: false });
+    expect(collecting.slice(0, 3)).toEqual([
+      { callId: 'call-1', menu: 'enter-mailbox' },
+      { callId: 'call-1', menu: 'enter-code' },
+      { callId: 'call-1', menu: 'main-menu' },
+    ]);
+  });
+
   it('asks only for the code when the router named the mailbox but does not trust the caller', async () => {
     await k.mailbox();
     const { call, done } = run([{ keys: '1234#' }, { keys: '#' }], { mailboxRef: '201' });
