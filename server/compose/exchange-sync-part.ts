@@ -52,7 +52,9 @@ export function buildExchangeSyncPart(w: Wiring): Part {
       const c = client(home.exchangeConnection!);
       if (!c) continue;
       const address = home.exchangeAddress!;
-      const { store, exchangeStates } = context;
+      const { store } = context;
+      // Started before the first read: a change made here after this is not taken back.
+      const exchangeStates = context.exchangeStates.startRound();
       try {
         if (c instanceof exchange.GraphClient)
           await exchange.syncGraphMailbox(

@@ -69,6 +69,53 @@ export function marksFor(m: Pick<Message, 'state' | 'deletedFrom'>): {
   };
 }
 
+/**
+ * One read-back round of a mailbox: what it reads of Exchange is as old as the round's start at
+ * best, so a change made here after that (the phone saved the message while the round was
+ * reading) is newer than anything the round saw, and the round does not take it back. The round
+ * then asks to be read again (`readAgain`: the sync state is not advanced), so what the user did
+ * in Outlook meanwhile is read by the next round, which started after the change. The changes
+ * the round makes itself are not taken for such local changes.
+ */
+export class ReadBackRound {
+  readonly startedAt: number;
+  /** A change made here after the round started was newer than what it read. */
+  readAgain = false;
+  readonly #service: ExchangeStateService;
+  readonly #changed = new Set<string>();
+
+  constructor(service: ExchangeStateService, startedAt: number) {
+    this.#service = service;
+    this.startedAt = startedAt;
+  }
+
+  /** Whether `m` changed here (not by this round) since the round started. */
+  changedSinceStart(m: Pick<Message, 'id' | 'stateChangedAt'>): boolean {
+    return m.stateChangedAt >= this.startedAt && !this.#changed.has(m.id);
+  }
+
+  /** Remembers a message this round changed. */
+  changedByRound(messageId: string): void {
+    this.#changed.add(messageId);
+  }
+
+  follow(mailboxId: number, itemId: string, view: ExchangeView): Promise<boolean> {
+    return this.#service.follow(mailboxId, itemId, view, this);
+  }
+
+  deletedItems(mailboxId: number): Promise<string[]> {
+    return this.#service.deletedItems(mailboxId);
+  }
+
+  identityOf(mailboxId: number, itemId: string): Promise<string | null> {
+    return this.#service.identityOf(mailboxId, itemId);
+  }
+
+  relink(mailboxId: number, identity: string, ref: ExchangeItemRef): Promise<boolean> {
+    return this.#service.relink(mailboxId, identity, ref);
+  }
+}
+
 /** Applies what is read back from Exchange to the shadows of a mailbox. */
 export class ExchangeStateService {
   readonly #deps: DomainDeps;
@@ -105,31 +152,54 @@ export class ExchangeStateService {
     return true;
   }
 
+  /** Starts a read-back round (before its first read of Exchange): see `ReadBackRound`. */
+  startRound(): ReadBackRound {
+    return new ReadBackRound(this, this.#deps.now?.() ?? Date.now());
+  }
+
   async #writingBack(messageId: string): Promise<boolean> {
     const queued = await this.#deps.store.listDeliveries();
     return queued.some((d) => d.kind === 'update' && d.messageId === messageId);
   }
 
-  /** Makes the shadow of item `itemId` follow `view`; false when no voicemail is that item. */
-  async follow(mailboxId: number, itemId: string, view: ExchangeView): Promise<boolean> {
+  /**
+   * Makes the shadow of item `itemId` follow `view`, read by `round`; false when no voicemail is
+   * that item.
+   */
+  async follow(
+    mailboxId: number,
+    itemId: string,
+    view: ExchangeView,
+    round?: ReadBackRound,
+  ): Promise<boolean> {
     const current = await this.#deps.store.findMessageByExchangeItem(mailboxId, itemId);
     if (!current) return false;
     const actions = actionsFor(current, view);
+    if (actions !== 'purge' && actions.length === 0) return true;
+    // A change made here after the round started is newer than what it read: it stands, and
+    // the round is read again once the change is written to the item.
+    if (round?.changedSinceStart(current)) {
+      round.readAgain = true;
+      this.#deps.log.info(
+        { mailboxId, messageId: current.id, actions },
+        'Exchange read back before a change made here: not applied',
+      );
+      return true;
+    }
     // A change made here and not yet written to the item is the later one: it wins, and what
     // Exchange shows meanwhile (perhaps an earlier write-back) is not taken back.
-    if ((actions === 'purge' || actions.length > 0) && (await this.#writingBack(current.id)))
-      return true;
+    if (await this.#writingBack(current.id)) return true;
+    round?.changedByRound(current.id);
     if (actions === 'purge') {
       if (current.state !== 'deleted')
         await this.#messages.act(mailboxId, current.id, 'delete', FROM_EXCHANGE);
       await this.#messages.purge(mailboxId, [current.id], SYSTEM_ACTOR, FROM_EXCHANGE);
     } else
       for (const a of actions) await this.#messages.act(mailboxId, current.id, a, FROM_EXCHANGE);
-    if (actions === 'purge' || actions.length > 0)
-      this.#deps.log.info(
-        { mailboxId, messageId: current.id, actions },
-        'voicemail changed in Exchange',
-      );
+    this.#deps.log.info(
+      { mailboxId, messageId: current.id, actions },
+      'voicemail changed in Exchange',
+    );
     return true;
   }
 }

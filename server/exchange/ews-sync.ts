@@ -85,7 +85,8 @@ export async function syncEwsMailbox(
         f === 'inbox' ? { place: 'elsewhere', isRead: true, flagged: false } : { place: 'gone' };
       if (await shadows.follow(mailboxId, c.ref.itemId, view)) followed++;
     }
-  await store.setExchangeSyncState(mailboxId, JSON.stringify({ ews: states }));
+  if (!shadows.readAgain)
+    await store.setExchangeSyncState(mailboxId, JSON.stringify({ ews: states }));
   return followed;
 }
 

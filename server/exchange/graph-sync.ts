@@ -6,6 +6,11 @@ import { GraphError, type DeltaChange, type GraphClient } from './graph-client.t
 export interface ShadowFollower {
   follow(mailboxId: number, itemId: string, view: ExchangeView): Promise<boolean>;
   deletedItems(mailboxId: number): Promise<string[]>;
+  /**
+   * Set when what the round read was older than a change made here meanwhile: the sync state
+   * is then kept, and the next round reads the same changes again, as they are by then.
+   */
+  readonly readAgain?: boolean;
 }
 
 /**
@@ -41,7 +46,7 @@ export async function syncGraphMailbox(
   for (const itemId of await shadows.deletedItems(mailboxId))
     if (!(await client.message(address, itemId, signal)))
       if (await shadows.follow(mailboxId, itemId, { place: 'gone' })) followed++;
-  await store.setExchangeSyncState(mailboxId, round.deltaLink);
+  if (!shadows.readAgain) await store.setExchangeSyncState(mailboxId, round.deltaLink);
   return followed;
 }
 

@@ -17,6 +17,7 @@ import { DOMParser, type Element } from '@xmldom/xmldom';
 import { ensureSelfSignedCert } from '../../server/config/tls-cert.ts';
 import { EwsMailboxes, type EwsFolder, type EwsItem } from './ews-items.ts';
 import { fault, first, NS, txt } from './ews-wire.ts';
+import { HeldAnswer } from './held-answer.ts';
 import { NtlmAcceptor, type NtlmChallenge } from './ntlm-acceptor.ts';
 
 export type { EwsItem } from './ews-items.ts';
@@ -42,6 +43,8 @@ export class EwsServer {
   readonly caFile: string;
   readonly requests: { op: string; impersonating: string | null; anchor: string | null }[] = [];
   #busy = { count: 0, backOff: 0 };
+  #heldSync: HeldAnswer | null = null;
+  #inboxSyncs = 0;
   #server: https.Server;
   #port = 0;
   #dir: string;
@@ -90,6 +93,20 @@ export class EwsServer {
   /** The next `count` requests get ErrorServerBusy with BackOffMilliseconds `backOff`. */
   busy(count: number, backOff: number): void {
     this.#busy = { count, backOff };
+  }
+
+  /**
+   * The next SyncFolderItems of the Inbox whose answer mentions `itemId` is answered with the
+   * Inbox as it is when the request arrives, but the answer is sent only when the test releases it.
+   */
+  holdNextInboxSync(itemId: string): HeldAnswer {
+    this.#heldSync = new HeldAnswer(itemId);
+    return this.#heldSync;
+  }
+
+  /** The SyncFolderItems requests of the Inbox seen so far. */
+  get inboxSyncs(): number {
+    return this.#inboxSyncs;
   }
 
   items(address: string): EwsItem[] {
@@ -234,7 +251,16 @@ export class EwsServer {
     if (op === 'GetItem') return items.getItem(res, opEl);
     if (op === 'UpdateItem') return items.updateItem(res, opEl);
     if (op === 'MoveItem') return items.moveItem(res, opEl, impersonating);
-    if (op === 'SyncFolderItems') return items.syncFolderItems(res, opEl, impersonating);
+    if (op === 'SyncFolderItems') {
+      const syncFolder = first(opEl, NS.m, 'SyncFolderId');
+      const folder =
+        syncFolder && first(syncFolder, NS.t, 'DistinguishedFolderId')?.getAttribute('Id');
+      if (folder === 'inbox') {
+        this.#inboxSyncs++;
+        this.#heldSync?.offer(res);
+      }
+      return items.syncFolderItems(res, opEl, impersonating);
+    }
     return fault(res, 'ErrorInvalidRequest', `${op} is not implemented by this test server.`);
   }
 }

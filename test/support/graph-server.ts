@@ -20,6 +20,7 @@ import { GraphIdentity } from './graph-identity.ts';
 import { listAttachments, listInbox } from './graph-inbox.ts';
 import { GraphMailboxes } from './graph-mailboxes.ts';
 import { GraphUploads } from './graph-uploads.ts';
+import { HeldAnswer } from './held-answer.ts';
 import { FOLDER_IDS, graphError, json, view, type FakeMessage } from './graph-wire.ts';
 
 export type { FakeAttachment, FakeMessage } from './graph-wire.ts';
@@ -48,6 +49,7 @@ export class GraphServer {
   #port = 0;
   #dir: string;
   #throttle: { count: number; retryAfter: number } = { count: 0, retryAfter: 0 };
+  #heldDelta: HeldAnswer | null = null;
 
   private constructor(opts: GraphServerOptions, dir: string, key: Buffer, cert: Buffer) {
     this.identity = new GraphIdentity(opts, () => this.url);
@@ -159,6 +161,20 @@ export class GraphServer {
     this.store.addUser(address);
   }
 
+  /**
+   * The next delta query whose answer mentions `itemId` is answered with the Inbox as it is
+   * when the query arrives, but the answer is sent only when the test releases it.
+   */
+  holdNextDelta(itemId: string): HeldAnswer {
+    this.#heldDelta = new HeldAnswer(itemId);
+    return this.#heldDelta;
+  }
+
+  /** The delta queries seen so far. */
+  get deltaQueries(): number {
+    return this.requests.filter((r) => r.path.endsWith('/mailFolders/inbox/messages/delta')).length;
+  }
+
   /** The next `count` Graph requests get 429 with Retry-After: `retryAfter` seconds. */
   throttle(count: number, retryAfter: number): void {
     this.#throttle = { count, retryAfter };
@@ -245,8 +261,10 @@ export class GraphServer {
       return listInbox(res, box, url, this.url);
     const wellKnown = /^\/mailFolders\/(inbox|deleteditems)$/.exec(rest);
     if (method === 'GET' && wellKnown) return json(res, 200, { id: FOLDER_IDS[wellKnown[1]!] });
-    if (method === 'GET' && rest === '/mailFolders/inbox/messages/delta')
+    if (method === 'GET' && rest === '/mailFolders/inbox/messages/delta') {
+      this.#heldDelta?.offer(res);
       return store.delta(res, user, box, url);
+    }
     const one = /^\/messages\/([^/]+)(\/attachments(\/createUploadSession)?)?$/.exec(rest);
     const msg = one ? box.find((x) => x.id === decodeURIComponent(one[1]!)) : undefined;
     if (one && !msg) return graphError(res, 404, 'ErrorItemNotFound', NOT_FOUND);
