@@ -208,6 +208,38 @@ describe('a long list', () => {
     expect(await page.locator('li').count()).toBeLessThan(70);
   }, 45_000); // pages come slowly on a loaded machine
 
+  it('reopened with a session, asks for it and the first page once each, before the app is loaded', async () => {
+    const box = await newMailbox(suite.server, 'Early Start');
+    await seed(box.name, ['Early One', 'Early Two']);
+    const page = await suite.open({ viewport: PHONE });
+    await logIn(page, box.extension);
+    await messageLink(page, /Early Two/).waitFor();
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      asked.push(url.pathname + url.search);
+    });
+    await page.reload();
+    await messageLink(page, /Early Two/).waitFor();
+    expect((await callers(page))[0]).toMatch(/^Early Two/);
+    expect(asked.filter((p) => p.startsWith('/api/messages?'))).toEqual([
+      '/api/messages?folder=inbox&limit=50',
+    ]);
+    expect(asked.filter((p) => p === '/api/session')).toHaveLength(1);
+    // Both leave before the app's own code (the chunk main.ts imports) is asked for.
+    const app = asked.findIndex((p) => /^\/assets\/start-.*\.js$/.test(p));
+    expect(app).toBeGreaterThan(0);
+    expect(asked.indexOf('/api/session')).toBeLessThan(app);
+    expect(asked.indexOf('/api/messages?folder=inbox&limit=50')).toBeLessThan(app);
+    // Logged out, the login page asks for no list.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Voicemail code').waitFor();
+    asked.length = 0;
+    await page.reload();
+    await page.getByLabel('Voicemail code').waitFor();
+    expect(asked.filter((p) => p.startsWith('/api/messages'))).toEqual([]);
+  });
+
   it('a change made elsewhere updates its one row, without fetching the list again', async () => {
     const box = await newMailbox(suite.server, 'One Row');
     const [first] = await seed(box.name, ['Row One', 'Row Two']);

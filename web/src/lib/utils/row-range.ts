@@ -7,8 +7,13 @@
 export const NARROW = '(max-width: 40rem)';
 /** A row's height in rem (the list's CSS lays rows out within it). */
 const ROW_REM = { wide: 3.75, narrow: 5 };
-/** Rows rendered beyond each edge of the screen. */
-const OVERSCAN = 8;
+/** Rows rendered beyond each edge of the screen, at least. */
+const OVERSCAN = 6;
+/**
+ * The range moves by this many rows at a time: scrolling changes the document every few rows
+ * instead of at every one, and most frames only move what is drawn already.
+ */
+const STEP = 4;
 
 /** A row's height in pixels, from the root font size (the user's text size is kept). */
 export function rowHeight(narrow: boolean): number {
@@ -26,7 +31,8 @@ export function rowRange(
   row: number,
   count: number,
 ): { first: number; last: number } {
-  const first = Math.max(0, Math.floor(offset / row) - OVERSCAN);
-  const last = Math.max(first, Math.min(count, Math.ceil((offset + height) / row) + OVERSCAN));
+  const first = Math.max(0, Math.floor((Math.floor(offset / row) - OVERSCAN) / STEP) * STEP);
+  const end = Math.ceil((Math.ceil((offset + height) / row) + OVERSCAN) / STEP) * STEP;
+  const last = Math.max(first, Math.min(count, end));
   return { first, last };
 }
