@@ -166,6 +166,8 @@ topology:                    # the other servers of a network (README: Several s
     intervalSeconds: 10
     failback: manual         # manual | graceful | automatic
     timeoutSeconds: 300      # automatic: hand back after this even with calls in progress
+    witness: ''              # a URL answering 2xx while it reaches the central: a live
+                             # backup then leaves lamps and e-mail to it (README: split brain)
 
 metrics:                     # Prometheus /metrics (README: Monitoring)
   enabled: false

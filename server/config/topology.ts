@@ -71,6 +71,11 @@ export const TopologySchema = Type.Object(
         ),
         /** automatic: hand back after this long even if calls are still in progress. */
         timeoutSeconds: Type.Number({ default: 300, minimum: 1, maximum: 86400 }),
+        /**
+         * A URL both sides reach by another path, answering 2xx while it reaches the central:
+         * a live backup sends lamps and e-mail only when it does not (`domain/partition.ts`).
+         */
+        witness: Type.String({ default: '', pattern: '^(https?://.+)?$' }),
       },
       { additionalProperties: false, default: {} },
     ),
