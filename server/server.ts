@@ -11,6 +11,7 @@ import type { Part, PartName, Wiring } from './compose/part.ts';
 import { PART_BUILDERS } from './compose/parts.ts';
 import { partsOf, roleOnce } from './compose/roles.ts';
 import { buildFailoverWatcher } from './compose/failover-part.ts';
+import { buildPartition } from './compose/partition.ts';
 import type { FailoverWatcher } from './peers/failover-watcher.ts';
 
 export interface RunningServer {
@@ -69,10 +70,13 @@ export async function buildServer(
         await context.close();
         throw err;
       });
+  // Who sends lamps and e-mail when central and backup cannot reach each other.
+  const partition = buildPartition(loaded, log, () => failover?.isLive() ?? false);
   const once: RunOnce = roleOnce(
     config.server.role,
     opts.once ?? lease!,
     () => failover?.isLive() ?? false,
+    () => partition.sends().lamps,
   );
   const parts = new Map<PartName, Part>();
   const pending = new Set<string>();
@@ -120,6 +124,7 @@ export async function buildServer(
     version: packageVersion(),
     syslog: opts.syslog,
     ...(failover ? { failover } : {}),
+    partition,
   };
   try {
     if (await ensureSelfSignedCert(loaded.tlsCert, loaded.tlsKey, config.server.domain)) {

@@ -71,6 +71,8 @@ export function buildDeliveryPart(w: Wiring): Part {
             target: smtp,
             timeoutMs: smtpLimits.timeoutSeconds * 1000,
             concurrency: smtpLimits.concurrency,
+            // A live backup in a partition leaves e-mail to the central (domain/partition.ts).
+            sendsNow: () => w.partition?.sends().email ?? true,
           },
           ...exchangeTargets(config, context, () => w.urls.http),
           ...(peer

@@ -79,11 +79,20 @@ export function buildFailoverWatcher(
   });
 }
 
-/** Starts and stops the watch built by `buildFailoverWatcher` (nothing on other roles). */
+/**
+ * Starts and stops the watch built by `buildFailoverWatcher`, and the witness's
+ * (`topology.failover.witness`, `compose/partition.ts`); nothing on other roles.
+ */
 export function buildFailoverPart(w: Wiring): Part {
   const watcher = w.failover;
+  const witness = w.partition?.witness;
   return {
-    listen: async () => watcher?.start(),
-    close: async () => watcher?.stop(),
+    listen: async () => {
+      witness?.start();
+      watcher?.start();
+    },
+    close: async () => {
+      await Promise.all([watcher?.stop(), witness?.stop()]);
+    },
   };
 }

@@ -6,6 +6,7 @@ import type { ConnectionStats } from '../net/connection-limits.ts';
 import type { Phone } from '../telephony/phone.ts';
 import type { Monitor } from './monitor-part.ts';
 import type { FailoverWatcher } from '../peers/failover-watcher.ts';
+import type { Partition } from './partition.ts';
 import { VoicegateError } from '../domain/errors.ts';
 
 /** The parts a server process may run, in the order they start. */
@@ -54,6 +55,8 @@ export interface Wiring {
   monitor?: Monitor;
   /** On a backup: its watch of the central (whether it is live, failback). */
   failover?: FailoverWatcher;
+  /** Who sends lamps and e-mail during a partition (`server/domain/partition.ts`). */
+  partition?: Partition;
   /** The port each listener bound (http, imap, imaps, smtp, sip, metrics), once all listen. */
   ports?: Record<string, number>;
   /** The syslog sink the process's logger writes to, when `syslog.target` is set. */

@@ -49,14 +49,19 @@ export function partsOf(role: ServerRole): readonly PartName[] {
 
 /**
  * The once-only seam narrowed to what the role does: `base` still decides among nodes. On a
- * backup, `live` (its watch of the central) is asked each time, so every part asks one seam.
+ * backup, `live` (its watch of the central) is asked each time, so every part asks one seam;
+ * the lamps ask the partition rule too (`lamps`, `server/domain/partition.ts`), each time.
  */
 export function roleOnce(
   role: ServerRole,
   base: RunOnce,
   live: () => boolean = () => false,
+  lamps: () => boolean = () => true,
 ): RunOnce {
   const work = new Set<OnceWork>(ROLE_ONCE_WORK[role]);
   const liveWork = new Set<OnceWork>(role === 'backup' ? LIVE_BACKUP_ONCE_WORK : work);
-  return { runsHere: (w) => (live() ? liveWork : work).has(w) && base.runsHere(w) };
+  return {
+    runsHere: (w) =>
+      (live() ? liveWork : work).has(w) && (w !== 'pbx-lamps' || lamps()) && base.runsHere(w),
+  };
 }

@@ -168,6 +168,8 @@ topology:                    # the other servers of a network (README: Several s
     timeoutSeconds: 300      # automatic: hand back after this even with calls in progress
     mailPingSeconds: 10      # central: a signed ping mail to the backup this often (0: none);
                              # backup: no failover while they arrive (set the same on both)
+    witness: ''              # a URL answering 2xx while it reaches the central: a live
+                             # backup then leaves lamps and e-mail to it (README: split brain)
 
 metrics:                     # Prometheus /metrics (README: Monitoring)
   enabled: false

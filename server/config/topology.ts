@@ -78,6 +78,11 @@ export const TopologySchema = Type.Object(
          * Set the same on both.
          */
         mailPingSeconds: Type.Number({ default: 10, minimum: 0, maximum: 3600 }),
+        /**
+         * A URL both sides reach by another path, answering 2xx while it reaches the central:
+         * a live backup sends lamps and e-mail only when it does not (`domain/partition.ts`).
+         */
+        witness: Type.String({ default: '', pattern: '^(https?://.+)?$' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -18,6 +18,11 @@ export interface TargetRegistration {
   timeoutMs: number;
   /** How many deliveries to this target may be under way at once. */
   concurrency: number;
+  /**
+   * Whether this target's items go now, asked at every look (a backup holding e-mail during a
+   * partition): while not, they wait unclaimed and untried, and count no attempt.
+   */
+  sendsNow?: () => boolean;
 }
 
 export interface DeliveryRunnerOptions {
@@ -71,7 +76,7 @@ class Lane {
 
   /** Claims as many due items as there are free slots, and starts them. */
   fill(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#reg.sendsNow?.() === false) return;
     if (this.#claiming) {
       this.#again = true;
       return;

@@ -40,8 +40,11 @@ export interface FailoverWatcherOptions {
   beat(): Promise<BeatResult>;
   /** Calls in progress on this server now. */
   callsInProgress(): number;
-  /** Queues for the central what happened here while live (since `liveSince`). */
-  handBack(liveSince: number): Promise<void>;
+  /**
+   * Queues for the central what happened here while live since then: when the central answers
+   * again (since `liveSince`), and when handing back (since it answered again).
+   */
+  handBack(since: number): Promise<void>;
   /** Whether the central has everything queued for it (nothing waits here for it). */
   caughtUp(): Promise<boolean>;
   /** Whether an administrator asked for failback out of process (`voicegate topology failback`). */
@@ -233,6 +236,11 @@ export class FailoverWatcher {
     }
     this.#o.save(this.#s);
     this.#o.onChange({ from, to: next.state, event, detail }, { ...this.#s });
-    if (next.state === 'handing-back') await this.#o.handBack(this.#s.liveSince ?? now);
+    // The link healed (a central back, or a partition over): what was done here while live
+    // goes to the central at once, so both sides merge whatever the failback mode; handing
+    // back, what was done since then.
+    if (next.state === 'returning') await this.#o.handBack(this.#s.liveSince ?? now);
+    if (next.state === 'handing-back')
+      await this.#o.handBack(this.#s.returnedAt ?? this.#s.liveSince ?? now);
   }
 }

@@ -23,6 +23,11 @@ export interface MwiOptions {
   domain: string;
   /** Unsolicited NOTIFYs for every mailbox with an extension go to this PBX. */
   pbx: { uri: string; credentials?: Credentials } | null;
+  /**
+   * Whether this server tells the PBX of lamps now, asked at each change (a backup live or not,
+   * a partition's rule); absent: always.
+   */
+  sendsToPbx?: () => boolean;
 }
 
 function userOf(uri: string): string | undefined {
@@ -191,7 +196,8 @@ export class Mwi {
         ),
       );
     const pbx = this.#opts.pbx;
-    if (pbx) sends.push(this.#unsolicited(mailboxId, state, pbx));
+    if (pbx && (this.#opts.sendsToPbx?.() ?? true))
+      sends.push(this.#unsolicited(mailboxId, state, pbx));
     await Promise.all(sends);
   }
 

@@ -245,10 +245,9 @@ export class Phone {
       { ua, mailboxes: this.#deps.mailboxes, lamps, registrar: this.#registrar, log },
       {
         domain: opts.domain,
-        pbx:
-          opts.pbx.unsolicitedMwi && opts.pbx.uri && runsHere('pbx-lamps')
-            ? { uri: opts.pbx.uri, credentials }
-            : null,
+        pbx: opts.pbx.unsolicitedMwi && opts.pbx.uri ? { uri: opts.pbx.uri, credentials } : null,
+        // Asked at each change: a backup becomes live, a partition's rule changes its mind.
+        sendsToPbx: () => runsHere('pbx-lamps'),
       },
     );
     lamps.start();

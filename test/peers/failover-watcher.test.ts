@@ -93,12 +93,15 @@ describe('the watch of a central', () => {
     const liveSince = world.now;
     world.up = true;
     expect(await round()).toBe('returning');
+    // The link healed: what was done since the backup went live goes to the central at once.
+    expect(world.handedBack).toEqual([liveSince]);
+    const returnedAt = world.now;
     world.now += 3_600_000;
     expect(await round()).toBe('returning');
     world.request = true;
     expect(await round()).toBe('handing-back');
-    // What was recorded since the backup went live is queued for the central.
-    expect(world.handedBack).toEqual([liveSince]);
+    // Handing back: what was done since the central answered again.
+    expect(world.handedBack).toEqual([liveSince, returnedAt]);
     expect(watcher.isLive()).toBe(true);
     expect(await round()).toBe('handing-back');
     world.queuedForCentral = 0;
@@ -139,8 +142,9 @@ describe('the watch of a central', () => {
     expect(await round()).toBe('live');
     world.up = true;
     expect(await round()).toBe('handing-back');
-    expect(world.handedBack).toHaveLength(2);
-    expect(world.handedBack[0]).toBe(world.handedBack[1]);
+    // Each time the central returns, from when the backup went live; each hand-back after it.
+    expect(world.handedBack).toHaveLength(4);
+    expect(world.handedBack[0]).toBe(world.handedBack[2]);
   });
 
   it('a restart resumes the saved state: a live backup stays live', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { peerSetOf, replicaPeersOf, replicaReceiverOf } from '../../compose/peers.ts';
 import { VoicegateError } from '../../domain/errors.ts';
+import { messageDigest } from '../../domain/message-digest.ts';
 import { FailoverFiles } from '../../peers/failover-file.ts';
 import type { SavedFailover } from '../../peers/failover-watcher.ts';
 import { receivingStatus, replicationText, sendingStatus } from '../../peers/replication-status.ts';
@@ -78,6 +79,24 @@ export function registerTopology(program: Command): void {
             replicationText(p.replication),
             p.problem ?? '',
           ]),
+        );
+      });
+    });
+
+  topology
+    .command('digest')
+    .description(
+      'the messages held here as one digest (mailbox, identity, state), to compare with a peer after a partition',
+    )
+    .option('--json', 'as JSON, with the count per mailbox')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        const d = await messageDigest(ctx.store);
+        if (o.json) return printJson(d);
+        print(`${d.digest}  ${d.messages} messages`);
+        printTable(
+          ['MAILBOX', 'MESSAGES', 'NEW'],
+          d.mailboxes.map((m) => [m.name, String(m.messages), String(m.new)]),
         );
       });
     });

@@ -1,0 +1,47 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../server/log.ts';
+import { probeWitness, WitnessWatch } from '../../server/peers/witness.ts';
+import { freePort } from '../helpers/free-port.ts';
+
+let server: Server;
+let base: string;
+let status = 200;
+
+beforeAll(async () => {
+  server = createServer((_req, res) => {
+    res.statusCode = status;
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('the witness', () => {
+  it('says what it sees of the central: 2xx up, any other answer down, silence unreachable', async () => {
+    status = 200;
+    expect(await probeWitness(`${base}/central`, 2000)).toBe('central-up');
+    status = 503;
+    expect(await probeWitness(`${base}/central`, 2000)).toBe('central-down');
+    const closed = await freePort();
+    expect(await probeWitness(`http://127.0.0.1:${closed}/`, 2000)).toBe('unreachable');
+  });
+
+  it('keeps its last view for each lamp and e-mail to ask', async () => {
+    status = 200;
+    const watch = new WitnessWatch({
+      url: base,
+      intervalMs: 1000,
+      log: createLogger('silent'),
+    });
+    expect(watch.view()).toBe('unreachable');
+    expect(await watch.check()).toBe('central-up');
+    expect(watch.view()).toBe('central-up');
+    status = 502;
+    await watch.check();
+    expect(watch.view()).toBe('central-down');
+    await watch.stop();
+  });
+});
