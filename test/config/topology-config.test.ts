@@ -19,6 +19,7 @@ describe('the topology config', () => {
       intervalSeconds: 10,
       failback: 'manual',
       timeoutSeconds: 300,
+      mailPingSeconds: 10,
     });
     expect(config.delivery.targets.peer).toEqual({ timeoutSeconds: 60, concurrency: 1 });
   });
