@@ -20,6 +20,7 @@ describe('the topology config', () => {
       failback: 'manual',
       timeoutSeconds: 300,
       witness: '',
+      mailPingSeconds: 10,
     });
     expect(config.delivery.targets.peer).toEqual({ timeoutSeconds: 60, concurrency: 1 });
   });
