@@ -14,8 +14,9 @@ if (problem) {
 // each of the many threads its own malloc arena. Both are fixed only when a process starts (V8
 // ignores the flag set at run time), so `serve` and `demo` start over once, in the same process
 // (same pid), with 2 MiB semi-spaces and 2 arenas: 240 -> 160 MiB at rest, see test/bench/README.
-// `--optimize-for-size` makes V8 favour small objects and code over speed: each idle IMAP session
-// costs about a fifth less (test/bench/README.md, "Where an IMAP server's memory goes").
+// `--optimize-for-size` makes V8 favour small objects and code over speed: an idle IMAP session's
+// live heap is about a fifth smaller, for 10-25% more CPU to open one (test/bench/README.md,
+// "Where an IMAP server's memory goes").
 // A flag the caller already gave (its own value, or `--no-` form) is kept as given.
 const SERVER_FLAGS = [
   ['--max-semi-space-size', '--max-semi-space-size=2'],

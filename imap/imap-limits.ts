@@ -31,6 +31,8 @@ export function limitImap(
 ): (session: ImapSession, cb: Callback) => void {
   const { handshakeSeconds, preAuthSeconds } = limits.config;
   limits.guard(server.server, {
+    // Port 993 has no STARTTLS: imap-core never strips its sockets' listeners.
+    startTls: !secure,
     refuse: secure ? undefined : (socket) => socket.write('* BYE Too many connections\r\n'),
     admitted: (slot) => {
       slot.deadline('login', preAuthSeconds, 'Login timeout');

@@ -57,7 +57,8 @@ const keyOf = (s: { remoteAddress?: string; remotePort?: number }): string =>
 export class ConnectionSlot {
   readonly address: string;
   expire: (reason: string) => void;
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Armed deadlines; none once the connection has logged in (most of its life, when idle). */
+  #timers: Map<string, NodeJS.Timeout> | undefined;
   readonly #release: () => void;
   #released = false;
 
@@ -76,25 +77,29 @@ export class ConnectionSlot {
     this.done(name);
     if (this.#released) return;
     const timer = setTimeout(() => {
-      this.#timers.delete(name);
+      this.done(name);
       if (onExpire && !onExpire()) return;
       this.expire(reason);
     }, seconds * 1000);
     timer.unref();
-    this.#timers.set(name, timer);
+    (this.#timers ??= new Map()).set(name, timer);
   }
 
   done(name: string): void {
-    clearTimeout(this.#timers.get(name));
-    this.#timers.delete(name);
+    const timers = this.#timers;
+    if (!timers) return;
+    clearTimeout(timers.get(name));
+    timers.delete(name);
+    // An idle connection keeps no empty map: thousands of them are held at once.
+    if (timers.size === 0) this.#timers = undefined;
   }
 
   /** Once, however many of error, end and close the socket emits. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
+    for (const timer of this.#timers?.values() ?? []) clearTimeout(timer);
+    this.#timers = undefined;
     this.#release();
   }
 }
@@ -127,19 +132,22 @@ export class ConnectionLimits {
   /**
    * Puts the limits in front of every 'connection' listener the server has now (the protocol
    * library's own): refused sockets never reach it. `refuse` writes the protocol's goodbye;
-   * `admitted` arms the deadlines of a new slot.
+   * `admitted` arms the deadlines of a new slot. `startTls: false` says the protocol never swaps
+   * the socket for a TLS one over it (no STARTTLS on this listener), so the slot's release needs
+   * no guard against the library stripping the socket's listeners (less held per connection).
    */
   guard(
     server: Server,
     hooks: {
       refuse?: (socket: Socket) => void;
       admitted?: (slot: ConnectionSlot, socket: Socket) => void;
+      startTls?: boolean;
     } = {},
   ): void {
     const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
     server.removeAllListeners('connection');
     server.on('connection', (socket: Socket) => {
-      const slot = this.#admit(socket);
+      const slot = this.#admit(socket, hooks.startTls ?? true);
       if (!slot) {
         socket.on('error', () => {});
         if (hooks.refuse) hooks.refuse(socket);
@@ -176,7 +184,7 @@ export class ConnectionLimits {
     for (const { socket } of [...this.#slots.values()]) socket.destroy();
   }
 
-  #admit(socket: Socket): ConnectionSlot | undefined {
+  #admit(socket: Socket, startTls: boolean): ConnectionSlot | undefined {
     // Reset before it was accepted: nothing to count, nothing to serve.
     if (socket.remoteAddress === undefined) return undefined;
     const address = clientOf(socket.remoteAddress);
@@ -197,7 +205,7 @@ export class ConnectionLimits {
     });
     this.#slots.set(key, { slot, socket });
     socket.once('close', () => slot.release());
-    keepCloseListener(socket, slot);
+    if (startTls) keepCloseListener(socket, slot);
     return slot;
   }
 

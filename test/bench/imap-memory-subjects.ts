@@ -165,6 +165,7 @@ export function bareNode(root: string, certificate: Certificate, extraNodeArgs: 
         ],
         {
           stdio: ['ignore', 'pipe', 'inherit'],
+          // As bin/voicegate.js starts `serve`.
           env: { ...process.env, VOICEGATE_MEMORY_PROBE: probeFile, MALLOC_ARENA_MAX: '2' },
         },
       );
