@@ -25,12 +25,18 @@ interface Entry {
   totals: Map<string, number>;
 }
 
+/** One mailbox for ever: its id with its creation time, since a deleted mailbox's id comes back. */
+export function mailboxKey(box: { id: number; createdAt: number }): string {
+  return `${box.id}.${box.createdAt}`;
+}
+
 export class ListCounts {
-  readonly #boxes = new Map<number, Entry>();
+  /** By mailbox key (`mailboxKey`): an id alone may be a deleted mailbox's, taken again. */
+  readonly #boxes = new Map<string, Entry>();
 
   /** What is known of `mailboxId` at `modseq`: its counts, and the total of `search`. */
   get(
-    mailboxId: number,
+    mailboxId: string,
     modseq: number,
     search: string,
   ): { counts?: MessageCounts; total?: number } {
@@ -47,7 +53,7 @@ export class ListCounts {
    * so nothing asks for `modseq` again but a request that read it before that change.
    */
   set(
-    mailboxId: number,
+    mailboxId: string,
     modseq: number,
     search: string,
     found: { counts: MessageCounts; total: number },
@@ -58,7 +64,7 @@ export class ListCounts {
     entry.totals.set(search, found.total);
   }
 
-  #entry(mailboxId: number, modseq: number): Entry {
+  #entry(mailboxId: string, modseq: number): Entry {
     let entry = this.#boxes.get(mailboxId);
     if (entry && entry.modseq >= modseq) {
       // Most recently asked last: the first one in the map is the one to forget.

@@ -62,7 +62,7 @@ describe('messages over the web API', () => {
     const m = await deposit();
     const first = await alice.call('GET', '/api/messages');
     const etag = first.headers.etag as string;
-    expect(etag).toMatch(/^"\d+-[\w-]+-Asia\/Tokyo"$/);
+    expect(etag).toMatch(/^"\d+\.\d+-\d+-[\w-]+-Asia\/Tokyo"$/);
     // Another search of the same mailbox is another answer.
     const other = await alice.call('GET', '/api/messages?order=oldest');
     expect(other.headers.etag).not.toBe(etag);
@@ -73,6 +73,27 @@ describe('messages over the web API', () => {
     const changed = await alice.call('GET', '/api/messages', undefined, { 'if-none-match': etag });
     expect(changed.statusCode).toBe(200);
     expect(changed.json().messages[0].state).toBe('saved');
+  });
+
+  it("never answers one mailbox's list as unchanged to another mailbox's user", async () => {
+    // Same time zone, same page asked, one deposit each: the same modification sequence.
+    await t.ctx.mailboxes.add({ name: 'carol', extension: '203', timeZone: 'Asia/Tokyo' }, '1234');
+    await deposit();
+    await deposit('carol', { callerNumber: '5559999' });
+    const aliceList = await alice.call('GET', '/api/messages');
+    const carol = await t.login('carol', '1234');
+    const carolList = await carol.call('GET', '/api/messages');
+    const tag = (res: typeof aliceList) => String(res.headers.etag);
+    // Only the mailbox part of the tags differs.
+    expect(tag(carolList).replace(/^"[\d.]+-/, '')).toBe(tag(aliceList).replace(/^"[\d.]+-/, ''));
+    // The browser, shared, asks with the tag of the list it showed before (alice's).
+    const asked = await carol.call('GET', '/api/messages', undefined, {
+      'if-none-match': tag(aliceList),
+    });
+    expect(asked.statusCode).toBe(200);
+    expect(asked.json().messages.map((m: { callerNumber: string }) => m.callerNumber)).toEqual([
+      '5559999',
+    ]);
   });
 
   it('acts through the domain: play, unread, save, delete, undelete, purge', async () => {

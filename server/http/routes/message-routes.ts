@@ -25,7 +25,7 @@ import {
   PlayOnPhoneReply,
 } from '../schemas.ts';
 import { webActor } from '../session.ts';
-import { ListCounts } from '../list-counts.ts';
+import { ListCounts, mailboxKey } from '../list-counts.ts';
 import { VoicegateError } from '../../domain/errors.ts';
 
 const errors = {
@@ -56,15 +56,18 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
         const query = req.query as Static<typeof ListQuery>;
         const box = req.mailbox!;
         // Every change to the mailbox raises its modseq: an unchanged page is answered with 304.
+        // The tag names the mailbox too: every mailbox's sequence starts at 1, and a browser
+        // shared by two users must never be told another mailbox's list is unchanged.
         const asked = createHash('sha256').update(req.url).digest('base64url').slice(0, 16);
         const modseq = await deps.store.highestModseq(box.id);
-        const etag = `"${modseq}-${asked}-${box.timeZone}"`;
+        const boxKey = mailboxKey(box);
+        const etag = `"${boxKey}-${modseq}-${asked}-${box.timeZone}"`;
         reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
         if (req.headers['if-none-match'] === etag) return reply.status(304).send();
         const search = toSearch(query);
         // Days are the mailbox's: the same search in another zone is another set of messages.
         const key = JSON.stringify([search, box.timeZone]);
-        const known = listCounts.get(box.id, modseq, key);
+        const known = listCounts.get(boxKey, modseq, key);
         const page = await deps.messages.page(
           box,
           {
@@ -75,7 +78,7 @@ export function messageRoutes(deps: ApiDeps): FastifyPluginAsync {
           known.total,
         );
         const counts = known.counts ?? (await deps.messages.counts(box.id));
-        listCounts.set(box.id, modseq, key, { counts, total: page.total });
+        listCounts.set(boxKey, modseq, key, { counts, total: page.total });
         return {
           folder: query.folder ?? 'inbox',
           messages: page.messages.map((m) => messageInfo(m, box)),

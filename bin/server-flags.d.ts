@@ -1,0 +1,4 @@
+export declare function missingServerFlags(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): string[];
