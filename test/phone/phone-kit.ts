@@ -151,5 +151,3 @@ export async function until(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
