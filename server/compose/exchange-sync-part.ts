@@ -53,9 +53,9 @@ export function buildExchangeSyncPart(w: Wiring): Part {
       if (!c) continue;
       const address = home.exchangeAddress!;
       const { store } = context;
-      // Started before the first read: a change made here after this is not taken back.
-      const exchangeStates = context.exchangeStates.startRound();
       try {
+        // Started before the first read: a change made here after this is not taken back.
+        const exchangeStates = await context.exchangeStates.startRound(mailboxId);
         if (c instanceof exchange.GraphClient)
           await exchange.syncGraphMailbox(
             c,

@@ -71,27 +71,29 @@ export function marksFor(m: Pick<Message, 'state' | 'deletedFrom'>): {
 
 /**
  * One read-back round of a mailbox: what it reads of Exchange is as old as the round's start at
- * best, so a change made here after that (the phone saved the message while the round was
+ * best, so a change made here after that (a later modification sequence than the mailbox's at
+ * the start: a sequence, not a clock, since a peer's merged change keeps its own time) (the phone saved the message while the round was
  * reading) is newer than anything the round saw, and the round does not take it back. The round
  * then asks to be read again (`readAgain`: the sync state is not advanced), so what the user did
  * in Outlook meanwhile is read by the next round, which started after the change. The changes
  * the round makes itself are not taken for such local changes.
  */
 export class ReadBackRound {
-  readonly startedAt: number;
+  /** The mailbox's highest modification sequence when the round started. */
+  readonly startModseq: number;
   /** A change made here after the round started was newer than what it read. */
   readAgain = false;
   readonly #service: ExchangeStateService;
   readonly #changed = new Set<string>();
 
-  constructor(service: ExchangeStateService, startedAt: number) {
+  constructor(service: ExchangeStateService, startModseq: number) {
     this.#service = service;
-    this.startedAt = startedAt;
+    this.startModseq = startModseq;
   }
 
   /** Whether `m` changed here (not by this round) since the round started. */
-  changedSinceStart(m: Pick<Message, 'id' | 'stateChangedAt'>): boolean {
-    return m.stateChangedAt >= this.startedAt && !this.#changed.has(m.id);
+  changedSinceStart(m: Pick<Message, 'id' | 'modseq'>): boolean {
+    return m.modseq > this.startModseq && !this.#changed.has(m.id);
   }
 
   /** Remembers a message this round changed. */
@@ -153,8 +155,8 @@ export class ExchangeStateService {
   }
 
   /** Starts a read-back round (before its first read of Exchange): see `ReadBackRound`. */
-  startRound(): ReadBackRound {
-    return new ReadBackRound(this, this.#deps.now?.() ?? Date.now());
+  async startRound(mailboxId: number): Promise<ReadBackRound> {
+    return new ReadBackRound(this, await this.#deps.store.highestModseq(mailboxId));
   }
 
   async #writingBack(messageId: string): Promise<boolean> {
