@@ -7,9 +7,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/free-port.ts';
 import { Dovecot, hibernated } from './imap-dovecot.ts';
 import { treeCpuMs, treeMemory } from './imap-proc.ts';
 import { VoicegateServer } from './imap-voicegate.ts';
@@ -58,17 +58,6 @@ export interface Subject {
 export interface Certificate {
   cert: string;
   key: string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Asks memory-probe.ts in `pid` for a reading (SIGUSR2) and waits for its file. */
