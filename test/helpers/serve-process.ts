@@ -29,14 +29,10 @@ export function serveProcess(
   const command = [process.execPath, BIN, '--config', configFile, 'serve', ...ports, ...extra];
   // In a network namespace: `ip netns exec` execs the server itself (the child is the server).
   const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...command] : command;
-  const child = spawn(
-    argv[0]!,
-    argv.slice(1),
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, VOICEGATE_CONFIG: undefined },
-    },
-  );
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VOICEGATE_CONFIG: undefined },
+  });
   let logs = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return new Promise((resolve, reject) => {
