@@ -24,6 +24,7 @@ declare -A tools=(
   [promtool]=prometheus # checks /metrics' text format
   [rsyslogd]="rsyslog rsyslog-gnutls" # a syslog collector over TCP and TLS
   [/usr/lib/dovecot/imap]=dovecot-imapd # a real IMAP server whose e-mail the phone reads
+  [ip]=iproute2 # network namespaces and veth pairs: the partition test's two hosts
 )
 
 missing=()

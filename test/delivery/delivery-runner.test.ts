@@ -228,6 +228,36 @@ describe('the delivery runner', () => {
     expect(item!.nextAttemptAt - Date.now()).toBeGreaterThan(55_000);
   });
 
+  it("leaves a held target's items untried while it may not send, and sends them once it may", async () => {
+    const ctx = await context();
+    await queue(ctx, 'peer', 2);
+    const held = new FakeTarget('peer');
+    let sends = false;
+    const other = new FakeTarget('smtp');
+    const r = runner(ctx, [
+      { target: held, timeoutMs: 1000, concurrency: 1, sendsNow: () => sends },
+      { target: other, timeoutMs: 1000, concurrency: 1 },
+    ]);
+    r.start();
+    await queue(ctx, 'smtp', 1);
+    r.poke();
+    // The other lane goes on; the held one claims nothing, for several polls.
+    await until(() => other.delivered.length === 1, 5000, 'the other target delivered');
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      r.poke();
+    }
+    expect(held.delivered).toEqual([]);
+    const waiting = await ctx.deliveries.list();
+    expect(waiting.map((d) => [d.target, d.status, d.attempts])).toEqual([
+      ['peer', 'pending', 0],
+      ['peer', 'pending', 0],
+    ]);
+    sends = true;
+    r.poke();
+    await until(() => held.delivered.length === 2, 5000, 'the held items sent');
+  });
+
   it('keeps no more deliveries under way per target than its concurrency', async () => {
     const ctx = await context();
     await queue(ctx, 'peer', 7);

@@ -12,23 +12,27 @@ export interface ServeProcess {
 }
 
 /**
- * `voicegate serve` as its own process on `configFile`, every port free (0); resolves once it
- * logs that it is serving, with the ports it bound.
+ * `voicegate serve` as its own process on `configFile`, every port free (0) unless `sets` says;
+ * in the network namespace `opts.netns` when given; resolves once it logs that it is serving,
+ * with the ports it bound.
  */
-export function serveProcess(configFile: string, sets: string[] = []): Promise<ServeProcess> {
+export function serveProcess(
+  configFile: string,
+  sets: string[] = [],
+  opts: { netns?: string } = {},
+): Promise<ServeProcess> {
   const ports = ['http.port', 'imap.port', 'imap.tlsPort', 'smtp.port', 'sip.port'].flatMap((k) => [
     '--set',
     `${k}=0`,
   ]);
   const extra = sets.flatMap((s) => ['--set', s]);
-  const child = spawn(
-    process.execPath,
-    [BIN, '--config', configFile, 'serve', ...ports, ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, VOICEGATE_CONFIG: undefined },
-    },
-  );
+  const command = [process.execPath, BIN, '--config', configFile, 'serve', ...ports, ...extra];
+  // In a network namespace: `ip netns exec` execs the server itself (the child is the server).
+  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...command] : command;
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VOICEGATE_CONFIG: undefined },
+  });
   let logs = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return new Promise((resolve, reject) => {

@@ -24,6 +24,8 @@ export async function runSipp(
     calls?: number;
     /** Local SIP port; default a free one. */
     port?: number;
+    /** Run in this network namespace (`ip netns exec`), from `ip` there instead of 127.0.0.1. */
+    netns?: { name: string; ip: string };
     onStart?: (port: number) => void;
   } = {},
 ): Promise<SippRun> {
@@ -39,9 +41,9 @@ export async function runSipp(
     '-s',
     opts.service ?? 'vm',
     '-i',
-    '127.0.0.1',
+    opts.netns?.ip ?? '127.0.0.1',
     '-mi',
-    '127.0.0.1',
+    opts.netns?.ip ?? '127.0.0.1',
     '-mp',
     String(mediaPort),
     '-p',
@@ -57,7 +59,12 @@ export async function runSipp(
     '-trace_screen',
     ...(opts.args ?? []),
   ];
-  const proc = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = opts.netns
+    ? spawn('ip', ['netns', 'exec', opts.netns.name, 'sipp', ...args], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString('latin1')));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString('latin1')));
