@@ -1,5 +1,5 @@
 /**
- * The web list of a 10,000-message mailbox, against the issue's targets:
+ * The web list of a 10,000-message mailbox, against its targets:
  * 1. the first page's API response (GET /api/messages, 50 newest, brotli), p50/p99 with one
  *    client, beside GET /api/session (a trivial authenticated JSON answer) in the same run: the
  *    yardstick; and its bytes beside the whole list as it was fetched before pages (every
