@@ -6,8 +6,8 @@
  * The central always sends: it cannot tell a partition from a backup that is down. A live
  * backup asks the witness (`topology.failover.witness`): a URL both sides can reach by another
  * path, answering 2xx while it reaches the central. The backup sends only when it cannot
- * reach the witness's view of the central: the witness says the central is down (any other
- * answer), or the witness does not answer either. Without a witness a live backup sends, so
+ * reach the witness's view of the central: the witness says the central is down (5xx), or it
+ * tells nothing (no answer, or an answer that is neither). Without a witness a live backup sends, so
  * during a partition both may send (the risk of running without one).
  */
 
@@ -15,8 +15,9 @@
  * What the backup's last probe of the witness saw:
  * - `none`: no witness configured;
  * - `central-up`: the witness answered 2xx (it reaches the central);
- * - `central-down`: the witness answered otherwise (it does not reach the central);
- * - `unreachable`: the witness did not answer (refused, timed out).
+ * - `central-down`: the witness answered 5xx (it does not reach the central);
+ * - `unreachable`: the witness did not answer (refused, timed out) or answered something that
+ *   says nothing of the central (a redirect, a 404 from a wrong URL).
  */
 export const WITNESS_VIEWS = ['none', 'central-up', 'central-down', 'unreachable'] as const;
 export type WitnessView = (typeof WITNESS_VIEWS)[number];

@@ -2,14 +2,17 @@ import type { WitnessView } from '../domain/partition.ts';
 import type { Logger } from '../log.ts';
 
 /**
- * One look at the witness (`topology.failover.witness`): 2xx is `central-up`, any other
- * answer `central-down`, no answer within `timeoutMs` `unreachable`.
+ * One look at the witness (`topology.failover.witness`): 2xx is `central-up`; 5xx
+ * `central-down` (a proxy in front of the central answers 502, 503 or 504 when it is gone, and
+ * a status page says so with 503); any other answer (a redirect, a 404 from a wrong URL) tells
+ * nothing of the central, and neither does no answer within `timeoutMs`: `unreachable`.
  */
 export async function probeWitness(url: string, timeoutMs: number): Promise<WitnessView> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     await res.body?.cancel();
-    return res.status >= 200 && res.status < 300 ? 'central-up' : 'central-down';
+    if (res.status >= 200 && res.status < 300) return 'central-up';
+    return res.status >= 500 ? 'central-down' : 'unreachable';
   } catch {
     return 'unreachable';
   }

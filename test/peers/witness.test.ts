@@ -20,11 +20,18 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 describe('the witness', () => {
-  it('says what it sees of the central: 2xx up, any other answer down, silence unreachable', async () => {
+  it('says what it sees of the central: 2xx up, 5xx down, silence or anything else unreachable', async () => {
     status = 200;
     expect(await probeWitness(`${base}/central`, 2000)).toBe('central-up');
-    status = 503;
-    expect(await probeWitness(`${base}/central`, 2000)).toBe('central-down');
+    for (const down of [502, 503, 504]) {
+      status = down;
+      expect(await probeWitness(`${base}/central`, 2000)).toBe('central-down');
+    }
+    // A wrong URL or a redirect says nothing of the central.
+    for (const other of [301, 404]) {
+      status = other;
+      expect(await probeWitness(`${base}/central`, 2000)).toBe('unreachable');
+    }
     const closed = await freePort();
     expect(await probeWitness(`http://127.0.0.1:${closed}/`, 2000)).toBe('unreachable');
   });
