@@ -8,6 +8,9 @@ import type { Logger } from '../log.ts';
 import { FailoverFiles } from '../peers/failover-file.ts';
 import { FailoverWatcher } from '../peers/failover-watcher.ts';
 import { askBeat } from '../peers/heartbeat.ts';
+import { GreetingOutbox } from '../peers/greeting-outbox.ts';
+import { PeerMailer } from '../peers/peer-mailer.ts';
+import { greetingOutboxFile } from '../peers/replica-files.ts';
 import type { Part, Wiring } from './part.ts';
 import { peerSetOf } from './peers.ts';
 
@@ -33,7 +36,25 @@ export function buildFailoverWatcher(
   const files = new FailoverFiles(loaded.dataDir);
   const audit = new AuditTrail({ store: context.store, log: log.child({ part: 'failover' }) });
   const flog = log.child({ part: 'failover', peer: central.name });
-  return new FailoverWatcher({
+  // Greetings changed here while live go back to the central at hand-back.
+  const greetings = new GreetingOutbox({
+    file: greetingOutboxFile(loaded.dataDir, central.name),
+    central,
+    greetings: (mailbox) => context.messages.greetings(mailbox),
+    readAudio: (key) => context.audio.read(key),
+    mailer: () => new PeerMailer(peers, config.delivery.targets.peer.timeoutSeconds * 1000),
+    log: flog,
+  });
+  context.observers.watch((o) => {
+    if (o.event === 'greeting' && o.change === 'set' && watcher.isLive())
+      void greetings.note({
+        mailbox: o.mailbox,
+        kind: o.kind,
+        changedAt: o.at,
+        server: config.server.name,
+      });
+  });
+  const watcher = new FailoverWatcher({
     rules: { missedBeats: failover.missedBeats, failback: failover.failback },
     intervalMs: failover.intervalSeconds * 1000,
     timeoutMs: failover.timeoutSeconds * 1000,
@@ -55,6 +76,7 @@ export function buildFailoverWatcher(
       context.deliveryQueued.notify();
     },
     caughtUp: async () =>
+      (await greetings.flush()) === 0 &&
       !(await context.deliveries.list()).some(
         (d) => d.target === 'peer' && d.payload?.peer === central.name && d.status === 'pending',
       ),
@@ -77,6 +99,7 @@ export function buildFailoverWatcher(
       if (change.event === 'beat') alarms?.set('peer-down', central.name, false, change.detail);
     },
   });
+  return watcher;
 }
 
 /**

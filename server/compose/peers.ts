@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { peersOf } from '../config/topology.ts';
 import { VoicegateError } from '../domain/errors.ts';
+import { mailboxChoice } from '../domain/mailbox-choice.ts';
 import { hostPort, PeerSet } from '../peers/peer-set.ts';
 import type { ReplicaPosition } from '../domain/replica.ts';
 import type { ReplicaService } from '../domain/replica-service.ts';
@@ -59,11 +60,12 @@ export function flowsPathOf(loaded: LoadedConfig): string {
 /**
  * On the central, the peers it keeps in step and what each takes: the backup everything
  * replicated (settings, mailboxes, hunt groups, greetings and the central's call flows), a
- * distributed server the mailboxes, hunt groups and greetings, and the call flows its entry
- * names. Elsewhere, none.
+ * distributed server the mailboxes its entry chooses (`mailboxes`; none: all), with their hunt
+ * groups and greetings, and the call flows its entry names. Elsewhere, none.
  */
 export function replicaPeersOf(loaded: LoadedConfig, peers: PeerSet): ReplicaPeer[] {
   if (loaded.config.server.role !== 'central') return [];
+  const entries = peersOf(loaded.config.topology);
   return peers.all().map((peer) => {
     const flows =
       peer.role === 'backup'
@@ -71,11 +73,13 @@ export function replicaPeersOf(loaded: LoadedConfig, peers: PeerSet): ReplicaPee
         : peer.flowsFile
           ? flowsFileAt(peer.flowsFile)
           : null;
+    const chosen = entries.find((p) => p.name === peer.name)?.mailboxes ?? [];
     return {
       peer,
       kinds: ['mailbox', 'members', 'greeting', ...(flows ? (['flows'] as const) : [])],
       flows,
       record: replicaRecord<SentRecord>(loaded.dataDir, 'to', peer.name),
+      ...(peer.role === 'distributed' && chosen.length ? { only: mailboxChoice(chosen) } : {}),
     };
   });
 }

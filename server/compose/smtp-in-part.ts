@@ -16,6 +16,7 @@ export function buildSmtpInPart(w: Wiring): Part & { smtp: SmtpPart } {
         messages: w.context.messages,
         log,
         keepsCentralCopies: config.server.role === 'backup',
+        ...(config.server.role === 'central' ? { greetings: w.context.messages } : {}),
         // A backup's watch counts the central's mail pings as a sign of life.
         ...(w.failover ? { onPing: () => w.failover?.mailPing() } : {}),
         ...(replica ? { replica } : {}),

@@ -158,7 +158,8 @@ backup:                      # scheduled backups, taken by the running server (R
 topology:                    # the other servers of a network (README: Several servers)
   # central: {name: central, smtp: 'central.example.com:25', https: 'https://central.example.com:8443',
   #           secretFile: peers/central.secret, caFile: peers/central-cert.pem}
-  distributed: []            # on the central: its distributed servers, each like central above
+  distributed: []            # on the central: its distributed servers, each like central above,
+                             # with mailboxes: [paris-*] (the ones it takes; none: all)
   syncMessages: false        # backup (to come): messages too, not only settings
   retrySeconds: 30           # a peer that did not answer: every mail to it waits this long
   failover:                  # backup (to come)

@@ -35,6 +35,14 @@ const Peer = Type.Object(
      * central's data folder), kept in step there; empty: it keeps its own flows file.
      */
     flowsFile: Type.String({ default: '' }),
+    /**
+     * On the central, for a distributed server: the mailboxes it takes (names, or patterns with
+     * `*`); empty: every mailbox (`server/domain/mailbox-choice.ts`).
+     */
+    mailboxes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      default: [],
+      maxItems: 10000,
+    }),
   },
   { additionalProperties: false },
 );

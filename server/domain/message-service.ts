@@ -28,6 +28,7 @@ import {
 import { applyAction, LIVE_STATES, MESSAGE_STATES, type MessageAction } from './message-state.ts';
 import { mergeState, type PeerState } from './state-merge.ts';
 import { backupUpdatesFor, type BackupChange } from './backup-updates.ts';
+import { peerGreetingWins, type PeerGreeting } from './greeting-merge.ts';
 import { checkMessageLength } from './policy.ts';
 import { lampCounts, type LampCounts } from './waiting.ts';
 import type { MailboxService } from './mailbox-service.ts';
@@ -797,9 +798,25 @@ export class MessageService {
     }
     const key = await this.#deps.audio.put(audio);
     const ref = { key, format: info.format, bytes: audio.byteLength, durationMs: info.durationMs };
-    const replaced = await this.#deps.store.setGreeting(mailbox.id, kind, ref, this.#now());
+    const at = this.#now();
+    const replaced = await this.#deps.store.setGreeting(mailbox.id, kind, ref, at);
     await this.#deps.audio.remove(replaced);
-    return { mailboxId: mailbox.id, kind, audio: ref, updatedAt: this.#now() };
+    this.#deps.observe?.({ event: 'greeting', mailbox: mailbox.name, kind, change: 'set', at });
+    return { mailboxId: mailbox.id, kind, audio: ref, updatedAt: at };
+  }
+
+  /**
+   * A greeting a peer changed while it served in this server's place (a backup handing back):
+   * applied when it is the later change (`peerGreetingWins`), else the one here stands.
+   */
+  async applyPeerGreeting(change: PeerGreeting, audio: Uint8Array): Promise<'changed' | 'kept'> {
+    const mailbox = await this.#mailboxes.resolve(change.mailbox);
+    const here =
+      (await this.#deps.store.listGreetings(mailbox.id)).find((g) => g.kind === change.kind) ??
+      null;
+    if (!peerGreetingWins(here, change)) return 'kept';
+    await this.setGreeting(mailbox.name, change.kind, audio);
+    return 'changed';
   }
 
   /** A message's audio as stored, for channels that play it themselves (the phone). */
@@ -815,8 +832,8 @@ export class MessageService {
 
   async removeGreeting(mailboxRef: MailboxRef, kind: GreetingKind): Promise<void> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
-    await this.#deps.audio.remove(
-      await this.#deps.store.removeGreeting(mailbox.id, kind, this.#now()),
-    );
+    const at = this.#now();
+    await this.#deps.audio.remove(await this.#deps.store.removeGreeting(mailbox.id, kind, at));
+    this.#deps.observe?.({ event: 'greeting', mailbox: mailbox.name, kind, change: 'removed', at });
   }
 }

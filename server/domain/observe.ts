@@ -1,4 +1,5 @@
 import type { TargetKind } from './delivery.ts';
+import type { GreetingKind } from './mailbox.ts';
 
 /** The channels a log-in comes through (MailboxService's `Channel`). */
 export type LoginChannel = 'imap' | 'web' | 'phone' | 'cli' | 'smtp';
@@ -28,7 +29,15 @@ export type Observation =
   /** A stream opened (+1) or closed (-1): web pages following changes (SSE). */
   | { event: 'stream'; kind: 'sse'; delta: 1 | -1 }
   /** The PBX registration's state changed (the SIP part's user agent). */
-  | { event: 'registration'; registered: boolean; detail: string };
+  | { event: 'registration'; registered: boolean; detail: string }
+  /** A mailbox's greeting set or removed by its user or an administrator (not by replication). */
+  | {
+      event: 'greeting';
+      mailbox: string;
+      kind: GreetingKind;
+      change: 'set' | 'removed';
+      at: number;
+    };
 
 export type Observe = (o: Observation) => void;
 

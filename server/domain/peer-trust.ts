@@ -22,9 +22,10 @@ export const SYNC_HEADERS = {
  * central's copy to its backup), `replica` (a versioned change of the central's settings,
  * mailboxes, greetings and call flows, `replica.ts`), `state` (a voicemail's state changed on a
  * peer), `ping` (the central's sign of life to its backup over the SMTP link, beside the HTTPS
- * heartbeat: `failover.ts`, `SIGNAL_EVENTS`).
+ * heartbeat: `failover.ts`, `SIGNAL_EVENTS`), `greeting` (a greeting changed on a live backup,
+ * handed back: `greeting-merge.ts`).
  */
-export const SYNC_KINDS = ['voicemail', 'replica', 'state', 'ping'] as const;
+export const SYNC_KINDS = ['voicemail', 'replica', 'state', 'ping', 'greeting'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
 
 /** How far a sync mail's time may be from this server's clock (either way). */

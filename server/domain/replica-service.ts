@@ -81,9 +81,13 @@ export class ReplicaService {
     return { items: contents.map(itemOf), audio: audioBySha };
   }
 
-  /** The digest of the items of `kinds` here. */
-  async digest(kinds: readonly ReplicaKind[], flows: FlowsFile | null): Promise<string> {
-    return replicaDigest(hashesOf((await this.items(kinds, flows)).items));
+  /** The digest of the items of `kinds` here (of the mailboxes `only` takes). */
+  async digest(
+    kinds: readonly ReplicaKind[],
+    flows: FlowsFile | null,
+    only?: (mailbox: string) => boolean,
+  ): Promise<string> {
+    return replicaDigest(hashesOf((await this.items(kinds, flows, only)).items));
   }
 
   /**

@@ -63,6 +63,11 @@ export function replicaRecord<T>(dataDir: string, way: 'to' | 'from', peer: stri
   return new JsonFile<T>(join(dataDir, 'replication', `${way}-${peer}.json`));
 }
 
+/** A backup's greetings changed while live, waiting for the central (`greeting-outbox.ts`). */
+export function greetingOutboxFile<T>(dataDir: string, central: string): JsonFile<T> {
+  return new JsonFile<T>(join(dataDir, 'replication', `greetings-to-${central}.json`));
+}
+
 /** The call flows file (`sip.flowsFile`), read and replaced whole. */
 export function flowsFileAt(path: string): FlowsFile {
   return {

@@ -31,7 +31,7 @@ export async function sendingStatus(
   const out = new Map<string, ReplicationStatus>();
   for (const p of peers) {
     const record = await p.record.read();
-    const { items } = await replica.items(p.kinds, p.flows);
+    const { items } = await replica.items(p.kinds, p.flows, p.only);
     const pending = diffReplica(record?.hashes ?? {}, items).length;
     const digest = replicaDigest(hashesOf(items));
     out.set(p.peer.name, {

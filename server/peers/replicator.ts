@@ -38,6 +38,8 @@ export interface ReplicaPeer {
   /** The call flows it takes (the central's own for a backup), or null. */
   flows: FlowsFile | null;
   record: JsonFile<SentRecord>;
+  /** The mailboxes it takes (a distributed server's `mailboxes`); absent: all. */
+  only?: (mailbox: string) => boolean;
 }
 
 export interface ReplicatorOptions {
@@ -168,7 +170,7 @@ export class Replicator {
       peerDigest: null,
       confirmedAt: 0,
     };
-    const { items, audio } = await this.#o.replica.items(p.kinds, p.flows);
+    const { items, audio } = await this.#o.replica.items(p.kinds, p.flows, p.only);
     const ops = diffReplica(record.hashes, items);
     if (ops.length === 0 && record.snapshotDone) return false;
     const sizes = new Map<string, number>();

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
 import { ReplicaReceiver, type ReplicaReceiverDeps } from './replica-receiver.ts';
 import {
+  readGreetingBody,
   readReplicaBody,
   readStateBody,
   readVoicemailBody,
@@ -22,6 +23,8 @@ export interface SyncInboxDeps {
   keepsCentralCopies?: boolean;
   /** On a backup or distributed server: the central's replication is applied here. */
   replica?: ReplicaReceiverDeps;
+  /** On the central: greetings its backup changed while live, handed back. */
+  greetings?: Pick<MessageService, 'applyPeerGreeting'>;
   /** On a backup: a verified mail ping from its central (its watch counts it as a sign of life). */
   onPing?: (peer: string) => void;
 }
@@ -73,6 +76,25 @@ export function buildSyncInbox(deps: SyncInboxDeps): SyncInbox {
         return receiver.receive(peer.name, change, audio);
       }
       if (facts.kind === 'state') return applyState(deps, peer, to, facts.messageId, body);
+      if (facts.kind === 'greeting') {
+        if (to !== 'vmsyncmaster' || peer.role !== 'backup' || !deps.greetings)
+          throw new VoicegateError(
+            'FORBIDDEN',
+            `sync mail refused: ${peer.name} hands back no greetings here`,
+          );
+        const { facts: g, audio } = readGreetingBody(headers.get('content-type') ?? '', body);
+        if (g.server !== peer.name)
+          throw new VoicegateError(
+            'INVALID_INPUT',
+            `sync mail refused: ${peer.name} sends a greeting changed by ${g.server}`,
+          );
+        const outcome = await deps.greetings.applyPeerGreeting(g, audio);
+        deps.log.info(
+          { peer: peer.name, mailbox: g.mailbox, kind: g.kind, changedAt: g.changedAt, outcome },
+          'sync greeting merged',
+        );
+        return `greeting ${g.kind} of ${g.mailbox} ${outcome}`;
+      }
       if (facts.kind === 'ping') {
         if (to !== 'vmsyncslave' || peer.role !== 'central' || !deps.onPing)
           throw new VoicegateError(

@@ -4,6 +4,7 @@ import { SYNC_HEADERS, type SignedFacts, type SyncKind } from '../domain/peer-tr
 import type { Priority } from '../domain/message.ts';
 import type { ReplicaChange } from '../domain/replica.ts';
 import { checkPeerState, type PeerState } from '../domain/state-merge.ts';
+import { checkPeerGreeting, type PeerGreeting } from '../domain/greeting-merge.ts';
 
 /**
  * A sync mail on the wire: an ordinary MIME message, so it crosses the relays and firewalls
@@ -42,6 +43,28 @@ export function voicemailBody(
   facts: VoicemailFacts,
   audio: Uint8Array,
 ): { body: Buffer; contentType: string } {
+  return jsonAndWav(facts, audio);
+}
+
+/** The MIME body of a greeting sync mail (a live backup's greeting, handed back). */
+export function greetingBody(
+  facts: PeerGreeting,
+  audio: Uint8Array,
+): { body: Buffer; contentType: string } {
+  return jsonAndWav(facts, audio);
+}
+
+/** The facts and audio of a greeting sync mail's body, checked. */
+export function readGreetingBody(
+  contentType: string,
+  body: Buffer,
+): { facts: PeerGreeting; audio: Buffer } {
+  const { json, audio } = readJsonAndWav(contentType, body);
+  return { facts: checkPeerGreeting(json), audio };
+}
+
+/** A JSON part then a WAV attachment. */
+function jsonAndWav(facts: object, audio: Uint8Array): { body: Buffer; contentType: string } {
   const boundary = `vg-${randomBytes(12).toString('hex')}`;
   const b64 = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength)
     .toString('base64')
@@ -137,6 +160,15 @@ export function readVoicemailBody(
   contentType: string,
   body: Buffer,
 ): { facts: VoicemailFacts; audio: Buffer } {
+  const { json, audio } = readJsonAndWav(contentType, body);
+  const facts = json as VoicemailFacts;
+  if (typeof facts?.mailbox !== 'string' || typeof facts.receivedAt !== 'number')
+    throw bad('its facts name no mailbox or time');
+  return { facts, audio };
+}
+
+/** The JSON part and the WAV attachment of a body `jsonAndWav` made. */
+function readJsonAndWav(contentType: string, body: Buffer): { json: unknown; audio: Buffer } {
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
   if (!boundary) throw bad('no multipart boundary');
   const parts = body
@@ -148,15 +180,13 @@ export function readVoicemailBody(
       return end < 0 ? '' : p.slice(end + 4).replace(/\r\n$/, '');
     });
   if (parts.length < 2) throw bad('it has not its two parts');
-  let facts: VoicemailFacts;
+  let json: unknown;
   try {
-    facts = JSON.parse(Buffer.from(parts[0]!, 'latin1').toString('utf8')) as VoicemailFacts;
+    json = JSON.parse(Buffer.from(parts[0]!, 'latin1').toString('utf8'));
   } catch {
     throw bad('its facts are not JSON');
   }
-  if (typeof facts.mailbox !== 'string' || typeof facts.receivedAt !== 'number')
-    throw bad('its facts name no mailbox or time');
-  return { facts, audio: Buffer.from(parts[1]!.replace(/\s+/g, ''), 'base64') };
+  return { json, audio: Buffer.from(parts[1]!.replace(/\s+/g, ''), 'base64') };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ import { peer, startNode } from './peers-kit.ts';
  * Graceful failback with a real call in progress: the central stopped, the backup live; a
  * softphone (baresip) calls the backup and leaves a message; the central returns during the
  * call. The backup stays live (returning) while the call goes on, hands back once the caller
- * hangs up, and the message recorded in that call reaches the central once.
+ * hangs up, and the message recorded in that call reaches the central once, with a greeting
+ * changed on the backup while it was live.
  */
 let dir: string;
 let smtpPort: number;
@@ -102,6 +103,9 @@ describe('graceful failback with a call in progress on the live backup', () => {
       await central!.close();
       central = null;
       await until(() => state() === 'live', 15_000, 'the backup live');
+      // Live, alice records a new busy greeting (what the phone's greetings menu does).
+      const busy = wavFile(dir, 'busy', 600, 1);
+      await backup.context.messages.setGreeting('alice', 'busy', busy);
 
       // A caller leaves a message on the live backup: a minute of 1 kHz "voice", ended by
       // hanging up (no fixed length: the test decides when the call ends).
@@ -141,6 +145,16 @@ describe('graceful failback with a call in progress on the live backup', () => {
       ]);
       // The minute of voice was cut short by the hang-up, and what was said is there.
       expect(there[0]!.audio.durationMs).toBeGreaterThan(1000);
+      // The greeting changed while live is the central's now, byte for byte; none waits.
+      const greeting = (await central.context.messages.greetings('alice')).find(
+        (g) => g.kind === 'busy',
+      );
+      expect(Buffer.from(await central.context.audio.read(greeting!.audio.key))).toEqual(
+        Buffer.from(busy),
+      );
+      expect(existsSync(join(dir, 'backup', 'replication', 'greetings-to-central.json'))).toBe(
+        false,
+      );
       const trail = await backup.context.store.queryAudit({ kind: 'failover', limit: 20 });
       const changes = trail.reverse().map((r) => r.details);
       expect(changes.map((d) => `${String(d?.to)} ${String(d?.event)}`)).toEqual([

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mailboxChoice } from '../../server/domain/mailbox-choice.ts';
 import { ensureSelfSignedCert } from '../../server/config/tls-cert.ts';
 import { newNonce, signSync, type SignedFacts } from '../../server/domain/peer-trust.ts';
 import type { ReplicaChange, ReplicaPosition } from '../../server/domain/replica.ts';
@@ -63,20 +64,31 @@ const centralSets = (): string[] => [
     smtp: `127.0.0.1:${ports.site1}`,
     caFile: cert('site1'),
     flowsFile: 'site1-flows.yaml',
+    // The site's mailboxes: a name, and a pattern (the hunt group).
+    mailboxes: ['user0', 'sal*'],
   })}]`,
 ];
 const startBackup = (): Promise<RunningServer> =>
   startNode(at('backup'), receiverSets('backup', 'backup'));
 
 /** The central's digest now of what a peer takes. */
-const centralDigest = (kinds: readonly string[], flows: string): Promise<string> =>
-  central.context.replica.digest(kinds as never, flowsFileAt(join(at('central'), flows)));
+const centralDigest = (
+  kinds: readonly string[],
+  flows: string,
+  only?: (mailbox: string) => boolean,
+): Promise<string> =>
+  central.context.replica.digest(kinds as never, flowsFileAt(join(at('central'), flows)), only);
 
 /** Until the node applied every change and both sides state the central's current digest. */
-async function inStep(node: string, kinds: readonly string[], flows: string): Promise<void> {
+async function inStep(
+  node: string,
+  kinds: readonly string[],
+  flows: string,
+  only?: (mailbox: string) => boolean,
+): Promise<void> {
   await until(
     async () => {
-      const want = await centralDigest(kinds, flows);
+      const want = await centralDigest(kinds, flows, only);
       const p = position(node);
       const s = sent(node);
       return (
@@ -249,13 +261,20 @@ describe('replication from the central', () => {
     );
   }, 60_000);
 
-  it('gives a distributed server its mailboxes, greetings and flows, and only those', async () => {
+  it('gives a distributed server its chosen mailboxes, greetings and flows, and only those', async () => {
     // Something of its own that the central does not have goes at the snapshot's end.
     site1 = await startNode(at('site1'), receiverSets('site1', 'distributed'));
     await site1.context.mailboxes.add({ name: 'local-only', extension: '299' }, '1234');
-    await inStep('site1', ['mailbox', 'members', 'greeting', 'flows'], 'site1-flows.yaml');
+    await inStep(
+      'site1',
+      ['mailbox', 'members', 'greeting', 'flows'],
+      'site1-flows.yaml',
+      mailboxChoice(['user0', 'sal*']),
+    );
     const s = site1.context;
     expect(await s.store.findMailbox('local-only')).toBeNull();
+    // Only the mailboxes its entry on the central chooses.
+    expect((await s.store.listMailboxes()).map((m) => m.name).sort()).toEqual(['sales', 'user0']);
     expect(await s.messages.greetings('user0')).toHaveLength(3);
     expect(readFileSync(at('site1/flows.yaml'), 'utf8')).toBe('# the site\nflows: {}\n');
     expect(position('site1')!.digest).toBe(sent('site1')!.peerDigest);
