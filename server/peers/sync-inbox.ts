@@ -176,6 +176,13 @@ async function applyState(
       'INVALID_INPUT',
       `sync mail refused: ${peer.name} sends a change made by ${facts.server}`,
     );
+  // Only the central removes a voicemail for good: a backup's delete is merged as a delete
+  // (never lost, and undone only by an undelete), never a purge of the central's message.
+  if (fromBackup && facts.purged === true)
+    throw new VoicegateError(
+      'FORBIDDEN',
+      `sync mail refused: ${peer.name} is a backup and cannot purge ${identity}`,
+    );
   const { mailbox, ...state } = facts;
   const outcome = await deps.messages.applyPeerState(mailbox, identity, state);
   deps.log.info(

@@ -15,6 +15,7 @@ let central: RunningServer;
 let audio: Buffer;
 let ca: string;
 const OTHER_SECRET = '0b1e2d3c4f5a69788796a5b4c3d2e1f0';
+const BACKUP_SECRET = '5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voicegate-trust-'));
@@ -22,6 +23,7 @@ beforeAll(async () => {
     'server.name=central',
     'server.role=central',
     `topology.distributed=[${peer({ name: 'site1', smtp: '127.0.0.1:9' })},${peer({ name: 'site2', smtp: '127.0.0.1:9', secret: OTHER_SECRET })}]`,
+    `topology.backup=${peer({ name: 'standby', smtp: '127.0.0.1:9', secret: BACKUP_SECRET })}`,
   ]);
   await central.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
   audio = wav(dir, 1);
@@ -175,11 +177,10 @@ describe('sync mail to the central', () => {
     expect(result.response).toMatch(/more than 5 minutes/);
   });
 
-  it('refuses a state change from a distributed server (only a backup hands back states)', async () => {
-    const { raw, identity } = mail();
-    expect((await send(raw)).ok).toBe(true);
+  /** A signed state change of `identity` from `from`, deleting it (purging too, if asked). */
+  function stateMail(identity: string, from: string, secret: string, purged = false): Buffer {
     const facts: SignedFacts = {
-      peer: 'site1',
+      peer: from,
       to: 'vmsyncmaster',
       kind: 'state',
       messageId: identity,
@@ -191,27 +192,44 @@ describe('sync mail to the central', () => {
       state: 'deleted',
       deletedFrom: 'new',
       changedAt: Date.now(),
-      server: 'site1',
+      server: from,
+      ...(purged ? { purged: true } : {}),
     });
-    const result = await send(
-      syncMail(
-        {
-          ...facts,
-          from: 'vmsyncslave@voicegate.local',
-          toAddress: 'vmsyncmaster@voicegate.local',
-        },
-        signSync(SECRET, facts, signedBody(body)),
-        contentType,
-        body,
-      ),
+    return syncMail(
+      { ...facts, from: 'vmsyncslave@voicegate.local', toAddress: 'vmsyncmaster@voicegate.local' },
+      signSync(secret, facts, signedBody(body)),
+      contentType,
+      body,
     );
+  }
+
+  async function stateOf(identity: string): Promise<string | undefined> {
+    const alice = await central.context.store.findMailbox('alice');
+    const all = await central.context.store.listMessages(alice!.id, {
+      states: ['new', 'old', 'saved', 'deleted'],
+    });
+    return all.find((x) => x.identity === identity)?.state;
+  }
+
+  it('refuses a state change from a distributed server (only a backup hands back states)', async () => {
+    const { raw, identity } = mail();
+    expect((await send(raw)).ok).toBe(true);
+    const result = await send(stateMail(identity, 'site1', SECRET));
     expect(result).toMatchObject({ ok: false, code: 550 });
     expect(result.response).toMatch(/site1 sends no state changes here/);
-    const alice = await central.context.store.findMailbox('alice');
-    const [m] = (await central.context.store.listMessages(alice!.id)).filter(
-      (x) => x.identity === identity,
-    );
-    expect(m!.state).toBe('new');
+    expect(await stateOf(identity)).toBe('new');
+  });
+
+  it("takes a backup's delete but never its purge of the central's voicemail", async () => {
+    const { raw, identity } = mail();
+    expect((await send(raw)).ok).toBe(true);
+    const purge = await send(stateMail(identity, 'standby', BACKUP_SECRET, true));
+    expect(purge).toMatchObject({ ok: false, code: 550 });
+    expect(purge.response).toMatch(/standby is a backup and cannot purge/);
+    expect(await stateOf(identity)).toBe('new');
+    // The same change without the purge is merged: a delete, kept in the deleted folder.
+    expect((await send(stateMail(identity, 'standby', BACKUP_SECRET))).ok).toBe(true);
+    expect(await stateOf(identity)).toBe('deleted');
   });
 
   it('refuses sync mail without STARTTLS at RCPT', async () => {
