@@ -59,6 +59,7 @@ export function buildFailoverWatcher(
     intervalMs: failover.intervalSeconds * 1000,
     timeoutMs: failover.timeoutSeconds * 1000,
     mailPingMs: failover.mailPingSeconds * 1000,
+    onError: (err) => flog.error({ err: err.message }, 'failover: a round failed; tried again'),
     onMailOnly: (on, detail) => {
       if (on) flog.warn({ detail }, 'failover: the central answers by mail only, no failover');
       else flog.info({ detail }, 'failover: the central no longer answers by mail only');

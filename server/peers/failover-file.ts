@@ -42,6 +42,8 @@ export class FailoverFiles {
       lastBeatAt: typeof s.lastBeatAt === 'number' ? s.lastBeatAt : null,
       liveSince: typeof s.liveSince === 'number' ? s.liveSince : null,
       returnedAt: typeof s.returnedAt === 'number' ? s.returnedAt : null,
+      handedBackUntil: typeof s.handedBackUntil === 'number' ? s.handedBackUntil : null,
+      handBackDue: s.handBackDue === true,
     };
   }
 

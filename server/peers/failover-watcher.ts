@@ -21,6 +21,10 @@ export interface SavedFailover {
   liveSince: number | null;
   /** When the central answered again while the backup was live (ms), or null. */
   returnedAt: number | null;
+  /** What was done here before this time (ms) is queued for the central; null: nothing yet. */
+  handedBackUntil: number | null;
+  /** A hand-back is to be queued (the central answered again, or handing back began). */
+  handBackDue: boolean;
 }
 
 export interface FailoverChange {
@@ -53,6 +57,8 @@ export interface FailoverWatcherOptions {
   save(state: SavedFailover): void;
   /** Told once per change of state (the composition root logs, audits and raises alarms). */
   onChange(change: FailoverChange, state: SavedFailover): void;
+  /** A round failed (queueing the hand-back): it is tried again at the next round. */
+  onError(err: Error): void;
   /**
    * The central's mail pings (`topology.failover.mailPingSeconds`; 0: none): a ping counts as
    * a sign of life if it arrived since the heartbeat went silent and within two intervals.
@@ -97,6 +103,8 @@ export class FailoverWatcher {
       lastBeatAt: null,
       liveSince: null,
       returnedAt: null,
+      handedBackUntil: null,
+      handBackDue: false,
     };
   }
 
@@ -146,12 +154,12 @@ export class FailoverWatcher {
     this.#stopped = false;
     const loop = (): void => {
       this.#timer = setTimeout(() => {
-        void this.tick().finally(() => {
+        void this.#tickLogged().finally(() => {
           if (!this.#stopped) loop();
         });
       }, this.#o.intervalMs);
     };
-    void this.tick().finally(() => {
+    void this.#tickLogged().finally(() => {
       if (!this.#stopped) loop();
     });
   }
@@ -160,6 +168,10 @@ export class FailoverWatcher {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#ticking;
+  }
+
+  #tickLogged(): Promise<void> {
+    return this.tick().catch((err: unknown) => this.#o.onError(err as Error));
   }
 
   /** One round: a heartbeat, then the failback events that apply now. */
@@ -214,6 +226,8 @@ export class FailoverWatcher {
       this.#now() - this.#s.returnedAt >= this.#o.timeoutMs
     )
       await this.#apply('timeout', `${this.#o.timeoutMs / 1000} s since the central returned`);
+    // A hand-back that failed to queue (the store busy) is queued again before anything else.
+    await this.#handBack();
     if (this.#s.state === 'handing-back' && (await this.#o.caughtUp()))
       await this.#apply('caught-up', 'the central has everything done here while live');
     this.#o.save(this.#s);
@@ -233,14 +247,27 @@ export class FailoverWatcher {
     if (next.state === 'standby') {
       this.#s.liveSince = null;
       this.#s.returnedAt = null;
+      this.#s.handedBackUntil = null;
+      this.#s.handBackDue = false;
     }
-    this.#o.save(this.#s);
-    this.#o.onChange({ from, to: next.state, event, detail }, { ...this.#s });
     // The link healed (a central back, or a partition over): what was done here while live
     // goes to the central at once, so both sides merge whatever the failback mode; handing
-    // back, what was done since then.
-    if (next.state === 'returning') await this.#o.handBack(this.#s.liveSince ?? now);
-    if (next.state === 'handing-back')
-      await this.#o.handBack(this.#s.returnedAt ?? this.#s.liveSince ?? now);
+    // back, what was done since then. Marked due in the state saved with the change, and
+    // cleared only once queued: a failure or a restart in between queues it again (the
+    // central stores each message once however often it comes).
+    if (next.state === 'returning' || next.state === 'handing-back') this.#s.handBackDue = true;
+    this.#o.save(this.#s);
+    this.#o.onChange({ from, to: next.state, event, detail }, { ...this.#s });
+    await this.#handBack();
+  }
+
+  /** Queues the hand-back due, from where the last one queued (or from going live). */
+  async #handBack(): Promise<void> {
+    if (!this.#s.handBackDue) return;
+    const at = this.#now();
+    await this.#o.handBack(this.#s.handedBackUntil ?? this.#s.liveSince ?? at);
+    this.#s.handedBackUntil = at;
+    this.#s.handBackDue = false;
+    this.#o.save(this.#s);
   }
 }

@@ -22,6 +22,9 @@ function harness(failback: FailbackMode, saved: SavedFailover | null = null, mai
     saved,
     changes: [] as FailoverChange[],
     handedBack: [] as number[],
+    /** Queueing the hand-back fails this many more times (the store busy). */
+    handBackFails: 0,
+    errors: [] as string[],
   };
   const watcher = new FailoverWatcher({
     rules: { missedBeats: 3, failback },
@@ -31,6 +34,10 @@ function harness(failback: FailbackMode, saved: SavedFailover | null = null, mai
       world.up ? { ok: true, queued: 0 } : { ok: false, problem: 'heartbeat: ECONNREFUSED' },
     callsInProgress: () => world.calls,
     handBack: async (since) => {
+      if (world.handBackFails > 0) {
+        world.handBackFails--;
+        throw new Error('database is locked');
+      }
       world.handedBack.push(since);
       world.queuedForCentral = 2;
     },
@@ -43,6 +50,7 @@ function harness(failback: FailbackMode, saved: SavedFailover | null = null, mai
     load: () => world.saved,
     save: (s) => (world.saved = { ...s }),
     onChange: (c) => world.changes.push(c),
+    onError: (err) => world.errors.push(err.message),
     now: () => world.now,
     mailPingMs,
     onMailOnly: (on, detail) => world.mailOnly.push(`${on} ${detail}`),
@@ -61,6 +69,50 @@ function harness(failback: FailbackMode, saved: SavedFailover | null = null, mai
 }
 
 describe('the watch of a central', () => {
+  it('queues the hand-back again after it failed, or after a restart, from when the backup went live', async () => {
+    const { world, round, failOver } = harness('manual');
+    await failOver();
+    const liveSince = world.now;
+    world.up = true;
+    world.handBackFails = 1;
+    // The central answers again: the backup is returning, but queueing what it did failed.
+    await expect(round()).rejects.toThrow('database is locked');
+    expect(world.saved).toMatchObject({ state: 'returning', handBackDue: true });
+    expect(world.handedBack).toEqual([]);
+    // A restart now: the saved state says the hand-back is still due, and it is queued.
+    const again = harness('manual', world.saved);
+    again.world.now = world.now;
+    expect(await again.round()).toBe('returning');
+    expect(again.world.handedBack).toEqual([liveSince]);
+    expect(again.world.saved).toMatchObject({
+      handBackDue: false,
+      handedBackUntil: again.world.now,
+    });
+  });
+
+  it('reports a round that failed, started by itself, instead of leaving it unhandled', async () => {
+    const errors: string[] = [];
+    const broken = new FailoverWatcher({
+      rules: { missedBeats: 3, failback: 'manual' },
+      intervalMs: 60_000,
+      timeoutMs: 60_000,
+      beat: async () => {
+        throw new Error('beat exploded');
+      },
+      callsInProgress: () => 0,
+      handBack: async () => {},
+      caughtUp: async () => true,
+      takeFailbackRequest: () => false,
+      load: () => null,
+      save: () => {},
+      onChange: () => {},
+      onError: (err) => errors.push(err.message),
+    });
+    broken.start();
+    await expect.poll(() => errors).toEqual(['beat exploded']);
+    await broken.stop();
+  });
+
   it('goes live after the configured missed beats, once, and reports each change once', async () => {
     const { world, watcher, round, failOver } = harness('manual');
     expect(await round()).toBe('standby');
@@ -142,9 +194,13 @@ describe('the watch of a central', () => {
     expect(await round()).toBe('live');
     world.up = true;
     expect(await round()).toBe('handing-back');
-    // Each time the central returns, from when the backup went live; each hand-back after it.
+    // The first return queues from when the backup went live; each later one from where the
+    // last one queued (what was queued before waits in the queue for the central).
+    const liveSince = (world.saved as SavedFailover).liveSince!;
     expect(world.handedBack).toHaveLength(4);
-    expect(world.handedBack[0]).toBe(world.handedBack[2]);
+    expect(world.handedBack[0]).toBe(liveSince);
+    expect(world.handedBack[2]).toBe(world.handedBack[1]);
+    expect(world.handedBack[3]).toBeGreaterThan(world.handedBack[2]!);
   });
 
   it('a restart resumes the saved state: a live backup stays live', async () => {

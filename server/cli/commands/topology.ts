@@ -19,6 +19,8 @@ const STANDBY: SavedFailover = {
   lastBeatAt: null,
   liveSince: null,
   returnedAt: null,
+  handedBackUntil: null,
+  handBackDue: false,
 };
 
 export function registerTopology(program: Command): void {
