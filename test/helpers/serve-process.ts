@@ -36,7 +36,7 @@ export function serveProcess(
   let logs = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 60_000);
     child.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
     child.stderr!.on('data', (d: Buffer) => {
       logs += d.toString();

@@ -78,7 +78,8 @@ function serve(cfg: string[]): Promise<Served> {
       });
       check();
     });
-  return logged(/"voicegate serving"/).then((line) => ({
+  // Start-up on a loaded 2-core machine can take a while (the suite runs files side by side).
+  return logged(/"voicegate serving"/, 60_000).then((line) => ({
     child,
     ports: (JSON.parse(line) as { ports: Ports }).ports,
     logs: () => logs,

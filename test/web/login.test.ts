@@ -13,6 +13,8 @@ import {
 } from './web-kit.ts';
 
 const suite = useBrowser();
+/** A log-in on a loaded machine: the code's hash and the page's answer take their time. */
+const SLOW = { timeout: 15_000 };
 
 describe('logging in', () => {
   it('logs in by extension and code through the labelled fields', async () => {
@@ -79,16 +81,16 @@ describe('logging in', () => {
     for (let i = 0; i < 5; i++) {
       await page.getByLabel('Voicemail code').fill('0000');
       await page.getByRole('button', { name: 'Log in' }).click();
-      await expect.poll(() => page.getByLabel('Voicemail code').inputValue()).toBe('');
+      await expect.poll(() => page.getByLabel('Voicemail code').inputValue(), SLOW).toBe('');
     }
-    await expect.poll(() => alert.textContent()).toContain('refused for a while');
+    await expect.poll(() => alert.textContent(), SLOW).toContain('refused for a while');
     // The right code no longer helps while the lock lasts.
     await page.getByLabel('Voicemail code').fill(CODE);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.getByLabel('Voicemail code').inputValue()).toBe('');
+    await expect.poll(() => page.getByLabel('Voicemail code').inputValue(), SLOW).toBe('');
     expect(await alert.textContent()).toContain('Wrong mailbox or code.');
     expect(await page.getByRole('heading', { name: 'Inbox' }).count()).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe('changing the code', () => {
