@@ -13,12 +13,12 @@ import { peer } from './peers-kit.ts';
 
 /**
  * A split brain: a central and its backup, each `voicegate serve` in a network namespace of its
- * own joined by a veth pair. The link is taken down (`VG_PARTITION_SECONDS`, 20 by default):
+ * own joined by a veth pair. The link is taken down (`VG_PARTITION_SECONDS`, 30 by default):
  * the backup goes live, SIPp callers leave messages on both sides; the link comes up again and
  * both end with the same messages, the same digest (`voicegate topology digest`) and the same
  * lamps. Needs root and iproute2 (scripts/install-test-tools.sh); fails without them.
  */
-const PARTITION_MS = Number(process.env.VG_PARTITION_SECONDS ?? 20) * 1000;
+const PARTITION_MS = Number(process.env.VG_PARTITION_SECONDS ?? 30) * 1000;
 const tag = `${process.pid % 100_000}`;
 const net = 10 + (process.pid % 200);
 const side = {
