@@ -147,8 +147,7 @@ export class ExchangeStateService {
    * item a new id when it moved); false when no voicemail here has that identity.
    */
   async relink(mailboxId: number, identity: string, ref: ExchangeItemRef): Promise<boolean> {
-    const all = await this.#deps.store.listMessages(mailboxId);
-    const message = all.find((m) => m.identity === identity);
+    const message = await this.#deps.store.findMessageByIdentity(mailboxId, identity);
     if (!message) return false;
     await this.#deps.store.setExchangeItem(message.id, ref);
     return true;

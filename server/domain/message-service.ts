@@ -25,7 +25,7 @@ import {
   type NewMessage,
   type Priority,
 } from './message.ts';
-import { applyAction, LIVE_STATES, MESSAGE_STATES, type MessageAction } from './message-state.ts';
+import { applyAction, LIVE_STATES, type MessageAction } from './message-state.ts';
 import { mergeState, type PeerState } from './state-merge.ts';
 import { backupUpdatesFor, type BackupChange } from './backup-updates.ts';
 import { peerGreetingWins, type PeerGreeting } from './greeting-merge.ts';
@@ -486,9 +486,7 @@ export class MessageService {
   ): Promise<'changed' | 'kept' | 'unknown' | 'purged'> {
     const mailbox = await this.#mailboxes.resolve(mailboxRef);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current = (
-        await this.#deps.store.listMessages(mailbox.id, { states: MESSAGE_STATES })
-      ).find((m) => m.identity === identity);
+      const current = await this.#deps.store.findMessageByIdentity(mailbox.id, identity);
       if (!current) return 'unknown';
       // Removed for good there (the central's purge): the copy here goes too.
       if (remote.purged) {

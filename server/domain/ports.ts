@@ -145,6 +145,8 @@ export interface MessageStore {
     deliveries?: NewDelivery[],
   ): Promise<AddedMessages>;
   getMessage(id: string): Promise<Message | null>;
+  /** The mailbox's message of this voicemail identity (any state), from its index; null if none. */
+  findMessageByIdentity(mailboxId: number, identity: string): Promise<Message | null>;
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]>;
   /**
    * Compare-and-set: applies `to` (and moves the message to `folder`, with a new UID there) only

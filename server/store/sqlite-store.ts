@@ -284,6 +284,13 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return row ? rowToMessage(row) : null;
   }
 
+  async findMessageByIdentity(mailboxId: number, identity: string): Promise<Message | null> {
+    const row = this.sql(
+      'SELECT * FROM message WHERE mailbox_id = ? AND identity = ? ORDER BY received_at, id LIMIT 1',
+    ).get(mailboxId, identity) as unknown as MessageRow | undefined;
+    return row ? rowToMessage(row) : null;
+  }
+
   async listMessages(mailboxId: number, filter: MessageFilter = {}): Promise<Message[]> {
     const states = filter.states ?? ['new', 'unopened', 'old', 'saved', 'deleted'];
     const folders = filter.folder ? [filter.folder] : ['inbox', 'trash'];

@@ -138,6 +138,15 @@ export class PgMessageTable {
     return row ? rowToMessage(row) : null;
   }
 
+  async findMessageByIdentity(mailboxId: number, identity: string): Promise<Message | null> {
+    const row = await this.#db.sql.row<MessageRow>(
+      `SELECT * FROM message WHERE mailbox_id = $1 AND identity = $2
+       ORDER BY received_at, id COLLATE "C" LIMIT 1`,
+      [mailboxId, identity],
+    );
+    return row ? rowToMessage(row) : null;
+  }
+
   async listMessages(mailboxId: number, filter: MessageFilter = {}): Promise<Message[]> {
     const rows = await this.#db.sql.rows<MessageRow>(
       `SELECT * FROM message WHERE mailbox_id = $1 AND state = ANY($2::text[]) AND folder = ANY($3::text[])

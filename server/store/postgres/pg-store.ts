@@ -133,6 +133,10 @@ export class PgStore implements VoicemailStore {
   getMessage(id: string): Promise<Message | null> {
     return this.#messages.getMessage(id);
   }
+
+  findMessageByIdentity(mailboxId: number, identity: string): Promise<Message | null> {
+    return this.#messages.findMessageByIdentity(mailboxId, identity);
+  }
   listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]> {
     return this.#messages.listMessages(mailboxId, filter);
   }

@@ -46,6 +46,20 @@ export function messagesContract(open: () => Promise<OpenedStore>): void {
       ]);
     });
 
+    it("finds a mailbox's message by its voicemail identity, in any state", async () => {
+      const bob = await addMailbox(store, 'bob', '202');
+      const input = newMessage(alice.id);
+      const {
+        messages: [m],
+      } = await store.addMessages([input], Date.now());
+      expect(await store.findMessageByIdentity(alice.id, input.identity)).toEqual(m);
+      // Another mailbox's, or an identity never stored, is not found.
+      expect(await store.findMessageByIdentity(bob.id, input.identity)).toBeNull();
+      expect(await store.findMessageByIdentity(alice.id, `x${input.identity}`)).toBeNull();
+      expect(await store.setState(m!.id, NEW, DELETED_OLD, 'trash', Date.now())).toBeTruthy();
+      expect((await store.findMessageByIdentity(alice.id, input.identity))?.state).toBe('deleted');
+    });
+
     it('adds all of a batch or none of it', async () => {
       const bob = await addMailbox(store, 'bob', '202');
       const before = await store.highestModseq(alice.id);
