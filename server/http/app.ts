@@ -60,6 +60,9 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log.child({ proto: 'http' }),
     // Per-request lines would flood the log; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: with request lines off its request id would name nothing,
+    // and pino runs the redaction over its bindings each time (~40 KB of garbage a request).
+    childLoggerFactory: (logger) => logger,
     // Unknown fields are an error, not silently dropped (querystrings still coerce to types).
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
@@ -73,12 +76,16 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     reply.headers(headers);
   });
   // JSON and the app's text, never audio (already dense) nor the event stream (hijacked). Brotli
-  // at a quality that costs well under a millisecond for a page of messages.
+  // at a quality that costs well under a millisecond for a page of messages, in one call up to
+  // the largest page (200 messages): a compression stream per answer cost a page ~3 ms more CPU,
+  // and its encoder's native memory, several MB each, drove V8 to full collections that stalled
+  // every request (test/bench/README.md, "Where a web page's time goes").
   await app.register(compress, {
     threshold: 1024,
     encodings: ['br', 'gzip'],
     customTypes: /^(application\/json|text\/(html|css|javascript)|application\/javascript)/,
     brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
+    syncThreshold: 131_072,
   });
   await app.register(healthRoutes(deps));
   if (deps.metrics) await app.register(metricsRoute(deps.metrics));

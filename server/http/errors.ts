@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { isVoicegateError, type ErrorCode } from '../domain/errors.ts';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -17,12 +17,20 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/**
+ * A 5xx's details, for the log only: the route (its pattern, never the path or query, which may
+ * hold a caller's name or number) names the request, since there is no per-request log line.
+ */
+function logFailure(req: FastifyRequest, err: unknown): void {
+  req.log.error({ err, method: req.method, route: req.routeOptions.url }, 'request failed');
+}
+
 /** One error handler: domain codes map to statuses; 5xx details go to the log, never to the client. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isVoicegateError(err)) {
       const status = HTTP_STATUS[err.code];
-      if (status >= 500) req.log.error({ err }, 'request failed');
+      if (status >= 500) logFailure(req, err);
       // Domain messages are written for users; only an internal error's is hidden.
       const message = err.code === 'INTERNAL' ? 'internal error' : err.message;
       return reply.status(status).send({ error: err.code, message });
@@ -33,7 +41,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
         .send({ error: 'INVALID_INPUT', message: err.message, field: invalidField(err) });
     const status =
       err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (status >= 500) logFailure(req, err);
     return reply.status(status).send({
       error: status >= 500 ? 'INTERNAL' : 'INVALID_INPUT',
       message: status >= 500 ? 'internal error' : err.message,

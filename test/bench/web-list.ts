@@ -2,9 +2,12 @@
  * The web list of a 10,000-message mailbox, against its targets:
  * 1. the first page's API response (GET /api/messages, 50 newest, brotli), p50/p99 with one
  *    client, beside GET /api/session (a trivial authenticated JSON answer) in the same run: the
- *    yardstick; and its bytes beside the whole list as it was fetched before pages (every
- *    message, uncompressed);
- * 2. the bytes a change made elsewhere costs an open page (one server-sent event);
+ *    yardstick (web-list-api.ts); the server is `voicegate serve` in its own process, as it
+ *    runs, on a store filled before it starts (web-list-store.ts); its CPU per request, and
+ *    each request over 20 ms with what the server was doing then (pause-probe.ts); and the
+ *    page's bytes beside the whole list as it was fetched before pages (every message,
+ *    uncompressed);
+ * 2. the bytes a change made elsewhere (another tab) costs an open page (one server-sent event);
  * 3. the first page shown in Chromium on a phone profile (360x740, CPU throttled 4x): the app
  *    opened with a session, from navigation to the frame showing its first row, timed by the
  *    page; beside the app's login form shown (the yardstick: the same page and script, no data);
@@ -13,14 +16,18 @@
  *    rows in the document at once (the list is virtual); beside the same scrolling of an empty tall page (the
  *    yardstick: the browser's own frame rate here).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:https';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { markdownTable, percentile, textTable, writeResult, type Benchmark } from './bench-kit.ts';
-import { toneWav } from '../../server/media/tone.ts';
-import { messageInfo } from '../../server/http/message-view.ts';
-import { startTestServer } from '../helpers/test-server.ts';
-import type { NewMessage } from '../../server/domain/message.ts';
+import { measureApi, PAGE_PATH, SESSION_PATH, SLOW_MS, slowCauses } from './web-list-api.ts';
+import { CODE, MAILBOX, seedStore } from './web-list-store.ts';
+import { freePort, startVoicegate, type ServerProcess } from './web-servers.ts';
+
+const PAUSE_PROBE = fileURLToPath(new URL('./pause-probe.ts', import.meta.url));
 
 const MESSAGES = 10_000;
 const REQUESTS = 300;
@@ -100,17 +107,6 @@ const benchmark: Benchmark = {
 };
 export default benchmark;
 
-async function timed(url: string, init: RequestInit): Promise<{ ms: number; bytes: number }> {
-  const start = performance.now();
-  const res = await fetch(url, init);
-  const body = new Uint8Array(await res.arrayBuffer());
-  if (!res.ok) throw new Error(`${url}: ${res.status}`);
-  return {
-    ms: performance.now() - start,
-    bytes: Number(res.headers.get('content-length') ?? body.length),
-  };
-}
-
 /** The bytes of an answer as they travel (compressed), not as fetch hands them over. */
 function wireBytes(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -122,62 +118,54 @@ function wireBytes(url: string, headers: Record<string, string>): Promise<number
   });
 }
 
+/** A web log-in of the mailbox: its session cookie and CSRF token. */
+async function logIn(base: string): Promise<{ cookie: string; csrfToken: string }> {
+  const res = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mailbox: MAILBOX, code: CODE }),
+  });
+  if (!res.ok) throw new Error(`log-in: ${res.status}`);
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return { cookie: res.headers.get('set-cookie')!.split(';')[0]!, csrfToken };
+}
+
 async function run(): Promise<void> {
   const loadBefore = loadavg()[0]!;
-  const server = await startTestServer();
+  const dir = mkdtempSync(join(tmpdir(), 'voicegate-web-list-'));
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  let server: ServerProcess | undefined;
   try {
-    const { context } = server;
-    const box = await context.mailboxes.add({ name: 'big', extension: '300' }, '1234');
-    const key = await context.audio.put(toneWav({ seconds: 2 }));
-    const start = Date.now() - MESSAGES * 60_000;
-    for (let i = 0; i < MESSAGES; i += 1000) {
-      const batch: NewMessage[] = [];
-      for (let j = i; j < Math.min(MESSAGES, i + 1000); j++) {
-        const id = crypto.randomUUID();
-        batch.push({
-          id,
-          identity: `${id}@bench`,
-          mailboxId: box.id,
-          kind: 'message',
-          callerNumber: `+1555${String(j).padStart(7, '0')}`,
-          callerName: `Caller ${j}`,
-          receivedAt: start + j * 60_000,
-          audio: { key, format: 'wav/pcm16/8000', bytes: 32_044, durationMs: 2000 },
-          priority: j % 10 === 0 ? 'high' : 'normal',
-          private: false,
-          originServer: 'bench',
-          forwardedFrom: null,
-        });
-      }
-      await context.store.addMessages(batch, Date.now());
-    }
-    const base = server.urls.http;
-    const login = await fetch(`${base}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mailbox: 'big', code: '1234' }),
+    console.log(`  seeding ${MESSAGES} messages ...`);
+    const store = await seedStore(dir, MESSAGES);
+    const probeFile = join(dir, 'pause-probe.json');
+    const port = await freePort();
+    // The server as it runs (`voicegate serve`, its own process and flags), with the probe.
+    process.env.VOICEGATE_PAUSE_PROBE = probeFile;
+    server = await startVoicegate(store, {
+      port,
+      tls: true,
+      logFile: join(dir, 'voicegate.log'),
+      nodeArgs: ['--import', PAUSE_PROBE],
     });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    delete process.env.VOICEGATE_PAUSE_PROBE;
+    const base = `https://127.0.0.1:${port}`;
+    const { cookie } = await logIn(base);
     const headers = { cookie, 'accept-encoding': 'br, gzip' };
 
     // 1. API: the first page beside the yardstick, interleaved so both see the same machine.
-    const page: { ms: number; bytes: number }[] = [];
-    const session: { ms: number; bytes: number }[] = [];
-    for (let i = 0; i < WARM_UP + REQUESTS; i++) {
-      const p = await timed(`${base}/api/messages?limit=50`, { headers });
-      const s = await timed(`${base}/api/session`, { headers });
-      if (i < WARM_UP) continue;
-      page.push(p);
-      session.push(s);
-    }
-    const pageBytes = await wireBytes(`${base}/api/messages?limit=50`, headers);
-    const all = await context.messages.list(box.id);
-    const wholeListBytes = Buffer.byteLength(
-      JSON.stringify({ messages: all.map((m) => messageInfo(m, box)) }),
-    );
+    const api = await measureApi({
+      base,
+      headers,
+      server,
+      probeFile,
+      requests: REQUESTS,
+      warmUp: WARM_UP,
+    });
+    const pageBytes = await wireBytes(base + PAGE_PATH, headers);
+    const { wholeListBytes } = store;
 
-    // 2. Bytes per change: one server-sent event per message changed elsewhere.
+    // 2. Bytes per change: one server-sent event per message changed in another tab.
     const events = await fetch(`${base}/api/events`, { headers: { cookie } });
     const reader = events.body!.getReader();
     const first = await reader.read(); // "retry:" line
@@ -192,8 +180,21 @@ async function run(): Promise<void> {
         if (count >= CHANGES) return;
       }
     })();
-    const some = all.slice(0, CHANGES);
-    for (const m of some) await context.messages.act(box.id, m.id, 'save');
+    const other = await logIn(base);
+    const listed = await fetch(base + PAGE_PATH, { headers: { cookie: other.cookie } });
+    const { messages } = (await listed.json()) as { messages: { id: string }[] };
+    for (const m of messages.slice(0, CHANGES)) {
+      const res = await fetch(`${base}/api/messages/${m.id}/actions`, {
+        method: 'POST',
+        headers: {
+          cookie: other.cookie,
+          'x-csrf-token': other.csrfToken,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ action: 'save' }),
+      });
+      if (!res.ok) throw new Error(`save: ${res.status}`);
+    }
     await reading;
     await reader.cancel();
     void first;
@@ -255,8 +256,9 @@ async function run(): Promise<void> {
     const ms = (values: number[], p: number) => percentile(values, p).toFixed(1);
     const fps = (deltas: number[]) =>
       deltas.length / (deltas.reduce((sum, d) => sum + d, 0) / 1000);
-    const pageMs = page.map((x) => x.ms);
-    const sessionMs = session.map((x) => x.ms);
+    const pageMs = api.page.map((x) => x.ms);
+    const sessionMs = api.session.map((x) => x.ms);
+    const over = (xs: number[]) => xs.filter((x) => x > SLOW_MS).length;
     const table = {
       head: ['measure', 'Voicegate', 'yardstick', 'ratio', 'target'],
       rows: [
@@ -273,6 +275,20 @@ async function run(): Promise<void> {
           ms(sessionMs, 99),
           (percentile(pageMs, 99) / percentile(sessionMs, 99)).toFixed(2),
           '< 20',
+        ],
+        [
+          `first page API requests over ${SLOW_MS} ms (of ${REQUESTS})`,
+          String(over(pageMs)),
+          String(over(sessionMs)),
+          '',
+          '',
+        ],
+        [
+          'server CPU per request (ms)',
+          api.cpuMsPerPage.toFixed(2),
+          api.cpuMsPerSession.toFixed(2),
+          (api.cpuMsPerPage / api.cpuMsPerSession).toFixed(2),
+          '',
         ],
         [
           'first page bytes (br) vs whole list before (JSON)',
@@ -307,15 +323,48 @@ async function run(): Promise<void> {
       ],
     };
     const load = `load average (1 min) ${loadBefore.toFixed(1)} before the run, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores shared with other work`;
+    const gc = api.gcSummary
+      .map(
+        (g) =>
+          `${g.kind} ${g.count}x, ${g.totalMs.toFixed(0)} ms in all, longest ${g.maxMs.toFixed(1)} ms`,
+      )
+      .join('; ');
+    const slow = api.slow.map(
+      (r) =>
+        `${r.path} ${r.ms.toFixed(1)} ms: server ${r.serverMs === null ? 'not seen' : `${r.serverMs.toFixed(1)} ms`}, collections ${r.gc.length > 0 ? r.gc.join(', ') : 'none'}`,
+    );
+    const causes = [PAGE_PATH, SESSION_PATH].map((path) => slowCauses(api.slow, path));
+    const loads = `load average (1 min) every 50 pairs: ${api.loadAverages.map((l) => l.toFixed(1)).join(', ')}`;
     console.log(textTable(table));
     console.log(load);
+    console.log(`collections in the server during the API run: ${gc || 'none'}`);
+    console.log(loads);
+    console.log(causes.join('\n'));
+    console.log(
+      `requests over ${SLOW_MS} ms:\n${slow.map((x) => `  ${x}`).join('\n') || '  none'}`,
+    );
     const path = writeResult(
       'web-list',
-      `Mailbox of ${MESSAGES} messages; API over HTTPS on loopback, one client, ${REQUESTS} requests after ${WARM_UP}; yardstick GET /api/session in the same run. Browser: Chromium, 360x740, CPU throttled 4x, ${PAGE_LOADS} loads; yardstick: the login form shown. Scrolling: 1280x800, not throttled, ${SCROLL_MS} ms at 40 px a frame; yardstick: an empty tall page scrolled the same way. The ${load}.\n\n${markdownTable(table)}`,
-      { pageMs, sessionMs, wholeListBytes, bytesPerChange, shown, form, scroll, blank },
+      `Mailbox of ${MESSAGES} messages; API over HTTPS on loopback to \`voicegate serve\` (its own process, its own flags), one client (fetch, keep-alive) in the benchmark's process, ${REQUESTS} pairs after ${WARM_UP}, interleaved with the yardstick GET /api/session; CPU per request: each asked ${REQUESTS} times alone, the server process's CPU from /proc. Browser: Chromium, 360x740, CPU throttled 4x, ${PAGE_LOADS} loads; yardstick: the login form shown. Scrolling: 1280x800, not throttled, ${SCROLL_MS} ms at 40 px a frame; yardstick: an empty tall page scrolled the same way. The ${load}; ${loads}.\n\n${markdownTable(table)}\n\nCollections in the server during the API run: ${gc || 'none'}.\n\n${causes.join('.\n\n')}.\n\nRequests over ${SLOW_MS} ms:\n\n${slow.map((x) => `- ${x}`).join('\n') || '- none'}\n`,
+      {
+        pageMs,
+        sessionMs,
+        cpuMsPerPage: api.cpuMsPerPage,
+        cpuMsPerSession: api.cpuMsPerSession,
+        gc: api.gcSummary,
+        slow: api.slow,
+        loadAverages: api.loadAverages,
+        wholeListBytes,
+        bytesPerChange,
+        shown,
+        form,
+        scroll,
+        blank,
+      },
     );
     console.log(`written: ${path}`);
   } finally {
-    await server.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -237,7 +237,7 @@ export class ServerProcess {
 
 /** `voicegate serve` with only the web listener on (IMAP off), warnings only in its log. */
 export function startVoicegate(
-  store: PreparedStore,
+  store: Pick<PreparedStore, 'configFile'>,
   opts: { port: number; tls: boolean; logFile: string; nodeArgs?: string[] },
 ): Promise<ServerProcess> {
   const sets = [

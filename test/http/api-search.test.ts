@@ -2,6 +2,8 @@ import { brotliDecompressSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toneWav } from '../../server/media/tone.ts';
 import { apiApp } from '../helpers/api-app.ts';
+import type { NewMessage } from '../../server/domain/message.ts';
+import { MAX_PAGE } from '../../server/domain/message-search.ts';
 
 let t: Awaited<ReturnType<typeof apiApp>>;
 let alice: Awaited<ReturnType<typeof t.login>>;
@@ -123,6 +125,42 @@ describe('searching the web list', () => {
     const plain = brotliDecompressSync(res.rawPayload);
     expect(JSON.parse(plain.toString()).messages).toHaveLength(30);
     expect(res.rawPayload.length).toBeLessThan(plain.length / 4);
+  });
+
+  it('compresses even the largest page in one piece, its length known before it is sent', async () => {
+    const box = await t.ctx.mailboxes.resolve('alice');
+    const key = await t.ctx.audio.put(wav);
+    const batch: NewMessage[] = [];
+    for (let i = 0; i < MAX_PAGE; i++) {
+      const id = crypto.randomUUID();
+      batch.push({
+        id,
+        identity: `${id}@test`,
+        mailboxId: box.id,
+        kind: 'message',
+        callerNumber: `+1555${String(i).padStart(7, '0')}`,
+        callerName: `Caller number ${i} with a longer name`,
+        receivedAt: Date.parse('2026-03-01T10:00:00Z') + i * 60_000,
+        audio: { key, format: 'wav/pcm16/8000', bytes: wav.byteLength, durationMs: 1000 },
+        priority: 'normal',
+        private: false,
+        originServer: 'test',
+        forwardedFrom: null,
+      });
+    }
+    await t.ctx.store.addMessages(batch, Date.now());
+    for (const limit of [50, MAX_PAGE]) {
+      const res = await alice.call('GET', `/api/messages?limit=${limit}`, undefined, {
+        'accept-encoding': 'br',
+      });
+      expect(res.headers['content-encoding']).toBe('br');
+      const plain = brotliDecompressSync(res.rawPayload);
+      expect(JSON.parse(plain.toString()).messages).toHaveLength(limit);
+      // Not a compression stream per answer (chunked, its length unknown): one buffer, its
+      // Content-Length set.
+      expect(res.headers['transfer-encoding']).toBeUndefined();
+      expect(res.headers['content-length']).toBe(String(res.rawPayload.length));
+    }
   });
 });
 
