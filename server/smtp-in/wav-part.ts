@@ -54,10 +54,11 @@ function readPart(raw: Buffer, start: number, end: number): Part | null {
     node.parseHeaders();
     return { node, bodyStart: start + empty, end };
   }
-  // Searched within the part only, so many small parts cost one pass over the mail.
+  // Searched within the part only, so many small parts cost one pass over the mail; a bare-LF
+  // separator only before the CRLF one, so a CRLF mail is not searched to its end for "\n\n".
   const within = raw.subarray(start, end);
   const crlf = within.indexOf('\r\n\r\n');
-  const lf = within.indexOf('\n\n');
+  const lf = (crlf === -1 ? within : within.subarray(0, crlf + 2)).indexOf('\n\n');
   const [at, width] =
     crlf !== -1 && (lf === -1 || crlf < lf) ? [crlf, 4] : lf !== -1 ? [lf, 2] : [-1, 0];
   if (at === -1) return null;

@@ -1,14 +1,18 @@
 /**
- * The load of the smtp benchmark, all in the benchmark's process: nodemailer senders (one SMTP
- * connection each, kept open), deposits straight through `ctx.messages.deposit`, and the
- * yardstick sender of the outbound side. Each runs N workers on a shared budget of seconds and
- * operations, as deposit.ts does, and times every operation.
+ * The load of the smtp benchmark, all in the benchmark's process: inbound senders (one SMTP
+ * connection each, kept open, writing a mail composed once: smtp-client.ts), deposits straight
+ * through `ctx.messages.deposit`, and the nodemailer yardstick of the outbound side. Each runs N
+ * workers on a shared budget of seconds and operations, as deposit.ts does, and times every
+ * operation.
  */
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Context } from '../../server/context.ts';
 import type { BenchOptions } from './bench-kit.ts';
+import { SmtpClient, toWire, type SmtpEndpoint, type WireMail } from './smtp-client.ts';
+
+export type { SmtpEndpoint };
 
 export interface Timed {
   ops: number;
@@ -67,15 +71,18 @@ export interface Mail {
 const ID_PLACEHOLDER = '0'.repeat(24);
 let mailsSent = 0;
 
+function ownMessageId(): Buffer {
+  return Buffer.from(
+    String(++mailsSent).padStart(12, '0') + String(process.pid).padStart(12, '0'),
+    'latin1',
+  );
+}
+
 function withOwnMessageId(raw: Buffer): Buffer {
   const at = raw.indexOf(ID_PLACEHOLDER);
   if (at === -1) return raw;
   const copy = Buffer.from(raw);
-  copy.write(
-    String(++mailsSent).padStart(12, '0') + String(process.pid).padStart(12, '0'),
-    at,
-    'latin1',
-  );
+  ownMessageId().copy(copy, at);
   return copy;
 }
 
@@ -107,13 +114,6 @@ export async function composeVoicemail(
     .compile()
     .build();
   return { from, to, raw };
-}
-
-export interface SmtpEndpoint {
-  port: number;
-  /** STARTTLS required, trusting `ca`; else plain SMTP (STARTTLS ignored). */
-  tls: boolean;
-  ca?: Buffer;
 }
 
 function transportOptions(endpoint: SmtpEndpoint) {
@@ -152,23 +152,51 @@ async function send(
   if (!/^250\b/.test(info.response)) throw new Error(`unexpected reply: ${info.response}`);
 }
 
+/** One inbound sender: a connection opened by its first mail and kept for the rest. */
+class Sender {
+  readonly #endpoint: SmtpEndpoint;
+  readonly #mail: WireMail;
+  /** Where the Message-ID placeholder lies in the composed mail. */
+  readonly #idAt: number;
+  #client: Promise<SmtpClient> | null = null;
+
+  constructor(endpoint: SmtpEndpoint, mail: Mail) {
+    this.#endpoint = endpoint;
+    this.#mail = { from: mail.from, to: mail.to, data: toWire(mail.raw) };
+    this.#idAt = this.#mail.data.indexOf(ID_PLACEHOLDER);
+  }
+
+  async send(): Promise<void> {
+    this.#client ??= SmtpClient.open(this.#endpoint);
+    const client = await this.#client;
+    await client.send(
+      this.#mail,
+      this.#idAt === -1 ? undefined : { at: this.#idAt, bytes: ownMessageId() },
+    );
+  }
+
+  close(): void {
+    void this.#client?.then((c) => c.close()).catch(() => {});
+  }
+}
+
 /**
  * One sender per mail, sender i always sending mails[i] over a connection of its own, opened by
  * its first mail and kept. A level of n senders uses the first n. A mail counts once its 250
- * has arrived; any refusal fails the run.
+ * has arrived; any other reply fails the run.
  */
 export function openSenders(endpoint: SmtpEndpoint, mails: Mail[]) {
-  const senders = mails.map(() => pooledSender(endpoint));
+  const senders = mails.map((mail) => new Sender(endpoint, mail));
   return {
     /** `count` untimed mails from each of the first n senders (connection, STARTTLS). */
     warmUp: (n: number, count: number): Promise<unknown> =>
       Promise.all(
-        senders.slice(0, n).map(async (s, i) => {
-          for (let k = 0; k < count; k++) await send(s, mails[i]!);
+        senders.slice(0, n).map(async (s) => {
+          for (let k = 0; k < count; k++) await s.send();
         }),
       ),
     run: (n: number, bounds: BenchOptions): Promise<Timed> =>
-      runWorkers(n, bounds, (i) => send(senders[i]!, mails[i]!)),
+      runWorkers(n, bounds, (i) => senders[i]!.send()),
     close: (): void => {
       for (const s of senders) s.close();
     },

@@ -121,7 +121,7 @@ export class QueueWatch {
 
 /**
  * `voicegate serve` with the SMTP listener on `smtpPort`, warnings only in its log, and the
- * given extra `--set`s. http.port=0 and imap.port=0 pick free ports: they cannot be turned off.
+ * given extra `--set`s. Port 0 (HTTP, IMAP, SIP) picks a free one: they cannot be turned off.
  */
 export async function startVoicegate(
   store: VoicegateStore,
@@ -133,6 +133,7 @@ export async function startVoicegate(
     'http.port=0',
     'imap.port=0',
     'imap.tlsPort=0',
+    'sip.port=0',
     'log.level=warn',
     // Every sender connects from 127.0.0.1: the per-address limit is not what is measured.
     ...BENCH_LIMITS,

@@ -1,7 +1,7 @@
 /**
  * Voicemail over SMTP, both ways, with `voicegate serve` as a process of its own:
  * 1. inbound: 1 MB voicemails (a 62-second WAV attached) received over SMTP and made durable
- *    per second, from 1, 4 and 8 concurrent nodemailer senders, plain and with STARTTLS, beside
+ *    per second, from 1, 4 and 8 concurrent senders (smtp-client.ts), plain and with STARTTLS, beside
  *    the foundation's deposit rate for the same audio (ctx.messages.deposit in this process, as
  *    deposit.ts) at the same concurrency: their ratio is what SMTP and MIME parsing cost;
  * 2. outbound: copies of queued voicemails (a mailbox in copy mode) sent per second to a
