@@ -35,6 +35,8 @@ interface Level {
   concurrency: number;
   voicegate: DepositRun;
   atomic: Rate;
+  /** The yardstick's process CPU (all threads) per atomic write. */
+  atomicCpuMs: number;
   bare: Rate;
   /** Voicegate deposits/s ÷ yardstick atomic writes/s: the figure. */
   ratio: number;
@@ -112,6 +114,7 @@ async function measureLevel(
     concurrency: n,
     voicegate,
     atomic,
+    atomicCpuMs: (atomicA.cpuMs + atomicB.cpuMs) / atomic.ops,
     bare,
     ratio: voicegate.opsPerSecond / atomic.opsPerSecond,
     estimatedCeiling: bare.opsPerSecond / (atomic.opsPerSecond + bare.opsPerSecond),
@@ -159,6 +162,7 @@ function timeTable(levels: Level[]): Table {
       'SQLite commit ms (mean)',
       'main thread busy',
       'CPU ms/deposit',
+      'yardstick CPU ms/write',
     ],
     rows: levels.map((l) => [
       String(l.concurrency),
@@ -168,6 +172,7 @@ function timeTable(levels: Level[]): Table {
       fixed(l.voicegate.commitMs, 2),
       `${Math.round(l.voicegate.eventLoopUtilization * 100)}%`,
       fixed(l.voicegate.cpuMsPerDeposit, 2),
+      fixed(l.atomicCpuMs, 2),
     ]),
   };
 }
