@@ -64,7 +64,7 @@ export class AudioFiles implements AudioStore {
   readonly #tmp: string;
   /** Fan-out folders made durable (or being made so), so a deposit doesn't ask the disk each time. */
   readonly #folders = new Map<string, Promise<void>>();
-  readonly #fsync = new SharedFsync();
+  readonly #fsync: SharedFsync;
   /** The fan-out folder of new keys, and how many more keys go there. */
   #keyFolder = '';
   #keysLeft = 0;
@@ -73,8 +73,10 @@ export class AudioFiles implements AudioStore {
   /** Bytes of the puts past their room check and not done yet: not in every statfs reading. */
   #writing = 0;
 
-  constructor(root: string) {
+  /** `fsyncFolder` replaces the fsync of a folder by its path (tests hold it to watch puts wait). */
+  constructor(root: string, opts: { fsyncFolder?: (path: string) => Promise<void> } = {}) {
     this.root = root;
+    this.#fsync = new SharedFsync(opts.fsyncFolder);
     this.#tmp = join(root, 'tmp');
     mkdirSync(this.#tmp, { recursive: true, mode: DIR_MODE });
     chmodSync(this.#tmp, DIR_MODE);
