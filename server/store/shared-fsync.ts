@@ -54,11 +54,13 @@ export class SharedFsync {
     const batch = state.next!;
     state.next = null;
     state.running = true;
-    this.#fsync(path).then(batch.resolve, batch.reject).finally(() => {
-      state.running = false;
-      if (state.next) this.#start(path, state);
-      else this.#states.delete(path);
-    });
+    this.#fsync(path)
+      .then(batch.resolve, batch.reject)
+      .finally(() => {
+        state.running = false;
+        if (state.next) this.#start(path, state);
+        else this.#states.delete(path);
+      });
   }
 }
 

@@ -28,6 +28,8 @@ export interface DepositRun extends Rate {
   eventLoopUtilization: number;
   /** Process CPU (user + system, all threads) per deposit. */
   cpuMsPerDeposit: number;
+  /** The main thread's share of it (JavaScript, SQLite, the kernel's work for its syscalls). */
+  mainThreadCpuMsPerDeposit: number;
   /** The deposit process's node flags and the environment it adds. */
   flags: string[];
   threadPool: string;
@@ -123,6 +125,7 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
     let claimed = 0;
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
+    const main0 = process.threadCpuUsage();
     const start = performance.now();
     const deadline = start + job.seconds * 1000;
     await Promise.all(
@@ -137,6 +140,7 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
     const seconds = (performance.now() - start) / 1000;
     const elu = performance.eventLoopUtilization(elu0);
     const cpu = process.cpuUsage(cpu0);
+    const main = process.threadCpuUsage(main0);
 
     let stored = 0;
     for (const box of await ctx.store.listMailboxes())
@@ -152,6 +156,7 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
       commitMs: mean(commitMs),
       eventLoopUtilization: elu.utilization,
       cpuMsPerDeposit: (cpu.user + cpu.system) / 1000 / latencies.length,
+      mainThreadCpuMsPerDeposit: (main.user + main.system) / 1000 / latencies.length,
       threadPool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
     };
   } finally {

@@ -4,7 +4,7 @@
  * depositors, divided by the machine's own atomic-file-write rate on the same filesystem.
  */
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { toneWav } from '../../server/media/tone.ts';
 import {
@@ -162,6 +162,7 @@ function timeTable(levels: Level[]): Table {
       'SQLite commit ms (mean)',
       'main thread busy',
       'CPU ms/deposit',
+      'of it main thread',
       'yardstick CPU ms/write',
     ],
     rows: levels.map((l) => [
@@ -172,13 +173,22 @@ function timeTable(levels: Level[]): Table {
       fixed(l.voicegate.commitMs, 2),
       `${Math.round(l.voicegate.eventLoopUtilization * 100)}%`,
       fixed(l.voicegate.cpuMsPerDeposit, 2),
+      fixed(l.voicegate.mainThreadCpuMsPerDeposit, 2),
       fixed(l.atomicCpuMs, 2),
     ]),
   };
 }
 
-function notes(opts: BenchOptions, fsText: string, bytes: number, vg: DepositRun): string[] {
+function notes(
+  opts: BenchOptions,
+  fsText: string,
+  bytes: number,
+  vg: DepositRun,
+  load: string,
+): string[] {
   return [
+    `Load average (1 min) at the start, then after each level: ${load}; the machine's other work ` +
+      'shares its cores and disk.',
     `Filesystem: ${fsText}.`,
     `Message: ${bytes} bytes (toneWav 30 s, 8 kHz 16-bit mono); MB = 10^6 bytes.`,
     `Bounds per level: Voicegate ${opts.seconds} s or ${opts.maxOps} deposits, whichever first ` +
@@ -193,12 +203,16 @@ function notes(opts: BenchOptions, fsText: string, bytes: number, vg: DepositRun
       'flight. atomic = write 480 KB to a temp file, fsync, rename into a ' +
       'fan-out folder, fsync the folder; bare = 4 KB append + fsync.',
     'ratio = VG deposits/s ÷ atomic writes/s at the same concurrency: the figure. Its ceiling is below 1: ' +
-      'a deposit is one atomic audio write plus one SQLite commit (WAL, synchronous=FULL), i.e. 3 fsyncs ' +
-      "(file, folder, WAL) against the yardstick's 2, plus a WAL checkpoint now and then. " +
+      'a deposit is one atomic audio write plus one SQLite commit (WAL), i.e. 3 fsyncs ' +
+      "(file, folder, WAL) against the yardstick's 2, plus a WAL checkpoint now and then; concurrent " +
+      'deposits share folder and WAL fsyncs, which the yardstick does not. ' +
       'est. ceiling = bare/(atomic+bare): the ratio if a deposit cost exactly one atomic write plus one ' +
       'bare commit. ratio to best atomic divides by the best atomic rate at any concurrency.',
-    "Voicegate's file writes and fsyncs run on libuv's thread pool " +
-      `(${vg.threadPool} threads), its SQLite commits on the main thread (see "main thread busy").`,
+    `Voicegate's file writes and fsyncs, and the WAL fsync of each group commit, run on libuv's ` +
+      `thread pool (${vg.threadPool} threads); the SQLite statements on the main thread ` +
+      '(see "main thread busy"). CPU = process.cpuUsage over the timed part (all threads, user + ' +
+      "system); of it main thread = process.threadCpuUsage; the yardstick's = the bench process's CPU " +
+      'while its writer threads run.',
   ];
 }
 
@@ -220,6 +234,7 @@ async function run(opts: BenchOptions): Promise<void> {
     });
     removeStep(join(root, 'warm-up'));
     const measured: Omit<Level, 'ratioToBest'>[] = [];
+    const load = [loadavg()[0]!];
     for (const n of LEVELS) {
       const level = await measureLevel(root, n, audio, opts);
       console.log(
@@ -227,13 +242,20 @@ async function run(opts: BenchOptions): Promise<void> {
           `atomic ${fixed(level.atomic.opsPerSecond)}/s, bare ${fixed(level.bare.opsPerSecond, 0)}/s`,
       );
       measured.push(level);
+      load.push(loadavg()[0]!);
     }
     const best = Math.max(...measured.map((l) => l.atomic.opsPerSecond));
     const levels: Level[] = measured.map((l) => ({
       ...l,
       ratioToBest: l.voicegate.opsPerSecond / best,
     }));
-    const lines = notes(opts, fsText, audio.byteLength, levels[0]!.voicegate);
+    const lines = notes(
+      opts,
+      fsText,
+      audio.byteLength,
+      levels[0]!.voicegate,
+      load.map((l) => l.toFixed(1)).join(', '),
+    );
     console.log(
       `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n`,
     );
