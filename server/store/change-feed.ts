@@ -97,6 +97,10 @@ export class JournalFeed implements ChangeFeed {
       seq: number;
     };
     this.#lastSeq = Number(row.seq);
+    // Only another connection's commits change it: ours are announced by poke(), once durable.
+    this.#lastDataVersion = Number(
+      (this.#dataVersion.get() as { data_version: number }).data_version,
+    );
     this.#timer = setInterval(() => this.#check(), this.#intervalMs);
     this.#timer.unref();
     if (this.#walFile) {

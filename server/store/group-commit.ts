@@ -141,7 +141,7 @@ export class GroupCommit {
 
   /** fsync of the WAL through a handle kept open: SQLite keeps the file while the store is open. */
   async #syncWal(): Promise<void> {
-    this.#wal ??= open(this.#walFile!, 'r+');
+    this.#wal ??= open(this.#walFile!, 'r');
     try {
       await (await this.#wal).sync();
     } catch (err) {
