@@ -2,3 +2,4 @@ export declare function missingServerFlags(
   execArgv: readonly string[],
   nodeOptions: string | undefined,
 ): string[];
+export function serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;

@@ -3,7 +3,7 @@
 // before loading the TypeScript sources that need Node 24's type stripping.
 import module from 'node:module';
 import { nodeVersionProblem } from './node-version.js';
-import { missingServerFlags } from './server-flags.js';
+import { missingServerFlags, serverEnv } from './server-flags.js';
 
 const problem = nodeVersionProblem(process.versions.node);
 if (problem) {
@@ -11,7 +11,7 @@ if (problem) {
   process.exit(1);
 }
 // `serve` and `demo` start over once, in the same process (same pid), with the server flags
-// (server-flags.js) and 2 glibc malloc arenas instead of one per thread: 240 -> 160 MiB at rest.
+// and environment (server-flags.js).
 const missing = missingServerFlags(process.execArgv, process.env.NODE_OPTIONS);
 if (
   process.argv.slice(2).some((a) => a === 'serve' || a === 'demo') &&
@@ -21,12 +21,11 @@ if (
   process.execve(
     process.execPath,
     [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)],
-    { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
+    serverEnv(process.env),
   );
 }
-// libuv's pool (4 threads by default) serves file I/O and code hashing alike: a burst of logins
-// must not leave audio reads waiting. Read once, when the pool first starts, so set it first.
-process.env.UV_THREADPOOL_SIZE ??= '16';
+// Other commands get the server's thread pool too (read when the pool first starts: set it first).
+process.env.UV_THREADPOOL_SIZE = serverEnv(process.env).UV_THREADPOOL_SIZE;
 // Caches compiled (and type-stripped) modules between runs: a CLI command starts much faster.
 module.enableCompileCache?.();
 await import('../server/cli/main.ts');

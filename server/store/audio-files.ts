@@ -5,20 +5,24 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { VoicegateError } from '../domain/errors.ts';
 import type { AudioStore, ByteRange } from '../domain/ports.ts';
-
-/** fsync of a folder, so a rename or a new entry in it survives a power loss. */
-async function fsyncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+import { SharedFsync } from './shared-fsync.ts';
 
 /** Audio is private to the server's user: folders 0700, files 0600, whatever the umask. */
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
+/**
+ * New keys go into one fan-out folder at a time, a random one for each run of this many, so
+ * concurrent puts rename into the same folder and share its fsync; over many runs the 256
+ * folders fill evenly.
+ */
+const KEYS_PER_FOLDER_RUN = 256;
+
+interface Room {
+  /** Bytes free for the server's user, as one statfs read them. */
+  available: number;
+  /** What audio must leave free (see #checkRoom). */
+  reserve: number;
+}
 
 /** Corrects a tree written before audio was private (its root was not 0700 yet). */
 function makePrivate(root: string): void {
@@ -52,16 +56,27 @@ function missing(err: unknown): unknown {
 /**
  * Audio as files under `<root>/<2 hex>/<uuid>.wav`, written atomically: a temporary file in
  * `<root>/tmp`, fsync, rename into place, fsync of the folder. A crash leaves either the whole
- * file or only a temporary file, which `sweep` removes.
+ * file or only a temporary file, which `sweep` removes. Concurrent puts share the folder's
+ * fsync (`SharedFsync`): their keys start with the same two hex digits.
  */
 export class AudioFiles implements AudioStore {
   readonly root: string;
   readonly #tmp: string;
-  /** Fan-out folders known to exist, so a deposit doesn't ask the disk each time. */
-  readonly #folders = new Set<string>();
+  /** Fan-out folders made durable (or being made so), so a deposit doesn't ask the disk each time. */
+  readonly #folders = new Map<string, Promise<void>>();
+  readonly #fsync: SharedFsync;
+  /** The fan-out folder of new keys, and how many more keys go there. */
+  #keyFolder = '';
+  #keysLeft = 0;
+  /** A statfs in progress, shared by the puts that start meanwhile. */
+  #room: Promise<Room> | null = null;
+  /** Bytes of the puts past their room check and not done yet: not in every statfs reading. */
+  #writing = 0;
 
-  constructor(root: string) {
+  /** `fsyncFolder` replaces the fsync of a folder by its path (tests hold it to watch puts wait). */
+  constructor(root: string, opts: { fsyncFolder?: (path: string) => Promise<void> } = {}) {
     this.root = root;
+    this.#fsync = new SharedFsync(opts.fsyncFolder);
     this.#tmp = join(root, 'tmp');
     mkdirSync(this.#tmp, { recursive: true, mode: DIR_MODE });
     chmodSync(this.#tmp, DIR_MODE);
@@ -82,17 +97,64 @@ export class AudioFiles implements AudioStore {
    * reused only after a checkpoint, so the floor leaves room for several such commits.
    */
   async #checkRoom(size: number): Promise<void> {
-    const fs = await statfs(this.root);
-    const total = fs.blocks * fs.bsize;
-    const reserve = Math.min(16 * 1024 * 1024, Math.max(512 * 1024, total * 0.05));
-    if (fs.bavail * fs.bsize - size < reserve) {
+    this.#room ??= this.#readRoom();
+    const { available, reserve } = await this.#room;
+    if (available - this.#writing - size < reserve) {
       throw new VoicegateError('STORAGE_FULL', 'no space left to store the audio');
     }
   }
 
+  async #readRoom(): Promise<Room> {
+    try {
+      const fs = await statfs(this.root);
+      const total = fs.blocks * fs.bsize;
+      const reserve = Math.min(16 * 1024 * 1024, Math.max(512 * 1024, total * 0.05));
+      return { available: fs.bavail * fs.bsize, reserve };
+    } finally {
+      this.#room = null;
+    }
+  }
+
+  /** A random UUID in the fan-out folder of the current run. */
+  #newKey(): string {
+    if (this.#keysLeft-- <= 0) {
+      this.#keyFolder = randomUUID().slice(0, 2);
+      this.#keysLeft = KEYS_PER_FOLDER_RUN - 1;
+    }
+    return this.#keyFolder + randomUUID().slice(2);
+  }
+
   async put(bytes: Uint8Array): Promise<string> {
     await this.#checkRoom(bytes.byteLength);
-    const key = randomUUID();
+    this.#writing += bytes.byteLength;
+    try {
+      return await this.#put(bytes);
+    } finally {
+      this.#writing -= bytes.byteLength;
+    }
+  }
+
+  /**
+   * Makes a fan-out folder the first time this process uses it, and fsyncs the root so its
+   * entry is durable, whoever made it (another process may have, a moment ago). Concurrent puts
+   * into a new folder all wait for that.
+   */
+  #folderReady(folder: string): Promise<void> {
+    let ready = this.#folders.get(folder);
+    if (!ready) {
+      ready = (async () => {
+        if (await mkdir(folder, { recursive: true, mode: DIR_MODE })) await chmod(folder, DIR_MODE);
+        await this.#fsync.sync(this.root);
+      })();
+      this.#folders.set(folder, ready);
+      // A failure is its callers'; the next put tries again.
+      ready.catch(() => this.#folders.delete(folder));
+    }
+    return ready;
+  }
+
+  async #put(bytes: Uint8Array): Promise<string> {
+    const key = this.#newKey();
     const tmp = join(this.#tmp, `${key}.tmp`);
     const final = this.path(key);
     try {
@@ -105,16 +167,9 @@ export class AudioFiles implements AudioStore {
         await fh.close();
       }
       const folder = dirname(final);
-      if (!this.#folders.has(folder)) {
-        const made = await mkdir(folder, { recursive: true, mode: DIR_MODE });
-        if (made) {
-          await chmod(folder, DIR_MODE);
-          await fsyncDir(this.root);
-        }
-        this.#folders.add(folder);
-      }
+      await this.#folderReady(folder);
       await rename(tmp, final);
-      await fsyncDir(folder);
+      await this.#fsync.sync(folder);
       return key;
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});

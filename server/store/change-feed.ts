@@ -45,7 +45,7 @@ export class JournalFeed implements ChangeFeed {
     this.#intervalMs = opts.intervalMs ?? 100;
     this.#onError = opts.onError ?? (() => {});
     this.#since = db.prepare(
-      'SELECT mailbox_id, MAX(modseq) AS modseq, MAX(seq) AS seq FROM journal WHERE seq > ? GROUP BY mailbox_id',
+      'SELECT mailbox_id, MAX(modseq) AS modseq, MAX(seq) AS seq FROM journal WHERE seq > ? AND seq <= ? GROUP BY mailbox_id',
     );
     this.#dataVersion = db.prepare('PRAGMA data_version');
   }
@@ -59,12 +59,15 @@ export class JournalFeed implements ChangeFeed {
     };
   }
 
-  /** Wakes subscribers for whatever was committed since the last look. */
-  poke(): void {
+  /**
+   * Wakes subscribers for whatever was committed since the last look, up to journal entry `upTo`
+   * (a group commit announces its own entries once durable, not those committed after it).
+   */
+  poke(upTo = Number.MAX_SAFE_INTEGER): void {
     if (this.#listeners.size === 0 || !this.#db.isOpen) return;
     let rows: { mailbox_id: number; modseq: number; seq: number }[];
     try {
-      rows = this.#since.all(this.#lastSeq) as unknown as typeof rows;
+      rows = this.#since.all(this.#lastSeq, upTo) as unknown as typeof rows;
     } catch (err) {
       this.#onError(err);
       return;
@@ -94,6 +97,10 @@ export class JournalFeed implements ChangeFeed {
       seq: number;
     };
     this.#lastSeq = Number(row.seq);
+    // Only another connection's commits change it: ours are announced by poke(), once durable.
+    this.#lastDataVersion = Number(
+      (this.#dataVersion.get() as { data_version: number }).data_version,
+    );
     this.#timer = setInterval(() => this.#check(), this.#intervalMs);
     this.#timer.unref();
     if (this.#walFile) {

@@ -1,4 +1,6 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import type { DatabaseSync } from 'node:sqlite';
+import { SharedFsync } from './shared-fsync.ts';
 import { storeError } from './sql-access.ts';
 
 interface Waiting {
@@ -8,20 +10,34 @@ interface Waiting {
 }
 
 /**
- * Group commit for deposits. With synchronous=FULL each COMMIT waits for the WAL's fsync on the
- * main thread; deposits that become ready in the same turn of the event loop (their audio
- * written by the thread pool at about the same time) share one transaction and so one fsync.
- * Each runs in a savepoint of its own: one that fails is undone alone and only its caller
- * hears of it. Nobody is answered before the shared COMMIT has returned, so nothing is
- * acknowledged before it is durable.
+ * Group commit for deposits. Deposits that become ready in the same turn of the event loop (their
+ * audio written by the thread pool at about the same time) share one transaction, each in a
+ * savepoint of its own: one that fails is undone alone and only its caller hears of it.
+ *
+ * The shared COMMIT runs with synchronous=NORMAL, which appends to the WAL without waiting for
+ * the disk; the WAL is then fsynced on libuv's thread pool (`SharedFsync`: commits that end while
+ * one fsync runs share the next), so the main thread serves other work meanwhile. Nobody is
+ * answered, and the change feed hears of nothing, before that fsync returned: nothing is
+ * acknowledged or announced before it is durable. Every other commit of the connection keeps
+ * synchronous=FULL, and checkpoints sync the WAL first in both modes.
  */
 export class GroupCommit {
   #waiting: Waiting[] | null = null;
   readonly #db: DatabaseSync;
-  readonly #committed: () => void;
+  readonly #walFile: string | undefined;
+  readonly #committed: () => () => void;
+  readonly #walSync = new SharedFsync(() => this.#syncWal());
+  #wal: Promise<FileHandle> | null = null;
+  /** The last group's answers, once given: close() waits for them. */
+  #answered: Promise<void> = Promise.resolve();
 
-  constructor(db: DatabaseSync, committed: () => void) {
+  /**
+   * `walFile` is the database's WAL (none for a database in memory: its commits are answered at
+   * once). `committed` runs right after each COMMIT and returns what to run once it is durable.
+   */
+  constructor(db: DatabaseSync, walFile: string | undefined, committed: () => () => void) {
     this.#db = db;
+    this.#walFile = walFile;
     this.#committed = committed;
   }
 
@@ -36,11 +52,44 @@ export class GroupCommit {
     });
   }
 
+  /** Waits for the answers of groups committed and not yet durable, then lets the WAL go. */
+  async close(): Promise<void> {
+    await this.#answered;
+    const wal = this.#wal;
+    this.#wal = null;
+    if (wal) await (await wal.catch(() => null))?.close();
+  }
+
   #commit(): void {
     const group = this.#waiting ?? [];
     this.#waiting = null;
-    const failAll = (err: unknown): void => group.forEach((g) => g.reject(storeError(err)));
+    const deferSync = this.#walFile !== undefined;
+    let answers: (() => void)[] | null;
     try {
+      answers = this.#transaction(group, deferSync);
+    } finally {
+      // Set back before anything else runs on this connection: other commits stay FULL.
+      if (deferSync) this.#db.exec('PRAGMA synchronous = FULL');
+    }
+    if (!answers) return;
+    const durable = this.#committed();
+    const answer = (): void => {
+      durable();
+      for (const a of answers) a();
+    };
+    if (!deferSync) return answer();
+    this.#answered = this.#walSync.sync(this.#walFile!).then(answer, this.#lost(group, answer));
+  }
+
+  /** Runs the group's work in one transaction: each caller's answer, or null if all failed. */
+  #transaction(group: Waiting[], deferSync: boolean): (() => void)[] | null {
+    const failAll = (err: unknown): null => {
+      group.forEach((g) => g.reject(storeError(err)));
+      return null;
+    };
+    try {
+      // Set outside the transaction: SQLite refuses it inside.
+      if (deferSync) this.#db.exec('PRAGMA synchronous = NORMAL');
       this.#db.exec('BEGIN IMMEDIATE');
     } catch (err) {
       return failAll(err);
@@ -66,7 +115,38 @@ export class GroupCommit {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       return failAll(err);
     }
-    this.#committed();
-    for (const answer of answers) answer();
+    return answers;
+  }
+
+  /**
+   * The WAL's fsync failed, and the group's rows are committed: a checkpoint copies the WAL into
+   * the database and fsyncs both (blocking, but only on this path). If it completes, the rows
+   * are durable and the group is answered; else its callers hear the error.
+   */
+  #lost(group: Waiting[], answer: () => void): (err: unknown) => void {
+    return (err) => {
+      try {
+        const done = this.#db.prepare('PRAGMA wal_checkpoint(FULL)').get() as {
+          busy: number;
+          log: number;
+          checkpointed: number;
+        };
+        if (done.busy === 0 && done.checkpointed === done.log) return answer();
+      } catch {
+        // The fsync's error is the one to report.
+      }
+      group.forEach((g) => g.reject(storeError(err)));
+    };
+  }
+
+  /** fsync of the WAL through a handle kept open: SQLite keeps the file while the store is open. */
+  async #syncWal(): Promise<void> {
+    this.#wal ??= open(this.#walFile!, 'r');
+    try {
+      await (await this.#wal).sync();
+    } catch (err) {
+      this.#wal = null;
+      throw err;
+    }
   }
 }

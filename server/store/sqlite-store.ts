@@ -73,17 +73,23 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       this.db.close();
       throw storeError(err);
     }
+    const walFile = path === ':memory:' ? undefined : `${path}-wal`;
+    this.#lastJournalSeq = this.db.prepare('SELECT MAX(seq) AS seq FROM journal');
     this.feed = new JournalFeed(this.db, {
       intervalMs: opts.feedIntervalMs,
       onError: opts.onFeedError,
-      walFile: path === ':memory:' ? undefined : `${path}-wal`,
+      walFile,
     });
     this.#deliveries = new DeliveryTable(this);
     this.#sessions = new WebSessionTable(this);
     this.#greetings = new GreetingTable(this);
     this.#preferences = new WebPreferenceTable(this);
     this.#deposits = new DepositTable(this);
-    this.#group = new GroupCommit(this.db, () => this.feed.poke());
+    this.#group = new GroupCommit(this.db, walFile, () => {
+      // Rows up to here are the group's (and durable ones before): announced once it is durable.
+      const upTo = this.#lastJournalSeq.get() as { seq: number | null };
+      return () => this.feed.poke(upTo.seq ?? 0);
+    });
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
@@ -201,6 +207,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   readonly #deposits: DepositTable;
   /** Deposits ready at about the same time share a commit (group-commit.ts). */
   readonly #group: GroupCommit;
+  readonly #lastJournalSeq: StatementSync;
   async addMessages(
     messages: NewMessage[],
     at: number,
@@ -607,6 +614,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
 
   async close(): Promise<void> {
     this.feed.stop();
+    await this.#group.close();
     if (this.db.isOpen) this.db.close();
   }
 

@@ -3,22 +3,9 @@
  * (MessageService.deposit on a context from createContext), with 1, 4 and 16 concurrent
  * depositors, divided by the machine's own atomic-file-write rate on the same filesystem.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../../server/config/load.ts';
-import { createContext, type Context } from '../../server/context.ts';
-import { createLogger } from '../../server/log.ts';
 import { toneWav } from '../../server/media/tone.ts';
 import {
   describeFilesystem,
@@ -26,7 +13,6 @@ import {
   fixed,
   machine,
   markdownTable,
-  mean,
   PROJECT_DIR,
   summarize,
   textTable,
@@ -36,31 +22,21 @@ import {
   type Rate,
   type Table,
 } from './bench-kit.ts';
-import { measureFsync, prepareFanOut } from './fsync-yardstick.ts';
-import { embedded } from '../store/embedded.ts';
+import { startDepositProcess, WARM_UP_DEPOSITS, type DepositRun } from './deposit-process.ts';
+import { measureFsync } from './fsync-yardstick.ts';
 
 const LEVELS = [1, 4, 16] as const;
 /** One SQLite page: about what a WAL commit appends (a deposit commits a few pages). */
 const BARE_BYTES = 4096;
 /** A small write + fsync is ~10x faster than an atomic 480 KB write, so allow more of them. */
 const BARE_OPS_FACTOR = 10;
-const WARM_UP_DEPOSITS = 4;
-
-interface DepositRun extends Rate {
-  /** Mean time in AudioFiles.put (temp file, fsync, rename, folder fsync). */
-  audioPutMs: number;
-  /** Mean time in SqliteStore.addMessages (one transaction, committed with synchronous=FULL). */
-  commitMs: number;
-  /** Share of wall time the main thread was busy (sync fsyncs and SQLite block it). */
-  eventLoopUtilization: number;
-  /** Process CPU (user + system, all threads) per deposit. */
-  cpuMsPerDeposit: number;
-}
 
 interface Level {
   concurrency: number;
   voicegate: DepositRun;
   atomic: Rate;
+  /** The yardstick's process CPU (all threads) per atomic write. */
+  atomicCpuMs: number;
   bare: Rate;
   /** Voicegate deposits/s ÷ yardstick atomic writes/s: the figure. */
   ratio: number;
@@ -102,97 +78,6 @@ function removeStep(dir: string): void {
   fsyncPath(dirname(dir));
 }
 
-/** Times each call of `obj[method]` into `into`; the object keeps working as before. */
-function timeMethod<T extends object, K extends keyof T>(obj: T, method: K, into: number[]): void {
-  const original = obj[method] as (...args: unknown[]) => Promise<unknown>;
-  const timed = async (...args: unknown[]): Promise<unknown> => {
-    const t0 = performance.now();
-    try {
-      return await original.apply(obj, args);
-    } finally {
-      into.push(performance.now() - t0);
-    }
-  };
-  obj[method] = timed as T[K];
-}
-
-async function openStore(dir: string, depositors: number): Promise<Context> {
-  mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'voicegate.yaml');
-  writeFileSync(configFile, 'server:\n  dataDir: data\nlog:\n  level: silent\n');
-  const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
-  // A store in use already has its 256 fan-out folders; a brand-new one also fsyncs the audio
-  // root the first time it makes each, which would count against the first few hundred deposits.
-  prepareFanOut(embedded(ctx).audio.root);
-  fsyncPath(embedded(ctx).audio.root);
-  await Promise.all(
-    Array.from({ length: depositors }, (_, i) =>
-      ctx.mailboxes.add({ name: `bench${i}`, extension: String(200 + i) }, '13572468'),
-    ),
-  );
-  return ctx;
-}
-
-async function measureDeposits(
-  dir: string,
-  depositors: number,
-  audio: Uint8Array,
-  opts: BenchOptions,
-): Promise<DepositRun> {
-  const ctx = await openStore(dir, depositors);
-  try {
-    const deposit = (i: number): Promise<unknown> =>
-      ctx.messages.deposit({
-        mailbox: `bench${i}`,
-        audio,
-        callerNumber: '+15550100',
-        callerName: 'Bench',
-      });
-    for (let i = 0; i < WARM_UP_DEPOSITS; i++) await deposit(i % depositors);
-
-    const putMs: number[] = [];
-    const commitMs: number[] = [];
-    timeMethod(ctx.audio, 'put', putMs);
-    timeMethod(ctx.store, 'addMessages', commitMs);
-    const latencies: number[] = [];
-    let claimed = 0;
-    const elu0 = performance.eventLoopUtilization();
-    const cpu0 = process.cpuUsage();
-    const start = performance.now();
-    const deadline = start + opts.seconds * 1000;
-    await Promise.all(
-      Array.from({ length: depositors }, async (_, i) => {
-        while (performance.now() < deadline && claimed++ < opts.maxOps) {
-          const t0 = performance.now();
-          await deposit(i);
-          latencies.push(performance.now() - t0);
-        }
-      }),
-    );
-    const seconds = (performance.now() - start) / 1000;
-    const elu = performance.eventLoopUtilization(elu0);
-    const cpu = process.cpuUsage(cpu0);
-
-    let stored = 0;
-    for (const box of await ctx.store.listMailboxes())
-      stored += (await ctx.store.listMessages(box.id)).length;
-    if (stored !== latencies.length + WARM_UP_DEPOSITS) {
-      throw new Error(
-        `expected ${latencies.length + WARM_UP_DEPOSITS} messages in the store, found ${stored}`,
-      );
-    }
-    return {
-      ...summarize([{ ops: latencies.length, seconds, latenciesMs: latencies }], audio.byteLength),
-      audioPutMs: mean(putMs),
-      commitMs: mean(commitMs),
-      eventLoopUtilization: elu.utilization,
-      cpuMsPerDeposit: (cpu.user + cpu.system) / 1000 / latencies.length,
-    };
-  } finally {
-    await ctx.close();
-  }
-}
-
 /**
  * One concurrency level: bare fsyncs, then half the atomic yardstick, Voicegate, the other half
  * (A-B-A), so slow drift in the disk's speed (common on VMs) weighs on both sides alike.
@@ -220,7 +105,7 @@ async function measureLevel(
     maxOps: opts.maxOps * BARE_OPS_FACTOR,
   });
   const atomicA = await fsyncStep('atomic', 'atomic-a', audio.byteLength, half);
-  const voicegate = await measureDeposits(step('voicegate'), n, audio, opts);
+  const voicegate = await startDepositProcess({ dir: step('voicegate'), depositors: n, ...opts });
   removeStep(step('voicegate'));
   const atomicB = await fsyncStep('atomic', 'atomic-b', audio.byteLength, half);
   const atomic = summarize([atomicA, atomicB], audio.byteLength);
@@ -229,6 +114,7 @@ async function measureLevel(
     concurrency: n,
     voicegate,
     atomic,
+    atomicCpuMs: (atomicA.cpuMs + atomicB.cpuMs) / atomic.ops,
     bare,
     ratio: voicegate.opsPerSecond / atomic.opsPerSecond,
     estimatedCeiling: bare.opsPerSecond / (atomic.opsPerSecond + bare.opsPerSecond),
@@ -276,6 +162,8 @@ function timeTable(levels: Level[]): Table {
       'SQLite commit ms (mean)',
       'main thread busy',
       'CPU ms/deposit',
+      'of it main thread',
+      'yardstick CPU ms/write',
     ],
     rows: levels.map((l) => [
       String(l.concurrency),
@@ -285,13 +173,22 @@ function timeTable(levels: Level[]): Table {
       fixed(l.voicegate.commitMs, 2),
       `${Math.round(l.voicegate.eventLoopUtilization * 100)}%`,
       fixed(l.voicegate.cpuMsPerDeposit, 2),
+      fixed(l.voicegate.mainThreadCpuMsPerDeposit, 2),
+      fixed(l.atomicCpuMs, 2),
     ]),
   };
 }
 
-function notes(opts: BenchOptions, fsText: string, bytes: number): string[] {
-  const pool = process.env.UV_THREADPOOL_SIZE ?? '4 (default)';
+function notes(
+  opts: BenchOptions,
+  fsText: string,
+  bytes: number,
+  vg: DepositRun,
+  load: string,
+): string[] {
   return [
+    `Load average (1 min) at the start, then after each level: ${load}; the machine's other work ` +
+      'shares its cores and disk.',
     `Filesystem: ${fsText}.`,
     `Message: ${bytes} bytes (toneWav 30 s, 8 kHz 16-bit mono); MB = 10^6 bytes.`,
     `Bounds per level: Voicegate ${opts.seconds} s or ${opts.maxOps} deposits, whichever first ` +
@@ -299,18 +196,23 @@ function notes(opts: BenchOptions, fsText: string, bytes: number): string[] {
       `before and after Voicegate (A-B-A, against drift); bare ${opts.seconds / 2} s or ` +
       `${opts.maxOps * BARE_OPS_FACTOR} fsyncs.`,
     'VG = ctx.messages.deposit() on a fresh store (its 256 audio fan-out folders made beforehand), ' +
-      'each depositor on its own mailbox, all in one Node process. p50/p99 are per deposit.',
+      'each depositor on its own mailbox, in a process of its own started as `voicegate serve` starts ' +
+      `(test/bench/deposit-process.ts): node ${vg.flags.join(' ')}, UV_THREADPOOL_SIZE=${vg.threadPool}, ` +
+      'MALLOC_ARENA_MAX=2 (bin/server-flags.js). p50/p99 are per deposit.',
     'Yardstick: plain node:fs sync calls, one worker thread per writer, so N writers = N syscalls in ' +
-      'flight. (fs/promises would cap that at the libuv thread pool: ' +
-      `UV_THREADPOOL_SIZE = ${pool}.) atomic = write 480 KB to a temp file, fsync, rename into a ` +
+      'flight. atomic = write 480 KB to a temp file, fsync, rename into a ' +
       'fan-out folder, fsync the folder; bare = 4 KB append + fsync.',
     'ratio = VG deposits/s ÷ atomic writes/s at the same concurrency: the figure. Its ceiling is below 1: ' +
-      'a deposit is one atomic audio write plus one SQLite commit (WAL, synchronous=FULL), i.e. 3 fsyncs ' +
-      "(file, folder, WAL) against the yardstick's 2, plus a WAL checkpoint now and then. " +
+      'a deposit is one atomic audio write plus one SQLite commit (WAL), i.e. 3 fsyncs ' +
+      "(file, folder, WAL) against the yardstick's 2, plus a WAL checkpoint now and then; concurrent " +
+      'deposits share folder and WAL fsyncs, which the yardstick does not. ' +
       'est. ceiling = bare/(atomic+bare): the ratio if a deposit cost exactly one atomic write plus one ' +
       'bare commit. ratio to best atomic divides by the best atomic rate at any concurrency.',
-    "Voicegate's N depositors are not N writers: its file writes and fsyncs share the libuv pool " +
-      '(4 threads), and each SQLite commit (one WAL fsync per deposit) runs on the main thread (see "main thread busy").',
+    `Voicegate's file writes and fsyncs, and the WAL fsync of each group commit, run on libuv's ` +
+      `thread pool (${vg.threadPool} threads); the SQLite statements on the main thread ` +
+      '(see "main thread busy"). CPU = process.cpuUsage over the timed part (all threads, user + ' +
+      "system); of it main thread = process.threadCpuUsage; the yardstick's = the bench process's CPU " +
+      'while its writer threads run.',
   ];
 }
 
@@ -332,6 +234,7 @@ async function run(opts: BenchOptions): Promise<void> {
     });
     removeStep(join(root, 'warm-up'));
     const measured: Omit<Level, 'ratioToBest'>[] = [];
+    const load = [loadavg()[0]!];
     for (const n of LEVELS) {
       const level = await measureLevel(root, n, audio, opts);
       console.log(
@@ -339,13 +242,20 @@ async function run(opts: BenchOptions): Promise<void> {
           `atomic ${fixed(level.atomic.opsPerSecond)}/s, bare ${fixed(level.bare.opsPerSecond, 0)}/s`,
       );
       measured.push(level);
+      load.push(loadavg()[0]!);
     }
     const best = Math.max(...measured.map((l) => l.atomic.opsPerSecond));
     const levels: Level[] = measured.map((l) => ({
       ...l,
       ratioToBest: l.voicegate.opsPerSecond / best,
     }));
-    const lines = notes(opts, fsText, audio.byteLength);
+    const lines = notes(
+      opts,
+      fsText,
+      audio.byteLength,
+      levels[0]!.voicegate,
+      load.map((l) => l.toFixed(1)).join(', '),
+    );
     console.log(
       `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n`,
     );

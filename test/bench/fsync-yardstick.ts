@@ -31,7 +31,7 @@ export async function measureFsync(opts: {
   bytes: number;
   seconds: number;
   maxOps: number;
-}): Promise<Sample> {
+}): Promise<Sample & { cpuMs: number }> {
   if (opts.mode === 'atomic') prepareFanOut(opts.dir);
   else mkdirSync(opts.dir, { recursive: true });
   const claimed = new SharedArrayBuffer(4);
@@ -43,12 +43,16 @@ export async function measureFsync(opts: {
     // Start everyone together, once each has warmed up.
     await Promise.all(workers.map((w) => once(w)));
     const results = workers.map((w) => once(w) as Promise<WriterResult>);
+    // The process's CPU (all threads, user + system) while the writers run: what the disk's
+    // writes cost the machine, to set a deposit's CPU beside.
+    const cpu0 = process.cpuUsage();
     for (const w of workers) w.postMessage('go');
     const done = await Promise.all(results);
+    const cpu = process.cpuUsage(cpu0);
     const seconds =
       (Math.max(...done.map((r) => r.endedAt)) - Math.min(...done.map((r) => r.startedAt))) / 1000;
     const latenciesMs = done.flatMap((r) => Array.from(r.latenciesMs));
-    return { ops: latenciesMs.length, seconds, latenciesMs };
+    return { ops: latenciesMs.length, seconds, latenciesMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -1,4 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempData, type TempData } from '../helpers/temp-data.ts';
 import { addMailbox, newMessage } from './contract/fixtures.ts';
 import { openEmbedded } from './embedded.ts';
@@ -11,6 +13,7 @@ beforeEach(async () => {
   opened = await openEmbedded(data.dir);
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   await opened.close();
   data.remove();
 });
@@ -27,7 +30,80 @@ function countCommits(): () => number {
   return () => commits;
 }
 
+/** Holds every FileHandle fsync from now on until `release()`; `started` resolves at the first. */
+async function holdFsyncs(): Promise<{ started: Promise<void>; release: () => void }> {
+  const probe = await open(join(data.dir, 'voicegate.db'), 'r');
+  const proto = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+  const sync = proto.sync;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const first = new Promise<void>((resolve) => (started = resolve));
+  vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
+    started();
+    await released;
+    return sync.call(this);
+  });
+  return { started: first, release };
+}
+
+/** Whether `promise` has settled once pending callbacks ran. */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
 describe('group commit of deposits', () => {
+  it("answers a group, and wakes the feed, only once the WAL's fsync has returned", async () => {
+    const box = await addMailbox(opened.store, 'alice', '201');
+    const woken: number[] = [];
+    const unsubscribe = opened.store.feed.subscribe((mailboxId) => woken.push(mailboxId));
+    const fsyncs = await holdFsyncs();
+    try {
+      const deposits = Promise.all(
+        Array.from({ length: 4 }, () => opened.store.addMessages([newMessage(box.id)], Date.now())),
+      );
+      await fsyncs.started;
+      // Past the feed's own checks of the WAL (5, 20 and 50 ms after a write to it).
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(await isSettled(deposits)).toBe(false);
+      expect(woken).toEqual([]);
+      fsyncs.release();
+      expect((await deposits).every((a) => a.messages.length === 1)).toBe(true);
+      expect(woken).toContain(box.id);
+    } finally {
+      fsyncs.release();
+      unsubscribe();
+    }
+  });
+
+  it('makes a group durable by a checkpoint when the WAL fsync fails, and answers it', async () => {
+    const box = await addMailbox(opened.store, 'alice', '201');
+    const probe = await open(join(data.dir, 'voicegate.db'), 'r');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    vi.spyOn(proto, 'sync').mockRejectedValueOnce(
+      Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }),
+    );
+    const [added] = await Promise.all([
+      opened.store.addMessages([newMessage(box.id)], Date.now()),
+      opened.store.addMessages([newMessage(box.id)], Date.now()),
+    ]);
+    expect(proto.sync).toHaveBeenCalled();
+    vi.restoreAllMocks();
+    await opened.close();
+    opened = await openEmbedded(data.dir);
+    const listed = await opened.store.listMessages(box.id);
+    expect(listed.map((m) => m.id)).toContain(added.messages[0]!.id);
+    expect(listed).toHaveLength(2);
+  });
+
   it('commits deposits that are ready in the same turn together: one WAL fsync for 16', async () => {
     const boxes = await Promise.all(
       Array.from({ length: 16 }, (_, i) => addMailbox(opened.store, `box${i}`, `${300 + i}`)),
