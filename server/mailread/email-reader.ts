@@ -8,14 +8,14 @@ import type {
 } from '../domain/email-reading.ts';
 import type { ReadingSource } from '../domain/email-reading-service.ts';
 import { isVoicegateError } from '../domain/errors.ts';
+import type * as EmailFromSource from './email-from-source.ts';
+import type * as ImapInbox from './imap-inbox.ts';
 
 /**
  * imapflow, mailparser and html-to-text, with their character set tables, hold about 20 MiB
  * of a server's memory: loaded with the first e-mail read, not by every server at start.
  */
-async function readers(): Promise<
-  typeof import('./imap-inbox.ts') & typeof import('./email-from-source.ts')
-> {
+async function readers(): Promise<typeof ImapInbox & typeof EmailFromSource> {
   const [inbox, source] = await Promise.all([
     import('./imap-inbox.ts'),
     import('./email-from-source.ts'),

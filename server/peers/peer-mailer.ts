@@ -71,7 +71,10 @@ export class PeerMailer {
     );
     // nodemailer (about 10 MiB of a server's memory) loads with the first sync mail sent.
     const mailer = (await import('nodemailer')).default;
-    const info = await this.#transport(mailer, peer).sendMail({ envelope: { from, to: [toAddress] }, raw });
+    const info = await this.#transport(mailer, peer).sendMail({
+      envelope: { from, to: [toAddress] },
+      raw,
+    });
     return String(info.response);
   }
 

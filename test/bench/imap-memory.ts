@@ -166,8 +166,7 @@ const bench: Benchmark = {
       );
       const measured: Measured[] = [];
       for (const s of subjects.filter((s) => !only || only.includes(s.name.toLowerCase())))
-        for (const t of transports)
-          measured.push(await measure(s, t, n, users, say));
+        for (const t of transports) measured.push(await measure(s, t, n, users, say));
       const { text, markdown } = memoryReport(measured, extra);
       console.log(`\n${text}`);
       const m = machine();

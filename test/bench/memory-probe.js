@@ -13,8 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const out = process.env.VOICEGATE_MEMORY_PROBE;
-const kB = (text, key) =>
-  Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+const kB = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
 
 if (out) {
   process.on('SIGUSR2', () => {
