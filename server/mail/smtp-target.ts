@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
+import type nodemailer from 'nodemailer';
 import type { AudioStore, VoicemailStore } from '../domain/ports.ts';
 import type {
   Delivery,
@@ -62,6 +62,11 @@ export function isPermanent(err: SmtpError): boolean {
 
 const TLS_ERRORS = new Set(['ETLS', 'ESOCKET']);
 
+/** nodemailer (about 10 MiB of a server's memory) loads with the first mail sent. */
+async function loadNodemailer(): Promise<typeof nodemailer> {
+  return (await import('nodemailer')).default;
+}
+
 type Mail = Parameters<ReturnType<typeof nodemailer.createTransport>['sendMail']>[0];
 
 /**
@@ -84,10 +89,10 @@ export class SmtpTarget implements DeliveryTarget {
     this.#audio = audio;
   }
 
-  #transport(server: SmtpServer, plaintext: boolean) {
-    if (plaintext) return this.#create(server, true);
+  #transport(mailer: typeof nodemailer, server: SmtpServer, plaintext: boolean) {
+    if (plaintext) return this.#create(mailer, server, true);
     let pool = this.#pools.get(server);
-    if (!pool) this.#pools.set(server, (pool = this.#create(server, false)));
+    if (!pool) this.#pools.set(server, (pool = this.#create(mailer, server, false)));
     return pool;
   }
 
@@ -97,10 +102,10 @@ export class SmtpTarget implements DeliveryTarget {
     this.#pools.clear();
   }
 
-  #create(server: SmtpServer, plaintext: boolean) {
+  #create(mailer: typeof nodemailer, server: SmtpServer, plaintext: boolean) {
     // Each wait ends well before the runner's limit (30 s and 60 s at most, as before).
     const limit = Math.max(1000, Math.round((this.#o.timeoutMs ?? 120_000) * 0.8));
-    return nodemailer.createTransport({
+    return mailer.createTransport({
       pool: !plaintext,
       maxConnections: this.#o.concurrency ?? 1,
       host: server.host,
@@ -154,8 +159,9 @@ export class SmtpTarget implements DeliveryTarget {
 
   /** Sends one mail by `server`, falling back to plain text where its entry allows it. */
   async #send(server: SmtpServer, mail: Mail): Promise<DeliveryResult> {
+    const mailer = await loadNodemailer();
     try {
-      const info = await this.#transport(server, false).sendMail(mail);
+      const info = await this.#transport(mailer, server, false).sendMail(mail);
       return { status: 'ok', detail: `${server.host}: ${info.response}` };
     } catch (err) {
       const e = err as SmtpError;
@@ -166,7 +172,7 @@ export class SmtpTarget implements DeliveryTarget {
         TLS_ERRORS.has(e.code ?? '')
       ) {
         try {
-          const info = await this.#transport(server, true).sendMail(mail);
+          const info = await this.#transport(mailer, server, true).sendMail(mail);
           return { status: 'ok', detail: `${server.host} (without TLS): ${info.response}` };
         } catch (err2) {
           return this.#result(err2 as SmtpError, server);

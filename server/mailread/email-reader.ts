@@ -8,8 +8,20 @@ import type {
 } from '../domain/email-reading.ts';
 import type { ReadingSource } from '../domain/email-reading-service.ts';
 import { isVoicegateError } from '../domain/errors.ts';
-import { emailFromParts } from './email-from-source.ts';
-import { openImapInbox } from './imap-inbox.ts';
+import type * as EmailFromSource from './email-from-source.ts';
+import type * as ImapInbox from './imap-inbox.ts';
+
+/**
+ * imapflow, mailparser and html-to-text, with their character set tables, hold about 20 MiB
+ * of a server's memory: loaded with the first e-mail read, not by every server at start.
+ */
+async function readers(): Promise<typeof ImapInbox & typeof EmailFromSource> {
+  const [inbox, source] = await Promise.all([
+    import('./imap-inbox.ts'),
+    import('./email-from-source.ts'),
+  ]);
+  return { ...inbox, ...source };
+}
 
 export interface ReaderLog {
   info(obj: object, msg: string): void;
@@ -60,6 +72,7 @@ export class MailReader implements EmailReader {
     const { account } = source;
     const where = `${account.user}@${account.host}:${account.port}`;
     const started = Date.now();
+    const { openImapInbox } = await readers();
     const result = await openImapInbox(account, {
       maxPerCall: this.#o.maxPerCall,
       timeoutMs: this.#o.timeoutMs,
@@ -110,6 +123,7 @@ export class MailReader implements EmailReader {
         timeoutMs: this.#o.timeoutMs,
       });
       this.#refused.delete(`${mailbox.id}\u0000${where}`);
+      const { emailFromParts } = await readers();
       const emails = inbox.emails.map((e) => emailFromParts(e, mailbox.locale));
       log.info(
         { mailbox: mailbox.name, account: where, emails: emails.length, ms: Date.now() - started },

@@ -204,7 +204,9 @@ export class ConnectionLimits {
       else this.#perAddress.delete(address);
     });
     this.#slots.set(key, { slot, socket });
-    socket.once('close', () => slot.release());
+    // 'on', not 'once': a socket closes once, and once's wrapper and its context cost 136 B per
+    // idle connection. release() is idempotent.
+    socket.on('close', () => slot.release());
     if (startTls) keepCloseListener(socket, slot);
     return slot;
   }
@@ -249,7 +251,7 @@ function keepCloseListener(socket: Socket, slot: ConnectionSlot): void {
     ...args: Parameters<Socket['removeAllListeners']>
   ) {
     removeAll.apply(this, args);
-    if (args.length === 0 || args[0] === 'close') this.once('close', () => slot.release());
+    if (args.length === 0 || args[0] === 'close') this.on('close', () => slot.release());
     return this;
   };
 }

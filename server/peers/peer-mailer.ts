@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type nodemailer from 'nodemailer';
 import { newNonce, signSync, type SignedFacts, type SyncKind } from '../domain/peer-trust.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
 import { signedBody, syncMail } from './sync-mail.ts';
@@ -23,11 +23,11 @@ export class PeerMailer {
     this.#now = now;
   }
 
-  #transport(peer: Peer) {
+  #transport(mailer: typeof nodemailer, peer: Peer) {
     let t = this.#transports.get(peer.name);
     if (t) return t;
     const limit = Math.max(1000, Math.round(this.#timeoutMs * 0.8));
-    t = nodemailer.createTransport({
+    t = mailer.createTransport({
       pool: true,
       maxConnections: 1,
       host: peer.host,
@@ -69,7 +69,12 @@ export class PeerMailer {
       mail.contentType,
       mail.body,
     );
-    const info = await this.#transport(peer).sendMail({ envelope: { from, to: [toAddress] }, raw });
+    // nodemailer (about 10 MiB of a server's memory) loads with the first sync mail sent.
+    const mailer = (await import('nodemailer')).default;
+    const info = await this.#transport(mailer, peer).sendMail({
+      envelope: { from, to: [toAddress] },
+      raw,
+    });
     return String(info.response);
   }
 

@@ -6,7 +6,6 @@
  * cache a message by UID forever, so the bytes they saw must be the bytes we serve later.
  */
 import { createHash } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import type { MimeNodeHeader } from 'nodemailer/lib/mime-node';
 import type { Mailbox } from '../domain/mailbox.ts';
 import { callerLabel, type Message } from '../domain/message.ts';
@@ -246,6 +245,8 @@ function headers(input: VoicemailInput, s: VoicemailSummary): MimeNodeHeader[] {
 export async function renderVoicemail(input: VoicemailInput): Promise<Buffer> {
   const { message, audio } = input;
   const { summary: s, text, html } = voicemailContent(input);
+  // nodemailer's composer loads with the first message rendered, not with every server.
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
   const composer = new MailComposer({
     baseBoundary: createHash('sha256').update(`voicegate:${message.id}`).digest('hex').slice(0, 24),
     boundaryPrefix: '--_VG',

@@ -1,4 +1,4 @@
-import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
+import type { Attachment, ParsedMail } from 'mailparser';
 import { VoicegateError, isVoicegateError } from '../domain/errors.ts';
 import { identityFromMessageId } from '../domain/identity.ts';
 import type { DepositInput } from '../domain/message-service.ts';
@@ -47,6 +47,9 @@ export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<
 }
 
 async function parse(raw: Buffer): Promise<ParsedMail> {
+  // mailparser (with html-to-text and its character set tables) loads with the first mail
+  // received: a server that receives none does not hold it.
+  const { simpleParser } = await import('mailparser');
   try {
     return await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true });
   } catch (err) {

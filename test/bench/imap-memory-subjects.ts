@@ -1,9 +1,9 @@
 /**
  * The servers whose memory per idle IMAP connection imap-memory.ts measures, each as its own
  * process started fresh for one transport: Voicegate (`voicegate serve`), the bare Node server of
- * memory-yardstick.ts, and Dovecot (hibernating its IDLE sessions). Each gives its memory (RSS
+ * memory-yardstick.js, and Dovecot (hibernating its IDLE sessions). Each gives its memory (RSS
  * and PSS over its processes, after a full collection for the Node ones), its CPU time, and for
- * the Node ones what memory-probe.ts reads (V8's heap, Buffers, the event loop's busy time).
+ * the Node ones what memory-probe.js reads (V8's heap, Buffers, the event loop's busy time).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,14 +14,14 @@ import { Dovecot, hibernated } from './imap-dovecot.ts';
 import { treeCpuMs, treeMemory } from './imap-proc.ts';
 import { VoicegateServer } from './imap-voicegate.ts';
 
-const PROBE = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
-const YARDSTICK = fileURLToPath(new URL('./memory-yardstick.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
+const YARDSTICK = fileURLToPath(new URL('./memory-yardstick.js', import.meta.url));
 /** What bin/voicegate.js starts `serve` with: the bare Node yardstick runs with the same. */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2', '--optimize-for-size'];
 
 export type Transport = 'plain' | 'tls';
 
-/** What memory-probe.ts writes. */
+/** What memory-probe.js writes. */
 export interface ProbeReading {
   usage: NodeJS.MemoryUsage;
   /** Per space: bytes of live objects, bytes reserved. */
@@ -60,7 +60,7 @@ export interface Certificate {
   key: string;
 }
 
-/** Asks memory-probe.ts in `pid` for a reading (SIGUSR2) and waits for its file. */
+/** Asks memory-probe.js in `pid` for a reading (SIGUSR2) and waits for its file. */
 async function probe(pid: number, file: string): Promise<ProbeReading> {
   rmSync(file, { force: true });
   process.kill(pid, 'SIGUSR2');

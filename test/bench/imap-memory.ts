@@ -1,13 +1,13 @@
 /**
  * What one idle IMAP session costs in memory, plaintext and over implicit TLS (port 993's way),
- * Voicegate beside two yardsticks in the same run: a bare Node server (memory-yardstick.ts:
+ * Voicegate beside two yardsticks in the same run: a bare Node server (memory-yardstick.js:
  * `net` or `tls.createServer` and nothing else, with the server's node flags), which is the
  * least any Node process can hold per connection, and Dovecot (hibernating its IDLE sessions).
  * Each server runs as its own process, started fresh for each transport; one session first, so
  * that what every session shares is in the baseline, then N more (IMAP_MEMORY_SESSIONS, default
  * 2,000: the machine is shared; the projection to 10,000 is linear). Voicegate's and Dovecot's
  * sessions LOGIN, SELECT INBOX and IDLE, as the imap benchmark opens them; the bare server
- * answers the same commands with OK and nothing else. The Node processes are read after a full collection (memory-probe.ts), with
+ * answers the same commands with OK and nothing else. The Node processes are read after a full collection (memory-probe.js), with
  * V8's heap and Buffers apart; Dovecot once its sessions have hibernated. Opening the sessions is
  * timed too (greeting and whole setup, p50/p99), beside the server's CPU time and, for the Node
  * ones, its event loop's utilisation over the same time. IMAP_BENCH_NODE_ARGS adds node flags to
@@ -160,10 +160,13 @@ const bench: Benchmark = {
       ];
       // IMAP_MEMORY_SERVERS=voicegate (or 'voicegate,dovecot', ...) measures only those.
       const only = process.env.IMAP_MEMORY_SERVERS?.toLowerCase().split(',');
+      // IMAP_MEMORY_TRANSPORTS=plain (or tls) measures only that transport.
+      const transports = (['plain', 'tls'] as const).filter(
+        (t) => process.env.IMAP_MEMORY_TRANSPORTS?.split(',').includes(t) ?? true,
+      );
       const measured: Measured[] = [];
       for (const s of subjects.filter((s) => !only || only.includes(s.name.toLowerCase())))
-        for (const t of ['plain', 'tls'] as const)
-          measured.push(await measure(s, t, n, users, say));
+        for (const t of transports) measured.push(await measure(s, t, n, users, say));
       const { text, markdown } = memoryReport(measured, extra);
       console.log(`\n${text}`);
       const m = machine();
