@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
 import { VoicegateError } from './errors.ts';
-import type { HashJob, HashReply } from './code-hash-worker.ts';
 
 /**
  * The threads that derive code hashes (scrypt), off the event loop, at most `threads` at once,
@@ -35,6 +34,23 @@ export interface ScryptInput {
   keyLength: number;
 }
 
+/** A derivation as the thread gets it (code-hash-worker.js). */
+interface HashJob {
+  id: number;
+  code: string;
+  salt: Uint8Array;
+  N: number;
+  r: number;
+  p: number;
+  keyLength: number;
+}
+
+/** What the thread answers: first its priority, then each derivation's key or failure. */
+type HashReply =
+  | { op: 'ready'; tid: number | null; nice: number | null }
+  | { op: 'key'; id: number; key: Uint8Array }
+  | { op: 'failed'; id: number; message: string };
+
 interface Job {
   input: ScryptInput;
   resolve: (key: Buffer) => void;
@@ -49,7 +65,7 @@ interface Thread {
   priority: { tid: number | null; nice: number | null } | null;
 }
 
-const WORKER = new URL('./code-hash-worker.ts', import.meta.url);
+const WORKER = new URL('./code-hash-worker.js', import.meta.url);
 
 export class CodeHashPool {
   readonly #options: CodeHashPoolOptions;
@@ -114,6 +130,8 @@ export class CodeHashPool {
     const worker = new Worker(this.#options.workerUrl ?? WORKER, {
       workerData: { nice: this.#options.nice },
       name: 'voicegate-code-hash',
+      // The thread runs next to no JavaScript: a small heap keeps its memory small.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
     const thread: Thread = { worker, job: null, idle: null, priority: null };
     this.#threads.add(thread);
