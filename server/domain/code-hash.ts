@@ -1,5 +1,6 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { CodeHashPool } from './code-hash-pool.ts';
 
 /**
  * Voicemail codes are short digit strings, so the hash must be slow: scrypt with a per-code salt,
@@ -16,31 +17,39 @@ export interface ScryptCost {
 }
 
 /**
- * Hashing is CPU-bound: running more at once than there are cores only makes each slower and
- * takes the thread pool from file I/O. One core is left to the event loop and the media threads,
- * so that a burst of log-ins cannot delay greetings, replies or RTP. Extra requests wait in line.
+ * Hashing is CPU-bound and takes tens of milliseconds: it runs on a small pool of threads
+ * (`code-hash-pool.ts`), never on the event loop, nor on libuv's shared pool where file reads
+ * wait behind it. On Linux there are as many threads as cores, each at a lower CPU priority
+ * (nice 10) than the event loop and the media thread: log-ins use every core left idle, yet the
+ * kernel preempts hashing at once for a greeting, a reply or an RTP packet. Where a thread's
+ * priority cannot be lowered, one core is left to the event loop instead (cores - 1 threads).
+ * At most 256 more wait in line; beyond that a check is refused as UNAVAILABLE.
+ * The pool starts with the first hash, and its idle threads never keep a process alive.
  */
-const MAX_CONCURRENT = Math.max(1, availableParallelism() - 1);
-let running = 0;
-const waiting: (() => void)[] = [];
+export const HASHING_NICE = 10;
+const MAX_WAITING = 256;
+const IDLE_MS = 30_000;
+let pool: CodeHashPool | undefined;
 
-async function derive(code: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
-  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await new Promise((resolve, reject) => {
-      scrypt(
-        code,
-        salt,
-        KEY_LENGTH,
-        { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 },
-        (err, key) => (err ? reject(err) : resolve(key)),
-      );
-    });
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
+function sharedPool(): CodeHashPool {
+  const cores = availableParallelism();
+  const linux = process.platform === 'linux';
+  return (pool ??= new CodeHashPool({
+    threads: cores,
+    fallbackThreads: cores - 1,
+    maxWaiting: MAX_WAITING,
+    nice: linux ? HASHING_NICE : null,
+    idleMs: IDLE_MS,
+  }));
+}
+
+/** Ends the hashing threads (a process that wants them gone before it exits); later hashes start new ones. */
+export function stopCodeHashing(): Promise<void> {
+  return pool?.close() ?? Promise.resolve();
+}
+
+function derive(code: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
+  return sharedPool().derive({ code, salt, ...cost, keyLength: KEY_LENGTH });
 }
 
 export async function hashCode(code: string, cost: ScryptCost = DEFAULT_COST): Promise<string> {

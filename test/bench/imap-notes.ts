@@ -4,7 +4,7 @@
 import { fixed } from './bench-kit.ts';
 import { percent, type Results, type SessionRun } from './imap-results.ts';
 
-/** Where a Node server's CPU went: its one JavaScript thread, the libuv pool, the rest. */
+/** Where a Node server's CPU went: its one JavaScript thread, the libuv pool, hashing, the rest. */
 function threadNote(run: SessionRun): string[] {
   const t = run.threadCpuMs;
   if (!t) return [];
@@ -12,7 +12,8 @@ function threadNote(run: SessionRun): string[] {
   return [
     `Voicegate’s CPU per session by thread: main thread (all JavaScript, the event loop) ` +
       `${per(t.main)} ms, busy ${percent(t.main / (run.seconds * 1000))} of the wall time; ` +
-      `libuv pool (scrypt, file reads) ${per(t.pool)} ms; other threads (V8 GC, compiler) ` +
+      `libuv pool (file reads) ${per(t.pool)} ms; code-hashing threads (scrypt, nice 10) ` +
+      `${per(t.hashing ?? 0)} ms; other threads (V8 GC, compiler) ` +
       `${per(t.other)} ms.`,
   ];
 }

@@ -76,6 +76,7 @@ export async function measureHalf(
           threadCpuMs: {
             main: threads1.main - threads0.main,
             pool: threads1.pool - threads0.pool,
+            hashing: threads1.hashing - threads0.hashing,
             other: threads1.other - threads0.other,
           },
         }
@@ -107,6 +108,7 @@ export function mergeHalves(halves: Half[]): SessionRun {
           threadCpuMs: {
             main: sum((h) => h.threadCpuMs!.main),
             pool: sum((h) => h.threadCpuMs!.pool),
+            hashing: sum((h) => h.threadCpuMs!.hashing),
             other: sum((h) => h.threadCpuMs!.other),
           },
         }

@@ -17,6 +17,7 @@ interface Stat {
   cpuMs: number;
   /** cutime + cstime (children that exited and were waited for), ms. */
   childCpuMs: number;
+  nice: number;
 }
 
 function readStat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
@@ -33,7 +34,7 @@ function readStat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
     .slice(close + 2)
     .split(' ')
     .map(Number);
-  // Fields from 3 (state) on: ppid is 4, utime 14, stime 15, cutime 16, cstime 17.
+  // Fields from 3 (state) on: ppid is 4, utime 14, stime 15, cutime 16, cstime 17, nice 19.
   const field = (n: number): number => f[n - 3]!;
   return {
     pid,
@@ -41,6 +42,7 @@ function readStat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
     ppid: field(4),
     cpuMs: ((field(14) + field(15)) * 1000) / CLK_TCK,
     childCpuMs: ((field(16) + field(17)) * 1000) / CLK_TCK,
+    nice: field(19),
   };
 }
 
@@ -131,25 +133,36 @@ export function machineBusyMs(): number {
 export interface ThreadCpu {
   /** Node's main thread: the event loop, where all JavaScript runs. */
   main: number;
-  /** libuv's thread pool: crypto.scrypt, fs calls. */
+  /** libuv's thread pool: fs calls (and crypto.scrypt, where it runs there). */
   pool: number;
+  /** Threads below the main thread's CPU priority: Voicegate's code hashing. */
+  hashing: number;
   /** Everything else (V8's GC and compiler threads, ...). */
   other: number;
 }
 
 /** CPU ms so far of one Node process's threads, by role (from the names Node gives them). */
 export function nodeThreadCpuMs(pid: number): ThreadCpu {
-  const cpu: ThreadCpu = { main: 0, pool: 0, other: 0 };
+  const cpu: ThreadCpu = { main: 0, pool: 0, hashing: 0, other: 0 };
   let tids: string[] = [];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return cpu;
   }
-  for (const tid of tids) {
-    const s = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
-    if (!s) continue;
-    const role = s.pid === pid ? 'main' : s.comm === 'libuv-worker' ? 'pool' : 'other';
+  const threads = tids.flatMap(
+    (tid) => readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`) ?? [],
+  );
+  const mainNice = threads.find((s) => s.pid === pid)?.nice ?? 0;
+  for (const s of threads) {
+    const role =
+      s.pid === pid
+        ? 'main'
+        : s.comm === 'libuv-worker'
+          ? 'pool'
+          : s.nice > mainNice
+            ? 'hashing'
+            : 'other';
     cpu[role] += s.cpuMs;
   }
   return cpu;

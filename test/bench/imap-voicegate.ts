@@ -44,7 +44,8 @@ export async function prepareStore(
   writeFileSync(configFile, 'server:\n  dataDir: data\nlog:\n  level: warn\n');
   const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
   try {
-    // Each add hashes the code at the default cost (scrypt, on libuv's 4 pool threads): 4 at once.
+    // Each add hashes the code at the default cost (scrypt, on the code-hashing threads, one per
+    // core): 4 under way keep them busy.
     const queue = [...mailboxes];
     await Promise.all(
       Array.from({ length: 4 }, async () => {

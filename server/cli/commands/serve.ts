@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../log.ts';
 import { openSyslog } from '../../compose/syslog.ts';
 import { load } from '../common.ts';
+import { stopCodeHashing } from '../../domain/code-hash.ts';
 
 /**
  * How long a shutdown may take, signal to exit. Each part ends its own sessions and timers well
@@ -76,6 +77,8 @@ export function registerServe(program: Command): void {
       const { startServer } = await import('../../server.ts');
       const server = await startServer(loaded, log, { syslog: syslog?.sink });
       await serveUntilSignal(server, log);
+      // Code checks still in line would otherwise keep the process alive until they ran.
+      await stopCodeHashing();
       await syslog?.sink.close();
     });
 }
