@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.ts';
 import { Dovecot, hibernated } from './imap-dovecot.ts';
-import { treeCpuMs, treeMemory } from './imap-proc.ts';
+import { hashingThreadsEnded, treeCpuMs, treeMemory } from './imap-proc.ts';
 import { VoicegateServer } from './imap-voicegate.ts';
 
 const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
@@ -75,6 +75,8 @@ async function probe(pid: number, file: string): Promise<ProbeReading> {
 }
 
 async function nodeReading(pid: number, file: string): Promise<Reading> {
+  // Voicegate's code-hashing threads (about 15 MiB each) end 30 s after the last log-in.
+  await hashingThreadsEnded(pid);
   const reading = await probe(pid, file);
   const m = treeMemory(pid);
   return {

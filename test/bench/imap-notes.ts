@@ -65,7 +65,8 @@ export function notes(r: Results): string[] {
     `Phase 2: IDLE sessions (LOGIN, SELECT INBOX, IDLE) spread round robin over ` +
       `${r.idle.voicegate.mailboxes} empty mailboxes, opened ${r.bounds.idleBatch} at a time, each ` +
       'server on its own (Voicegate stopped before Dovecot’s turn). Memory read from /proc when ' +
-      'all are idle (Dovecot: after its imap processes hibernated), summed over all processes of ' +
+      'all are idle (Voicegate: after its code-hashing threads ended, 30 s after the last log-in; ' +
+      'Dovecot: after its imap processes hibernated), summed over all processes of ' +
       'the server; PSS shares pages mapped by several processes among them. Then deposits one at ' +
       'a time, each into another mailbox spread over the list, each waking that mailbox’s ' +
       'sessions; EXISTS p50/p99 pool every session of every deposit. Deposits are 100-250 ms ' +

@@ -167,3 +167,27 @@ export function nodeThreadCpuMs(pid: number): ThreadCpu {
   }
   return cpu;
 }
+
+/**
+ * Waits until `pid` has no code-hashing thread left (threads at a lower priority than its main
+ * thread: they end 30 s after their last check), so that a reading of the process's memory is
+ * its steady idle state; at most `timeoutMs`. Returns whether they ended.
+ */
+export async function hashingThreadsEnded(pid: number, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return true; // gone
+    }
+    const threads = tids.flatMap(
+      (tid) => readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`) ?? [],
+    );
+    const mainNice = threads.find((s) => s.pid === pid)?.nice ?? 0;
+    if (!threads.some((s) => s.pid !== pid && s.nice > mainNice)) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -50,6 +50,7 @@ import {
   type PhaseSettings,
   type Server,
 } from './imap-phases.ts';
+import { hashingThreadsEnded } from './imap-proc.ts';
 import { report } from './imap-report.ts';
 import type { Hashes } from './imap-results.ts';
 import { prepareStore, startDepositor, VoicegateServer } from './imap-voicegate.ts';
@@ -311,7 +312,7 @@ async function measureAll(
     gen,
     servers[0]!,
     idle,
-    { deliver: (user) => depositor.deposit(user), settle: () => sleep(2000) },
+    { deliver: (user) => depositor.deposit(user), settle: () => voicegateSettled(vg.pid) },
     say,
   );
   await depositor.stop();
@@ -342,4 +343,10 @@ async function measureAll(
   });
   console.log(`\n${text}`);
   say(`\nwritten: ${writeResult('imap', markdown, json)}`);
+}
+
+/** Voicegate at rest: its code-hashing threads ended (30 s after the last log-in), then 2 s. */
+async function voicegateSettled(pid: number): Promise<void> {
+  await hashingThreadsEnded(pid);
+  await sleep(2000);
 }
