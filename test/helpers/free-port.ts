@@ -2,20 +2,32 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port free for both UDP and TCP on 127.0.0.1 right now (peers that cannot bind port 0). */
+/**
+ * A port free for both UDP and TCP on 127.0.0.1 right now (peers that cannot bind port 0), taken
+ * below the kernel's ephemeral range (32768+): a port handed out by binding port 0 could be
+ * given again to any outgoing connection before the server that is to use it has started.
+ * Ranges for peers (`freePortRange`) are taken from 20000 up, so these come from 10000-19999.
+ */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10000 + Math.floor(Math.random() * 10000);
     const udp = createSocket('udp4');
-    const port = await new Promise<number>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(0, '127.0.0.1', () => resolve(udp.address().port));
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
     });
-    const tcpFree = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    udp.close();
+    const tcpFree =
+      udpFree &&
+      (await new Promise<boolean>((resolve) => {
+        const srv = createServer();
+        srv.once('error', () => resolve(false));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+      }));
+    try {
+      udp.close();
+    } catch {
+      // never bound: nothing to close
+    }
     if (tcpFree) return port;
   }
   throw new Error('no free port found');
