@@ -20,13 +20,13 @@ export interface ScryptCost {
  * Hashing is CPU-bound and takes tens of milliseconds: it runs on a small pool of threads
  * (`code-hash-pool.ts`), never on the event loop, nor on libuv's shared pool where file reads
  * wait behind it. On Linux there are as many threads as cores, each at a lower CPU priority
- * (nice 10) than the event loop and the media thread: log-ins use every core left idle, yet the
+ * (nice 19, the lowest) than the event loop and the media thread: log-ins use every core left idle, yet the
  * kernel preempts hashing at once for a greeting, a reply or an RTP packet. Where a thread's
  * priority cannot be lowered, one core is left to the event loop instead (cores - 1 threads).
  * At most 256 more wait in line; beyond that a check is refused as UNAVAILABLE.
  * The pool starts with the first hash, and its idle threads never keep a process alive.
  */
-export const HASHING_NICE = 10;
+export const HASHING_NICE = 19;
 const MAX_WAITING = 256;
 const IDLE_MS = 30_000;
 let pool: CodeHashPool | undefined;

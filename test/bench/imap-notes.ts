@@ -12,7 +12,7 @@ function threadNote(run: SessionRun): string[] {
   return [
     `Voicegate’s CPU per session by thread: main thread (all JavaScript, the event loop) ` +
       `${per(t.main)} ms, busy ${percent(t.main / (run.seconds * 1000))} of the wall time; ` +
-      `libuv pool (file reads) ${per(t.pool)} ms; code-hashing threads (scrypt, nice 10) ` +
+      `libuv pool (file reads) ${per(t.pool)} ms; code-hashing threads (scrypt, nice 19) ` +
       `${per(t.hashing ?? 0)} ms; other threads (V8 GC, compiler) ` +
       `${per(t.other)} ms.`,
   ];
