@@ -150,7 +150,10 @@ describe('/metrics on the web port, behind the token', () => {
       ADMIN_PASSWORD,
       'opsadmin',
     ])
-      expect(text).not.toContain(secret);
+      if (secret === CODE || secret === '000000')
+        // A code as a value of its own, not digits inside a sample's number (0.0407000000954).
+        expect(text).not.toMatch(new RegExp(`(?<![\\d.])${secret}(?![\\d])`));
+      else expect(text).not.toContain(secret);
     await imap.logout();
   });
 
