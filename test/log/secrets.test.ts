@@ -94,6 +94,9 @@ describe('what reaches the log', () => {
     expect(server.count('login failed: wrong code', 'carol')).toBeGreaterThanOrEqual(3);
     const plain = (code: string) => Buffer.from(`\0carol\0${code}`).toString('base64');
     for (const secret of [CODE, WRONG, NEW_CODE, token, csrf, plain(WRONG), plain(NEW_CODE)])
-      expect(log, `the log holds ${secret}`).not.toContain(secret);
+      if (/^\d+$/.test(secret))
+        // A code as a value of its own, not digits inside a time, a pid or a port (18264).
+        expect(log, `the log holds ${secret}`).not.toMatch(new RegExp(`(?<!\\d)${secret}(?!\\d)`));
+      else expect(log, `the log holds ${secret}`).not.toContain(secret);
   });
 });
