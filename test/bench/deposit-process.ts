@@ -59,7 +59,8 @@ export function startDepositProcess(job: DepositJob): Promise<DepositRun> {
   });
 }
 
-function fsyncPath(path: string): void {
+/** fsync of a file or folder by its path (synchronous: the bench's set-up). */
+export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -3,7 +3,7 @@
  * (MessageService.deposit on a context from createContext), with 1, 4 and 16 concurrent
  * depositors, divided by the machine's own atomic-file-write rate on the same filesystem.
  */
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { toneWav } from '../../server/media/tone.ts';
@@ -22,7 +22,12 @@ import {
   type Rate,
   type Table,
 } from './bench-kit.ts';
-import { startDepositProcess, WARM_UP_DEPOSITS, type DepositRun } from './deposit-process.ts';
+import {
+  fsyncPath,
+  startDepositProcess,
+  WARM_UP_DEPOSITS,
+  type DepositRun,
+} from './deposit-process.ts';
 import { measureFsync } from './fsync-yardstick.ts';
 
 const LEVELS = [1, 4, 16] as const;
@@ -58,15 +63,6 @@ function scratchRoot(): string {
   const sameDisk = statSync(tmpdir()).dev === statSync(PROJECT_DIR).dev;
   const parent = sameDisk ? tmpdir() : join(PROJECT_DIR, 'test', 'bench');
   return mkdtempSync(join(parent, 'voicegate-bench-deposit-'));
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
