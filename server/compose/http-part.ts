@@ -92,8 +92,16 @@ export async function buildHttpPart(w: Wiring): Promise<Part & { http: FastifyIn
           ? {
               topology: async () => {
                 const failover = w.failover;
+                const witness = w.partition?.witness;
+                const url = config.topology.failover.witness;
                 return topologyStatus(peers, config.server.role, await context.deliveries.list(), {
-                  failover: failover ? failoverView(failover.status(), failover.status()) : null,
+                  failover: failover
+                    ? failoverView(
+                        failover.status(),
+                        failover.status(),
+                        witness && url ? { url, view: witness.view() } : undefined,
+                      )
+                    : null,
                 });
               },
             }

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { AUDIT_KINDS } from '../domain/audit.ts';
+import { WITNESS_VIEWS } from '../domain/partition.ts';
 
 /** The schemas of /api/admin: they validate, document (OpenAPI) and type each route. */
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -233,6 +234,19 @@ export const TopologyReply = Type.Object({
       mailOnly: Type.Boolean({
         description: 'the central answers by mail only (heartbeat silent, mail pings arriving)',
       }),
+      witness: OrNull(
+        Type.Object({
+          url: Type.String(),
+          view: Type.Union(
+            WITNESS_VIEWS.map((v) => Type.Literal(v)),
+            {
+              description: "the witness's view of the central, at the last probe",
+            },
+          ),
+          lamps: Type.Boolean({ description: 'this backup sends lamps now' }),
+          email: Type.Boolean({ description: 'this backup sends e-mail now' }),
+        }),
+      ),
     }),
     Type.Null(),
   ]),

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import type { QueueItem } from '../domain/delivery.ts';
 import { isLive } from '../domain/failover.ts';
+import { partitionSends, type WitnessView } from '../domain/partition.ts';
 import type { SavedFailover } from './failover-watcher.ts';
 import type { Peer, PeerSet } from './peer-set.ts';
 import type { ReplicationStatus } from './replication-status.ts';
@@ -42,6 +43,18 @@ export interface FailoverView {
   lastMailPingAt: number | null;
   /** Whether the central answers by mail only (heartbeat silent, pings arriving). */
   mailOnly: boolean;
+  /** Its witness (`topology.failover.witness`), or null when it has none. */
+  witness: WitnessStatus | null;
+}
+
+/** A backup's witness as status shows it: what it sees of the central, what the backup sends. */
+export interface WitnessStatus {
+  url: string;
+  /** The witness's view of the central (`server/domain/partition.ts`). */
+  view: WitnessView;
+  /** Whether this backup sends lamps, and e-mail, now: the partition rule for its state and view. */
+  lamps: boolean;
+  email: boolean;
 }
 
 export interface TopologyStatus {
@@ -130,7 +143,10 @@ export async function topologyStatus(
   };
 }
 
-/** A backup's saved watch as status shows it; what only the running watcher knows may be absent. */
+/**
+ * A backup's saved watch as status shows it; what only the running watcher knows may be absent.
+ * `witness`: its witness's URL and view (the running server's last probe, or one made now).
+ */
 export function failoverView(
   s: SavedFailover,
   running?: {
@@ -139,7 +155,10 @@ export function failoverView(
     lastMailPingAt?: number | null;
     mailOnly?: boolean;
   },
+  witness?: { url: string; view: WitnessView },
 ): FailoverView {
+  const sends =
+    witness && partitionSends(isLive(s.state) ? 'backup-live' : 'backup-standby', witness.view);
   return {
     state: s.state,
     live: isLive(s.state),
@@ -151,5 +170,6 @@ export function failoverView(
     queuedThere: running ? running.queuedThere : null,
     lastMailPingAt: running?.lastMailPingAt ?? null,
     mailOnly: running?.mailOnly ?? false,
+    witness: witness && sends ? { ...witness, lamps: sends.lamps, email: sends.email } : null,
   };
 }

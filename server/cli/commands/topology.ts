@@ -5,11 +5,33 @@ import { messageDigest } from '../../domain/message-digest.ts';
 import { FailoverFiles } from '../../peers/failover-file.ts';
 import type { SavedFailover } from '../../peers/failover-watcher.ts';
 import { receivingStatus, replicationText, sendingStatus } from '../../peers/replication-status.ts';
-import { failoverView, topologyStatus } from '../../peers/topology-status.ts';
+import { failoverView, topologyStatus, type WitnessStatus } from '../../peers/topology-status.ts';
+import { probeWitness } from '../../peers/witness.ts';
 import { print, printJson, printTable, withContext } from '../common.ts';
 
 const time = (ms: number | null): string =>
   ms === null ? '' : new Date(ms).toISOString().slice(0, 19) + 'Z';
+
+/** How long status waits for the witness, as for each peer. */
+const WITNESS_TIMEOUT_MS = 3000;
+
+const WITNESS_SAYS: Record<WitnessStatus['view'], string> = {
+  none: 'none',
+  'central-up': 'the central is up',
+  'central-down': 'the central is down',
+  unreachable: 'no answer that tells of the central',
+};
+
+/** The witness line of `topology status`: what it sees, and what this backup sends for it. */
+function witnessText(w: WitnessStatus): string {
+  const sends =
+    w.lamps && w.email
+      ? 'sends lamps and e-mail'
+      : w.email
+        ? 'sends e-mail, no lamps'
+        : 'holds lamps and e-mail';
+  return `witness ${w.url}: ${WITNESS_SAYS[w.view]}; this backup ${sends}`;
+}
 
 /** A backup that never saved a state has never left standby. */
 const STANDBY: SavedFailover = {
@@ -47,9 +69,15 @@ export function registerTopology(program: Command): void {
         const central = peers.central();
         if (receiver && central)
           replication.set(central.name, await receivingStatus(central.name, receiver));
+        // The running server's view of its witness lives in its memory: look now, as it does.
+        const url = ctx.loaded.config.topology.failover.witness;
+        const witness =
+          role === 'backup' && url
+            ? { url, view: await probeWitness(url, WITNESS_TIMEOUT_MS) }
+            : undefined;
         const status = await topologyStatus(peers, role, await ctx.deliveries.list(), {
           replication,
-          failover: role === 'backup' ? failoverView(saved ?? STANDBY) : null,
+          failover: role === 'backup' ? failoverView(saved ?? STANDBY, undefined, witness) : null,
         });
         if (o.json) return printJson(status);
         print(`${status.self.name} (${role})`);
@@ -58,6 +86,7 @@ export function registerTopology(program: Command): void {
           print(
             `failover: ${f.state}${f.live ? ' (live: serving as the central)' : ''}, last heartbeat ${time(f.lastBeatAt) || 'never'}, ${f.missed} missed`,
           );
+        if (f?.witness) print(witnessText(f.witness));
         printTable(
           [
             'PEER',
