@@ -46,12 +46,13 @@ export function buildFailoverWatcher(
     log: flog,
   });
   context.observers.watch((o) => {
-    if (o.event === 'greeting' && o.change === 'set' && watcher.isLive())
+    if (o.event === 'greeting' && watcher.isLive())
       void greetings.note({
         mailbox: o.mailbox,
         kind: o.kind,
         changedAt: o.at,
         server: config.server.name,
+        ...(o.change === 'removed' ? { removed: true as const } : {}),
       });
   });
   const watcher = new FailoverWatcher({

@@ -5,8 +5,8 @@ import { GREETING_KINDS, type GreetingKind } from './mailbox.ts';
  * Greetings changed on a live backup (by phone, the web or the CLI) go back to the central at
  * failback (several servers, DESIGN.md "Topology"). The backup notes each change while live in
  * its outbox (one entry per mailbox and kind: the last change), and sends each with the
- * greeting as it is when sent; the central applies it by one rule (`peerGreetingWins`).
- * A greeting removed on the backup is not handed back (the central keeps its own).
+ * greeting as it is when sent (or, removed there, its removal); the central applies it by one
+ * rule (`peerGreetingWins`).
  */
 
 /** A greeting changed on a peer: which one, when, by which server. */
@@ -17,6 +17,8 @@ export interface PeerGreeting {
   changedAt: number;
   /** The server that changed it. */
   server: string;
+  /** It was removed there (the mailbox's default plays instead); absent when it was set. */
+  removed?: true;
 }
 
 /** A greeting outbox: the changes waiting to go to the central, one per mailbox and kind. */
@@ -53,11 +55,13 @@ export function checkPeerGreeting(value: unknown): PeerGreeting {
     (GREETING_KINDS as readonly unknown[]).includes(v.kind) &&
     Number.isSafeInteger(v.changedAt) &&
     typeof v.server === 'string' &&
-    v.server !== '';
+    v.server !== '' &&
+    (v.removed === undefined || v.removed === true);
   if (!ok)
     throw new VoicegateError(
       'INVALID_INPUT',
-      `a greeting change needs mailbox, kind (${GREETING_KINDS.join(', ')}), changedAt and server`,
+      `a greeting change needs mailbox, kind (${GREETING_KINDS.join(', ')}), changedAt and server (removed: true or nothing)`,
     );
-  return { mailbox: v.mailbox!, kind: v.kind!, changedAt: v.changedAt!, server: v.server! };
+  const change = { mailbox: v.mailbox!, kind: v.kind!, changedAt: v.changedAt!, server: v.server! };
+  return v.removed ? { ...change, removed: true } : change;
 }

@@ -804,14 +804,24 @@ export class MessageService {
   }
 
   /**
-   * A greeting a peer changed while it served in this server's place (a backup handing back):
-   * applied when it is the later change (`peerGreetingWins`), else the one here stands.
+   * A greeting a peer set (`audio`) or removed (`change.removed`, audio null) while it served in
+   * this server's place (a backup handing back): applied when it is the later change
+   * (`peerGreetingWins`), else the one here stands. A removal of a greeting this server does
+   * not have changes nothing.
    */
-  async applyPeerGreeting(change: PeerGreeting, audio: Uint8Array): Promise<'changed' | 'kept'> {
+  async applyPeerGreeting(
+    change: PeerGreeting,
+    audio: Uint8Array | null,
+  ): Promise<'changed' | 'removed' | 'kept'> {
     const mailbox = await this.#mailboxes.resolve(change.mailbox);
     const here =
       (await this.#deps.store.listGreetings(mailbox.id)).find((g) => g.kind === change.kind) ??
       null;
+    if (change.removed || audio === null) {
+      if (here === null || !peerGreetingWins(here, change)) return 'kept';
+      await this.removeGreeting(mailbox.name, change.kind);
+      return 'removed';
+    }
     if (!peerGreetingWins(here, change)) return 'kept';
     await this.setGreeting(mailbox.name, change.kind, audio);
     return 'changed';

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import type { Peer } from './peer-set.ts';
 import type { PeerMailer } from './peer-mailer.ts';
 import type { JsonFile } from './replica-files.ts';
-import { greetingBody } from './sync-mail.ts';
+import { greetingBody, greetingRemovedBody } from './sync-mail.ts';
 
 export interface GreetingOutboxOptions {
   /** `replication/greetings-to-<central>.json` in the data folder. */
@@ -24,11 +24,11 @@ export interface GreetingOutboxOptions {
 }
 
 /**
- * On a backup: the greetings changed here while live (by phone, the web, the CLI), kept in the
- * data folder until the central has them. Handing back, each goes as a signed `greeting` sync
- * mail with the greeting as it is then; an entry leaves the file only after the central's 250
- * (a greeting changed again meanwhile stays for the next round). A greeting removed here since
- * is not handed back: its entry is dropped (the central keeps its own).
+ * On a backup: the greetings changed here while live (by phone, the web, the CLI), set or
+ * removed, kept in the data folder until the central has them. Handing back, each goes as a
+ * signed `greeting` sync mail with the greeting as it is then (a removal as its facts alone); an
+ * entry leaves the file only after the central's 250 (a greeting changed again meanwhile stays
+ * for the next round).
  */
 export class GreetingOutbox {
   readonly #o: GreetingOutboxOptions;
@@ -74,31 +74,32 @@ export class GreetingOutbox {
         const greeting = (await this.#o.greetings(change.mailbox).catch(() => [])).find(
           (g) => g.kind === change.kind,
         );
-        if (greeting) {
-          const audio = await this.#o.readAudio(greeting.audio.key);
-          try {
-            await mailer.send(
-              this.#o.central,
-              'greeting',
-              `greeting-${newNonce()}@${change.server}`,
-              greetingBody(change, audio),
-            );
-          } catch (err) {
-            this.#o.log.warn(
-              { err: (err as Error).message, mailbox: change.mailbox, kind: change.kind },
-              'greeting not handed back yet: tried again at the next heartbeat',
-            );
-            break;
-          }
-          this.#o.log.info(
-            { mailbox: change.mailbox, kind: change.kind, changedAt: change.changedAt },
-            'greeting changed while live handed back to the central',
+        // As it is now: a greeting set since a removal was noted goes as set, and one noted as
+        // set but gone since (its removal not noted) goes as removed, both at the change noted.
+        const { removed: _, ...facts } = change;
+        const body = greeting
+          ? greetingBody(facts, await this.#o.readAudio(greeting.audio.key))
+          : greetingRemovedBody(facts);
+        try {
+          await mailer.send(
+            this.#o.central,
+            'greeting',
+            `greeting-${newNonce()}@${change.server}`,
+            body,
           );
-        } else
-          this.#o.log.info(
-            { mailbox: change.mailbox, kind: change.kind },
-            'greeting removed here since it changed: not handed back',
+        } catch (err) {
+          this.#o.log.warn(
+            { err: (err as Error).message, mailbox: change.mailbox, kind: change.kind },
+            'greeting not handed back yet: tried again at the next heartbeat',
           );
+          break;
+        }
+        this.#o.log.info(
+          { mailbox: change.mailbox, kind: change.kind, changedAt: change.changedAt },
+          greeting
+            ? 'greeting changed while live handed back to the central'
+            : 'greeting removed while live handed back to the central',
+        );
         await this.#update((o) => greetingSent(o, change));
       }
     } finally {

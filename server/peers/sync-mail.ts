@@ -54,13 +54,37 @@ export function greetingBody(
   return jsonAndWav(facts, audio);
 }
 
-/** The facts and audio of a greeting sync mail's body, checked. */
+/** A greeting removed on the peer: its facts alone, as JSON. */
+export function greetingRemovedBody(facts: PeerGreeting): { body: Buffer; contentType: string } {
+  return {
+    body: Buffer.from(JSON.stringify({ ...facts, removed: true }) + CRLF),
+    contentType: 'application/json; charset=utf-8',
+  };
+}
+
+/**
+ * The facts and audio of a greeting sync mail's body, checked: a greeting set comes with its
+ * WAV (`greetingBody`), a removal as its facts alone (`greetingRemovedBody`, audio null).
+ */
 export function readGreetingBody(
   contentType: string,
   body: Buffer,
-): { facts: PeerGreeting; audio: Buffer } {
+): { facts: PeerGreeting; audio: Buffer | null } {
+  if (/^application\/json\b/i.test(contentType)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw bad('its greeting change is not JSON');
+    }
+    const facts = checkPeerGreeting(json);
+    if (!facts.removed) throw bad('a greeting set comes with its audio');
+    return { facts, audio: null };
+  }
   const { json, audio } = readJsonAndWav(contentType, body);
-  return { facts: checkPeerGreeting(json), audio };
+  const facts = checkPeerGreeting(json);
+  if (facts.removed) throw bad('a greeting removed comes without audio');
+  return { facts, audio };
 }
 
 /** A JSON part then a WAV attachment. */

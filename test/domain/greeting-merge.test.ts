@@ -6,6 +6,11 @@ import {
   peerGreetingWins,
   type PeerGreeting,
 } from '../../server/domain/greeting-merge.ts';
+import {
+  greetingBody,
+  greetingRemovedBody,
+  readGreetingBody,
+} from '../../server/peers/sync-mail.ts';
 
 const change = (mailbox: string, kind: PeerGreeting['kind'], changedAt: number): PeerGreeting => ({
   mailbox,
@@ -48,7 +53,29 @@ describe('greetings changed on a live backup', () => {
       { ...change('alice', 'busy', 1), mailbox: '' },
       { ...change('alice', 'busy', 1), changedAt: 1.5 },
       { ...change('alice', 'busy', 1), server: '' },
+      { ...change('alice', 'busy', 1), removed: false },
+      { ...change('alice', 'busy', 1), removed: 'yes' },
     ])
       expect(() => checkPeerGreeting(bad)).toThrow(/a greeting change needs/);
+  });
+
+  it('carries a greeting set with its audio, and a removal as its facts alone', () => {
+    const audio = Buffer.from('RIFF....WAVE a greeting');
+    const set = greetingBody(change('alice', 'busy', 7), audio);
+    expect(readGreetingBody(set.contentType, set.body)).toEqual({
+      facts: change('alice', 'busy', 7),
+      audio,
+    });
+    const removed = greetingRemovedBody(change('alice', 'name', 8));
+    expect(readGreetingBody(removed.contentType, removed.body)).toEqual({
+      facts: { ...change('alice', 'name', 8), removed: true },
+      audio: null,
+    });
+    // A set without its audio, or a removal with audio, is refused.
+    const noAudio = { ...removed, body: Buffer.from(JSON.stringify(change('alice', 'name', 8))) };
+    expect(() => readGreetingBody(noAudio.contentType, noAudio.body)).toThrow(/with its audio/);
+    const withAudio = greetingBody({ ...change('alice', 'name', 8), removed: true }, audio);
+    expect(() => readGreetingBody(withAudio.contentType, withAudio.body)).toThrow(/without audio/);
+    expect(() => readGreetingBody(removed.contentType, Buffer.from('{'))).toThrow(/not JSON/);
   });
 });

@@ -16,7 +16,7 @@ import { peer, startNode } from './peers-kit.ts';
  * softphone (baresip) calls the backup and leaves a message; the central returns during the
  * call. The backup stays live (returning) while the call goes on, hands back once the caller
  * hangs up, and the message recorded in that call reaches the central once, with a greeting
- * changed on the backup while it was live.
+ * changed and one removed on the backup while it was live.
  */
 let dir: string;
 let smtpPort: number;
@@ -34,8 +34,11 @@ const startCentral = async (): Promise<RunningServer> => {
     'topology.failover.mailPingSeconds=0',
     `topology.backup=${peer({ name: 'backup', smtp: '127.0.0.1:9' })}`,
   ]);
-  if (!(await node.context.store.findMailbox('alice')))
+  if (!(await node.context.store.findMailbox('alice'))) {
     await node.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
+    // Alice's recorded name, which she removes on the backup while it is live.
+    await node.context.messages.setGreeting('alice', 'name', wavFile(dir, 'name', 500, 1));
+  }
   return node;
 };
 
@@ -85,6 +88,7 @@ beforeAll(async () => {
     'unavailable',
     wavFile(dir, 'greeting', 440, 2),
   );
+  await backup.context.messages.setGreeting('alice', 'name', wavFile(dir, 'name', 500, 1));
 }, 60_000);
 
 afterAll(async () => {
@@ -106,6 +110,8 @@ describe('graceful failback with a call in progress on the live backup', () => {
       // Live, alice records a new busy greeting (what the phone's greetings menu does).
       const busy = wavFile(dir, 'busy', 600, 1);
       await backup.context.messages.setGreeting('alice', 'busy', busy);
+      // And removes her recorded name.
+      await backup.context.messages.removeGreeting('alice', 'name');
 
       // A caller leaves a message on the live backup: a minute of 1 kHz "voice", ended by
       // hanging up (no fixed length: the test decides when the call ends).
@@ -146,12 +152,13 @@ describe('graceful failback with a call in progress on the live backup', () => {
       // The minute of voice was cut short by the hang-up, and what was said is there.
       expect(there[0]!.audio.durationMs).toBeGreaterThan(1000);
       // The greeting changed while live is the central's now, byte for byte; none waits.
-      const greeting = (await central.context.messages.greetings('alice')).find(
-        (g) => g.kind === 'busy',
-      );
+      const greetings = await central.context.messages.greetings('alice');
+      const greeting = greetings.find((g) => g.kind === 'busy');
       expect(Buffer.from(await central.context.audio.read(greeting!.audio.key))).toEqual(
         Buffer.from(busy),
       );
+      // The name removed while live is removed there too.
+      expect(greetings.map((g) => g.kind)).not.toContain('name');
       expect(existsSync(join(dir, 'backup', 'replication', 'greetings-to-central.json'))).toBe(
         false,
       );
