@@ -47,14 +47,9 @@ export class MessageForwarding {
     const source = await this.#deps.store.getMailbox(mailboxId);
     // A forward is a new voicemail, made here: forwarding it again gives another one.
     const copies = messages.map((m) => ({
+      ...mailFactsOf(m),
       identity: this.#deposits.newIdentity(),
       kind: m.kind,
-      callerNumber: m.callerNumber,
-      callerName: m.callerName,
-      receivedAt: m.receivedAt,
-      audio: m.audio,
-      priority: m.priority,
-      private: m.private,
       originServer: m.originServer,
       forwardedFrom: source?.name ?? null,
     }));
