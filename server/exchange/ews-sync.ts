@@ -1,10 +1,9 @@
 import type { Element } from '@xmldom/xmldom';
 import type { ExchangeItemRef } from '../domain/exchange.ts';
 import type { ExchangeView } from '../domain/exchange-state.ts';
-import type { ExchangeStore } from '../domain/ports.ts';
 import { INTERNET_MESSAGE_ID, itemMarks, type EwsClient } from './ews-client.ts';
 import { EwsError, folder, NS, text, xml } from './ews-soap.ts';
-import type { ShadowFollower } from './graph-sync.ts';
+import { advanceSyncState, type ShadowFollower, type SyncStateStore } from './read-back.ts';
 
 /** What reading an EWS mailbox back needs beyond following: items get new ids when they move. */
 export interface EwsShadows extends ShadowFollower {
@@ -36,7 +35,7 @@ export async function syncEwsMailbox(
   client: EwsClient,
   address: string,
   mailboxId: number,
-  store: Pick<ExchangeStore, 'getExchangeSyncState' | 'setExchangeSyncState'>,
+  store: SyncStateStore,
   shadows: EwsShadows,
   signal?: AbortSignal,
 ): Promise<number> {
@@ -85,8 +84,7 @@ export async function syncEwsMailbox(
         f === 'inbox' ? { place: 'elsewhere', isRead: true, flagged: false } : { place: 'gone' };
       if (await shadows.follow(mailboxId, c.ref.itemId, view)) followed++;
     }
-  if (!shadows.readAgain)
-    await store.setExchangeSyncState(mailboxId, JSON.stringify({ ews: states }));
+  await advanceSyncState(store, mailboxId, shadows, JSON.stringify({ ews: states }));
   return followed;
 }
 

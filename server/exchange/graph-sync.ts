@@ -1,17 +1,6 @@
 import type { ExchangeView } from '../domain/exchange-state.ts';
-import type { ExchangeStore } from '../domain/ports.ts';
 import { GraphError, type DeltaChange, type GraphClient } from './graph-client.ts';
-
-/** What reading a mailbox back needs of the domain: make a shadow follow its item. */
-export interface ShadowFollower {
-  follow(mailboxId: number, itemId: string, view: ExchangeView): Promise<boolean>;
-  deletedItems(mailboxId: number): Promise<string[]>;
-  /**
-   * Set when what the round read was older than a change made here meanwhile: the sync state
-   * is then kept, and the next round reads the same changes again, as they are by then.
-   */
-  readonly readAgain?: boolean;
-}
+import { advanceSyncState, type ShadowFollower, type SyncStateStore } from './read-back.ts';
 
 /**
  * Reads one Exchange Online mailbox's changes since the last round (the Inbox's delta query)
@@ -23,7 +12,7 @@ export async function syncGraphMailbox(
   client: GraphClient,
   address: string,
   mailboxId: number,
-  store: Pick<ExchangeStore, 'getExchangeSyncState' | 'setExchangeSyncState'>,
+  store: SyncStateStore,
   shadows: ShadowFollower,
   signal?: AbortSignal,
 ): Promise<number> {
@@ -46,7 +35,7 @@ export async function syncGraphMailbox(
   for (const itemId of await shadows.deletedItems(mailboxId))
     if (!(await client.message(address, itemId, signal)))
       if (await shadows.follow(mailboxId, itemId, { place: 'gone' })) followed++;
-  if (!shadows.readAgain) await store.setExchangeSyncState(mailboxId, round.deltaLink);
+  await advanceSyncState(store, mailboxId, shadows, round.deltaLink);
   return followed;
 }
 

@@ -1,6 +1,6 @@
 /**
  * An EWS test server (SOAP 1.1 over HTTPS on loopback) holding mailboxes in memory: the
- * operations Voicegate uses (`ews-items.ts`), checked as Exchange checks them; each behaviour
+ * operations Voicegate uses (`ews-item-ops.ts`, `ews-find-sync.ts`), checked as Exchange checks them; each behaviour
  * names its source (MS-OXWS* or the EWS reference on learn.microsoft.com). More lenient than
  * Exchange: one service account, authenticated either by Basic or by NTLM (`auth`; IIS may offer
  * both, and Negotiate/Kerberos, at once), NTLM as `ntlm-acceptor.ts` says.
@@ -16,6 +16,15 @@ import { join } from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { ensureSelfSignedCert } from '../../server/config/tls-cert.ts';
 import { EwsMailboxes, type EwsFolder, type EwsItem } from './ews-items.ts';
+import { findItem, syncFolderItems } from './ews-find-sync.ts';
+import {
+  createItem,
+  deleteItem,
+  getFolder,
+  getItem,
+  moveItem,
+  updateItem,
+} from './ews-item-ops.ts';
 import { fault, first, NS, txt } from './ews-wire.ts';
 import { HeldAnswer } from './held-answer.ts';
 import { NtlmAcceptor, type NtlmChallenge } from './ntlm-acceptor.ts';
@@ -244,13 +253,13 @@ export class EwsServer {
         );
     }
     const items = this.store;
-    if (op === 'CreateItem') return items.create(res, opEl, impersonating);
-    if (op === 'FindItem') return items.findItem(res, opEl, impersonating);
-    if (op === 'DeleteItem') return items.delete(res, opEl);
-    if (op === 'GetFolder') return items.getFolder(res, opEl, impersonating);
-    if (op === 'GetItem') return items.getItem(res, opEl);
-    if (op === 'UpdateItem') return items.updateItem(res, opEl);
-    if (op === 'MoveItem') return items.moveItem(res, opEl, impersonating);
+    if (op === 'CreateItem') return createItem(items, res, opEl, impersonating);
+    if (op === 'FindItem') return findItem(items, res, opEl, impersonating);
+    if (op === 'DeleteItem') return deleteItem(items, res, opEl);
+    if (op === 'GetFolder') return getFolder(items, res, opEl, impersonating);
+    if (op === 'GetItem') return getItem(items, res, opEl);
+    if (op === 'UpdateItem') return updateItem(items, res, opEl);
+    if (op === 'MoveItem') return moveItem(items, res, opEl, impersonating);
     if (op === 'SyncFolderItems') {
       const syncFolder = first(opEl, NS.m, 'SyncFolderId');
       const folder =
@@ -259,7 +268,7 @@ export class EwsServer {
         this.#inboxSyncs++;
         this.#heldSync?.offer(res);
       }
-      return items.syncFolderItems(res, opEl, impersonating);
+      return syncFolderItems(items, res, opEl, impersonating);
     }
     return fault(res, 'ErrorInvalidRequest', `${op} is not implemented by this test server.`);
   }

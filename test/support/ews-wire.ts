@@ -59,3 +59,16 @@ export function errorMessage(res: ServerResponse, op: string, code: string, text
     ),
   );
 }
+
+export function noMailbox(res: ServerResponse, op: string): void {
+  errorMessage(
+    res,
+    op,
+    'ErrorNonExistentMailbox',
+    'The SMTP address has no mailbox associated with it.',
+  );
+}
+
+export function notFound(res: ServerResponse, op: string): void {
+  errorMessage(res, op, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+}
