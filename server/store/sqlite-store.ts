@@ -89,11 +89,19 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       deposits: this.#deposits,
       deliveries: this.#deliveries,
     });
-    this.#group = new GroupCommit(this.db, walFile, () => {
-      // Rows up to here are the group's (and durable ones before): announced once it is durable.
-      const upTo = this.#lastJournalSeq.get() as { seq: number | null };
-      return () => this.feed.poke(upTo.seq ?? 0);
-    });
+    this.#group = new GroupCommit(
+      this.db,
+      walFile,
+      () => {
+        // Rows up to here are the group's (and durable ones before): announced once it is durable.
+        const upTo = this.#lastJournalSeq.get() as { seq: number | null };
+        return () => this.feed.poke(upTo.seq ?? 0);
+      },
+      (err) => {
+        // As databases do on a failed fsync: no later fsync can vouch for what this one lost.
+        this.#notDurable ??= `committed deposits could not be made durable (${(err as Error).message}); restart the server`;
+      },
+    );
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
@@ -353,8 +361,15 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return new Set(rows.map((r) => r.audio_key));
   }
 
-  /** null while the database answers a query; else why not. */
+  /** Why the store's writes may not be durable since a failed fsync; null if none failed. */
+  #notDurable: string | null = null;
+
+  /**
+   * null while the database answers a query and its writes are durable; else why not. A failed
+   * fsync of the WAL that no checkpoint made good stays reported until the server restarts.
+   */
   health(): string | null {
+    if (this.#notDurable) return `store unavailable: ${this.#notDurable}`;
     try {
       this.sql('SELECT 1').get();
       return null;
