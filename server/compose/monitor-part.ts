@@ -73,6 +73,7 @@ export async function buildMonitor(w: Wiring): Promise<Monitor> {
     log: alarmLog,
     diskFree: async () => (await disk()).freeBytes,
     oldestPendingAt: async () => (await queue()).oldestPendingAt,
+    storeHealth: () => context.health(),
     diskFreeMinMB: config.alarms.diskFreeMinMB,
     queueStuckMinutes: config.alarms.queueStuckMinutes,
     checkSeconds: config.alarms.checkSeconds,

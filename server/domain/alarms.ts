@@ -12,6 +12,12 @@ export const ALARM_KINDS = {
     summary: 'the data folder is running out of disk space',
     advice: 'free space or grow the disk; deposits fail when it is full',
   },
+  'store-unavailable': {
+    severity: 'critical',
+    summary: 'the store cannot be read or its writes cannot be made durable',
+    advice:
+      "check the data folder's disk (its kernel log: an I/O error); once it is sound, restart the server",
+  },
   'queue-stuck': {
     severity: 'warning',
     summary: 'the delivery queue is not moving',

@@ -15,6 +15,8 @@ export interface AlarmWatchOptions {
   diskFree: () => Promise<number>;
   /** When the oldest pending delivery was queued; null when none is pending. */
   oldestPendingAt: () => Promise<number | null>;
+  /** Why the store is unavailable (it cannot be read, or a write could not be made durable); null if it is. */
+  storeHealth?: () => Promise<string | null>;
   diskFreeMinMB: number;
   queueStuckMinutes: number;
   checkSeconds: number;
@@ -26,7 +28,7 @@ export interface AlarmWatchOptions {
 const MB = 1024 * 1024;
 
 /**
- * Turns what the server sees into alarms: the disk and the queue checked on a timer, failing
+ * Turns what the server sees into alarms: the disk, the queue and the store checked on a timer, failing
  * deliveries and the PBX registration as they are reported. Each alarm is logged once when
  * raised and once when cleared, as a record with an `alarm` field the syslog sink always sends.
  */
@@ -85,6 +87,10 @@ export class AlarmWatch {
       );
     } catch (err) {
       this.#o.log.warn({ err }, 'alarm check: the queue could not be read');
+    }
+    if (this.#o.storeHealth) {
+      const problem = await this.#o.storeHealth().catch((err: unknown) => String(err));
+      this.set('store-unavailable', '', problem !== null, problem ?? 'the store answers');
     }
     this.#o.log.debug({ round: ++this.#rounds }, 'alarm checks done');
   }

@@ -73,9 +73,23 @@ export class AudioFiles implements AudioStore {
   /** Bytes of the puts past their room check and not done yet: not in every statfs reading. */
   #writing = 0;
 
-  /** `fsyncFolder` replaces the fsync of a folder by its path (tests hold it to watch puts wait). */
-  constructor(root: string, opts: { fsyncFolder?: (path: string) => Promise<void> } = {}) {
+  /** Of some keys, those no record names: the only ones `remove` removes. */
+  readonly #unnamed: (keys: string[]) => string[];
+
+  /**
+   * `fsyncFolder` replaces the fsync of a folder by its path (tests hold it to watch puts wait).
+   * `unnamed` says which keys no record names (the store's own check); without it every key
+   * given to `remove` is removed.
+   */
+  constructor(
+    root: string,
+    opts: {
+      fsyncFolder?: (path: string) => Promise<void>;
+      unnamed?: (keys: string[]) => string[];
+    } = {},
+  ) {
     this.root = root;
+    this.#unnamed = opts.unnamed ?? ((keys) => keys);
     this.#fsync = new SharedFsync(opts.fsyncFolder);
     this.#tmp = join(root, 'tmp');
     mkdirSync(this.#tmp, { recursive: true, mode: DIR_MODE });
@@ -204,8 +218,14 @@ export class AudioFiles implements AudioStore {
     return fh.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
+  /**
+   * Removes the audio of `keys` that no record names. A caller that heard an error from a
+   * commit cannot know whether its row was committed (the commit may have been written and its
+   * fsync failed): asking the database here means a row never names missing audio.
+   */
   async remove(keys: string[]): Promise<void> {
-    for (const key of keys) await rm(this.path(key), { force: true });
+    if (keys.length === 0) return;
+    for (const key of this.#unnamed(keys)) await rm(this.path(key), { force: true });
   }
 
   /**

@@ -31,14 +31,24 @@ export class GroupCommit {
   /** The last group's answers, once given: close() waits for them. */
   #answered: Promise<void> = Promise.resolve();
 
+  readonly #notDurable: (err: unknown) => void;
+
   /**
    * `walFile` is the database's WAL (none for a database in memory: its commits are answered at
    * once). `committed` runs right after each COMMIT and returns what to run once it is durable.
+   * `notDurable` hears of a group committed whose WAL could not be made durable (its fsync and
+   * the checkpoint after it failed).
    */
-  constructor(db: DatabaseSync, walFile: string | undefined, committed: () => () => void) {
+  constructor(
+    db: DatabaseSync,
+    walFile: string | undefined,
+    committed: () => () => void,
+    notDurable: (err: unknown) => void = () => {},
+  ) {
     this.#db = db;
     this.#walFile = walFile;
     this.#committed = committed;
+    this.#notDurable = notDurable;
   }
 
   run<T>(work: () => T): Promise<T> {
@@ -121,7 +131,9 @@ export class GroupCommit {
   /**
    * The WAL's fsync failed, and the group's rows are committed: a checkpoint copies the WAL into
    * the database and fsyncs both (blocking, but only on this path). If it completes, the rows
-   * are durable and the group is answered; else its callers hear the error.
+   * are durable and the group is answered; else its callers hear the error and the store is told
+   * (`notDurable`): the rows stay committed, readable, and perhaps lost at the next restart, so
+   * the audio they name is kept (`AudioFiles.remove` removes only what no row names).
    */
   #lost(group: Waiting[], answer: () => void): (err: unknown) => void {
     return (err) => {
@@ -135,6 +147,7 @@ export class GroupCommit {
       } catch {
         // The fsync's error is the one to report.
       }
+      this.#notDurable(err);
       group.forEach((g) => g.reject(storeError(err)));
     };
   }

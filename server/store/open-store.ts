@@ -82,7 +82,9 @@ function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
   privateDatabase(dbPath);
   const store = new SqliteStore(dbPath, { onFeedError: opts.onFeedError });
   privateDatabase(dbPath);
-  const audio = new AudioFiles(join(dataDir, 'audio'));
+  const audio = new AudioFiles(join(dataDir, 'audio'), {
+    unnamed: (keys) => store.unusedAudio(keys),
+  });
   if (opts.sweep) {
     const referenced = store.referencedAudio();
     audio.sweep((key) => referenced.has(key));

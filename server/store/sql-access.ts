@@ -23,6 +23,8 @@ export interface SqlAccess {
     state: MessageState | null,
     at: number,
     place?: { folder: MailFolder; uid: number } | null,
+    /** Shares the modseq of the entry before (a move: removed from one folder, added to the other). */
+    modseq?: number,
   ): number;
 }
 

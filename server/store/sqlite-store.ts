@@ -1,5 +1,4 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { VoicegateError } from '../domain/errors.ts';
 import type {
   GreetingKind,
   MailboxChanges,
@@ -43,12 +42,12 @@ import { ExchangeTable } from './exchange-table.ts';
 import { EmailReadingTable } from './email-reading-table.ts';
 import type { StoredEmailReading } from '../domain/email-reading.ts';
 import type { ExchangeItemRef, MailboxHome } from '../domain/exchange.ts';
-import { queryMessages, setStates } from './message-query.ts';
+import { JournalTable } from './journal-table.ts';
+import { MessageTable } from './message-table.ts';
 import { AdminTable } from './admin-table.ts';
 import { AuditTable } from './audit-table.ts';
 import type { AdminRecord, AdminSession } from '../domain/admin.ts';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../domain/audit.ts';
-import { rowToChange, rowToMessage, type ChangeRow, type MessageRow } from './rows.ts';
 
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so that every commit is
@@ -85,11 +84,24 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     this.#greetings = new GreetingTable(this);
     this.#preferences = new WebPreferenceTable(this);
     this.#deposits = new DepositTable(this);
-    this.#group = new GroupCommit(this.db, walFile, () => {
-      // Rows up to here are the group's (and durable ones before): announced once it is durable.
-      const upTo = this.#lastJournalSeq.get() as { seq: number | null };
-      return () => this.feed.poke(upTo.seq ?? 0);
+    this.#messages = new MessageTable(this, {
+      connection: this.db,
+      deposits: this.#deposits,
+      deliveries: this.#deliveries,
     });
+    this.#group = new GroupCommit(
+      this.db,
+      walFile,
+      () => {
+        // Rows up to here are the group's (and durable ones before): announced once it is durable.
+        const upTo = this.#lastJournalSeq.get() as { seq: number | null };
+        return () => this.feed.poke(upTo.seq ?? 0);
+      },
+      (err) => {
+        // As databases do on a failed fsync: no later fsync can vouch for what this one lost.
+        this.#notDurable ??= `committed deposits could not be made durable (${(err as Error).message}); restart the server`;
+      },
+    );
   }
 
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
@@ -130,26 +142,11 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     place: { folder: MailFolder; uid: number } | null = null,
     modseq?: number,
   ): number {
-    if (modseq === undefined) {
-      const row = this.sql(
-        'UPDATE mailbox SET modseq = modseq + 1 WHERE id = ? RETURNING modseq',
-      ).get(mailboxId) as { modseq: number } | undefined;
-      modseq = row?.modseq ?? 0;
-    }
-    this.sql(
-      'INSERT INTO journal (mailbox_id, modseq, kind, message_id, state, folder, uid, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(mailboxId, modseq, kind, messageId, state, place?.folder ?? null, place?.uid ?? null, at);
-    return modseq;
+    return this.#journal.write(mailboxId, kind, messageId, state, at, place, modseq);
   }
 
-  /** The next UID of a mailbox's folder, taken. */
-  #takeUid(mailboxId: number, folder: MailFolder): number {
-    const column = folder === 'inbox' ? 'uid_next_inbox' : 'uid_next_trash';
-    const row = this.sql(
-      `UPDATE mailbox SET ${column} = ${column} + 1 WHERE id = ? RETURNING ${column} - 1 AS uid`,
-    ).get(mailboxId) as { uid: number } | undefined;
-    if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
-    return row.uid;
+  insertMessage(m: NewMessage, at: number): Message {
+    return this.#messages.insertMessage(m, at);
   }
 
   unusedAudio(keys: string[]): string[] {
@@ -205,6 +202,8 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   // Messages
 
   readonly #deposits: DepositTable;
+  readonly #messages: MessageTable;
+  readonly #journal = new JournalTable(this);
   /** Deposits ready at about the same time share a commit (group-commit.ts). */
   readonly #group: GroupCommit;
   readonly #lastJournalSeq: StatementSync;
@@ -213,284 +212,58 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     at: number,
     deliveries: NewDelivery[] = [],
   ): Promise<AddedMessages> {
-    return this.#group.run(() => {
-      const stored: Message[] = [];
-      const repeatedIds = new Set<string>();
-      const unused: string[] = [];
-      for (const m of messages) {
-        if (this.#deposits.claim(m.mailboxId, m.identity, at)) {
-          stored.push(this.insertMessage(m, at));
-          continue;
-        }
-        repeatedIds.add(m.id);
-        unused.push(m.audio.key);
-        const before = this.sql(
-          'SELECT * FROM message WHERE mailbox_id = ? AND identity = ? ORDER BY received_at, id LIMIT 1',
-        ).get(m.mailboxId, m.identity) as unknown as MessageRow | undefined;
-        if (before) stored.push(rowToMessage(before));
-      }
-      let repeatedMails = 0;
-      for (const mail of deliveries) {
-        // A mail about a message goes with it; a forward is a deposit of its own.
-        const repeated =
-          mail.messageId !== null
-            ? repeatedIds.has(mail.messageId)
-            : !this.#deposits.claim(mail.mailboxId, mail.identity, at);
-        if (!repeated) {
-          this.#deliveries.insertDelivery(mail, at);
-          continue;
-        }
-        if (mail.messageId === null) repeatedMails++;
-        unused.push(mail.audio.key);
-      }
-      return {
-        messages: stored,
-        repeated: repeatedIds.size + repeatedMails,
-        unusedAudio: this.unusedAudio(unused),
-      };
-    });
+    return this.#group.run(() => this.#messages.deposit(messages, at, deliveries));
   }
-
-  insertMessage(m: NewMessage, at: number): Message {
-    const uid = this.#takeUid(m.mailboxId, 'inbox');
-    const modseq = this.journal(m.mailboxId, 'added', m.id, 'new', at, {
-      folder: 'inbox',
-      uid,
-    });
-    const row = this.sql(
-      `INSERT INTO message (id, identity, mailbox_id, kind, caller_number, caller_name, received_at, audio_key,
-             audio_format, audio_bytes, duration_ms, state, deleted_from, state_changed_at, priority, private,
-             origin_server, forwarded_from, modseq, folder, uid)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?, ?, 'inbox', ?) RETURNING *`,
-    ).get(
-      m.id,
-      m.identity,
-      m.mailboxId,
-      m.kind,
-      m.callerNumber,
-      m.callerName,
-      m.receivedAt,
-      m.audio.key,
-      m.audio.format,
-      m.audio.bytes,
-      m.audio.durationMs,
-      at,
-      m.priority,
-      m.private ? 1 : 0,
-      m.originServer,
-      m.forwardedFrom,
-      modseq,
-      uid,
-    ) as unknown as MessageRow;
-    return rowToMessage(row);
+  getMessage(id: string): Promise<Message | null> {
+    return this.#messages.getMessage(id);
   }
-
-  async getMessage(id: string): Promise<Message | null> {
-    const row = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
-      MessageRow | undefined;
-    return row ? rowToMessage(row) : null;
+  findMessageByIdentity(mailboxId: number, identity: string): Promise<Message | null> {
+    return this.#messages.findMessageByIdentity(mailboxId, identity);
   }
-
-  async findMessageByIdentity(mailboxId: number, identity: string): Promise<Message | null> {
-    const row = this.sql(
-      'SELECT * FROM message WHERE mailbox_id = ? AND identity = ? ORDER BY received_at, id LIMIT 1',
-    ).get(mailboxId, identity) as unknown as MessageRow | undefined;
-    return row ? rowToMessage(row) : null;
+  listMessages(mailboxId: number, filter?: MessageFilter): Promise<Message[]> {
+    return this.#messages.listMessages(mailboxId, filter);
   }
-
-  async listMessages(mailboxId: number, filter: MessageFilter = {}): Promise<Message[]> {
-    const states = filter.states ?? ['new', 'unopened', 'old', 'saved', 'deleted'];
-    const folders = filter.folder ? [filter.folder] : ['inbox', 'trash'];
-    const rows = this.sql(
-      `SELECT * FROM message WHERE mailbox_id = ? AND state IN (${states.map(() => '?').join(',')})
-         AND folder IN (${folders.map(() => '?').join(',')}) ORDER BY received_at, id`,
-    ).all(mailboxId, ...states, ...folders);
-    return (rows as unknown as MessageRow[]).map(rowToMessage);
-  }
-
-  async setState(
+  setState(
     id: string,
     from: StatePair,
     to: StatePair,
     folder: MailFolder,
     at: number,
-    deliveries: readonly NewDelivery[] = [],
+    deliveries?: readonly NewDelivery[],
   ): Promise<Message | null> {
-    return this.tx(() => {
-      const current = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
-        MessageRow | undefined;
-      if (!current || current.state !== from.state || current.deleted_from !== from.deletedFrom)
-        return null;
-      const changed = this.#applyState(current, to, folder, at);
-      for (const d of deliveries) this.#deliveries.insertDelivery(d, at);
-      return changed;
-    });
+    return this.#messages.setState(id, from, to, folder, at, deliveries);
   }
-
-  async setStates(
+  setStates(
     changes: readonly StateChange[],
     at: number,
-    deliveries: readonly NewDelivery[] = [],
+    deliveries?: readonly NewDelivery[],
   ): Promise<Message[] | null> {
-    return this.tx(() => {
-      const changed = setStates(this, changes, (c) => {
-        const current = this.sql('SELECT * FROM message WHERE id = ?').get(
-          c.id,
-        ) as unknown as MessageRow;
-        return this.#applyState(current, c.to, c.folder, at);
-      });
-      if (changed) for (const d of deliveries) this.#deliveries.insertDelivery(d, at);
-      return changed;
-    });
+    return this.#messages.setStates(changes, at, deliveries);
   }
-
-  async queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
-    return queryMessages(this, mailboxId, query);
+  queryMessages(mailboxId: number, query: MessageQuery): Promise<MessagePage> {
+    return this.#messages.queryMessages(mailboxId, query);
   }
-
-  /** Writes a state change checked by the caller, inside its transaction. */
-  #applyState(current: MessageRow, to: StatePair, folder: MailFolder, at: number): Message {
-    const id = current.id;
-    const mailboxId = current.mailbox_id;
-    let uid = current.uid;
-    let modseq: number;
-    if (folder !== current.folder) {
-      // A move is an expunge from one folder and an arrival in the other, with one modseq.
-      const old = { folder: current.folder as MailFolder, uid: current.uid };
-      uid = this.#takeUid(mailboxId, folder);
-      modseq = this.journal(mailboxId, 'removed', id, to.state, at, old);
-      this.journal(mailboxId, 'added', id, to.state, at, { folder, uid }, modseq);
-    } else {
-      modseq = this.journal(mailboxId, 'changed', id, to.state, at, { folder, uid });
-    }
-    const stateChangedAt = to.state === current.state ? current.state_changed_at : at;
-    const row = this.sql(
-      'UPDATE message SET state = ?, deleted_from = ?, state_changed_at = ?, modseq = ?, folder = ?, uid = ?, purge_mark = CASE WHEN folder = ? THEN purge_mark ELSE 0 END WHERE id = ? RETURNING *',
-    ).get(
-      to.state,
-      to.deletedFrom,
-      stateChangedAt,
-      modseq,
-      folder,
-      uid,
-      folder,
-      id,
-    ) as unknown as MessageRow;
-    return rowToMessage(row);
+  setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {
+    return this.#messages.setPurgeMark(id, marked, at);
   }
-
-  async setPurgeMark(id: string, marked: boolean, at: number): Promise<Message | null> {
-    return this.tx(() => {
-      const current = this.sql('SELECT * FROM message WHERE id = ?').get(id) as unknown as
-        MessageRow | undefined;
-      if (!current || current.folder !== 'trash') return null;
-      if ((current.purge_mark === 1) === marked) return rowToMessage(current);
-      const modseq = this.journal(
-        current.mailbox_id,
-        'changed',
-        id,
-        current.state as MessageState,
-        at,
-        {
-          folder: 'trash',
-          uid: current.uid,
-        },
-      );
-      const row = this.sql(
-        'UPDATE message SET purge_mark = ?, modseq = ? WHERE id = ? RETURNING *',
-      ).get(marked ? 1 : 0, modseq, id) as unknown as MessageRow;
-      return rowToMessage(row);
-    });
+  folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot> {
+    return this.#messages.folderSnapshot(mailboxId, folder);
   }
-
-  async folderSnapshot(mailboxId: number, folder: MailFolder): Promise<FolderSnapshot> {
-    // One read transaction: the UID list and the modseq describe the same moment.
-    this.db.exec('BEGIN');
-    try {
-      const box = this.sql(
-        'SELECT uid_validity, uid_next_inbox, uid_next_trash, modseq FROM mailbox WHERE id = ?',
-      ).get(mailboxId) as
-        | { uid_validity: number; uid_next_inbox: number; uid_next_trash: number; modseq: number }
-        | undefined;
-      if (!box) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
-      const uids = (
-        this.sql('SELECT uid FROM message WHERE mailbox_id = ? AND folder = ? ORDER BY uid').all(
-          mailboxId,
-          folder,
-        ) as {
-          uid: number;
-        }[]
-      ).map((r) => r.uid);
-      return {
-        uids,
-        uidValidity: box.uid_validity,
-        uidNext: folder === 'inbox' ? box.uid_next_inbox : box.uid_next_trash,
-        modseq: box.modseq,
-      };
-    } finally {
-      this.db.exec('COMMIT');
-    }
+  getRendition(messageId: string, kind: string): Promise<Uint8Array | null> {
+    return this.#messages.getRendition(messageId, kind);
   }
-
-  async getRendition(messageId: string, kind: string): Promise<Uint8Array | null> {
-    const row = this.sql('SELECT data FROM rendition WHERE message_id = ? AND kind = ?').get(
-      messageId,
-      kind,
-    ) as { data: Uint8Array } | undefined;
-    return row?.data ?? null;
+  putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void> {
+    return this.#messages.putRendition(messageId, kind, data);
   }
-
-  async putRendition(messageId: string, kind: string, data: Uint8Array): Promise<void> {
-    // The first rendition stays: a message renders the same bytes for as long as it exists.
-    this.tx(() =>
-      this.sql('INSERT OR IGNORE INTO rendition (message_id, kind, data) VALUES (?, ?, ?)').run(
-        messageId,
-        kind,
-        data,
-      ),
-    );
+  purgeMessages(ids: string[], at: number, deliveries?: readonly NewDelivery[]): Promise<string[]> {
+    return this.#messages.purgeMessages(ids, at, deliveries);
   }
-
-  async purgeMessages(
-    ids: string[],
-    at: number,
-    deliveries: readonly NewDelivery[] = [],
-  ): Promise<string[]> {
-    return this.tx(() => {
-      for (const d of deliveries) this.#deliveries.insertDelivery(d, at);
-      const keys: string[] = [];
-      for (const id of ids) {
-        const row = this.sql(
-          'DELETE FROM message WHERE id = ? RETURNING mailbox_id, audio_key, folder, uid',
-        ).get(id) as
-          { mailbox_id: number; audio_key: string; folder: MailFolder; uid: number } | undefined;
-        if (!row) continue;
-        keys.push(row.audio_key);
-        this.journal(row.mailbox_id, 'removed', id, null, at, {
-          folder: row.folder,
-          uid: row.uid,
-        });
-      }
-      return this.unusedAudio(keys);
-    });
+  countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>> {
+    return this.#messages.countByState(mailboxId);
   }
-
-  async countByState(mailboxId: number): Promise<Partial<Record<MessageState, number>>> {
-    const rows = this.sql(
-      'SELECT state, COUNT(*) AS n FROM message WHERE mailbox_id = ? GROUP BY state',
-    ).all(mailboxId) as { state: MessageState; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]> {
+    return this.#messages.messageAges();
   }
-
-  async messageAges(): Promise<{ id: string; state: MessageState; stateChangedAt: number }[]> {
-    const rows = this.sql('SELECT id, state, state_changed_at FROM message').all() as {
-      id: string;
-      state: MessageState;
-      state_changed_at: number;
-    }[];
-    return rows.map((r) => ({ id: r.id, state: r.state, stateChangedAt: r.state_changed_at }));
-  }
-
   pruneDeposits(before: number): Promise<number> {
     return this.#deposits.prune(before);
   }
@@ -513,29 +286,15 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return this.#greetings.removeGreeting(mailboxId, kind, at);
   }
 
-  // Journal
-
-  async changesSince(mailboxId: number, modseq: number): Promise<Change[]> {
-    const rows = this.sql(
-      'SELECT * FROM journal WHERE mailbox_id = ? AND modseq > ? ORDER BY seq',
-    ).all(mailboxId, modseq);
-    return (rows as unknown as ChangeRow[]).map(rowToChange);
+  // Journal (a table of its own)
+  changesSince(mailboxId: number, modseq: number): Promise<Change[]> {
+    return this.#journal.changesSince(mailboxId, modseq);
   }
-
-  async highestModseq(mailboxId: number): Promise<number> {
-    const row = this.sql('SELECT modseq FROM mailbox WHERE id = ?').get(mailboxId) as
-      { modseq: number } | undefined;
-    if (!row) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
-    return row.modseq;
+  highestModseq(mailboxId: number): Promise<number> {
+    return this.#journal.highestModseq(mailboxId);
   }
-
-  async pruneJournal(before: number): Promise<number> {
-    return this.tx(() => {
-      const result = this.sql(
-        'DELETE FROM journal WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM journal GROUP BY mailbox_id)',
-      ).run(before);
-      return Number(result.changes);
-    });
+  pruneJournal(before: number): Promise<number> {
+    return this.#journal.pruneJournal(before);
   }
 
   // The delivery queue and web sessions live in tables of their own.
@@ -602,8 +361,15 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return new Set(rows.map((r) => r.audio_key));
   }
 
-  /** null while the database answers a query; else why not. */
+  /** Why the store's writes may not be durable since a failed fsync; null if none failed. */
+  #notDurable: string | null = null;
+
+  /**
+   * null while the database answers a query and its writes are durable; else why not. A failed
+   * fsync of the WAL that no checkpoint made good stays reported until the server restarts.
+   */
   health(): string | null {
+    if (this.#notDurable) return `store unavailable: ${this.#notDurable}`;
     try {
       this.sql('SELECT 1').get();
       return null;

@@ -10,6 +10,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
+import type { StatementSync } from 'node:sqlite';
 import type { Rate } from './bench-kit.ts';
 
 export interface DepositJob {
@@ -17,6 +18,15 @@ export interface DepositJob {
   depositors: number;
   seconds: number;
   maxOps: number;
+  /** Also time the main thread's CPU in each SQLite statement, and in audio puts alone. */
+  breakdown?: boolean;
+}
+
+/** Main-thread CPU of one step of a deposit, per deposit. */
+export interface DepositStep {
+  step: string;
+  callsPerDeposit: number;
+  cpuUsPerDeposit: number;
 }
 
 export interface DepositRun extends Rate {
@@ -33,6 +43,10 @@ export interface DepositRun extends Rate {
   /** The deposit process's node flags and the environment it adds. */
   flags: string[];
   threadPool: string;
+  /** With `breakdown`: the main thread's CPU per deposit in each SQLite statement. */
+  steps?: DepositStep[];
+  /** With `breakdown`: the main thread's CPU per audio put, puts alone at the same concurrency. */
+  putMainCpuUs?: number;
 }
 
 export const WARM_UP_DEPOSITS = 4;
@@ -67,6 +81,58 @@ export function fsyncPath(path: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A statement's or command's name in the breakdown: its first words, its table. */
+function stepName(sql: string): string {
+  const words = sql.trim().replace(/\s+/g, ' ').split(' ');
+  if (/^(INSERT|DELETE)$/i.test(words[0]!)) return words.slice(0, 3).join(' ');
+  if (/^UPDATE$/i.test(words[0]!)) return words.slice(0, 4).join(' ');
+  if (/^SELECT$/i.test(words[0]!)) return sql.replace(/\s+/g, ' ').slice(0, 40);
+  return words.slice(0, 2).join(' ');
+}
+
+/**
+ * Counts the main thread's CPU in each SQLite statement run through the store's `sql()` and
+ * each command run by `exec` (BEGIN, SAVEPOINT, COMMIT...): synchronous calls, so the thread's
+ * CPU around each is its own. Returns the totals by step.
+ */
+function timeStatements(store: {
+  sql(text: string): StatementSync;
+  db: { exec(sql: string): void };
+}): Map<string, { calls: number; us: number }> {
+  const steps = new Map<string, { calls: number; us: number }>();
+  const timed = <T>(step: string, fn: () => T): T => {
+    const t0 = process.threadCpuUsage();
+    try {
+      return fn();
+    } finally {
+      const d = process.threadCpuUsage(t0);
+      const total = steps.get(step) ?? { calls: 0, us: 0 };
+      total.calls++;
+      total.us += d.user + d.system;
+      steps.set(step, total);
+    }
+  };
+  const sql = store.sql.bind(store);
+  const wrapped = new Map<string, StatementSync>();
+  store.sql = (text) => {
+    let statement = wrapped.get(text);
+    if (!statement) {
+      const real = sql(text);
+      const step = stepName(text);
+      statement = {
+        get: (...args: never[]) => timed(step, () => real.get(...args)),
+        run: (...args: never[]) => timed(step, () => real.run(...args)),
+        all: (...args: never[]) => timed(step, () => real.all(...args)),
+      } as unknown as StatementSync;
+      wrapped.set(text, statement);
+    }
+    return statement;
+  };
+  const exec = store.db.exec.bind(store.db);
+  store.db.exec = (text) => timed(stepName(text), () => exec(text));
+  return steps;
 }
 
 /** Times each call of `obj[method]` into `into`; the object keeps working as before. */
@@ -118,6 +184,7 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
       });
     for (let i = 0; i < WARM_UP_DEPOSITS; i++) await deposit(i % depositors);
 
+    const steps = job.breakdown ? timeStatements(embedded(ctx).store) : null;
     const putMs: number[] = [];
     const commitMs: number[] = [];
     timeMethod(ctx.audio, 'put', putMs);
@@ -143,6 +210,7 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
     const cpu = process.cpuUsage(cpu0);
     const main = process.threadCpuUsage(main0);
 
+    const putMainCpuUs = job.breakdown ? await putsAlone(ctx.audio, audio, depositors) : undefined;
     let stored = 0;
     for (const box of await ctx.store.listMailboxes())
       stored += (await ctx.store.listMessages(box.id)).length;
@@ -159,10 +227,40 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
       cpuMsPerDeposit: (cpu.user + cpu.system) / 1000 / latencies.length,
       mainThreadCpuMsPerDeposit: (main.user + main.system) / 1000 / latencies.length,
       threadPool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+      steps: steps
+        ? [...steps]
+            .map(([step, t]) => ({
+              step,
+              callsPerDeposit: t.calls / latencies.length,
+              cpuUsPerDeposit: t.us / latencies.length,
+            }))
+            .sort((a, b) => b.cpuUsPerDeposit - a.cpuUsPerDeposit)
+        : undefined,
+      putMainCpuUs,
     };
   } finally {
     await ctx.close();
   }
+}
+
+/** The main thread's CPU per audio put, `concurrency` puts at a time, nothing else running. */
+async function putsAlone(
+  audio: { put(bytes: Uint8Array): Promise<string>; remove(keys: string[]): Promise<void> },
+  bytes: Uint8Array,
+  concurrency: number,
+): Promise<number> {
+  const count = 200;
+  let left = count;
+  const keys: string[] = [];
+  const t0 = process.threadCpuUsage();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) keys.push(await audio.put(bytes));
+    }),
+  );
+  const d = process.threadCpuUsage(t0);
+  await audio.remove(keys);
+  return (d.user + d.system) / count;
 }
 
 // Forked by startDepositProcess: one job from argv, the answer over IPC.

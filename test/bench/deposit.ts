@@ -29,8 +29,12 @@ import {
   type DepositRun,
 } from './deposit-process.ts';
 import { measureFsync } from './fsync-yardstick.ts';
+import { openStore } from '../../server/store/open-store.ts';
+import { addMailbox, newMessage } from '../store/contract/fixtures.ts';
 
 const LEVELS = [1, 4, 16] as const;
+/** The breakdown of the main thread's CPU by step is taken at this many depositors. */
+const BREAKDOWN_DEPOSITORS = 16;
 /** One SQLite page: about what a WAL commit appends (a deposit commits a few pages). */
 const BARE_BYTES = 4096;
 /** A small write + fsync is ~10x faster than an atomic 480 KB write, so allow more of them. */
@@ -43,6 +47,15 @@ interface Level {
   /** The yardstick's process CPU (all threads) per atomic write. */
   atomicCpuMs: number;
   bare: Rate;
+  /**
+   * The yardstick's atomic writes, each followed by Voicegate's own commit of a row naming the
+   * file (SqliteStore.addMessages: grouped, the WAL fsynced), waited for by its writer before
+   * the next: the disk's and SQLite's work of a deposit without its event-loop steps.
+   */
+  committed: Rate;
+  committedCpuMs: number;
+  /** Voicegate deposits/s ÷ committed writes/s: how far the deposit path is from that ceiling. */
+  ratioToCommitted: number;
   /** Voicegate deposits/s ÷ yardstick atomic writes/s: the figure. */
   ratio: number;
   /** Voicegate deposits/s ÷ the best atomic writes/s seen at any concurrency. */
@@ -104,6 +117,9 @@ async function measureLevel(
   const voicegate = await startDepositProcess({ dir: step('voicegate'), depositors: n, ...opts });
   removeStep(step('voicegate'));
   const atomicB = await fsyncStep('atomic', 'atomic-b', audio.byteLength, half);
+  const committedSample = await measureCommitted(step('committed'), n, audio.byteLength, half);
+  removeStep(step('committed'));
+  const committed = summarize([committedSample], audio.byteLength);
   const atomic = summarize([atomicA, atomicB], audio.byteLength);
   const bare = summarize([bareSample], BARE_BYTES);
   return {
@@ -112,9 +128,39 @@ async function measureLevel(
     atomic,
     atomicCpuMs: (atomicA.cpuMs + atomicB.cpuMs) / atomic.ops,
     bare,
+    committed,
+    committedCpuMs: committedSample.cpuMs / committed.ops,
+    ratioToCommitted: voicegate.opsPerSecond / committed.opsPerSecond,
     ratio: voicegate.opsPerSecond / atomic.opsPerSecond,
     estimatedCeiling: bare.opsPerSecond / (atomic.opsPerSecond + bare.opsPerSecond),
   };
+}
+
+/** The atomic yardstick with Voicegate's commit after each write (Level.committed). */
+async function measureCommitted(
+  dir: string,
+  writers: number,
+  bytes: number,
+  bounds: BenchOptions,
+): ReturnType<typeof measureFsync> {
+  const opened = await openStore({ store: { backend: 'sqlite' }, dataDir: join(dir, 'store') });
+  try {
+    const boxes: { id: number }[] = [];
+    for (let i = 0; i < writers; i++)
+      boxes.push(await addMailbox(opened.store, `bench${i}`, String(200 + i)));
+    return await measureFsync({
+      mode: 'atomic',
+      dir,
+      writers,
+      bytes,
+      ...bounds,
+      commit: async (writer, key) => {
+        await opened.store.addMessages([newMessage(boxes[writer]!.id, key)], Date.now());
+      },
+    });
+  } finally {
+    await opened.close();
+  }
 }
 
 function resultTable(levels: Level[]): Table {
@@ -128,7 +174,9 @@ function resultTable(levels: Level[]): Table {
       'atomic writes/s',
       'atomic p50/p99 ms',
       'bare fsync/s',
+      'atomic+commit/s',
       'ratio',
+      'ratio to atomic+commit',
       'est. ceiling',
       'ratio to best atomic',
     ],
@@ -141,11 +189,21 @@ function resultTable(levels: Level[]): Table {
       fixed(l.atomic.opsPerSecond),
       `${fixed(l.atomic.p50Ms)}/${fixed(l.atomic.p99Ms)}`,
       fixed(l.bare.opsPerSecond, 0),
+      fixed(l.committed.opsPerSecond),
       fixed(l.ratio, 2),
+      fixed(l.ratioToCommitted, 2),
       fixed(l.estimatedCeiling, 2),
       fixed(l.ratioToBest, 2),
     ]),
   };
+}
+
+/**
+ * The main thread's busy time per deposit that was not its CPU: blocked in a synchronous call
+ * (SQLite's writes to the WAL while the disk is busy) or waiting for a core.
+ */
+function offCpuMs(run: DepositRun): number {
+  return (run.eventLoopUtilization * run.seconds * 1000) / run.ops - run.mainThreadCpuMsPerDeposit;
 }
 
 function timeTable(levels: Level[]): Table {
@@ -159,7 +217,9 @@ function timeTable(levels: Level[]): Table {
       'main thread busy',
       'CPU ms/deposit',
       'of it main thread',
+      'main thread busy off-CPU ms/deposit',
       'yardstick CPU ms/write',
+      'atomic+commit CPU ms/write',
     ],
     rows: levels.map((l) => [
       String(l.concurrency),
@@ -170,8 +230,44 @@ function timeTable(levels: Level[]): Table {
       `${Math.round(l.voicegate.eventLoopUtilization * 100)}%`,
       fixed(l.voicegate.cpuMsPerDeposit, 2),
       fixed(l.voicegate.mainThreadCpuMsPerDeposit, 2),
+      fixed(offCpuMs(l.voicegate), 2),
       fixed(l.atomicCpuMs, 2),
+      fixed(l.committedCpuMs, 2),
     ]),
+  };
+}
+
+/**
+ * Where the main thread's CPU per deposit goes, from a run of its own (timing each statement
+ * costs a little): each SQLite statement and command, the audio put (its puts alone, at the
+ * same concurrency), and the rest (the deposit's JavaScript, the WAL fsync's and the change
+ * feed's steps, GC).
+ */
+function breakdownTable(run: DepositRun): Table {
+  const steps = run.steps ?? [];
+  const sqlUs = steps.reduce((sum, s) => sum + s.cpuUsPerDeposit, 0);
+  const putUs = run.putMainCpuUs ?? 0;
+  const mainUs = run.mainThreadCpuMsPerDeposit * 1000;
+  const share = (us: number): string => `${Math.round((100 * us) / mainUs)}%`;
+  return {
+    head: ['main-thread step', 'calls/deposit', 'CPU µs/deposit', 'share'],
+    rows: [
+      ...steps.map((s) => [
+        s.step,
+        fixed(s.callsPerDeposit, 2),
+        fixed(s.cpuUsPerDeposit, 0),
+        share(s.cpuUsPerDeposit),
+      ]),
+      ['all SQLite', '', fixed(sqlUs, 0), share(sqlUs)],
+      ['audio put (puts alone)', '1', fixed(putUs, 0), share(putUs)],
+      [
+        'the rest (JS, other steps, GC)',
+        '',
+        fixed(mainUs - sqlUs - putUs, 0),
+        share(mainUs - sqlUs - putUs),
+      ],
+      ['main thread in all', '', fixed(mainUs, 0), '100%'],
+    ],
   };
 }
 
@@ -204,6 +300,11 @@ function notes(
       'deposits share folder and WAL fsyncs, which the yardstick does not. ' +
       'est. ceiling = bare/(atomic+bare): the ratio if a deposit cost exactly one atomic write plus one ' +
       'bare commit. ratio to best atomic divides by the best atomic rate at any concurrency.',
+    'atomic+commit = the atomic yardstick where each writer, after each write, waits for ' +
+      "Voicegate's own commit of a row naming the file (SqliteStore.addMessages on the bench's " +
+      'main thread: grouped, WAL fsynced) before its next write, for half the bounds: what the disk ' +
+      "and SQLite allow a deposit without its event-loop steps (fs/promises' hops, the domain's " +
+      'JavaScript). ratio to atomic+commit = VG ÷ that: the part of the gap those steps make.',
     `Voicegate's file writes and fsyncs, and the WAL fsync of each group commit, run on libuv's ` +
       `thread pool (${vg.threadPool} threads); the SQLite statements on the main thread ` +
       '(see "main thread busy"). CPU = process.cpuUsage over the timed part (all threads, user + ' +
@@ -240,6 +341,14 @@ async function run(opts: BenchOptions): Promise<void> {
       measured.push(level);
       load.push(loadavg()[0]!);
     }
+    const breakdown = await startDepositProcess({
+      dir: join(root, 'breakdown'),
+      depositors: BREAKDOWN_DEPOSITORS,
+      ...opts,
+      breakdown: true,
+    });
+    removeStep(join(root, 'breakdown'));
+    load.push(loadavg()[0]!);
     const best = Math.max(...measured.map((l) => l.atomic.opsPerSecond));
     const levels: Level[] = measured.map((l) => ({
       ...l,
@@ -252,8 +361,13 @@ async function run(opts: BenchOptions): Promise<void> {
       levels[0]!.voicegate,
       load.map((l) => l.toFixed(1)).join(', '),
     );
+    const breakdownTitle =
+      `The main thread's CPU per deposit by step, ${BREAKDOWN_DEPOSITORS} depositors ` +
+      `(${fixed(breakdown.opsPerSecond)} deposits/s, main thread busy ` +
+      `${Math.round(breakdown.eventLoopUtilization * 100)}%):`;
     console.log(
-      `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n`,
+      `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n` +
+        `\n${breakdownTitle}\n${textTable(breakdownTable(breakdown))}\n`,
     );
     for (const line of lines) console.log(`- ${line}`);
 
@@ -270,6 +384,10 @@ async function run(opts: BenchOptions): Promise<void> {
       '',
       markdownTable(timeTable(levels)),
       '',
+      breakdownTitle,
+      '',
+      markdownTable(breakdownTable(breakdown)),
+      '',
       ...lines.map((l) => `- ${l}`),
     ].join('\n');
     const file = writeResult('deposit', markdown, {
@@ -285,6 +403,7 @@ async function run(opts: BenchOptions): Promise<void> {
         warmUpDeposits: WARM_UP_DEPOSITS,
       },
       levels,
+      breakdown,
     });
     console.log(`\nwritten: ${file}`);
   } finally {

@@ -18,6 +18,11 @@ export interface WriterData {
   maxOps: number;
   /** Int32[0]: operations claimed by all writers together, so the cap is shared. */
   claimed: SharedArrayBuffer;
+  /**
+   * With `commit`: after each atomic write the writer posts its key and waits, blocked, until
+   * the main thread set Int32[index] to 1 (it committed a row naming that file).
+   */
+  committed?: SharedArrayBuffer;
 }
 
 export interface WriterResult {
@@ -36,8 +41,10 @@ function writeAll(fd: number, bytes: Buffer): void {
   for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
+const committed = data.committed ? new Int32Array(data.committed) : null;
+
 /** What AudioFiles.put does: temp file, write, fsync, rename into a fan-out folder, fsync it. */
-function atomicWrite(): void {
+function atomicWrite(): string {
   const key = randomUUID();
   const tmp = join(data.dir, 'tmp', `${key}.tmp`);
   const folder = join(data.dir, key.slice(0, 2));
@@ -55,6 +62,15 @@ function atomicWrite(): void {
   } finally {
     closeSync(dfd);
   }
+  return key;
+}
+
+/** An atomic write, then the main thread's commit of a row naming it, waited for. */
+function atomicWriteCommitted(): void {
+  const key = atomicWrite();
+  Atomics.store(committed!, data.index, 0);
+  parentPort!.postMessage({ key });
+  Atomics.wait(committed!, data.index, 0);
 }
 
 /** A small append + fsync on a file this writer keeps open: about what one WAL commit costs. */
@@ -64,8 +80,13 @@ function bareWrite(): void {
   fsyncSync(bareFd);
 }
 
-const op = data.mode === 'atomic' ? atomicWrite : bareWrite;
-for (let i = 0; i < 3; i++) op(); // warm-up, not counted
+const op = data.mode === 'bare' ? bareWrite : committed ? atomicWriteCommitted : atomicWrite;
+for (let i = 0; i < 3; i++) atomicOrBare(); // warm-up, not counted, not committed
+
+function atomicOrBare(): void {
+  if (data.mode === 'bare') bareWrite();
+  else atomicWrite();
+}
 
 parentPort!.once('message', () => {
   const latencies: number[] = [];

@@ -31,24 +31,48 @@ export async function measureFsync(opts: {
   bytes: number;
   seconds: number;
   maxOps: number;
+  /**
+   * atomic only: after each write its writer waits for this (a commit naming the file, run on
+   * the bench's main thread) before its next write.
+   */
+  commit?: (writer: number, key: string) => Promise<void>;
 }): Promise<Sample & { cpuMs: number }> {
   if (opts.mode === 'atomic') prepareFanOut(opts.dir);
   else mkdirSync(opts.dir, { recursive: true });
   const claimed = new SharedArrayBuffer(4);
+  const { commit, ...job } = opts;
+  const committed = commit ? new SharedArrayBuffer(4 * opts.writers) : undefined;
+  const flags = committed ? new Int32Array(committed) : null;
   const workers = Array.from({ length: opts.writers }, (_, index) => {
-    const workerData: WriterData = { ...opts, index, claimed };
+    const workerData: WriterData = { ...job, index, claimed, committed };
     return new Worker(WORKER, { workerData });
   });
+  const onKey = (index: number, msg: unknown): void => {
+    const key = (msg as { key?: string }).key;
+    if (!commit || key === undefined) return;
+    void commit(index, key)
+      .catch((err: unknown) => (failure ??= err))
+      .finally(() => {
+        Atomics.store(flags!, index, 1);
+        Atomics.notify(flags!, index);
+      });
+  };
+  let failure: unknown;
+  workers.forEach((w, index) => w.on('message', (msg) => onKey(index, msg)));
   try {
     // Start everyone together, once each has warmed up.
     await Promise.all(workers.map((w) => once(w)));
-    const results = workers.map((w) => once(w) as Promise<WriterResult>);
+    const results = workers.map(
+      (w) =>
+        once(w, (msg) => (msg as WriterResult).latenciesMs !== undefined) as Promise<WriterResult>,
+    );
     // The process's CPU (all threads, user + system) while the writers run: what the disk's
     // writes cost the machine, to set a deposit's CPU beside.
     const cpu0 = process.cpuUsage();
     for (const w of workers) w.postMessage('go');
     const done = await Promise.all(results);
     const cpu = process.cpuUsage(cpu0);
+    if (failure) throw failure;
     const seconds =
       (Math.max(...done.map((r) => r.endedAt)) - Math.min(...done.map((r) => r.startedAt))) / 1000;
     const latenciesMs = done.flatMap((r) => Array.from(r.latenciesMs));
@@ -58,10 +82,15 @@ export async function measureFsync(opts: {
   }
 }
 
-/** The worker's next message, or its error. */
-function once(worker: Worker): Promise<unknown> {
+/** The worker's next message (that `accept` takes: others are a commit's), or its error. */
+function once(
+  worker: Worker,
+  accept = (msg: unknown) => (msg as { key?: string }).key === undefined,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const onMessage = (msg: unknown): void => {
+      if (!accept(msg)) return;
+      worker.off('message', onMessage);
       worker.off('error', onError);
       resolve(msg);
     };
@@ -69,7 +98,7 @@ function once(worker: Worker): Promise<unknown> {
       worker.off('message', onMessage);
       reject(err);
     };
-    worker.once('message', onMessage);
+    worker.on('message', onMessage);
     worker.once('error', onError);
   });
 }

@@ -14,12 +14,13 @@ function watch() {
     },
   });
   const observers = new Observers();
-  const state = { now: 10_000_000, oldest: null as number | null };
+  const state = { now: 10_000_000, oldest: null as number | null, store: null as string | null };
   const w = new AlarmWatch({
     observers,
     log: createLogger('info', sink),
     diskFree: async () => 10 * 1024 ** 3,
     oldestPendingAt: async () => state.oldest,
+    storeHealth: async () => state.store,
     diskFreeMinMB: 100,
     queueStuckMinutes: 30,
     checkSeconds: 60,
@@ -43,6 +44,20 @@ describe('the alarm watch', () => {
     await w.check();
     await w.check();
     expect(said()).toEqual(['raised queue-stuck', 'cleared queue-stuck']);
+    await w.close();
+  });
+
+  it('raises store-unavailable while the store says it is, and clears it when it answers again', async () => {
+    const { w, state, said } = watch();
+    await w.check();
+    state.store = 'store unavailable: committed deposits could not be made durable (EIO)';
+    await w.check();
+    await w.check();
+    expect(said()).toEqual(['raised store-unavailable']);
+    expect(w.active()[0]!.detail).toContain('could not be made durable');
+    state.store = null;
+    await w.check();
+    expect(said()).toEqual(['raised store-unavailable', 'cleared store-unavailable']);
     await w.close();
   });
 
