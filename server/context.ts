@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { monotonicFactory } from 'ulid';
@@ -84,7 +85,7 @@ export async function createContext(
     },
     playbackOrder: config.housekeeping.playbackOrder,
     serverName: config.server.name,
-    newVoicemailId: monotonicFactory(),
+    newVoicemailId: monotonicFactory(pooledRandom()),
     defaults: { locale: config.server.locale, timeZone: config.server.timeZone },
     log: log.child({ part: 'domain' }),
     onDeliveryQueued: () => deliveryQueued.notify(),
@@ -131,5 +132,22 @@ export async function createContext(
     admins: new AdminService(deps, totpSecondFactor(`Voicegate ${config.server.name}`)),
     deliveryQueued,
     observers,
+  };
+}
+
+/**
+ * ulid's random source: the same cryptographic bytes, drawn 4 KiB at a time. ulid's own asks the
+ * OS for one byte per character, 16 calls per identity, a measurable part of a deposit's
+ * main-thread time under load. Each byte gives a value in [0, 1) by /256, as ulid's own does.
+ */
+export function pooledRandom(): () => number {
+  const pool = new Uint8Array(4096);
+  let at = pool.length;
+  return () => {
+    if (at === pool.length) {
+      randomFillSync(pool);
+      at = 0;
+    }
+    return pool[at++]! / 256;
   };
 }
