@@ -1,4 +1,5 @@
 import { MimeNode } from '@zone-eu/mailsplit';
+import { decodeBase64Body } from './base64-body.ts';
 
 /**
  * The usual voicemail mail is a short text part and one base64 WAV. Parsing it whole with
@@ -31,8 +32,7 @@ export function findWavPart(raw: Buffer): WavPart | null {
   if (!root) return null;
   const base64 = firstWav(raw, root, 0);
   if (!base64 || base64 === NOT_HERE) return null;
-  // Buffer's base64 decoder skips line breaks, as RFC 2045 6.8 asks of a decoder.
-  const audio = Buffer.from(base64.toString('latin1'), 'base64');
+  const audio = decodeBase64Body(base64);
   return {
     header: raw.subarray(0, root.bodyStart),
     audio: new Uint8Array(audio.buffer, audio.byteOffset, audio.length),
