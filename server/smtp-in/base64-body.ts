@@ -18,33 +18,42 @@ const SLICE_CHARS = 32 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** The bytes of a base64 body; line breaks and what else Buffer's decoder skips, skipped. */
-export function decodeBase64Body(text: Buffer): Buffer {
+/** Three bytes per four characters, line breaks counted as characters: room for any body. */
+export function decodedSizeAtMost(textBytes: number): number {
+  return Math.ceil(textBytes / 4) * 3;
+}
+
+/**
+ * The bytes of a base64 body (line breaks and what else Buffer's decoder skips, skipped), written
+ * to the start of `out` (at least decodedSizeAtMost bytes): the part of `out` they fill.
+ */
+export function decodeBase64Body(
+  text: Buffer,
+  out: Buffer = Buffer.allocUnsafe(decodedSizeAtMost(text.length)),
+): Buffer {
   const firstLf = text.indexOf(LF);
   const eol = firstLf > 0 && text[firstLf - 1] === CR ? 2 : 1;
   const line = firstLf - (eol - 1);
   const stride = line + eol;
   const linesPerSlice = Math.floor(SLICE_CHARS / stride);
-  if (firstLf === -1 || line === 0 || line % 4 !== 0 || linesPerSlice === 0) return whole(text);
-
-  // Three bytes per four characters, line breaks counted as characters: enough for any body.
-  const out = Buffer.allocUnsafe(Math.ceil(text.length / 4) * 3);
+  if (firstLf === -1 || line === 0 || line % 4 !== 0 || linesPerSlice === 0)
+    return whole(text, out);
   const sliceBytes = linesPerSlice * stride;
   const sliceDecoded = (linesPerSlice * line * 3) / 4;
   let at = 0;
   let written = 0;
   for (; at + sliceBytes <= text.length; at += sliceBytes) {
-    if (!breaksInPlace(text, at, linesPerSlice, line, eol)) return whole(text);
+    if (!breaksInPlace(text, at, linesPerSlice, line, eol)) return whole(text, out);
     if (out.write(text.toString('latin1', at, at + sliceBytes), written, 'base64') !== sliceDecoded)
-      return whole(text);
+      return whole(text, out);
     written += sliceDecoded;
   }
   if (at < text.length) written += out.write(text.toString('latin1', at), written, 'base64');
   return out.subarray(0, written);
 }
 
-function whole(text: Buffer): Buffer {
-  return Buffer.from(text.toString('latin1'), 'base64');
+function whole(text: Buffer, out: Buffer): Buffer {
+  return out.subarray(0, out.write(text.toString('latin1'), 0, 'base64'));
 }
 
 /** Each of `lines` lines from `at` is `line` characters and then its line break. */

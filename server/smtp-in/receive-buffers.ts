@@ -1,24 +1,23 @@
 import type { Readable } from 'node:stream';
 
 /**
- * Buffers that a mail's DATA is gathered into, used again by the next mail. A new buffer per mail
- * (Buffer.concat of the socket's chunks) was 1.4 MB more outside V8's heap per 1 MB voicemail, and
- * V8 starts a full collection of its whole heap when that memory has grown by some megabytes
- * since the last one: with the socket's chunks and the decoded audio, every two or three mails.
- * A buffer taken here is the caller's until it gives it back, once nothing reads the mail any
- * more. At most `keep` wait for the next mail, none over `maxBytes`, and none once no mail has
- * come for `idleMs`: a server at rest holds none.
+ * Buffers that a mail's DATA and its decoded audio go into, used again by the next mails. New
+ * buffers per mail (Buffer.concat of the socket's chunks, then the audio) were 2.4 MB more outside
+ * V8's heap per 1 MB voicemail, and V8 starts a full collection of its whole heap when that memory
+ * has grown by some megabytes since the last one: with the socket's chunks, every two or three
+ * mails. A buffer taken here is the caller's until it gives it back, once nothing reads it any
+ * more. At most `keepBytes` wait for the next mails, and none once no mail has come for
+ * `idleMs`: a server at rest holds none.
  */
 export class ReceiveBuffers {
   readonly #free: Buffer[] = [];
-  readonly #keep: number;
-  readonly #maxBytes: number;
+  readonly #keepBytes: number;
+  #freeBytes = 0;
   readonly #idleMs: number;
   #idle: NodeJS.Timeout | null = null;
 
-  constructor(opts: { keep: number; maxBytes: number; idleMs: number }) {
-    this.#keep = opts.keep;
-    this.#maxBytes = opts.maxBytes;
+  constructor(opts: { keepBytes: number; idleMs: number }) {
+    this.#keepBytes = opts.keepBytes;
     this.#idleMs = opts.idleMs;
   }
 
@@ -38,14 +37,14 @@ export class ReceiveBuffers {
     sizeHint = 0,
   ): Promise<{ raw: Buffer; bytes: number; release: () => void }> {
     return new Promise((resolve, reject) => {
-      let buffer = this.#free.pop() ?? Buffer.allocUnsafeSlow(initialSize(sizeHint, limit));
+      let buffer = this.take(initialSize(sizeHint, limit));
       let bytes = 0;
       let kept = 0;
       let done = false;
       const release = (): void => {
         if (done) return;
         done = true;
-        this.#giveBack(buffer);
+        this.giveBack(buffer);
       };
       stream.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
@@ -67,11 +66,28 @@ export class ReceiveBuffers {
     });
   }
 
-  #giveBack(buffer: Buffer): void {
-    if (this.#free.length < this.#keep && buffer.length <= this.#maxBytes) this.#free.push(buffer);
+  /** A buffer of at least `size` bytes: the smallest waiting one that fits, else a new one. */
+  take(size: number): Buffer {
+    let best = -1;
+    this.#free.forEach((b, i) => {
+      if (b.length >= size && (best === -1 || b.length < this.#free[best]!.length)) best = i;
+    });
+    if (best === -1) return Buffer.allocUnsafeSlow(size);
+    const [buffer] = this.#free.splice(best, 1);
+    this.#freeBytes -= buffer!.length;
+    return buffer!;
+  }
+
+  /** Gives back a buffer from `take`: nothing may read or write it after. */
+  giveBack(buffer: Buffer): void {
+    if (this.#freeBytes + buffer.length <= this.#keepBytes) {
+      this.#free.push(buffer);
+      this.#freeBytes += buffer.length;
+    }
     this.#idle?.refresh();
     this.#idle ??= setTimeout(() => {
       this.#free.length = 0;
+      this.#freeBytes = 0;
       this.#idle = null;
     }, this.#idleMs).unref();
   }

@@ -71,8 +71,11 @@ interface SmtpConnection {
 }
 
 const CLOSE_TIMEOUT_MS = 1000;
-/** Mails' buffers kept for the next mails (receive-buffers.ts), and for how long without mail. */
-const RECEIVE_BUFFERS = { keep: 8, maxBytes: 8 * 1024 * 1024, idleMs: 10_000 };
+/**
+ * Mails' and audio buffers kept for the next mails (receive-buffers.ts): 32 MiB is DATA and
+ * audio of about a dozen 1 MB voicemails at once; none once no mail has come for 10 s.
+ */
+const RECEIVE_BUFFERS = { keepBytes: 32 * 1024 * 1024, idleMs: 10_000 };
 
 /** The size the sender declared in MAIL FROM (RFC 1870 SIZE=), else 0. */
 function declaredSize(session: SMTPServerSession): number {
@@ -287,28 +290,34 @@ export function buildSmtp(services: SmtpServices, opts: SmtpOptions): SmtpPart {
       receiving
         .read(stream, opts.maxMessageBytes, declaredSize(session))
         .then(async ({ raw, bytes, release }) => {
-          let read: MailVoicemail;
+          // The audio goes into a buffer of the pool too, given back once it is stored: a
+          // deposit writes the audio out and keeps only its length.
+          let audio: Buffer | undefined;
           try {
-            if (stream.sizeExceeded || bytes > opts.maxMessageBytes)
-              throw reply(552, `message exceeds the maximum size of ${maxMB} MB`);
-            // The audio is a buffer of its own: the mail's is free for the next one.
-            read = await readVoicemail(raw, from);
+            let read: MailVoicemail;
+            try {
+              if (stream.sizeExceeded || bytes > opts.maxMessageBytes)
+                throw reply(552, `message exceeds the maximum size of ${maxMB} MB`);
+              read = await readVoicemail(raw, from, (n) => (audio = receiving.take(n)));
+            } finally {
+              release();
+            }
+            // Without a Message-ID, one new identity still makes it one voicemail in every mailbox.
+            const mail = { ...read, identity: read.identity ?? messages.newIdentity() };
+            const stored = await depositAll(names, mail, l);
+            l.info(
+              {
+                ...envelope,
+                bytes,
+                identity: mail.identity,
+                callerNumber: mail.callerNumber,
+                messages: stored.map((m) => ({ id: m.id, mailboxId: m.mailboxId })),
+              },
+              'mail accepted',
+            );
           } finally {
-            release();
+            if (audio) receiving.giveBack(audio);
           }
-          // Without a Message-ID, one new identity still makes it one voicemail in every mailbox.
-          const mail = { ...read, identity: read.identity ?? messages.newIdentity() };
-          const stored = await depositAll(names, mail, l);
-          l.info(
-            {
-              ...envelope,
-              bytes,
-              identity: mail.identity,
-              callerNumber: mail.callerNumber,
-              messages: stored.map((m) => ({ id: m.id, mailboxId: m.mailboxId })),
-            },
-            'mail accepted',
-          );
           sessionDeadline(session);
           cb(null, 'voicemail stored');
         })

@@ -18,7 +18,7 @@ afterEach(() => vi.useRealTimers());
 
 describe('the buffers a mail is gathered into', () => {
   it('gathers the chunks in order, growing past the first size, and keeps at most the limit', async () => {
-    const buffers = new ReceiveBuffers({ keep: 2, maxBytes: 1 << 20, idleMs: 1000 });
+    const buffers = new ReceiveBuffers({ keepBytes: 1 << 20, idleMs: 1000 });
     const chunks = [bytes(200_000, 1), bytes(200_000, 2), bytes(1, 3)];
     const read = await buffers.read(data(chunks), 1 << 20);
     expect(read.raw.equals(Buffer.concat(chunks))).toBe(true);
@@ -31,7 +31,7 @@ describe('the buffers a mail is gathered into', () => {
 
   it('gives the next mail a buffer given back, one at most per mail, and none after a while without mail', async () => {
     vi.useFakeTimers();
-    const buffers = new ReceiveBuffers({ keep: 2, maxBytes: 1 << 20, idleMs: 1000 });
+    const buffers = new ReceiveBuffers({ keepBytes: 1 << 20, idleMs: 1000 });
     const first = await buffers.read(data([bytes(1000, 1)]), 1 << 20);
     first.release();
     first.release();
@@ -48,13 +48,15 @@ describe('the buffers a mail is gathered into', () => {
     expect(buffers.waiting).toBe(0);
   });
 
-  it('keeps no buffer beyond its count or size', async () => {
-    const buffers = new ReceiveBuffers({ keep: 1, maxBytes: 100_000, idleMs: 1000 });
+  it('keeps no more bytes than it was given to keep, and gives the smallest buffer that fits', async () => {
+    const buffers = new ReceiveBuffers({ keepBytes: 100_000, idleMs: 1000 });
     const big = await buffers.read(data([bytes(300_000, 1)]), 1 << 20);
     big.release();
     expect(buffers.waiting).toBe(0);
-    const reads = await Promise.all([1, 2].map((k) => buffers.read(data([bytes(10, k)]), 50_000)));
-    for (const r of reads) r.release();
-    expect(buffers.waiting).toBe(1);
+    const [small, large, third] = [20_000, 60_000, 40_000].map((n) => buffers.take(n));
+    for (const b of [small!, large!, third!]) buffers.giveBack(b);
+    expect(buffers.waiting).toBe(2);
+    expect(buffers.take(10_000)).toBe(small);
+    expect(buffers.take(10_000)).toBe(large);
   });
 });
