@@ -38,6 +38,7 @@ import {
   openContext,
   QueueWatch,
   Sink,
+  startReception,
   startVoicegate,
   storedPerMailbox,
   type VoicegateStore,
@@ -147,12 +148,14 @@ async function measureSmtp(
 }
 
 /**
- * One concurrency level: direct deposits (half), SMTP plain, SMTP with STARTTLS, direct
- * deposits (the other half): A-B-A, so drift and other load on the machine weigh on both sides.
+ * One concurrency level: direct deposits (half), SMTP plain, SMTP with STARTTLS, the same to
+ * reception alone, direct deposits (the other half): A-B-A, so drift and other load on the
+ * machine weigh on both sides.
  */
 async function measureLevel(
   vg: ServerProcess,
   senders: { plain: Senders; tls: Senders },
+  rx: { process: ServerProcess; plain: Senders; tls: Senders },
   direct: Direct,
   n: number,
   audio: Uint8Array,
@@ -168,6 +171,8 @@ async function measureLevel(
   directA.perWorker.forEach((k, i) => (direct.deposited[i]! += k + DIRECT_WARM_UP));
   const plain = await measureSmtp(vg, senders.plain, n, opts);
   const tls = await measureSmtp(vg, senders.tls, n, opts);
+  const rxPlain = await measureSmtp(rx.process, rx.plain, n, opts);
+  const rxTls = await measureSmtp(rx.process, rx.tls, n, opts);
   const directB = await depositConcurrently(direct.ctx, names, audio, directBounds, 0);
   directB.perWorker.forEach((k, i) => (direct.deposited[i]! += k));
 
@@ -182,6 +187,8 @@ async function measureLevel(
   };
   const levels = [plain, tls].map((m, k): InboundLevel => {
     const smtp = rateOf(m.timed, mailBytes);
+    const alone = [rxPlain, rxTls][k]!;
+    const reception = rateOf(alone.timed, mailBytes);
     return {
       senders: n,
       tls: k === 1,
@@ -194,13 +201,21 @@ async function measureLevel(
       othersCores: m.othersCores,
       ...directPart,
       ratio: smtp.opsPerSecond / directRate.opsPerSecond,
+      reception,
+      receptionCpuMsPerMail: alone.serverCpuMs / alone.timed.ops,
+      receptionCores: alone.serverCpuMs / 1000 / alone.timed.seconds,
+      ceiling: reception.opsPerSecond / (reception.opsPerSecond + directRate.opsPerSecond),
+      cpuCeiling:
+        directPart.directCpuMsPerDeposit /
+        (alone.serverCpuMs / alone.timed.ops + directPart.directCpuMsPerDeposit),
     };
   });
   for (const l of levels) {
     console.log(
       `  ${l.tls ? 'STARTTLS' : 'plain'}, ${n} sender(s): ${l.smtp.ops} mails, ` +
         `${l.smtp.opsPerSecond.toFixed(1)} mails/s (p50 ${l.smtp.p50Ms.toFixed(0)} ms), ` +
-        `direct ${directRate.opsPerSecond.toFixed(1)} deposits/s, ratio ${l.ratio.toFixed(2)}`,
+        `direct ${directRate.opsPerSecond.toFixed(1)} deposits/s, ratio ${l.ratio.toFixed(2)}; ` +
+        `reception alone ${l.reception.opsPerSecond.toFixed(1)} mails/s, ceiling ${l.ceiling.toFixed(2)}`,
     );
   }
   const perSender = plain.timed.perWorker.map(
@@ -242,6 +257,8 @@ async function measureInbound(
     nodeArgs: nodeArgs(),
   });
   started.push(vg);
+  const rxProcess = await startReception(store, join(root, 'reception.log'));
+  started.push(rxProcess);
   const ca = readFileSync(store.certFile);
   const sent = new Array<number>(max).fill(0);
   const levels: InboundLevel[] = [];
@@ -254,23 +271,32 @@ async function measureInbound(
     plain: openSenders({ port: vg.port, tls: false }, mails),
     tls: openSenders({ port: vg.port, tls: true, ca }, mails),
   };
+  const rx = {
+    process: rxProcess,
+    plain: openSenders({ port: rxProcess.port, tls: false }, mails),
+    tls: openSenders({ port: rxProcess.port, tls: true, ca }, mails),
+  };
   try {
+    for (const transport of [rx.plain, rx.tls]) {
+      await transport.warmUp(SERVER_WARM_UP_SENDERS, SERVER_WARM_UP_MAILS);
+    }
     for (const transport of [senders.plain, senders.tls]) {
       await transport.warmUp(SERVER_WARM_UP_SENDERS, SERVER_WARM_UP_MAILS);
       for (let i = 0; i < SERVER_WARM_UP_SENDERS; i++) sent[i]! += SERVER_WARM_UP_MAILS;
     }
     for (const n of LEVELS) {
-      const level = await measureLevel(vg, senders, direct, n, audio, mailBytes, opts);
+      const level = await measureLevel(vg, senders, rx, direct, n, audio, mailBytes, opts);
       levels.push(...level.levels);
       level.perSender.forEach((k, i) => (sent[i]! += k));
     }
   } finally {
-    senders.plain.close();
-    senders.tls.close();
+    for (const s of [senders.plain, senders.tls, rx.plain, rx.tls]) s.close();
     await direct.ctx.close();
   }
-  await vg.stop();
-  started.splice(started.indexOf(vg), 1);
+  for (const p of [vg, rxProcess]) {
+    await p.stop();
+    started.splice(started.indexOf(p), 1);
+  }
 
   // Every 250 is a message in the store, in the right mailbox, with the audio as sent.
   const check = (s: VoicegateStore, names: string[], counts: number[], what: string): number => {
