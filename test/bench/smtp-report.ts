@@ -53,6 +53,9 @@ export interface InboundLevel {
    * alone's CPU per mail + direct CPU per deposit).
    */
   cpuCeiling: number;
+  /** Collections (`--trace-gc`) in Voicegate and in reception alone, per mail. */
+  serverGc: { fullPer100: number; minorPer100: number; pauseMsPerMail: number };
+  receptionGc: { fullPer100: number; minorPer100: number; pauseMsPerMail: number };
 }
 
 export interface Sending {
@@ -176,6 +179,9 @@ function cpuTable(levels: InboundLevel[]): Table {
       'reception CPU ms/mail',
       'reception cores',
       'CPU ceiling',
+      'VG full/minor GCs per 100 mails',
+      'VG GC pauses ms/mail',
+      'reception full/minor GCs per 100',
     ],
     rows: levels.map((l) => [
       l.tls ? 'STARTTLS' : 'plain',
@@ -191,6 +197,9 @@ function cpuTable(levels: InboundLevel[]): Table {
       fixed(l.receptionCpuMsPerMail),
       fixed(l.receptionCores, 2),
       fixed(l.cpuCeiling, 2),
+      `${fixed(l.serverGc.fullPer100)}/${fixed(l.serverGc.minorPer100)}`,
+      fixed(l.serverGc.pauseMsPerMail),
+      `${fixed(l.receptionGc.fullPer100)}/${fixed(l.receptionGc.minorPer100)}`,
     ]),
   };
 }
@@ -287,7 +296,9 @@ function notes(r: Results): string[] {
       'X mails/s received alone and Y direct deposits/s: the ratio if each mail took reception ' +
       "alone's time and then a deposit's on the same machine, what SMTP reception bounds the " +
       'ratio to. CPU ceiling: the same from CPU ms per mail and per deposit, ' +
-      'direct ÷ (reception + direct), which other work on the machine skews less.',
+      'direct ÷ (reception + direct), which other work on the machine skews less. Both servers ' +
+      'run with --trace-gc: the collections each printed during a step (full = mark-compact of ' +
+      'the whole heap; pauses of the main thread, full and minor, without incremental marking).',
     machineNote(r),
     `Outbound: ${b.outboundQueued} voicemails (STARTTLS: half as many) deposited in-process into a mailbox in copy mode ` +
       'before the server starts (so all are queued), then `voicegate serve` with mail.servers ' +

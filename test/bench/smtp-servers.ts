@@ -159,9 +159,11 @@ export async function startVoicegate(
 export async function startReception(
   store: VoicegateStore,
   logFile: string,
+  nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
   const port = await freePort();
   const args = [
+    ...nodeArgs,
     ...missingServerFlags([], undefined),
     RECEPTION,
     String(port),

@@ -23,6 +23,7 @@ import {
   type Benchmark,
   type Rate,
 } from './bench-kit.ts';
+import { gcMeter, type GcCounts } from './gc-trace.ts';
 import { report, type InboundLevel, type OutboundRun, type Sending } from './smtp-report.ts';
 import {
   composeVoicemail,
@@ -132,19 +133,41 @@ interface Direct {
 
 /** One SMTP step: `n` senders of one transport, with Voicegate's CPU and the machine's load. */
 async function measureSmtp(
-  vg: ServerProcess,
+  server: Traced,
   senders: Senders,
   n: number,
   opts: BenchOptions,
-): Promise<{ timed: Timed; serverCpuMs: number; cores: number; othersCores: number }> {
+): Promise<{
+  timed: Timed;
+  serverCpuMs: number;
+  cores: number;
+  othersCores: number;
+  gc: GcCounts;
+}> {
   await senders.warmUp(n, SMTP_WARM_UP);
-  const cpu0 = vg.cpuMs();
-  const load = loadMeter([vg]);
+  const cpu0 = server.process.cpuMs();
+  const load = loadMeter([server.process]);
+  const gc = gcMeter(server.logFile);
   const timed = await senders.run(n, {
     seconds: opts.seconds,
     maxOps: Math.min(SMTP_MAX_MAILS, opts.maxOps),
   });
-  return { timed, serverCpuMs: vg.cpuMs() - cpu0, ...load() };
+  return { timed, serverCpuMs: server.process.cpuMs() - cpu0, ...load(), gc: gc() };
+}
+
+/** A server started with --trace-gc, and the log its collections are printed to. */
+interface Traced {
+  process: ServerProcess;
+  logFile: string;
+}
+
+/** Per 100 mails, and pause ms per mail. */
+function gcPerMail(gc: GcCounts, mails: number): InboundLevel['serverGc'] {
+  return {
+    fullPer100: (100 * gc.full) / mails,
+    minorPer100: (100 * gc.minor) / mails,
+    pauseMsPerMail: (gc.fullMs + gc.minorMs) / mails,
+  };
 }
 
 /**
@@ -153,9 +176,9 @@ async function measureSmtp(
  * machine weigh on both sides.
  */
 async function measureLevel(
-  vg: ServerProcess,
+  vg: Traced,
   senders: { plain: Senders; tls: Senders },
-  rx: { process: ServerProcess; plain: Senders; tls: Senders },
+  rx: Traced & { plain: Senders; tls: Senders },
   direct: Direct,
   n: number,
   audio: Uint8Array,
@@ -171,8 +194,8 @@ async function measureLevel(
   directA.perWorker.forEach((k, i) => (direct.deposited[i]! += k + DIRECT_WARM_UP));
   const plain = await measureSmtp(vg, senders.plain, n, opts);
   const tls = await measureSmtp(vg, senders.tls, n, opts);
-  const rxPlain = await measureSmtp(rx.process, rx.plain, n, opts);
-  const rxTls = await measureSmtp(rx.process, rx.tls, n, opts);
+  const rxPlain = await measureSmtp(rx, rx.plain, n, opts);
+  const rxTls = await measureSmtp(rx, rx.tls, n, opts);
   const directB = await depositConcurrently(direct.ctx, names, audio, directBounds, 0);
   directB.perWorker.forEach((k, i) => (direct.deposited[i]! += k));
 
@@ -203,6 +226,8 @@ async function measureLevel(
       ratio: smtp.opsPerSecond / directRate.opsPerSecond,
       reception,
       receptionCpuMsPerMail: alone.serverCpuMs / alone.timed.ops,
+      serverGc: gcPerMail(m.gc, m.timed.ops),
+      receptionGc: gcPerMail(alone.gc, alone.timed.ops),
       receptionCores: alone.serverCpuMs / 1000 / alone.timed.seconds,
       ceiling: reception.opsPerSecond / (reception.opsPerSecond + directRate.opsPerSecond),
       cpuCeiling:
@@ -252,12 +277,15 @@ async function measureInbound(
   );
   const mailBytes = mails[0]!.raw.length;
 
-  const vg = await startVoicegate(store, {
-    logFile: join(root, 'voicegate-inbound.log'),
-    nodeArgs: nodeArgs(),
+  const vgLog = join(root, 'voicegate-inbound.log');
+  const vgProcess = await startVoicegate(store, {
+    logFile: vgLog,
+    nodeArgs: ['--trace-gc', ...nodeArgs()],
   });
-  started.push(vg);
-  const rxProcess = await startReception(store, join(root, 'reception.log'));
+  started.push(vgProcess);
+  const vg: Traced = { process: vgProcess, logFile: vgLog };
+  const rxLog = join(root, 'reception.log');
+  const rxProcess = await startReception(store, rxLog, ['--trace-gc']);
   started.push(rxProcess);
   const ca = readFileSync(store.certFile);
   const sent = new Array<number>(max).fill(0);
@@ -268,11 +296,12 @@ async function measureInbound(
     deposited: new Array<number>(max).fill(0),
   };
   const senders = {
-    plain: openSenders({ port: vg.port, tls: false }, mails),
-    tls: openSenders({ port: vg.port, tls: true, ca }, mails),
+    plain: openSenders({ port: vgProcess.port, tls: false }, mails),
+    tls: openSenders({ port: vgProcess.port, tls: true, ca }, mails),
   };
   const rx = {
     process: rxProcess,
+    logFile: rxLog,
     plain: openSenders({ port: rxProcess.port, tls: false }, mails),
     tls: openSenders({ port: rxProcess.port, tls: true, ca }, mails),
   };
@@ -293,7 +322,7 @@ async function measureInbound(
     for (const s of [senders.plain, senders.tls, rx.plain, rx.tls]) s.close();
     await direct.ctx.close();
   }
-  for (const p of [vg, rxProcess]) {
+  for (const p of [vgProcess, rxProcess]) {
     await p.stop();
     started.splice(started.indexOf(p), 1);
   }
