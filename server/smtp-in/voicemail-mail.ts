@@ -33,11 +33,16 @@ function callerNumberOf(value: string): string | null {
  * Reads a voicemail from a mail: the first WAV attachment that parses, the caller from the
  * Exchange voice headers or the sender, priority and sensitivity, the identity from the
  * Message-ID (a mail without a usable one gets a new identity when deposited). The usual mail
- * (wav-part.ts) has only its header block read by mailparser. Refusals are domain errors: INVALID_INPUT for the mail itself,
+ * (wav-part.ts) has only its header block read by mailparser, its audio decoded into a buffer
+ * from `audioBuffer` when given. Refusals are domain errors: INVALID_INPUT for the mail itself,
  * BAD_AUDIO (the parser's reason) for the WAV.
  */
-export async function readVoicemail(raw: Buffer, envelopeFrom: string): Promise<MailVoicemail> {
-  const usual = findWavPart(raw);
+export async function readVoicemail(
+  raw: Buffer,
+  envelopeFrom: string,
+  audioBuffer?: (bytes: number) => Buffer,
+): Promise<MailVoicemail> {
+  const usual = findWavPart(raw, audioBuffer);
   if (usual && parses(usual.audio)) {
     return fromHeaders(await parse(usual.header), envelopeFrom, usual.audio);
   }

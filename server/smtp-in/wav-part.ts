@@ -1,4 +1,5 @@
 import { MimeNode } from '@zone-eu/mailsplit';
+import { decodeBase64Body, decodedSizeAtMost } from './base64-body.ts';
 
 /**
  * The usual voicemail mail is a short text part and one base64 WAV. Parsing it whole with
@@ -25,14 +26,19 @@ export function isWavNode(contentType: string, filename: string | false): boolea
   return WAV_TYPES.has(contentType.toLowerCase()) || /\.wav$/i.test(filename || '');
 }
 
-/** The usual mail's root header and audio, or null when the full parser must decide. */
-export function findWavPart(raw: Buffer): WavPart | null {
+/**
+ * The usual mail's root header and audio, or null when the full parser must decide. The audio
+ * is decoded into a buffer from `audioBuffer` (given the most it may take), else a new one.
+ */
+export function findWavPart(
+  raw: Buffer,
+  audioBuffer: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes),
+): WavPart | null {
   const root = readPart(raw, 0, raw.length);
   if (!root) return null;
   const base64 = firstWav(raw, root, 0);
   if (!base64 || base64 === NOT_HERE) return null;
-  // Buffer's base64 decoder skips line breaks, as RFC 2045 6.8 asks of a decoder.
-  const audio = Buffer.from(base64.toString('latin1'), 'base64');
+  const audio = decodeBase64Body(base64, audioBuffer(decodedSizeAtMost(base64.length)));
   return {
     header: raw.subarray(0, root.bodyStart),
     audio: new Uint8Array(audio.buffer, audio.byteOffset, audio.length),

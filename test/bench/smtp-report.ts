@@ -39,6 +39,23 @@ export interface InboundLevel {
   directBusy: number;
   /** SMTP mails/s ÷ direct deposits/s. */
   ratio: number;
+  /** The same senders and mails to SMTP reception alone (smtp-reception.ts), right after. */
+  reception: Rate;
+  receptionCpuMsPerMail: number;
+  receptionCores: number;
+  /**
+   * The ratio if a mail cost reception alone's time and then a direct deposit's, one after the
+   * other on the same machine: X / (X + Y) for X mails/s received and Y deposits/s.
+   */
+  ceiling: number;
+  /**
+   * The same from CPU per mail, steadier on a busy machine: direct CPU per deposit ÷ (reception
+   * alone's CPU per mail + direct CPU per deposit).
+   */
+  cpuCeiling: number;
+  /** Collections (`--trace-gc`) in Voicegate and in reception alone, per mail. */
+  serverGc: { fullPer100: number; minorPer100: number; pauseMsPerMail: number };
+  receptionGc: { fullPer100: number; minorPer100: number; pauseMsPerMail: number };
 }
 
 export interface Sending {
@@ -126,6 +143,8 @@ function inboundTable(levels: InboundLevel[]): Table {
       'direct deposits/s',
       'direct p50/p99 ms',
       'ratio',
+      'reception alone mails/s',
+      'ceiling',
     ],
     rows: levels.map((l) => [
       l.tls ? 'STARTTLS' : 'plain',
@@ -138,6 +157,8 @@ function inboundTable(levels: InboundLevel[]): Table {
       fixed(l.direct.opsPerSecond),
       `${fixed(l.direct.p50Ms)}/${fixed(l.direct.p99Ms)}`,
       fixed(l.ratio, 2),
+      fixed(l.reception.opsPerSecond),
+      fixed(l.ceiling, 2),
     ]),
   };
 }
@@ -155,6 +176,12 @@ function cpuTable(levels: InboundLevel[]): Table {
       'by others',
       'direct CPU ms/deposit',
       'direct main thread',
+      'reception CPU ms/mail',
+      'reception cores',
+      'CPU ceiling',
+      'VG full/minor GCs per 100 mails',
+      'VG GC pauses ms/mail',
+      'reception full/minor GCs per 100',
     ],
     rows: levels.map((l) => [
       l.tls ? 'STARTTLS' : 'plain',
@@ -167,6 +194,12 @@ function cpuTable(levels: InboundLevel[]): Table {
       fixed(l.othersCores, 2),
       fixed(l.directCpuMsPerDeposit),
       pct(l.directBusy),
+      fixed(l.receptionCpuMsPerMail),
+      fixed(l.receptionCores, 2),
+      fixed(l.cpuCeiling, 2),
+      `${fixed(l.serverGc.fullPer100)}/${fixed(l.serverGc.minorPer100)}`,
+      fixed(l.serverGc.pauseMsPerMail),
+      `${fixed(l.receptionGc.fullPer100)}/${fixed(l.receptionGc.minorPer100)}`,
     ]),
   };
 }
@@ -257,6 +290,15 @@ function notes(r: Results): string[] {
       "level's two SMTP steps (A-B-A; plain and STARTTLS share it). ratio = SMTP mails/s ÷ " +
       'direct deposits/s: what SMTP, DATA and MIME ' +
       'parsing cost on top of the deposit.',
+    'reception alone = the same senders and mails, right after, to smtp-server in a process of ' +
+      'its own that drops each mail at the end of its DATA (smtp-reception.ts: the same package ' +
+      'and patch, the node flags and environment of `voicegate serve`). ceiling = X / (X + Y) for ' +
+      'X mails/s received alone and Y direct deposits/s: the ratio if each mail took reception ' +
+      "alone's time and then a deposit's on the same machine, what SMTP reception bounds the " +
+      'ratio to. CPU ceiling: the same from CPU ms per mail and per deposit, ' +
+      'direct ÷ (reception + direct), which other work on the machine skews less. Both servers ' +
+      'run with --trace-gc: the collections each printed during a step (full = mark-compact of ' +
+      'the whole heap; pauses of the main thread, full and minor, without incremental marking).',
     machineNote(r),
     `Outbound: ${b.outboundQueued} voicemails (STARTTLS: half as many) deposited in-process into a mailbox in copy mode ` +
       'before the server starts (so all are queued), then `voicegate serve` with mail.servers ' +

@@ -15,9 +15,11 @@ import { prepareFanOut } from './fsync-yardstick.ts';
 import { freePort, ServerProcess } from './web-servers.ts';
 import { BENCH_LIMITS } from './bench-kit.ts';
 import { embedded } from '../store/embedded.ts';
+import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
 
 export const CODE = '13572468';
 const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
+const RECEPTION = fileURLToPath(new URL('./smtp-reception.ts', import.meta.url));
 
 /** One mail as the sink saw it; times in ms since the epoch. */
 export interface SinkRecord {
@@ -148,6 +150,31 @@ export async function startVoicegate(
     ...sets.flatMap((s) => ['--set', s]),
   ];
   return ServerProcess.start('voicegate', process.execPath, args, { port, logFile: opts.logFile });
+}
+
+/**
+ * SMTP reception alone (smtp-reception.ts), with the node flags and environment `voicegate
+ * serve` gives itself (bin/server-flags.js), STARTTLS with the store's certificate.
+ */
+export async function startReception(
+  store: VoicegateStore,
+  logFile: string,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [
+    ...nodeArgs,
+    ...missingServerFlags([], undefined),
+    RECEPTION,
+    String(port),
+    store.certFile,
+    store.keyFile,
+  ];
+  return ServerProcess.start('reception', process.execPath, args, {
+    port,
+    logFile,
+    env: serverEnv(process.env),
+  });
 }
 
 /** The sink process, the mails it has seen, and the first one's bytes. */

@@ -23,6 +23,7 @@ import {
   type Benchmark,
   type Rate,
 } from './bench-kit.ts';
+import { gcMeter, type GcCounts } from './gc-trace.ts';
 import { report, type InboundLevel, type OutboundRun, type Sending } from './smtp-report.ts';
 import {
   composeVoicemail,
@@ -38,6 +39,7 @@ import {
   openContext,
   QueueWatch,
   Sink,
+  startReception,
   startVoicegate,
   storedPerMailbox,
   type VoicegateStore,
@@ -131,28 +133,52 @@ interface Direct {
 
 /** One SMTP step: `n` senders of one transport, with Voicegate's CPU and the machine's load. */
 async function measureSmtp(
-  vg: ServerProcess,
+  server: Traced,
   senders: Senders,
   n: number,
   opts: BenchOptions,
-): Promise<{ timed: Timed; serverCpuMs: number; cores: number; othersCores: number }> {
+): Promise<{
+  timed: Timed;
+  serverCpuMs: number;
+  cores: number;
+  othersCores: number;
+  gc: GcCounts;
+}> {
   await senders.warmUp(n, SMTP_WARM_UP);
-  const cpu0 = vg.cpuMs();
-  const load = loadMeter([vg]);
+  const cpu0 = server.process.cpuMs();
+  const load = loadMeter([server.process]);
+  const gc = gcMeter(server.logFile);
   const timed = await senders.run(n, {
     seconds: opts.seconds,
     maxOps: Math.min(SMTP_MAX_MAILS, opts.maxOps),
   });
-  return { timed, serverCpuMs: vg.cpuMs() - cpu0, ...load() };
+  return { timed, serverCpuMs: server.process.cpuMs() - cpu0, ...load(), gc: gc() };
+}
+
+/** A server started with --trace-gc, and the log its collections are printed to. */
+interface Traced {
+  process: ServerProcess;
+  logFile: string;
+}
+
+/** Per 100 mails, and pause ms per mail. */
+function gcPerMail(gc: GcCounts, mails: number): InboundLevel['serverGc'] {
+  return {
+    fullPer100: (100 * gc.full) / mails,
+    minorPer100: (100 * gc.minor) / mails,
+    pauseMsPerMail: (gc.fullMs + gc.minorMs) / mails,
+  };
 }
 
 /**
- * One concurrency level: direct deposits (half), SMTP plain, SMTP with STARTTLS, direct
- * deposits (the other half): A-B-A, so drift and other load on the machine weigh on both sides.
+ * One concurrency level: direct deposits (half), SMTP plain, SMTP with STARTTLS, the same to
+ * reception alone, direct deposits (the other half): A-B-A, so drift and other load on the
+ * machine weigh on both sides.
  */
 async function measureLevel(
-  vg: ServerProcess,
+  vg: Traced,
   senders: { plain: Senders; tls: Senders },
+  rx: Traced & { plain: Senders; tls: Senders },
   direct: Direct,
   n: number,
   audio: Uint8Array,
@@ -168,6 +194,8 @@ async function measureLevel(
   directA.perWorker.forEach((k, i) => (direct.deposited[i]! += k + DIRECT_WARM_UP));
   const plain = await measureSmtp(vg, senders.plain, n, opts);
   const tls = await measureSmtp(vg, senders.tls, n, opts);
+  const rxPlain = await measureSmtp(rx, rx.plain, n, opts);
+  const rxTls = await measureSmtp(rx, rx.tls, n, opts);
   const directB = await depositConcurrently(direct.ctx, names, audio, directBounds, 0);
   directB.perWorker.forEach((k, i) => (direct.deposited[i]! += k));
 
@@ -182,6 +210,8 @@ async function measureLevel(
   };
   const levels = [plain, tls].map((m, k): InboundLevel => {
     const smtp = rateOf(m.timed, mailBytes);
+    const alone = [rxPlain, rxTls][k]!;
+    const reception = rateOf(alone.timed, mailBytes);
     return {
       senders: n,
       tls: k === 1,
@@ -194,13 +224,23 @@ async function measureLevel(
       othersCores: m.othersCores,
       ...directPart,
       ratio: smtp.opsPerSecond / directRate.opsPerSecond,
+      reception,
+      receptionCpuMsPerMail: alone.serverCpuMs / alone.timed.ops,
+      serverGc: gcPerMail(m.gc, m.timed.ops),
+      receptionGc: gcPerMail(alone.gc, alone.timed.ops),
+      receptionCores: alone.serverCpuMs / 1000 / alone.timed.seconds,
+      ceiling: reception.opsPerSecond / (reception.opsPerSecond + directRate.opsPerSecond),
+      cpuCeiling:
+        directPart.directCpuMsPerDeposit /
+        (alone.serverCpuMs / alone.timed.ops + directPart.directCpuMsPerDeposit),
     };
   });
   for (const l of levels) {
     console.log(
       `  ${l.tls ? 'STARTTLS' : 'plain'}, ${n} sender(s): ${l.smtp.ops} mails, ` +
         `${l.smtp.opsPerSecond.toFixed(1)} mails/s (p50 ${l.smtp.p50Ms.toFixed(0)} ms), ` +
-        `direct ${directRate.opsPerSecond.toFixed(1)} deposits/s, ratio ${l.ratio.toFixed(2)}`,
+        `direct ${directRate.opsPerSecond.toFixed(1)} deposits/s, ratio ${l.ratio.toFixed(2)}; ` +
+        `reception alone ${l.reception.opsPerSecond.toFixed(1)} mails/s, ceiling ${l.ceiling.toFixed(2)}`,
     );
   }
   const perSender = plain.timed.perWorker.map(
@@ -237,11 +277,16 @@ async function measureInbound(
   );
   const mailBytes = mails[0]!.raw.length;
 
-  const vg = await startVoicegate(store, {
-    logFile: join(root, 'voicegate-inbound.log'),
-    nodeArgs: nodeArgs(),
+  const vgLog = join(root, 'voicegate-inbound.log');
+  const vgProcess = await startVoicegate(store, {
+    logFile: vgLog,
+    nodeArgs: ['--trace-gc', ...nodeArgs()],
   });
-  started.push(vg);
+  started.push(vgProcess);
+  const vg: Traced = { process: vgProcess, logFile: vgLog };
+  const rxLog = join(root, 'reception.log');
+  const rxProcess = await startReception(store, rxLog, ['--trace-gc']);
+  started.push(rxProcess);
   const ca = readFileSync(store.certFile);
   const sent = new Array<number>(max).fill(0);
   const levels: InboundLevel[] = [];
@@ -251,26 +296,36 @@ async function measureInbound(
     deposited: new Array<number>(max).fill(0),
   };
   const senders = {
-    plain: openSenders({ port: vg.port, tls: false }, mails),
-    tls: openSenders({ port: vg.port, tls: true, ca }, mails),
+    plain: openSenders({ port: vgProcess.port, tls: false }, mails),
+    tls: openSenders({ port: vgProcess.port, tls: true, ca }, mails),
+  };
+  const rx = {
+    process: rxProcess,
+    logFile: rxLog,
+    plain: openSenders({ port: rxProcess.port, tls: false }, mails),
+    tls: openSenders({ port: rxProcess.port, tls: true, ca }, mails),
   };
   try {
+    for (const transport of [rx.plain, rx.tls]) {
+      await transport.warmUp(SERVER_WARM_UP_SENDERS, SERVER_WARM_UP_MAILS);
+    }
     for (const transport of [senders.plain, senders.tls]) {
       await transport.warmUp(SERVER_WARM_UP_SENDERS, SERVER_WARM_UP_MAILS);
       for (let i = 0; i < SERVER_WARM_UP_SENDERS; i++) sent[i]! += SERVER_WARM_UP_MAILS;
     }
     for (const n of LEVELS) {
-      const level = await measureLevel(vg, senders, direct, n, audio, mailBytes, opts);
+      const level = await measureLevel(vg, senders, rx, direct, n, audio, mailBytes, opts);
       levels.push(...level.levels);
       level.perSender.forEach((k, i) => (sent[i]! += k));
     }
   } finally {
-    senders.plain.close();
-    senders.tls.close();
+    for (const s of [senders.plain, senders.tls, rx.plain, rx.tls]) s.close();
     await direct.ctx.close();
   }
-  await vg.stop();
-  started.splice(started.indexOf(vg), 1);
+  for (const p of [vgProcess, rxProcess]) {
+    await p.stop();
+    started.splice(started.indexOf(p), 1);
+  }
 
   // Every 250 is a message in the store, in the right mailbox, with the audio as sent.
   const check = (s: VoicegateStore, names: string[], counts: number[], what: string): number => {

@@ -181,10 +181,10 @@ export class ServerProcess {
     name: string,
     command: string,
     args: string[],
-    opts: { port: number; logFile: string; stopSignal?: NodeJS.Signals },
+    opts: { port: number; logFile: string; stopSignal?: NodeJS.Signals; env?: NodeJS.ProcessEnv },
   ): Promise<ServerProcess> {
     const log = openSync(opts.logFile, 'a');
-    const child = spawn(command, args, { stdio: ['ignore', log, log] });
+    const child = spawn(command, args, { stdio: ['ignore', log, log], env: opts.env });
     closeSync(log);
     const server = new ServerProcess(
       name,

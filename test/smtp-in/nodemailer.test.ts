@@ -82,4 +82,32 @@ describe('nodemailer as a second SMTP client', () => {
     expect(info.rejected.sort()).toEqual(['201@elsewhere.example', 'carol@voicegate.local']);
     expect((await messagesFrom(server, '5553003')).map((f) => f.mailbox)).toEqual(['bob']);
   });
+
+  it('stores each of many mails sent at once and one after another with its own audio', async () => {
+    // Mails of different sizes, several at a time over kept connections: the server gathers
+    // each into a buffer another mail had before it.
+    const tones = [1.5, 2, 1, 4, 1.25, 3].map((seconds, i) =>
+      Buffer.from(toneWav({ seconds, frequency: 400 + 50 * i })),
+    );
+    const mailers = [transport(), transport(), transport()];
+    await Promise.all(
+      mailers.map(async (mailer, m) => {
+        for (let k = 0; k < tones.length; k++) {
+          const tone = tones[(k + 2 * m) % tones.length]!;
+          await mailer.sendMail({
+            ...voicemail(['bob@voicegate.local'], `555310${m}${k}`),
+            attachments: [{ filename: 'message.wav', content: tone }],
+          });
+        }
+        mailer.close();
+      }),
+    );
+    for (let m = 0; m < mailers.length; m++) {
+      for (let k = 0; k < tones.length; k++) {
+        const [found] = await messagesFrom(server, `555310${m}${k}`);
+        const sent = tones[(k + 2 * m) % tones.length]!;
+        expect((await storedAudio(server, found!.message)).equals(sent)).toBe(true);
+      }
+    }
+  });
 });
