@@ -121,6 +121,10 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return result;
   }
 
+  groupTx<T>(fn: () => T): Promise<T> {
+    return this.#group.run(fn);
+  }
+
   journal(
     mailboxId: number,
     kind: Change['kind'],
@@ -205,7 +209,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   // Messages
 
   readonly #deposits: DepositTable;
-  /** Deposits ready at about the same time share a commit (group-commit.ts). */
+  /** Deposits and log-ins' writes ready at about the same time share a commit (group-commit.ts). */
   readonly #group: GroupCommit;
   readonly #lastJournalSeq: StatementSync;
   async addMessages(

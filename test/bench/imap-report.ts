@@ -4,6 +4,7 @@
  */
 import { fixed, markdownTable, mean, percentile, textTable, type Table } from './bench-kit.ts';
 import type { Step } from './imap-load-worker.ts';
+import { blockFigures } from './imap-blocks.ts';
 import { notes } from './imap-notes.ts';
 import {
   percent,
@@ -232,11 +233,30 @@ function targetTable(r: Results): Table {
 
 /** Summaries of the raw figures, for the JSON part of the results file. */
 function summary(r: Results): unknown {
-  const sessionSummary = (run: SessionRun) => ({
-    ...run,
-    ...rate(run),
-    latenciesMs: Object.fromEntries(Object.entries(run.latenciesMs).map(([k, v]) => [k, stats(v)])),
-  });
+  const sessionSummary = (full: SessionRun) => {
+    const { slowConnects, ownBlocks, openingConnectMs, loop, ...run } = full;
+    return {
+      ...run,
+      ...rate(full),
+      latenciesMs: Object.fromEntries(
+        Object.entries(run.latenciesMs).map(([k, v]) => [k, stats(v)]),
+      ),
+      openingConnectMs: stats(openingConnectMs),
+      slowConnects: slowConnects.length,
+      generatorBlocksMs: ownBlocks.map((b) => Math.round(b.ms)),
+      ...(loop
+        ? {
+            loop: {
+              figures: blockFigures(full),
+              blocks: loop.blocks.map((b) => ({
+                ms: Math.round(b.ms),
+                cpuMs: Math.round(b.cpuMs),
+              })),
+            },
+          }
+        : {}),
+    };
+  };
   const idleSummary = ({ rounds, ...run }: IdleRun) => {
     const seen = rounds.filter((x) => x.fromCommitMs.length > 0);
     return {
