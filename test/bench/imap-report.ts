@@ -234,7 +234,8 @@ function targetTable(r: Results): Table {
 /** Summaries of the raw figures, for the JSON part of the results file. */
 function summary(r: Results): unknown {
   const sessionSummary = (full: SessionRun) => {
-    const { slowConnects, ownBlocks, openingConnectMs, loop, ...run } = full;
+    // The raw lists are summed up below; the generator's own blocks are in loop's figures.
+    const { slowConnects, ownBlocks: _ownBlocks, openingConnectMs, loop, ...run } = full;
     return {
       ...run,
       ...rate(full),
@@ -243,15 +244,15 @@ function summary(r: Results): unknown {
       ),
       openingConnectMs: stats(openingConnectMs),
       slowConnects: slowConnects.length,
-      generatorBlocksMs: ownBlocks.map((b) => Math.round(b.ms)),
       ...(loop
         ? {
             loop: {
-              figures: blockFigures(full),
-              blocks: loop.blocks.map((b) => ({
-                ms: Math.round(b.ms),
-                cpuMs: Math.round(b.cpuMs),
-              })),
+              ...blockFigures(full),
+              // Blocks of 20 ms or more, each as "ms/main-thread CPU ms".
+              blocksOver20Ms: loop.blocks
+                .filter((b) => b.ms >= 20)
+                .map((b) => `${Math.round(b.ms)}/${Math.round(b.cpuMs)}`)
+                .join(' '),
             },
           }
         : {}),
