@@ -61,7 +61,8 @@ export class AuditTable implements AuditStore {
   }
 
   async addAudit(r: NewAuditRecord): Promise<AuditRecord> {
-    const row = this.#db.tx(
+    // Log-ins and sign-ins record one each on the way of their reply: a shared commit (groupTx).
+    const row = await this.#db.groupTx(
       () =>
         this.#db
           .sql(

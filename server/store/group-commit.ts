@@ -10,9 +10,10 @@ interface Waiting {
 }
 
 /**
- * Group commit for deposits. Deposits that become ready in the same turn of the event loop (their
- * audio written by the thread pool at about the same time) share one transaction, each in a
- * savepoint of its own: one that fails is undone alone and only its caller hears of it.
+ * Group commit for deposits, and for log-ins' writes (`groupTx`). Deposits that become ready in
+ * the same turn of the event loop (their audio written by the thread pool at about the same time)
+ * share one transaction, each in a savepoint of its own: one that fails is undone alone and only
+ * its caller hears of it.
  *
  * The shared COMMIT runs with synchronous=NORMAL, which appends to the WAL without waiting for
  * the disk; the WAL is then fsynced on libuv's thread pool (`SharedFsync`: commits that end while

@@ -78,8 +78,10 @@ export class MailboxTable implements MailboxStore {
     });
   }
 
+  // A log-in's writes are on the way of its reply: shared commits, the WAL fsynced off the main
+  // thread, so that other sessions' greetings and commands do not wait for the disk.
   async setLoginState(id: number, failures: number, lockedUntil: number | null): Promise<void> {
-    this.#db.tx(() =>
+    await this.#db.groupTx(() =>
       this.#db
         .sql('UPDATE mailbox SET failed_logins = ?, locked_until = ? WHERE id = ?')
         .run(failures, lockedUntil, id),
@@ -94,7 +96,7 @@ export class MailboxTable implements MailboxStore {
   ): Promise<number | null> {
     // One statement, so concurrent attempts each get their own number: an expired lock starts a
     // new window at 1, and the attempt that takes the last try sets the lock with it.
-    const row = this.#db.tx(
+    const row = await this.#db.groupTx(
       () =>
         this.#db.sql(reserveLoginSql('mailbox', 'sqlite')).get(id, now, limit, lockUntil) as
           { failed_logins: number } | undefined,
@@ -105,7 +107,7 @@ export class MailboxTable implements MailboxStore {
   async recordNoLogin(): Promise<void> {
     // SQLite skips rewriting a row to what it holds, so the count goes up and back down: the
     // page is written and synced as reserveLogin's is, and nothing changes.
-    this.#db.tx(() => {
+    await this.#db.groupTx(() => {
       for (const step of [1, -1])
         this.#db
           .sql(

@@ -9,6 +9,12 @@ export interface SqlAccess {
   sql(text: string): StatementSync;
   /** One write transaction; its journal entries reach the change feed after commit. */
   tx<T>(fn: () => T): T;
+  /**
+   * One write transaction shared with the others ready in the same turn of the event loop
+   * (group-commit.ts); resolves once it is durable. The main thread does not wait for the disk
+   * meanwhile: for writes on the way of a reply, such as a log-in's.
+   */
+  groupTx<T>(fn: () => T): Promise<T>;
   /** Of these audio keys, those no message, greeting or delivery refers to any more. */
   unusedAudio(keys: string[]): string[];
   insertMessage(m: NewMessage, at: number): Message;

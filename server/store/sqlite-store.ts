@@ -133,6 +133,10 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     return result;
   }
 
+  groupTx<T>(fn: () => T): Promise<T> {
+    return this.#group.run(fn);
+  }
+
   journal(
     mailboxId: number,
     kind: Change['kind'],
@@ -204,7 +208,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   readonly #deposits: DepositTable;
   readonly #messages: MessageTable;
   readonly #journal = new JournalTable(this);
-  /** Deposits ready at about the same time share a commit (group-commit.ts). */
+  /** Deposits and log-ins' writes ready at about the same time share a commit (group-commit.ts). */
   readonly #group: GroupCommit;
   readonly #lastJournalSeq: StatementSync;
   async addMessages(

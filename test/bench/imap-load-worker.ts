@@ -40,6 +40,15 @@ export interface SessionsResult {
   latenciesMs: Record<Step | 'session', number[]>;
   /** The generator's own CPU (user + system) during the run. */
   cpuMs: number;
+  /**
+   * Each connect-to-greeting of SLOW_MS or more: when it began (ms since the epoch), how long,
+   * and whether it was of the opening wave (the first session of each client: all connect at once).
+   */
+  slowConnects: { at: number; ms: number; opening: boolean }[];
+  /** The connect-to-greeting times of the opening wave (also in latenciesMs.connect). */
+  openingConnectMs: number[];
+  /** The generator's own event-loop blocks of SLOW_MS or more (as test/bench/loop-probe.ts). */
+  ownBlocks: { at: number; ms: number }[];
 }
 
 export interface OpenRequest {
@@ -76,6 +85,8 @@ type Request =
   | { type: 'exit' };
 
 const now = (): number => performance.timeOrigin + performance.now();
+const SLOW_MS = 10;
+const TICK_MS = 5;
 const EXISTS = /^\* \d+ EXISTS/;
 
 async function runSessions(req: SessionsRequest): Promise<SessionsResult> {
@@ -88,17 +99,36 @@ async function runSessions(req: SessionsRequest): Promise<SessionsResult> {
   let firstError: string | undefined;
   let bytes = 0;
   let bodyBytes = 0;
+  const slowConnects: SessionsResult['slowConnects'] = [];
+  const ownBlocks: SessionsResult['ownBlocks'] = [];
+  const openingConnectMs: number[] = [];
+  // The generator shares the cores: a greeting it reads late is its own delay, not the server's.
+  let tick = performance.now();
+  const ticker = setInterval(() => {
+    const t = performance.now();
+    if (t - tick - TICK_MS >= SLOW_MS)
+      ownBlocks.push({ at: performance.timeOrigin + tick, ms: t - tick - TICK_MS });
+    tick = t;
+  }, TICK_MS);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + req.seconds * 1000;
 
   const session = async (client: number, n: number): Promise<void> => {
+    // n counts the run's sessions from 0: the first `concurrency` of them open at the same moment.
     const user = req.users[client % req.users.length]!;
     const localAddress = req.target.localAddresses[n % req.target.localAddresses.length];
     const s0 = performance.now();
     const imap = await RawImap.open({ ...req.target, localAddress });
     try {
       const times: Partial<Record<Step, number>> = { connect: performance.now() - s0 };
+      if (n < req.concurrency) openingConnectMs.push(times.connect!);
+      if (times.connect! >= SLOW_MS)
+        slowConnects.push({
+          at: performance.timeOrigin + s0,
+          ms: times.connect!,
+          opening: n < req.concurrency,
+        });
       times.login = (await imap.command(`LOGIN ${quote(user)} ${quote(req.password)}`)).ms;
       times.select = (await imap.command('SELECT INBOX')).ms;
       times.fetchMeta = (await imap.command('FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)')).ms;
@@ -129,9 +159,13 @@ async function runSessions(req: SessionsRequest): Promise<SessionsResult> {
       }
     }),
   );
+  clearInterval(ticker);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return {
+    slowConnects,
+    openingConnectMs,
+    ownBlocks,
     sessions,
     failed,
     firstError,

@@ -2,6 +2,7 @@
  * The IMAP benchmark's notes: how each figure was measured, and what else the run saw.
  */
 import { fixed } from './bench-kit.ts';
+import { blockNotes } from './imap-blocks.ts';
 import { percent, type Results, type SessionRun } from './imap-results.ts';
 
 /** Where a Node server's CPU went: its one JavaScript thread, the libuv pool, hashing, the rest. */
@@ -52,6 +53,7 @@ export function notes(r: Results): string[] {
       'else the machine ran meanwhile (/proc/stat busy time less the server’s and the generator’s): ' +
       'other work on a shared machine slows both servers alike.',
     ...threadNote(s.voicegate),
+    ...blockNotes(s),
     ...(s.dovecot.authCpuMs !== undefined
       ? [
           `Dovecot’s auth service (it verifies the passwords) used ` +

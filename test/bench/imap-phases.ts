@@ -7,7 +7,8 @@ import { percentile, sleep, type BenchOptions } from './bench-kit.ts';
 import type { LoadGenerator } from './imap-load.ts';
 import type { SessionsResult, Target } from './imap-load-worker.ts';
 import { machineBusyMs, type Memory, type ThreadCpu } from './imap-proc.ts';
-import type { IdleRun, SessionRun } from './imap-results.ts';
+import type { IdleRun, LoopWindow, SessionRun } from './imap-results.ts';
+import type { LoopReading } from './loop-probe.ts';
 
 export interface Server {
   name: 'voicegate' | 'dovecot';
@@ -18,6 +19,8 @@ export interface Server {
   threadCpuMs?(): ThreadCpu;
   /** For Dovecot: its auth processes' CPU (password verification). */
   authCpuMs?(): number;
+  /** For Voicegate: its event loop's blocks and collections so far (loop-probe.ts). */
+  loop?(): Promise<LoopReading>;
 }
 
 export interface PhaseSettings {
@@ -31,7 +34,10 @@ export type Half = SessionsResult & {
   machineBusyMs: number;
   threadCpuMs?: ThreadCpu;
   authCpuMs?: number;
+  loop?: LoopWindow;
 };
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
 
 /** One untimed session per mailbox: indexes and renditions built, \Seen set, caches warm. */
 export async function warmUp(gen: LoadGenerator, server: Server, p: PhaseSettings): Promise<void> {
@@ -57,6 +63,7 @@ export async function measureHalf(
   const busy0 = machineBusyMs();
   const threads0 = server.threadCpuMs?.();
   const auth0 = server.authCpuMs?.();
+  const from = epochNow();
   const result = await gen.sessions({
     target: server.target,
     users: p.users,
@@ -66,8 +73,14 @@ export async function measureHalf(
     maxSessions: Math.ceil(opts.maxOps / 2),
   });
   const threads1 = server.threadCpuMs?.();
+  const to = epochNow();
+  const reading = await server.loop?.();
+  const within = (e: { at: number }): boolean => e.at >= from && e.at < to;
   return {
     ...result,
+    ...(reading
+      ? { loop: { blocks: reading.blocks.filter(within), gc: reading.gc.filter(within) } }
+      : {}),
     serverCpuMs: server.cpuMs() - cpu0,
     machineBusyMs: machineBusyMs() - busy0,
     ...(auth0 !== undefined ? { authCpuMs: server.authCpuMs!() - auth0 } : {}),
@@ -97,6 +110,17 @@ export function mergeHalves(halves: Half[]): SessionRun {
     latenciesMs: Object.fromEntries(
       keys.map((k) => [k, halves.flatMap((h) => h.latenciesMs[k])]),
     ) as SessionsResult['latenciesMs'],
+    slowConnects: halves.flatMap((h) => h.slowConnects),
+    openingConnectMs: halves.flatMap((h) => h.openingConnectMs),
+    ownBlocks: halves.flatMap((h) => h.ownBlocks),
+    ...(halves.every((h) => h.loop)
+      ? {
+          loop: {
+            blocks: halves.flatMap((h) => h.loop!.blocks),
+            gc: halves.flatMap((h) => h.loop!.gc),
+          },
+        }
+      : {}),
     generatorCpuMs: sum((h) => h.cpuMs),
     serverCpuMs: sum((h) => h.serverCpuMs),
     machineBusyMs: sum((h) => h.machineBusyMs),

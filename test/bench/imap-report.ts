@@ -4,6 +4,7 @@
  */
 import { fixed, markdownTable, mean, percentile, textTable, type Table } from './bench-kit.ts';
 import type { Step } from './imap-load-worker.ts';
+import { blockFigures } from './imap-blocks.ts';
 import { notes } from './imap-notes.ts';
 import {
   percent,
@@ -232,11 +233,31 @@ function targetTable(r: Results): Table {
 
 /** Summaries of the raw figures, for the JSON part of the results file. */
 function summary(r: Results): unknown {
-  const sessionSummary = (run: SessionRun) => ({
-    ...run,
-    ...rate(run),
-    latenciesMs: Object.fromEntries(Object.entries(run.latenciesMs).map(([k, v]) => [k, stats(v)])),
-  });
+  const sessionSummary = (full: SessionRun) => {
+    // The raw lists are summed up below; the generator's own blocks are in loop's figures.
+    const { slowConnects, ownBlocks: _ownBlocks, openingConnectMs, loop, ...run } = full;
+    return {
+      ...run,
+      ...rate(full),
+      latenciesMs: Object.fromEntries(
+        Object.entries(run.latenciesMs).map(([k, v]) => [k, stats(v)]),
+      ),
+      openingConnectMs: stats(openingConnectMs),
+      slowConnects: slowConnects.length,
+      ...(loop
+        ? {
+            loop: {
+              ...blockFigures(full),
+              // Blocks of 20 ms or more, each as "ms/main-thread CPU ms".
+              blocksOver20Ms: loop.blocks
+                .filter((b) => b.ms >= 20)
+                .map((b) => `${Math.round(b.ms)}/${Math.round(b.cpuMs)}`)
+                .join(' '),
+            },
+          }
+        : {}),
+    };
+  };
   const idleSummary = ({ rounds, ...run }: IdleRun) => {
     const seen = rounds.filter((x) => x.fromCommitMs.length > 0);
     return {

@@ -7,6 +7,10 @@ import { mean, percentile, type BenchOptions, type machine } from './bench-kit.t
 import type { Installed } from './imap-dovecot.ts';
 import type { SessionsResult, Step } from './imap-load-worker.ts';
 import type { Memory, ThreadCpu } from './imap-proc.ts';
+import type { LoopReading } from './loop-probe.ts';
+
+/** A Node server's event-loop blocks and collections during a run (loop-probe.ts). */
+export type LoopWindow = Pick<LoopReading, 'blocks' | 'gc'>;
 
 interface HashPair {
   scrypt: ScryptCost;
@@ -29,6 +33,8 @@ export interface SessionRun extends Omit<SessionsResult, 'cpuMs'> {
   threadCpuMs?: ThreadCpu;
   /** Dovecot's auth processes' CPU. */
   authCpuMs?: number;
+  /** Voicegate's event loop meanwhile. */
+  loop?: LoopWindow;
 }
 
 export interface IdleRound {

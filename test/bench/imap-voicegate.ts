@@ -22,9 +22,11 @@ import {
   type ThreadCpu,
 } from './imap-proc.ts';
 import type { DepositTimes } from './imap-deposit-worker.ts';
+import type { LoopReading } from './loop-probe.ts';
 
 const CLI = join(PROJECT_DIR, 'bin', 'voicegate.js');
 const DEPOSIT_WORKER = fileURLToPath(new URL('./imap-deposit-worker.ts', import.meta.url));
+const LOOP_PROBE = fileURLToPath(new URL('./loop-probe.ts', import.meta.url));
 
 export interface BenchMailbox {
   name: string;
@@ -74,22 +76,34 @@ export async function prepareStore(
 export class VoicegateServer {
   readonly #child: ChildProcess;
   readonly #logFile: string;
+  readonly #loopFile: string | undefined;
   readonly port: number;
 
-  private constructor(child: ChildProcess, port: number, logFile: string) {
+  private constructor(child: ChildProcess, port: number, logFile: string, loopFile?: string) {
     this.#child = child;
     this.port = port;
     this.#logFile = logFile;
+    this.#loopFile = loopFile;
   }
 
-  /** `voicegate serve` with plaintext IMAP on `port`; resolves once it greets a client. */
+  /**
+   * `voicegate serve` with plaintext IMAP on `port`; resolves once it greets a client. With
+   * `loopFile`, loop-probe.ts keeps its event loop's blocks, read by `loop()` through that file.
+   */
   static async start(
     configFile: string,
     port: number,
-    opts: { logFile: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; sets?: string[] },
+    opts: {
+      logFile: string;
+      nodeArgs?: string[];
+      env?: NodeJS.ProcessEnv;
+      sets?: string[];
+      loopFile?: string;
+    },
   ): Promise<VoicegateServer> {
     const log = openSync(opts.logFile, 'a');
     const args = [
+      ...(opts.loopFile ? ['--import', LOOP_PROBE] : []),
       ...(opts.nodeArgs ?? []),
       CLI,
       '--config',
@@ -107,10 +121,14 @@ export class VoicegateServer {
     ];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', log, log],
-      env: { ...process.env, ...opts.env },
+      env: {
+        ...process.env,
+        ...opts.env,
+        ...(opts.loopFile ? { VOICEGATE_LOOP_PROBE: opts.loopFile } : {}),
+      },
     });
     closeSync(log);
-    const server = new VoicegateServer(child, port, opts.logFile);
+    const server = new VoicegateServer(child, port, opts.logFile, opts.loopFile);
     const t0 = performance.now();
     for (;;) {
       if (child.exitCode !== null) throw new Error(`voicegate serve exited${server.logTail()}`);
@@ -141,6 +159,23 @@ export class VoicegateServer {
 
   threadCpuMs(): ThreadCpu {
     return nodeThreadCpuMs(this.pid);
+  }
+
+  /** The event loop's blocks and collections since the start (needs `loopFile`). */
+  async loop(): Promise<LoopReading> {
+    if (!this.#loopFile) throw new Error('started without a loop probe');
+    const asked = Date.now();
+    this.#child.kill('SIGUSR2');
+    for (let waited = 0; ; waited += 20) {
+      try {
+        const reading = JSON.parse(readFileSync(this.#loopFile, 'utf8')) as LoopReading;
+        if (reading.written >= asked) return reading;
+      } catch {
+        // Not written yet, or being written.
+      }
+      if (waited > 10_000) throw new Error('the loop probe did not answer');
+      await sleep(20);
+    }
   }
 
   logTail(lines = 20): string {

@@ -231,6 +231,7 @@ async function measureAll(
   const vgPort = await freePort();
   const vgOptions = {
     logFile: join(root, 'voicegate.log'),
+    loopFile: join(root, 'voicegate-loop.json'),
     // This benchmark's own switch: extra node flags for the Voicegate server process, e.g.
     // IMAP_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' or '--max-semi-space-size=2'.
     nodeArgs: (process.env.IMAP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
@@ -275,6 +276,7 @@ async function measureAll(
       cpuMs: () => vg.cpuMs(),
       memory: () => vg.memory(),
       threadCpuMs: () => vg.threadCpuMs(),
+      loop: () => vg.loop(),
     },
     {
       name: 'dovecot',

@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   deposit: () => import('./deposit.ts'),
   imap: () => import('./imap.ts'),
   'imap-memory': () => import('./imap-memory.ts'),
+  'login-loop': () => import('./login-loop.ts'),
   sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),
