@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- imap-core's server and connections are untyped */
-import type { ConnectionLimits } from '../server/net/connection-limits.ts';
+import type { ConnectionLimits, ConnectionSlot } from '../server/net/connection-limits.ts';
 import type { Callback, ImapSession } from './imap-core.ts';
 
 /**
@@ -58,19 +58,24 @@ export function limitImap(
     if (slot) {
       // imap-core connects a TLS socket only once its handshake is done.
       slot.done('handshake');
-      const connection = (session.writeStream as unknown as { connection: CoreConnection })
-        .connection;
-      slot.expire = (reason) => {
-        // Nothing sent after the deadline is read; the answer to a command already taken goes
-        // out first, so the BYE is the last line.
-        connection._socket.pause();
-        setImmediate(() => {
-          // Mid-handshake (STARTTLS) a plaintext line would only garble it.
-          if (!connection._upgrading) connection.send(`* BYE ${reason}`);
-          setImmediate(() => connection.close(true));
-        });
-      };
+      slot.session = (session.writeStream as unknown as { connection: CoreConnection }).connection;
+      slot.expire = sayBye;
     }
     cb(null);
   };
+}
+
+/**
+ * A slot's expiry once imap-core has the session (`slot.session`, its connection): one function
+ * for every slot. Nothing sent after the deadline is read; the answer to a command already taken
+ * goes out first, so the BYE is the last line.
+ */
+function sayBye(this: ConnectionSlot, reason: string): void {
+  const connection = this.session as CoreConnection;
+  connection._socket.pause();
+  setImmediate(() => {
+    // Mid-handshake (STARTTLS) a plaintext line would only garble it.
+    if (!connection._upgrading) connection.send(`* BYE ${reason}`);
+    setImmediate(() => connection.close(true));
+  });
 }

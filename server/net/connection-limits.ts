@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 
 /** `limits` of the config: the same for every TCP listener. */
@@ -53,19 +54,39 @@ const keyOf = (s: { remoteAddress?: string; remotePort?: number }): string =>
  * One admitted connection: it holds its place in the counts until its socket closes, and the
  * deadlines that close it (TLS handshake, login). `expire` is how the protocol says goodbye
  * (IMAP BYE, SMTP 421); before the protocol has a session it is a plain destroy.
+ *
+ * Thousands of idle connections hold one each, so a slot holds plain fields and no closure of
+ * its own: the owner's release and the socket's 'close' listener are shared by all slots.
  */
 export class ConnectionSlot {
+  /** The client counted: its address, or its IPv6 /64 (`clientOf`). */
   readonly address: string;
-  expire: (reason: string) => void;
+  /** Its key among the listener's slots: the peer's address and port. */
+  readonly key: string;
+  /** How the connection is closed at a deadline; the protocol sets its own goodbye. */
+  expire: (this: ConnectionSlot, reason: string) => void = destroySocket;
+  /** The protocol's session, for an `expire` shared by all its slots (set by the protocol). */
+  session: unknown;
   /** Armed deadlines; none once the connection has logged in (most of its life, when idle). */
   #timers: Map<string, NodeJS.Timeout> | undefined;
-  readonly #release: () => void;
+  readonly #socket: Socket;
+  readonly #release: (slot: ConnectionSlot) => void;
   #released = false;
 
-  constructor(socket: Socket, release: () => void) {
-    this.address = socket.remoteAddress ?? '';
-    this.expire = () => socket.destroy();
+  constructor(
+    socket: Socket,
+    address: string,
+    key: string,
+    release: (slot: ConnectionSlot) => void,
+  ) {
+    this.address = address;
+    this.key = key;
+    this.#socket = socket;
     this.#release = release;
+  }
+
+  get socket(): Socket {
+    return this.#socket;
   }
 
   /**
@@ -100,8 +121,22 @@ export class ConnectionSlot {
     this.#released = true;
     for (const timer of this.#timers?.values() ?? []) clearTimeout(timer);
     this.#timers = undefined;
-    this.#release();
+    this.#release(this);
   }
+}
+
+/** A slot's `expire` before the protocol sets its goodbye. */
+function destroySocket(this: ConnectionSlot): void {
+  this.socket.destroy();
+}
+
+/** Where a socket's slot is kept, for the 'close' listener all sockets share. */
+const kSlot = Symbol('connectionSlot');
+type SlotSocket = Socket & { [kSlot]?: ConnectionSlot };
+
+/** The 'close' listener of every admitted socket: one function, not a closure per socket. */
+function releaseSlot(this: SlotSocket): void {
+  this[kSlot]?.release();
 }
 
 /**
@@ -114,7 +149,7 @@ export class ConnectionLimits {
   readonly #config: LimitsConfig;
   readonly #log: LimitsLog;
   readonly #perAddress = new Map<string, number>();
-  readonly #slots = new Map<string, { slot: ConnectionSlot; socket: Socket }>();
+  readonly #slots = new Map<string, ConnectionSlot>();
   /** Per refused address: when it was last logged and how many were refused since. */
   readonly #refusedLog = new Map<string, { at: number; count: number }>();
   #refused = 0;
@@ -167,7 +202,7 @@ export class ConnectionLimits {
   slotOf(
     socket: { remoteAddress?: string; remotePort?: number } | undefined,
   ): ConnectionSlot | undefined {
-    return socket ? this.#slots.get(keyOf(socket))?.slot : undefined;
+    return socket ? this.#slots.get(keyOf(socket)) : undefined;
   }
 
   stats(): ConnectionStats {
@@ -181,7 +216,7 @@ export class ConnectionLimits {
 
   /** Closes every connection still open (at shutdown, including those mid-handshake). */
   destroyAll(): void {
-    for (const { socket } of [...this.#slots.values()]) socket.destroy();
+    for (const slot of [...this.#slots.values()]) slot.socket.destroy();
   }
 
   #admit(socket: Socket, startTls: boolean): ConnectionSlot | undefined {
@@ -195,21 +230,24 @@ export class ConnectionLimits {
       this.#noteRefused(address, overAddress ? 'perAddress' : 'total');
       return undefined;
     }
-    const key = keyOf(socket);
     this.#perAddress.set(address, fromAddress + 1);
-    const slot = new ConnectionSlot(socket, () => {
-      this.#slots.delete(key);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
-    });
-    this.#slots.set(key, { slot, socket });
+    const slot = new ConnectionSlot(socket, address, keyOf(socket), this.#free);
+    this.#slots.set(slot.key, slot);
     // 'on', not 'once': a socket closes once, and once's wrapper and its context cost 136 B per
     // idle connection. release() is idempotent.
-    socket.on('close', () => slot.release());
-    if (startTls) keepCloseListener(socket, slot);
+    (socket as SlotSocket)[kSlot] = slot;
+    socket.on('close', releaseSlot);
+    if (startTls) socket.removeAllListeners = removeAllButRelease;
     return slot;
   }
+
+  /** Every slot's release: one function for the listener's slots. */
+  readonly #free = (slot: ConnectionSlot): void => {
+    this.#slots.delete(slot.key);
+    const left = (this.#perAddress.get(slot.address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(slot.address, left);
+    else this.#perAddress.delete(slot.address);
+  };
 
   #noteRefused(address: string, limit: 'perAddress' | 'total'): void {
     this.#refused++;
@@ -242,16 +280,14 @@ export class ConnectionLimits {
 /**
  * imap-core and smtp-server strip every listener of the plain socket when STARTTLS begins
  * (`removeAllListeners()`), ours included; the plain socket still closes under the TLS one, so
- * the release listener is put back.
+ * the release listener is put back. Set as the socket's own `removeAllListeners`: one function
+ * for all sockets.
  */
-function keepCloseListener(socket: Socket, slot: ConnectionSlot): void {
-  const removeAll = socket.removeAllListeners;
-  socket.removeAllListeners = function (
-    this: Socket,
-    ...args: Parameters<Socket['removeAllListeners']>
-  ) {
-    removeAll.apply(this, args);
-    if (args.length === 0 || args[0] === 'close') this.on('close', () => slot.release());
-    return this;
-  };
+function removeAllButRelease(
+  this: Socket,
+  ...args: Parameters<Socket['removeAllListeners']>
+): Socket {
+  EventEmitter.prototype.removeAllListeners.apply(this, args);
+  if (args.length === 0 || args[0] === 'close') this.on('close', releaseSlot);
+  return this;
 }
