@@ -80,9 +80,20 @@ export class PgAudio implements AudioStore {
     });
   }
 
+  /**
+   * Removes the audio of `keys` that no message, greeting or delivery names. A caller that
+   * heard an error from a commit cannot know whether it committed (its answer may have been
+   * lost after the COMMIT): asking here means a row never names missing audio.
+   */
   async remove(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.#db.sql.rows('DELETE FROM audio WHERE key = ANY($1::text[])', [keys]);
+    await this.#db.sql.rows(
+      `DELETE FROM audio a WHERE key = ANY($1::text[])
+         AND NOT EXISTS (SELECT 1 FROM message WHERE audio_key = a.key)
+         AND NOT EXISTS (SELECT 1 FROM greeting WHERE audio_key = a.key)
+         AND NOT EXISTS (SELECT 1 FROM delivery WHERE audio_key = a.key)`,
+      [keys],
+    );
   }
 
   /**

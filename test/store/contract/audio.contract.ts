@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AudioStore } from '../../../server/domain/ports.ts';
-import { codeOf } from './fixtures.ts';
+import { addMailbox, codeOf, deposit } from './fixtures.ts';
 import type { OpenedStore } from './opened-store.ts';
 
 async function bytesOf(stream: Readable): Promise<Buffer> {
@@ -69,6 +69,16 @@ export function audioContract(open: () => Promise<OpenedStore>): void {
       expect(await codeOf(audio.read(MISSING))).toBe('NOT_FOUND');
       await audio.remove([key, MISSING]);
       expect([...(await audio.read(kept))]).toEqual([1, 2, 3]);
+    });
+
+    it('never removes audio a message names: a caller that heard an error may not know it committed', async () => {
+      const named = await audio.put(BYTES);
+      const loose = await audio.put(new Uint8Array([4, 5, 6]));
+      const alice = await addMailbox(opened.store, 'alice');
+      await deposit(opened.store, alice.id, named);
+      await audio.remove([named, loose]);
+      expect((await audio.read(named)).equals(BYTES)).toBe(true);
+      expect(await codeOf(audio.read(loose))).toBe('NOT_FOUND');
     });
   });
 }
