@@ -30,11 +30,16 @@ export function missingServerFlags(execArgv, nodeOptions) {
  * file I/O and code hashing alike: concurrent deposits' writes and fsyncs, and audio reads during
  * a burst of logins, each hold a thread. A value the caller set is kept. libuv reads its size
  * once, when the pool first starts, so it must be in the environment before any file I/O.
+ * glibc's mmap threshold is fixed at its default (128 KiB): left free, it rises to the size of
+ * the largest block freed (up to 32 MiB), so each code check's scrypt block (16 MiB) comes from an
+ * arena after the first and its pages stay resident once freed, where a fixed threshold gives each
+ * back to the system when freed (test/bench/README.md).
  */
 export function serverEnv(env) {
   return {
     ...env,
     MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2',
+    MALLOC_MMAP_THRESHOLD_: env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
     UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? '16',
   };
 }
