@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   imap: () => import('./imap.ts'),
   'imap-memory': () => import('./imap-memory.ts'),
   'login-loop': () => import('./login-loop.ts'),
+  'greeting-wave': () => import('./greeting-wave.ts'),
   sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
   web: () => import('./web.ts'),
