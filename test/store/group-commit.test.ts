@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempData, type TempData } from '../helpers/temp-data.ts';
 import { addMailbox, newMessage } from './contract/fixtures.ts';
 import { openEmbedded } from './embedded.ts';
+import { holdFsyncs, isSettled } from './held-fsync.ts';
 
 let data: TempData;
 let opened: Awaited<ReturnType<typeof openEmbedded>>;
@@ -30,35 +31,6 @@ function countCommits(): () => number {
   return () => commits;
 }
 
-/** Holds every FileHandle fsync from now on until `release()`; `started` resolves at the first. */
-async function holdFsyncs(): Promise<{ started: Promise<void>; release: () => void }> {
-  const probe = await open(join(data.dir, 'voicegate.db'), 'r');
-  const proto = Object.getPrototypeOf(probe) as FileHandle;
-  await probe.close();
-  const sync = proto.sync;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let started!: () => void;
-  const first = new Promise<void>((resolve) => (started = resolve));
-  vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
-    started();
-    await released;
-    return sync.call(this);
-  });
-  return { started: first, release };
-}
-
-/** Whether `promise` has settled once pending callbacks ran. */
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return done;
-}
-
 describe('group commit of deposits', () => {
   it("answers a group, and wakes the feed, only once the WAL's fsync has returned", async () => {
     const box = await addMailbox(opened.store, 'alice', '201');
@@ -67,7 +39,7 @@ describe('group commit of deposits', () => {
     // timers: faked, so that the test runs them all while the fsync is held, without waiting.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const unsubscribe = opened.store.feed.subscribe((mailboxId) => woken.push(mailboxId));
-    const fsyncs = await holdFsyncs();
+    const fsyncs = await holdFsyncs(data.dir);
     try {
       const deposits = Promise.all(
         Array.from({ length: 4 }, () => opened.store.addMessages([newMessage(box.id)], Date.now())),

@@ -4,12 +4,11 @@
  * loop serves other sessions (greetings, commands) while the disk syncs. Each is still answered
  * only once durable.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempData, type TempData } from '../helpers/temp-data.ts';
 import { addMailbox } from './contract/fixtures.ts';
 import { openEmbedded } from './embedded.ts';
+import { holdFsyncs, isSettled } from './held-fsync.ts';
 
 let data: TempData;
 let opened: Awaited<ReturnType<typeof openEmbedded>>;
@@ -24,35 +23,6 @@ afterEach(async () => {
   data.remove();
 });
 
-/** Holds every FileHandle fsync from now on until `release()`; `started` resolves at the first. */
-async function holdFsyncs(): Promise<{ started: Promise<void>; release: () => void }> {
-  const probe = await open(join(data.dir, 'voicegate.db'), 'r');
-  const proto = Object.getPrototypeOf(probe) as FileHandle;
-  await probe.close();
-  const sync = proto.sync;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let started!: () => void;
-  const first = new Promise<void>((resolve) => (started = resolve));
-  vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
-    started();
-    await released;
-    return sync.call(this);
-  });
-  return { started: first, release };
-}
-
-/** Whether `promise` has settled once pending callbacks ran. */
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return done;
-}
-
 describe("a log-in's writes", () => {
   it('share one commit, answered after the WAL fsync, which the event loop does not wait for', async () => {
     const store = opened.store;
@@ -64,7 +34,7 @@ describe("a log-in's writes", () => {
       if (/^\s*COMMIT\b/i.test(sql)) commits.push(sql);
       return exec(sql);
     };
-    const fsyncs = await holdFsyncs();
+    const fsyncs = await holdFsyncs(data.dir);
     const now = Date.now();
     const writes = Promise.all([
       store.reserveLogin(box.id, now, 5, now + 60_000),
@@ -98,7 +68,7 @@ describe("a log-in's writes", () => {
     expect(audit.outcome).toBe('success');
 
     vi.restoreAllMocks();
-    const held = await holdFsyncs();
+    const held = await holdFsyncs(data.dir);
     const reset = store.setLoginState(box.id, 0, null);
     await held.started;
     expect(await isSettled(reset)).toBe(false);
