@@ -87,13 +87,10 @@ export class PgAudio implements AudioStore {
    */
   async remove(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.#db.sql.rows(
-      `DELETE FROM audio a WHERE key = ANY($1::text[])
-         AND NOT EXISTS (SELECT 1 FROM message WHERE audio_key = a.key)
-         AND NOT EXISTS (SELECT 1 FROM greeting WHERE audio_key = a.key)
-         AND NOT EXISTS (SELECT 1 FROM delivery WHERE audio_key = a.key)`,
-      [keys],
-    );
+    await this.#db.tx(async (t) => {
+      const unused = await this.#db.unusedAudio(t, keys);
+      if (unused.length) await t.rows('DELETE FROM audio WHERE key = ANY($1::text[])', [unused]);
+    });
   }
 
   /**
