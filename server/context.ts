@@ -72,6 +72,7 @@ export async function createContext(
     {
       sweep: opts.sweep,
       onFeedError: (err) => log.error({ err }, 'change feed listener failed'),
+      onCheckpointError: (err) => log.error({ err }, 'WAL checkpoint failed'),
     },
   );
   const deps: DomainDeps = {

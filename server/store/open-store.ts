@@ -21,6 +21,8 @@ export interface OpenOptions {
   /** Removes audio a crash left without a record (the server does it at start). */
   sweep?: boolean;
   onFeedError?: (err: unknown) => void;
+  /** A WAL checkpoint failed (the embedded store; its frames stay in the WAL, tried again). */
+  onCheckpointError?: (err: unknown) => void;
 }
 
 /**
@@ -80,7 +82,10 @@ function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
   if (mkdirSync(dataDir, { recursive: true, mode: 0o700 })) chmodSync(dataDir, 0o700);
   const dbPath = join(dataDir, 'voicegate.db');
   privateDatabase(dbPath);
-  const store = new SqliteStore(dbPath, { onFeedError: opts.onFeedError });
+  const store = new SqliteStore(dbPath, {
+    onFeedError: opts.onFeedError,
+    checkpoints: { onError: opts.onCheckpointError },
+  });
   privateDatabase(dbPath);
   const audio = new AudioFiles(join(dataDir, 'audio'), {
     unnamed: (keys) => store.unusedAudio(keys),

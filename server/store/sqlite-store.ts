@@ -38,6 +38,7 @@ import { WebPreferenceTable } from './web-preference-table.ts';
 import type { WebPreferences } from '../domain/web-preferences.ts';
 import { migrate } from './migrations.ts';
 import { GroupCommit } from './group-commit.ts';
+import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
 import { ExchangeTable } from './exchange-table.ts';
 import { EmailReadingTable } from './email-reading-table.ts';
 import type { StoredEmailReading } from '../domain/email-reading.ts';
@@ -57,10 +58,16 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   readonly db: DatabaseSync;
   readonly feed: JournalFeed;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #checkpointer: Checkpointer | null;
 
   constructor(
     path: string,
-    opts: { feedIntervalMs?: number; onFeedError?: (err: unknown) => void } = {},
+    opts: {
+      feedIntervalMs?: number;
+      onFeedError?: (err: unknown) => void;
+      /** The checkpointer's settings (checkpointer.ts); a database in memory has none. */
+      checkpoints?: Partial<CheckpointerOptions>;
+    } = {},
   ) {
     this.db = new DatabaseSync(path, { timeout: 5000 });
     try {
@@ -68,11 +75,14 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
         'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;',
       );
       migrate(this.db);
+      // Checkpoints run on a thread of their own (checkpointer.ts), never inside a COMMIT here.
+      if (path !== ':memory:') this.db.exec('PRAGMA wal_autocheckpoint = 0');
     } catch (err) {
       this.db.close();
       throw storeError(err);
     }
     const walFile = path === ':memory:' ? undefined : `${path}-wal`;
+    this.#checkpointer = walFile ? new Checkpointer(path, opts.checkpoints) : null;
     this.#lastJournalSeq = this.db.prepare('SELECT MAX(seq) AS seq FROM journal');
     this.feed = new JournalFeed(this.db, {
       intervalMs: opts.feedIntervalMs,
@@ -93,6 +103,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       this.db,
       walFile,
       () => {
+        this.#checkpointer?.committed();
         // Rows up to here are the group's (and durable ones before): announced once it is durable.
         const upTo = this.#lastJournalSeq.get() as { seq: number | null };
         return () => this.feed.poke(upTo.seq ?? 0);
@@ -129,6 +140,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw storeError(err);
     }
+    this.#checkpointer?.committed();
     this.feed.poke();
     return result;
   }
@@ -385,6 +397,7 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
   async close(): Promise<void> {
     this.feed.stop();
     await this.#group.close();
+    await this.#checkpointer?.close();
     if (this.db.isOpen) this.db.close();
   }
 
