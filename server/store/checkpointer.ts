@@ -42,8 +42,7 @@ export const CHECKPOINT_DEFAULTS: CheckpointerOptions = {
 const WORKER = new URL('./checkpoint-worker.js', import.meta.url);
 
 type Reply =
-  | ({ op: 'checkpoint' } & CheckpointDone)
-  | { op: 'error'; message: string; code?: string };
+  ({ op: 'checkpoint' } & CheckpointDone) | { op: 'error'; message: string; code?: string };
 
 /**
  * Checkpoints of an embedded store's WAL, off the event loop. The serving connection runs with
@@ -89,6 +88,8 @@ export class Checkpointer {
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
+    // Waited for: the process must not end (its loop empty) before the thread's connection closed.
+    worker.ref();
     worker.postMessage({ op: 'close' });
     await exited;
   }
@@ -103,7 +104,10 @@ export class Checkpointer {
     worker.unref();
     worker.on('message', (reply: Reply) => {
       if (reply.op === 'checkpoint') onCheckpoint?.(reply);
-      else onError?.(Object.assign(new Error(`WAL checkpoint failed: ${reply.message}`), { code: reply.code }));
+      else
+        onError?.(
+          Object.assign(new Error(`WAL checkpoint failed: ${reply.message}`), { code: reply.code }),
+        );
     });
     worker.on('error', (err) => onError?.(err));
     worker.on('exit', () => {

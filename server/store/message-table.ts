@@ -75,11 +75,24 @@ export class MessageTable {
   }
 
   insertMessage(m: NewMessage, at: number): Message {
-    const uid = this.#takeUid(m.mailboxId, 'inbox');
-    const modseq = this.#db.journal(m.mailboxId, 'added', m.id, 'new', at, {
-      folder: 'inbox',
-      uid,
-    });
+    // The UID and the modseq taken in one statement: a deposit's own row of its mailbox.
+    const taken = this.#db
+      .sql(
+        `UPDATE mailbox SET uid_next_inbox = uid_next_inbox + 1, modseq = modseq + 1 WHERE id = ?
+           RETURNING uid_next_inbox - 1 AS uid, modseq`,
+      )
+      .get(m.mailboxId) as { uid: number; modseq: number } | undefined;
+    if (!taken) throw new VoicegateError('NOT_FOUND', 'mailbox no longer exists');
+    const { uid } = taken;
+    const modseq = this.#db.journal(
+      m.mailboxId,
+      'added',
+      m.id,
+      'new',
+      at,
+      { folder: 'inbox', uid },
+      taken.modseq,
+    );
     const row = this.#db
       .sql(
         `INSERT INTO message (id, identity, mailbox_id, kind, caller_number, caller_name, received_at, audio_key,

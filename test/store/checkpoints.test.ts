@@ -37,9 +37,10 @@ async function bigCommit(s: SqliteStore, mailboxId: number, bytes: number): Prom
 }
 
 /** Resolves at the first checkpoint reported that `accept` takes. */
-function checkpointWhere(
-  accept: (done: CheckpointDone) => boolean,
-): { onCheckpoint: (done: CheckpointDone) => void; seen: Promise<CheckpointDone> } {
+function checkpointWhere(accept: (done: CheckpointDone) => boolean): {
+  onCheckpoint: (done: CheckpointDone) => void;
+  seen: Promise<CheckpointDone>;
+} {
   let resolve!: (done: CheckpointDone) => void;
   const seen = new Promise<CheckpointDone>((r) => (resolve = r));
   return { onCheckpoint: (done) => accept(done) && resolve(done), seen };
