@@ -47,6 +47,20 @@ export interface DepositRun extends Rate {
   steps?: DepositStep[];
   /** With `breakdown`: the main thread's CPU per audio put, puts alone at the same concurrency. */
   putMainCpuUs?: number;
+  /** With `breakdown`: the group COMMITs' wall time on the main thread. */
+  commits?: CommitTimes;
+}
+
+/** How long the COMMITs held the main thread (wall time, ms). */
+export interface CommitTimes {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** COMMITs over 5 ms, and the time spent in them. */
+  over5ms: number;
+  over5msTotal: number;
+  total: number;
 }
 
 export const WARM_UP_DEPOSITS = 4;
@@ -97,17 +111,22 @@ function stepName(sql: string): string {
  * each command run by `exec` (BEGIN, SAVEPOINT, COMMIT...): synchronous calls, so the thread's
  * CPU around each is its own. Returns the totals by step.
  */
-function timeStatements(store: {
-  sql(text: string): StatementSync;
-  db: { exec(sql: string): void };
-}): Map<string, { calls: number; us: number }> {
+function timeStatements(
+  store: {
+    sql(text: string): StatementSync;
+    db: { exec(sql: string): void };
+  },
+  commitWallMs: number[],
+): Map<string, { calls: number; us: number }> {
   const steps = new Map<string, { calls: number; us: number }>();
   const timed = <T>(step: string, fn: () => T): T => {
     const t0 = process.threadCpuUsage();
+    const wall0 = performance.now();
     try {
       return fn();
     } finally {
       const d = process.threadCpuUsage(t0);
+      if (step === 'COMMIT') commitWallMs.push(performance.now() - wall0);
       const total = steps.get(step) ?? { calls: 0, us: 0 };
       total.calls++;
       total.us += d.user + d.system;
@@ -184,7 +203,8 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
       });
     for (let i = 0; i < WARM_UP_DEPOSITS; i++) await deposit(i % depositors);
 
-    const steps = job.breakdown ? timeStatements(embedded(ctx).store) : null;
+    const commitWallMs: number[] = [];
+    const steps = job.breakdown ? timeStatements(embedded(ctx).store, commitWallMs) : null;
     const putMs: number[] = [];
     const commitMs: number[] = [];
     timeMethod(ctx.audio, 'put', putMs);
@@ -237,10 +257,28 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
             .sort((a, b) => b.cpuUsPerDeposit - a.cpuUsPerDeposit)
         : undefined,
       putMainCpuUs,
+      commits: job.breakdown ? commitTimes(commitWallMs) : undefined,
     };
   } finally {
     await ctx.close();
   }
+}
+
+function commitTimes(ms: number[]): CommitTimes {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const slow = sorted.filter((t) => t > 5);
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: sorted.at(-1) ?? 0,
+    over5ms: slow.length,
+    over5msTotal: sum(slow),
+    total: sum(sorted),
+  };
 }
 
 /** The main thread's CPU per audio put, `concurrency` puts at a time, nothing else running. */

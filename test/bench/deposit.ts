@@ -361,10 +361,17 @@ async function run(opts: BenchOptions): Promise<void> {
       levels[0]!.voicegate,
       load.map((l) => l.toFixed(1)).join(', '),
     );
+    const c = breakdown.commits!;
     const breakdownTitle =
       `The main thread's CPU per deposit by step, ${BREAKDOWN_DEPOSITORS} depositors ` +
       `(${fixed(breakdown.opsPerSecond)} deposits/s, main thread busy ` +
-      `${Math.round(breakdown.eventLoopUtilization * 100)}%):`;
+      `${Math.round(breakdown.eventLoopUtilization * 100)}%, ` +
+      `${fixed(breakdown.mainThreadCpuMsPerDeposit, 2)} ms of its CPU and ` +
+      `${fixed((breakdown.eventLoopUtilization * breakdown.seconds * 1000) / breakdown.ops, 2)} ms ` +
+      `busy per deposit). Group COMMITs on the main thread (wall time): ${c.count}, ` +
+      `p50 ${fixed(c.p50, 2)} ms, p99 ${fixed(c.p99, 2)} ms, max ${fixed(c.max, 1)} ms; ` +
+      `${c.over5ms} over 5 ms (${fixed(c.over5msTotal, 0)} of the ${fixed(c.total, 0)} ms in COMMIT). ` +
+      'WAL checkpoints run on a thread of their own (server/store/checkpointer.ts):';
     console.log(
       `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n` +
         `\n${breakdownTitle}\n${textTable(breakdownTable(breakdown))}\n`,
