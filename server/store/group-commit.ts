@@ -3,6 +3,10 @@ import type { DatabaseSync } from 'node:sqlite';
 import { SharedFsync } from './shared-fsync.ts';
 import { storeError } from './sql-access.ts';
 
+/** A checkpoint that makes good for a failed WAL fsync, tried this often while another runs. */
+const LOST_CHECKPOINT_TRIES = 50;
+const LOST_CHECKPOINT_WAIT_MS = 20;
+
 interface Waiting {
   work: () => unknown;
   resolve: (value: unknown) => void;
@@ -136,17 +140,19 @@ export class GroupCommit {
    * (`notDurable`): the rows stay committed, readable, and perhaps lost at the next restart, so
    * the audio they name is kept (`AudioFiles.remove` removes only what no row names).
    */
-  #lost(group: Waiting[], answer: () => void): (err: unknown) => void {
-    return (err) => {
-      try {
-        const done = this.#db.prepare('PRAGMA wal_checkpoint(FULL)').get() as {
-          busy: number;
-          log: number;
-          checkpointed: number;
-        };
+  #lost(group: Waiting[], answer: () => void): (err: unknown) => Promise<void> {
+    return async (err) => {
+      for (let attempt = 0; attempt < LOST_CHECKPOINT_TRIES; attempt++) {
+        let done: { busy: number; log: number; checkpointed: number };
+        try {
+          done = this.#db.prepare('PRAGMA wal_checkpoint(FULL)').get() as typeof done;
+        } catch {
+          break; // The fsync's error is the one to report.
+        }
         if (done.busy === 0 && done.checkpointed === done.log) return answer();
-      } catch {
-        // The fsync's error is the one to report.
+        // Busy: the checkpointing thread's own checkpoint runs (checkpointer.ts), or a reader is
+        // in the way. SQLite does not wait for another checkpoint: try again once it is over.
+        await new Promise((resolve) => setTimeout(resolve, LOST_CHECKPOINT_WAIT_MS));
       }
       this.#notDurable(err);
       group.forEach((g) => g.reject(storeError(err)));
