@@ -43,6 +43,8 @@ const KEYS_PER_FOLDER_RUN = 256;
  */
 const DURABLE_WRITES = constants.O_DSYNC ?? 0;
 const CREATE_TEMPORARY = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | DURABLE_WRITES;
+/** Folders whose handle is kept open for their fsyncs (the key folder of the run, the root). */
+const FOLDER_HANDLES = 4;
 
 interface Room {
   /** Bytes free for the server's user, as one statfs read them. */
@@ -113,6 +115,12 @@ function missing(err: unknown): unknown {
 export class AudioFiles implements AudioStore {
   readonly root: string;
   readonly #tmp: string;
+  /**
+   * Handles of the folders fsynced lately, kept open: a folder's fsync is then one call on the
+   * thread pool, not open, fsync and close (each a hop of the event loop). At most
+   * FOLDER_HANDLES, the oldest closed first; all closed by `close()`.
+   */
+  readonly #folderHandles = new Map<string, Promise<FileHandle>>();
   /** New files need a chmod to be 0600 (the umask takes some of the owner's bits). */
   readonly #chmodFiles: boolean;
   /** Fan-out folders made durable (or being made so), so a deposit doesn't ask the disk each time. */
@@ -143,7 +151,7 @@ export class AudioFiles implements AudioStore {
   ) {
     this.root = root;
     this.#unnamed = opts.unnamed ?? ((keys) => keys);
-    this.#fsync = new SharedFsync(opts.fsyncFolder);
+    this.#fsync = new SharedFsync(opts.fsyncFolder ?? ((path) => this.#syncFolder(path)));
     this.#tmp = join(root, 'tmp');
     mkdirSync(this.#tmp, { recursive: true, mode: DIR_MODE });
     chmodSync(this.#tmp, DIR_MODE);
@@ -181,6 +189,38 @@ export class AudioFiles implements AudioStore {
     } finally {
       this.#room = null;
     }
+  }
+
+  async #syncFolder(path: string): Promise<void> {
+    let handle = this.#folderHandles.get(path);
+    if (!handle) {
+      handle = open(path, 'r');
+      this.#folderHandles.set(path, handle);
+      for (const old of [...this.#folderHandles.keys()].slice(0, -FOLDER_HANDLES))
+        this.#closeFolder(old);
+    }
+    try {
+      await (await handle).sync();
+    } catch (err) {
+      // Opened anew next time: a handle whose fsync failed vouches for nothing after.
+      this.#closeFolder(path);
+      throw err;
+    }
+  }
+
+  /** Closes a folder's kept handle (once the calls running on it end: FileHandle waits). */
+  #closeFolder(path: string): Promise<void> {
+    const handle = this.#folderHandles.get(path);
+    this.#folderHandles.delete(path);
+    return (handle ?? Promise.resolve(null)).then(
+      (fh) => fh?.close(),
+      () => {},
+    );
+  }
+
+  /** Closes the folders' handles kept for their fsyncs. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#folderHandles.keys()].map((path) => this.#closeFolder(path)));
   }
 
   /** A random UUID in the fan-out folder of the current run. */

@@ -98,7 +98,10 @@ function openEmbedded(dataDir: string, opts: OpenOptions): OpenedStore {
     store,
     audio,
     health: async () => store.health(),
-    close: () => store.close(),
+    close: async () => {
+      await store.close();
+      await audio.close();
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AudioFiles } from '../../server/store/audio-files.ts';
@@ -89,5 +89,27 @@ describe('audio puts sharing their folder’s fsync', () => {
     await vi.waitFor(() => expect(folders.started).toHaveLength(2));
     folders.finish(new Error('EIO: i/o error, fsync'));
     await vi.waitFor(() => expect(state).toEqual(Array(2).fill('EIO: i/o error, fsync')));
+  });
+
+  it('keeps the folders it fsyncs open while it puts, and lets them go at close', async () => {
+    const root = join(data.dir, 'audio');
+    const audio = new AudioFiles(root);
+    const openInRoot = (): string[] =>
+      readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return ''; // closed meanwhile
+          }
+        })
+        .filter((path) => path === root || path.startsWith(`${root}/`));
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) keys.push(await audio.put(AUDIO));
+    // The root (its new fan-out folder) and that folder: one open each, however many puts.
+    expect(openInRoot().sort()).toEqual([root, dirname(audio.path(keys[0]!))].sort());
+    await audio.close();
+    expect(openInRoot()).toEqual([]);
+    for (const key of keys) expect((await audio.read(key)).equals(AUDIO)).toBe(true);
   });
 });
