@@ -49,6 +49,8 @@ export interface DepositRun extends Rate {
   putMainCpuUs?: number;
   /** With `breakdown`: the group COMMITs' wall time on the main thread. */
   commits?: CommitTimes;
+  /** With `breakdown`: calls handed to libuv's thread pool per deposit (fs requests), by kind. */
+  poolCalls?: Record<string, number>;
 }
 
 /** How long the COMMITs held the main thread (wall time, ms). */
@@ -64,6 +66,8 @@ export interface CommitTimes {
 }
 
 export const WARM_UP_DEPOSITS = 4;
+/** Rounds of concurrent deposits whose thread-pool calls are counted (countPoolCalls). */
+const POOL_CALL_ROUNDS = 10;
 
 /**
  * Runs one job in a fresh process with the server's flags and environment.
@@ -231,13 +235,14 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
     const main = process.threadCpuUsage(main0);
 
     const putMainCpuUs = job.breakdown ? await putsAlone(ctx.audio, audio, depositors) : undefined;
+    const poolCalls = job.breakdown ? await countPoolCalls(deposit, depositors) : undefined;
     let stored = 0;
     for (const box of await ctx.store.listMailboxes())
       stored += (await ctx.store.listMessages(box.id)).length;
-    if (stored !== latencies.length + WARM_UP_DEPOSITS) {
-      throw new Error(
-        `expected ${latencies.length + WARM_UP_DEPOSITS} messages in the store, found ${stored}`,
-      );
+    const expected =
+      latencies.length + WARM_UP_DEPOSITS + (poolCalls ? POOL_CALL_ROUNDS * depositors : 0);
+    if (stored !== expected) {
+      throw new Error(`expected ${expected} messages in the store, found ${stored}`);
     }
     return {
       ...summarize([{ ops: latencies.length, seconds, latenciesMs: latencies }], audio.byteLength),
@@ -258,10 +263,42 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
         : undefined,
       putMainCpuUs,
       commits: job.breakdown ? commitTimes(commitWallMs) : undefined,
+      poolCalls,
     };
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * Each call handed to libuv's thread pool is a hop of the event loop (a request queued, a
+ * thread woken, its completion run on the main thread): counted per deposit, by the kind of
+ * request, over 10 rounds of `depositors` concurrent deposits (an async hook, on only here:
+ * it slows promises). Load does not change these counts, so they compare across runs.
+ */
+async function countPoolCalls(
+  deposit: (i: number) => Promise<unknown>,
+  depositors: number,
+): Promise<Record<string, number>> {
+  const { createHook } = await import('node:async_hooks');
+  const counts: Record<string, number> = {};
+  const hook = createHook({
+    init(_id, type) {
+      if (type.startsWith('FSREQ') || type === 'STATWATCHER')
+        counts[type] = (counts[type] ?? 0) + 1;
+    },
+  });
+  const rounds = POOL_CALL_ROUNDS;
+  hook.enable();
+  try {
+    for (let r = 0; r < rounds; r++)
+      await Promise.all(Array.from({ length: depositors }, (_, i) => deposit(i)));
+  } finally {
+    hook.disable();
+  }
+  const perDeposit: Record<string, number> = {};
+  for (const [type, n] of Object.entries(counts)) perDeposit[type] = n / (rounds * depositors);
+  return perDeposit;
 }
 
 function commitTimes(ms: number[]): CommitTimes {

@@ -371,6 +371,11 @@ async function run(opts: BenchOptions): Promise<void> {
       `busy per deposit). Group COMMITs on the main thread (wall time): ${c.count}, ` +
       `p50 ${fixed(c.p50, 2)} ms, p99 ${fixed(c.p99, 2)} ms, max ${fixed(c.max, 1)} ms; ` +
       `${c.over5ms} over 5 ms (${fixed(c.over5msTotal, 0)} of the ${fixed(c.total, 0)} ms in COMMIT). ` +
+      `Calls handed to libuv's thread pool (hops of the event loop) per deposit: ` +
+      `${fixed(
+        Object.values(breakdown.poolCalls ?? {}).reduce((a, b) => a + b, 0),
+        2,
+      )}. ` +
       'WAL checkpoints run on a thread of their own (server/store/checkpointer.ts):';
     console.log(
       `\n${textTable(resultTable(levels))}\n\nWhere a deposit's time goes:\n${textTable(timeTable(levels))}\n` +
