@@ -233,6 +233,9 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
     const elu = performance.eventLoopUtilization(elu0);
     const cpu = process.cpuUsage(cpu0);
     const main = process.threadCpuUsage(main0);
+    // The timed part's own: the puts alone and the counted rounds below add statements.
+    const timedSteps = steps && [...steps].map(([step, t]) => ({ step, ...t }));
+    const timedCommits = [...commitWallMs];
 
     const putMainCpuUs = job.breakdown ? await putsAlone(ctx.audio, audio, depositors) : undefined;
     const poolCalls = job.breakdown ? await countPoolCalls(deposit, depositors) : undefined;
@@ -252,17 +255,17 @@ async function measureDeposits(job: DepositJob): Promise<Omit<DepositRun, 'flags
       cpuMsPerDeposit: (cpu.user + cpu.system) / 1000 / latencies.length,
       mainThreadCpuMsPerDeposit: (main.user + main.system) / 1000 / latencies.length,
       threadPool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
-      steps: steps
-        ? [...steps]
-            .map(([step, t]) => ({
-              step,
+      steps: timedSteps
+        ? timedSteps
+            .map((t) => ({
+              step: t.step,
               callsPerDeposit: t.calls / latencies.length,
               cpuUsPerDeposit: t.us / latencies.length,
             }))
             .sort((a, b) => b.cpuUsPerDeposit - a.cpuUsPerDeposit)
         : undefined,
       putMainCpuUs,
-      commits: job.breakdown ? commitTimes(commitWallMs) : undefined,
+      commits: job.breakdown ? commitTimes(timedCommits) : undefined,
       poolCalls,
     };
   } finally {
