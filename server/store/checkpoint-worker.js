@@ -3,6 +3,7 @@
 // event loop. Plain JavaScript, as code-hash-worker.js: a .ts module makes the thread load
 // Node's type stripper, about 9 MB more RSS. The settings come from checkpointer.ts, whose
 // comments say what each is for.
+import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
