@@ -60,11 +60,11 @@ export const JEMALLOC_CONF =
  * the largest block freed (up to 32 MiB), so each code check's scrypt block (16 MiB) comes from an
  * arena after the first and its pages stay resident once freed, where a fixed threshold gives each
  * back to the system when freed (test/bench/README.md).
- * When jemalloc is installed (`jemalloc()`, by default `installedJemalloc`), it is preloaded in place of glibc's malloc,
- * which keeps the pages freed between live blocks resident (each socket read's 64 KiB buffer,
- * shrunk in place, leaves such holes): jemalloc gives them back, about 2 KiB per idle IMAP
- * session (test/bench/README.md). Not when the caller set LD_PRELOAD, nor with
- * VOICEGATE_ALLOCATOR=glibc. The glibc settings stay, for a start where the preload fails.
+ * When jemalloc is installed (`jemalloc()` finds it; by default `installedJemalloc`), it is
+ * preloaded in place of glibc's malloc, which keeps resident the pages freed between blocks still
+ * in use: jemalloc gives them back, 1.7 KB per idle IMAP session (test/bench/README.md, "The
+ * allocator"). Not when the caller set LD_PRELOAD, nor with VOICEGATE_ALLOCATOR=glibc. The glibc
+ * settings stay, for a start where the preload fails.
  */
 export function serverEnv(env, jemalloc = installedJemalloc) {
   const preload =
