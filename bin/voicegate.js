@@ -3,7 +3,7 @@
 // before loading the TypeScript sources that need Node 24's type stripping.
 import module from 'node:module';
 import { nodeVersionProblem } from './node-version.js';
-import { missingServerFlags, serverEnv } from './server-flags.js';
+import { missingServerEnv, missingServerFlags, serverEnv } from './server-flags.js';
 
 const problem = nodeVersionProblem(process.versions.node);
 if (problem) {
@@ -11,11 +11,12 @@ if (problem) {
   process.exit(1);
 }
 // `serve` and `demo` start over once, in the same process (same pid), with the server flags
-// and environment (server-flags.js).
+// and environment (server-flags.js): both are read only when a process starts (V8's flags, the
+// allocator preloaded, malloc's settings).
 const missing = missingServerFlags(process.execArgv, process.env.NODE_OPTIONS);
 if (
   process.argv.slice(2).some((a) => a === 'serve' || a === 'demo') &&
-  missing.length > 0 &&
+  (missing.length > 0 || missingServerEnv(process.env)) &&
   typeof process.execve === 'function'
 ) {
   process.execve(

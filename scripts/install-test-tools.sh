@@ -26,10 +26,18 @@ declare -A tools=(
   [/usr/lib/dovecot/imap]=dovecot-imapd # a real IMAP server whose e-mail the phone reads
   [ip]=iproute2 # network namespaces and veth pairs: the partition test's two hosts
 )
+# library file -> Debian package: libraries the server loads, which no command names
+declare -A libraries=(
+  # serve preloads it when installed (bin/server-flags.js); test/cli/cli-serve.test.ts checks it
+  ["/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2"]=libjemalloc2
+)
 
 missing=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
+done
+for file in "${!libraries[@]}"; do
+  [ -e "$file" ] || missing+=("${libraries[$file]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

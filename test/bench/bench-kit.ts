@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, realpathSync, statfsSync, writeFileSync } from
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverEnv } from '../../bin/server-flags.js';
 
 export interface BenchOptions {
   /** Each measured step stops after this many seconds ... */
@@ -173,3 +174,11 @@ export function sleep(ms: number): Promise<void> {
 
 /** `--set`s that lift the connection limits: a benchmark's clients all come from 127.0.0.1. */
 export const BENCH_LIMITS = ['limits.perAddress=100000', 'limits.total=1000000'];
+
+/** The allocator `voicegate serve` runs on from this environment (bin/server-flags.js). */
+export function serverAllocator(): string {
+  const env = serverEnv(process.env);
+  return env.LD_PRELOAD?.includes('jemalloc')
+    ? `jemalloc (${env.LD_PRELOAD}, MALLOC_CONF=${env.MALLOC_CONF ?? ''})`
+    : `glibc's malloc (MALLOC_ARENA_MAX=${env.MALLOC_ARENA_MAX}, MALLOC_MMAP_THRESHOLD_=${env.MALLOC_MMAP_THRESHOLD_}${env.LD_PRELOAD ? `, LD_PRELOAD=${env.LD_PRELOAD}` : ''})`;
+}

@@ -14,6 +14,7 @@ import {
   machine,
   markdownTable,
   PROJECT_DIR,
+  serverAllocator,
   summarize,
   textTable,
   writeResult,
@@ -290,7 +291,7 @@ function notes(
     'VG = ctx.messages.deposit() on a fresh store (its 256 audio fan-out folders made beforehand), ' +
       'each depositor on its own mailbox, in a process of its own started as `voicegate serve` starts ' +
       `(test/bench/deposit-process.ts): node ${vg.flags.join(' ')}, UV_THREADPOOL_SIZE=${vg.threadPool}, ` +
-      'MALLOC_ARENA_MAX=2 (bin/server-flags.js). p50/p99 are per deposit.',
+      `${serverAllocator()} (bin/server-flags.js). p50/p99 are per deposit.`,
     'Yardstick: plain node:fs sync calls, one worker thread per writer, so N writers = N syscalls in ' +
       'flight. atomic = write 480 KB to a temp file, fsync, rename into a ' +
       'fan-out folder, fsync the folder; bare = 4 KB append + fsync.',

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverEnv } from '../../bin/server-flags.js';
 import { freePort } from '../helpers/free-port.ts';
 import { Dovecot, hibernated } from './imap-dovecot.ts';
 import { hashingThreadsEnded, treeCpuMs, treeMemory } from './imap-proc.ts';
@@ -156,8 +157,8 @@ export function bareNode(root: string, certificate: Certificate, extraNodeArgs: 
         ],
         {
           stdio: ['ignore', 'pipe', 'inherit'],
-          // As bin/voicegate.js starts `serve`.
-          env: { ...process.env, VOICEGATE_MEMORY_PROBE: probeFile, MALLOC_ARENA_MAX: '2' },
+          // As bin/voicegate.js starts `serve` (malloc's settings, jemalloc where installed).
+          env: serverEnv({ ...process.env, VOICEGATE_MEMORY_PROBE: probeFile }),
         },
       );
       const port = await new Promise<number>((resolve, reject) => {

@@ -19,7 +19,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ScryptCost } from '../../server/domain/code-hash.ts';
 import { toneWav } from '../../server/media/tone.ts';
-import { fixed, machine, percentile, writeResult, type Benchmark } from './bench-kit.ts';
+import {
+  fixed,
+  machine,
+  percentile,
+  serverAllocator,
+  writeResult,
+  type Benchmark,
+} from './bench-kit.ts';
 import { quote, RawImap } from './imap-client.ts';
 import { ensureDovecot, raiseSysctl } from './imap-dovecot.ts';
 import {
@@ -170,7 +177,7 @@ const bench: Benchmark = {
       const { text, markdown } = memoryReport(measured, extra);
       console.log(`\n${text}`);
       const m = machine();
-      const head = `# ${bench.title}\n\n${m.cpus}, Node ${m.node}, Dovecot ${installed.version}, load average ${loadavg()[0]!.toFixed(1)}; ${n} sessions on ${MAILBOXES} mailboxes.\n\n`;
+      const head = `# ${bench.title}\n\n${m.cpus}, Node ${m.node}, Dovecot ${installed.version}, load average ${loadavg()[0]!.toFixed(1)}; ${n} sessions on ${MAILBOXES} mailboxes; the Node servers' allocator: ${serverAllocator()}.\n\n`;
       say(`\nwritten: ${writeResult('imap-memory', head + markdown, { measured, machine: m })}`);
     } finally {
       for (const step of undo.reverse()) step();

@@ -83,6 +83,7 @@ export function notes(r: Results): string[] {
     `Voicegate’s RSS after phase 1 was ${fixed(r.voicegateAfterSessions.rssMiB)} MiB and does not ` +
       'come back down when the sessions end; phase 2 runs on a freshly started Voicegate, so ' +
       '"RSS MiB before" is a server that has just started.',
+    ...(r.voicegateAllocator ? [`Voicegate’s allocator: ${r.voicegateAllocator}.`] : []),
     ...(r.voicegateNodeArgs.length
       ? [`Voicegate ran with extra node flags: ${r.voicegateNodeArgs.join(' ')}.`]
       : []),

@@ -72,6 +72,8 @@ export interface Results {
   voicegateAfterSessions: Memory;
   /** Extra node flags the Voicegate server ran with (IMAP_BENCH_NODE_ARGS), if any. */
   voicegateNodeArgs: string[];
+  /** The allocator Voicegate ran on (bench-kit.ts, serverAllocator). */
+  voicegateAllocator?: string;
   wavBytes: number;
   messagesPerMailbox: number;
   exportedBytes: number;

@@ -22,6 +22,7 @@ import { toneWav } from '../../server/media/tone.ts';
 import {
   machine,
   percentile,
+  serverAllocator,
   sleep,
   writeResult,
   type BenchOptions,
@@ -340,6 +341,7 @@ async function measureAll(
     inotify,
     voicegateAfterSessions: vgAfterSessions,
     voicegateNodeArgs: vgOptions.nodeArgs,
+    voicegateAllocator: serverAllocator(),
     sessions: { voicegate: mergeHalves(halves.voicegate), dovecot: mergeHalves(halves.dovecot) },
     idle: { voicegate: vgIdle, dovecot: dcIdle },
   });

@@ -20,7 +20,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `voicegate serve` and resolves with its URL once it logs that it is serving. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+function serve(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
   // Every port free (0): tests run side by side with each other and with other servers.
   const ports = [
     '--set',
@@ -34,6 +37,7 @@ function serve(args: string[]): Promise<{ child: ChildProcess; url: string; logs
   ];
   const child = spawn(process.execPath, [BIN, ...cfg, 'serve', ...ports, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   let logs = '';
   return new Promise((resolve, reject) => {
@@ -83,6 +87,8 @@ describe('voicegate serve', () => {
     );
     const environ = readFileSync(`/proc/${server.child.pid}/environ`, 'latin1').split('\0');
     expect(environ).toContain('MALLOC_ARENA_MAX=2');
+    // jemalloc (scripts/install-test-tools.sh installs it) is loaded in place of glibc's malloc.
+    expect(readFileSync(`/proc/${server.child.pid}/maps`, 'latin1')).toMatch(/libjemalloc\.so/);
     const version = await curl(`${server.url}/api/version`);
     expect(JSON.parse(version.body)).toMatchObject({ name: 'voicegate', version: '0.1.0' });
     expect((await curl(`${server.url}/nothing-here`)).status).toBe(404);
@@ -95,6 +101,20 @@ describe('voicegate serve', () => {
     expect(await exited).toBe(0);
     expect(server.logs()).toContain('"shutting down"');
     expect(server.logs()).not.toMatch(/BEGIN .*PRIVATE KEY|scrypt\$/);
+  });
+
+  it("runs on glibc's malloc when asked, serving all the same", async () => {
+    const server = await serve(['--set', 'http.port=0'], {
+      ...process.env,
+      VOICEGATE_ALLOCATOR: 'glibc',
+    });
+    expect(readFileSync(`/proc/${server.child.pid}/maps`, 'latin1')).not.toMatch(/jemalloc/);
+    expect(await curl(`${server.url}/readyz`)).toEqual({ status: 200, body: '{"status":"ready"}' });
+    const exited = new Promise<number | null>((resolve) =>
+      server.child.on('exit', (code) => resolve(code)),
+    );
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('runs housekeeping when it starts', async () => {
