@@ -108,9 +108,9 @@ function missing(err: unknown): unknown {
 
 /**
  * Audio as files under `<root>/<2 hex>/<uuid>.wav`, written atomically: a temporary file in
- * `<root>/tmp` written durably (O_DSYNC, else fsync), rename into place, fsync of the folder. A crash leaves either the whole
- * file or only a temporary file, which `sweep` removes. Concurrent puts share the folder's
- * fsync (`SharedFsync`): their keys start with the same two hex digits.
+ * `<root>/tmp` written durably (O_DSYNC, else fsync), rename into place, fsync of the folder. A
+ * crash leaves either the whole file or only a temporary file, which `sweep` removes. Concurrent
+ * puts share the folder's fsync (`SharedFsync`): their keys start with the same two hex digits.
  */
 export class AudioFiles implements AudioStore {
   readonly root: string;
