@@ -1,10 +1,12 @@
 /**
  * The processes of the smtp benchmark and their stores: Voicegate (`voicegate serve` on a store
  * made with `voicegate init --dir`, mailboxes and queued mail added through the domain, as the
- * CLI would) and the loopback SMTP sink (smtp-sink.ts) that Voicegate's outbound copies go to.
+ * CLI would), SMTP reception alone (smtp-reception.ts), the loopback SMTP sink (smtp-sink.ts) that
+ * Voicegate's outbound copies go to, and how busy they keep the machine.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config/load.ts';
@@ -12,7 +14,7 @@ import { createContext, type Context } from '../../server/context.ts';
 import { createLogger } from '../../server/log.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { prepareFanOut } from './fsync-yardstick.ts';
-import { freePort, ServerProcess } from './web-servers.ts';
+import { freePort, machineBusyMs, selfCpuMs, ServerProcess } from './web-servers.ts';
 import { BENCH_LIMITS } from './bench-kit.ts';
 import { embedded } from '../store/embedded.ts';
 import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
@@ -20,6 +22,8 @@ import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
 export const CODE = '13572468';
 const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
 const RECEPTION = fileURLToPath(new URL('./smtp-reception.ts', import.meta.url));
+/** Set to a folder to run Voicegate with --cpu-prof and keep its profiles there. */
+const CPU_PROF_ENV = 'SMTP_BENCH_CPU_PROF';
 
 /** One mail as the sink saw it; times in ms since the epoch. */
 export interface SinkRecord {
@@ -119,6 +123,42 @@ export class QueueWatch {
   close(): void {
     this.#db.close();
   }
+}
+
+export async function addMailboxes(
+  store: VoicegateStore,
+  boxes: { name: string; extension: string; email?: string }[],
+): Promise<void> {
+  const ctx = await openContext(store);
+  try {
+    for (const b of boxes) {
+      await ctx.mailboxes.add({ ...b, ...(b.email ? { emailMode: 'copy' as const } : {}) }, CODE);
+    }
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Node flags for Voicegate: --cpu-prof when the environment asks for it. */
+export function profilingArgs(): string[] {
+  const dir = process.env[CPU_PROF_ENV];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
+ * How many cores the machine kept busy from now until the returned function is called, and how
+ * many of those were not this benchmark (its process, `servers`): others' work skews the figures.
+ */
+export function loadMeter(servers: ServerProcess[]): () => { cores: number; othersCores: number } {
+  const ours = (): number => selfCpuMs() + servers.reduce((sum, s) => sum + s.cpuMs(), 0);
+  const t0 = performance.now();
+  const busy0 = machineBusyMs();
+  const ours0 = ours();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const cores = (machineBusyMs() - busy0) / 1000 / seconds;
+    return { cores, othersCores: Math.max(0, cores - (ours() - ours0) / 1000 / seconds) };
+  };
 }
 
 /**
