@@ -97,7 +97,7 @@ async function measureCopies(
     const vg = await startVoicegate(store, {
       sets: [servers],
       logFile: join(root, `voicegate-outbound-${scheme}.log`),
-      nodeArgs: profilingArgs(),
+      nodeArgs: profilingArgs(`voicegate-outbound-${scheme}`),
     });
     started.push(vg);
     const listening = epochMs();

@@ -4,7 +4,7 @@
  * CLI would), SMTP reception alone (smtp-reception.ts), the loopback SMTP sink (smtp-sink.ts) that
  * Voicegate's outbound copies go to, and how busy they keep the machine.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
@@ -15,14 +15,14 @@ import { createLogger } from '../../server/log.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { prepareFanOut } from './fsync-yardstick.ts';
 import { freePort, machineBusyMs, selfCpuMs, ServerProcess } from './web-servers.ts';
-import { BENCH_LIMITS } from './bench-kit.ts';
+import { BENCH_LIMITS, PROJECT_DIR } from './bench-kit.ts';
 import { embedded } from '../store/embedded.ts';
 import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
 
 export const CODE = '13572468';
 const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
 const RECEPTION = fileURLToPath(new URL('./smtp-reception.ts', import.meta.url));
-/** Set to a folder to run Voicegate with --cpu-prof and keep its profiles there. */
+/** Set to a folder to run the servers with --cpu-prof and keep their profiles there. */
 const CPU_PROF_ENV = 'SMTP_BENCH_CPU_PROF';
 
 /** One mail as the sink saw it; times in ms since the epoch. */
@@ -139,10 +139,22 @@ export async function addMailboxes(
   }
 }
 
-/** Node flags for Voicegate: --cpu-prof when the environment asks for it. */
-export function profilingArgs(): string[] {
+/** Node flags for a server: --cpu-prof into DIR/`name` when SMTP_BENCH_CPU_PROF=DIR. */
+export function profilingArgs(name: string): string[] {
   const dir = process.env[CPU_PROF_ENV];
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
+}
+
+/**
+ * Which smtp-server code Voicegate and reception alone both run: the installed package's
+ * version and the patch applied to it at install (patches/).
+ */
+export function smtpServerCode(): string {
+  const pkg = JSON.parse(
+    readFileSync(join(PROJECT_DIR, 'node_modules', 'smtp-server', 'package.json'), 'utf8'),
+  ) as { version: string };
+  const patch = readdirSync(join(PROJECT_DIR, 'patches')).find((f) => f.startsWith('smtp-server+'));
+  return `smtp-server ${pkg.version}${patch ? ` with patches/${patch}` : ' unpatched'}`;
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   profilingArgs,
   startReception,
   startVoicegate,
+  smtpServerCode,
   storedPerMailbox,
   type VoicegateStore,
 } from './smtp-servers.ts';
@@ -233,12 +234,15 @@ async function measureInbound(
   const vgLog = join(root, 'voicegate-inbound.log');
   const vgProcess = await startVoicegate(store, {
     logFile: vgLog,
-    nodeArgs: ['--trace-gc', ...profilingArgs()],
+    nodeArgs: ['--trace-gc', ...profilingArgs('voicegate-inbound')],
   });
   started.push(vgProcess);
   const vg: Traced = { process: vgProcess, logFile: vgLog };
   const rxLog = join(root, 'reception.log');
-  const rxProcess = await startReception(store, rxLog, ['--trace-gc']);
+  const rxProcess = await startReception(store, rxLog, [
+    '--trace-gc',
+    ...profilingArgs('reception'),
+  ]);
   started.push(rxProcess);
   const ca = readFileSync(store.certFile);
   const sent = new Array<number>(max).fill(0);
@@ -323,6 +327,7 @@ async function run(opts: BenchOptions): Promise<void> {
     report({
       opts,
       scratch,
+      smtpServer: smtpServerCode(),
       audioBytes: audio.byteLength,
       inboundMailBytes: inbound.mailBytes,
       bounds: {
