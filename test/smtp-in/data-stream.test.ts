@@ -1,11 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { fuzzSeed, rng, type Rand } from '../fuzz/fuzz-kit.ts';
+import { unpatchedSmtpStream } from '../helpers/unpatched-smtp-stream.ts';
 
 /**
  * smtp-server's DATA reader, as patched (patches/smtp-server+*.patch, server/smtp-in/README.md):
@@ -97,36 +93,6 @@ describe('SMTP DATA: dot-unstuffing and the end of the data, wherever the chunks
 });
 
 /**
- * smtp-server's own DATA reader, before the patch: the installed file with the patch's hunk for
- * it reversed (`patch -R`), loaded from a scratch folder. The patched reader must give the same
- * data and the same command after it for any message and any cuts.
- */
-function unpatchedReader(): typeof SMTPStream {
-  const pkg = join(process.cwd(), 'node_modules', 'smtp-server');
-  const file = join(pkg, 'dist', 'cjs', 'smtp-stream.js');
-  const patchFile = readdirSync(join(process.cwd(), 'patches')).find((f) =>
-    f.startsWith('smtp-server+'),
-  );
-  const diff = readFileSync(join(process.cwd(), 'patches', patchFile!), 'latin1')
-    .split(/^(?=diff --git )/m)
-    .find((hunk) =>
-      hunk.startsWith('diff --git a/node_modules/smtp-server/dist/cjs/smtp-stream.js'),
-    );
-  const dir = mkdtempSync(join(tmpdir(), 'smtp-stream-unpatched-'));
-  try {
-    const out = join(dir, 'smtp-stream.cjs');
-    writeFileSync(join(dir, 'hunk.patch'), diff!, 'latin1');
-    const reversed = spawnSync('patch', ['-R', '-s', '-o', out, file, join(dir, 'hunk.patch')], {
-      encoding: 'utf8',
-    });
-    if (reversed.status !== 0) throw new Error(`patch -R: ${reversed.stdout}${reversed.stderr}`);
-    return (createRequire(out)(out) as { SMTPStream: typeof SMTPStream }).SMTPStream;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
  * A message of short lines rich in what the reader looks at: dots, CR, LF, escapes. Never a lone
  * LF first: smtp-server before the patch does not look at the second byte of the data, so it
  * keeps both dots of "\n.." there, while it drops one after any other lone LF (ours drops one
@@ -154,7 +120,7 @@ function randomCuts(r: Rand, wire: string): Buffer[] {
 }
 
 describe('SMTP DATA: the patched reader against smtp-server before the patch', () => {
-  const Unpatched = unpatchedReader();
+  const Unpatched = unpatchedSmtpStream();
 
   it("the unpatched reader is the package's own, not the patched one", () => {
     expect(Unpatched.prototype._feedDataStream.toString()).toContain('END_SEQUENCE');
