@@ -52,7 +52,9 @@ export async function mailboxOfAddress(
     throw new VoicegateError('FORBIDDEN', 'server-to-server sync is not enabled on this server');
   }
   const written = `${local}@${domain}`;
-  const missing = new VoicegateError('NOT_FOUND', `no such mailbox: ${written}`);
+  // Made only when thrown: an error captures its stack as it is made, and most addresses exist.
+  const missing = (): VoicegateError =>
+    new VoicegateError('NOT_FOUND', `no such mailbox: ${written}`);
   const find = (ref: string) => {
     // As everywhere a mailbox is named: trailing spaces are not part of a name.
     const key = ref.replace(/ +$/, '');
@@ -65,7 +67,7 @@ export async function mailboxOfAddress(
   if (extension) {
     const byExtension = await find(extension);
     if (byExtension?.extension === extension) return byExtension;
-    throw missing;
+    throw missing();
   }
   const lower = local.toLowerCase();
   const sameName = (await store.listMailboxes()).filter((m) => m.name.toLowerCase() === lower);
@@ -76,5 +78,5 @@ export async function mailboxOfAddress(
       `no such mailbox: ${written} (several mailbox names differ from it only in case)`,
     );
   }
-  throw missing;
+  throw missing();
 }

@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
   'greeting-wave': () => import('./greeting-wave.ts'),
   sip: () => import('./sip.ts'),
   smtp: () => import('./smtp.ts'),
+  'smtp-data': () => import('./smtp-data.ts'),
   web: () => import('./web.ts'),
   'web-list': () => import('./web-list.ts'),
   'deposit-pg': () => import('./deposit-pg.ts'),

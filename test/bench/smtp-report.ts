@@ -92,6 +92,8 @@ export interface OutboundRun {
 export interface Results {
   opts: BenchOptions;
   scratch: string;
+  /** The smtp-server package and patch both inbound servers run. */
+  smtpServer: string;
   audioBytes: number;
   inboundMailBytes: number;
   bounds: {
@@ -292,7 +294,9 @@ function notes(r: Results): string[] {
       'parsing cost on top of the deposit.',
     'reception alone = the same senders and mails, right after, to smtp-server in a process of ' +
       'its own that drops each mail at the end of its DATA (smtp-reception.ts: the same package ' +
-      'and patch, the node flags and environment of `voicegate serve`). ceiling = X / (X + Y) for ' +
+      'and patch, the node flags and environment of `voicegate serve`). Both run ' +
+      `${r.smtpServer}, whose DATA reader finds line-start dots with native searches ` +
+      '(server/smtp-in/README.md): a faster reader speeds both sides. ceiling = X / (X + Y) for ' +
       'X mails/s received alone and Y direct deposits/s: the ratio if each mail took reception ' +
       "alone's time and then a deposit's on the same machine, what SMTP reception bounds the " +
       'ratio to. CPU ceiling: the same from CPU ms per mail and per deposit, ' +

@@ -1,10 +1,12 @@
 /**
  * The processes of the smtp benchmark and their stores: Voicegate (`voicegate serve` on a store
  * made with `voicegate init --dir`, mailboxes and queued mail added through the domain, as the
- * CLI would) and the loopback SMTP sink (smtp-sink.ts) that Voicegate's outbound copies go to.
+ * CLI would), SMTP reception alone (smtp-reception.ts), the loopback SMTP sink (smtp-sink.ts) that
+ * Voicegate's outbound copies go to, and how busy they keep the machine.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config/load.ts';
@@ -12,14 +14,16 @@ import { createContext, type Context } from '../../server/context.ts';
 import { createLogger } from '../../server/log.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { prepareFanOut } from './fsync-yardstick.ts';
-import { freePort, ServerProcess } from './web-servers.ts';
-import { BENCH_LIMITS } from './bench-kit.ts';
+import { freePort, machineBusyMs, selfCpuMs, ServerProcess } from './web-servers.ts';
+import { BENCH_LIMITS, PROJECT_DIR } from './bench-kit.ts';
 import { embedded } from '../store/embedded.ts';
 import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
 
 export const CODE = '13572468';
 const SINK = fileURLToPath(new URL('./smtp-sink.ts', import.meta.url));
 const RECEPTION = fileURLToPath(new URL('./smtp-reception.ts', import.meta.url));
+/** Set to a folder to run the servers with --cpu-prof and keep their profiles there. */
+const CPU_PROF_ENV = 'SMTP_BENCH_CPU_PROF';
 
 /** One mail as the sink saw it; times in ms since the epoch. */
 export interface SinkRecord {
@@ -119,6 +123,54 @@ export class QueueWatch {
   close(): void {
     this.#db.close();
   }
+}
+
+export async function addMailboxes(
+  store: VoicegateStore,
+  boxes: { name: string; extension: string; email?: string }[],
+): Promise<void> {
+  const ctx = await openContext(store);
+  try {
+    for (const b of boxes) {
+      await ctx.mailboxes.add({ ...b, ...(b.email ? { emailMode: 'copy' as const } : {}) }, CODE);
+    }
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Node flags for a server: --cpu-prof into DIR/`name` when SMTP_BENCH_CPU_PROF=DIR. */
+export function profilingArgs(name: string): string[] {
+  const dir = process.env[CPU_PROF_ENV];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
+}
+
+/**
+ * Which smtp-server code Voicegate and reception alone both run: the installed package's
+ * version and the patch applied to it at install (patches/).
+ */
+export function smtpServerCode(): string {
+  const pkg = JSON.parse(
+    readFileSync(join(PROJECT_DIR, 'node_modules', 'smtp-server', 'package.json'), 'utf8'),
+  ) as { version: string };
+  const patch = readdirSync(join(PROJECT_DIR, 'patches')).find((f) => f.startsWith('smtp-server+'));
+  return `smtp-server ${pkg.version}${patch ? ` with patches/${patch}` : ' unpatched'}`;
+}
+
+/**
+ * How many cores the machine kept busy from now until the returned function is called, and how
+ * many of those were not this benchmark (its process, `servers`): others' work skews the figures.
+ */
+export function loadMeter(servers: ServerProcess[]): () => { cores: number; othersCores: number } {
+  const ours = (): number => selfCpuMs() + servers.reduce((sum, s) => sum + s.cpuMs(), 0);
+  const t0 = performance.now();
+  const busy0 = machineBusyMs();
+  const ours0 = ours();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const cores = (machineBusyMs() - busy0) / 1000 / seconds;
+    return { cores, othersCores: Math.max(0, cores - (ours() - ours0) / 1000 / seconds) };
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Voicemail over SMTP, both ways, with `voicegate serve` as a process of its own:
+ * Voicemail over SMTP, both ways, with `voicegate serve` as a process of its own (the outbound
+ * side in smtp-outbound.ts):
  * 1. inbound: 1 MB voicemails (a 62-second WAV attached) received over SMTP and made durable
  *    per second, from 1, 4 and 8 concurrent senders (smtp-client.ts), plain and with STARTTLS, beside
  *    the foundation's deposit rate for the same audio (ctx.messages.deposit in this process, as
@@ -11,40 +12,39 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { toneWav } from '../../server/media/tone.ts';
 import {
   describeFilesystem,
   filesystemOf,
   PROJECT_DIR,
-  sleep,
   summarize,
   type BenchOptions,
   type Benchmark,
   type Rate,
 } from './bench-kit.ts';
 import { gcMeter, type GcCounts } from './gc-trace.ts';
-import { report, type InboundLevel, type OutboundRun, type Sending } from './smtp-report.ts';
+import { measureOutbound, YARDSTICK_SECONDS } from './smtp-outbound.ts';
+import { report, type InboundLevel } from './smtp-report.ts';
 import {
   composeVoicemail,
   depositConcurrently,
   openSenders,
-  sendSequentially,
   type Mail,
   type Timed,
 } from './smtp-senders.ts';
 import {
-  CODE,
+  addMailboxes,
   initStore,
+  loadMeter,
   openContext,
-  QueueWatch,
-  Sink,
+  profilingArgs,
   startReception,
   startVoicegate,
+  smtpServerCode,
   storedPerMailbox,
   type VoicegateStore,
 } from './smtp-servers.ts';
-import { machineBusyMs, selfCpuMs, type ServerProcess } from './web-servers.ts';
+import type { ServerProcess } from './web-servers.ts';
 
 const LEVELS = [1, 4, 8] as const;
 const AUDIO_SECONDS = 62;
@@ -57,14 +57,6 @@ const SERVER_WARM_UP_MAILS = 3;
 /** Direct deposits are the yardstick, and quick: a shorter budget per level. */
 const DIRECT_SECONDS = 2;
 const DIRECT_WARM_UP = 2;
-const OUTBOUND_QUEUED = 200;
-const YARDSTICK_SECONDS = 10;
-const DRAIN_TIMEOUT_MS = 90_000;
-const QUEUE_POLL_MS = 20;
-const COPY_MAILBOX = 'copy';
-const COPY_ADDRESS = 'voicemail@sink.bench.example';
-/** Set to a folder to run Voicegate with --cpu-prof and keep its profiles there. */
-const CPU_PROF_ENV = 'SMTP_BENCH_CPU_PROF';
 
 const benchmark: Benchmark = {
   name: 'smtp',
@@ -73,49 +65,11 @@ const benchmark: Benchmark = {
 };
 export default benchmark;
 
-/** ms since the epoch, as the sink writes its times. */
-const epochMs = (): number => performance.timeOrigin + performance.now();
-
-/**
- * How many cores the machine kept busy from now until the returned function is called, and how
- * many of those were not this benchmark (its process, `servers`): others' work skews the figures.
- */
-function loadMeter(servers: ServerProcess[]): () => { cores: number; othersCores: number } {
-  const ours = (): number => selfCpuMs() + servers.reduce((sum, s) => sum + s.cpuMs(), 0);
-  const t0 = performance.now();
-  const busy0 = machineBusyMs();
-  const ours0 = ours();
-  return () => {
-    const seconds = (performance.now() - t0) / 1000;
-    const cores = (machineBusyMs() - busy0) / 1000 / seconds;
-    return { cores, othersCores: Math.max(0, cores - (ours() - ours0) / 1000 / seconds) };
-  };
-}
-
 /** A scratch folder under os.tmpdir() if that is on the project's disk, else inside the project. */
 function scratchRoot(): string {
   const sameDisk = statSync(tmpdir()).dev === statSync(PROJECT_DIR).dev;
   const parent = sameDisk ? tmpdir() : join(PROJECT_DIR, 'test', 'bench');
   return mkdtempSync(join(parent, 'voicegate-bench-smtp-'));
-}
-
-function nodeArgs(): string[] {
-  const dir = process.env[CPU_PROF_ENV];
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-}
-
-async function addMailboxes(
-  store: VoicegateStore,
-  boxes: { name: string; extension: string; email?: string }[],
-): Promise<void> {
-  const ctx = await openContext(store);
-  try {
-    for (const b of boxes) {
-      await ctx.mailboxes.add({ ...b, ...(b.email ? { emailMode: 'copy' as const } : {}) }, CODE);
-    }
-  } finally {
-    await ctx.close();
-  }
 }
 
 function rateOf(t: Timed, bytes: number): Rate {
@@ -280,12 +234,15 @@ async function measureInbound(
   const vgLog = join(root, 'voicegate-inbound.log');
   const vgProcess = await startVoicegate(store, {
     logFile: vgLog,
-    nodeArgs: ['--trace-gc', ...nodeArgs()],
+    nodeArgs: ['--trace-gc', ...profilingArgs('voicegate-inbound')],
   });
   started.push(vgProcess);
   const vg: Traced = { process: vgProcess, logFile: vgLog };
   const rxLog = join(root, 'reception.log');
-  const rxProcess = await startReception(store, rxLog, ['--trace-gc']);
+  const rxProcess = await startReception(store, rxLog, [
+    '--trace-gc',
+    ...profilingArgs('reception'),
+  ]);
   started.push(rxProcess);
   const ca = readFileSync(store.certFile);
   const sent = new Array<number>(max).fill(0);
@@ -356,145 +313,6 @@ async function measureInbound(
   return { levels, mailBytes, stored: { expected, found, audioIdentical } };
 }
 
-/** Queues `count` copies: deposits into the copy-mode mailbox while no server runs. */
-async function queueCopies(store: VoicegateStore, count: number, audio: Uint8Array): Promise<void> {
-  const ctx = await openContext(store);
-  try {
-    for (let i = 0; i < count; i++) {
-      await ctx.messages.deposit({
-        mailbox: COPY_MAILBOX,
-        audio,
-        callerNumber: `+1555020${String(i).padStart(4, '0')}`,
-        callerName: 'Bench',
-      });
-    }
-  } finally {
-    await ctx.close();
-  }
-}
-
-async function yardstick(
-  sink: Sink,
-  mail: Mail,
-  ca: Buffer,
-  count: number,
-  connection: 'new' | 'pooled',
-): Promise<Sending> {
-  const sinkCpu0 = sink.process.cpuMs();
-  const t = await sendSequentially(
-    { port: sink.port, tls: sink.tls, ca },
-    mail,
-    { seconds: YARDSTICK_SECONDS, maxOps: count },
-    connection,
-  );
-  return {
-    label: connection === 'new' ? 'nodemailer, connection per mail' : 'nodemailer, one connection',
-    rate: rateOf(t, mail.raw.length),
-    senderCpuMsPerMail: t.cpuMs / t.ops,
-    sinkCpuMsPerMail: (sink.process.cpuMs() - sinkCpu0) / t.ops,
-  };
-}
-
-/** Queue, start the server, time the drain; then the yardstick on the same sink. */
-async function measureOutbound(
-  root: string,
-  store: VoicegateStore,
-  tls: boolean,
-  queued: number,
-  audio: Uint8Array,
-  started: ServerProcess[],
-): Promise<OutboundRun> {
-  const scheme = tls ? 'starttls' : 'plain';
-  await queueCopies(store, queued, audio);
-  const sink = await Sink.start(
-    root,
-    `sink-${scheme}`,
-    tls ? { certFile: store.certFile, keyFile: store.keyFile } : undefined,
-  );
-  started.push(sink.process);
-  try {
-    const mark = sink.mark();
-    const servers =
-      `mail.servers=[{host: 127.0.0.1, port: ${sink.port}, tls: opportunistic` +
-      `${tls ? `, caFile: ${store.certFile}` : ''}}]`;
-    const t0 = epochMs();
-    const vg = await startVoicegate(store, {
-      sets: [servers],
-      logFile: join(root, `voicegate-outbound-${scheme}.log`),
-      nodeArgs: nodeArgs(),
-    });
-    started.push(vg);
-    const listening = epochMs();
-    const cpu0 = vg.cpuMs();
-    const sinkCpu0 = sink.process.cpuMs();
-    const load = loadMeter([vg, sink.process]);
-    const watch = new QueueWatch(store);
-    let counts = watch.counts();
-    try {
-      while (counts.pending > 0 && epochMs() - listening < DRAIN_TIMEOUT_MS) {
-        await sleep(QUEUE_POLL_MS);
-        counts = watch.counts();
-      }
-    } finally {
-      watch.close();
-    }
-    const empty = epochMs();
-    const { othersCores } = load();
-    const serverCpuMs = vg.cpuMs() - cpu0;
-    const sinkCpuMs = sink.process.cpuMs() - sinkCpu0;
-    await vg.stop();
-    started.splice(started.indexOf(vg), 1);
-    if (counts.pending > 0 || counts.failed > 0) {
-      throw new Error(
-        `outbound queue: ${counts.pending} pending, ${counts.failed} failed after ` +
-          `${((empty - listening) / 1000).toFixed(1)} s${vg.logTail()}`,
-      );
-    }
-
-    const records = sink.records(mark).sort((a, b) => a.at - b.at);
-    if (records.length !== queued || records.some((r) => r.secure !== tls))
-      throw new Error(`the sink received ${records.length} copies of ${queued} (TLS ${tls})`);
-    const firstConnect = Math.min(...records.map((r) => r.connectedAt));
-    const gaps = records.map((r, i) => r.at - (i === 0 ? firstConnect : records[i - 1]!.at));
-    const seconds = (records.at(-1)!.at - firstConnect) / 1000;
-    const mailBytes = records.reduce((sum, r) => sum + r.bytes, 0) / records.length;
-    const voicegate: Sending = {
-      label: 'Voicegate outbox',
-      rate: summarize([{ ops: queued, seconds, latenciesMs: gaps }], mailBytes),
-      senderCpuMsPerMail: serverCpuMs / queued,
-      sinkCpuMsPerMail: sinkCpuMs / queued,
-    };
-
-    const mail: Mail = { from: records[0]!.from, to: COPY_ADDRESS, raw: sink.captured() };
-    const ca = readFileSync(store.certFile);
-    const yardstickNew = await yardstick(sink, mail, ca, queued, 'new');
-    const yardstickPooled = await yardstick(sink, mail, ca, queued, 'pooled');
-    const run: OutboundRun = {
-      tls,
-      queued,
-      mailBytes,
-      startSeconds: (listening - t0) / 1000,
-      firstAttemptSeconds: (firstConnect - listening) / 1000,
-      queueEmptySeconds: (empty - listening) / 1000,
-      othersCores,
-      voicegate,
-      yardstickNew,
-      yardstickPooled,
-      ratio: voicegate.rate.opsPerSecond / yardstickNew.rate.opsPerSecond,
-    };
-    console.log(
-      `  outbound ${scheme}: ${queued} copies, ${voicegate.rate.opsPerSecond.toFixed(1)}/s, ` +
-        `queue empty after ${run.queueEmptySeconds.toFixed(2)} s; nodemailer ` +
-        `${yardstickNew.rate.opsPerSecond.toFixed(1)}/s (connection per mail), ` +
-        `${yardstickPooled.rate.opsPerSecond.toFixed(1)}/s (one connection)`,
-    );
-    return run;
-  } finally {
-    await sink.process.stop();
-    started.splice(started.indexOf(sink.process), 1);
-  }
-}
-
 async function run(opts: BenchOptions): Promise<void> {
   const root = scratchRoot();
   const started: ServerProcess[] = [];
@@ -504,19 +322,12 @@ async function run(opts: BenchOptions): Promise<void> {
     const audio = toneWav({ seconds: AUDIO_SECONDS });
     const inbound = await measureInbound(root, audio, opts, started);
 
-    const queued = Math.min(OUTBOUND_QUEUED, opts.maxOps);
-    const outStore = await initStore(join(root, 'outbound'));
-    await addMailboxes(outStore, [{ name: COPY_MAILBOX, extension: '300', email: COPY_ADDRESS }]);
-    const outbound: OutboundRun[] = [];
-    // STARTTLS with half as many: what it adds shows as well, and the run stays short.
-    for (const tls of [false, true]) {
-      const count = tls ? Math.ceil(queued / 2) : queued;
-      outbound.push(await measureOutbound(root, outStore, tls, count, audio, started));
-    }
+    const outbound = await measureOutbound(root, audio, opts, started);
 
     report({
       opts,
       scratch,
+      smtpServer: smtpServerCode(),
       audioBytes: audio.byteLength,
       inboundMailBytes: inbound.mailBytes,
       bounds: {
@@ -527,12 +338,12 @@ async function run(opts: BenchOptions): Promise<void> {
         directSeconds: Math.min(DIRECT_SECONDS, opts.seconds),
         directMaxDeposits: 2 * Math.ceil(Math.min(SMTP_MAX_MAILS, opts.maxOps) / 2),
         directWarmUpPerDepositor: DIRECT_WARM_UP,
-        outboundQueued: queued,
+        outboundQueued: outbound.queued,
         yardstickSeconds: YARDSTICK_SECONDS,
       },
       inbound: inbound.levels,
       stored: inbound.stored,
-      outbound,
+      outbound: outbound.runs,
     });
   } finally {
     for (const server of started) await server.stop().catch(() => {});
