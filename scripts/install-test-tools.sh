@@ -25,6 +25,7 @@ declare -A tools=(
   [rsyslogd]="rsyslog rsyslog-gnutls" # a syslog collector over TCP and TLS
   [/usr/lib/dovecot/imap]=dovecot-imapd # a real IMAP server whose e-mail the phone reads
   [ip]=iproute2 # network namespaces and veth pairs: the partition test's two hosts
+  [patch]=patch # rebuilds smtp-server's DATA reader before our patch, the oracle of its tests
 )
 # library file -> Debian package: libraries the server loads, which no command names
 declare -A libraries=(
