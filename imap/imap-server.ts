@@ -17,6 +17,7 @@ import {
   type ImapSession,
 } from './imap-core.ts';
 import { limitImap } from './imap-limits.ts';
+import { LoginTurns } from './login-turns.ts';
 import { closeSessions, connectionOf, endIdle } from './imap-shutdown.ts';
 import { isInternal } from './replies.ts';
 import { messageHooks } from './message-hooks.ts';
@@ -103,6 +104,8 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
     cb: (err: Error | null, ctx?: SecureContext) => void,
   ): void => cb(null, context);
 
+  // One line for both listeners: they share the event loop.
+  const turns = new LoginTurns();
   const limits = {
     plain: new ConnectionLimits('imap', opts.limits, services.log),
     tls: new ConnectionLimits('imaps', opts.limits, services.log),
@@ -154,7 +157,11 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
     }
     server.onLsub = server.onList;
     server.onUnsubscribe = server.onSubscribe;
+    // LOGIN and AUTHENTICATE alike (login-turns.ts).
+    const onAuth = server.onAuth;
+    server.onAuth = (...args: unknown[]) => turns.take(() => onAuth(...args));
     server.onConnect = limitImap(server, secure ? limits.tls : limits.plain, secure);
+    server.server.on('connection', () => turns.accepted());
     return server;
   };
 

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { VoicegateError } from './errors.ts';
 
@@ -8,7 +10,9 @@ import { VoicegateError } from './errors.ts';
  *
  * Each thread lowers its own CPU priority (`nice`, Linux only) so that hashing takes only the
  * CPU that the event loop (greetings, replies) and the media thread leave idle: the kernel
- * preempts it for them. A thread that cannot lower itself (another OS) makes the pool fall back
+ * preempts it for them. The pool lowers a new thread too, as soon as it exists: its start-up
+ * (a V8 isolate, tens of ms of CPU) then also waits for idle CPU, instead of taking a core from
+ * the event loop in the burst of log-ins that started it. A thread that cannot lower itself (another OS) makes the pool fall back
  * to `fallbackThreads`, which leaves the event loop a core of its own instead.
  *
  * A thread that dies fails the one derivation it held; the next one in line starts a new thread.
@@ -127,12 +131,15 @@ export class CodeHashPool {
   }
 
   #spawn(): Thread {
+    const nice = this.#options.nice;
+    const before = nice === null ? null : threadIds();
     const worker = new Worker(this.#options.workerUrl ?? WORKER, {
-      workerData: { nice: this.#options.nice },
+      workerData: { nice },
       name: 'voicegate-code-hash',
       // The thread runs next to no JavaScript: a small heap keeps its memory small.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
+    if (before && nice !== null) lowerNewThread(before, nice);
     const thread: Thread = { worker, job: null, idle: null, priority: null };
     this.#threads.add(thread);
     worker.on('message', (reply: HashReply) => this.#onReply(thread, reply));
@@ -203,5 +210,30 @@ export class CodeHashPool {
       if (!thread) return;
       this.#run(thread, this.#waiting.shift()!);
     }
+  }
+}
+
+/** The process's thread ids (Linux's /proc/self/task); none where there is no such folder. */
+function threadIds(): Set<string> {
+  try {
+    return new Set(readdirSync('/proc/self/task'));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Lowers the thread `new Worker()` has just created (it returns once the OS thread exists, before
+ * the thread has set up its isolate) to `nice`: the one thread id that was not there `before`.
+ * Nothing where that is not exactly one (another thread started meanwhile, no /proc): the thread
+ * then runs its start-up at the event loop's priority and lowers itself when it has started.
+ */
+function lowerNewThread(before: Set<string>, nice: number): void {
+  const born = [...threadIds()].filter((tid) => !before.has(tid));
+  if (born.length !== 1) return;
+  try {
+    setPriority(Number(born[0]), nice);
+  } catch {
+    // Not allowed here: the thread lowers itself once started.
   }
 }

@@ -141,8 +141,21 @@ export interface ThreadCpu {
   other: number;
 }
 
-/** CPU ms so far of one Node process's threads, by role (from the names Node gives them). */
-export function nodeThreadCpuMs(pid: number): ThreadCpu {
+/** A thread's time on a CPU so far, ms, to the nanosecond (/proc's schedstat, not clock ticks). */
+function runMs(pid: number, tid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return 0; // gone meanwhile
+  }
+}
+
+/**
+ * CPU ms so far of one Node process's threads, by role (from the names Node gives them).
+ * `precise`: from each thread's schedstat (ns) instead of its stat (10 ms ticks), for readings
+ * of a few ms; a thread's time in the kernel's accounting then counts too.
+ */
+export function nodeThreadCpuMs(pid: number, precise = false): ThreadCpu {
   const cpu: ThreadCpu = { main: 0, pool: 0, hashing: 0, other: 0 };
   let tids: string[] = [];
   try {
@@ -163,7 +176,7 @@ export function nodeThreadCpuMs(pid: number): ThreadCpu {
           : s.nice > mainNice
             ? 'hashing'
             : 'other';
-    cpu[role] += s.cpuMs;
+    cpu[role] += precise ? runMs(pid, s.pid) : s.cpuMs;
   }
   return cpu;
 }

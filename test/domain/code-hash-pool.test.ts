@@ -87,6 +87,17 @@ describe('the code-hashing pool', () => {
     expect(niceOf('/proc/thread-self/stat')).toBeLessThan(10);
   });
 
+  it('lowers a thread before it starts up, so its start-up waits for idle CPU too', async () => {
+    const pool = makePool({
+      threads: 1,
+      workerUrl: new URL('./fixtures/nice-at-start-worker.js', import.meta.url),
+    });
+    expect((await pool.derive({ code: '5', salt, ...COST })).equals(expected('5'))).toBe(true);
+    const [thread] = pool.priorities();
+    expect(thread?.nice).toBe(10);
+    expect(niceOf(`/proc/self/task/${thread!.tid}/stat`)).toBe(10);
+  });
+
   it('leaves a core to the event loop where priorities are left alone', async () => {
     const pool = makePool({ threads: 2, fallbackThreads: 1, nice: null });
     const keys = ['1', '2', '3'].map((code) => pool.derive({ code, salt, ...COST }));

@@ -1,0 +1,56 @@
+/**
+ * Log-ins wait while connections are being accepted. In a burst (a server restarted, every client
+ * reconnecting at once) the first clients greeted send LOGIN while the others still wait in the
+ * kernel's accept queue, and libuv accepts one connection per turn of the event loop (it relies
+ * on the listening socket staying readable: libuv/libuv#3696). Each turn that also started a
+ * log-in (its store reads and the attempt recorded before the code is checked: the work of
+ * several greetings) held back the next connection, so the last greetings of a burst waited
+ * behind the log-ins of the first.
+ *
+ * So a log-in starts only in a turn that accepted no connection: while connections keep coming,
+ * each turn is one connection accepted and greeted; once the queue is empty, log-ins start, one
+ * per turn, in the order they came, so a connection arriving meanwhile waits at most one. A
+ * log-in waits for new connections at most `maxWaitMs`: a flood of connections slows log-ins
+ * down but never stops them. The code check itself (on the code-hashing threads) is not held up.
+ */
+export class LoginTurns {
+  readonly #maxWaitMs: number;
+  readonly #waiting: { start: () => void; since: number }[] = [];
+  #scheduled = false;
+  /** Connections accepted so far, and how many of them the last turn had seen. */
+  #accepted = 0;
+  #seen = 0;
+
+  constructor(maxWaitMs = 250) {
+    this.#maxWaitMs = maxWaitMs;
+  }
+
+  /** A connection was accepted (in this turn's poll for I/O). */
+  accepted(): void {
+    this.#accepted++;
+  }
+
+  /** Runs `start` in a turn that accepted no connection, once the log-ins ahead of it ran. */
+  take(start: () => void): void {
+    this.#waiting.push({ start, since: performance.now() });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#turn);
+    }
+  }
+
+  readonly #turn = (): void => {
+    const head = this.#waiting[0]!;
+    const busy = this.#accepted !== this.#seen;
+    this.#seen = this.#accepted;
+    if (busy && performance.now() - head.since < this.#maxWaitMs) {
+      setImmediate(this.#turn);
+      return;
+    }
+    this.#waiting.shift();
+    // The next turn is set before this one runs, so that a throw cannot stop the line.
+    if (this.#waiting.length > 0) setImmediate(this.#turn);
+    else this.#scheduled = false;
+    head.start();
+  };
+}
