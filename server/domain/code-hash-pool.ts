@@ -12,8 +12,9 @@ import { VoicegateError } from './errors.ts';
  * CPU that the event loop (greetings, replies) and the media thread leave idle: the kernel
  * preempts it for them. The pool lowers a new thread too, as soon as it exists: its start-up
  * (a V8 isolate, tens of ms of CPU) then also waits for idle CPU, instead of taking a core from
- * the event loop in the burst of log-ins that started it. A thread that cannot lower itself (another OS) makes the pool fall back
- * to `fallbackThreads`, which leaves the event loop a core of its own instead.
+ * the event loop in the burst of log-ins that started it. A thread that cannot lower itself
+ * (another OS) makes the pool fall back to `fallbackThreads`, which leaves the event loop a core
+ * of its own instead.
  *
  * A thread that dies fails the one derivation it held; the next one in line starts a new thread.
  * Idle threads never keep the process alive, and end after `idleMs`.
