@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 const HTTP_EXPORTS = new URL('../../bin/http-exports.js', import.meta.url).href;
 
 /** A fresh Node that imports node:http from an ES module, as the server's modules do. */
-function importHttp(keepOut: boolean): { undici: boolean; createServer: string; WebSocket: string } {
+function importHttp(keepOut: boolean): {
+  undici: boolean;
+  createServer: string;
+  WebSocket: string;
+} {
   const script = `
     import { keepWebSocketOutOfHttpNamespace } from ${JSON.stringify(HTTP_EXPORTS)};
     if (${keepOut}) keepWebSocketOutOfHttpNamespace();
@@ -27,6 +31,10 @@ describe("node:http's ES module namespace", () => {
   });
 
   it('does not once the WebSocket getters are kept out; http.WebSocket still works', () => {
-    expect(importHttp(true)).toEqual({ undici: false, createServer: 'function', WebSocket: 'function' });
+    expect(importHttp(true)).toEqual({
+      undici: false,
+      createServer: 'function',
+      WebSocket: 'function',
+    });
   });
 });
