@@ -82,7 +82,7 @@ describe('WAL checkpoints of the embedded store', () => {
     const box = await addMailbox(s, 'alice', '201');
     for (let poll = 0; poll < 5; poll++) {
       const claimed = await s.claimDeliveries({
-        target: 'email',
+        target: 'smtp',
         holder: 'runner',
         now: Date.now(),
         leaseMs: 60_000,
