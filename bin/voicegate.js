@@ -2,6 +2,7 @@
 // Plain JavaScript on purpose: it must run on any Node to say clearly when Node is too old,
 // before loading the TypeScript sources that need Node 24's type stripping.
 import module from 'node:module';
+import { keepWebSocketOutOfHttpNamespace } from './http-exports.js';
 import { nodeVersionProblem } from './node-version.js';
 import { missingServerEnv, missingServerFlags, serverEnv } from './server-flags.js';
 
@@ -29,4 +30,6 @@ if (
 process.env.UV_THREADPOOL_SIZE = serverEnv(process.env).UV_THREADPOOL_SIZE;
 // Caches compiled (and type-stripped) modules between runs: a CLI command starts much faster.
 module.enableCompileCache?.();
+// Before any module imports node:http: an idle server does not keep Node's fetch library.
+keepWebSocketOutOfHttpNamespace();
 await import('../server/cli/main.ts');

@@ -26,6 +26,8 @@ export interface CheckpointerOptions {
   /** For how long that RESTART is tried, right after each commit, before PASSIVE ones go on. */
   restartTimeoutMs: number;
   onCheckpoint?: (done: CheckpointDone) => void;
+  /** Told each time the thread starts. */
+  onStart?: () => void;
   onError?: (err: Error) => void;
 }
 
@@ -97,7 +99,7 @@ export class Checkpointer {
   }
 
   #start(): void {
-    const { onCheckpoint, onError, ...settings } = this.#options;
+    const { onCheckpoint, onError, onStart, ...settings } = this.#options;
     const worker = new Worker(WORKER, {
       workerData: { path: this.#path, commits: this.#commits.buffer, ...settings },
       name: 'voicegate-checkpoint',
@@ -117,5 +119,6 @@ export class Checkpointer {
       this.#withoutThread = 0;
     });
     this.#worker = worker;
+    onStart?.();
   }
 }

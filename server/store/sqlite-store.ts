@@ -115,6 +115,11 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
     );
   }
 
+  /** Rows inserted, updated or deleted by this connection so far. */
+  #totalChanges(): number {
+    return (this.sql('SELECT total_changes() AS n').get() as { n: number }).n;
+  }
+
   /** Prepared once per SQL text: preparing is a large part of a small query's cost. */
   sql(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
@@ -133,14 +138,20 @@ export class SqliteStore implements VoicemailStore, SqlAccess {
       throw storeError(err);
     }
     let result: T;
+    let wrote: boolean;
     try {
+      const before = this.#totalChanges();
       result = fn();
+      wrote = this.#totalChanges() !== before;
       this.db.exec('COMMIT');
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw storeError(err);
     }
-    this.#checkpointer?.committed();
+    // A transaction that changed no row (the delivery runner's claim on an empty queue, every
+    // poll) wrote nothing to the WAL: counted, it would start the checkpointing thread (about
+    // 10 MiB) on a server at rest and keep it alive.
+    if (wrote) this.#checkpointer?.committed();
     this.feed.poke();
     return result;
   }

@@ -25,6 +25,8 @@ export type Transport = 'plain' | 'tls';
 /** What memory-probe.js writes. */
 export interface ProbeReading {
   usage: NodeJS.MemoryUsage;
+  /** RSS and live-and-dead heap just before the full collection the other figures follow. */
+  beforeCollection?: { rss: number; heapUsed: number };
   /** Per space: bytes of live objects, bytes reserved. */
   spaces: Record<string, [number, number]>;
   rssAnonKiB: number;

@@ -19,6 +19,8 @@ if (out) {
   process.on('SIGUSR2', () => {
     // Read before the collection: the event loop's time is the server's work, not the probe's.
     const { active, idle } = performance.eventLoopUtilization();
+    // What the process holds before the collection: a server nobody asks to collect holds this.
+    const { rss, heapUsed } = process.memoryUsage();
     globalThis.gc?.();
     const status = readFileSync('/proc/self/status', 'latin1');
     const spaces = Object.fromEntries(
@@ -28,6 +30,7 @@ if (out) {
       out,
       JSON.stringify({
         usage: process.memoryUsage(),
+        beforeCollection: { rss, heapUsed },
         spaces,
         rssAnonKiB: kB(status, 'RssAnon'),
         rssFileKiB: kB(status, 'RssFile'),

@@ -76,6 +76,25 @@ describe('WAL checkpoints of the embedded store', () => {
     expect(Buffer.from(read!).equals(data)).toBe(true);
   });
 
+  it('do not start for transactions that changed nothing, as an idle delivery queue polled', async () => {
+    let starts = 0;
+    const s = open({ startAfterCommits: 2, onStart: () => starts++ });
+    const box = await addMailbox(s, 'alice', '201');
+    for (let poll = 0; poll < 5; poll++) {
+      const claimed = await s.claimDeliveries({
+        target: 'smtp',
+        holder: 'runner',
+        now: Date.now(),
+        leaseMs: 60_000,
+        limit: 10,
+      });
+      expect(claimed).toEqual([]);
+    }
+    expect(starts).toBe(0);
+    await deposit(s, box.id);
+    expect(starts).toBe(1);
+  });
+
   it('keep the WAL bounded while commits keep coming', async () => {
     const s = open({ startAfterCommits: 1, intervalMs: 5, quietMs: 60_000, boundFrames: 256 });
     const box = await addMailbox(s, 'alice', '201');
