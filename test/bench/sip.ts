@@ -24,7 +24,7 @@ import { IpcChild, rssMiB, type LatenessStats } from './sip-kit.ts';
 import { checkRecordings } from './sip-recordings.ts';
 import { report, type Step, type VoicegateStep, type Yardstick } from './sip-report.ts';
 import type { ServerSettings, ServerStats, StoredMessage } from './sip-server.ts';
-import { machineBusyMs, selfCpuMs, treeCpuMs } from './web-servers.ts';
+import { loadMeter, selfCpuMs, treeCpuMs } from './web-servers.ts';
 
 const STEPS = [50, 100, 150, 200, 300, 400, 500, 750] as const;
 const THRESHOLD_MS = 5;
@@ -215,20 +215,6 @@ async function measureVoicegate(
   };
 }
 
-/** Cores the machine kept busy until the returned function is called, and those not ours. */
-function loadMeter(p: Processes): () => { cores: number; othersCores: number } {
-  const ours = (): number =>
-    selfCpuMs() + [p.server, p.caller, p.yardstick].reduce((s, c) => s + treeCpuMs(c.pid), 0);
-  const t0 = performance.now();
-  const busy0 = machineBusyMs();
-  const ours0 = ours();
-  return () => {
-    const seconds = (performance.now() - t0) / 1000;
-    const cores = (machineBusyMs() - busy0) / 1000 / seconds;
-    return { cores, othersCores: Math.max(0, cores - (ours() - ours0) / 1000 / seconds) };
-  };
-}
-
 async function measureStep(
   p: Processes,
   n: number,
@@ -237,9 +223,11 @@ async function measureStep(
 ): Promise<Step> {
   const before = loadavg()[0]!;
   const yardstick = await measureYardstick(p, n);
-  const load = loadMeter(p);
+  const load = loadMeter(
+    () => selfCpuMs() + [p.server, p.caller, p.yardstick].reduce((s, c) => s + treeCpuMs(c.pid), 0),
+  );
   const voicegate = await measureVoicegate(p, n, toneSeconds, `555${index + 1}`);
-  const { cores, othersCores } = load();
+  const { busyCores: cores, othersCores } = load();
   const v = voicegate;
   const pass =
     v.completed === n &&

@@ -12,7 +12,6 @@ import { sendSequentially, type Mail } from './smtp-senders.ts';
 import {
   addMailboxes,
   initStore,
-  loadMeter,
   openContext,
   profilingArgs,
   QueueWatch,
@@ -20,7 +19,7 @@ import {
   startVoicegate,
   type VoicegateStore,
 } from './smtp-servers.ts';
-import type { ServerProcess } from './web-servers.ts';
+import { loadMeter, selfCpuMs, type ServerProcess } from './web-servers.ts';
 
 const OUTBOUND_QUEUED = 200;
 export const YARDSTICK_SECONDS = 10;
@@ -103,7 +102,7 @@ async function measureCopies(
     const listening = epochMs();
     const cpu0 = vg.cpuMs();
     const sinkCpu0 = sink.process.cpuMs();
-    const load = loadMeter([vg, sink.process]);
+    const load = loadMeter(() => selfCpuMs() + vg.cpuMs() + sink.process.cpuMs());
     const watch = new QueueWatch(store);
     let counts = watch.counts();
     try {

@@ -6,7 +6,6 @@
  */
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config/load.ts';
@@ -14,7 +13,7 @@ import { createContext, type Context } from '../../server/context.ts';
 import { createLogger } from '../../server/log.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { prepareFanOut } from './fsync-yardstick.ts';
-import { freePort, machineBusyMs, selfCpuMs, ServerProcess } from './web-servers.ts';
+import { freePort, ServerProcess } from './web-servers.ts';
 import { BENCH_LIMITS, PROJECT_DIR } from './bench-kit.ts';
 import { embedded } from '../store/embedded.ts';
 import { missingServerFlags, serverEnv } from '../../bin/server-flags.js';
@@ -155,22 +154,6 @@ export function smtpServerCode(): string {
   ) as { version: string };
   const patch = readdirSync(join(PROJECT_DIR, 'patches')).find((f) => f.startsWith('smtp-server+'));
   return `smtp-server ${pkg.version}${patch ? ` with patches/${patch}` : ' unpatched'}`;
-}
-
-/**
- * How many cores the machine kept busy from now until the returned function is called, and how
- * many of those were not this benchmark (its process, `servers`): others' work skews the figures.
- */
-export function loadMeter(servers: ServerProcess[]): () => { cores: number; othersCores: number } {
-  const ours = (): number => selfCpuMs() + servers.reduce((sum, s) => sum + s.cpuMs(), 0);
-  const t0 = performance.now();
-  const busy0 = machineBusyMs();
-  const ours0 = ours();
-  return () => {
-    const seconds = (performance.now() - t0) / 1000;
-    const cores = (machineBusyMs() - busy0) / 1000 / seconds;
-    return { cores, othersCores: Math.max(0, cores - (ours() - ours0) / 1000 / seconds) };
-  };
 }
 
 /**

@@ -35,7 +35,6 @@ import {
 import {
   addMailboxes,
   initStore,
-  loadMeter,
   openContext,
   profilingArgs,
   startReception,
@@ -44,7 +43,7 @@ import {
   storedPerMailbox,
   type VoicegateStore,
 } from './smtp-servers.ts';
-import type { ServerProcess } from './web-servers.ts';
+import { loadMeter, selfCpuMs, type ServerProcess } from './web-servers.ts';
 
 const LEVELS = [1, 4, 8] as const;
 const AUDIO_SECONDS = 62;
@@ -100,13 +99,15 @@ async function measureSmtp(
 }> {
   await senders.warmUp(n, SMTP_WARM_UP);
   const cpu0 = server.process.cpuMs();
-  const load = loadMeter([server.process]);
+  const load = loadMeter(() => selfCpuMs() + server.process.cpuMs());
   const gc = gcMeter(server.logFile);
   const timed = await senders.run(n, {
     seconds: opts.seconds,
     maxOps: Math.min(SMTP_MAX_MAILS, opts.maxOps),
   });
-  return { timed, serverCpuMs: server.process.cpuMs() - cpu0, ...load(), gc: gc() };
+  const serverCpuMs = server.process.cpuMs() - cpu0;
+  const { busyCores, othersCores } = load();
+  return { timed, serverCpuMs, cores: busyCores, othersCores, gc: gc() };
 }
 
 /** A server started with --trace-gc, and the log its collections are printed to. */

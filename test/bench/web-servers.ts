@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../server/config/load.ts';
@@ -15,6 +16,7 @@ import { toneWav } from '../../server/media/tone.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { BENCH_LIMITS, sleep } from './bench-kit.ts';
 import { embedded } from '../store/embedded.ts';
+import type { MachineLoad } from './web-report.ts';
 
 export const MAILBOX = 'bench';
 export const CODE = '13572468';
@@ -141,6 +143,28 @@ export function machineBusyMs(): number {
   // cpu user nice system idle iowait irq softirq steal ...: all but idle and iowait.
   const busy = f[1]! + f[2]! + f[3]! + f[6]! + f[7]! + f[8]!;
   return (busy * 1000) / CLK_TCK;
+}
+
+/**
+ * How many cores the machine kept busy from now until the returned function is called, and how
+ * many of those were not this benchmark (`oursCpuMs`: CPU ms its own processes have used so
+ * far): other work on the machine skews the figures, p99 first.
+ */
+export function loadMeter(oursCpuMs: () => number): () => MachineLoad {
+  const t0 = performance.now();
+  const busy0 = machineBusyMs();
+  const ours0 = oursCpuMs();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const busyCores = (machineBusyMs() - busy0) / 1000 / seconds;
+    const oursCores = (oursCpuMs() - ours0) / 1000 / seconds;
+    return {
+      seconds,
+      busyCores,
+      othersCores: Math.max(0, busyCores - oursCores),
+      loadAverage: loadavg()[0]!,
+    };
+  };
 }
 
 /** CPU ms of this process (all threads) and of its children that have exited (wrk, init). */

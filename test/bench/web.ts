@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentile, type BenchOptions, type Benchmark } from './bench-kit.ts';
 import {
@@ -29,7 +29,6 @@ import {
   type AudioRun,
   type AudioSide,
   type ListRun,
-  type MachineLoad,
   type ProtocolRun,
   type Spread,
 } from './web-report.ts';
@@ -37,7 +36,7 @@ import {
   CODE,
   ensureNginx,
   freePort,
-  machineBusyMs,
+  loadMeter,
   MAILBOX,
   prepareStore,
   selfCpuMs,
@@ -229,29 +228,6 @@ async function measureWrk(
   };
 }
 
-/**
- * How busy the machine was from now until the returned function is called, and how much of that
- * was not this benchmark (its process, its children, the servers): other work on the machine skews
- * the figures, p99 first.
- */
-function loadMeter(servers: ServerProcess[]): () => MachineLoad {
-  const ours = (): number => selfCpuMs() + servers.reduce((sum, s) => sum + s.cpuMs(), 0);
-  const t0 = performance.now();
-  const busy0 = machineBusyMs();
-  const ours0 = ours();
-  return () => {
-    const seconds = (performance.now() - t0) / 1000;
-    const busyCores = (machineBusyMs() - busy0) / 1000 / seconds;
-    const oursCores = (ours() - ours0) / 1000 / seconds;
-    return {
-      seconds,
-      busyCores,
-      othersCores: Math.max(0, busyCores - oursCores),
-      loadAverage: loadavg()[0]!,
-    };
-  };
-}
-
 /** Both servers over HTTPS or over plain HTTP: start, measure, stop. */
 async function measureProtocol(
   root: string,
@@ -285,7 +261,7 @@ async function measureProtocol(
   console.log(
     `${scheme}: Voicegate pid ${vg.pid} on ${endpoints.vg.port}, nginx on ${endpoints.nginx.port}`,
   );
-  const load = loadMeter([vg, nginx]);
+  const load = loadMeter(() => selfCpuMs() + vg.cpuMs() + nginx.cpuMs());
   const cookie = await login(endpoints.vg);
   const listBytes = await checkResponses(store, endpoints.vg, endpoints.nginx, cookie);
   const list = await measureList(vg, endpoints.vg, cookie, opts, listBytes);
