@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mailbox } from '../../server/domain/mailbox.ts';
@@ -58,7 +58,16 @@ function openAudioFiles(): string[] {
         return ''; // closed meanwhile (e.g. the fd of readdirSync itself)
       }
     })
-    .filter((target) => target.startsWith(audio));
+    .filter((target) => target.startsWith(audio) && isFile(target));
+}
+
+/** A file, not a folder: the store keeps its audio folders open for their fsyncs (audio-files.ts). */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false; // removed meanwhile
+  }
 }
 
 /** Starts a FETCH of the whole 1-minute message, reads a few KB and drops the connection. */
