@@ -1,10 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailboxChoice } from '../../server/domain/mailbox-choice.ts';
+import { loadConfig } from '../../server/config/load.ts';
 import { ensureSelfSignedCert } from '../../server/config/tls-cert.ts';
+import { createContext } from '../../server/context.ts';
+import { createLogger } from '../../server/log.ts';
 import { newNonce, signSync, type SignedFacts } from '../../server/domain/peer-trust.ts';
 import type { ReplicaChange, ReplicaPosition } from '../../server/domain/replica.ts';
 import { flowsFileAt } from '../../server/peers/replica-files.ts';
@@ -262,9 +265,17 @@ describe('replication from the central', () => {
   }, 60_000);
 
   it('gives a distributed server its chosen mailboxes, greetings and flows, and only those', async () => {
-    // Something of its own that the central does not have goes at the snapshot's end.
+    // Something of its own that the central does not have goes at the snapshot's end. Made
+    // before the site starts: once started, the snapshot may end before a mailbox added then.
+    mkdirSync(at('site1'), { recursive: true });
+    writeFileSync(at('site1/voicegate.yaml'), 'server:\n  dataDir: .\n');
+    const before = await createContext(
+      loadConfig(at('site1/voicegate.yaml'), nodeSets(receiverSets('site1', 'distributed'))),
+      createLogger('silent'),
+    );
+    await before.mailboxes.add({ name: 'local-only', extension: '299' }, '1234');
+    await before.close();
     site1 = await startNode(at('site1'), receiverSets('site1', 'distributed'));
-    await site1.context.mailboxes.add({ name: 'local-only', extension: '299' }, '1234');
     await inStep(
       'site1',
       ['mailbox', 'members', 'greeting', 'flows'],
