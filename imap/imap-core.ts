@@ -190,11 +190,11 @@ starttls.handler = function (this: Connection, cmd, cb) {
 };
 
 /** imap-core reports connection errors (failed handshakes...) here; they go to our log. */
-export function routeImapCoreErrors(emit: (message: unknown) => void): void {
-  const errors = require('@zone-eu/wildduck/lib/errors.js') as {
-    setGelf(g: { emit(channel: string, m: unknown): void }): void;
+export function routeImapCoreErrors(emit: (report: Record<string, unknown>) => void): void {
+  const reporting = require('@zone-eu/wildduck/imap-core/lib/reporting.js') as {
+    setReporter(fn: (report: Record<string, unknown>) => void): void;
   };
-  errors.setGelf({ emit: (_channel, message) => emit(message) });
+  reporting.setReporter(emit);
 }
 
 /**
