@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { startTestServer, type WatchedServer } from '../helpers/test-server.ts';
 import { RawImap } from './fixtures/clients-raw-imap.ts';
 
-let server: TestServer;
+let server: WatchedServer;
 beforeAll(async () => {
   server = await startTestServer([], { watchLogs: true });
   await server.context.mailboxes.add({ name: 'alice', extension: '201' }, '1234');
@@ -17,7 +17,7 @@ it('logs a failed TLS handshake on the IMAPS port as a connection error, and kee
   const socket = connect(server.ports.imaps, '127.0.0.1');
   socket.on('error', () => {});
   socket.write('GET / HTTP/1.0\r\n\r\n');
-  const entry = await server.logs!.next('imap connection error');
+  const entry = await server.logs.next('imap connection error');
   const report = entry.report as Record<string, unknown>;
   expect(report).toMatchObject({ _code: 'ERR_SSL_HTTP_REQUEST', _ip: '127.0.0.1' });
   expect(report.short_message).toMatch(/^IMAP \[Exception\] .*http request/);
