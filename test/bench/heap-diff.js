@@ -71,7 +71,9 @@ const rows = [...groups].sort((a, b) => b[1].size - a[1].size);
 const shown = rows.filter(([, g]) => g.size / per >= 4);
 console.log(`${'bytes'.padStart(8)} ${'count'.padStart(7)}  new objects per unit (of ${per})`);
 for (const [key, g] of shown) {
-  console.log(`${(g.size / per).toFixed(0).padStart(8)} ${(g.count / per).toFixed(2).padStart(7)}  ${key}`);
+  console.log(
+    `${(g.size / per).toFixed(0).padStart(8)} ${(g.count / per).toFixed(2).padStart(7)}  ${key}`,
+  );
 }
 const rest = rows.slice(shown.length).reduce((s, [, g]) => s + g.size, 0);
 console.log(`${(rest / per).toFixed(0).padStart(8)}          (groups under 4 B each)`);

@@ -15,7 +15,10 @@ class LineClient {
   #buffer = '';
   #wake: (() => void) | null = null;
 
-  constructor(readonly socket: Socket) {
+  readonly socket: Socket;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       this.#buffer += chunk.toString('latin1');
       let end: number;
@@ -34,7 +37,8 @@ class LineClient {
 
   /** The first line (from the start) that matches, waiting for it; throws if the socket closes first. */
   async line(pattern: RegExp): Promise<string> {
-    return (await this.matching(pattern, 1))[0];
+    const [first] = await this.matching(pattern, 1);
+    return first!;
   }
 
   /** Waits for `count` lines that match. */
