@@ -53,6 +53,15 @@ export function limitImap(
       cb(err, result);
     });
 
+  // A connection imap-core has taken ends through its close handling, whatever ends it (the
+  // socket's close, its end, a forced close after LOGOUT).
+  const onClose = server.onClose;
+  server.onClose = (session: ImapSession, cb: Callback) => {
+    limits.slotOf(session.socket)?.release();
+    if (onClose) onClose(session, cb);
+    else cb(null);
+  };
+
   return (session, cb) => {
     const slot = limits.slotOf(session.socket);
     if (slot) {
@@ -60,6 +69,10 @@ export function limitImap(
       slot.done('handshake');
       slot.session = (session.writeStream as unknown as { connection: CoreConnection }).connection;
       slot.expire = sayBye;
+      // On the plain port imap-core listens on the admitted socket itself (the TLS port's
+      // socket is the TLS one over it): its close handling releases the slot (above), so the
+      // socket's 'close' has one listener, not two.
+      if (session.socket === slot.socket) slot.releasedByProtocol();
     }
     cb(null);
   };

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailboxService } from '../server/domain/mailbox-service.ts';
 import type { MessageService } from '../server/domain/message-service.ts';
@@ -104,6 +105,9 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
     cb: (err: Error | null, ctx?: SecureContext) => void,
   ): void => cb(null, context);
 
+  // imap-core's default name is `os.hostname()` read for each connection, a string of its own
+  // per session; read once here, it is one string for all.
+  const serverName = hostname().toLowerCase();
   // One line for both listeners: they share the event loop.
   const turns = new LoginTurns();
   const limits = {
@@ -122,6 +126,7 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
       // No reverse DNS lookup before the greeting (the patch in patches/): it delayed every
       // greeting by up to a second, and the logs carry the address.
       disableReverseLookup: true,
+      name: serverName,
       ...opts.tls,
       minVersion: 'TLSv1.2',
       SNICallback,

@@ -16,9 +16,8 @@ export function connectionOf(session: ImapSession): CoreConnection | undefined {
 }
 
 /**
- * Ends an IDLE as a DONE from the client would. imap-core keeps its IDLE timer (30 minutes)
- * in the command's closure and clears it only on the client's next line, so a client that
- * drops its connection while idling leaves the timer holding the process that long.
+ * Ends an IDLE as a DONE from the client would, so that the IDLE's end hooks run (the
+ * notifier lets the session go) for a session closed without another line from its client.
  */
 export function endIdle(connection: CoreConnection | undefined): void {
   if (!connection?.idling || typeof connection._nextHandler !== 'function') return;

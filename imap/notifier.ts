@@ -25,7 +25,8 @@ const MAX_IGNORED = 10_000;
  */
 export class ImapNotifier {
   readonly #store: VoicemailStore;
-  readonly #listeners = new Map<number, Set<Handler>>();
+  /** Per mailbox, its sessions' handlers: an array (8 bytes a session), not a Set (about 24). */
+  readonly #listeners = new Map<number, Handler[]>();
   readonly #ignored = new Map<string, string>();
   readonly #pending = new Set<number>();
   /** One journal read per folder and modseq, shared by every session waking for it. */
@@ -38,15 +39,17 @@ export class ImapNotifier {
   }
 
   addListener(session: ImapSession, handler: Handler): void {
-    let set = this.#listeners.get(session.user.id);
-    if (!set) this.#listeners.set(session.user.id, (set = new Set()));
-    set.add(handler);
+    const handlers = this.#listeners.get(session.user.id);
+    if (!handlers) this.#listeners.set(session.user.id, [handler]);
+    else if (!handlers.includes(handler)) handlers.push(handler);
   }
 
   removeListener(session: ImapSession, handler: Handler): void {
-    const set = this.#listeners.get(session.user.id);
-    set?.delete(handler);
-    if (set?.size === 0) this.#listeners.delete(session.user.id);
+    const handlers = this.#listeners.get(session.user.id);
+    const at = handlers?.indexOf(handler) ?? -1;
+    if (at < 0) return;
+    handlers!.splice(at, 1);
+    if (handlers!.length === 0) this.#listeners.delete(session.user.id);
   }
 
   /** Marks a change this session has already reported to its client. */
@@ -108,7 +111,8 @@ export class ImapNotifier {
     this.#pending.add(mailboxId);
     setImmediate(() => {
       this.#pending.delete(mailboxId);
-      for (const handler of this.#listeners.get(mailboxId) ?? []) handler();
+      // A copy: a handler may end its session's listening, and so change the array, meanwhile.
+      for (const handler of this.#listeners.get(mailboxId)?.slice() ?? []) handler();
     });
   }
 }

@@ -3,8 +3,8 @@ import { MAIL_FOLDERS, type MailFolder } from '../server/domain/message.ts';
 import type { ImapDeps } from './deps.ts';
 import { wasWaiting } from '../server/domain/waiting.ts';
 import { FOLDER_PATHS, folderOfPath } from './flags.ts';
-import { folderId } from './folder-id.ts';
 import type { ImapSession } from './imap-core.ts';
+import { MailboxRecords } from './mailbox-records.ts';
 import { IMAP_REPLY, imapResponseCode, isInternal } from './replies.ts';
 
 /** Rough size of a message as IMAP shows it: the audio in base64 plus headers and text parts. */
@@ -15,6 +15,7 @@ function mailSize(audioBytes: number): number {
 /** Login, folders, STATUS, SELECT and QUOTA: what a session does before touching messages. */
 export function sessionHooks(deps: ImapDeps) {
   const folderOf = (path: string): MailFolder | null => folderOfPath(path);
+  const records = new MailboxRecords();
 
   return {
     async onAuth(
@@ -37,7 +38,7 @@ export function sessionHooks(deps: ImapDeps) {
           remote: session.remoteAddress,
           requireUms: true,
         });
-        return [{ user: { id: mailbox.id, username: mailbox.name } }];
+        return [{ user: records.of(mailbox.id, mailbox.name).user }];
       } catch (err) {
         // Unknown, wrong, locked or too many tries from this address: one answer for all.
         if (isVoicegateError(err, 'AUTH_FAILED')) {
@@ -84,7 +85,7 @@ export function sessionHooks(deps: ImapDeps) {
       const snapshot = await deps.store.folderSnapshot(session.user.id, folder);
       return [
         {
-          _id: folderId(session.user.id, folder),
+          _id: records.folderId(session.user.id, folder),
           uidList: snapshot.uids,
           uidValidity: snapshot.uidValidity,
           uidNext: snapshot.uidNext,

@@ -61,8 +61,6 @@ const keyOf = (s: { remoteAddress?: string; remotePort?: number }): string =>
 export class ConnectionSlot {
   /** The client counted: its address, or its IPv6 /64 (`clientOf`). */
   readonly address: string;
-  /** Its key among the listener's slots: the peer's address and port. */
-  readonly key: string;
   /** How the connection is closed at a deadline; the protocol sets its own goodbye. */
   expire: (this: ConnectionSlot, reason: string) => void = destroySocket;
   /** The protocol's session, for an `expire` shared by all its slots (set by the protocol). */
@@ -70,17 +68,11 @@ export class ConnectionSlot {
   /** Armed deadlines; none once the connection has logged in (most of its life, when idle). */
   #timers: Map<string, NodeJS.Timeout> | undefined;
   readonly #socket: Socket;
-  readonly #release: (slot: ConnectionSlot) => void;
-  #released = false;
+  /** The owner's release; none once released. */
+  #release: ((slot: ConnectionSlot) => void) | undefined;
 
-  constructor(
-    socket: Socket,
-    address: string,
-    key: string,
-    release: (slot: ConnectionSlot) => void,
-  ) {
+  constructor(socket: Socket, address: string, release: (slot: ConnectionSlot) => void) {
     this.address = address;
-    this.key = key;
     this.#socket = socket;
     this.#release = release;
   }
@@ -96,7 +88,7 @@ export class ConnectionSlot {
    */
   deadline(name: string, seconds: number, reason: string, onExpire?: () => boolean): void {
     this.done(name);
-    if (this.#released) return;
+    if (!this.#release) return;
     const timer = setTimeout(() => {
       this.done(name);
       if (onExpire && !onExpire()) return;
@@ -115,13 +107,25 @@ export class ConnectionSlot {
     if (timers.size === 0) this.#timers = undefined;
   }
 
+  /**
+   * From now on the protocol calls `release()` when its connection on this very socket ends (its
+   * own close handling): the slot's 'close' listener goes, so that the socket keeps one 'close'
+   * listener, the protocol's, instead of an array of two (about 100 bytes per idle connection).
+   * A protocol that swaps the socket for a TLS one over it still has the release put back by
+   * `removeAllListeners` (STARTTLS), and the plain socket's close releases it as before.
+   */
+  releasedByProtocol(): void {
+    this.#socket.off('close', releaseSlot);
+  }
+
   /** Once, however many of error, end and close the socket emits. */
   release(): void {
-    if (this.#released) return;
-    this.#released = true;
+    const release = this.#release;
+    if (!release) return;
+    this.#release = undefined;
     for (const timer of this.#timers?.values() ?? []) clearTimeout(timer);
     this.#timers = undefined;
-    this.#release(this);
+    release(this);
   }
 }
 
@@ -202,7 +206,8 @@ export class ConnectionLimits {
   slotOf(
     socket: { remoteAddress?: string; remotePort?: number } | undefined,
   ): ConnectionSlot | undefined {
-    return socket ? this.#slots.get(keyOf(socket)) : undefined;
+    if (!socket) return undefined;
+    return (socket as SlotSocket)[kSlot] ?? this.#slots.get(keyOf(socket));
   }
 
   stats(): ConnectionStats {
@@ -231,8 +236,8 @@ export class ConnectionLimits {
       return undefined;
     }
     this.#perAddress.set(address, fromAddress + 1);
-    const slot = new ConnectionSlot(socket, address, keyOf(socket), this.#free);
-    this.#slots.set(slot.key, slot);
+    const slot = new ConnectionSlot(socket, address, this.#free);
+    this.#slots.set(keyOf(socket), slot);
     // 'on', not 'once': a socket closes once, and once's wrapper and its context cost 136 B per
     // idle connection. release() is idempotent.
     (socket as SlotSocket)[kSlot] = slot;
@@ -243,7 +248,9 @@ export class ConnectionLimits {
 
   /** Every slot's release: one function for the listener's slots. */
   readonly #free = (slot: ConnectionSlot): void => {
-    this.#slots.delete(slot.key);
+    // The peer's address and port stay readable once the socket is closed (Node keeps them
+    // from their first read, at admission), so the key is not kept in the slot as well.
+    this.#slots.delete(keyOf(slot.socket));
     const left = (this.#perAddress.get(slot.address) ?? 1) - 1;
     if (left > 0) this.#perAddress.set(slot.address, left);
     else this.#perAddress.delete(slot.address);

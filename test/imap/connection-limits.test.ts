@@ -105,4 +105,29 @@ describe('IMAP connection limits', () => {
     for (let i = 0; i < LIMITS.perAddress; i++) open.push(await connect(server.ports.imap));
     await Promise.all(open.map((p) => p.waitFor(GREETING)));
   });
+
+  it('counts out a session that logs out and one whose client ends its side', async () => {
+    const before = (await connectionStats(server)).imap!.active;
+    const [leaving, ending] = await Promise.all([
+      connect(server.ports.imap, { localAddress: '127.0.0.5' }),
+      connect(server.ports.imap, { localAddress: '127.0.0.5' }),
+    ]);
+    await Promise.all([leaving.waitFor(GREETING), ending.waitFor(GREETING)]);
+    expect((await connectionStats(server)).imap!.active).toBe(before + 2);
+    leaving.socket.write('a LOGOUT\r\n');
+    await leaving.closed();
+    expect(leaving.text()).toMatch(/a OK/);
+    ending.socket.write('a NOOP\r\n');
+    await ending.waitFor(/a OK/);
+    ending.socket.end();
+    await ending.closed();
+    expect((await activeDown(server, 'imap', before)).active).toBe(before);
+    // Both places are free again (the total limit would refuse one of these otherwise).
+    expect(before + 2 + 2).toBeGreaterThan(LIMITS.total);
+    const again = await Promise.all(
+      [1, 2].map(() => connect(server.ports.imap, { localAddress: '127.0.0.5' })),
+    );
+    await Promise.all(again.map((p) => p.waitFor(GREETING)));
+    again.forEach((p) => p.socket.destroy());
+  });
 });
