@@ -18,7 +18,7 @@ import {
   type ImapSession,
 } from './imap-core.ts';
 import { limitImap } from './imap-limits.ts';
-import { LoginTurns } from './login-turns.ts';
+import { QuietTurns } from './quiet-turns.ts';
 import { closeSessions, connectionOf, endIdle } from './imap-shutdown.ts';
 import { isInternal } from './replies.ts';
 import { messageHooks } from './message-hooks.ts';
@@ -109,7 +109,7 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
   // per session; read once here, it is one string for all.
   const serverName = hostname().toLowerCase();
   // One line for both listeners: they share the event loop.
-  const turns = new LoginTurns();
+  const turns = new QuietTurns();
   const limits = {
     plain: new ConnectionLimits('imap', opts.limits, services.log),
     tls: new ConnectionLimits('imaps', opts.limits, services.log),
@@ -162,7 +162,7 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
     }
     server.onLsub = server.onList;
     server.onUnsubscribe = server.onSubscribe;
-    // LOGIN and AUTHENTICATE alike (login-turns.ts).
+    // LOGIN and AUTHENTICATE alike (quiet-turns.ts).
     const onAuth = server.onAuth;
     server.onAuth = (...args: unknown[]) => turns.take(() => onAuth(...args));
     server.onConnect = limitImap(server, secure ? limits.tls : limits.plain, secure);

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LoginTurns } from '../../imap/login-turns.ts';
+import { QuietTurns } from '../../imap/quiet-turns.ts';
 
 /**
  * Connections accepted one per turn of the event loop, as libuv accepts them: `count` turns in a
  * row (or without end), each noting its connection in `order`. Returns a stop function.
  */
-function acceptInTurns(turns: LoginTurns, order: string[], count = Infinity): () => void {
+function acceptInTurns(turns: QuietTurns, order: string[], count = Infinity): () => void {
   let n = 0;
   let stopped = false;
   const accept = (): void => {
@@ -22,7 +22,7 @@ function acceptInTurns(turns: LoginTurns, order: string[], count = Infinity): ()
 
 describe('log-ins taking turns behind new connections', () => {
   it('starts a log-in only once connections stop coming, then one per turn in order', async () => {
-    const turns = new LoginTurns();
+    const turns = new QuietTurns();
     const order: string[] = [];
     acceptInTurns(turns, order, 10);
     const started = ['a', 'b', 'c'].map(
@@ -38,7 +38,7 @@ describe('log-ins taking turns behind new connections', () => {
   });
 
   it('lets connections that come after a log-in started go before the next one', async () => {
-    const turns = new LoginTurns();
+    const turns = new QuietTurns();
     const order: string[] = [];
     const second = new Promise<void>((resolve) => {
       turns.take(() => {
@@ -53,7 +53,7 @@ describe('log-ins taking turns behind new connections', () => {
   });
 
   it('starts log-ins at the latest after maxWaitMs, however many connections come', async () => {
-    const turns = new LoginTurns(30);
+    const turns = new QuietTurns(30);
     const order: string[] = [];
     const stop = acceptInTurns(turns, order);
     try {
@@ -67,7 +67,7 @@ describe('log-ins taking turns behind new connections', () => {
   });
 
   it('keeps the line going when a log-in throws', async () => {
-    const turns = new LoginTurns();
+    const turns = new QuietTurns();
     const thrown = vi.fn();
     process.once('uncaughtException', thrown);
     turns.take(() => {

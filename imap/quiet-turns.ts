@@ -13,7 +13,7 @@
  * log-in waits for new connections at most `maxWaitMs`: a flood of connections slows log-ins
  * down but never stops them. The code check itself (on the code-hashing threads) is not held up.
  */
-export class LoginTurns {
+export class QuietTurns {
   readonly #maxWaitMs: number;
   readonly #waiting: { start: () => void; since: number }[] = [];
   #scheduled = false;
