@@ -108,7 +108,7 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
   // imap-core's default name is `os.hostname()` read for each connection, a string of its own
   // per session; read once here, it is one string for all.
   const serverName = hostname().toLowerCase();
-  // One line for both listeners: they share the event loop.
+  // One line for both listeners (session set-ups and log-ins): they share the event loop.
   const turns = new QuietTurns();
   const limits = {
     plain: new ConnectionLimits('imap', opts.limits, services.log),
@@ -126,6 +126,10 @@ export function buildImap(services: ImapServices, opts: ImapOptions): ImapPart {
       // No reverse DNS lookup before the greeting (the patch in patches/): it delayed every
       // greeting by up to a second, and the logs carry the address.
       disableReverseLookup: true,
+      // On the plain port the greeting goes out as the connection is accepted and the session is
+      // set up in a turn without new connections (the patch; quiet-turns.ts): in a burst each
+      // greeting waits only for the accepts before it. The TLS port greets after its handshake.
+      deferSetup: (setup: () => void) => turns.take(setup),
       name: serverName,
       ...opts.tls,
       minVersion: 'TLSv1.2',

@@ -1,17 +1,18 @@
 /**
- * Log-ins wait while connections are being accepted. In a burst (a server restarted, every client
- * reconnecting at once) the first clients greeted send LOGIN while the others still wait in the
- * kernel's accept queue, and libuv accepts one connection per turn of the event loop (it relies
- * on the listening socket staying readable: libuv/libuv#3696). Each turn that also started a
- * log-in (its store reads and the attempt recorded before the code is checked: the work of
- * several greetings) held back the next connection, so the last greetings of a burst waited
- * behind the log-ins of the first.
+ * Work that waits while connections are being accepted: a new connection's session set-up (its
+ * greeting went out as it was accepted) and log-ins. In a burst (a server restarted, every client
+ * reconnecting at once) libuv accepts one connection per turn of the event loop (it relies on the
+ * listening socket staying readable: libuv/libuv#3696) and runs whatever else is ready in that
+ * turn. Each turn that also set up a session or started a log-in (its store reads and the attempt
+ * recorded before the code is checked: the work of several greetings) held back the next
+ * connection, so the last greetings of a burst waited behind the sessions and log-ins of the
+ * first.
  *
- * So a log-in starts only in a turn that accepted no connection: while connections keep coming,
- * each turn is one connection accepted and greeted; once the queue is empty, log-ins start, one
- * per turn, in the order they came, so a connection arriving meanwhile waits at most one. A
- * log-in waits for new connections at most `maxWaitMs`: a flood of connections slows log-ins
- * down but never stops them. The code check itself (on the code-hashing threads) is not held up.
+ * So such work starts only in a turn that accepted no connection: while connections keep coming,
+ * each turn is one connection accepted and greeted; once the queue is empty, the work waiting
+ * runs, one item per turn, in the order it came, so a connection arriving meanwhile waits at most
+ * one. Work waits for new connections at most `maxWaitMs`: a flood of connections slows it down
+ * but never stops it. The code check itself (on the code-hashing threads) is not held up.
  */
 export class QuietTurns {
   readonly #maxWaitMs: number;
@@ -30,7 +31,7 @@ export class QuietTurns {
     this.#accepted++;
   }
 
-  /** Runs `start` in a turn that accepted no connection, once the log-ins ahead of it ran. */
+  /** Runs `start` in a turn that accepted no connection, once the work ahead of it ran. */
   take(start: () => void): void {
     this.#waiting.push({ start, since: performance.now() });
     if (!this.#scheduled) {
