@@ -67,7 +67,9 @@ it('greets before the session is set up, and answers what came meanwhile once it
   const port = await start();
   const c = client(port);
   const greeting = await c.until(/\r\n/);
-  expect(greeting).toMatch(/^\* OK Voicegate ready for requests from 127\.0\.0\.1 [a-z2-7]{16}\r\n$/);
+  expect(greeting).toMatch(
+    /^\* OK Voicegate ready for requests from 127\.0\.0\.1 [a-z2-7]{16}\r\n$/,
+  );
   expect(server.connections.size).toBe(0);
   c.socket.write('A1 CAPABILITY\r\nA2 LOGIN alice secret\r\n');
   await heldCount(1);
