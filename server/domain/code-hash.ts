@@ -17,14 +17,15 @@ export interface ScryptCost {
 }
 
 /**
- * Hashing is CPU-bound and takes tens of milliseconds: it runs on a small pool of threads
+ * Hashing is CPU-bound and takes tens of milliseconds: it runs in a process of its own
  * (`code-hash-pool.ts`), never on the event loop, nor on libuv's shared pool where file reads
- * wait behind it. On Linux there are as many threads as cores, each at a lower CPU priority
- * (nice 19, the lowest) than the event loop and the media thread: log-ins use every core left idle, yet the
- * kernel preempts hashing at once for a greeting, a reply or an RTP packet. Where a thread's
- * priority cannot be lowered, one core is left to the event loop instead (cores - 1 threads).
- * At most 256 more wait in line; beyond that a check is refused as UNAVAILABLE.
- * The pool starts with the first hash, and its idle threads never keep a process alive.
+ * wait behind it. On Linux it runs as many checks at once as there are cores, at a lower CPU
+ * priority (nice 19, the lowest) than the event loop and the media thread: log-ins use every
+ * core left idle, yet the kernel preempts hashing at once for a greeting, a reply or an RTP
+ * packet. Where its priority cannot be lowered, one core is left to the event loop instead
+ * (cores - 1 at once). At most 256 more wait in line; beyond that a check is refused as
+ * UNAVAILABLE. The process starts with the first hash, and while idle never keeps the server
+ * alive; it ends 30 s after its last check.
  */
 export const HASHING_NICE = 19;
 const MAX_WAITING = 256;
@@ -43,7 +44,7 @@ function sharedPool(): CodeHashPool {
   }));
 }
 
-/** Ends the hashing threads (a process that wants them gone before it exits); later hashes start new ones. */
+/** Ends the hashing process (a process that wants it gone before it exits); later hashes start a new one. */
 export function stopCodeHashing(): Promise<void> {
   return pool?.close() ?? Promise.resolve();
 }

@@ -1,6 +1,6 @@
 // The embedded store's checkpoints, on a thread of their own (started by checkpointer.ts), so
 // that copying the WAL into the database and fsyncing it never runs inside a COMMIT on the
-// event loop. Plain JavaScript, as code-hash-worker.js: a .ts module makes the thread load
+// event loop. Plain JavaScript, as code-hash-process.js: a .ts module makes the thread load
 // Node's type stripper, about 9 MB more RSS. The settings come from checkpointer.ts, whose
 // comments say what each is for.
 import { performance } from 'node:perf_hooks';

@@ -2,10 +2,10 @@
  * Where the IMAP benchmark's slow greetings come from: waves of 50 clients connecting at once
  * (as the imap benchmark's opening waves do) to `voicegate serve`, each waiting for its greeting
  * and then, in some waves, sending LOGIN at once. Waves in turn: greetings alone; with LOGIN
- * while the code-hashing threads have ended (the first after start, and one after they ended
+ * while the code-hashing process has ended (the first after start, and one after it ended
  * 30 s idle), which starts them; with LOGIN while they live. The connect-to-greeting times, p50
  * and max, per wave, LOGIN's p50 and max, and the server's CPU per connection in the wave (its
- * main thread, its code-hashing threads, its other threads; /proc's schedstat, to the ns): the
+ * main thread, its code-hashing process, its other threads; /proc's schedstat, to the ns): the
  * waves of greetings alone give a connection's main-thread cost, the others that of a LOGIN
  * beyond it. Nothing else runs meanwhile; the load average is printed.
  * `GREETING_WAVE_NODE_ARGS` passes node flags (e.g. `--cpu-prof --cpu-prof-dir=DIR`) to the server.
@@ -22,7 +22,7 @@ import { freePort } from './web-servers.ts';
 
 const CLIENTS = 50;
 const CODE = '482913';
-/** The code-hashing threads end after 30 s idle (server/domain/code-hash-pool.ts). */
+/** The code-hashing process ends after 30 s idle (server/domain/code-hash-pool.ts). */
 const THREADS_IDLE_MS = 35_000;
 
 const benchmark: Benchmark = {
@@ -123,13 +123,13 @@ async function run(): Promise<void> {
     };
     try {
       await measure('greetings alone', false);
-      await measure('with LOGIN, hashing threads started by it', true);
+      await measure('with LOGIN, hashing process started by it', true);
       await measure('greetings alone', false);
-      await measure('with LOGIN, hashing threads alive', true);
-      await measure('with LOGIN, hashing threads alive', true);
+      await measure('with LOGIN, hashing process alive', true);
+      await measure('with LOGIN, hashing process alive', true);
       await new Promise((r) => setTimeout(r, THREADS_IDLE_MS));
-      await measure('with LOGIN, after 35 s idle: threads started again', true);
-      await measure('with LOGIN, hashing threads alive', true);
+      await measure('with LOGIN, after 35 s idle: hashing started again', true);
+      await measure('with LOGIN, hashing process alive', true);
     } finally {
       await server.stop();
     }

@@ -78,7 +78,7 @@ async function probe(pid: number, file: string): Promise<ProbeReading> {
 }
 
 async function nodeReading(pid: number, file: string): Promise<Reading> {
-  // Voicegate's code-hashing threads (about 15 MiB each) end 30 s after the last log-in.
+  // Voicegate's code-hashing process ends 30 s after the last log-in.
   await hashingThreadsEnded(pid);
   const reading = await probe(pid, file);
   const m = treeMemory(pid);

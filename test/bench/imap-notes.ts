@@ -13,7 +13,7 @@ function threadNote(run: SessionRun): string[] {
   return [
     `Voicegate’s CPU per session by thread: main thread (all JavaScript, the event loop) ` +
       `${per(t.main)} ms, busy ${percent(t.main / (run.seconds * 1000))} of the wall time; ` +
-      `libuv pool (file reads) ${per(t.pool)} ms; code-hashing threads (scrypt, nice 19) ` +
+      `libuv pool (file reads) ${per(t.pool)} ms; code-hashing process (scrypt, nice 19) ` +
       `${per(t.hashing ?? 0)} ms; other threads (V8 GC, compiler) ` +
       `${per(t.other)} ms.`,
   ];
@@ -67,7 +67,7 @@ export function notes(r: Results): string[] {
     `Phase 2: IDLE sessions (LOGIN, SELECT INBOX, IDLE) spread round robin over ` +
       `${r.idle.voicegate.mailboxes} empty mailboxes, opened ${r.bounds.idleBatch} at a time, each ` +
       'server on its own (Voicegate stopped before Dovecot’s turn). Memory read from /proc when ' +
-      'all are idle (Voicegate: after its code-hashing threads ended, 30 s after the last log-in; ' +
+      'all are idle (Voicegate: after its code-hashing process ended, 30 s after the last log-in; ' +
       'Dovecot: after its imap processes hibernated), summed over all processes of ' +
       'the server; PSS shares pages mapped by several processes among them. Then deposits one at ' +
       'a time, each into another mailbox spread over the list, each waking that mailbox’s ' +

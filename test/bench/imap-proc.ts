@@ -135,7 +135,7 @@ export interface ThreadCpu {
   main: number;
   /** libuv's thread pool: fs calls (and crypto.scrypt, where it runs there). */
   pool: number;
-  /** Threads below the main thread's CPU priority: Voicegate's code hashing. */
+  /** Voicegate's code hashing: its hashing process (a child, at a lower priority), and threads below the main thread's priority. */
   hashing: number;
   /** Everything else (V8's GC and compiler threads, ...). */
   other: number;
@@ -178,12 +178,28 @@ export function nodeThreadCpuMs(pid: number, precise = false): ThreadCpu {
             : 'other';
     cpu[role] += precise ? runMs(pid, s.pid) : s.cpuMs;
   }
+  // The server's children: here its code-hashing process (server/domain/code-hash-pool.ts). Those
+  // that ended count through the server's own stat (its waited-for children's time, in ticks).
+  for (const child of processTree(pid)) {
+    if (child.pid === pid) continue;
+    cpu.hashing += precise ? treeTasksRunMs(child.pid) : child.cpuMs;
+  }
+  cpu.hashing += readStat(pid)?.childCpuMs ?? 0;
   return cpu;
 }
 
+/** A process's threads' time on a CPU so far, ms (schedstat). */
+function treeTasksRunMs(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + runMs(pid, Number(tid)), 0);
+  } catch {
+    return 0; // gone meanwhile
+  }
+}
+
 /**
- * Waits until `pid` has no code-hashing thread left (threads at a lower priority than its main
- * thread: they end 30 s after their last check), so that a reading of the process's memory is
+ * Waits until `pid` has no code hashing left (its hashing process, or threads at a lower
+ * priority than its main thread: they end 30 s after their last check), so that a reading of the process's memory is
  * its steady idle state; at most `timeoutMs`. Returns whether they ended.
  */
 export async function hashingThreadsEnded(pid: number, timeoutMs = 60_000): Promise<boolean> {
@@ -199,7 +215,9 @@ export async function hashingThreadsEnded(pid: number, timeoutMs = 60_000): Prom
       (tid) => readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`) ?? [],
     );
     const mainNice = threads.find((s) => s.pid === pid)?.nice ?? 0;
-    if (!threads.some((s) => s.pid !== pid && s.nice > mainNice)) return true;
+    const hashing =
+      threads.some((s) => s.pid !== pid && s.nice > mainNice) || processTree(pid).length > 1;
+    if (!hashing) return true;
     if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

@@ -46,8 +46,8 @@ export async function prepareStore(
   writeFileSync(configFile, 'server:\n  dataDir: data\nlog:\n  level: warn\n');
   const ctx = await createContext(loadConfig(configFile), createLogger('silent'));
   try {
-    // Each add hashes the code at the default cost (scrypt, on the code-hashing threads, one per
-    // core): 4 under way keep them busy.
+    // Each add hashes the code at the default cost (scrypt, in the code-hashing process, one
+    // at a time per core): 4 under way keep it busy.
     const queue = [...mailboxes];
     await Promise.all(
       Array.from({ length: 4 }, async () => {

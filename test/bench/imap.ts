@@ -349,7 +349,7 @@ async function measureAll(
   say(`\nwritten: ${writeResult('imap', markdown, json)}`);
 }
 
-/** Voicegate at rest: its code-hashing threads ended (30 s after the last log-in), then 2 s. */
+/** Voicegate at rest: its code-hashing process ended (30 s after the last log-in), then 2 s. */
 async function voicegateSettled(pid: number): Promise<void> {
   await hashingThreadsEnded(pid);
   await sleep(2000);
