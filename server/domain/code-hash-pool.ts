@@ -243,10 +243,15 @@ export class CodeHashPool {
   }
 }
 
-/** Ends a hashing process: its channel closed, it exits (code-hash-process.js); killed if not. */
+/**
+ * Ends a hashing process: its channel closed, it exits (code-hash-process.js); killed if not.
+ * The server waits for the exit (an idle process is unref'd: a server shutting down would
+ * otherwise end its event loop with the wait unsettled).
+ */
 function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
+    child.ref();
     child.once('exit', () => resolve());
     if (child.connected) child.disconnect();
     const kill = setTimeout(() => child.kill('SIGKILL'), 2000);

@@ -169,4 +169,26 @@ describe('the code-hashing pool', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('lets a process wait for the hashing process to end once idle (a server shutting down)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vg-hash-'));
+    try {
+      const script = join(dir, 'stop.ts');
+      const module = new URL('../../server/domain/code-hash.ts', import.meta.url).href;
+      // Idle, the hashing process holds nothing open; the wait for its end must, or the
+      // script's last await is left unsettled and Node exits with code 13.
+      writeFileSync(
+        script,
+        `import { hashCode, stopCodeHashing } from '${module}';\n` +
+          `await hashCode('4711', { N: 1024, r: 8, p: 1 });\n` +
+          `await new Promise((resolve) => setTimeout(resolve, 50));\n` +
+          `await stopCodeHashing();\n` +
+          `console.log('stopped');\n`,
+      );
+      const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000 });
+      expect(stdout.trim()).toBe('stopped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
